@@ -1,0 +1,36 @@
+// The `synod` command line. Each command lives in its own module and registers itself here;
+// errors are printed as one line with a stable code and a non-zero exit, never a stack trace.
+import { Command, CommanderError } from 'commander';
+import { CliError } from './errors.js';
+
+const program = new Command();
+program
+  .name('synod')
+  .description('Distributed-systems primitives with a deterministic fault-injection simulator')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+const registrations: Array<(p: Command) => void> = [];
+for (const register of registrations) register(program);
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (or help); map usage errors to exit code 2
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`synod: ${err.message} [${err.code}]\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`synod: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 70;
+  }
+}
+
+await main();
