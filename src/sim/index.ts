@@ -1,0 +1,24 @@
+// Public surface of synod/sim: the core contract, the simulator, its faults and its records.
+export type { CoreEnv, Effects, Message, NodeId, ProtocolCore, ProtocolSpec } from './core.js';
+export { HistoryRecorder, type History, type JsonValue, type Operation, type Outcome } from './history.js';
+export { Simulation, type AnnotationValue, type MessageCounters, type SimStats, type SimulationOptions } from './simulation.js';
+export { DEFAULT_LINK, sampleLatencyMs, validateLink, type LatencyDistribution, type LinkConfig } from './network.js';
+export { SimDisk, type DiskRecord } from './disk.js';
+export { RandomSource, RandomStream } from './rng.js';
+export { TraceRecorder, type DropReason, type TraceEvent, type TraceEventKind } from './trace.js';
+export {
+  applyNemesisAction,
+  DEFAULT_RANDOM_NEMESIS,
+  findLeader,
+  NemesisSyntaxError,
+  parseNemesisScript,
+  parseRandomNemesis,
+  scheduleNemesis,
+  scheduleRandomNemesis,
+  type NemesisAction,
+  type NemesisStep,
+  type RandomFaultKind,
+  type RandomNemesisOptions,
+  type Target,
+} from './nemesis.js';
+export { EchoCore, echoSpec, runEchoWorkload, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type EchoWorkloadOptions } from './echo.js';
