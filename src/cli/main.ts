@@ -2,6 +2,7 @@
 // errors are printed as one line with a stable code and a non-zero exit, never a stack trace.
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
+import { registerCheckCommand } from './check.js';
 
 const program = new Command();
 program
@@ -11,7 +12,7 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [];
+const registrations: Array<(p: Command) => void> = [registerCheckCommand];
 for (const register of registrations) register(program);
 
 async function main(): Promise<void> {

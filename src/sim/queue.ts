@@ -130,7 +130,7 @@ export class BucketQueue<E extends Scheduled> {
     for (;;) {
       if (this.inBuckets === 0) {
         const t = this.far.peekTime();
-        if (t > limitMs) return false;
+        if (t === Infinity || t > limitMs) return false;
         this.advanceTo(t);
         continue;
       }

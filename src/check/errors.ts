@@ -1,0 +1,22 @@
+// Typed errors of the checker. Every failure a caller can act on carries a stable code, so
+// hosts (the CLI, tests, scripts) can tell a malformed history from a bad option without parsing text.
+
+export type CheckErrorCode =
+  | 'BAD_OP' // an operation does not have the shape its model expects
+  | 'HISTORY_FORMAT' // a Synod history document is malformed
+  | 'JEPSEN_PARSE' // a Jepsen log line is malformed or out of place
+  | 'UNKNOWN_MODEL' // no model of that name
+  | 'UNSUPPORTED' // the model does not support the requested check
+  | 'BAD_OPTION'; // an option is out of range
+
+export class CheckError extends Error {
+  constructor(
+    readonly code: CheckErrorCode,
+    message: string,
+    /** 1-based line of the input the error is about, where there is one. */
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = 'CheckError';
+  }
+}

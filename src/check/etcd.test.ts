@@ -1,0 +1,34 @@
+// The 102 etcd histories recorded by Jepsen, with their known verdicts: the checker must agree
+// on every one, within a generous time budget.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkHistory } from './checker.js';
+import { parseJepsenLog } from './formats/jepsen.js';
+import { registerModel } from './models/register.js';
+
+const dir = fileURLToPath(new URL('../../../shared/histories/etcd-jepsen/', import.meta.url));
+
+describe('etcd Jepsen histories', () => {
+  it('are where the test expects them', () => {
+    expect(existsSync(`${dir}/expected.json`)).toBe(true);
+  });
+
+  it('all get their known verdict', () => {
+    const expected = (JSON.parse(readFileSync(`${dir}/expected.json`, 'utf8')) as { linearizable: Record<string, boolean> }).linearizable;
+    const files = readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+    expect(files).toHaveLength(102);
+    expect(Object.keys(expected).sort()).toEqual(files);
+    const verdicts = Object.fromEntries(
+      files.map((file) => {
+        const result = checkHistory(parseJepsenLog(readFileSync(`${dir}/${file}`, 'utf8')), registerModel, {
+          now: () => performance.now(),
+          budgetMs: 20_000,
+        });
+        return [file, result.verdict];
+      }),
+    );
+    const wanted = Object.fromEntries(files.map((f) => [f, expected[f] ? 'linearizable' : 'not-linearizable']));
+    expect(verdicts).toEqual(wanted);
+  });
+});

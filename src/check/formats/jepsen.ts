@@ -1,0 +1,103 @@
+// Reads Jepsen's text logs (`INFO  jepsen.util - PROCESS :type :f VALUE`) into a Synod history.
+// Each line is one event in real-time order, so line numbers serve as times. Operations left
+// open at the end count as unknown-outcome; every malformed line is reported with its number.
+import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
+import { CheckError } from '../errors.js';
+import { EdnSyntaxError, parseEdnValue } from './edn.js';
+
+const LOG_LINE = /^(TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\s+(\S+)\s+-\s+(.*)$/;
+const EVENT = /^(\S+)\s+:(invoke|ok|fail|info)\s+:([A-Za-z][\w*+!?<>=/-]*)(?:\s+(.*))?$/;
+const OUTCOME: Record<string, Outcome> = { ok: 'ok', fail: 'fail', info: 'unknown' };
+
+interface OpenOp {
+  readonly index: number;
+  readonly f: string;
+  readonly input: JsonValue;
+  readonly line: number;
+}
+
+interface Event {
+  readonly process: string;
+  readonly type: string;
+  readonly f: string;
+  readonly value: JsonValue;
+}
+
+function fail(line: number, why: string): CheckError {
+  return new CheckError('JEPSEN_PARSE', `line ${line}: ${why}`, line);
+}
+
+/** The event on a log line, null for lines of other loggers, or a JEPSEN_PARSE error. */
+function parseLine(text: string, line: number): Event | null {
+  const log = LOG_LINE.exec(text.trim());
+  if (log === null) throw fail(line, `not a Jepsen log line: "${text.slice(0, 60)}"`);
+  if (log[2] !== 'jepsen.util') return null;
+  const event = EVENT.exec(log[3]!);
+  if (event === null) throw fail(line, `expected "PROCESS :invoke|:ok|:fail|:info :f VALUE", got "${log[3]!.slice(0, 60)}"`);
+  let value: JsonValue;
+  try {
+    value = parseEdnValue(event[4] ?? 'nil');
+  } catch (err) {
+    if (err instanceof EdnSyntaxError) throw fail(line, `bad value "${event[4] ?? ''}": ${err.message}`);
+    throw err;
+  }
+  return { process: event[1]!, type: event[2]!, f: event[3]!, value };
+}
+
+class HistoryBuilder {
+  private readonly open = new Map<string, OpenOp>();
+  private readonly ops: Operation[] = [];
+  private nextIndex = 0;
+
+  add(event: Event, line: number): void {
+    if (event.process === ':nemesis') return; // fault injection, not a client operation
+    if (event.type === 'invoke') this.invoke(event, line);
+    else this.complete(event, line);
+  }
+
+  private invoke(event: Event, line: number): void {
+    const already = this.open.get(event.process);
+    if (already !== undefined) {
+      throw fail(line, `process ${event.process} invokes again while its operation from line ${already.line} is open`);
+    }
+    this.open.set(event.process, { index: this.nextIndex++, f: event.f, input: event.value, line });
+  }
+
+  private complete(event: Event, line: number): void {
+    const pending = this.open.get(event.process);
+    if (pending === undefined) throw fail(line, `process ${event.process} completes an operation it never invoked`);
+    if (pending.f !== event.f) {
+      throw fail(line, `process ${event.process} completes :${event.f} but invoked :${pending.f} on line ${pending.line}`);
+    }
+    this.open.delete(event.process);
+    const outcome = OUTCOME[event.type]!;
+    this.push(event.process, pending, outcome, outcome === 'ok' ? event.value : null, line);
+  }
+
+  private push(process: string, pending: OpenOp, outcome: Outcome, output: JsonValue, line: number): void {
+    const { index, f, input } = pending;
+    this.ops.push({ index, process, f, input, output, invokeMs: pending.line, completeMs: line, outcome });
+  }
+
+  finish(endLine: number): History {
+    for (const [process, pending] of this.open) this.push(process, pending, 'unknown', null, endLine);
+    this.open.clear();
+    return { format: 'synod-history/1', ops: [...this.ops].sort((a, b) => a.index - b.index) };
+  }
+}
+
+/**
+ * Parses a Jepsen log. Times are line numbers; an operation never completed is unknown and
+ * "completes" one line past the end. Lines of other loggers are skipped; anything else that is
+ * not an event throws CheckError JEPSEN_PARSE naming the line.
+ */
+export function parseJepsenLog(text: string): History {
+  const lines = text.split(/\r?\n/);
+  const builder = new HistoryBuilder();
+  lines.forEach((content, i) => {
+    if (content.trim() === '') return;
+    const event = parseLine(content, i + 1);
+    if (event !== null) builder.add(event, i + 1);
+  });
+  return builder.finish(lines.length + 1);
+}

@@ -1,0 +1,25 @@
+// Public surface of synod/check: linearizability checking (Wing & Gong / Lowe search with
+// memoisation and per-key partitioning), session guarantees, models, history formats and reports.
+export { checkHistory, partitionHistory, type CheckOptions, type Partition } from './checker.js';
+export type { CheckResult, LinearizedStep, PartitionReport, Verdict, Violation } from './result.js';
+export { DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_STATES, type BudgetOptions, type BudgetReason } from './budget.js';
+export { CheckError, type CheckErrorCode } from './errors.js';
+export type { Model, PreparedCall, SessionEffect } from './model.js';
+export {
+  MODEL_NAMES,
+  kvModel,
+  modelByName,
+  mutexModel,
+  registerModel,
+  type CasResult,
+  type KvCall,
+  type ModelName,
+  type MutexCall,
+  type MutexState,
+  type RegisterCall,
+} from './models/index.js';
+export { checkSessions, type SessionGuarantee, type SessionResult, type SessionViolation } from './session.js';
+export { parseJepsenLog } from './formats/jepsen.js';
+export { parseSynodHistory, validateHistory } from './formats/synod.js';
+export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
+export { canonicalJson } from './json.js';

@@ -1,0 +1,113 @@
+// A key-value map. Keys are independent, so every key is its own partition and a state is just
+// the canonical JSON of one key's value ("null": absent). Inputs are small JSON objects naming the key.
+import type { JsonValue, Operation } from '../../sim/history.js';
+import { canonicalJson, isRecord } from '../json.js';
+import { CheckError } from '../errors.js';
+import type { Model, PreparedCall, SessionEffect } from '../model.js';
+import { casResultOf, stepCas, type CasResult } from './register.js';
+
+export type KvCall =
+  | { readonly kind: 'get'; readonly value: string }
+  | { readonly kind: 'put'; readonly value: string }
+  | { readonly kind: 'cas'; readonly from: string; readonly to: string; readonly result: CasResult }
+  /** `expected` is the canonical value the client saw after incrementing, or null when not seen. */
+  | { readonly kind: 'incr'; readonly by: number; readonly expected: string | null };
+
+const ABSENT = 'null';
+
+function badOp(op: Operation, why: string): CheckError {
+  return new CheckError('BAD_OP', `operation ${op.index}: kv ${op.f} ${why}`);
+}
+
+function inputObject(op: Operation): { [key: string]: JsonValue } {
+  if (!isRecord(op.input)) throw badOp(op, 'input must be an object with a "key"');
+  const key = op.input['key'];
+  if (typeof key !== 'string') throw badOp(op, 'input.key must be a string');
+  return op.input;
+}
+
+function field(op: Operation, input: { [key: string]: JsonValue }, name: string): JsonValue {
+  const value = input[name];
+  if (value === undefined) throw badOp(op, `input.${name} is missing`);
+  return value;
+}
+
+function prepareIncr(op: Operation, input: { [key: string]: JsonValue }): KvCall {
+  const by = input['by'] ?? 1;
+  if (typeof by !== 'number') throw badOp(op, 'input.by must be a number');
+  const seen = op.outcome === 'ok' && op.output !== null;
+  if (seen && typeof op.output !== 'number') throw badOp(op, 'output must be the new number (or null)');
+  return { kind: 'incr', by, expected: seen ? canonicalJson(op.output) : null };
+}
+
+function prepareKvCall(op: Operation): KvCall | null {
+  const input = inputObject(op);
+  switch (op.f) {
+    case 'get':
+      return op.outcome === 'ok' ? { kind: 'get', value: canonicalJson(op.output) } : null;
+    case 'put':
+      return { kind: 'put', value: canonicalJson(field(op, input, 'value')) };
+    case 'delete':
+      return { kind: 'put', value: ABSENT };
+    case 'cas':
+      return {
+        kind: 'cas',
+        from: canonicalJson(field(op, input, 'from')),
+        to: canonicalJson(field(op, input, 'to')),
+        result: casResultOf(op),
+      };
+    case 'incr':
+      return prepareIncr(op, input);
+    default:
+      throw badOp(op, 'is not an operation of kv (get, put, delete, cas, incr)');
+  }
+}
+
+function stepIncr(state: string, by: number, expected: string | null): string | undefined {
+  const current = state === ABSENT ? 0 : (JSON.parse(state) as JsonValue);
+  if (typeof current !== 'number') return undefined;
+  const next = canonicalJson(current + by);
+  return expected === null || expected === next ? next : undefined;
+}
+
+function kvSessionEffect(op: Operation): SessionEffect | null {
+  if (op.outcome === 'fail') return null;
+  const call = prepareKvCall(op);
+  if (call === null) return null;
+  const key = inputObject(op)['key'] as string;
+  switch (call.kind) {
+    case 'get':
+      return { kind: 'read', key, value: call.value };
+    case 'put':
+      return { kind: 'write', key, value: call.value };
+    case 'cas':
+      return call.result === 'refused' ? null : { kind: 'write', key, value: call.to };
+    case 'incr':
+      return { kind: 'write', key, value: call.expected };
+  }
+}
+
+export const kvModel: Model<string, KvCall> = {
+  name: 'kv',
+  prepare(op: Operation): PreparedCall<KvCall> | null {
+    if (op.outcome === 'fail') return null;
+    const call = prepareKvCall(op);
+    return call === null ? null : { key: inputObject(op)['key'] as string, call };
+  },
+  initial: () => ABSENT,
+  step(state: string, call: KvCall): string | undefined {
+    switch (call.kind) {
+      case 'get':
+        return state === call.value ? state : undefined;
+      case 'put':
+        return call.value;
+      case 'cas':
+        return stepCas(state, call.from, call.to, call.result);
+      case 'incr':
+        return stepIncr(state, call.by, call.expected);
+    }
+  },
+  stateKey: (state) => state,
+  stateToJson: (state) => JSON.parse(state) as JsonValue,
+  sessionEffect: kvSessionEffect,
+};

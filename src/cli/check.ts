@@ -1,0 +1,123 @@
+// `synod check`: reads history files (Synod JSON or Jepsen logs), checks each for linearizability
+// against a model and prints one verdict per file. This host owns the file I/O and the wall clock
+// that the checker core is not allowed to touch.
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { History, JsonValue } from '../sim/history.js';
+import {
+  CheckError,
+  MODEL_NAMES,
+  checkHistory,
+  checkResultToJson,
+  checkSessions,
+  formatCheckText,
+  formatSessionText,
+  modelByName,
+  parseJepsenLog,
+  parseSynodHistory,
+  type CheckResult,
+  type SessionResult,
+  type Verdict,
+} from '../check/index.js';
+import { CliError } from './errors.js';
+
+interface CheckCommandOptions {
+  readonly model: string;
+  readonly json?: boolean;
+  readonly budgetMs: number;
+  readonly maxStates?: number;
+  readonly sessions?: boolean;
+}
+
+interface FileOutcome {
+  readonly verdict: Verdict;
+  /** Set when the file could not be read, parsed or checked. */
+  readonly failed: boolean;
+}
+
+const EXIT_LINEARIZABLE = 0;
+const EXIT_VIOLATION = 1;
+const EXIT_UNDECIDED = 2;
+const DEFAULT_BUDGET_MS = 30_000;
+
+function parseCount(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return value;
+}
+
+/** `.json` files are Synod histories; anything else is read as a Jepsen log. */
+export function parseHistoryFile(file: string, text: string): History {
+  return file.toLowerCase().endsWith('.json') ? parseSynodHistory(text) : parseJepsenLog(text);
+}
+
+function errorOf(err: unknown): { code: string; message: string } | null {
+  if (err instanceof CheckError) return { code: err.code, message: err.message };
+  const sysErr = err as NodeJS.ErrnoException;
+  if (err instanceof Error && typeof sysErr.code === 'string') return { code: 'READ_FAILED', message: `cannot read: ${err.message}` };
+  return null;
+}
+
+function printResult(file: string, history: History, result: CheckResult, sessions: SessionResult | null, ms: number, json: boolean): void {
+  if (json) {
+    const extra: { [key: string]: JsonValue } = sessions === null ? {} : { sessions: JSON.parse(JSON.stringify(sessions)) as JsonValue };
+    process.stdout.write(`${JSON.stringify({ file, verdict: result.verdict, ms: Math.round(ms * 1000) / 1000, ...checkResultToJson(result, history), ...extra })}\n`);
+    return;
+  }
+  const [first, ...rest] = formatCheckText(result, history).split('\n');
+  const lines = [`${file}: ${first} in ${ms.toFixed(1)} ms`, ...rest];
+  if (sessions !== null) lines.push(...formatSessionText(sessions, history).split('\n').map((l) => `  ${l}`));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function printFailure(file: string, failure: { code: string; message: string }, ms: number, json: boolean): void {
+  process.stderr.write(`synod: ${file}: ${failure.message} [${failure.code}]\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ file, verdict: 'unknown', ms: Math.round(ms * 1000) / 1000, error: failure })}\n`);
+}
+
+async function checkFile(file: string, options: CheckCommandOptions): Promise<FileOutcome> {
+  const started = performance.now();
+  try {
+    const model = modelByName(options.model);
+    const history = parseHistoryFile(file, await readFile(file, 'utf8'));
+    const budget = options.budgetMs > 0 ? { now: () => performance.now(), budgetMs: options.budgetMs } : {};
+    const maxStates = options.maxStates === undefined || options.maxStates === 0 ? undefined : options.maxStates;
+    const result = checkHistory(history, model, { ...budget, maxStates });
+    const sessions = options.sessions === true ? checkSessions(history, model) : null;
+    printResult(file, history, result, sessions, performance.now() - started, options.json === true);
+    return { verdict: result.verdict, failed: false };
+  } catch (err) {
+    const failure = errorOf(err);
+    if (failure === null) throw err;
+    printFailure(file, failure, performance.now() - started, options.json === true);
+    return { verdict: 'unknown', failed: true };
+  }
+}
+
+/** 2 if any file is undecided or unreadable, else 1 if any is not linearizable, else 0. */
+export function exitCodeFor(outcomes: readonly FileOutcome[]): number {
+  if (outcomes.some((o) => o.failed || o.verdict === 'unknown')) return EXIT_UNDECIDED;
+  if (outcomes.some((o) => o.verdict === 'not-linearizable')) return EXIT_VIOLATION;
+  return EXIT_LINEARIZABLE;
+}
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('check histories for linearizability (exit 0: all linearizable, 1: a violation, 2: unknown or unreadable)')
+    .addOption(new Option('--model <model>', 'data type the history is of').choices(MODEL_NAMES).makeOptionMandatory())
+    .option('--json', 'print one JSON object per file and line')
+    .option('--budget-ms <n>', 'give up on a file after this many ms, verdict unknown (0: no limit)', parseCount, DEFAULT_BUDGET_MS)
+    .option('--max-states <n>', 'give up on a file after memoising this many search states (0: default)', parseCount)
+    .option('--sessions', 'also check read-your-writes and monotonic reads (register, kv)')
+    .argument('<files...>', 'histories: *.json is a Synod history, anything else a Jepsen log')
+    .action(async (files: string[], options: CheckCommandOptions) => {
+      if (options.sessions === true && modelByName(options.model).sessionEffect === undefined) {
+        throw new CliError('BAD_OPTION', `--sessions is not defined for model ${options.model} (use register or kv)`);
+      }
+      const outcomes: FileOutcome[] = [];
+      for (const file of files) outcomes.push(await checkFile(file, options));
+      process.exitCode = exitCodeFor(outcomes);
+    });
+}
