@@ -1,14 +1,13 @@
 // End-to-end test of `synod check`: spawns the real CLI on files written to a temporary folder
 // and checks verdict lines, JSON lines, per-file error lines and exit codes.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { historyOf } from './test/histories.js';
+import { runSynod, type CliRun } from '../cli/test/run-cli.js';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const etcd002 = fileURLToPath(new URL('../../../shared/histories/etcd-jepsen/etcd_002.log', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'synod-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,9 +28,8 @@ const bad = write(
 );
 const broken = write('broken.log', 'INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t[1\n');
 
-function synod(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'check', ...args], { cwd: repoRoot, encoding: 'utf8' });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+function synod(...args: string[]): CliRun {
+  return runSynod(['check', ...args]);
 }
 
 describe('synod check', () => {

@@ -3,17 +3,24 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
 import { registerCheckCommand } from './check.js';
+import { registerSimCommand } from './sim.js';
+import { registerDemoCommand } from './demo.js';
 
 const program = new Command();
 program
   .name('synod')
   .description('Distributed-systems primitives with a deterministic fault-injection simulator')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerCheckCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand];
 for (const register of registrations) register(program);
+
+// A reader that stops early (`synod ... | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 async function main(): Promise<void> {
   try {

@@ -146,11 +146,11 @@ function resolve<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>
 
 /** Carries out one action now. Returns a short description for the trace. */
 export function applyNemesisAction<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>, action: NemesisAction): string {
-  const on = (target: Target, fn: (id: NodeId) => void, what: string): string => {
+  const on = (target: Target, fn: (id: NodeId) => void, verb: string, detail = ''): string => {
     const id = resolve(sim, target);
-    if (id === undefined) return `${what}: no ${target.kind} to act on`;
+    if (id === undefined) return `${verb}: no ${target.kind} to act on`;
     fn(id);
-    return `${what} ${id}`;
+    return `${verb} ${id}${detail}`;
   };
   switch (action.kind) {
     case 'partition':
@@ -173,11 +173,11 @@ export function applyNemesisAction<M extends Message, Req, Res, P>(sim: Simulati
       }
       return on(action.target, (id) => sim.restart(id), 'restart');
     case 'pause':
-      return on(action.target, (id) => sim.pause(id, action.durationMs), `pause ${action.durationMs} ms:`);
+      return on(action.target, (id) => sim.pause(id, action.durationMs), 'pause', ` for ${action.durationMs} ms`);
     case 'slow':
-      return on(action.target, (id) => sim.setSlow(id, action.processingMs), `slow ${action.processingMs} ms:`);
+      return on(action.target, (id) => sim.setSlow(id, action.processingMs), 'slow', ` ${action.processingMs} ms per input`);
     case 'clock':
-      return on(action.target, (id) => sim.setClock(id, action.offsetMs, action.driftPpm), `clock ${action.offsetMs} ms ${action.driftPpm} ppm:`);
+      return on(action.target, (id) => sim.setClock(id, action.offsetMs, action.driftPpm), 'clock', ` offset ${action.offsetMs} ms, drift ${action.driftPpm} ppm`);
     case 'loss':
       sim.setLink('*', '*', { lossRate: action.rate });
       return `loss ${action.rate}`;
@@ -279,7 +279,7 @@ function startRandomFault<M extends Message, Req, Res, P>(sim: Simulation<M, Req
     case 'loss':
     case 'duplicate':
     case 'reorder':
-      act({ kind, rate: 0.05 + (seed % 20) / 100 });
+      act({ kind, rate: (5 + (seed % 20)) / 100 });
       undo(() => act({ kind, rate: 0 }));
       break;
   }

@@ -1,0 +1,20 @@
+// Runs the real `synod` command (from source, through tsx) for end-to-end tests.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runSynod(args: readonly string[], options: { timeoutMs?: number } = {}): CliRun {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 60_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}

@@ -1,0 +1,41 @@
+// The rule that protocol cores take time, randomness and I/O from their host is enforced by
+// lint. These tests show the rule fires inside core folders and stays quiet in host folders.
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint();
+
+async function problems(code: string, filePath: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).map((m) => `${m.ruleId ?? 'parse'}: ${m.message}`);
+}
+
+const forbidden: [string, string][] = [
+  ['Date.now', 'export const t = Date.now();'],
+  ['new Date', 'export const t = new Date();'],
+  ['Math.random', 'export const r = Math.random();'],
+  ['setTimeout', 'setTimeout(() => {}, 10);'],
+  ['setInterval', 'setInterval(() => {}, 10);'],
+  ['process', 'export const e = process.env;'],
+  ['node:fs', "import { readFileSync } from 'node:fs';\nexport const f = readFileSync;"],
+  ['node:net', "import net from 'node:net';\nexport const n = net;"],
+  ['fs', "import fs from 'fs';\nexport const f = fs;"],
+];
+
+describe('core purity lint rule', () => {
+  for (const folder of ['src/sim', 'src/clock', 'src/raft', 'src/kv', 'src/check', 'src/lock']) {
+    it.each(forbidden)(`forbids %s in ${folder}`, async (_name, code) => {
+      const found = await problems(code, `${folder}/example.ts`);
+      expect(found.some((p) => /no-restricted-(globals|properties|imports)/.test(p))).toBe(true);
+    });
+  }
+
+  it.each(['src/cli', 'src/server', 'src/net', 'src/storage'])('allows real time and I/O in host folder %s', async (folder) => {
+    const found = await problems("import { readFileSync } from 'node:fs';\nexport const t = Date.now() + readFileSync.length;", `${folder}/example.ts`);
+    expect(found.filter((p) => p.startsWith('no-restricted'))).toEqual([]);
+  });
+
+  it('leaves clean core code alone', async () => {
+    expect(await problems('export const double = (x: number): number => 2 * x;', 'src/raft/example.ts')).toEqual([]);
+  });
+});
