@@ -4,6 +4,7 @@
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { mix32 } from '../util/index.js';
 
 type Generator = ReturnType<typeof xoroshiro128plus>;
 
@@ -14,13 +15,7 @@ function deriveSeed(seed: number, name: string): number {
     h ^= name.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= Math.floor(seed / 0x100000000);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  return mix32(h ^ Math.floor(seed / 0x100000000));
 }
 
 export class RandomStream {

@@ -1,0 +1,2 @@
+// Public surface of src/util: tiny helpers shared by several folders.
+export { mix32 } from './hash.js';
