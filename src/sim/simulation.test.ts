@@ -140,6 +140,21 @@ describe('network faults', () => {
     expect(f).toBeLessThan(0.12);
   });
 
+  it('names each message in flight with its arrival time, and drops one on request', () => {
+    const sim = newSim({ link: { latency: { kind: 'constant', ms: 20 } } });
+    const sends: { id: number; arriveMs: number | null }[] = [];
+    sim.subscribe((e) => {
+      if (e.ev === 'send') sends.push({ id: e.id, arriveMs: e.arriveMs });
+    });
+    sendFrom(sim, '1', '2', 3);
+    sim.runFor(5);
+    expect(sends.map((s) => s.arriveMs)).toEqual([21, 21, 21]);
+    sim.dropInFlight((sends[1] as { id: number }).id);
+    sim.runFor(100);
+    expect(probe(sim, '2').received).toHaveLength(2);
+    expect(sim.stats.dropsByReason.manual).toBe(1);
+  });
+
   it('a slow link adds its delay', () => {
     const sim = newSim({ link: { latency: { kind: 'constant', ms: 3 } } });
     sim.setLink('1', '2', { extraDelayMs: 100 });

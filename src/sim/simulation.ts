@@ -61,6 +61,8 @@ interface SimEvent {
   incarnation: number;
   payload: unknown;
   id: string;
+  /** A message's id (Deliver events), for traces and dropInFlight. */
+  msgId: number;
   fn: (() => void) | undefined;
 }
 
@@ -148,6 +150,9 @@ export class Simulation<M extends Message, Req, Res, P> {
   private readonly traceBodies: boolean;
   private tracing: boolean;
   private nowMsValue = 0;
+  private nextMsgId = 1;
+  /** Messages in flight that a user dropped (the visualizer's click); removed on arrival. */
+  private readonly cancelledMessages = new Set<number>();
   private lastCountedType: string | undefined;
   private lastCounters: MessageCounters | undefined;
   private nextRequestId = 0;
@@ -170,7 +175,7 @@ export class Simulation<M extends Message, Req, Res, P> {
     this.stats = {
       total: { sent: 0, delivered: 0, dropped: 0, duplicated: 0 },
       byType: new Map(),
-      dropsByReason: { loss: 0, partition: 0, down: 0, stale: 0 },
+      dropsByReason: { loss: 0, partition: 0, down: 0, stale: 0, manual: 0 },
       eventsProcessed: 0,
     };
     const ids = typeof options.nodes === 'number' ? Array.from({ length: options.nodes }, (_, i) => String(i + 1)) : [...options.nodes];
@@ -260,7 +265,7 @@ export class Simulation<M extends Message, Req, Res, P> {
   }
 
   private schedule(kind: Kind, atMs: number, node: number, from: number, incarnation: number, payload: unknown, id: string, fn?: () => void): void {
-    this.queue.push({ atMs, seq: 0, kind, node, from, incarnation, payload, id, fn });
+    this.queue.push({ atMs, seq: 0, kind, node, from, incarnation, payload, id, msgId: 0, fn });
   }
 
   private requeue(e: SimEvent, atMs: number): void {
@@ -579,12 +584,13 @@ export class Simulation<M extends Message, Req, Res, P> {
     const node = this.nodes[e.node] as SimNode<M, Req, Res, P>;
     const msg = e.payload as M;
     const from = (this.nodes[e.from] as SimNode<M, Req, Res, P>).id;
-    if (!node.up) return this.drop(from, node.id, msg.type, 'down');
-    if (this.cuts.isCut(e.from, e.node)) return this.drop(from, node.id, msg.type, 'partition');
+    if (this.cancelledMessages.size > 0 && this.cancelledMessages.delete(e.msgId)) return this.drop(e.msgId, from, node.id, msg.type, 'manual');
+    if (!node.up) return this.drop(e.msgId, from, node.id, msg.type, 'down');
+    if (this.cuts.isCut(e.from, e.node)) return this.drop(e.msgId, from, node.id, msg.type, 'partition');
     if (this.deferIfBusy(node, e)) return;
     this.stats.total.delivered++;
     this.countFor(msg.type).delivered++;
-    if (this.tracing) this.emit({ t: this.nowMsValue, ev: 'deliver', from, to: node.id, type: msg.type });
+    if (this.tracing) this.emit({ t: this.nowMsValue, ev: 'deliver', id: e.msgId, from, to: node.id, type: msg.type });
     (node.core as ProtocolCore<M, Req, Res, P>).handleMessage(from, msg, node);
     this.afterInput(node);
   }
@@ -601,7 +607,7 @@ export class Simulation<M extends Message, Req, Res, P> {
 
   private onRequest(e: SimEvent): void {
     const node = this.nodes[e.node] as SimNode<M, Req, Res, P>;
-    if (!node.up) return this.drop('client', node.id, 'request', 'down');
+    if (!node.up) return this.drop(0, 'client', node.id, 'request', 'down');
     if (!this.pending.has(e.id)) return; // the client gave up before it arrived
     if (this.deferIfBusy(node, e)) return;
     (node.core as ProtocolCore<M, Req, Res, P>).handleRequest(e.id, e.payload as Req, node);
@@ -623,11 +629,16 @@ export class Simulation<M extends Message, Req, Res, P> {
     this.releaseBatches(node);
   }
 
-  private drop(from: NodeId, to: NodeId, type: string, reason: DropReason): void {
+  private drop(id: number, from: NodeId, to: NodeId, type: string, reason: DropReason): void {
     this.stats.total.dropped++;
     this.countFor(type).dropped++;
     (this.stats.dropsByReason as Record<DropReason, number>)[reason]++;
-    if (this.tracing) this.emit({ t: this.nowMsValue, ev: 'drop', from, to, type, reason });
+    if (this.tracing) this.emit({ t: this.nowMsValue, ev: 'drop', id, from, to, type, reason });
+  }
+
+  /** Drops message `id` (from a trace `send` or `duplicate` event) if it is still in flight. */
+  dropInFlight(id: number): void {
+    this.cancelledMessages.add(id);
   }
 
   // ---------------------------------------------------------------- persist before you speak
@@ -705,18 +716,28 @@ export class Simulation<M extends Message, Req, Res, P> {
     this.stats.total.sent++;
     const counters = this.countFor(msg.type);
     counters.sent++;
-    if (this.tracing) this.emit({ t: this.nowMsValue, ev: 'send', from: node.id, to: toId, type: msg.type, msg: this.traceBodies ? msg : undefined });
-    if (this.cuts.isCut(node.index, to.index)) return this.drop(node.id, toId, msg.type, 'partition');
+    const id = this.nextMsgId++;
+    const now = this.nowMsValue;
     const link = this.linkOverrides.size === 0 ? this.defaultLink : this.link(node.id, toId);
     const rng = this.linkRng(node.index, to.index);
-    if (rng.chance(link.lossRate)) return this.drop(node.id, toId, msg.type, 'loss');
-    this.schedule(Kind.Deliver, this.nowMsValue + this.delayMs(link, rng), to.index, node.index, 0, msg, '');
+    const cut = this.cuts.isCut(node.index, to.index);
+    const lost = !cut && rng.chance(link.lossRate);
+    const arriveMs = cut || lost ? null : now + this.delayMs(link, rng);
+    if (this.tracing) this.emit({ t: now, ev: 'send', id, from: node.id, to: toId, type: msg.type, arriveMs, msg: this.traceBodies ? msg : undefined });
+    if (arriveMs === null) return this.drop(id, node.id, toId, msg.type, cut ? 'partition' : 'loss');
+    this.scheduleDelivery(arriveMs, to.index, node.index, msg, id);
     if (rng.chance(link.duplicateRate)) {
       this.stats.total.duplicated++;
       counters.duplicated++;
-      if (this.tracing) this.emit({ t: this.nowMsValue, ev: 'duplicate', from: node.id, to: toId, type: msg.type });
-      this.schedule(Kind.Deliver, this.nowMsValue + this.delayMs(link, rng), to.index, node.index, 0, msg, '');
+      const copyId = this.nextMsgId++;
+      const copyArriveMs = now + this.delayMs(link, rng);
+      if (this.tracing) this.emit({ t: now, ev: 'duplicate', id: copyId, of: id, from: node.id, to: toId, type: msg.type, arriveMs: copyArriveMs });
+      this.scheduleDelivery(copyArriveMs, to.index, node.index, msg, copyId);
     }
+  }
+
+  private scheduleDelivery(atMs: number, to: number, from: number, msg: M, msgId: number): void {
+    this.queue.push({ atMs, seq: 0, kind: Kind.Deliver, node: to, from, incarnation: 0, payload: msg, id: '', msgId, fn: undefined });
   }
 
   private delayMs(link: LinkConfig, rng: RandomStream): number {

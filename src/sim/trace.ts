@@ -5,13 +5,15 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { JsonValue, Outcome } from './history.js';
 import type { NodeId } from './core.js';
 
-export type DropReason = 'loss' | 'partition' | 'down' | 'stale';
+export type DropReason = 'loss' | 'partition' | 'down' | 'stale' | 'manual';
 
 export type TraceEvent =
-  | { t: number; ev: 'send'; from: NodeId; to: NodeId; type: string; msg: unknown }
-  | { t: number; ev: 'deliver'; from: NodeId; to: NodeId; type: string }
-  | { t: number; ev: 'drop'; from: NodeId; to: NodeId; type: string; reason: DropReason }
-  | { t: number; ev: 'duplicate'; from: NodeId; to: NodeId; type: string }
+  /** `id` names the message in flight; `arriveMs` is when it will arrive, null when lost at once. */
+  | { t: number; ev: 'send'; id: number; from: NodeId; to: NodeId; type: string; arriveMs: number | null; msg: unknown }
+  | { t: number; ev: 'deliver'; id: number; from: NodeId; to: NodeId; type: string }
+  | { t: number; ev: 'drop'; id: number; from: NodeId; to: NodeId; type: string; reason: DropReason }
+  /** A second copy of message `of`, travelling as message `id`. */
+  | { t: number; ev: 'duplicate'; id: number; of: number; from: NodeId; to: NodeId; type: string; arriveMs: number }
   | { t: number; ev: 'tick'; node: NodeId }
   | { t: number; ev: 'persist'; node: NodeId; ops: number }
   | { t: number; ev: 'fsync'; node: NodeId }
