@@ -1,0 +1,116 @@
+// The Node host keeps the contract with real timers and promises: no message or reply leaves
+// before the writes of its call (and of earlier calls) are durable, and order is preserved.
+import { describe, expect, it } from 'vitest';
+import { echoSpec, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type NodeId } from '../sim/index.js';
+import { NodeHost, type DurableStore, type PeerTransport } from './node-host.js';
+
+/** A store whose syncs finish only when the test says so. */
+class ManualStore<P> implements DurableStore<P> {
+  readonly durable: P[] = [];
+  readonly waiting: { ops: readonly P[]; done: () => void }[] = [];
+  constructor(readonly recovered: readonly P[] = []) {}
+  persist(ops: readonly P[]): Promise<void> {
+    return new Promise((resolve) => this.waiting.push({ ops, done: resolve }));
+  }
+  syncNext(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) throw new Error('nothing to sync');
+    this.durable.push(...next.ops);
+    next.done();
+  }
+}
+
+/** An in-process hub standing in for the network. */
+class Hub {
+  readonly handlers = new Map<NodeId, (from: NodeId, msg: EchoMessage) => void>();
+  readonly log: string[] = [];
+  transport(self: NodeId): PeerTransport<EchoMessage> {
+    return {
+      send: (to, msg) => {
+        this.log.push(`${self}->${to} ${msg.type}`);
+        queueMicrotask(() => this.handlers.get(to)?.(self, msg));
+      },
+      onMessage: (handler) => void this.handlers.set(self, handler),
+    };
+  }
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 5));
+
+describe('NodeHost', () => {
+  it('sends nothing until the writes of the call are synced, then everything in order', async () => {
+    const hub = new Hub();
+    const store = new ManualStore<EchoOp>();
+    const members = ['1', '2', '3'];
+    const host = new NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>(echoSpec(1000), { id: '1', members, store, transport: hub.transport('1') });
+    host.start();
+    for (const peer of ['2', '3']) hub.handlers.set(peer, () => {}); // silent peers
+    const reply = host.request({ type: 'broadcast', value: 7 }, 5000);
+    await flush();
+    expect(hub.log).toEqual([]); // the 'issued' and 'delivered' ops are not synced yet
+    expect(store.waiting).toHaveLength(1);
+    store.syncNext();
+    await flush();
+    expect(hub.log).toEqual(['1->2 bcast', '1->3 bcast']);
+    host.stop();
+    void reply;
+  });
+
+  it('a later call without writes still waits behind an earlier unsynced one', async () => {
+    const hub = new Hub();
+    const store = new ManualStore<EchoOp>();
+    const host = new NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>(echoSpec(1000), { id: '1', members: ['1', '2'], store, transport: hub.transport('1') });
+    host.start();
+    const first = host.request({ type: 'broadcast', value: 1 }, 5000);
+    const read = host.request({ type: 'read' }, 5000); // no writes, but must not overtake
+    let readDone = false;
+    void read.then(() => (readDone = true));
+    await flush();
+    expect(readDone).toBe(false);
+    store.syncNext();
+    await flush();
+    expect(readDone).toBe(true);
+    host.stop();
+    void first;
+  });
+
+  it('answers a request once a majority holds the value, and times out otherwise', async () => {
+    const hub = new Hub();
+    const stores = ['1', '2', '3'].map(() => new ManualStore<EchoOp>());
+    const autoSync = setInterval(() => stores.forEach((s) => s.waiting.length > 0 && s.syncNext()), 1);
+    const hosts = ['1', '2', '3'].map((id, i) => new NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>(echoSpec(20), { id, members: ['1', '2', '3'], store: stores[i] as ManualStore<EchoOp>, transport: hub.transport(id) }));
+    hosts.forEach((h) => h.start());
+    const res = await (hosts[0] as NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>).request({ type: 'broadcast', value: 42 }, 2000);
+    expect(res).toMatchObject({ ok: true });
+    hosts.slice(1).forEach((h) => h.stop());
+    const lonely = await (hosts[0] as NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>).request({ type: 'broadcast', value: 43 }, 100);
+    expect(lonely).toBeUndefined();
+    hosts.forEach((h) => h.stop());
+    clearInterval(autoSync);
+  });
+
+  it('rebuilds the core from recovered ops', async () => {
+    const hub = new Hub();
+    const store = new ManualStore<EchoOp>([{ kind: 'delivered', id: '2:0', value: 5 }, { kind: 'issued', seq: 3 }]);
+    const host = new NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>(echoSpec(1000), { id: '1', members: ['1'], store, transport: hub.transport('1') });
+    host.start();
+    expect(host.annotations().get('delivered')).toBe(1);
+    const res = host.request({ type: 'broadcast', value: 9 }, 1000);
+    await flush();
+    store.syncNext();
+    expect(await res).toEqual({ ok: true, id: '1:4' }); // seq 3 was issued before: the counter survived
+    host.stop();
+  });
+
+  it('stops and reports when a write fails', async () => {
+    const hub = new Hub();
+    const failing: DurableStore<EchoOp> = { recovered: [], persist: () => Promise.reject(new Error('EIO: disk on fire')) };
+    let fatal: Error | undefined;
+    const host = new NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>(echoSpec(1000), { id: '1', members: ['1', '2'], store: failing, transport: hub.transport('1'), onFatal: (e) => (fatal = e) });
+    host.start();
+    const res = await host.request({ type: 'broadcast', value: 1 }, 50);
+    expect(res).toBeUndefined();
+    expect(fatal?.message).toMatch(/EIO/);
+    expect(hub.log).toEqual([]);
+  });
+});
