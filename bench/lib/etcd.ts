@@ -1,0 +1,111 @@
+// Finds (or installs, from Debian's etcd-server package) etcd and runs a local cluster of it on
+// loopback, for benchmarks that set Synod side by side with etcd in one run.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+
+const ETCD = '/usr/bin/etcd';
+
+/** Makes sure etcd is installed; installs Debian's etcd-server (3.4) when running as root. */
+export function ensureEtcd(): string {
+  if (spawnSync(ETCD, ['--version']).status === 0) return ETCD;
+  if (process.getuid?.() !== 0) throw new Error('etcd is not installed; run: sudo apt-get install -y etcd-server');
+  process.stderr.write('installing etcd-server from Debian packages...\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'etcd-server'], { stdio: 'inherit', env });
+  if (install.status !== 0 || spawnSync(ETCD, ['--version']).status !== 0) throw new Error('could not install etcd-server');
+  return ETCD;
+}
+
+export interface EtcdCluster {
+  readonly clientUrls: string[];
+  readonly processes: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+/** Starts an n-member etcd cluster on 127.0.0.1 (client port base+2i, peer port base+2i+1). */
+export async function startEtcdCluster(dataDir: string, members: number, basePort: number): Promise<EtcdCluster> {
+  const bin = ensureEtcd();
+  const names = Array.from({ length: members }, (_, i) => `e${i + 1}`);
+  const peerUrl = (i: number): string => `http://127.0.0.1:${basePort + 2 * i + 1}`;
+  const clientUrls = names.map((_, i) => `http://127.0.0.1:${basePort + 2 * i}`);
+  const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
+  const processes = names.map((name, i) => {
+    const dir = join(dataDir, name);
+    mkdirSync(dir, { recursive: true });
+    return spawn(bin, [
+      '--name', name, '--data-dir', dir,
+      '--listen-client-urls', clientUrls[i] as string, '--advertise-client-urls', clientUrls[i] as string,
+      '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
+      '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', 'synod-bench',
+      '--log-level', 'error', '--quota-backend-bytes', String(8 * 1024 ** 3),
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  });
+  const cluster: EtcdCluster = {
+    clientUrls,
+    processes,
+    stop: async () => {
+      for (const p of processes) p.kill('SIGTERM');
+      await Promise.all(processes.map((p) => (p.exitCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
+    },
+  };
+  await waitFor(async () => (await etcdHealthy(clientUrls[0] as string)), 30_000, 'etcd cluster to become healthy');
+  return cluster;
+}
+
+async function etcdHealthy(url: string): Promise<boolean> {
+  try {
+    const body = await httpJson('GET', `${url}/health`, undefined, new Agent());
+    return (body as { health?: string }).health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A minimal JSON-over-HTTP call with keep-alive. */
+export function httpJson(method: string, url: string, body: unknown, agent: Agent): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(url, { method, agent, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if ((res.statusCode ?? 500) >= 300) return reject(new Error(`${method} ${url}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+        try {
+          resolve(text.length === 0 ? null : JSON.parse(text));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/** etcd's v3 JSON gateway: put and linearizable get. Requests go to the first (any) member. */
+export function etcdClient(url: string, agent: Agent): { put(key: string, value: string): Promise<void>; get(key: string): Promise<string | null> } {
+  return {
+    put: async (key, value) => void (await httpJson('POST', `${url}/v3/kv/put`, { key: b64(key), value: b64(value) }, agent)),
+    get: async (key) => {
+      const res = (await httpJson('POST', `${url}/v3/kv/range`, { key: b64(key) }, agent)) as { kvs?: { value?: string }[] };
+      const v = res.kvs?.[0]?.value;
+      return v === undefined ? null : Buffer.from(v, 'base64').toString('utf8');
+    },
+  };
+}

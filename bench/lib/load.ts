@@ -1,0 +1,63 @@
+// A closed-loop load driver: keeps N operations in flight for a fixed count or duration and
+// reports throughput and latency percentiles. Shared by every side-by-side benchmark.
+
+export interface LoadResult {
+  readonly ops: number;
+  readonly errors: number;
+  readonly wallMs: number;
+  readonly opsPerSecond: number;
+  readonly latencyMsP50: number;
+  readonly latencyMsP99: number;
+  readonly latencyMsMax: number;
+}
+
+export interface LoadOptions {
+  /** Operations kept in flight. */
+  readonly concurrency: number;
+  /** Stop after this many operations... */
+  readonly totalOps: number;
+  /** ...or after this long, whichever is first. */
+  readonly maxWallMs: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Runs `op(i)` (i = 0, 1, ...) with `concurrency` in flight; an op that throws counts as an error. */
+export async function runLoad(options: LoadOptions, op: (i: number) => Promise<void>): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let next = 0;
+  let errors = 0;
+  const start = performance.now();
+  const deadline = start + options.maxWallMs;
+  const worker = async (): Promise<void> => {
+    while (next < options.totalOps && performance.now() < deadline) {
+      const i = next++;
+      const t0 = performance.now();
+      try {
+        await op(i);
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  const wallMs = performance.now() - start;
+  latencies.sort((a, b) => a - b);
+  return {
+    ops: latencies.length,
+    errors,
+    wallMs,
+    opsPerSecond: latencies.length / (wallMs / 1000),
+    latencyMsP50: percentile(latencies, 50),
+    latencyMsP99: percentile(latencies, 99),
+    latencyMsMax: latencies[latencies.length - 1] ?? NaN,
+  };
+}
+
+export function formatLoad(r: LoadResult): string {
+  return `${Math.round(r.opsPerSecond).toLocaleString('en').padStart(8)} ops/s  p50 ${r.latencyMsP50.toFixed(2).padStart(7)} ms  p99 ${r.latencyMsP99.toFixed(2).padStart(7)} ms  (${r.ops} ops, ${r.errors} errors)`;
+}
