@@ -1,0 +1,211 @@
+// The on-disk format: file names, segment headers, checksummed record frames and snapshot files.
+// Pure functions over buffers (no I/O) so recovery rules can be tested byte by byte. Every
+// multi-byte integer is little-endian. docs/storage.md describes the same layout for humans.
+import { crc32c } from './crc32c.js';
+import { failStorage } from './errors.js';
+
+export const FORMAT_VERSION = 1;
+const SEGMENT_MAGIC = Buffer.from('SYNODWAL', 'ascii');
+const SNAPSHOT_MAGIC = Buffer.from('SYNODSNP', 'ascii');
+
+/** magic(8) | u32 format version | u32 reserved (0) | u64 sequence number of the first record. */
+export const SEGMENT_HEADER_BYTES = 24;
+/** u32 payload length | u32 crc32c(length bytes, type, payload) | u8 type. */
+export const RECORD_HEADER_BYTES = 9;
+/** magic(8) | u32 format version | u32 crc32c(payload) | u64 payload length. */
+export const SNAPSHOT_HEADER_BYTES = 24;
+/** Whole files are read back with readFile, which stops at 2 GiB - 1 in Node 20. */
+export const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/** Type 0 is never written, so a zero-filled tail never parses as a record. */
+export const RECORD_TYPE_INVALID = 0;
+/** Written by the log itself: "a checkpoint (snapshot file) supersedes every earlier record". */
+export const RECORD_TYPE_CHECKPOINT = 1;
+/** Callers' record types are 2..255. */
+export const MIN_USER_RECORD_TYPE = 2;
+export const MAX_RECORD_TYPE = 255;
+
+const SEQ_DIGITS = 20;
+const SEGMENT_SUFFIX = '.wal';
+const SNAPSHOT_SUFFIX = '.snap';
+export const TEMP_SUFFIX = '.tmp';
+export const LOCK_FILE = 'LOCK';
+
+// ---- file names -----------------------------------------------------------------------------
+
+/** Zero-padded so that lexical order of names is numeric order. */
+function padSeq(seq: number): string {
+  return String(seq).padStart(SEQ_DIGITS, '0');
+}
+
+export function segmentFileName(firstSeq: number): string {
+  return padSeq(firstSeq) + SEGMENT_SUFFIX;
+}
+
+/** A snapshot is named by the sequence number of the checkpoint marker that refers to it. */
+export function snapshotFileName(markerSeq: number): string {
+  return padSeq(markerSeq) + SNAPSHOT_SUFFIX;
+}
+
+export type DataFile =
+  | { readonly kind: 'segment'; readonly seq: number; readonly name: string }
+  | { readonly kind: 'snapshot'; readonly seq: number; readonly name: string }
+  | { readonly kind: 'temp'; readonly name: string };
+
+/** Classifies a directory entry; null for files the log does not own (they are left alone). */
+export function classifyFile(name: string): DataFile | null {
+  if (name.endsWith(TEMP_SUFFIX)) return { kind: 'temp', name };
+  const match = /^(\d{20})\.(wal|snap)$/.exec(name);
+  if (match === null) return null;
+  const seq = Number(match[1]);
+  if (!Number.isSafeInteger(seq)) return null;
+  return { kind: match[2] === 'wal' ? 'segment' : 'snapshot', seq, name };
+}
+
+// ---- segment header -------------------------------------------------------------------------
+
+export function encodeSegmentHeader(firstSeq: number): Buffer {
+  const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  SEGMENT_MAGIC.copy(header, 0);
+  header.writeUInt32LE(FORMAT_VERSION, 8);
+  header.writeBigUInt64LE(BigInt(firstSeq), 16);
+  return header;
+}
+
+export type SegmentHeaderCheck = 'ok' | 'short' | 'bad-magic' | 'bad-version' | 'bad-seq';
+
+export function checkSegmentHeader(bytes: Uint8Array, expectedFirstSeq: number): SegmentHeaderCheck {
+  if (bytes.length < SEGMENT_HEADER_BYTES) return 'short';
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, SEGMENT_HEADER_BYTES);
+  if (!buf.subarray(0, 8).equals(SEGMENT_MAGIC)) return 'bad-magic';
+  if (buf.readUInt32LE(8) !== FORMAT_VERSION) return 'bad-version';
+  if (buf.readBigUInt64LE(16) !== BigInt(expectedFirstSeq)) return 'bad-seq';
+  return 'ok';
+}
+
+// ---- records --------------------------------------------------------------------------------
+
+function recordChecksum(frame: Uint8Array, start: number, payloadBytes: number): number {
+  const overLength = crc32c(frame, 0, start, start + 4);
+  return crc32c(frame, overLength, start + 8, start + RECORD_HEADER_BYTES + payloadBytes);
+}
+
+/** One framed record: header and payload in a single buffer, ready to append. */
+export function encodeRecord(type: number, payload: Uint8Array): Buffer {
+  const frame = Buffer.alloc(RECORD_HEADER_BYTES + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt8(type, 8);
+  frame.set(payload, RECORD_HEADER_BYTES);
+  frame.writeUInt32LE(recordChecksum(frame, 0, payload.length), 4);
+  return frame;
+}
+
+export interface ScannedRecord {
+  readonly type: number;
+  /** A view into the segment buffer; copy it if the buffer is reused. */
+  readonly payload: Uint8Array;
+  readonly offsetBytes: number;
+}
+
+export type RecordDamage = 'short header' | 'length past end of file' | 'invalid type' | 'checksum mismatch';
+
+export interface ScanResult {
+  readonly records: ScannedRecord[];
+  /** Offset just past the last good record. */
+  readonly endBytes: number;
+  /** Set when the scan stopped before the end of the buffer. */
+  readonly damage?: { readonly offsetBytes: number; readonly reason: RecordDamage };
+}
+
+/**
+ * Reads the record starting at `offset`, or says why none can be read there. Reading has no
+ * size limit of its own (only the write side has one), so lowering that option never turns a
+ * good record into "damage".
+ */
+export function readRecordAt(buf: Buffer, offset: number): ScannedRecord | RecordDamage {
+  if (buf.length - offset < RECORD_HEADER_BYTES) return 'short header';
+  const payloadBytes = buf.readUInt32LE(offset);
+  const type = buf.readUInt8(offset + 8);
+  if (type === RECORD_TYPE_INVALID) return 'invalid type';
+  if (offset + RECORD_HEADER_BYTES + payloadBytes > buf.length) return 'length past end of file';
+  if (buf.readUInt32LE(offset + 4) !== recordChecksum(buf, offset, payloadBytes)) return 'checksum mismatch';
+  const start = offset + RECORD_HEADER_BYTES;
+  return { type, payload: buf.subarray(start, start + payloadBytes), offsetBytes: offset };
+}
+
+/** Reads records from `start` until the end of the buffer or the first damaged frame. */
+export function scanRecords(buf: Buffer, start: number): ScanResult {
+  const records: ScannedRecord[] = [];
+  let offset = start;
+  while (offset < buf.length) {
+    const record = readRecordAt(buf, offset);
+    if (typeof record === 'string') return { records, endBytes: offset, damage: { offsetBytes: offset, reason: record } };
+    records.push(record);
+    offset += RECORD_HEADER_BYTES + record.payload.length;
+  }
+  return { records, endBytes: offset };
+}
+
+/**
+ * Looks for any intact record starting after `from`. A damaged frame followed by an intact one
+ * cannot be a torn append (appends only ever tear at the end), so it must be corruption.
+ */
+export function findIntactRecordAfter(buf: Buffer, from: number): number | null {
+  for (let offset = from + 1; offset + RECORD_HEADER_BYTES <= buf.length; offset++) {
+    // Cheap filters first so scanning garbage or zeros costs little.
+    const payloadBytes = buf.readUInt32LE(offset);
+    if (offset + RECORD_HEADER_BYTES + payloadBytes > buf.length) continue;
+    if (buf.readUInt8(offset + 8) === RECORD_TYPE_INVALID) continue;
+    if (typeof readRecordAt(buf, offset) !== 'string') return offset;
+  }
+  return null;
+}
+
+// ---- checkpoint markers ---------------------------------------------------------------------
+
+export interface CheckpointMarker {
+  readonly snapshotBytes: number;
+  readonly snapshotCrc: number;
+}
+
+/** u64 snapshot payload length | u32 crc32c of the snapshot payload. */
+export function encodeCheckpointMarker(marker: CheckpointMarker): Buffer {
+  const buf = Buffer.alloc(12);
+  buf.writeBigUInt64LE(BigInt(marker.snapshotBytes), 0);
+  buf.writeUInt32LE(marker.snapshotCrc, 8);
+  return buf;
+}
+
+export function decodeCheckpointMarker(payload: Uint8Array, where: string): CheckpointMarker {
+  if (payload.length !== 12) failStorage('WAL_UNSUPPORTED', `${where}: checkpoint marker has ${payload.length} bytes, expected 12`);
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  return { snapshotBytes: Number(buf.readBigUInt64LE(0)), snapshotCrc: buf.readUInt32LE(8) };
+}
+
+// ---- snapshot files -------------------------------------------------------------------------
+
+export function encodeSnapshotHeader(payload: Uint8Array): { header: Buffer; crc: number } {
+  const crc = crc32c(payload);
+  const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
+  SNAPSHOT_MAGIC.copy(header, 0);
+  header.writeUInt32LE(FORMAT_VERSION, 8);
+  header.writeUInt32LE(crc, 12);
+  header.writeBigUInt64LE(BigInt(payload.length), 16);
+  return { header, crc };
+}
+
+/** Checks a whole snapshot file against itself and against the marker that names it. */
+export function decodeSnapshotFile(file: Buffer, marker: CheckpointMarker, path: string): Buffer {
+  const bad = (why: string): never => failStorage('SNAPSHOT_CORRUPT', `snapshot ${path}: ${why}`);
+  if (file.length < SNAPSHOT_HEADER_BYTES) return bad(`only ${file.length} bytes, shorter than its header`);
+  if (!file.subarray(0, 8).equals(SNAPSHOT_MAGIC)) return bad('bad magic');
+  if (file.readUInt32LE(8) !== FORMAT_VERSION) failStorage('WAL_UNSUPPORTED', `snapshot ${path}: format version ${file.readUInt32LE(8)}`);
+  const payload = file.subarray(SNAPSHOT_HEADER_BYTES);
+  const declaredBytes = Number(file.readBigUInt64LE(16));
+  if (declaredBytes !== payload.length || declaredBytes !== marker.snapshotBytes) {
+    return bad(`length ${payload.length} (header says ${declaredBytes}, checkpoint marker says ${marker.snapshotBytes})`);
+  }
+  const crc = crc32c(payload);
+  if (crc !== file.readUInt32LE(12) || crc !== marker.snapshotCrc) return bad('checksum mismatch');
+  return payload;
+}

@@ -1,0 +1,143 @@
+// The Raft host adapter: maps RaftPersistOp to log records and snapshot checkpoints, recovers
+// the compact durable ops for spec.create(), and group-commits persist() calls. A host awaits
+// persist() before sending anything that depends on those ops.
+import { codecRegistry, jsonCodec, type PayloadCodec } from './codec.js';
+import { failStorage, type StorageWarning } from './errors.js';
+import { EMPTY_RAFT_STATE, applyRaftOp, checkRaftOp, lastIndexOf, raftStateToOps, type RaftDurableState } from './raft-state.js';
+import type { HardState, JsonValue, LogEntry, RaftPersistOp } from './raft-types.js';
+import type { RecoveredRecord } from './recovery.js';
+import { openWal, type WalItem, type WalOptions, type WalStats, type WriteAheadLog } from './wal.js';
+
+/** Record tags (low nibble of the record type; the codec id is the high nibble). */
+const TAG_HARD_STATE = 2;
+const TAG_ENTRIES = 3;
+
+export interface RaftStorageOptions extends WalOptions {
+  /** Codec for new records and snapshots. Default: JSON. */
+  readonly codec?: PayloadCodec;
+  /** Further codecs able to read records written before a codec switch. */
+  readonly readCodecs?: readonly PayloadCodec[];
+}
+
+export class RaftStorage {
+  private lastIndex: number | null;
+
+  private constructor(
+    private readonly wal: WriteAheadLog,
+    private readonly codec: PayloadCodec,
+    /** The synced ops of the earlier life, compacted: [snapshot?, hardState?, entries?]. */
+    readonly durableOps: readonly RaftPersistOp[],
+    readonly state: RaftDurableState,
+    /** What recovery repaired (torn tail, leftovers); also passed to `onWarning`. */
+    readonly warnings: readonly StorageWarning[],
+  ) {
+    this.lastIndex = lastIndexOf(state);
+  }
+
+  /** Locks `dir` (creating it if needed), recovers it, and returns the storage ready for persist(). */
+  static async open(dir: string, options: RaftStorageOptions = {}): Promise<RaftStorage> {
+    const codec = options.codec ?? jsonCodec;
+    const codecs = codecRegistry([jsonCodec, ...(options.readCodecs ?? []), codec]);
+    const opened = await openWal(dir, options);
+    try {
+      let state = opened.snapshot === null ? EMPTY_RAFT_STATE : applyRaftOp(EMPTY_RAFT_STATE, decodeSnapshot(opened.snapshot, codecs, dir));
+      for (const record of opened.records) state = applyRaftOp(state, decodeRecord(record, codecs));
+      return new RaftStorage(opened.wal, codec, raftStateToOps(state), state, opened.warnings);
+    } catch (error) {
+      await opened.wal.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Makes `ops` durable, in order, and resolves once they are fsynced (together with whatever
+   * else was persisted concurrently). Rejects malformed ops (STORAGE_INVALID_OP) before writing
+   * any of them.
+   */
+  persist(ops: readonly RaftPersistOp[]): Promise<void> {
+    let items: WalItem[];
+    try {
+      items = this.toItems(ops);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.wal.append(items);
+  }
+
+  get stats(): Readonly<WalStats> {
+    return this.wal.stats;
+  }
+
+  /** Waits for in-flight persists, then releases the data directory. */
+  close(): Promise<void> {
+    return this.wal.close();
+  }
+
+  private toItems(ops: readonly RaftPersistOp[]): WalItem[] {
+    let lastIndex = this.lastIndex;
+    for (const op of ops) lastIndex = checkRaftOp(op, lastIndex);
+    const items = ops.flatMap((op) => this.toItem(op));
+    this.lastIndex = lastIndex;
+    return items;
+  }
+
+  private toItem(op: RaftPersistOp): WalItem[] {
+    const recordType = (tag: number): number => (this.codec.id << 4) | tag;
+    switch (op.kind) {
+      case 'hardState':
+        return [{ kind: 'record', type: recordType(TAG_HARD_STATE), payload: this.codec.encode(op.state) }];
+      case 'entries':
+        return op.entries.length === 0 ? [] : [{ kind: 'record', type: recordType(TAG_ENTRIES), payload: this.codec.encode(op.entries) }];
+      case 'snapshot': {
+        const body = this.codec.encode({ meta: op.meta, data: op.data, hardState: op.hardState, entriesAfter: op.entriesAfter });
+        const snapshot = new Uint8Array(1 + body.length);
+        snapshot[0] = this.codec.id;
+        snapshot.set(body, 1);
+        return [{ kind: 'checkpoint', snapshot }];
+      }
+    }
+  }
+}
+
+// ---- decoding -------------------------------------------------------------------------------
+
+function codecFor(codecs: ReadonlyMap<number, PayloadCodec>, id: number, where: string): PayloadCodec {
+  return codecs.get(id) ?? failStorage('WAL_UNSUPPORTED', `${where}: written with codec id ${id}, which is not configured`);
+}
+
+function decodeRecord(record: RecoveredRecord, codecs: ReadonlyMap<number, PayloadCodec>): RaftPersistOp {
+  const where = `${record.file} at byte offset ${record.offsetBytes}`;
+  const value = codecFor(codecs, record.type >> 4, where).decode(record.payload);
+  const tag = record.type & 0xf;
+  if (tag === TAG_HARD_STATE && isHardState(value)) return { kind: 'hardState', state: value };
+  if (tag === TAG_ENTRIES && isEntryList(value)) return { kind: 'entries', entries: value };
+  return failStorage('WAL_UNSUPPORTED', `${where}: record type ${record.type} does not hold a Raft op this build understands`);
+}
+
+function decodeSnapshot(payload: Uint8Array, codecs: ReadonlyMap<number, PayloadCodec>, dir: string): RaftPersistOp {
+  const where = `latest snapshot in ${dir}`;
+  const value = codecFor(codecs, payload[0] ?? 0, where).decode(payload.subarray(1));
+  if (!isRecord(value) || !isRecord(value.meta) || !isHardState(value.hardState) || !isEntryList(value.entriesAfter)) {
+    return failStorage('WAL_UNSUPPORTED', `${where}: does not hold a Raft snapshot this build understands`);
+  }
+  const meta = value.meta;
+  if (typeof meta.index !== 'number' || typeof meta.term !== 'number' || meta.config === undefined) {
+    return failStorage('WAL_UNSUPPORTED', `${where}: snapshot metadata is malformed`);
+  }
+  // The codec decoded JSON values and the shape was checked above, so these casts only restore types.
+  const snapshotMeta = { index: meta.index, term: meta.term, config: meta.config as JsonValue };
+  const data = (value.data ?? null) as JsonValue;
+  return { kind: 'snapshot', meta: snapshotMeta, data, hardState: value.hardState, entriesAfter: value.entriesAfter };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isHardState(value: unknown): value is HardState {
+  return isRecord(value) && typeof value.term === 'number' && typeof value.commit === 'number' && (value.vote === null || typeof value.vote === 'string');
+}
+
+function isEntryList(value: unknown): value is LogEntry[] {
+  return Array.isArray(value) && value.every((e) => isRecord(e) && typeof e.index === 'number' && typeof e.term === 'number' && typeof e.kind === 'string');
+}

@@ -1,0 +1,400 @@
+// The segmented write-ahead log with group commit: appends queue while an fsync is in flight and
+// go out together in the next write+fsync, so throughput grows with concurrency while each append
+// still resolves only once durable. Checkpoints share the queue, so call order is commit order.
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { StorageError, describeCause, failStorage, io, type StorageWarning, type WarningSink } from './errors.js';
+import { closeHandle, nodeSyncHooks, removeIfPresent, writeFully, type SyncHooks } from './fsutil.js';
+import {
+  MAX_FILE_BYTES,
+  MAX_RECORD_TYPE,
+  MIN_USER_RECORD_TYPE,
+  RECORD_TYPE_CHECKPOINT,
+  SEGMENT_HEADER_BYTES,
+  SNAPSHOT_HEADER_BYTES,
+  TEMP_SUFFIX,
+  encodeCheckpointMarker,
+  encodeRecord,
+  encodeSegmentHeader,
+  encodeSnapshotHeader,
+  segmentFileName,
+  snapshotFileName,
+} from './format.js';
+import { DirLock } from './lock.js';
+import { recoverDir, type RecoveredLog, type RecoveredRecord } from './recovery.js';
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/** Small enough for tests that force many rollovers, large enough to hold a header and a record. */
+const MIN_SEGMENT_BYTES = 64;
+/** A segment holding one largest record must stay readable with readFile. */
+const MAX_RECORD_OPTION_BYTES = 1024 * 1024 * 1024;
+
+/** What one append carries: records of the caller's types (2..255) and snapshot checkpoints. */
+export type WalItem =
+  | { readonly kind: 'record'; readonly type: number; readonly payload: Uint8Array }
+  /** A full checkpoint: once durable, every earlier record and snapshot is redundant. */
+  | { readonly kind: 'checkpoint'; readonly snapshot: Uint8Array };
+
+export interface WalOptions {
+  /** A segment rolls over before it would grow past this (a single larger record gets its own). */
+  readonly segmentBytes?: number;
+  /** Largest record payload append() accepts (a guard on the write side only). */
+  readonly maxRecordBytes?: number;
+  /** Receives repairs made at open and cleanup failures; they are also returned by openWal. */
+  readonly onWarning?: WarningSink;
+  /** Replaces fdatasync / directory fsync, e.g. to count or fail them in tests. */
+  readonly sync?: Partial<SyncHooks>;
+}
+
+export interface WalStats {
+  /** append() calls accepted. */
+  appends: number;
+  /** Group commits: each is one write per touched segment plus one fsync of the tail. */
+  batches: number;
+  records: number;
+  checkpoints: number;
+  fileSyncs: number;
+  dirSyncs: number;
+  bytesWritten: number;
+  segmentsCreated: number;
+}
+
+export interface OpenedWal {
+  readonly wal: WriteAheadLog;
+  /** The payload of the latest durable checkpoint, if any. */
+  readonly snapshot: Uint8Array | null;
+  /** Records after that checkpoint, oldest first. */
+  readonly records: readonly RecoveredRecord[];
+  /** Everything recovery repaired (also passed to `onWarning`). */
+  readonly warnings: readonly StorageWarning[];
+}
+
+type Prepared =
+  | { readonly kind: 'record'; readonly frame: Buffer }
+  | { readonly kind: 'checkpoint'; readonly header: Buffer; readonly payload: Uint8Array; readonly crc: number };
+
+interface Pending {
+  readonly items: readonly Prepared[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface Tail {
+  readonly seq: number;
+  readonly path: string;
+  readonly handle: FileHandle;
+  sizeBytes: number;
+  /** Bytes written since the last fsync. */
+  dirty: boolean;
+}
+
+interface Config {
+  readonly dir: string;
+  readonly segmentBytes: number;
+  readonly maxRecordBytes: number;
+  readonly warn: WarningSink;
+  readonly sync: SyncHooks;
+}
+
+/** Opens (creating if needed) and recovers a log directory; takes its lock until close(). */
+export async function openWal(dir: string, options: WalOptions = {}): Promise<OpenedWal> {
+  const warnings: StorageWarning[] = [];
+  const stats = emptyStats();
+  const config = resolveConfig(dir, options, stats, (w) => {
+    warnings.push(w);
+    options.onWarning?.(w);
+  });
+  await createDir(config);
+  const lock = await DirLock.acquire(dir, config.warn);
+  try {
+    const recovered = await recoverDir(config);
+    const wal = await WriteAheadLog.start(config, lock, recovered, stats);
+    return { wal, snapshot: recovered.snapshot?.payload ?? null, records: recovered.records, warnings };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+export class WriteAheadLog {
+  private queue: Pending[] = [];
+  private draining: Promise<void> | null = null;
+  private failure: StorageError | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly lock: DirLock,
+    private tail: Tail,
+    private segmentSeqs: number[],
+    private nextSeq: number,
+    private snapshotSeq: number | null,
+    private readonly counters: WalStats,
+  ) {}
+
+  /** @internal Used by openWal once recovery is done. */
+  static async start(config: Config, lock: DirLock, recovered: RecoveredLog, stats: WalStats): Promise<WriteAheadLog> {
+    const seqs = [...recovered.segmentSeqs];
+    const last = seqs[seqs.length - 1];
+    const tail = last === undefined ? await createSegment(config, recovered.nextSeq, stats) : await openTail(config, last, recovered.tailBytes);
+    if (last === undefined) seqs.push(tail.seq);
+    return new WriteAheadLog(config, lock, tail, seqs, recovered.nextSeq, recovered.snapshot?.seq ?? null, stats);
+  }
+
+  /**
+   * Queues `items` and resolves once they (and everything appended before them) are written and
+   * fsynced. Rejects with STORAGE_IO if the write or sync fails; the log is then failed for good
+   * (the page cache can no longer be trusted after a failed fsync) and must be reopened.
+   */
+  append(items: readonly WalItem[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', `log ${this.config.dir} is closed`));
+    if (this.failure !== null) return Promise.reject(this.failedError());
+    let prepared: Prepared[];
+    try {
+      prepared = items.map((item) => this.prepare(item));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.counters.appends++;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ items: prepared, resolve, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  get stats(): Readonly<WalStats> {
+    return { ...this.counters };
+  }
+
+  /** Waits for queued appends, closes the tail and releases the directory lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.draining !== null) await this.draining;
+    try {
+      await closeHandle(this.tail.handle, this.tail.path);
+    } finally {
+      await this.lock.release();
+    }
+  }
+
+  // ---- group commit -------------------------------------------------------------------------
+
+  private prepare(item: WalItem): Prepared {
+    if (item.kind === 'checkpoint') {
+      if (item.snapshot.length > MAX_FILE_BYTES - SNAPSHOT_HEADER_BYTES) {
+        failStorage('STORAGE_INVALID_OP', `snapshot of ${item.snapshot.length} bytes is too large; recovery reads at most ${MAX_FILE_BYTES - SNAPSHOT_HEADER_BYTES}`);
+      }
+      const { header, crc } = encodeSnapshotHeader(item.snapshot);
+      return { kind: 'checkpoint', header, payload: item.snapshot, crc };
+    }
+    if (!Number.isInteger(item.type) || item.type < MIN_USER_RECORD_TYPE || item.type > MAX_RECORD_TYPE) {
+      failStorage('STORAGE_INVALID_OP', `record type must be an integer in ${MIN_USER_RECORD_TYPE}..${MAX_RECORD_TYPE}, got ${item.type}`);
+    }
+    if (item.payload.length > this.config.maxRecordBytes) {
+      failStorage('STORAGE_INVALID_OP', `record of ${item.payload.length} bytes exceeds maxRecordBytes ${this.config.maxRecordBytes}`);
+    }
+    return { kind: 'record', frame: encodeRecord(item.type, item.payload) };
+  }
+
+  /** Commits batches until the queue is empty; appends arriving meanwhile join the next batch. */
+  private async drain(): Promise<void> {
+    // Yield once so appends issued in the same tick as the first one share its batch.
+    await Promise.resolve();
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.commit(batch.flatMap((p) => p.items));
+        this.counters.batches++;
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        this.fail(error, batch);
+      }
+    }
+    this.draining = null;
+  }
+
+  private async commit(items: readonly Prepared[]): Promise<void> {
+    // A checkpoint supersedes everything before it, so earlier items of the batch need no write.
+    const cut = items.findLastIndex((item) => item.kind === 'checkpoint');
+    const live = cut < 0 ? items : items.slice(cut);
+    const frames: Buffer[] = [];
+    let markerSeq: number | null = null;
+    for (const item of live) {
+      if (item.kind === 'record') frames.push(item.frame);
+      else {
+        markerSeq = await this.beginCheckpoint(item);
+        frames.push(encodeRecord(RECORD_TYPE_CHECKPOINT, encodeCheckpointMarker({ snapshotBytes: item.payload.length, snapshotCrc: item.crc })));
+      }
+    }
+    await this.writeFrames(frames);
+    await this.syncTail();
+    if (markerSeq !== null) await this.finishCheckpoint(markerSeq);
+  }
+
+  private fail(error: unknown, batch: readonly Pending[]): void {
+    const cause = error instanceof StorageError ? error : new StorageError('STORAGE_IO', describeCause(error), { cause: error });
+    this.failure = cause;
+    for (const p of batch) p.reject(cause);
+    const waiting = this.queue;
+    this.queue = [];
+    for (const p of waiting) p.reject(this.failedError());
+  }
+
+  private failedError(): StorageError {
+    return new StorageError('STORAGE_FAILED', `log ${this.config.dir} failed earlier (${this.failure?.message ?? 'unknown'}); reopen it`, { cause: this.failure });
+  }
+
+  // ---- segments -----------------------------------------------------------------------------
+
+  /** Appends frames to the tail, rolling over to a new segment when one would overflow. */
+  private async writeFrames(frames: readonly Buffer[]): Promise<void> {
+    let run: Buffer[] = [];
+    let runBytes = 0;
+    for (const frame of frames) {
+      const usedBytes = this.tail.sizeBytes + runBytes;
+      if (usedBytes + frame.length > this.config.segmentBytes && usedBytes > SEGMENT_HEADER_BYTES) {
+        await this.writeRun(run, runBytes);
+        run = [];
+        runBytes = 0;
+        await this.rollover();
+      }
+      run.push(frame);
+      runBytes += frame.length;
+      this.nextSeq++;
+      this.counters.records++;
+    }
+    await this.writeRun(run, runBytes);
+  }
+
+  private async writeRun(run: readonly Buffer[], runBytes: number): Promise<void> {
+    if (runBytes === 0) return;
+    const tail = this.tail;
+    await io(`write ${tail.path}`, () => writeFully(tail.handle, Buffer.concat(run, runBytes), tail.sizeBytes));
+    tail.sizeBytes += runBytes;
+    tail.dirty = true;
+    this.counters.bytesWritten += runBytes;
+  }
+
+  private async syncTail(): Promise<void> {
+    const tail = this.tail;
+    if (!tail.dirty) return;
+    await io(`sync ${tail.path}`, () => this.config.sync.syncFile(tail.handle, tail.path));
+    tail.dirty = false;
+  }
+
+  /**
+   * Starts a new segment at `nextSeq`. The old one is synced first, so only the last segment
+   * can ever hold a torn write; recovery relies on that.
+   */
+  private async rollover(): Promise<void> {
+    await this.syncTail();
+    const old = this.tail;
+    this.tail = await createSegment(this.config, this.nextSeq, this.counters);
+    this.segmentSeqs.push(this.tail.seq);
+    await closeHandle(old.handle, old.path);
+  }
+
+  // ---- checkpoints --------------------------------------------------------------------------
+
+  /**
+   * Makes the snapshot file durable under its final name, then moves to a fresh segment so the
+   * marker is that segment's first record and every older segment can be deleted whole.
+   * Returns the marker's sequence number.
+   */
+  private async beginCheckpoint(item: Extract<Prepared, { kind: 'checkpoint' }>): Promise<number> {
+    if (this.tail.sizeBytes > SEGMENT_HEADER_BYTES) await this.rollover();
+    const markerSeq = this.nextSeq;
+    const path = join(this.config.dir, snapshotFileName(markerSeq));
+    const tempPath = path + TEMP_SUFFIX;
+    const handle = await io(`create ${tempPath}`, () => open(tempPath, 'w'));
+    try {
+      await io(`write ${tempPath}`, () => writeFully(handle, item.header, 0));
+      await io(`write ${tempPath}`, () => writeFully(handle, item.payload, item.header.length));
+      await io(`sync ${tempPath}`, () => this.config.sync.syncFile(handle, tempPath));
+    } finally {
+      await closeHandle(handle, tempPath);
+    }
+    await io(`rename ${tempPath}`, () => rename(tempPath, path));
+    await io(`sync directory ${this.config.dir}`, () => this.config.sync.syncDir(this.config.dir));
+    this.counters.bytesWritten += item.header.length + item.payload.length;
+    this.counters.checkpoints++;
+    return markerSeq;
+  }
+
+  /** Once the marker is durable, older segments and the previous snapshot are garbage. */
+  private async finishCheckpoint(markerSeq: number): Promise<void> {
+    const doomed = this.segmentSeqs.filter((seq) => seq < markerSeq).map(segmentFileName);
+    if (this.snapshotSeq !== null && this.snapshotSeq !== markerSeq) doomed.push(snapshotFileName(this.snapshotSeq));
+    this.segmentSeqs = this.segmentSeqs.filter((seq) => seq >= markerSeq);
+    this.snapshotSeq = markerSeq;
+    try {
+      for (const name of doomed) await removeIfPresent(join(this.config.dir, name), unlink);
+      await this.config.sync.syncDir(this.config.dir);
+    } catch (error) {
+      // The checkpoint itself is durable; leftovers are found and removed at the next open.
+      this.config.warn({ code: 'CLEANUP_FAILED', message: `removing superseded files in ${this.config.dir} failed: ${describeCause(error)}` });
+    }
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+function emptyStats(): WalStats {
+  return { appends: 0, batches: 0, records: 0, checkpoints: 0, fileSyncs: 0, dirSyncs: 0, bytesWritten: 0, segmentsCreated: 0 };
+}
+
+function resolveConfig(dir: string, options: WalOptions, stats: WalStats, warn: WarningSink): Config {
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_RECORD_OPTION_BYTES) {
+    failStorage('STORAGE_INVALID_OPTION', `segmentBytes must be an integer in ${MIN_SEGMENT_BYTES}..${MAX_RECORD_OPTION_BYTES}, got ${segmentBytes}`);
+  }
+  if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1 || maxRecordBytes > MAX_RECORD_OPTION_BYTES) {
+    failStorage('STORAGE_INVALID_OPTION', `maxRecordBytes must be an integer in 1..${MAX_RECORD_OPTION_BYTES}, got ${maxRecordBytes}`);
+  }
+  const base = { ...nodeSyncHooks, ...options.sync };
+  // Counting wraps whatever hooks are in use, so stats reflect real sync calls.
+  const sync: SyncHooks = {
+    syncFile: (handle, path) => {
+      stats.fileSyncs++;
+      return base.syncFile(handle, path);
+    },
+    syncDir: (dirPath) => {
+      stats.dirSyncs++;
+      return base.syncDir(dirPath);
+    },
+  };
+  return { dir, segmentBytes, maxRecordBytes, warn, sync };
+}
+
+/** Creates the data directory; a new directory's own entry is made durable in its parent. */
+async function createDir(config: Config): Promise<void> {
+  const created = await io(`create directory ${config.dir}`, () => mkdir(config.dir, { recursive: true }));
+  if (created !== undefined) await io(`sync directory ${dirname(config.dir)}`, () => config.sync.syncDir(dirname(config.dir)));
+}
+
+/** A new segment: header written and synced, then its directory entry synced. */
+async function createSegment(config: Config, firstSeq: number, stats: WalStats): Promise<Tail> {
+  const path = join(config.dir, segmentFileName(firstSeq));
+  const handle = await io(`create ${path}`, () => open(path, 'wx'));
+  try {
+    await io(`write ${path}`, () => writeFully(handle, encodeSegmentHeader(firstSeq), 0));
+    await io(`sync ${path}`, () => config.sync.syncFile(handle, path));
+    await io(`sync directory ${config.dir}`, () => config.sync.syncDir(config.dir));
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+  stats.segmentsCreated++;
+  stats.bytesWritten += SEGMENT_HEADER_BYTES;
+  return { seq: firstSeq, path, handle, sizeBytes: SEGMENT_HEADER_BYTES, dirty: false };
+}
+
+async function openTail(config: Config, seq: number, sizeBytes: number): Promise<Tail> {
+  const path = join(config.dir, segmentFileName(seq));
+  const handle = await io(`open ${path}`, () => open(path, 'r+'));
+  return { seq, path, handle, sizeBytes, dirty: false };
+}
