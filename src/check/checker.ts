@@ -40,7 +40,24 @@ export function partitionHistory<S, C>(history: History, model: Model<S, C>): Pa
     partition.ops.push(op);
     partition.calls.push(prepared.call);
   }
-  return [...byKey.values()].map(inInvokeOrder);
+  return [...byKey.values()].map((p) => inInvokeOrder(pruneUnobservedWrites(p, model)));
+}
+
+/**
+ * In a partition of plain reads and blind writes only, drops unknown-outcome writes whose value
+ * no read returned. Sound: such a write may always be taken as never having happened, and in any
+ * linearization no read can follow it directly (that read would have returned its value), so
+ * removing it leaves every read's latest write unchanged. This tames histories where crashes
+ * leave many writes with unknown outcomes, which otherwise blow up the search.
+ */
+function pruneUnobservedWrites<S, C>(partition: Partition<C>, model: Model<S, C>): Partition<C> {
+  if (model.plainEffect === undefined) return partition;
+  const effects = partition.ops.map((op) => model.plainEffect?.(op) ?? null);
+  if (effects.some((e) => e === null || (e.kind === 'write' && e.value === null))) return partition;
+  const observed = new Set(effects.filter((e) => e?.kind === 'read').map((e) => e?.value));
+  const keep = partition.ops.map((op, k) => !(op.outcome === 'unknown' && effects[k]?.kind === 'write' && !observed.has(effects[k]?.value as string)));
+  if (keep.every(Boolean)) return partition;
+  return { key: partition.key, ops: partition.ops.filter((_, k) => keep[k]), calls: partition.calls.filter((_, k) => keep[k]) };
 }
 
 /** The search numbers operations by position; in invoke order its memo stays compact. */

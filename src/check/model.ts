@@ -38,4 +38,10 @@ export interface Model<S, C> {
   stateToJson(state: S): JsonValue;
   /** Present on models whose operations are reads and writes of values (register, kv). */
   sessionEffect?(op: Operation): SessionEffect | null;
+  /**
+   * The effect of a plain read or a blind write (no compare-and-set, no increment), else null.
+   * Where a partition holds only such operations, an unknown-outcome write whose value no read
+   * returned cannot change the verdict, and the checker leaves it out (see pruneUnobservedWrites).
+   */
+  plainEffect?(op: Operation): SessionEffect | null;
 }

@@ -11,6 +11,8 @@ const stale = historyOf([
   { p: 1, f: 'write', input: 2, at: [20, 30] },
   { p: 2, f: 'read', output: 1, at: [40, 50] },
   { p: 3, f: 'write', input: 3, at: [45, 60], outcome: 'unknown' },
+  // a later read of 3 makes the unknown write matter (an unobserved one would be pruned)
+  { p: 4, f: 'read', output: 3, at: [70, 80] },
 ]);
 
 describe('reports', () => {
@@ -21,7 +23,7 @@ describe('reports', () => {
 
   it('print the verdict, the prefix and the unplaceable operations as text', () => {
     const text = formatCheckText(checkHistory(stale, registerModel), stale);
-    expect(text.split('\n')[0]).toMatch(/^not-linearizable \(register: 4 operations, 1 partition, \d+ states\)$/);
+    expect(text.split('\n')[0]).toMatch(/^not-linearizable \(register: 5 operations, 1 partition, \d+ states\)$/);
     expect(text).toContain('longest linearizable prefix: 2 operations');
     expect(text).toContain('#2 p2 read → 1 [40, 50]  ← completed before it could take effect');
     expect(text).toMatch(/#3 p3 write 3 \(unknown\) \[45, ∞\]$/m);

@@ -110,4 +110,8 @@ export const kvModel: Model<string, KvCall> = {
   stateKey: (state) => state,
   stateToJson: (state) => JSON.parse(state) as JsonValue,
   sessionEffect: kvSessionEffect,
+  plainEffect: (op) => {
+    const effect = kvSessionEffect(op);
+    return op.f === 'get' || op.f === 'put' || op.f === 'delete' ? effect : null;
+  },
 };

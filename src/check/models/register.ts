@@ -77,4 +77,5 @@ export const registerModel: Model<string, RegisterCall> = {
   stateKey: (state) => state,
   stateToJson: (state) => JSON.parse(state) as JsonValue,
   sessionEffect: registerSessionEffect,
+  plainEffect: (op) => (op.f === 'read' || op.f === 'write' ? registerSessionEffect(op) : null),
 };

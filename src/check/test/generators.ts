@@ -272,3 +272,13 @@ export const randomMutexHistory = (maxOps = 6): fc.Arbitrary<History> =>
     ),
     maxOps,
   );
+
+/** Plain reads and blind writes only, where the checker prunes unobserved unknown writes. */
+export const randomPlainRegisterHistory = (maxOps = 8): fc.Arbitrary<History> =>
+  randomHistory(
+    fc.oneof(
+      fc.record({ f: fc.constant('read'), input: fc.constant(null), output: smallValue }),
+      fc.record({ f: fc.constant('write'), input: smallValue, output: fc.constant(null) }),
+    ),
+    maxOps,
+  );

@@ -1,0 +1,76 @@
+// Authentication tests over real sockets: a wrong secret, an unknown node id, a wrong target id
+// and another protocol version are refused, counted and logged on the refusing side; a correct
+// raw handshake is welcomed with a proof that verifies.
+import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, encodeWireFrame } from './codec.js';
+import { computeProof, newNonce } from './handshake.js';
+import { RawClient, startCluster, startNode, useCleanup, waitFor } from './test/harness.js';
+
+useCleanup();
+
+describe('handshake over TCP', () => {
+  it('refuses a node with a wrong secret, on both sides, and delivers nothing', async () => {
+    const a = await startNode('a');
+    const b = await startNode('b', { secret: 'a-different-secret-entirely' });
+    a.transport.addPeer('b', b.transport.address);
+    b.transport.addPeer('a', a.transport.address);
+    a.transport.send('b', { type: 'x' });
+    b.transport.send('a', { type: 'x' });
+    await waitFor(() => a.transport.metrics().authFailures >= 2 && b.transport.metrics().authFailures >= 2, 'auth failures on both sides');
+    for (const node of [a, b]) {
+      const metrics = node.transport.metrics();
+      expect(Object.values(metrics.peers).some((p) => p.connected || p.inboundConnected)).toBe(false);
+      expect(node.received).toEqual([]);
+      const failure = node.logs.find((r) => r.event === 'auth_failed');
+      expect(failure).toMatchObject({ level: 'warn', code: 'NET_AUTH_FAILED' });
+    }
+  });
+
+  it('refuses an unknown node id with a reason the dialer can log', async () => {
+    const [a] = await startCluster(['a', 'b']);
+    const client = await RawClient.connect(a!.transport.address.port);
+    expect(await client.authenticate('intruder', 'a')).toEqual({ kind: 'refuse', reason: 'unknown_peer' });
+    await client.waitClosed();
+    const metrics = a!.transport.metrics();
+    expect(metrics.authFailures).toBe(1);
+    expect(a!.logs.find((r) => r.code === 'NET_UNKNOWN_PEER')).toMatchObject({ event: 'auth_failed', detail: { claimedId: 'intruder' } });
+  });
+
+  it('counts refusals on the dialer side too (the peer does not know us)', async () => {
+    const a = await startNode('a');
+    const b = await startNode('b');
+    a.transport.addPeer('b', b.transport.address);
+    await waitFor(() => a.transport.metrics().peers.b!.authFailures > 0 && b.transport.metrics().authFailures > 0, 'refusals counted');
+    expect(a.logs.some((r) => r.event === 'auth_failed' && r.msg.includes('unknown_peer'))).toBe(true);
+  });
+
+  it('refuses a wrong proof, a wrong target id and another protocol version', async () => {
+    const [a] = await startCluster(['a', 'b']);
+    const port = a!.transport.address.port;
+    const wrongProof = await RawClient.connect(port);
+    expect(await wrongProof.authenticate('b', 'a', 'not-the-cluster-secret')).toEqual({ kind: 'refuse', reason: 'bad_proof' });
+    const wrongTarget = await RawClient.connect(port);
+    expect(await wrongTarget.authenticate('b', 'z')).toEqual({ kind: 'refuse', reason: 'wrong_target' });
+    const future = await RawClient.connect(port);
+    future.write(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION + 1, from: 'b', to: 'a', nonce: newNonce() }));
+    expect(await future.nextFrame()).toEqual({ kind: 'refuse', reason: 'version' });
+    await Promise.all([wrongProof, wrongTarget, future].map((c) => c.waitClosed()));
+    expect(a!.transport.metrics().authFailures).toBe(3);
+  });
+
+  it('welcomes a correct handshake with an acceptor proof bound to our nonce', async () => {
+    const [a] = await startCluster(['a', 'b']);
+    const client = await RawClient.connect(a!.transport.address.port);
+    const dialerNonce = newNonce();
+    client.write(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from: 'b', to: 'a', nonce: dialerNonce }));
+    const challenge = await client.nextFrame();
+    if (challenge.kind !== 'challenge') throw new Error(`expected a challenge, got ${challenge.kind}`);
+    const transcript = { dialer: 'b', acceptor: 'a', dialerNonce, acceptorNonce: challenge.nonce };
+    client.write(encodeWireFrame({ kind: 'proof', proof: computeProof(Buffer.from('test-cluster-secret-0123456789'), 'dialer', transcript) }));
+    const welcome = await client.nextFrame();
+    if (welcome.kind !== 'welcome') throw new Error(`expected a welcome, got ${welcome.kind}`);
+    expect(Buffer.from(welcome.proof).equals(computeProof(Buffer.from('test-cluster-secret-0123456789'), 'acceptor', transcript))).toBe(true);
+    client.write(encodeWireFrame({ kind: 'message', message: { type: 'hi' } }));
+    await waitFor(() => a!.received.some((r) => r.from === 'b' && r.message.type === 'hi'), 'delivery from the raw client');
+  });
+});

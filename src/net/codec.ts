@@ -1,0 +1,168 @@
+// Frame payloads: a kind byte, then (for most kinds) a MessagePack body encoded with msgpackr.
+// Decoding accepts only the exact shapes below and turns every failure of the untrusted bytes,
+// including msgpackr's own errors and stack overflows, into NET_FRAME_MALFORMED.
+import { Packr, Unpackr } from 'msgpackr';
+import type { Message, NodeId } from '../sim/core.js';
+import { NetError, describeCause } from './errors.js';
+import { FRAME_HEADER_BYTES } from './frame.js';
+
+/** Wire protocol version, sent in the hello; a peer with another version is refused. */
+export const PROTOCOL_VERSION = 1;
+export const NONCE_BYTES = 32;
+export const PROOF_BYTES = 32;
+/** Node ids are short names; bounding them bounds handshake frames and log lines. */
+export const MAX_NODE_ID_BYTES = 255;
+/** Frames before authentication are tiny; an unauthenticated socket may not make us buffer more. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
+
+export const FRAME_KIND = {
+  hello: 1,
+  challenge: 2,
+  proof: 3,
+  welcome: 4,
+  refuse: 5,
+  message: 16,
+  ping: 17,
+  pong: 18,
+} as const;
+
+/** Why an acceptor turned a dialer away; sent to the dialer before closing. */
+export type RefuseReason = 'unknown_peer' | 'wrong_target' | 'bad_proof' | 'version' | 'malformed';
+const REFUSE_REASONS: ReadonlySet<string> = new Set<RefuseReason>(['unknown_peer', 'wrong_target', 'bad_proof', 'version', 'malformed']);
+
+export type WireFrame =
+  | { readonly kind: 'hello'; readonly version: number; readonly from: NodeId; readonly to: NodeId; readonly nonce: Uint8Array }
+  | { readonly kind: 'challenge'; readonly nonce: Uint8Array }
+  | { readonly kind: 'proof'; readonly proof: Uint8Array }
+  | { readonly kind: 'welcome'; readonly proof: Uint8Array }
+  | { readonly kind: 'refuse'; readonly reason: RefuseReason }
+  | { readonly kind: 'message'; readonly message: Message }
+  | { readonly kind: 'ping' }
+  | { readonly kind: 'pong' };
+
+export type WireFrameKind = WireFrame['kind'];
+
+// Plain MessagePack maps (no msgpackr records): peers stay decodable by any MessagePack reader and
+// no per-connection structure state exists to get out of sync. Binary values arrive as copies so
+// a delivered message never pins a large socket buffer.
+const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes: false, copyBuffers: true, int64AsType: 'number' });
+
+// ---------------------------------------------------------------- encoding
+
+/** Encodes a frame (header included) ready to write. Throws whatever msgpackr throws for unencodable values. */
+export function encodeWireFrame(frame: WireFrame): Buffer {
+  switch (frame.kind) {
+    case 'hello':
+      return withHeader(FRAME_KIND.hello, packr.pack([frame.version, frame.from, frame.to, frame.nonce]));
+    case 'challenge':
+      return withHeader(FRAME_KIND.challenge, packr.pack([frame.nonce]));
+    case 'proof':
+      return withHeader(FRAME_KIND.proof, packr.pack([frame.proof]));
+    case 'welcome':
+      return withHeader(FRAME_KIND.welcome, packr.pack([frame.proof]));
+    case 'refuse':
+      return withHeader(FRAME_KIND.refuse, packr.pack([frame.reason]));
+    case 'message':
+      return withHeader(FRAME_KIND.message, packr.pack(frame.message));
+    case 'ping':
+      return withHeader(FRAME_KIND.ping, null);
+    case 'pong':
+      return withHeader(FRAME_KIND.pong, null);
+  }
+}
+
+/** The common case, kept separate so the send path does not build a WireFrame wrapper. */
+export function encodeMessageFrame(message: Message): Buffer {
+  return withHeader(FRAME_KIND.message, packr.pack(message));
+}
+
+function withHeader(kind: number, body: Uint8Array | null): Buffer {
+  const bodyBytes = body === null ? 0 : body.length;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + bodyBytes);
+  frame.writeUInt32BE(1 + bodyBytes, 0);
+  frame[FRAME_HEADER_BYTES] = kind;
+  if (body !== null) frame.set(body, FRAME_HEADER_BYTES + 1);
+  return frame;
+}
+
+// ---------------------------------------------------------------- decoding
+
+/** Decodes one frame payload (without its length header). Throws only NET_FRAME_MALFORMED. */
+export function decodeWireFrame(payload: Uint8Array): WireFrame {
+  if (payload.length === 0) malformed('empty frame');
+  const kind = payload[0];
+  const body = payload.subarray(1);
+  switch (kind) {
+    case FRAME_KIND.hello:
+      return decodeHello(unpackBody(body));
+    case FRAME_KIND.challenge:
+      return { kind: 'challenge', nonce: bytesField(tuple(unpackBody(body), 1)[0], NONCE_BYTES, 'nonce') };
+    case FRAME_KIND.proof:
+      return { kind: 'proof', proof: bytesField(tuple(unpackBody(body), 1)[0], PROOF_BYTES, 'proof') };
+    case FRAME_KIND.welcome:
+      return { kind: 'welcome', proof: bytesField(tuple(unpackBody(body), 1)[0], PROOF_BYTES, 'proof') };
+    case FRAME_KIND.refuse:
+      return { kind: 'refuse', reason: refuseReason(tuple(unpackBody(body), 1)[0]) };
+    case FRAME_KIND.message:
+      return { kind: 'message', message: messageField(unpackBody(body)) };
+    case FRAME_KIND.ping:
+    case FRAME_KIND.pong:
+      if (body.length !== 0) malformed('ping/pong frames carry no body');
+      return { kind: kind === FRAME_KIND.ping ? 'ping' : 'pong' };
+    default:
+      return malformed(`unknown frame kind ${String(kind)}`);
+  }
+}
+
+function unpackBody(body: Uint8Array): unknown {
+  if (body.length === 0) malformed('missing frame body');
+  try {
+    return unpackr.unpack(body) as unknown;
+  } catch (cause) {
+    // Deeply nested input overflows the stack inside msgpackr: a RangeError, caught here like any other.
+    return malformed(`undecodable body: ${describeCause(cause)}`, cause);
+  }
+}
+
+function decodeHello(value: unknown): WireFrame {
+  const [version, from, to, nonce] = tuple(value, 4);
+  if (typeof version !== 'number' || !Number.isInteger(version)) malformed('hello version is not an integer');
+  return { kind: 'hello', version, from: nodeIdField(from, 'from'), to: nodeIdField(to, 'to'), nonce: bytesField(nonce, NONCE_BYTES, 'nonce') };
+}
+
+function tuple(value: unknown, length: number): readonly unknown[] {
+  if (!Array.isArray(value) || value.length !== length) malformed(`expected an array of ${length}`);
+  return value as readonly unknown[];
+}
+
+function bytesField(value: unknown, length: number, name: string): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== length) malformed(`${name} must be ${length} bytes`);
+  return value;
+}
+
+function nodeIdField(value: unknown, name: string): NodeId {
+  if (typeof value !== 'string' || !isValidNodeId(value)) malformed(`${name} is not a valid node id`);
+  return value;
+}
+
+function refuseReason(value: unknown): RefuseReason {
+  return typeof value === 'string' && REFUSE_REASONS.has(value) ? (value as RefuseReason) : 'malformed';
+}
+
+/** The transport checks the envelope only (a plain object with a string `type`); cores check fields. */
+function messageField(value: unknown): Message {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
+    malformed('message is not a plain object');
+  }
+  if (typeof (value as { type?: unknown }).type !== 'string') malformed('message has no string type');
+  return value as Message;
+}
+
+export function isValidNodeId(id: string): boolean {
+  return id.length > 0 && Buffer.byteLength(id, 'utf8') <= MAX_NODE_ID_BYTES;
+}
+
+function malformed(message: string, cause?: unknown): never {
+  throw new NetError('NET_FRAME_MALFORMED', message, cause === undefined ? undefined : { cause });
+}

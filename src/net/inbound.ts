@@ -1,0 +1,149 @@
+// One accepted connection: the acceptor side of the handshake (refusing non-members, wrong ids,
+// other versions and wrong proofs), then receipt of the peer's messages and answers to its pings.
+// The transport decides what an authenticated connection replaces and where messages go.
+import type { Socket } from 'node:net';
+import type { Message, NodeId } from '../sim/core.js';
+import { PROTOCOL_VERSION, encodeWireFrame, type RefuseReason, type WireFrame } from './codec.js';
+import { Connection, type ConnectionContext } from './connection.js';
+import { NetError, type NetErrorCode } from './errors.js';
+import { computeProof, newNonce, verifyProof, type HandshakeTranscript } from './handshake.js';
+import type { TimerHandle } from './options.js';
+
+/** What an inbound connection needs from the transport. */
+export interface InboundHost {
+  isMember(id: NodeId): boolean;
+  /** The connection authenticated as `conn.peer`. */
+  adopt(conn: InboundConnection): void;
+  deliver(from: NodeId, message: Message): void;
+  /** The connection is gone (whatever its state). */
+  release(conn: InboundConnection): void;
+}
+
+type InboundState = 'hello' | 'proof' | 'open' | 'done';
+
+const PONG_FRAME = encodeWireFrame({ kind: 'pong' });
+
+export class InboundConnection {
+  private state: InboundState = 'hello';
+  private readonly conn: Connection;
+  private transcript: HandshakeTranscript | null = null;
+  private timer: TimerHandle | null = null;
+  private authenticatedPeer: NodeId | null = null;
+
+  constructor(
+    socket: Socket,
+    private readonly ctx: ConnectionContext,
+    private readonly host: InboundHost,
+  ) {
+    this.conn = new Connection(socket, ctx, { onFrame: (frame) => this.onFrame(frame), onClose: () => this.onClosed() });
+    this.setTimer(ctx.options.handshakeTimeoutMs, () =>
+      this.conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection did not authenticate within ${ctx.options.handshakeTimeoutMs} ms`)),
+    );
+  }
+
+  /** The authenticated peer (kept after close), or null if it never authenticated. */
+  get peer(): NodeId | null {
+    return this.authenticatedPeer;
+  }
+
+  get authenticated(): boolean {
+    return this.state === 'open';
+  }
+
+  get remote(): string {
+    return this.conn.remote;
+  }
+
+  close(): void {
+    this.conn.destroy();
+  }
+
+  private onFrame(frame: WireFrame): void {
+    if (this.state === 'hello' && frame.kind === 'hello') return this.onHello(frame);
+    if (this.state === 'proof' && frame.kind === 'proof') return this.onProof(frame.proof);
+    if (this.state === 'open' && frame.kind === 'message') return this.host.deliver(this.conn.peer as NodeId, frame.message);
+    if (this.state === 'open' && frame.kind === 'ping') {
+      this.conn.writeFrame(PONG_FRAME);
+      return;
+    }
+    if (this.state === 'hello' || this.state === 'proof') return this.refuse('malformed', 'NET_FRAME_MALFORMED', `expected a ${this.state} frame, got ${frame.kind}`);
+    throw new NetError('NET_FRAME_MALFORMED', `unexpected ${frame.kind} frame on an inbound connection`);
+  }
+
+  private onHello(hello: Extract<WireFrame, { kind: 'hello' }>): void {
+    const { selfId } = this.ctx.options;
+    const claimed = { claimedId: hello.from };
+    if (hello.version !== PROTOCOL_VERSION) {
+      return this.refuse('version', 'NET_VERSION_MISMATCH', `peer speaks protocol version ${hello.version}, we speak ${PROTOCOL_VERSION}`, claimed);
+    }
+    if (hello.to !== selfId) return this.refuse('wrong_target', 'NET_AUTH_FAILED', `peer wanted node ${hello.to}, this is ${selfId}`, claimed);
+    if (!this.host.isMember(hello.from)) return this.refuse('unknown_peer', 'NET_UNKNOWN_PEER', `node ${hello.from} is not a member`, claimed);
+    const acceptorNonce = newNonce();
+    this.transcript = { dialer: hello.from, acceptor: selfId, dialerNonce: hello.nonce, acceptorNonce };
+    this.state = 'proof';
+    this.conn.writeFrame(encodeWireFrame({ kind: 'challenge', nonce: acceptorNonce }));
+  }
+
+  private onProof(proof: Uint8Array): void {
+    const transcript = this.transcript as HandshakeTranscript;
+    const { secret } = this.ctx.options;
+    if (!verifyProof(secret, 'dialer', transcript, proof)) {
+      return this.refuse('bad_proof', 'NET_AUTH_FAILED', `a peer claiming to be ${transcript.dialer} failed to prove the cluster secret`, { claimedId: transcript.dialer });
+    }
+    // Membership may have changed during the round trip.
+    if (!this.host.isMember(transcript.dialer)) return this.refuse('unknown_peer', 'NET_UNKNOWN_PEER', `node ${transcript.dialer} is no longer a member`, { claimedId: transcript.dialer });
+    // Only now is the id proven: counters and logs name the peer from here on, never a mere claim.
+    this.conn.peer = transcript.dialer;
+    this.conn.writeFrame(encodeWireFrame({ kind: 'welcome', proof: computeProof(secret, 'acceptor', transcript) }));
+    this.state = 'open';
+    this.authenticatedPeer = transcript.dialer;
+    this.transcript = null;
+    this.conn.allowFullFrames();
+    this.clearTimer();
+    this.host.adopt(this);
+    this.ctx.log({ level: 'info', event: 'inbound_accepted', msg: `accepted connection from ${transcript.dialer}`, peer: transcript.dialer, remote: this.conn.remote });
+    this.scheduleLivenessCheck();
+  }
+
+  private refuse(reason: RefuseReason, code: NetErrorCode, message: string, detail?: Record<string, string>): void {
+    this.state = 'done';
+    this.clearTimer();
+    this.conn.fail(new NetError(code, message), encodeWireFrame({ kind: 'refuse', reason }), detail);
+  }
+
+  /** The dialer pings while idle; silence beyond the peer timeout means a dead or wedged peer. */
+  private scheduleLivenessCheck(): void {
+    const { pingIntervalMs, peerTimeoutMs, now } = this.ctx.options;
+    if (pingIntervalMs === 0) return;
+    this.setTimer(pingIntervalMs, () => {
+      const silentMs = now() - this.conn.lastHeardMs;
+      if (silentMs > peerTimeoutMs) {
+        this.conn.fail(new NetError('NET_PEER_TIMEOUT', `${String(this.conn.peer)} sent nothing for ${Math.round(silentMs)} ms`));
+      } else {
+        this.scheduleLivenessCheck();
+      }
+    });
+  }
+
+  private onClosed(): void {
+    this.clearTimer();
+    const wasOpen = this.state === 'open';
+    this.state = 'done';
+    if (wasOpen) this.ctx.log({ level: 'info', event: 'inbound_closed', msg: `connection from ${String(this.conn.peer)} closed`, peer: this.conn.peer as NodeId, remote: this.conn.remote });
+    this.host.release(this);
+  }
+
+  private setTimer(delayMs: number, callback: () => void): void {
+    this.clearTimer();
+    this.timer = this.ctx.options.timers.setTimeout(() => {
+      this.timer = null;
+      callback();
+    }, delayMs);
+  }
+
+  private clearTimer(): void {
+    if (this.timer === null) return;
+    this.ctx.options.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,30 @@
+// Option validation tests: defaults, and NET_INVALID_OPTION for each kind of bad value.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_FRAME_BYTES, resolveOptions, type TransportOptions } from './options.js';
+
+const base: TransportOptions = { selfId: 'n1', listen: { host: '127.0.0.1', port: 0 }, secret: 'sixteen-bytes-secret!' };
+
+describe('resolveOptions', () => {
+  it('fills defaults and ignores an entry for self in peers', () => {
+    const resolved = resolveOptions({ ...base, peers: { n1: { host: 'h', port: 1 }, n2: { host: 'h', port: 2 } } });
+    expect(resolved.maxFrameBytes).toBe(DEFAULT_MAX_FRAME_BYTES);
+    expect(resolved.maxQueueBytes).toBeGreaterThanOrEqual(resolved.maxFrameBytes + 4);
+    expect([...resolved.peers.keys()]).toEqual(['n2']);
+    expect(resolved.faultInjection).toBe(false);
+    expect(resolved.secret.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it.each<[string, Partial<TransportOptions>]>([
+    ['a short secret', { secret: 'short' }],
+    ['an empty self id', { selfId: '' }],
+    ['a bad listen port', { listen: { host: '127.0.0.1', port: 70_000 } }],
+    ['a peer without port', { peers: { n2: { host: 'h', port: 0 } } }],
+    ['a tiny frame limit', { maxFrameBytes: 10 }],
+    ['a queue smaller than a frame', { maxFrameBytes: 4096, maxQueueBytes: 4096 }],
+    ['a fractional timeout', { handshakeTimeoutMs: 1.5 }],
+    ['a shrinking backoff', { backoff: { multiplier: 0.5 } }],
+    ['a backoff cap under its start', { backoff: { initialMs: 100, maxMs: 10 } }],
+  ])('rejects %s', (_name, override) => {
+    expect(() => resolveOptions({ ...base, ...override })).toThrow(expect.objectContaining({ code: 'NET_INVALID_OPTION' }));
+  });
+});

@@ -1,0 +1,272 @@
+// The peer transport a node process uses to carry protocol-core messages between members: one
+// listening socket for peers' connections to us, one outbound link per peer for ours to them,
+// membership changes, metrics, graceful close and (in tests only) the fault-injection hook.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Message, NodeId } from '../sim/core.js';
+import { encodeMessageFrame, isValidNodeId } from './codec.js';
+import type { ConnectionContext } from './connection.js';
+import { NetError, describeCause, failNet } from './errors.js';
+import { DelayLine, FaultController } from './faults.js';
+import { FRAME_HEADER_BYTES } from './frame.js';
+import { InboundConnection, type InboundHost } from './inbound.js';
+import { boundLogger, type Log } from './log.js';
+import { MetricsRegistry, type SendRefusal, type TransportMetrics } from './metrics.js';
+import { address, resolveOptions, type MessageHandler, type PeerAddress, type ResolvedOptions, type TransportOptions } from './options.js';
+import { OutboundLink } from './outbound.js';
+
+/** `send` never throws for a bad destination or message; it says why it refused. */
+export type SendResult = { readonly ok: true } | { readonly ok: false; readonly reason: SendRefusal };
+
+const SENT: SendResult = { ok: true };
+
+export class Transport<M extends Message = Message> {
+  private readonly ctx: ConnectionContext;
+  private readonly metricsRegistry = new MetricsRegistry();
+  private readonly log: Log;
+  private readonly links = new Map<NodeId, OutboundLink>();
+  private readonly inbound = new Map<NodeId, InboundConnection>();
+  private readonly accepted = new Set<InboundConnection>();
+  private readonly pending = new Set<InboundConnection>();
+  private readonly handlers = new Set<MessageHandler<M>>();
+  private readonly faultController: FaultController | null;
+  private readonly delays: DelayLine;
+  private readonly server: Server;
+  private state: 'starting' | 'running' | 'closing' | 'closed' = 'starting';
+  private closed: Promise<void> | null = null;
+
+  private constructor(private readonly options: ResolvedOptions) {
+    this.log = boundLogger(options.selfId, options.logger);
+    this.ctx = { options, metrics: this.metricsRegistry, log: this.log };
+    this.delays = new DelayLine(options.timers, options.maxDelayedMessages);
+    this.faultController = options.faultInjection ? new FaultController(options.selfId, options.random, (state) => this.onFaultsChanged(state)) : null;
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  /** Validates the options, listens, and starts dialing every peer. Fails with NET_INVALID_OPTION or NET_IO. */
+  static async start<M extends Message = Message>(options: TransportOptions<M>): Promise<Transport<M>> {
+    const transport = new Transport<M>(resolveOptions(options));
+    if (options.onMessage !== undefined) transport.onMessage(options.onMessage);
+    await transport.listen();
+    for (const [id, addr] of transport.options.peers) transport.addPeer(id, addr);
+    return transport;
+  }
+
+  get selfId(): NodeId {
+    return this.options.selfId;
+  }
+
+  /** The address actually bound (the real port when `listen.port` was 0). */
+  get address(): PeerAddress {
+    const bound = this.server.address() as AddressInfo | null;
+    return { host: this.options.listen.host, port: bound?.port ?? this.options.listen.port };
+  }
+
+  /** The fault-injection hook; throws NET_FAULTS_DISABLED unless started with `faultInjection: true`. */
+  get faults(): FaultController {
+    if (this.faultController === null) return failNet('NET_FAULTS_DISABLED', 'start the transport with faultInjection: true to use faults');
+    return this.faultController;
+  }
+
+  /**
+   * Queues `message` for `to`. Messages to one peer leave in the order sent. Delivery is not
+   * guaranteed (a full queue drops its oldest messages, a broken connection loses what was in
+   * flight): the protocol above retransmits, as Raft does.
+   */
+  send(to: NodeId, message: M): SendResult {
+    if (this.state !== 'running') return this.refuse('closed', to);
+    const link = this.links.get(to);
+    if (link === undefined) return this.refuse('unknown_peer', to);
+    // The receiver closes a connection that carries a message without a string type; refuse it here instead.
+    if (typeof message !== 'object' || message === null || typeof message.type !== 'string') return this.refuse('encode_failed', to, 'message has no string type');
+    let frame: Buffer;
+    try {
+      frame = encodeMessageFrame(message);
+    } catch (error) {
+      return this.refuse('encode_failed', to, describeCause(error));
+    }
+    if (frame.length - FRAME_HEADER_BYTES > this.options.maxFrameBytes) {
+      return this.refuse('too_large', to, `${frame.length - FRAME_HEADER_BYTES} bytes > maxFrameBytes ${this.options.maxFrameBytes}`);
+    }
+    const decision = this.faultController?.decide(to, 'out');
+    if (decision === undefined || decision.action === 'pass') link.enqueue(frame);
+    else if (decision.action === 'drop') this.metricsRegistry.count('faultDrops', to);
+    else this.hold(to, decision.delayMs, () => this.links.get(to)?.enqueue(frame));
+    return SENT;
+  }
+
+  /** Registers a handler for every message received; returns a function that unregisters it. */
+  onMessage(handler: MessageHandler<M>): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** Adds a member (or moves one to a new address): we dial it and accept its connections. */
+  addPeer(id: NodeId, peerAddress: PeerAddress): void {
+    if (this.state === 'closing' || this.state === 'closed') failNet('NET_CLOSED', 'the transport is closed');
+    if (!isValidNodeId(id)) failNet('NET_INVALID_OPTION', `peer id ${JSON.stringify(id)} is empty or longer than 255 bytes`);
+    if (id === this.options.selfId) return;
+    const addr = address(`peer ${id}`, peerAddress, false);
+    const existing = this.links.get(id);
+    if (existing !== undefined) {
+      existing.setAddress(addr);
+      return;
+    }
+    const link = new OutboundLink(id, addr, this.ctx);
+    this.links.set(id, link);
+    this.metricsRegistry.trackPeer(id, {
+      connected: () => link.connected,
+      inboundConnected: () => this.inbound.has(id),
+      queuedMessages: () => link.queuedMessages,
+      queuedBytes: () => link.queuedBytes,
+    });
+    this.log({ level: 'info', event: 'peer_added', msg: `peer ${id} at ${addr.host}:${addr.port}`, peer: id });
+    link.start();
+  }
+
+  /** Removes a member: its queue is dropped (counted), its connections closed, its hellos refused. */
+  removePeer(id: NodeId): void {
+    const link = this.links.get(id);
+    if (link === undefined) return;
+    this.links.delete(id);
+    link.terminate();
+    this.inbound.get(id)?.close();
+    this.inbound.delete(id);
+    this.metricsRegistry.untrackPeer(id);
+    this.log({ level: 'info', event: 'peer_removed', msg: `peer ${id} removed`, peer: id });
+  }
+
+  peerIds(): NodeId[] {
+    return [...this.links.keys()];
+  }
+
+  /** A fresh snapshot of every counter, in total and per current peer. */
+  metrics(): TransportMetrics {
+    return this.metricsRegistry.snapshot();
+  }
+
+  /**
+   * Stops accepting and sending, flushes every connected peer's queue until `deadlineMs`
+   * (default: the closeDeadlineMs option), then closes all sockets. What is still queued then is
+   * counted in queueDrops. Idempotent.
+   */
+  close(options: { readonly deadlineMs?: number } = {}): Promise<void> {
+    this.closed ??= this.shutdown(options.deadlineMs ?? this.options.closeDeadlineMs);
+    return this.closed;
+  }
+
+  // ---------------------------------------------------------------- inbound side
+
+  private listen(): Promise<void> {
+    const { host, port } = this.options.listen;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(new NetError('NET_IO', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error }));
+      this.server.once('error', onError);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (error) => this.log({ level: 'error', event: 'listening', msg: `server error: ${error.message}`, code: 'NET_IO' }));
+        this.state = 'running';
+        this.log({ level: 'info', event: 'listening', msg: `listening on ${host}:${this.address.port}`, detail: { port: this.address.port } });
+        resolve();
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    if (this.state !== 'running') {
+      socket.destroy();
+      return;
+    }
+    if (this.pending.size >= this.options.maxPendingHandshakes) {
+      this.metricsRegistry.rejectedConnections += 1;
+      this.log({ level: 'warn', event: 'too_many_handshakes', msg: `refusing a connection: ${this.pending.size} handshakes pending`, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` });
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    const conn = new InboundConnection(socket, this.ctx, this.inboundHost);
+    this.accepted.add(conn);
+    this.pending.add(conn);
+  }
+
+  private readonly inboundHost: InboundHost = {
+    isMember: (id) => this.links.has(id),
+    adopt: (conn) => this.adopt(conn),
+    deliver: (from, message) => this.deliver(from, message as M),
+    release: (conn) => this.release(conn),
+  };
+
+  /** A newer authenticated connection from the same peer replaces the older (the peer restarted or redialed). */
+  private adopt(conn: InboundConnection): void {
+    this.pending.delete(conn);
+    const peer = conn.peer as NodeId;
+    const previous = this.inbound.get(peer);
+    this.inbound.set(peer, conn);
+    if (previous === undefined) return;
+    this.log({ level: 'info', event: 'inbound_replaced', msg: `new connection from ${peer} replaces the old one`, peer, remote: conn.remote });
+    previous.close();
+  }
+
+  private release(conn: InboundConnection): void {
+    this.accepted.delete(conn);
+    this.pending.delete(conn);
+    const peer = conn.peer;
+    if (peer !== null && this.inbound.get(peer) === conn) this.inbound.delete(peer);
+  }
+
+  private deliver(from: NodeId, message: M): void {
+    if (this.state !== 'running') return;
+    this.metricsRegistry.count('messagesIn', from);
+    const decision = this.faultController?.decide(from, 'in');
+    if (decision === undefined || decision.action === 'pass') this.dispatch(from, message);
+    else if (decision.action === 'drop') this.metricsRegistry.count('faultDrops', from);
+    else this.hold(from, decision.delayMs, () => this.dispatch(from, message));
+  }
+
+  private dispatch(from: NodeId, message: M): void {
+    if (this.state !== 'running') return;
+    if (this.handlers.size === 0) {
+      this.metricsRegistry.unhandledMessages += 1;
+      return;
+    }
+    for (const handler of this.handlers) {
+      try {
+        handler(from, message);
+      } catch (error) {
+        this.metricsRegistry.handlerErrors += 1;
+        this.log({ level: 'error', event: 'handler_error', msg: `message handler threw on ${message.type} from ${from}: ${describeCause(error)}`, peer: from });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- faults and close
+
+  private hold(peer: NodeId, delayMs: number, deliver: () => void): void {
+    if (this.delays.hold(delayMs, deliver)) this.metricsRegistry.count('faultDelays', peer);
+    else this.metricsRegistry.count('faultDrops', peer);
+  }
+
+  private onFaultsChanged(state: ReturnType<FaultController['state']>): void {
+    this.log({ level: 'info', event: 'faults_changed', msg: `faults: partitioned from [${state.partitionedFrom.join(', ')}]`, detail: { state: JSON.stringify(state) } });
+  }
+
+  private refuse(reason: SendRefusal, to: NodeId, why?: string): SendResult {
+    this.metricsRegistry.sendRefusals[reason] += 1;
+    if (reason === 'too_large' || reason === 'encode_failed') {
+      this.log({ level: 'warn', event: 'frame_error', msg: `refused a message to ${to}: ${reason}${why === undefined ? '' : ` (${why})`}`, peer: to });
+    }
+    return { ok: false, reason };
+  }
+
+  private async shutdown(deadlineMs: number): Promise<void> {
+    this.state = 'closing';
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const conn of this.pending) conn.close();
+    const droppedDelayed = this.delays.clear();
+    if (droppedDelayed > 0) this.metricsRegistry.count('faultDrops', null, droppedDelayed);
+    await Promise.all([...this.links.values()].map((link) => link.shutdown(deadlineMs)));
+    for (const conn of this.accepted) conn.close();
+    await serverClosed;
+    this.state = 'closed';
+    this.log({ level: 'info', event: 'closed', msg: 'transport closed', detail: { queueDrops: this.metricsRegistry.total.queueDrops } });
+  }
+}
