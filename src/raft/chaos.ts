@@ -1,0 +1,158 @@
+// Chaos runs: a Raft + KV cluster under a seeded random nemesis (partitions, crashes and
+// restarts, pauses, clock faults, loss, duplication, reordering, slowness) with concurrent KV
+// clients; then everything is healed and the cluster must settle. Every monitor runs throughout,
+// and the recorded history must be linearizable. One seed replays one run exactly.
+import type { LinkConfig } from '../sim/network.js';
+import { DEFAULT_RANDOM_NEMESIS, scheduleRandomNemesis, type RandomNemesisOptions } from '../sim/nemesis.js';
+import type { Verdict } from '../check/index.js';
+import { RaftCluster, type ClusterOptions } from './cluster.js';
+import { RaftError } from './errors.js';
+import type { MonitorViolation } from './monitors.js';
+import type { RaftOptions } from './types.js';
+import { startWorkload } from './workload.js';
+
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly nodes?: number;
+  /** How long faults are injected and clients run (virtual ms). */
+  readonly durationMs?: number;
+  readonly clients?: number;
+  readonly keys?: number;
+  /** Pause between a client's operations. */
+  readonly thinkMs?: number;
+  /** How long the healed cluster gets to elect a leader and catch up. */
+  readonly settleMs?: number;
+  readonly raft?: Partial<Omit<RaftOptions, 'observer'>>;
+  readonly nemesis?: Partial<Omit<RandomNemesisOptions, 'untilMs'>>;
+  readonly link?: Partial<LinkConfig>;
+  readonly fsyncMs?: number;
+  readonly trace?: ClusterOptions['trace'];
+  /** Budget of the linearizability check; an exhausted budget gives verdict unknown (not a violation). */
+  readonly checkerMaxStates?: number;
+  /** Also change the membership (remove a voter, add it back as learner, promote it) and transfer leadership. Default true. */
+  readonly membership?: boolean;
+}
+
+export interface ChaosResult {
+  readonly seed: number;
+  /** No violation (a linearizability verdict of unknown is not one). */
+  readonly ok: boolean;
+  readonly violations: readonly MonitorViolation[];
+  readonly linearizability: Verdict | 'skipped';
+  readonly ops: { readonly ok: number; readonly fail: number; readonly unknown: number };
+  readonly elections: number;
+  readonly messages: number;
+  readonly virtualMs: number;
+  readonly traceSha256: string | undefined;
+}
+
+export const DEFAULT_CHAOS = {
+  nodes: 5,
+  durationMs: 5000,
+  clients: 4,
+  keys: 3,
+  thinkMs: 15,
+  settleMs: 5000,
+  checkerMaxStates: 2_000_000,
+} as const;
+
+/** Faults come faster than the simulator's default so short runs see many of them, overlapping. */
+const CHAOS_NEMESIS: Omit<RandomNemesisOptions, 'untilMs'> = { ...DEFAULT_RANDOM_NEMESIS, meanIntervalMs: 300, minFaultMs: 100, maxFaultMs: 1500 };
+
+/** Chaos clusters snapshot often, so snapshots and their installation are exercised too. */
+const CHAOS_RAFT: Partial<RaftOptions> = { snapshotThresholdEntries: 40, snapshotChunkChars: 256, maxEntriesPerAppend: 16 };
+
+export function runChaos(options: ChaosOptions): ChaosResult {
+  const o = {
+    seed: options.seed,
+    nodes: options.nodes ?? DEFAULT_CHAOS.nodes,
+    durationMs: options.durationMs ?? DEFAULT_CHAOS.durationMs,
+    clients: options.clients ?? DEFAULT_CHAOS.clients,
+    keys: options.keys ?? DEFAULT_CHAOS.keys,
+    thinkMs: options.thinkMs ?? DEFAULT_CHAOS.thinkMs,
+    settleMs: options.settleMs ?? DEFAULT_CHAOS.settleMs,
+    checkerMaxStates: options.checkerMaxStates ?? DEFAULT_CHAOS.checkerMaxStates,
+  };
+  const cluster = new RaftCluster({
+    seed: o.seed,
+    nodes: o.nodes,
+    raft: { ...CHAOS_RAFT, ...options.raft },
+    link: options.link,
+    fsyncMs: options.fsyncMs ?? 1,
+    trace: options.trace,
+    client: { requestTimeoutMs: 250, opTimeoutMs: 2000 },
+  });
+  const sim = cluster.sim;
+  const extra: MonitorViolation[] = [];
+  let linearizability: ChaosResult['linearizability'] = 'skipped';
+  try {
+    const nemesis = { ...CHAOS_NEMESIS, ...options.nemesis, untilMs: o.durationMs };
+    scheduleRandomNemesis(sim, nemesis);
+    startWorkload(cluster, { clients: o.clients, keys: o.keys, thinkMs: o.thinkMs, untilMs: o.durationMs, prefix: 'c' });
+    if (options.membership !== false) startMembershipChurn(cluster, o.durationMs);
+    cluster.runFor(o.durationMs + nemesis.maxFaultMs + 1);
+    const leader = cluster.settle(o.settleMs);
+    if (leader !== undefined) finalWrites(cluster, o.clients, extra);
+    cluster.monitor.checkLogs();
+    const check = cluster.checkLinearizability(o.checkerMaxStates);
+    linearizability = check.verdict;
+    if (check.verdict === 'not-linearizable') {
+      const v = check.violation;
+      extra.push({ kind: 'linearizability', atMs: sim.nowMs, message: `history not linearizable on key ${JSON.stringify(v?.key ?? '')}: operation ${v?.stuck ?? '?'} cannot be placed` });
+    }
+  } catch (err) {
+    if (!(err instanceof RaftError)) throw err;
+    extra.push({ kind: 'invariant', atMs: sim.nowMs, message: `${err.code}: ${err.message}` });
+  }
+  const violations = [...cluster.violations(), ...extra];
+  const ops = { ok: 0, fail: 0, unknown: 0 };
+  for (const op of cluster.history().ops) ops[op.outcome]++;
+  return {
+    seed: o.seed,
+    ok: violations.length === 0 && cluster.monitor.violationCount === 0,
+    violations,
+    linearizability,
+    ops,
+    elections: cluster.monitor.elections,
+    messages: sim.stats.total.sent,
+    virtualMs: sim.nowMs,
+    traceSha256: cluster.traceSha256(),
+  };
+}
+
+/**
+ * Every so often one administrative change: remove a random voter (the leader included), or put
+ * a removed node back as a learner and promote it, or hand leadership to a random voter.
+ */
+function startMembershipChurn(cluster: RaftCluster, untilMs: number): void {
+  const rng = cluster.sim.random.stream('chaos-membership');
+  const all = cluster.nodeIds;
+  const next = (): void => {
+    if (cluster.nowMs >= untilMs) return;
+    const leader = cluster.leader();
+    const config = leader === undefined ? undefined : cluster.core(leader)?.config;
+    const again = (): void => cluster.sim.after(rng.int(200, 1200), next);
+    if (config === undefined) return again();
+    const missing = all.filter((id) => !config.voters.includes(id) && !config.learners.includes(id));
+    const learner = config.learners[0];
+    const roll = rng.float();
+    if (learner !== undefined) return cluster.adminAsync('promote', learner, 3000, again);
+    if (missing.length > 0 && roll < 0.7) return cluster.adminAsync('addLearner', rng.pick(missing), 3000, again);
+    if (roll < 0.3) return cluster.adminAsync('transferLeadership', rng.pick(config.voters), 3000, again);
+    if (config.voters.length >= all.length - 1) return cluster.adminAsync('removeNode', rng.pick(config.voters), 3000, again);
+    return again();
+  };
+  cluster.sim.after(rng.int(200, 1200), next);
+}
+
+/** After settling, every client must get one write through: the healed cluster is live. */
+function finalWrites(cluster: RaftCluster, clients: number, violations: MonitorViolation[]): void {
+  for (let c = 1; c <= clients; c++) {
+    const client = cluster.client(`c${c}`);
+    cluster.runUntil(() => !client.busy, 5000);
+    const handle = cluster.exec({ op: 'put', key: `final-${c}`, value: c }, client);
+    if (handle.outcome !== 'ok') {
+      violations.push({ kind: 'liveness', atMs: cluster.nowMs, message: `client c${c}: a write after settling ended ${handle.outcome ?? 'unfinished'} (${handle.error ?? ''})` });
+    }
+  }
+}

@@ -1,0 +1,1362 @@
+// The Raft core: a deterministic, sans-I/O state machine driven by messages, ticks and client
+// requests (src/sim/core.ts). It emits durable ops through fx.persist before any dependent send
+// (the host orders them), sends messages, answers clients and applies committed entries.
+import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../sim/core.js';
+import type { JsonValue } from '../sim/history.js';
+import { RaftError, assertInvariant } from './errors.js';
+import { RaftLog } from './log.js';
+import {
+  ConfigHistory,
+  describeMembership,
+  isMember,
+  isVoter,
+  makeMembership,
+  membershipFromJson,
+  membershipToJson,
+  peersOf,
+  quorumSize,
+} from './membership.js';
+import { Progress } from './progress.js';
+import { SessionTable } from './sessions.js';
+import type {
+  AdminRequestType,
+  HardState,
+  LogEntry,
+  Membership,
+  NodeStatus,
+  RaftErrorReason,
+  RaftMessage,
+  RaftOptions,
+  RaftPersistOp,
+  RaftRequest,
+  RaftResponse,
+  Role,
+  SnapshotMeta,
+  StateMachine,
+} from './types.js';
+
+type Fx = Effects<RaftMessage, RaftPersistOp, RaftResponse>;
+type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
+
+interface PendingProposal {
+  readonly requestId: string;
+  readonly term: number;
+}
+
+interface PendingRead {
+  readonly requestId: string;
+  readonly op: JsonValue;
+  readonly startedTick: number;
+  readIndex: number;
+  /** The heartbeat round whose acknowledgement by a quorum confirms leadership; 0 when confirmed another way. */
+  round: number;
+  confirmed: boolean;
+}
+
+interface Transfer {
+  readonly target: NodeId;
+  readonly requestId: string;
+  readonly deadlineTick: number;
+}
+
+interface Promotion {
+  readonly node: NodeId;
+  readonly requestId: string;
+  readonly deadlineTick: number;
+}
+
+interface IncomingSnapshot {
+  readonly term: number;
+  readonly meta: SnapshotMeta;
+  readonly parts: string[];
+  received: number;
+}
+
+/** The replicated payload of a snapshot: the state machine's data and the client sessions. */
+interface SnapshotPayload {
+  readonly machine: JsonValue;
+  readonly sessions: JsonValue;
+}
+
+type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { readonly kind: 'stale' };
+
+/** "Not in contact with any leader": larger than any election timeout. */
+const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
+/** Heartbeat rounds whose send time is kept for lease reads. */
+const MAX_ROUNDS_KEPT = 256;
+/** A removed node is kept informed for at most this many (maximum) election timeouts. */
+const DEPARTING_TIMEOUT_ELECTIONS = 10;
+/** A snapshot being received may not grow beyond this (UTF-16 code units). */
+const MAX_INCOMING_SNAPSHOT_CHARS = 256 * 1024 * 1024;
+
+export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
+  readonly id: NodeId;
+  private readonly log = new RaftLog();
+  private readonly configs: ConfigHistory;
+  private readonly sessions: SessionTable;
+
+  // durable (hard) state and what was last written of it
+  private term = 0;
+  private vote: NodeId | null = null;
+  private commit = 0;
+  private persisted: HardState = { term: 0, vote: null, commit: 0 };
+  private snapshotMeta: SnapshotMeta;
+  private snapshotPayload: SnapshotPayload | undefined;
+  private snapshotText: string | undefined;
+
+  // volatile state
+  private role: Exclude<Role, 'learner'> = 'follower';
+  private leader: NodeId | null = null;
+  private applied = 0;
+  private tickCount = 0;
+  private electionElapsed = 0;
+  private electionTimeout: number;
+  private leaderContactTicks: number;
+  private heartbeatElapsed = 0;
+  private checkQuorumElapsed = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+  private readonly progress = new Map<NodeId, Progress>();
+  private readonly proposals = new Map<number, PendingProposal>();
+  private reads: PendingRead[] = [];
+  private awaitingTermCommit: { requestId: string; op: JsonValue; startedTick: number }[] = [];
+  private round = 0;
+  /** Per heartbeat round: when it was sent (lease reads) and the last log index at that moment (durability). */
+  private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number }>();
+  /**
+   * Leader: the highest index of its own log known to be durable. Any answer to a message it sent
+   * proves every write before that send durable (the host syncs before anything leaves).
+   */
+  private durableIndex = 0;
+  private leaseUntilMs = -Infinity;
+  private transfer: Transfer | undefined;
+  private promotion: Promotion | undefined;
+  /**
+   * Leader: nodes the latest configuration removed. They keep receiving the log until they have
+   * acknowledged a heartbeat telling them the removal is committed; otherwise a removed node that
+   * never hears of its removal would keep campaigning (thesis §4.2.3).
+   */
+  private readonly departing = new Map<NodeId, { readonly configIndex: number; notifiedRound: number; readonly deadlineTick: number }>();
+  private incoming: IncomingSnapshot | undefined;
+  private fx: Fx | undefined;
+
+  constructor(
+    private readonly env: CoreEnv,
+    durable: readonly RaftPersistOp[],
+    private readonly opts: RaftOptions,
+    private readonly machine: StateMachine,
+  ) {
+    this.id = env.id;
+    this.sessions = new SessionTable(opts.maxSessions);
+    // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
+    // configuration too, so it never campaigns until a configuration entry makes it a voter.
+    const bootstrap = makeMembership(env.members);
+    this.snapshotMeta = { index: 0, term: 0, config: membershipToJson(bootstrap) };
+    this.configs = new ConfigHistory(bootstrap);
+    this.replay(durable);
+    this.electionTimeout = this.randomElectionTimeout();
+    // After a reboot in lease mode, behave as if a leader was just heard from: a leader's lease
+    // may still count on this node's promise not to vote.
+    this.leaderContactTicks = opts.readMode === 'lease' ? 0 : NO_CONTACT_TICKS;
+    this.applyCommitted(Number.MAX_SAFE_INTEGER);
+  }
+
+  // ================================================================ host entry points
+
+  start(fx: Fx): void {
+    this.run(fx, () => {});
+  }
+
+  handleMessage(from: NodeId, msg: RaftMessage, fx: Fx): void {
+    this.run(fx, () => this.step(from, msg));
+  }
+
+  handleTick(fx: Fx): void {
+    this.run(fx, () => this.tick());
+  }
+
+  handleRequest(requestId: string, request: RaftRequest, fx: Fx): void {
+    this.run(fx, () => this.request(requestId, request));
+  }
+
+  /** Every call ends the same way: apply what is committed, write the hard state, describe the state. */
+  private run(fx: Fx, body: () => void): void {
+    this.fx = fx;
+    try {
+      body();
+      this.applyCommitted(this.opts.maxApplyPerCall);
+      this.persistHardState();
+      this.annotate();
+    } finally {
+      this.fx = undefined;
+    }
+  }
+
+  private get out(): Fx {
+    if (this.fx === undefined) throw new RaftError('INVARIANT', `node ${this.id}: effects used outside a host call`);
+    return this.fx;
+  }
+
+  // ================================================================ inspection (tests, monitors, cluster)
+
+  get config(): Membership {
+    return this.configs.current;
+  }
+
+  get displayRole(): Role {
+    if (this.role === 'follower' && this.configs.current.learners.includes(this.id)) return 'learner';
+    return this.role;
+  }
+
+  status(): NodeStatus {
+    const c = this.configs.current;
+    return {
+      id: this.id,
+      role: this.displayRole,
+      term: this.term,
+      vote: this.vote,
+      leader: this.leader,
+      commit: this.commit,
+      applied: this.applied,
+      lastIndex: this.log.lastIndex,
+      snapshotIndex: this.log.snapshotIndex,
+      configIndex: this.configs.currentIndex,
+      voters: c.voters,
+      learners: c.learners,
+    };
+  }
+
+  /** The entries still in the log (after the snapshot), oldest first. */
+  entries(): readonly LogEntry[] {
+    return this.log.all();
+  }
+
+  entryAt(index: number): LogEntry | undefined {
+    return this.log.entryAt(index);
+  }
+
+  termAt(index: number): number | undefined {
+    return this.log.termAt(index);
+  }
+
+  /** Answers a read against this node's applied state (no linearizability: for tests and tools). */
+  queryLocal(query: JsonValue): JsonValue {
+    return this.machine.query(query);
+  }
+
+  /** The state machine's snapshot of its current (applied) state. */
+  machineSnapshot(): JsonValue {
+    return this.machine.snapshot();
+  }
+
+  // ================================================================ restart
+
+  private replay(durable: readonly RaftPersistOp[]): void {
+    let hard: HardState = { term: 0, vote: null, commit: 0 };
+    for (const op of durable) {
+      switch (op.kind) {
+        case 'hardState':
+          hard = op.state;
+          break;
+        case 'entries': {
+          const first = op.entries[0];
+          if (first === undefined) break;
+          if (first.index <= this.log.snapshotIndex || first.index > this.log.lastIndex + 1) {
+            throw new RaftError('BAD_DURABLE_STATE', `node ${this.id}: stored entries start at ${first.index}, outside (${this.log.snapshotIndex}, ${this.log.lastIndex + 1}]`);
+          }
+          this.log.replaceFrom(op.entries);
+          break;
+        }
+        case 'snapshot':
+          this.log.reset(op.meta.index, op.meta.term, op.entriesAfter);
+          this.snapshotMeta = op.meta;
+          this.snapshotPayload = parseSnapshotPayload(op.data);
+          hard = op.hardState;
+          break;
+      }
+    }
+    if (hard.commit < this.log.snapshotIndex || hard.commit > this.log.lastIndex) {
+      throw new RaftError('BAD_DURABLE_STATE', `node ${this.id}: stored commit ${hard.commit} outside the stored log [${this.log.snapshotIndex}, ${this.log.lastIndex}]`);
+    }
+    this.term = hard.term;
+    this.vote = hard.vote;
+    this.commit = hard.commit;
+    this.persisted = hard;
+    this.configs.reset(this.log.snapshotIndex, membershipFromJson(this.snapshotMeta.config));
+    for (const entry of this.log.all()) if (entry.kind === 'config') this.configs.add(entry.index, membershipFromJson(entry.data));
+    if (this.snapshotPayload !== undefined) this.restoreMachine(this.snapshotPayload);
+    this.applied = this.log.snapshotIndex;
+  }
+
+  private restoreMachine(payload: SnapshotPayload): void {
+    this.machine.restore(payload.machine);
+    this.sessions.restore(payload.sessions);
+  }
+
+  // ================================================================ hard state and persistence
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.commit };
+  }
+
+  private persistHardState(): void {
+    const p = this.persisted;
+    if (p.term === this.term && p.vote === this.vote && p.commit === this.commit) return;
+    const state = this.hardState();
+    this.out.persist({ kind: 'hardState', state });
+    this.persisted = state;
+  }
+
+  /** Writes entries; a changed term or vote goes first, so a log never holds a term above the stored one. */
+  private persistEntries(entries: readonly LogEntry[]): void {
+    if (entries.length === 0) return;
+    this.persistHardState();
+    this.out.persist({ kind: 'entries', entries });
+  }
+
+  private persistSnapshot(): void {
+    const hardState = this.hardState();
+    this.out.persist({
+      kind: 'snapshot',
+      meta: this.snapshotMeta,
+      data: this.snapshotPayload as unknown as JsonValue,
+      hardState,
+      entriesAfter: [...this.log.all()],
+    });
+    this.persisted = hardState;
+  }
+
+  private setCommit(index: number): void {
+    assertInvariant(index >= this.commit, () => `node ${this.id}: commit index would decrease from ${this.commit} to ${index}`);
+    assertInvariant(index <= this.log.lastIndex, () => `node ${this.id}: commit ${index} beyond the last index ${this.log.lastIndex}`);
+    this.commit = index;
+  }
+
+  // ================================================================ timers
+
+  private randomElectionTimeout(): number {
+    const { electionTimeoutMinTicks: min, electionTimeoutMaxTicks: max } = this.opts;
+    return min + Math.floor(this.env.random() * (max - min + 1));
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    this.electionTimeout = this.randomElectionTimeout();
+  }
+
+  /** With check-quorum, a node that heard from a leader less than a minimum election timeout ago ignores campaigns. */
+  private inLease(): boolean {
+    return this.opts.checkQuorum && this.leaderContactTicks < this.opts.electionTimeoutMinTicks;
+  }
+
+  private tick(): void {
+    this.tickCount++;
+    if (this.role === 'leader') {
+      this.tickLeader();
+      return;
+    }
+    if (this.leaderContactTicks < NO_CONTACT_TICKS) this.leaderContactTicks++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.resetElectionTimer();
+      if (this.promotable()) this.campaign(false);
+    }
+  }
+
+  /**
+   * May this node campaign? A voter of its latest configuration may. So may a node whose removal
+   * is still uncommitted (it is a voter of the committed configuration): the removal's entry may
+   * be on this node alone, and the others may need it to win an election. Votes are always counted
+   * among the latest configuration's voters.
+   */
+  private promotable(): boolean {
+    if (isVoter(this.configs.current, this.id)) return true;
+    return this.configs.currentIndex > this.commit && isVoter(this.configs.at(this.commit), this.id);
+  }
+
+  private tickLeader(): void {
+    this.leaderContactTicks = 0;
+    this.heartbeatElapsed++;
+    if (this.heartbeatElapsed >= this.opts.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeats();
+      for (const [peer, pr] of this.progress) this.retransmitIfStalled(peer, pr);
+      this.maybeProbeDurability();
+    }
+    this.checkQuorumElapsed++;
+    if (this.checkQuorumElapsed >= this.opts.electionTimeoutMinTicks) {
+      this.checkQuorumElapsed = 0;
+      if (this.opts.checkQuorum && !this.quorumRecentlyActive()) {
+        this.becomeFollower(this.term, null, null);
+        return;
+      }
+      for (const pr of this.progress.values()) pr.recentActive = false;
+    }
+    this.tickTransferAndPromotion();
+    this.tickDeparting();
+    this.expireReads();
+  }
+
+  private quorumRecentlyActive(): boolean {
+    const config = this.configs.current;
+    const active = config.voters.filter((v) => v === this.id || this.progress.get(v)?.recentActive === true).length;
+    return active >= quorumSize(config);
+  }
+
+  private tickTransferAndPromotion(): void {
+    if (this.transfer !== undefined && this.tickCount >= this.transfer.deadlineTick) {
+      this.reply(this.transfer.requestId, this.failure('transfer-timeout', `node ${this.transfer.target} did not take over in time`));
+      this.transfer = undefined;
+    }
+    if (this.promotion !== undefined && this.tickCount >= this.promotion.deadlineTick) {
+      this.reply(this.promotion.requestId, this.failure('catch-up-timeout', `learner ${this.promotion.node} did not catch up in time`));
+      this.promotion = undefined;
+    }
+    this.maybePromote();
+  }
+
+  // ================================================================ roles
+
+  private becomeFollower(term: number, leader: NodeId | null, cause: NodeId | null): void {
+    const wasLeader = this.role === 'leader';
+    if (term > this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    if (wasLeader) this.abandonLeadership(cause);
+    this.role = 'follower';
+    this.leader = leader;
+    if (leader !== null) this.leaderContactTicks = 0;
+    else if (wasLeader) this.leaderContactTicks = NO_CONTACT_TICKS;
+    this.votes.clear();
+    this.resetElectionTimer();
+  }
+
+  private campaign(transfer: boolean): void {
+    if (this.opts.preVote && !transfer) this.becomePreCandidate();
+    else this.becomeCandidate(transfer);
+  }
+
+  private becomePreCandidate(): void {
+    this.role = 'precandidate';
+    this.leader = null;
+    this.leaderContactTicks = NO_CONTACT_TICKS;
+    this.votes.clear();
+    this.votes.set(this.id, true);
+    this.resetElectionTimer();
+    if (this.tally() === 'won') {
+      this.becomeCandidate(false);
+      return;
+    }
+    const msg: RaftMessage = { type: 'preVote', term: this.term + 1, lastIndex: this.log.lastIndex, lastTerm: this.log.lastTerm };
+    for (const voter of this.configs.current.voters) if (voter !== this.id) this.out.send(voter, msg);
+  }
+
+  private becomeCandidate(transfer: boolean): void {
+    this.term++;
+    this.vote = this.id;
+    this.role = 'candidate';
+    this.leader = null;
+    this.leaderContactTicks = NO_CONTACT_TICKS;
+    this.votes.clear();
+    this.votes.set(this.id, true);
+    this.resetElectionTimer();
+    if (this.tally() === 'won') {
+      this.becomeLeader();
+      return;
+    }
+    const msg: RaftMessage = { type: 'vote', term: this.term, lastIndex: this.log.lastIndex, lastTerm: this.log.lastTerm, transfer };
+    for (const voter of this.configs.current.voters) if (voter !== this.id) this.out.send(voter, msg);
+  }
+
+  /** Counts the votes of the current configuration's voters. */
+  private tally(): 'won' | 'lost' | 'pending' {
+    const config = this.configs.current;
+    let granted = 0;
+    let rejected = 0;
+    for (const voter of config.voters) {
+      const v = this.votes.get(voter);
+      if (v === true) granted++;
+      else if (v === false) rejected++;
+    }
+    const quorum = quorumSize(config);
+    if (granted >= quorum) return 'won';
+    if (rejected > config.voters.length - quorum) return 'lost';
+    return 'pending';
+  }
+
+  private becomeLeader(): void {
+    assertInvariant(this.vote === this.id, () => `node ${this.id}: becoming leader of term ${this.term} without voting for itself`);
+    this.role = 'leader';
+    this.leader = this.id;
+    this.leaderContactTicks = 0;
+    this.heartbeatElapsed = 0;
+    this.checkQuorumElapsed = 0;
+    this.round = 0;
+    this.rounds.clear();
+    this.leaseUntilMs = -Infinity;
+    // Granted votes answer requests sent after the whole log was written: it is durable.
+    this.durableIndex = [...this.votes].some(([id, granted]) => granted && id !== this.id) ? this.log.lastIndex : this.log.snapshotIndex;
+    this.progress.clear();
+    this.departing.clear();
+    this.syncProgressWithConfig();
+    this.opts.observer?.becameLeader?.(this.id, this.term);
+    // A no-op of the new term: committing it commits everything before it (Figure 8) and lets
+    // reads and configuration changes proceed.
+    this.appendAsLeader('noop', null);
+    this.broadcastAppends();
+    this.maybeCommit();
+  }
+
+  /** Answers everything a leader was holding when it steps down. */
+  private abandonLeadership(cause: NodeId | null): void {
+    for (const p of this.proposals.values()) this.reply(p.requestId, this.failure('leadership-lost'));
+    this.proposals.clear();
+    for (const r of this.reads) this.reply(r.requestId, this.failure('not-leader'));
+    for (const r of this.awaitingTermCommit) this.reply(r.requestId, this.failure('not-leader'));
+    this.reads = [];
+    this.awaitingTermCommit = [];
+    if (this.promotion !== undefined) this.reply(this.promotion.requestId, this.failure('not-leader'));
+    this.promotion = undefined;
+    if (this.transfer !== undefined) {
+      const t = this.transfer;
+      this.reply(t.requestId, cause === t.target ? { ok: true, result: { leader: t.target }, index: this.commit } : this.failure('leadership-lost'));
+    }
+    this.transfer = undefined;
+    this.progress.clear();
+    this.departing.clear();
+    this.leaseUntilMs = -Infinity;
+  }
+
+  /** A message of the current term from a leader: follow it, and check there is only one. */
+  private acceptLeader(from: NodeId): void {
+    assertInvariant(this.role !== 'leader', () => `two leaders in term ${this.term}: ${this.id} (itself) and ${from}`);
+    if (this.role !== 'follower') this.becomeFollower(this.term, from, from);
+    assertInvariant(this.leader === null || this.leader === from, () => `two leaders in term ${this.term} seen by ${this.id}: ${this.leader} and ${from}`);
+    this.leader = from;
+    this.electionElapsed = 0;
+    this.leaderContactTicks = 0;
+  }
+
+  // ================================================================ messages
+
+  private step(from: NodeId, msg: RaftMessage): void {
+    if (msg.type === 'preVote') return this.handlePreVote(from, msg);
+    if (msg.type === 'preVoteResp') return this.handlePreVoteResp(from, msg);
+    if (msg.term > this.term) {
+      // A live leader is around: a campaign that was not asked for by it would only disrupt.
+      if (msg.type === 'vote' && !msg.transfer && this.inLease()) return;
+      const fromLeader = msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot' || msg.type === 'timeoutNow';
+      this.becomeFollower(msg.term, fromLeader ? from : null, from);
+    } else if (msg.term < this.term) {
+      this.answerStale(from, msg);
+      return;
+    }
+    switch (msg.type) {
+      case 'vote':
+        return this.handleVote(from, msg);
+      case 'voteResp':
+        return this.handleVoteResp(from, msg);
+      case 'append':
+        return this.handleAppend(from, msg);
+      case 'appendResp':
+        return this.handleAppendResp(from, msg);
+      case 'heartbeat':
+        return this.handleHeartbeat(from, msg);
+      case 'heartbeatResp':
+        return this.handleHeartbeatResp(from, msg);
+      case 'snapshot':
+        return this.handleSnapshot(from, msg);
+      case 'snapshotResp':
+        return this.handleSnapshotResp(from, msg);
+      case 'timeoutNow':
+        return this.handleTimeoutNow(from);
+      case 'syncProbe':
+        return this.handleSyncProbe(from, msg);
+    }
+  }
+
+  /** A message from an older term: tell a stale leader or candidate about the newer term. */
+  private answerStale(from: NodeId, msg: RaftMessage): void {
+    if (msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot') {
+      this.out.send(from, { type: 'appendResp', term: this.term, success: false, matchIndex: 0, rejectedIndex: -1, conflictTerm: null, conflictIndex: 0 });
+    } else if (msg.type === 'vote') {
+      this.out.send(from, { type: 'voteResp', term: this.term, granted: false });
+    }
+  }
+
+  private handlePreVote(from: NodeId, msg: Msg<'preVote'>): void {
+    // Granted only to a node with an up-to-date log that could win a real election, and only when
+    // this node has not heard from a leader for a minimum election timeout (thesis §9.6).
+    const grant =
+      msg.term > this.term &&
+      this.role !== 'leader' &&
+      this.leaderContactTicks >= this.opts.electionTimeoutMinTicks &&
+      this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    this.out.send(from, { type: 'preVoteResp', term: grant ? msg.term : this.term, granted: grant });
+  }
+
+  private handlePreVoteResp(from: NodeId, msg: Msg<'preVoteResp'>): void {
+    if (!msg.granted && msg.term > this.term) {
+      this.becomeFollower(msg.term, null, from);
+      return;
+    }
+    if (this.role !== 'precandidate') return;
+    if (msg.granted && msg.term !== this.term + 1) return; // from an older round
+    this.votes.set(from, msg.granted);
+    const outcome = this.tally();
+    if (outcome === 'won') this.becomeCandidate(false);
+    else if (outcome === 'lost') this.becomeFollower(this.term, null, null);
+  }
+
+  private handleVote(from: NodeId, msg: Msg<'vote'>): void {
+    const canVote = this.vote === from || (this.vote === null && this.leader === null);
+    const grant = canVote && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    if (grant) {
+      this.vote = from;
+      this.resetElectionTimer();
+    }
+    this.out.send(from, { type: 'voteResp', term: this.term, granted: grant });
+  }
+
+  private handleVoteResp(from: NodeId, msg: Msg<'voteResp'>): void {
+    if (this.role !== 'candidate') return;
+    this.votes.set(from, msg.granted);
+    const outcome = this.tally();
+    if (outcome === 'won') this.becomeLeader();
+    else if (outcome === 'lost') this.becomeFollower(this.term, null, null);
+  }
+
+  private handleTimeoutNow(from: NodeId): void {
+    this.acceptLeader(from);
+    if (this.promotable()) this.campaign(true);
+  }
+
+  private handleSyncProbe(from: NodeId, msg: Msg<'syncProbe'>): void {
+    if (from !== this.id || this.role !== 'leader') return;
+    this.noteDurable(this.rounds.get(msg.round)?.lastIndex ?? 0);
+  }
+
+  /** The leader's own log is durable up to `index`; with that, more may be committed. */
+  private noteDurable(index: number): void {
+    if (index <= this.durableIndex) return;
+    this.durableIndex = Math.min(index, this.log.lastIndex);
+    this.maybeCommit();
+  }
+
+  /**
+   * A leader that is the only voter has nobody whose answer proves its writes durable, so it asks
+   * itself: the probe arrives only after everything written before it is synced.
+   */
+  private maybeProbeDurability(): void {
+    if (this.role !== 'leader' || this.durableIndex >= this.log.lastIndex || !this.selfIsQuorum()) return;
+    this.out.send(this.id, { type: 'syncProbe', term: this.term, round: this.newRound() });
+  }
+
+  // ---------------------------------------------------------------- follower side of replication
+
+  private handleAppend(from: NodeId, msg: Msg<'append'>): void {
+    this.acceptLeader(from);
+    let prevIndex = msg.prevIndex;
+    let prevTerm = msg.prevTerm;
+    let entries = msg.entries;
+    if (prevIndex < this.commit) {
+      // Entries up to our commit index are committed, hence identical to the leader's: skip them.
+      const skip = this.commit - prevIndex;
+      for (const e of entries.slice(0, skip)) {
+        const local = this.log.termAt(e.index);
+        assertInvariant(local === undefined || local === e.term, () => `node ${this.id}: leader ${from} sent term ${e.term} at committed index ${e.index} (local term ${local})`);
+      }
+      if (skip >= entries.length) {
+        this.sendAppendSuccess(from, this.commit);
+        return;
+      }
+      const atCommit = entries[skip - 1] as LogEntry;
+      entries = entries.slice(skip);
+      prevIndex = this.commit;
+      prevTerm = atCommit.term;
+    }
+    const localPrevTerm = this.log.termAt(prevIndex);
+    if (localPrevTerm !== prevTerm) {
+      assertInvariant(prevIndex > this.commit || localPrevTerm === undefined, () => `node ${this.id}: leader ${from} disagrees at committed index ${prevIndex} (term ${prevTerm} vs ${localPrevTerm})`);
+      this.rejectAppend(from, prevIndex, localPrevTerm);
+      return;
+    }
+    const lastNew = this.mergeEntries(prevIndex, entries);
+    if (msg.commit > this.commit) this.setCommit(Math.max(this.commit, Math.min(msg.commit, lastNew)));
+    this.sendAppendSuccess(from, lastNew);
+  }
+
+  private sendAppendSuccess(to: NodeId, matchIndex: number): void {
+    this.out.send(to, { type: 'appendResp', term: this.term, success: true, matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
+  }
+
+  /** Rejects with a hint so the leader can skip a whole conflicting term at once. */
+  private rejectAppend(to: NodeId, prevIndex: number, localPrevTerm: number | undefined): void {
+    let conflictTerm: number | null = null;
+    let conflictIndex = this.log.lastIndex + 1;
+    if (localPrevTerm !== undefined) {
+      conflictTerm = localPrevTerm;
+      conflictIndex = this.log.firstIndexOfTerm(localPrevTerm, prevIndex);
+    }
+    this.out.send(to, { type: 'appendResp', term: this.term, success: false, matchIndex: 0, rejectedIndex: prevIndex, conflictTerm, conflictIndex });
+  }
+
+  /** Stores entries that follow a matching prevIndex; returns the index of the last one. */
+  private mergeEntries(prevIndex: number, entries: readonly LogEntry[]): number {
+    for (let k = 0; k < entries.length; k++) {
+      const entry = entries[k] as LogEntry;
+      assertInvariant(entry.index === prevIndex + 1 + k, () => `node ${this.id}: append entries not contiguous after ${prevIndex}`);
+      const localTerm = this.log.termAt(entry.index);
+      if (localTerm === entry.term) {
+        this.assertSameEntry(entry);
+        continue;
+      }
+      if (localTerm !== undefined) {
+        assertInvariant(entry.index > this.commit, () => `node ${this.id}: would overwrite committed entry ${entry.index} (commit ${this.commit})`);
+        this.truncateFrom(entry.index);
+      }
+      const rest = entries.slice(k);
+      this.appendEntries(rest);
+      this.persistEntries(rest);
+      break;
+    }
+    return prevIndex + entries.length;
+  }
+
+  /** Log matching: an entry with the same index and term must be the same entry. */
+  private assertSameEntry(entry: LogEntry): void {
+    const local = this.log.entryAt(entry.index);
+    if (local === undefined || local === entry) return;
+    assertInvariant(local.kind === entry.kind && JSON.stringify(local.data) === JSON.stringify(entry.data), () => `log matching violated at ${this.id}: index ${entry.index} term ${entry.term} holds ${JSON.stringify(local)} but the leader sent ${JSON.stringify(entry)}`);
+  }
+
+  private truncateFrom(index: number): void {
+    this.log.truncateFrom(index);
+    const before = this.configs.currentIndex;
+    this.configs.truncateFrom(index);
+    if (this.configs.currentIndex !== before) this.onConfigChanged();
+  }
+
+  /** Appends to the log; configuration entries take effect right away. */
+  private appendEntries(entries: readonly LogEntry[]): void {
+    this.log.append(entries);
+    let changed = false;
+    for (const entry of entries) {
+      if (entry.kind !== 'config') continue;
+      this.configs.add(entry.index, membershipFromJson(entry.data));
+      changed = true;
+    }
+    if (changed) this.onConfigChanged();
+  }
+
+  private handleHeartbeat(from: NodeId, msg: Msg<'heartbeat'>): void {
+    this.acceptLeader(from);
+    const commit = Math.min(msg.commit, this.log.lastIndex);
+    if (commit > this.commit) this.setCommit(commit);
+    this.out.send(from, { type: 'heartbeatResp', term: this.term, round: msg.round });
+  }
+
+  private handleSnapshot(from: NodeId, msg: Msg<'snapshot'>): void {
+    this.acceptLeader(from);
+    const answer = (done: boolean, matchIndex: number, nextOffset: number): void =>
+      this.out.send(from, { type: 'snapshotResp', term: this.term, snapshotIndex: msg.meta.index, done, matchIndex, nextOffset });
+    if (msg.meta.index <= this.commit) {
+      this.incoming = undefined;
+      answer(true, this.commit, 0);
+      return;
+    }
+    let inc = this.incoming;
+    if (inc === undefined || inc.term !== this.term || inc.meta.index !== msg.meta.index || inc.meta.term !== msg.meta.term) {
+      if (msg.offset !== 0) return answer(false, 0, 0);
+      inc = this.incoming = { term: this.term, meta: msg.meta, parts: [], received: 0 };
+    }
+    if (msg.offset !== inc.received) return answer(false, 0, inc.received);
+    if (inc.received + msg.chunk.length > MAX_INCOMING_SNAPSHOT_CHARS) {
+      this.incoming = undefined;
+      throw new RaftError('BAD_SNAPSHOT', `node ${this.id}: snapshot from ${from} exceeds ${MAX_INCOMING_SNAPSHOT_CHARS} characters`);
+    }
+    inc.parts.push(msg.chunk);
+    inc.received += msg.chunk.length;
+    if (!msg.done) return answer(false, 0, inc.received);
+    this.incoming = undefined;
+    this.installSnapshot(msg.meta, parseSnapshotText(inc.parts.join(''), from));
+    answer(true, msg.meta.index, 0);
+  }
+
+  private installSnapshot(meta: SnapshotMeta, payload: SnapshotPayload): void {
+    assertInvariant(meta.index > this.commit, () => `node ${this.id}: snapshot at ${meta.index} is not past commit ${this.commit}`);
+    const config = membershipFromJson(meta.config);
+    if (this.log.termAt(meta.index) === meta.term) {
+      // The log agrees with the snapshot up to its index: keep what follows (Raft §7).
+      this.log.compactTo(meta.index);
+      this.configs.compactTo(meta.index, config);
+    } else {
+      this.log.reset(meta.index, meta.term, []);
+      this.configs.reset(meta.index, config);
+    }
+    this.restoreMachine(payload);
+    this.snapshotMeta = meta;
+    this.snapshotPayload = payload;
+    this.snapshotText = undefined;
+    this.applied = meta.index;
+    this.setCommit(meta.index);
+    this.persistSnapshot();
+    this.onConfigChanged();
+  }
+
+  // ---------------------------------------------------------------- leader side of replication
+
+  private appendAsLeader(kind: LogEntry['kind'], data: JsonValue): LogEntry {
+    const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.term, kind, data };
+    this.appendEntries([entry]);
+    this.persistEntries([entry]);
+    this.maybeProbeDurability();
+    return entry;
+  }
+
+  private broadcastAppends(): void {
+    for (const [peer, pr] of this.progress) this.sendAppends(peer, pr);
+  }
+
+  /** Fills the follower's pipeline: one probe at a time, or up to maxInflight appends. */
+  private sendAppends(peer: NodeId, pr: Progress): void {
+    if (pr.state === 'probe') {
+      if (!pr.probeSent) this.sendAppend(peer, pr);
+      return;
+    }
+    for (let i = 0; i < this.opts.maxInflightAppends && pr.state === 'replicate'; i++) {
+      if (pr.inflight.length >= this.opts.maxInflightAppends || pr.next > this.log.lastIndex) return;
+      this.sendAppend(peer, pr);
+    }
+  }
+
+  private sendAppend(peer: NodeId, pr: Progress): void {
+    if (pr.state === 'snapshot') {
+      this.sendSnapshotChunk(peer, pr);
+      return;
+    }
+    assertInvariant(pr.next <= this.log.lastIndex + 1, () => `leader ${this.id}: next index ${pr.next} for ${peer} beyond the log end ${this.log.lastIndex}`);
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.termAt(prevIndex);
+    if (prevTerm === undefined) {
+      this.startSnapshot(peer, pr);
+      return;
+    }
+    const entries = pr.next <= this.log.lastIndex ? this.log.sliceBounded(pr.next, this.opts.maxEntriesPerAppend, this.opts.maxBytesPerAppend) : [];
+    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit });
+    if (pr.state === 'replicate') {
+      if (entries.length > 0) pr.sentAppend((entries[entries.length - 1] as LogEntry).index, this.tickCount);
+    } else {
+      pr.probeSent = true;
+      pr.lastSendTick = this.tickCount;
+    }
+  }
+
+  private startSnapshot(peer: NodeId, pr: Progress): void {
+    const payload = this.snapshotPayload;
+    assertInvariant(payload !== undefined, () => `leader ${this.id}: ${peer} needs entries before ${this.log.firstIndex} but there is no snapshot`);
+    this.snapshotText ??= JSON.stringify(payload);
+    pr.becomeSnapshot({ meta: this.snapshotMeta, text: this.snapshotText, offset: 0 });
+    this.sendSnapshotChunk(peer, pr);
+  }
+
+  private sendSnapshotChunk(peer: NodeId, pr: Progress): void {
+    const snap = pr.snapshot;
+    if (snap === undefined) return;
+    const chunk = snap.text.slice(snap.offset, snap.offset + this.opts.snapshotChunkChars);
+    const done = snap.offset + chunk.length >= snap.text.length;
+    this.out.send(peer, { type: 'snapshot', term: this.term, meta: snap.meta, offset: snap.offset, chunk, done });
+    pr.lastSendTick = this.tickCount;
+  }
+
+  private handleAppendResp(from: NodeId, msg: Msg<'appendResp'>): void {
+    const pr = this.progress.get(from);
+    if (this.role !== 'leader' || pr === undefined) return;
+    pr.recentActive = true;
+    if (!msg.success) {
+      this.handleRejection(from, pr, msg);
+      return;
+    }
+    const moved = pr.updateMatch(msg.matchIndex, this.tickCount);
+    if (msg.matchIndex > this.durableIndex) this.noteDurable(msg.matchIndex);
+    if (this.role !== 'leader') return;
+    if (pr.state === 'replicate') pr.freeInflightsTo(msg.matchIndex);
+    else if (pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.snapshot !== undefined && pr.match >= pr.snapshot.meta.index) pr.becomeProbe(pr.match + 1);
+    if (moved) this.afterMatchMoved(from, pr);
+    if (this.role === 'leader') this.sendAppends(from, pr);
+  }
+
+  private afterMatchMoved(peer: NodeId, pr: Progress): void {
+    this.maybeCommit();
+    if (this.role !== 'leader') return;
+    this.maybeSendTimeoutNow(peer, pr);
+    this.maybePromote();
+  }
+
+  private handleRejection(from: NodeId, pr: Progress, msg: Msg<'appendResp'>): void {
+    if (pr.state === 'snapshot') return;
+    if (pr.state === 'replicate' && msg.rejectedIndex <= pr.match) return; // stale
+    if (pr.state === 'probe' && msg.rejectedIndex !== pr.next - 1) return; // stale
+    let next = msg.conflictIndex;
+    if (msg.conflictTerm !== null) {
+      const idx = this.log.lastIndexWithTermAtMost(msg.conflictTerm, msg.rejectedIndex);
+      if (this.log.termAt(idx) === msg.conflictTerm) next = idx + 1;
+    }
+    next = Math.max(pr.match + 1, Math.min(next, msg.rejectedIndex));
+    pr.becomeProbe(next);
+    this.sendAppend(from, pr);
+  }
+
+  private handleHeartbeatResp(from: NodeId, msg: Msg<'heartbeatResp'>): void {
+    const pr = this.progress.get(from);
+    if (this.role !== 'leader' || pr === undefined) return;
+    pr.recentActive = true;
+    if (msg.round > pr.ackedRound) {
+      pr.ackedRound = msg.round;
+      this.confirmReads();
+      this.extendLease();
+      this.noteDurable(this.rounds.get(msg.round)?.lastIndex ?? 0);
+      if (this.role !== 'leader') return;
+    }
+    const d = this.departing.get(from);
+    if (d !== undefined && d.notifiedRound > 0 && msg.round >= d.notifiedRound) {
+      this.forgetDeparted(from);
+      return;
+    }
+    if (pr.state === 'probe') pr.probeSent = false;
+    if (pr.match < this.log.lastIndex) this.sendAppends(from, pr);
+    this.maybeSendTimeoutNow(from, pr);
+  }
+
+  private handleSnapshotResp(from: NodeId, msg: Msg<'snapshotResp'>): void {
+    const pr = this.progress.get(from);
+    if (this.role !== 'leader' || pr === undefined) return;
+    pr.recentActive = true;
+    if (msg.done) {
+      const moved = pr.updateMatch(msg.matchIndex, this.tickCount);
+      if (pr.state === 'snapshot' && pr.snapshot !== undefined && pr.match >= pr.snapshot.meta.index) pr.becomeProbe(pr.match + 1);
+      if (moved) this.afterMatchMoved(from, pr);
+      if (this.role === 'leader') this.sendAppends(from, pr);
+      return;
+    }
+    if (pr.state !== 'snapshot' || pr.snapshot === undefined || pr.snapshot.meta.index !== msg.snapshotIndex) return;
+    pr.snapshot.offset = Math.min(msg.nextOffset, pr.snapshot.text.length);
+    pr.lastProgressTick = this.tickCount;
+    this.sendSnapshotChunk(from, pr);
+  }
+
+  /** Resends to a follower whose appends or snapshot chunks went unanswered for a while (lost messages). */
+  private retransmitIfStalled(peer: NodeId, pr: Progress): void {
+    const stalledFor = (since: number): boolean => this.tickCount - since >= this.opts.retransmitTicks;
+    if (pr.state === 'replicate' && pr.inflight.length > 0 && stalledFor(pr.lastProgressTick)) {
+      pr.becomeProbe(pr.match + 1);
+      this.sendAppend(peer, pr);
+    } else if (pr.state === 'snapshot' && stalledFor(pr.lastSendTick)) {
+      this.sendSnapshotChunk(peer, pr);
+    }
+  }
+
+  /** Commits the highest index a quorum of voters holds, but only by counting an entry of this term (Figure 8). */
+  private maybeCommit(): void {
+    if (this.role !== 'leader') return;
+    const config = this.configs.current;
+    // The leader counts its own log only as far as it is known durable (always at least as far as
+    // any follower acknowledged, so this only holds back a leader that is the only voter).
+    const matches = config.voters.map((v) => (v === this.id ? this.durableIndex : (this.progress.get(v)?.match ?? 0)));
+    matches.sort((a, b) => b - a);
+    const candidate = matches[quorumSize(config) - 1] ?? 0;
+    if (candidate <= this.commit || this.log.termAt(candidate) !== this.term) return;
+    const wasCommittedInTerm = this.committedInTerm();
+    this.setCommit(candidate);
+    if (!wasCommittedInTerm) this.startAwaitingReads();
+    this.confirmReads();
+    // A leader that removed itself leads until the removal commits, then steps down.
+    if (!isVoter(config, this.id) && this.commit >= this.configs.currentIndex) this.becomeFollower(this.term, null, null);
+  }
+
+  private committedInTerm(): boolean {
+    return this.log.termAt(this.commit) === this.term;
+  }
+
+  private newRound(): number {
+    this.round++;
+    this.rounds.set(this.round, { sentAtMs: this.env.now(), lastIndex: this.log.lastIndex });
+    this.rounds.delete(this.round - MAX_ROUNDS_KEPT);
+    return this.round;
+  }
+
+  private broadcastHeartbeats(): number {
+    const round = this.newRound();
+    for (const [peer, pr] of this.progress) {
+      const commit = Math.min(pr.match, this.commit);
+      const d = this.departing.get(peer);
+      if (d !== undefined && d.notifiedRound === 0 && commit >= d.configIndex) d.notifiedRound = round;
+      this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round });
+    }
+    return round;
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  /** The configuration in effect changed: adjust who the leader replicates to and who may campaign. */
+  private onConfigChanged(): void {
+    const config = this.configs.current;
+    if (this.role === 'leader') {
+      this.syncProgressWithConfig();
+      if (this.transfer !== undefined && !isVoter(config, this.transfer.target)) {
+        this.reply(this.transfer.requestId, this.failure('not-a-voter'));
+        this.transfer = undefined;
+      }
+    } else if ((this.role === 'candidate' || this.role === 'precandidate') && !this.promotable()) {
+      this.becomeFollower(this.term, null, null);
+    }
+  }
+
+  private syncProgressWithConfig(): void {
+    const peers = peersOf(this.configs.current, this.id);
+    for (const peer of peers) {
+      this.departing.delete(peer);
+      if (!this.progress.has(peer)) this.progress.set(peer, new Progress(this.log.lastIndex + 1, this.tickCount));
+    }
+    for (const peer of this.progress.keys()) {
+      if (peers.includes(peer) || this.departing.has(peer)) continue;
+      this.departing.set(peer, { configIndex: this.configs.currentIndex, notifiedRound: 0, deadlineTick: this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks });
+    }
+  }
+
+  private forgetDeparted(peer: NodeId): void {
+    this.departing.delete(peer);
+    this.progress.delete(peer);
+  }
+
+  /** Drops removed nodes that know their removal is committed, or that did not answer in time. */
+  private tickDeparting(): void {
+    for (const [peer, d] of this.departing) if (this.tickCount >= d.deadlineTick) this.forgetDeparted(peer);
+  }
+
+  /** One change at a time, and only once this leader committed an entry of its term (Ongaro's fix). */
+  private canChangeConfig(): boolean {
+    return this.committedInTerm() && this.configs.currentIndex <= this.commit;
+  }
+
+  private proposeConfig(requestId: string, config: Membership): void {
+    if (!this.canChangeConfig()) {
+      this.reply(requestId, this.failure('config-change-in-progress', 'a configuration change is still uncommitted or the leader is new'));
+      return;
+    }
+    const entry = this.appendAsLeader('config', membershipToJson(config));
+    this.proposals.set(entry.index, { requestId, term: this.term });
+    this.broadcastAppends();
+    this.maybeCommit();
+  }
+
+  private handleAdmin(requestId: string, type: AdminRequestType, node: NodeId): void {
+    const config = this.configs.current;
+    switch (type) {
+      case 'addLearner':
+        if (isMember(config, node)) return this.reply(requestId, this.failure('already-member', `${node} is already in the configuration (${describeMembership(config)})`));
+        return this.proposeConfig(requestId, makeMembership(config.voters, [...config.learners, node]));
+      case 'promote':
+        if (!config.learners.includes(node)) return this.reply(requestId, this.failure('not-a-learner', `${node} is not a learner (${describeMembership(config)})`));
+        if (this.promotion !== undefined) return this.reply(requestId, this.failure('config-change-in-progress', `promotion of ${this.promotion.node} is pending`));
+        this.promotion = { node, requestId, deadlineTick: this.tickCount + this.opts.promoteTimeoutTicks };
+        return this.maybePromote();
+      case 'removeNode':
+        if (!isMember(config, node)) return this.reply(requestId, this.failure('not-a-member', `${node} is not in the configuration`));
+        if (isVoter(config, node) && config.voters.length === 1) return this.reply(requestId, this.failure('last-voter', `cannot remove the last voter ${node}`));
+        return this.proposeConfig(requestId, makeMembership(config.voters.filter((v) => v !== node), config.learners.filter((l) => l !== node)));
+      case 'transferLeadership':
+        return this.startTransfer(requestId, node);
+    }
+  }
+
+  /** Promotes the pending learner once it has caught up with the commit index. */
+  private maybePromote(): void {
+    const p = this.promotion;
+    if (p === undefined || this.role !== 'leader') return;
+    const pr = this.progress.get(p.node);
+    const config = this.configs.current;
+    if (!config.learners.includes(p.node)) {
+      this.reply(p.requestId, this.failure('not-a-learner'));
+      this.promotion = undefined;
+      return;
+    }
+    if (pr === undefined || pr.match < this.commit || !this.canChangeConfig()) return;
+    this.promotion = undefined;
+    this.proposeConfig(p.requestId, makeMembership([...config.voters, p.node], config.learners.filter((l) => l !== p.node)));
+  }
+
+  private startTransfer(requestId: string, target: NodeId): void {
+    if (target === this.id) return this.reply(requestId, { ok: true, result: { leader: this.id }, index: this.commit });
+    if (!isVoter(this.configs.current, target)) return this.reply(requestId, this.failure('not-a-voter', `${target} is not a voter`));
+    this.transfer = { target, requestId, deadlineTick: this.tickCount + this.opts.electionTimeoutMaxTicks };
+    // The target will campaign ignoring leases, so this leader's lease ends now.
+    this.leaseUntilMs = -Infinity;
+    const pr = this.progress.get(target) as Progress;
+    this.maybeSendTimeoutNow(target, pr);
+    this.sendAppends(target, pr);
+  }
+
+  private maybeSendTimeoutNow(peer: NodeId, pr: Progress): void {
+    if (this.transfer === undefined || this.transfer.target !== peer || pr.match !== this.log.lastIndex) return;
+    this.out.send(peer, { type: 'timeoutNow', term: this.term });
+  }
+
+  // ---------------------------------------------------------------- client requests
+
+  private request(requestId: string, req: RaftRequest): void {
+    const problem = requestProblem(req);
+    if (problem !== null) return this.reply(requestId, this.failure('bad-request', problem));
+    switch (req.type) {
+      case 'status':
+        return this.reply(requestId, { ok: true, status: this.status() });
+      case 'command':
+        return this.propose(requestId, req.clientId, req.seq, req.op);
+      case 'read':
+        return this.handleRead(requestId, req.op);
+      default:
+        if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
+        if (this.transfer !== undefined) return this.reply(requestId, this.failure('transfer-in-progress'));
+        return this.handleAdmin(requestId, req.type, req.node);
+    }
+  }
+
+  private propose(requestId: string, clientId: string | null, seq: number, op: JsonValue): void {
+    if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
+    if (this.transfer !== undefined) return this.reply(requestId, { ok: false, error: 'transfer-in-progress', leaderHint: this.transfer.target });
+    const invalid = this.machine.validateCommand?.(op) ?? null;
+    if (invalid !== null) return this.reply(requestId, this.failure('bad-request', invalid));
+    if (this.proposals.size >= this.opts.maxPendingProposals || this.log.lastIndex - this.commit >= this.opts.maxUncommittedEntries) {
+      return this.reply(requestId, this.failure('overloaded'));
+    }
+    const entry = this.appendAsLeader('command', { clientId, seq, op });
+    this.proposals.set(entry.index, { requestId, term: this.term });
+    this.broadcastAppends();
+    this.maybeCommit();
+  }
+
+  private notLeader(): RaftResponse {
+    return { ok: false, error: 'not-leader', leaderHint: this.leader !== this.id ? this.leader : null };
+  }
+
+  private failure(error: RaftErrorReason, message?: string): RaftResponse {
+    const leaderHint = this.leader !== this.id ? this.leader : null;
+    return message === undefined ? { ok: false, error, leaderHint } : { ok: false, error, leaderHint, message };
+  }
+
+  private reply(requestId: string, response: RaftResponse): void {
+    this.out.reply(requestId, response);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private handleRead(requestId: string, op: JsonValue): void {
+    if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
+    const invalid = this.machine.validateQuery?.(op) ?? null;
+    if (invalid !== null) return this.reply(requestId, this.failure('bad-request', invalid));
+    if (this.reads.length + this.awaitingTermCommit.length >= this.opts.maxPendingReads) return this.reply(requestId, this.failure('overloaded'));
+    // Until the leader commits an entry of its term, its commit index may lag what was committed before.
+    if (!this.committedInTerm()) {
+      this.awaitingTermCommit.push({ requestId, op, startedTick: this.tickCount });
+      return;
+    }
+    this.startRead(requestId, op, this.tickCount);
+  }
+
+  private startRead(requestId: string, op: JsonValue, startedTick: number): void {
+    const read: PendingRead = { requestId, op, startedTick, readIndex: this.commit, round: 0, confirmed: false };
+    if (this.leaseValid() || this.selfIsQuorum()) read.confirmed = true;
+    else read.round = this.broadcastHeartbeats();
+    this.reads.push(read);
+  }
+
+  private startAwaitingReads(): void {
+    const waiting = this.awaitingTermCommit;
+    this.awaitingTermCommit = [];
+    for (const r of waiting) this.startRead(r.requestId, r.op, r.startedTick);
+  }
+
+  private selfIsQuorum(): boolean {
+    const config = this.configs.current;
+    return isVoter(config, this.id) && quorumSize(config) === 1;
+  }
+
+  /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
+  private confirmReads(): void {
+    const config = this.configs.current;
+    const quorum = quorumSize(config);
+    for (const read of this.reads) {
+      if (read.confirmed) continue;
+      let acks = 0;
+      for (const v of config.voters) if (v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= read.round) acks++;
+      if (acks >= quorum) read.confirmed = true;
+    }
+  }
+
+  private serveReads(): void {
+    if (this.reads.length === 0) return;
+    const remaining: PendingRead[] = [];
+    for (const read of this.reads) {
+      if (read.confirmed && this.applied >= read.readIndex) {
+        this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex });
+      } else {
+        remaining.push(read);
+      }
+    }
+    this.reads = remaining;
+  }
+
+  private expireReads(): void {
+    const limit = 2 * this.opts.electionTimeoutMaxTicks;
+    const expired = (startedTick: number): boolean => this.tickCount - startedTick > limit;
+    for (const r of this.reads) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
+    for (const r of this.awaitingTermCommit) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
+    this.reads = this.reads.filter((r) => !expired(r.startedTick));
+    this.awaitingTermCommit = this.awaitingTermCommit.filter((r) => !expired(r.startedTick));
+  }
+
+  /**
+   * Lease reads: followers ignore campaigns for electionTimeoutMin ticks after hearing from the
+   * leader, so a leader whose heartbeat sent at time s was acknowledged by a quorum leads at least
+   * until s + (min - 1) ticks, shrunk by the assumed clock drift. Time is this node's local clock.
+   */
+  private leaseValid(): boolean {
+    return this.opts.readMode === 'lease' && this.transfer === undefined && this.committedInTerm() && this.env.now() < this.leaseUntilMs;
+  }
+
+  private extendLease(): void {
+    if (this.opts.readMode !== 'lease' || this.transfer !== undefined) return;
+    const config = this.configs.current;
+    const now = this.env.now();
+    const sentTimes = config.voters.map((v) => (v === this.id ? now : (this.rounds.get(this.progress.get(v)?.ackedRound ?? 0)?.sentAtMs ?? -Infinity)));
+    sentTimes.sort((a, b) => b - a);
+    const start = sentTimes[quorumSize(config) - 1] ?? -Infinity;
+    const durationMs = (this.opts.electionTimeoutMinTicks - 1) * this.opts.tickMs * (1 - this.opts.maxClockDrift);
+    this.leaseUntilMs = Math.max(this.leaseUntilMs, start + durationMs);
+  }
+
+  // ---------------------------------------------------------------- applying
+
+  private applyCommitted(limit: number): void {
+    for (let n = 0; n < limit && this.applied < this.commit; n++) {
+      const index = this.applied + 1;
+      const entry = this.log.entryAt(index);
+      assertInvariant(entry !== undefined, () => `node ${this.id}: committed entry ${index} is missing (log (${this.log.snapshotIndex}, ${this.log.lastIndex}])`);
+      const outcome = this.applyEntry(entry);
+      this.applied = index;
+      assertInvariant(this.applied <= this.commit, () => `node ${this.id}: applied ${this.applied} beyond commit ${this.commit}`);
+      this.opts.observer?.applied?.(this.id, entry, this.term);
+      this.answerProposal(entry, outcome);
+    }
+    if (this.fx === undefined) return;
+    this.serveReads();
+    this.maybeSnapshot();
+  }
+
+  private applyEntry(entry: LogEntry): ApplyOutcome {
+    if (entry.kind === 'config') return { kind: 'result', value: entry.data };
+    if (entry.kind === 'noop') return { kind: 'result', value: null };
+    const { clientId, seq, op } = commandOf(entry);
+    if (clientId !== null) {
+      const seen = this.sessions.check(clientId, seq);
+      if (seen.kind === 'duplicate') return { kind: 'result', value: seen.result };
+      if (seen.kind === 'stale') return { kind: 'stale' };
+    }
+    const value = this.machine.apply(op, entry.index);
+    if (clientId !== null) this.sessions.record(clientId, seq, value);
+    return { kind: 'result', value };
+  }
+
+  private answerProposal(entry: LogEntry, outcome: ApplyOutcome): void {
+    const p = this.proposals.get(entry.index);
+    if (p === undefined) return;
+    this.proposals.delete(entry.index);
+    if (p.term !== entry.term) this.reply(p.requestId, this.failure('leadership-lost'));
+    else if (outcome.kind === 'stale') this.reply(p.requestId, this.failure('stale-session'));
+    else this.reply(p.requestId, { ok: true, result: outcome.value, index: entry.index });
+  }
+
+  private maybeSnapshot(): void {
+    const threshold = this.opts.snapshotThresholdEntries;
+    if (threshold <= 0 || this.applied - this.log.snapshotIndex < threshold) return;
+    const index = this.applied;
+    const config = this.configs.at(index);
+    this.snapshotMeta = { index, term: this.log.termAt(index) as number, config: membershipToJson(config) };
+    this.snapshotPayload = { machine: this.machine.snapshot(), sessions: this.sessions.toJson() };
+    this.snapshotText = undefined;
+    this.log.compactTo(index);
+    this.configs.compactTo(index, config);
+    this.persistSnapshot();
+  }
+
+  // ---------------------------------------------------------------- annotations
+
+  private annotate(): void {
+    const fx = this.out;
+    fx.annotate('term', this.term);
+    fx.annotate('role', this.displayRole);
+    fx.annotate('vote', this.vote);
+    fx.annotate('leader', this.leader);
+    fx.annotate('commit', this.commit);
+    fx.annotate('applied', this.applied);
+    fx.annotate('lastIndex', this.log.lastIndex);
+    fx.annotate('snapshotIndex', this.log.snapshotIndex);
+    fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.electionElapsed);
+    fx.annotate('electionTimeout', this.electionTimeout);
+    fx.annotate('config', describeMembership(this.configs.current));
+  }
+}
+
+// ================================================================ helpers
+
+function isRecord(value: unknown): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks a client request's shape (it comes from outside); null when it is well formed. */
+function requestProblem(req: RaftRequest): string | null {
+  if (!isRecord(req)) return 'a request must be an object with a "type"';
+  switch (req.type) {
+    case 'status':
+      return null;
+    case 'command':
+      if (req.clientId !== null && typeof req.clientId !== 'string') return 'command.clientId must be a string or null';
+      if (!Number.isSafeInteger(req.seq) || req.seq < 0) return 'command.seq must be an integer >= 0';
+      return req.op === undefined ? 'command.op is missing' : null;
+    case 'read':
+      return req.op === undefined ? 'read.op is missing' : null;
+    case 'addLearner':
+    case 'promote':
+    case 'removeNode':
+    case 'transferLeadership':
+      return typeof req.node === 'string' && req.node.length > 0 ? null : `${req.type}.node must be a node id`;
+    default:
+      return `unknown request type ${JSON.stringify((req as { type?: unknown }).type)}`;
+  }
+}
+
+function commandOf(entry: LogEntry): { clientId: string | null; seq: number; op: JsonValue } {
+  const data = entry.data;
+  if (!isRecord(data) || !('op' in data)) throw new RaftError('INVARIANT', `command entry ${entry.index} has no op: ${JSON.stringify(data)}`);
+  const clientId = data['clientId'];
+  const seq = data['seq'];
+  return { clientId: typeof clientId === 'string' ? clientId : null, seq: typeof seq === 'number' ? seq : 0, op: data['op'] as JsonValue };
+}
+
+function parseSnapshotPayload(data: JsonValue): SnapshotPayload {
+  if (!isRecord(data) || !('machine' in data) || !Array.isArray(data['sessions'])) {
+    throw new RaftError('BAD_SNAPSHOT', 'a snapshot must be {machine, sessions}');
+  }
+  return { machine: data['machine'] as JsonValue, sessions: data['sessions'] };
+}
+
+function parseSnapshotText(text: string, from: NodeId): SnapshotPayload {
+  let data: JsonValue;
+  try {
+    data = JSON.parse(text) as JsonValue;
+  } catch {
+    throw new RaftError('BAD_SNAPSHOT', `snapshot from ${from} is not valid JSON`);
+  }
+  return parseSnapshotPayload(data);
+}
