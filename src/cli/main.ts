@@ -5,6 +5,10 @@ import { CliError } from './errors.js';
 import { registerCheckCommand } from './check.js';
 import { registerSimCommand } from './sim.js';
 import { registerDemoCommand } from './demo.js';
+import { registerNodeCommand } from './node.js';
+import { registerClusterCommand } from './cluster.js';
+import { registerKvCommands } from './kv.js';
+import { registerChaosCommand } from './chaos.js';
 
 const program = new Command();
 program
@@ -13,7 +17,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.

@@ -1,7 +1,7 @@
 // The Node host keeps the contract with real timers and promises: no message or reply leaves
 // before the writes of its call (and of earlier calls) are durable, and order is preserved.
 import { describe, expect, it } from 'vitest';
-import { echoSpec, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type NodeId } from '../sim/index.js';
+import { echoSpec, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type NodeId, type ProtocolSpec } from '../sim/index.js';
 import { NodeHost, type DurableStore, type PeerTransport } from './node-host.js';
 
 /** A store whose syncs finish only when the test says so. */
@@ -99,6 +99,36 @@ describe('NodeHost', () => {
     await flush();
     store.syncNext();
     expect(await res).toEqual({ ok: true, id: '1:4' }); // seq 3 was issued before: the counter survived
+    host.stop();
+  });
+
+  it('delivers a message a node sends to itself without the transport, after its writes', async () => {
+    const seen: string[] = [];
+    const selfSpec: ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> = {
+      name: 'self',
+      tickIntervalMs: 0,
+      create: () => ({
+        handleMessage: (from, msg) => void seen.push(`${from}:${msg.type}`),
+        handleTick: () => {},
+        handleRequest: (id, _req, fx) => {
+          fx.persist({ kind: 'issued', seq: 1 });
+          fx.send('1', { type: 'ack', id: 'self' });
+          fx.reply(id, { ok: true });
+        },
+      }),
+    };
+    const hub = new Hub();
+    const store = new ManualStore<EchoOp>();
+    const host = new NodeHost(selfSpec, { id: '1', members: ['1'], store, transport: hub.transport('1') });
+    host.start();
+    const res = host.request({ type: 'read' }, 1000);
+    await flush();
+    expect(seen).toEqual([]); // not before the write is durable
+    store.syncNext();
+    await res;
+    await flush();
+    expect(seen).toEqual(['1:ack']);
+    expect(hub.log).toEqual([]);
     host.stop();
   });
 

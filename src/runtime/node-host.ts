@@ -167,7 +167,11 @@ export class NodeHost<M extends Message, Req, Res, P> {
 
   private dispatch(outputs: Outputs<M, Res>): void {
     if (this.stopped) return;
-    for (const s of outputs.sends) this.options.transport.send(s.to, s.msg);
+    for (const s of outputs.sends) {
+      // a message to itself (e.g. Raft's durability probe) never touches the network
+      if (s.to === this.options.id) queueMicrotask(() => this.call((core, fx) => core.handleMessage(s.to, s.msg, fx)));
+      else this.options.transport.send(s.to, s.msg);
+    }
     for (const r of outputs.replies) {
       const resolve = this.pendingRequests.get(r.requestId);
       if (resolve === undefined) continue;

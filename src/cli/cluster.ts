@@ -1,0 +1,480 @@
+// `synod cluster up`: runs a local cluster of real node processes, prints their endpoints,
+// supervises them (kill, pause, resume, restart on demand through a small control API), and
+// stops them all cleanly on Ctrl-C. The control server also serves the dashboard (the built
+// visualizer, web/dist) at its root, a server-sent event stream of every node's state for it
+// (/api/events), and a key-value proxy to the nodes (/api/kv/:key), so the page needs no CORS.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { expectObject, HttpError, Router, serve, type ApiResponse } from '../server/http.js';
+import { callApi } from './client.js';
+import { CliError } from './errors.js';
+import type { ClusterFile } from './node.js';
+import { parseIntOption } from './options.js';
+
+interface Child {
+  readonly id: string;
+  process: ChildProcess | undefined;
+  state: 'running' | 'paused' | 'stopped';
+  restarts: number;
+}
+
+export interface ClusterHandle {
+  readonly controlUrl: string;
+  /** The dashboard page (the visualizer in live mode), served by the control server. */
+  readonly dashboardUrl: string;
+  readonly endpoints: Record<string, string>;
+  readonly dataDir: string;
+  kill(id: string, signal?: NodeJS.Signals): void;
+  restart(id: string): void;
+  stop(): Promise<void>;
+}
+
+export function registerClusterCommand(program: Command): void {
+  const cluster = program.command('cluster').description('run a local cluster of real node processes');
+  cluster
+    .command('up')
+    .description('start N nodes on this machine, print their endpoints, supervise them until Ctrl-C')
+    .option('--nodes <n>', 'number of nodes', '3')
+    .option('--data-dir <dir>', 'where each node keeps its log (DIR/<id>)', 'synod-data')
+    .option('--base-port <p>', 'control API on P, clients on P+i, peers on P+100+i', '7000')
+    .option('--fault-injection', 'enable the transport fault hook on every node (tests only)')
+    .action(async (flags: { nodes: string; dataDir: string; basePort: string; faultInjection?: boolean }) => {
+      const nodes = parseIntOption('--nodes', flags.nodes, 1, 9);
+      const basePort = parseIntOption('--base-port', flags.basePort, 1024, 65_000);
+      const handle = await startLocalCluster({ nodes, dataDir: flags.dataDir, basePort, faultInjection: flags.faultInjection === true, announce: true });
+      await new Promise<void>((done) => {
+        let stopping = false;
+        const stop = (): void => {
+          if (stopping) return;
+          stopping = true;
+          process.stdout.write('\nstopping the cluster...\n');
+          void handle.stop().then(done);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      process.stdout.write('all nodes stopped\n');
+    });
+}
+
+export interface LocalClusterOptions {
+  readonly nodes: number;
+  readonly dataDir: string;
+  readonly basePort: number;
+  readonly faultInjection?: boolean;
+  /** Print endpoints and progress to stdout. */
+  readonly announce?: boolean;
+  readonly logLevel?: string;
+  /** How to run `synod` for each node; default: this process's own entry point and loader flags. */
+  readonly command?: readonly string[];
+  /** The built dashboard to serve at the control server's root; default: web/dist of this package. */
+  readonly webDir?: string;
+}
+
+/** Starts (or resumes, when DIR/cluster.json exists) a local cluster and its control API. */
+export async function startLocalCluster(o: LocalClusterOptions): Promise<ClusterHandle> {
+  const dataDir = resolve(o.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const file = loadOrCreateClusterFile(dataDir, o);
+  const ids = Object.keys(file.members);
+  const say = (line: string): void => void (o.announce === true && process.stdout.write(line + '\n'));
+  const children = new Map<string, Child>(ids.map((id) => [id, { id, process: undefined, state: 'stopped', restarts: 0 }]));
+  // the control server's event stream, told at once when a process starts or ends
+  let onChange = (): void => {};
+  const launch = (child: Child): void => {
+    const dir = join(dataDir, child.id);
+    mkdirSync(dir, { recursive: true });
+    const log = createWriteStream(join(dir, 'node.log'), { flags: 'a' });
+    // by default the same entry point and loader flags as this process: works from dist/ and from source (tsx)
+    const command = o.command ?? [...process.execArgv, process.argv[1] as string];
+    const proc = spawn(process.execPath, [...command, 'node', '--id', child.id, '--data-dir', dir, '--config', join(dataDir, 'cluster.json'), '--log-level', o.logLevel ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout?.pipe(log);
+    proc.stderr?.pipe(log);
+    proc.on('exit', (code, signal) => {
+      if (child.process !== proc) return;
+      child.process = undefined;
+      child.state = 'stopped';
+      say(`node ${child.id} exited (${signal ?? `code ${String(code)}`})`);
+      onChange();
+    });
+    child.process = proc;
+    child.state = 'running';
+  };
+  for (const child of children.values()) launch(child);
+
+  const endpoints = Object.fromEntries(ids.map((id) => [id, (file.members[id] as { client: string }).client]));
+  const webDir = resolve(o.webDir ?? defaultWebDir());
+  let control: ControlServer;
+  try {
+    control = await startControlServer(o.basePort, children, launch, endpoints, webDir);
+  } catch (err) {
+    // e.g. the base port is taken: do not leave the node processes behind
+    await Promise.all([...children.values()].map((c) => stopChild(c)));
+    throw err;
+  }
+  onChange = () => control.changed();
+  const dashboardUrl = `http://127.0.0.1:${o.basePort}/`;
+  say(`Synod local cluster: ${ids.length} nodes, data in ${dataDir}`);
+  for (const id of ids) say(`  node ${id}: client ${endpoints[id]}  peer ${(file.members[id] as { peer: string }).peer}  log ${join(dataDir, id, 'node.log')}`);
+  say(`  control API: http://127.0.0.1:${o.basePort}/api/nodes`);
+  say(`  dashboard: ${dashboardUrl}${dashboardBuilt(webDir) ? '' : `  (not built yet: run \`npm run web:build\`, then reload)`}`);
+  say(`Try: synod kv put greeting hello --endpoints ${Object.values(endpoints).join(',')}`);
+
+  const handle: ClusterHandle = {
+    controlUrl: `http://127.0.0.1:${o.basePort}`,
+    dashboardUrl,
+    endpoints,
+    dataDir,
+    kill: (id, signal = 'SIGKILL') => {
+      signalChild(children, id, signal);
+      control.changed();
+    },
+    restart: (id) => {
+      restartChild(children, id, launch);
+      control.changed();
+    },
+    stop: async () => {
+      control.close();
+      await Promise.all([...children.values()].map((c) => stopChild(c)));
+    },
+  };
+  await waitForLeader(Object.values(endpoints), 20_000).then(
+    (leader) => say(`cluster ready: node ${leader} leads`),
+    () => say('no leader yet; the nodes keep trying (see their logs)'),
+  );
+  return handle;
+}
+
+function loadOrCreateClusterFile(dataDir: string, o: LocalClusterOptions): ClusterFile {
+  const path = join(dataDir, 'cluster.json');
+  if (existsSync(path)) {
+    const file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
+    if (Object.keys(file.members).length !== o.nodes) throw new CliError('CLUSTER_EXISTS', `${path} describes ${Object.keys(file.members).length} nodes, not ${o.nodes}; use another --data-dir or remove it`);
+    return file;
+  }
+  const members = Object.fromEntries(Array.from({ length: o.nodes }, (_, i) => [String(i + 1), { peer: `127.0.0.1:${o.basePort + 101 + i}`, client: `http://127.0.0.1:${o.basePort + 1 + i}` }]));
+  const file: ClusterFile = { members, secret: randomBytes(24).toString('base64'), faultInjection: o.faultInjection === true };
+  writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  return file;
+}
+
+function signalChild(children: Map<string, Child>, id: string, signal: NodeJS.Signals): void {
+  const child = children.get(id);
+  if (child?.process === undefined) throw new HttpError(409, 'NOT_RUNNING', `node ${id} is not running`);
+  child.process.kill(signal);
+  if (signal === 'SIGSTOP') child.state = 'paused';
+  if (signal === 'SIGCONT') child.state = 'running';
+}
+
+function restartChild(children: Map<string, Child>, id: string, launch: (c: Child) => void): void {
+  const child = children.get(id);
+  if (child === undefined) throw new HttpError(404, 'NO_SUCH_NODE', `no node ${id}`);
+  if (child.process !== undefined) throw new HttpError(409, 'RUNNING', `node ${id} is running; kill it first`);
+  child.restarts++;
+  launch(child);
+}
+
+async function stopChild(child: Child): Promise<void> {
+  const proc = child.process;
+  if (proc === undefined) return;
+  if (child.state === 'paused') proc.kill('SIGCONT');
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 8000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface ControlServer {
+  /** Something changed (a process started, stopped, paused): push fresh state to the dashboards now. */
+  changed(): void;
+  close(): void;
+}
+
+/** What GET /api/nodes lists for each node (and /api/events streams). */
+interface NodeInfo {
+  readonly id: string;
+  readonly process: Child['state'];
+  readonly pid: number | null;
+  readonly restarts: number;
+  readonly endpoint: string;
+  /** The node's GET /v1/status; null when it did not answer; absent when it is not running. */
+  readonly status?: { readonly role?: string; readonly term?: number } | null;
+}
+
+/** How often the event stream polls the nodes, and the longest it stays silent. */
+const FEED_POLL_MS = 200;
+const FEED_KEEPALIVE_MS = 1000;
+/** One attempt of the key-value proxy (a follower forwards to the leader, which waits up to 5 s). */
+const KV_PROXY_TIMEOUT_MS = 6000;
+
+async function startControlServer(port: number, children: Map<string, Child>, launch: (c: Child) => void, endpoints: Record<string, string>, webDir: string): Promise<ControlServer> {
+  const snapshot = (): Promise<NodeInfo[]> => Promise.all([...children.values()].map((c) => describe(c, endpoints[c.id] as string)));
+  const feed = new StatusFeed(snapshot);
+  const act = (fn: () => void): ApiResponse => {
+    fn();
+    feed.poke();
+    return { status: 200, body: { ok: true } };
+  };
+  const kv = (method: 'GET' | 'PUT', key: string, body?: unknown): Promise<ApiResponse> => proxyKv(children, endpoints, feed.leader(), method, `/v1/kv/${encodeURIComponent(key)}`, body);
+  const put = (r: { params: Readonly<Record<string, string>>; body: unknown }): Promise<ApiResponse> => {
+    const body = expectObject(r.body, 'put');
+    if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
+    return kv('PUT', r.params['key'] as string, { value: body['value'] });
+  };
+  const router = new Router()
+    .add('GET', '/api/nodes', async () => ({ status: 200, body: await snapshot() }))
+    .add('POST', '/api/nodes/:id/kill', (r) => act(() => signalChild(children, r.params['id'] as string, 'SIGKILL')))
+    .add('POST', '/api/nodes/:id/pause', (r) => act(() => signalChild(children, r.params['id'] as string, 'SIGSTOP')))
+    .add('POST', '/api/nodes/:id/resume', (r) => act(() => signalChild(children, r.params['id'] as string, 'SIGCONT')))
+    .add('POST', '/api/nodes/:id/restart', (r) => act(() => restartChild(children, r.params['id'] as string, launch)))
+    .add('GET', '/api/kv/:key', (r) => kv('GET', r.params['key'] as string))
+    .add('POST', '/api/kv/:key', put)
+    .add('PUT', '/api/kv/:key', put);
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/api/events' && req.method === 'GET') return feed.add(req, res);
+    if (path === '/api' || path.startsWith('/api/')) return void serve(router, req, res, 1 << 16, () => {});
+    void serveDashboard(webDir, path, req, res);
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err) => fail(new CliError('PORT_IN_USE', `cannot listen on 127.0.0.1:${port}: ${err.message}`, 1)));
+    server.listen(port, '127.0.0.1', ok);
+  });
+  return {
+    changed: () => feed.poke(),
+    close: () => {
+      feed.close();
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}
+
+/**
+ * Server-sent events for the dashboards: while at least one is connected, polls every node's
+ * status every FEED_POLL_MS and sends the list (as GET /api/nodes gives it) when it changed, and at
+ * least every FEED_KEEPALIVE_MS (so a page can tell a live stream from a stuck one).
+ */
+class StatusFeed {
+  private readonly clients = new Set<ServerResponse>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private polling = false;
+  private pollAgain = false;
+  private lastJson = '';
+  private lastSentAt = 0;
+  private latest: NodeInfo[] = [];
+  private closed = false;
+
+  constructor(private readonly snapshot: () => Promise<NodeInfo[]>) {}
+
+  add(req: IncomingMessage, res: ServerResponse): void {
+    if (this.closed) {
+      res.writeHead(503).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+    // reconnect quickly after a network hiccup
+    res.write('retry: 1000\n\n');
+    this.clients.add(res);
+    req.socket.setNoDelay(true);
+    req.on('close', () => {
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stopTimer();
+    });
+    // a newcomer gets the latest state at once, then the regular updates
+    if (this.lastJson !== '') res.write(this.message());
+    this.poke();
+    this.timer ??= setInterval(() => this.poke(), FEED_POLL_MS);
+  }
+
+  /** The node that leads as of the latest poll, if any (the kv proxy asks it first). */
+  leader(): string | undefined {
+    let best: { id: string; term: number } | undefined;
+    for (const n of this.latest) {
+      if (n.process !== 'running' || n.status?.role !== 'leader') continue;
+      const term = n.status.term ?? 0;
+      if (best === undefined || term > best.term) best = { id: n.id, term };
+    }
+    return best?.id;
+  }
+
+  /** Polls now (or right after the poll under way). */
+  poke(): void {
+    if (this.closed || this.clients.size === 0) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    this.polling = true;
+    void this.snapshot()
+      .then((nodes) => {
+        this.latest = nodes;
+        const json = JSON.stringify(nodes);
+        if (json === this.lastJson && Date.now() - this.lastSentAt < FEED_KEEPALIVE_MS) return;
+        this.lastJson = json;
+        const text = this.message();
+        for (const res of this.clients) res.write(text);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.polling = false;
+        if (this.pollAgain) {
+          this.pollAgain = false;
+          this.poke();
+        }
+      });
+  }
+
+  private message(): string {
+    this.lastSentAt = Date.now();
+    return `data: {"time":${this.lastSentAt},"nodes":${this.lastJson}}\n\n`;
+  }
+
+  private stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopTimer();
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+  }
+}
+
+/**
+ * Sends a key-value request to a running node: the leader first (as of the latest poll), then the
+ * others in turn. A node that cannot be reached, or answers 503 (no leader known, leader
+ * unreachable), is skipped; any other answer is passed on with `via`, the node that answered.
+ */
+async function proxyKv(children: Map<string, Child>, endpoints: Record<string, string>, leader: string | undefined, method: 'GET' | 'PUT', path: string, body?: unknown): Promise<ApiResponse> {
+  const running = [...children.values()].filter((c) => c.state === 'running').map((c) => c.id);
+  const order = leader !== undefined && running.includes(leader) ? [leader, ...running.filter((id) => id !== leader)] : running;
+  if (order.length === 0) throw new HttpError(503, 'NO_NODE_RUNNING', 'no node process is running (paused or stopped ones cannot answer); restart one');
+  const tried: string[] = [];
+  for (const [i, id] of order.entries()) {
+    let answer: { status: number; body: unknown };
+    try {
+      answer = await callApi([endpoints[id] as string], method, path, body, KV_PROXY_TIMEOUT_MS);
+    } catch (err) {
+      tried.push(`node ${id}: ${(err as Error).message}`);
+      continue;
+    }
+    const b = typeof answer.body === 'object' && answer.body !== null && !Array.isArray(answer.body) ? (answer.body as Record<string, unknown>) : { body: answer.body };
+    if (answer.status === 503 && i < order.length - 1) {
+      const error = b['error'] as { code?: string } | undefined;
+      tried.push(`node ${id}: ${error?.code ?? 'HTTP 503'}`);
+      continue;
+    }
+    return { status: answer.status, body: { ...b, via: id, tried } };
+  }
+  throw new HttpError(503, 'NO_NODE_ANSWERED', `no node could serve the request (${tried.join('; ')})`, { tried });
+}
+
+// ---------------------------------------------------------------- the dashboard (web/dist)
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+};
+
+/** Where the dashboard is built (`npm run web:build`): web/dist of this package. */
+export function defaultWebDir(): string {
+  return join(packageRoot(), 'web', 'dist');
+}
+
+/** The directory of this package (where package.json says "synod"), from src/cli or dist/cli alike. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; ) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'synod') return dir;
+    } catch {
+      // no (readable) package.json here: keep looking
+    }
+    const up = dirname(dir);
+    if (up === dir) return resolve(here, '..', '..');
+    dir = up;
+  }
+}
+
+function dashboardBuilt(webDir: string): boolean {
+  return existsSync(join(webDir, 'index.html'));
+}
+
+/** Serves the built dashboard from `webDir` (GET and HEAD), or says how to build it. */
+export async function serveDashboard(dir: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const webDir = resolve(dir);
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+    return;
+  }
+  if (!dashboardBuilt(webDir)) {
+    const text = `The Synod dashboard is not built (${join(webDir, 'index.html')} is missing).\nRun \`npm run web:build\` in the synod directory (\`npm ci\` also builds it), then reload this page.\nThe control API works without it: /api/nodes, /api/events, /api/kv/:key.\n`;
+    res.writeHead(path === '/' || path === '/index.html' ? 503 : 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : text);
+    return;
+  }
+  let relative: string;
+  try {
+    relative = decodeURIComponent(path);
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('bad path\n');
+    return;
+  }
+  const file = normalize(join(webDir, relative.endsWith('/') ? `${relative}index.html` : relative));
+  if (!file.startsWith(webDir + sep)) {
+    res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('forbidden\n');
+    return;
+  }
+  try {
+    if (!(await stat(file)).isFile()) throw new Error('not a file');
+    const data = await readFile(file);
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': data.length, 'cache-control': 'no-cache' });
+    res.end(req.method === 'HEAD' ? undefined : data);
+  } catch {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${path}\n`);
+  }
+}
+
+async function describe(child: Child, endpoint: string): Promise<NodeInfo> {
+  const base = { id: child.id, process: child.state, pid: child.process?.pid ?? null, restarts: child.restarts, endpoint };
+  if (child.state !== 'running') return base;
+  try {
+    const answer = await callApi([endpoint], 'GET', '/v1/status', undefined, 500);
+    return { ...base, status: answer.body as NodeInfo['status'] };
+  } catch {
+    return { ...base, status: null };
+  }
+}
+
+/** Polls the nodes until one reports itself leader. */
+export async function waitForLeader(endpoints: readonly string[], timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const e of endpoints) {
+      try {
+        const s = (await callApi([e], 'GET', '/v1/status', undefined, 500)).body as { role?: string; id?: string };
+        if (s.role === 'leader' && s.id !== undefined) return s.id;
+      } catch {
+        // not up yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no leader elected in time');
+}

@@ -1,0 +1,121 @@
+// `synod node`: starts one node process from flags or a cluster config file, and stops it
+// gracefully on SIGTERM or SIGINT.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseHostPort, startNode, type MemberAddress, type NodeConfig } from '../server/node.js';
+import { CliError } from './errors.js';
+
+/** The cluster config file `synod cluster up` writes and `--config` reads. */
+export interface ClusterFile {
+  readonly members: Record<string, MemberAddress>;
+  readonly secret: string;
+  readonly raft?: NodeConfig['raft'];
+  readonly faultInjection?: boolean;
+}
+
+interface NodeFlags {
+  id: string;
+  dataDir: string;
+  peers?: string;
+  config?: string;
+  secret?: string;
+  join?: boolean;
+  peerAddr?: string;
+  clientAddr?: string;
+  faultInjection?: boolean;
+  logLevel: string;
+}
+
+export function registerNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('start one Synod node (Raft + KV over a durable log and TCP)')
+    .requiredOption('--id <id>', 'this node\'s id')
+    .requiredOption('--data-dir <dir>', 'where the write-ahead log and snapshots live')
+    .option('--peers <list>', 'bootstrap members: ID=PEER_HOST:PORT/CLIENT_HOST:PORT,... (this node included)')
+    .option('--config <file>', 'a cluster config file (JSON: members, secret) instead of --peers/--secret')
+    .option('--secret <secret>', 'shared cluster secret, at least 16 bytes (or env SYNOD_SECRET)')
+    .option('--join', 'this node is not a bootstrap member: it waits to be added (synod member add)')
+    .option('--peer-addr <host:port>', 'with --join: this node\'s peer address')
+    .option('--client-addr <host:port>', 'with --join: this node\'s client address')
+    .option('--fault-injection', 'enable the transport fault hook (tests only)')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .addHelpText('after', '\nExample:\n  synod node --id 1 --data-dir data/1 --secret s3cret-s3cret-s3cret \\\n    --peers 1=127.0.0.1:7101/127.0.0.1:7001,2=127.0.0.1:7102/127.0.0.1:7002,3=127.0.0.1:7103/127.0.0.1:7003')
+    .action(async (flags: NodeFlags) => {
+      const config = nodeConfigFrom(flags);
+      let node: Awaited<ReturnType<typeof startNode>>;
+      try {
+        node = await startNode(config);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        throw new CliError(typeof code === 'string' ? code : 'NODE_START', `node ${flags.id} could not start: ${(err as Error).message}`, 1);
+      }
+      await new Promise<void>((resolve) => {
+        // Ctrl-C reaches the whole process group and the supervisor signals too: stop once, ignore repeats
+        let stopping = false;
+        const stop = (): void => {
+          if (stopping) return;
+          stopping = true;
+          void node.close().then(resolve, (err: unknown) => {
+            node.logger.error({ err }, 'shutdown failed');
+            resolve();
+          });
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+    });
+}
+
+function nodeConfigFrom(flags: NodeFlags): NodeConfig {
+  let file: ClusterFile | undefined;
+  if (flags.config !== undefined) {
+    try {
+      file = JSON.parse(readFileSync(flags.config, 'utf8')) as ClusterFile;
+    } catch (err) {
+      throw new CliError('BAD_CONFIG', `cannot read config ${flags.config}: ${(err as Error).message}`);
+    }
+  }
+  const members = file?.members ?? (flags.peers === undefined ? undefined : parsePeers(flags.peers));
+  if (members === undefined) throw new CliError('BAD_OPTION', 'give the members with --peers or --config');
+  const secret = flags.secret ?? process.env['SYNOD_SECRET'] ?? file?.secret;
+  if (secret === undefined || Buffer.byteLength(secret) < 16) throw new CliError('BAD_OPTION', 'a cluster secret of at least 16 bytes is needed (--secret, SYNOD_SECRET or the config file)');
+  let self: MemberAddress | undefined;
+  if (flags.join === true) {
+    if (flags.peerAddr === undefined || flags.clientAddr === undefined) throw new CliError('BAD_OPTION', '--join needs --peer-addr and --client-addr');
+    self = { peer: checkAddr(flags.peerAddr), client: `http://${checkAddr(flags.clientAddr)}` };
+  } else if (members[flags.id] === undefined) {
+    throw new CliError('BAD_OPTION', `node ${flags.id} is not among the members (${Object.keys(members).join(', ')}); use --join to add a new node`);
+  }
+  return {
+    id: flags.id,
+    dataDir: flags.dataDir,
+    members,
+    ...(self === undefined ? {} : { self }),
+    secret,
+    ...(file?.raft === undefined ? {} : { raft: file.raft }),
+    faultInjection: flags.faultInjection === true || file?.faultInjection === true,
+    logLevel: flags.logLevel,
+  };
+}
+
+function checkAddr(text: string): string {
+  try {
+    parseHostPort(text);
+  } catch (err) {
+    throw new CliError('BAD_OPTION', (err as Error).message);
+  }
+  return text;
+}
+
+/** Parses ID=PEER_HOST:PORT/CLIENT_HOST:PORT,... */
+export function parsePeers(text: string): Record<string, MemberAddress> {
+  const members: Record<string, MemberAddress> = {};
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_.-]+)=([^/]+)\/(.+)$/.exec(item);
+    if (m === null) throw new CliError('BAD_OPTION', `bad --peers entry "${item}" (expected ID=PEER_HOST:PORT/CLIENT_HOST:PORT)`);
+    members[m[1] as string] = { peer: checkAddr(m[2] as string), client: `http://${checkAddr(m[3] as string)}` };
+  }
+  if (Object.keys(members).length === 0) throw new CliError('BAD_OPTION', '--peers is empty');
+  return members;
+}

@@ -1,0 +1,158 @@
+// HTTP plumbing for the node's client and admin API: a small router, JSON bodies with a size
+// limit, and one error shape ({ error: { code, message } }) for every 4xx and 5xx answer.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The parsed JSON body; undefined when there was none. */
+  readonly body: unknown;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
+
+interface Route {
+  readonly method: string;
+  readonly parts: readonly string[];
+  readonly name: string;
+  readonly handler: Handler;
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, pattern: string, handler: Handler): this {
+    this.routes.push({ method, parts: pattern.split('/').filter(Boolean), name: pattern, handler });
+    return this;
+  }
+
+  /** Finds the handler for a path; params are URL-decoded segments named by ":name". */
+  match(method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
+    const segments = path.split('/').filter(Boolean);
+    const allowed: string[] = [];
+    for (const route of this.routes) {
+      const params = matchParts(route.parts, segments);
+      if (params === undefined) continue;
+      if (route.method === method) return { route, params };
+      allowed.push(route.method);
+    }
+    return allowed.length > 0 ? { allowed } : undefined;
+  }
+}
+
+function matchParts(parts: readonly string[], segments: readonly string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string;
+    if (part === '*') {
+      params['rest'] = segments.slice(i).map(decodeURIComponent).join('/');
+      return params;
+    }
+    const segment = segments[i];
+    if (segment === undefined) return undefined;
+    if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(segment);
+    else if (part !== segment) return undefined;
+  }
+  return parts.length === segments.length ? params : undefined;
+}
+
+/** Reads and parses a JSON body, refusing more than `maxBytes` (413) or malformed JSON (400). */
+export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > maxBytes) {
+      req.resume();
+      return reject(new HttpError(413, 'BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the limit of ${maxBytes}`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.destroy();
+        reject(new HttpError(413, 'BODY_TOO_LARGE', `request body exceeds the limit of ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (size === 0) return resolve(undefined);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        reject(new HttpError(400, 'BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`));
+      }
+    });
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function errorBody(err: HttpError): unknown {
+  return { error: { code: err.code, message: err.message, ...err.extra } };
+}
+
+/** Serves one request through the router; every failure becomes a JSON error and the server keeps serving. */
+export async function serve(router: Router, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number, onError: (err: unknown) => void): Promise<string> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  let routeName = 'unmatched';
+  try {
+    const found = router.match(method, url.pathname);
+    if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`);
+    if ('allowed' in found) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
+    routeName = found.route.name;
+    const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req, maxBodyBytes);
+    const out = await found.route.handler({ method, path: url.pathname, params: found.params, query: url.searchParams, body });
+    if (typeof out.body === 'string') {
+      res.writeHead(out.status, { 'content-type': 'text/plain; version=0.0.4', ...out.headers });
+      res.end(out.body);
+    } else {
+      sendJson(res, out.status, out.body, out.headers);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) {
+      if (!res.headersSent) sendJson(res, err.status, errorBody(err));
+    } else {
+      onError(err);
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+    }
+  }
+  return routeName;
+}
+
+/** Helpers for validating JSON bodies with clear 400s. */
+export function expectObject(body: unknown, what: string): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', `${what}: expected a JSON object body`);
+  return body as Record<string, unknown>;
+}
+
+export function expectString(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new HttpError(400, 'BAD_REQUEST', `"${field}" must be a non-empty string`);
+  return value;
+}

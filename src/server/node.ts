@@ -1,0 +1,180 @@
+// A Synod node process: the Raft core and the KV state machine over the durable write-ahead log
+// and the authenticated TCP transport, serving the HTTP/JSON API with metrics and structured
+// logs, and shutting down gracefully (finish in-flight requests, flush, close).
+import { createServer, type Server } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { KvStore, type KvQuery } from '../kv/index.js';
+import { raftSpec, type LogEntry, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from '../raft/index.js';
+import type { RaftCore } from '../raft/core.js';
+import { NodeHost } from '../runtime/index.js';
+import type { JsonValue } from '../sim/index.js';
+import { RaftStorage } from '../storage/index.js';
+import { Transport, type NetLogRecord } from '../net/index.js';
+import { buildApi, type ApiBackend } from './api.js';
+import { serve } from './http.js';
+
+export interface MemberAddress {
+  /** host:port of the peer (Raft) listener. */
+  readonly peer: string;
+  /** http://host:port of the client API. */
+  readonly client: string;
+}
+
+export interface NodeConfig {
+  readonly id: string;
+  readonly dataDir: string;
+  /** Every bootstrap member (this node included unless it joins later) with its addresses. */
+  readonly members: Readonly<Record<string, MemberAddress>>;
+  /** This node's own addresses when it is not among `members` (a joiner). */
+  readonly self?: MemberAddress;
+  /** Shared cluster secret for peer authentication (at least 16 bytes). */
+  readonly secret: string;
+  readonly raft?: Partial<RaftOptions>;
+  /** Enables the transport's fault hook and /v1/faults (tests only). */
+  readonly faultInjection?: boolean;
+  readonly maxBodyBytes?: number;
+  readonly logLevel?: string;
+  /** Where logs go; stderr by default. */
+  readonly logDestination?: NodeJS.WritableStream;
+}
+
+export interface RunningNode {
+  readonly id: string;
+  readonly clientUrl: string;
+  readonly logger: Logger;
+  readonly transport: Transport<RaftMessage>;
+  /** Graceful shutdown: stop accepting, finish in-flight requests, then close transport and log. */
+  close(): Promise<void>;
+}
+
+const MEMBER_KEY_PREFIX = '_synod/members/';
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 0 && port <= 65535) || (m[1] as string).length === 0) throw new Error(`expected host:port, got "${text}"`);
+  return { host: m[1] as string, port };
+}
+
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const logger = pino({ level: config.logLevel ?? 'info', base: { node: config.id } }, config.logDestination ?? process.stderr);
+  const self = config.members[config.id] ?? config.self;
+  if (self === undefined) throw new Error(`node ${config.id}: its own addresses are neither in members nor in self`);
+  const directory = new Map<string, MemberAddress>(Object.entries(config.members));
+  directory.set(config.id, self);
+
+  const storage = await RaftStorage.open(config.dataDir, { onWarning: (w) => logger.warn({ storage: w }, w.message) });
+  const transport = await Transport.start<RaftMessage>({
+    selfId: config.id,
+    listen: parseHostPort(self.peer),
+    peers: Object.fromEntries([...directory].filter(([id]) => id !== config.id).map(([id, a]) => [id, parseHostPort(a.peer)])),
+    secret: config.secret,
+    faultInjection: config.faultInjection === true,
+    logger: (r: NetLogRecord) => {
+      const { level, msg, event, ...fields } = r;
+      logger[level]({ ...fields, net: event }, msg);
+    },
+  });
+
+  const learnMember = (entry: LogEntry): void => {
+    // a command entry holds { clientId, seq, op }; the KV op is inside
+    const op = entry.kind === 'command' ? ((entry.data as { op?: { op?: string; key?: string; value?: MemberAddress } } | null)?.op ?? null) : null;
+    if (op === null || op.op !== 'put' || typeof op.key !== 'string' || !op.key.startsWith(MEMBER_KEY_PREFIX)) return;
+    const id = op.key.slice(MEMBER_KEY_PREFIX.length);
+    if (op.value === undefined || id === config.id) return;
+    directory.set(id, op.value);
+    transport.addPeer(id, parseHostPort(op.value.peer));
+  };
+  const spec = raftSpec({
+    ...config.raft,
+    createStateMachine: () => new KvStore(),
+    observer: { applied: (node, entry) => node === config.id && learnMember(entry) },
+  });
+  let fatal = false;
+  const host = new NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>(spec, {
+    id: config.id,
+    members: Object.keys(config.members).sort(),
+    store: { recovered: storage.durableOps, persist: (ops) => storage.persist(ops) },
+    transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
+    onFatal: (err) => {
+      fatal = true;
+      logger.fatal({ err }, 'cannot persist: the node stops serving');
+    },
+  });
+  host.start();
+  const core = (): RaftCore => host.running as unknown as RaftCore;
+  const metrics = createMetrics(config.id, core, transport);
+
+  const backend: ApiBackend = {
+    id: config.id,
+    submit: async (request, timeoutMs) => (fatal ? { ok: false, error: 'timeout', leaderHint: null, message: 'node stopped after a storage failure' } : host.request(request, timeoutMs)),
+    queryLocal: (query: KvQuery) => core().queryLocal(query as unknown as JsonValue),
+    status: () => core().status(),
+    clientUrl: (id) => directory.get(id)?.client,
+    announceMember: async (id, peer, client) => {
+      parseHostPort(peer);
+      const res = await host.request({ type: 'command', clientId: null, seq: 0, op: { op: 'put', key: `${MEMBER_KEY_PREFIX}${id}`, value: { peer, client } } }, 5000);
+      if (res === undefined || !res.ok) throw new Error(`could not record the addresses of ${id}: ${res === undefined ? 'timeout' : res.error}`);
+    },
+    metricsText: () => metrics.registry.metrics(),
+    ...(config.faultInjection === true
+      ? { faults: { partition: (a, b) => transport.faults.partition(a, b), heal: () => transport.faults.heal(), setDropRate: (peer, p) => transport.faults.setDropRate(peer, p, 'both') } }
+      : {}),
+  };
+  const router = buildApi(backend);
+  let inFlight = 0;
+  const server: Server = createServer((req, res) => {
+    inFlight++;
+    const started = performance.now();
+    void serve(router, req, res, config.maxBodyBytes ?? 1 << 20, (err) => logger.error({ err }, 'request failed')).then((route) => {
+      inFlight--;
+      metrics.httpRequests.inc({ route, method: req.method ?? '', status: String(res.statusCode) });
+      logger.debug({ route, status: res.statusCode, ms: performance.now() - started }, 'request');
+    });
+  });
+  const client = new URL(self.client);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(client.port), client.hostname, resolve);
+  });
+  logger.info({ client: self.client, peer: self.peer, recoveredOps: storage.durableOps.length }, 'node started');
+
+  return {
+    id: config.id,
+    clientUrl: self.client,
+    logger,
+    transport,
+    close: async () => {
+      server.close();
+      const deadline = Date.now() + 5000;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      host.stop();
+      server.closeAllConnections();
+      await transport.close({ deadlineMs: 1000 });
+      await storage.close();
+      logger.info('node stopped');
+    },
+  };
+}
+
+function createMetrics(id: string, core: () => RaftCore, transport: Transport<RaftMessage>) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: id });
+  collectDefaultMetrics({ register: registry });
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  gauge('synod_raft_term', 'current Raft term', () => core().status().term);
+  gauge('synod_raft_is_leader', '1 when this node leads', () => (core().status().role === 'leader' ? 1 : 0));
+  gauge('synod_raft_commit_index', 'highest committed log index', () => core().status().commit);
+  gauge('synod_raft_applied_index', 'highest applied log index', () => core().status().applied);
+  gauge('synod_raft_last_index', 'last log index', () => core().status().lastIndex);
+  gauge('synod_raft_snapshot_index', 'log index of the latest snapshot', () => core().status().snapshotIndex);
+  gauge('synod_net_frames_in', 'frames received from peers', () => transport.metrics().framesIn);
+  gauge('synod_net_frames_out', 'frames sent to peers', () => transport.metrics().framesOut);
+  gauge('synod_net_decode_errors', 'malformed frames received', () => transport.metrics().decodeErrors);
+  gauge('synod_net_auth_failures', 'refused peer handshakes', () => transport.metrics().authFailures);
+  const httpRequests = new Counter({ name: 'synod_http_requests_total', help: 'HTTP requests served', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  return { registry, httpRequests };
+}

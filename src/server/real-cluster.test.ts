@@ -1,0 +1,198 @@
+// Fault tests on real processes: kill -9 and SIGSTOP of nodes during writes, restart of the whole
+// cluster, partitions through the transport's fault hook, a torn and a corrupted log file, and
+// membership changes. Histories are judged by the linearizability checker.
+import { appendFileSync, openSync, readdirSync, readSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkHistory, kvModel } from '../check/index.js';
+import { http, leaderAmong, RecordingClient, startTestCluster, statusOf, synodCommand, waitUntil } from './test/harness.js';
+
+type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.cleanup();
+  cluster = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `workers` client loops until `stop()`; each acked put of a unique key is remembered. */
+function runWorkload(client: RecordingClient, workers: number) {
+  let running = true;
+  const acked: string[] = [];
+  let n = 0;
+  const loops = Array.from({ length: workers }, async (_, w) => {
+    while (running) {
+      const i = n++;
+      if (i % 3 === 2) {
+        await client.get(`w${w}`, `shared${i % 2}`);
+      } else if (i % 3 === 1) {
+        await client.put(`w${w}`, `shared${i % 2}`, i);
+      } else if ((await client.put(`w${w}`, `unique${i}`, i)) === 'ok') {
+        acked.push(`unique${i}`);
+      }
+    }
+  });
+  return {
+    acked,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+describe('real processes', () => {
+  it('kill -9 of the leader and of a follower during writes: acknowledged writes survive, history is linearizable', async () => {
+    cluster = await startTestCluster(3);
+    const urls = Object.values(cluster.endpoints);
+    const client = new RecordingClient(urls);
+    const load = runWorkload(client, 4);
+    await sleep(800);
+    const leader = await leaderAmong(cluster.endpoints);
+    cluster.kill(leader);
+    await sleep(1500);
+    cluster.restart(leader);
+    await sleep(1500);
+    const follower = Object.keys(cluster.endpoints).find((id) => id !== leader) as string;
+    cluster.kill(follower);
+    await sleep(1000);
+    cluster.restart(follower);
+    await sleep(1000);
+    await load.stop();
+    expect(load.acked.length).toBeGreaterThan(20);
+    // every acknowledged write is readable, from every node once it caught up
+    await leaderAmong(cluster.endpoints);
+    for (const key of load.acked) {
+      let r = await client.get('final', key, urls[0]);
+      // a node restarted a moment ago may not serve yet: try the others, then again
+      for (let attempt = 1; r.outcome !== 'ok' && attempt < 60; attempt++) {
+        await sleep(100);
+        r = await client.get('final', key, urls[attempt % urls.length]);
+      }
+      expect(r, `acked ${key}`).toMatchObject({ outcome: 'ok' });
+      expect(r.value).not.toBeNull();
+    }
+    const verdict = checkHistory(client.history.snapshot(1e12), kvModel, { budgetMs: 20_000, now: () => performance.now() });
+    expect(verdict.verdict).toBe('linearizable');
+  });
+
+  it('SIGSTOP of the leader: a new leader takes over, and the old one serves no stale read after SIGCONT', async () => {
+    cluster = await startTestCluster(3);
+    const old = await leaderAmong(cluster.endpoints);
+    const oldUrl = cluster.endpoints[old] as string;
+    expect((await http('PUT', `${oldUrl}/v1/kv/x`, { value: 'before' })).status).toBe(200);
+    cluster.kill(old, 'SIGSTOP');
+    const others = Object.fromEntries(Object.entries(cluster.endpoints).filter(([id]) => id !== old));
+    const next = await leaderAmong(others);
+    expect(next).not.toBe(old);
+    expect((await http('PUT', `${others[next] as string}/v1/kv/x`, { value: 'after' })).status).toBe(200);
+    cluster.kill(old, 'SIGCONT');
+    // right after it wakes, the old leader may still think it leads: it must not answer from stale state
+    for (let i = 0; i < 20; i++) {
+      const read = await http('GET', `${oldUrl}/v1/kv/x`).catch(() => undefined);
+      if (read?.status === 200) expect(read.body.result?.['value']).toBe('after');
+      const write = await http('PUT', `${oldUrl}/v1/kv/y`, { value: i }).catch(() => undefined);
+      if (write?.status === 200) expect(write.body['node']).not.toBe(old); // acknowledged only through the real leader
+    }
+  });
+
+  it('restart of all nodes recovers the state from disk', async () => {
+    cluster = await startTestCluster(3);
+    const leader = await leaderAmong(cluster.endpoints);
+    const url = cluster.endpoints[leader] as string;
+    for (let i = 0; i < 30; i++) expect((await http('PUT', `${url}/v1/kv/k${i}`, { value: i })).status).toBe(200);
+    for (const id of Object.keys(cluster.endpoints)) cluster.kill(id);
+    await sleep(500);
+    for (const id of Object.keys(cluster.endpoints)) cluster.restart(id);
+    const again = await leaderAmong(cluster.endpoints);
+    for (let i = 0; i < 30; i++) {
+      const r = await http('GET', `${cluster.endpoints[again] as string}/v1/kv/k${i}`);
+      expect(r.body.result?.['value']).toBe(i);
+    }
+  });
+
+  it('a partition: the minority makes no progress, the majority does, and the healed cluster converges', async () => {
+    cluster = await startTestCluster(3);
+    const leader = await leaderAmong(cluster.endpoints);
+    const others = Object.keys(cluster.endpoints).filter((id) => id !== leader);
+    await http('POST', `${cluster.endpoints[leader] as string}/v1/faults`, { action: 'partition', from: others });
+    for (const id of others) await http('POST', `${cluster.endpoints[id] as string}/v1/faults`, { action: 'partition', from: [leader] });
+    const minorityWrite = await http('PUT', `${cluster.endpoints[leader] as string}/v1/kv/p?`, { value: 'minority' }, 8000).catch(() => undefined);
+    expect(minorityWrite?.status).not.toBe(200);
+    const majority = Object.fromEntries(others.map((id) => [id, cluster?.endpoints[id] as string]));
+    const next = await leaderAmong(majority);
+    expect((await http('PUT', `${majority[next] as string}/v1/kv/p`, { value: 'majority' })).status).toBe(200);
+    for (const url of Object.values(cluster.endpoints)) await http('POST', `${url}/v1/faults`, { action: 'heal' });
+    await waitUntil('the old leader to converge', async () => {
+      const r = await http('GET', `${cluster?.endpoints[leader] as string}/v1/kv/p?consistency=serializable`).catch(() => undefined);
+      return r?.body.result?.['value'] === 'majority';
+    });
+  });
+
+  it('a torn tail is repaired at start; a flipped bit earlier is refused with an error naming file and offset', async () => {
+    cluster = await startTestCluster(3);
+    const leader = await leaderAmong(cluster.endpoints);
+    for (let i = 0; i < 20; i++) await http('PUT', `${cluster.endpoints[leader] as string}/v1/kv/t${i}`, { value: i });
+    const victim = Object.keys(cluster.endpoints).find((id) => id !== leader) as string;
+    const dir = join(cluster.dataDir, victim);
+    const segment = join(dir, readdirSync(dir).filter((f) => f.endsWith('.wal')).sort().at(-1) as string);
+    cluster.kill(victim);
+    await sleep(300);
+    appendFileSync(segment, Buffer.from([0x40, 0, 0, 0, 1, 2, 3])); // half a record: a torn write
+    cluster.restart(victim);
+    await waitUntil('the repaired node to serve', async () => (await statusOf(cluster?.endpoints[victim] as string)) !== undefined);
+    expect(readFileSync(join(dir, 'node.log'), 'utf8')).toMatch(/torn|truncat/i);
+    cluster.kill(victim);
+    await sleep(300);
+    const fd = openSync(segment, 'r+');
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, 40);
+    byte[0] = (byte[0] as number) ^ 0x10; // a flipped bit in an early record
+    writeSync(fd, byte, 0, 1, 40);
+    closeSync(fd);
+    // start it in the foreground to see its exit code and message
+    const run = spawn(process.execPath, [...synodCommand, 'node', '--id', victim, '--data-dir', dir, '--config', join(cluster.dataDir, 'cluster.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    run.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((r) => run.on('close', r)); // close: stderr fully read
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/WAL_CORRUPT|corrupt/i);
+    expect(stderr).toContain(segment.split('/').at(-1) as string);
+    expect(stderr).toMatch(/offset \d+/);
+  });
+
+  it('membership: a new node joins as a learner, catches up, is promoted; another is removed', async () => {
+    cluster = await startTestCluster(3);
+    const leader = await leaderAmong(cluster.endpoints);
+    const url = cluster.endpoints[leader] as string;
+    for (let i = 0; i < 20; i++) await http('PUT', `${url}/v1/kv/m${i}`, { value: i });
+    const base = Number(new URL(url).port) + 50;
+    const peer = `127.0.0.1:${base + 1}`;
+    const clientAddr = `127.0.0.1:${base + 2}`;
+    const joiner = spawn(process.execPath, [...synodCommand, 'node', '--id', '4', '--data-dir', join(cluster.dataDir, '4'), '--config', join(cluster.dataDir, 'cluster.json'), '--join', '--peer-addr', peer, '--client-addr', clientAddr, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let joinerLog = '';
+    joiner.stderr?.on('data', (c: Buffer) => (joinerLog += c.toString()));
+    try {
+      await waitUntil('the joiner to listen', async () => (await statusOf(`http://${clientAddr}`)) !== undefined);
+      const added = await http('POST', `${url}/v1/members`, { id: '4', peer, client: `http://${clientAddr}` }, 10_000);
+      expect(added.status).toBe(200);
+      await waitUntil('the learner to catch up', async () => ((await statusOf(`http://${clientAddr}`))?.applied ?? 0) >= 20).catch((e: unknown) => {
+        console.log('JOINER', joinerLog.slice(-3000), readFileSync(join(cluster?.dataDir as string, leader, 'node.log'), 'utf8').slice(-3000));
+        throw e;
+      });
+      expect((await http('POST', `${url}/v1/members/4/promote`, undefined, 10_000)).status).toBe(200);
+      const removed = Object.keys(cluster.endpoints).find((id) => id !== leader) as string;
+      expect((await http('DELETE', `${url}/v1/members/${removed}`, undefined, 10_000)).status).toBe(200);
+      await waitUntil('the new configuration', async () => {
+        const s = await statusOf(url);
+        return s !== undefined && [...s.voters].sort().join(',') === ['1', '2', '3', '4'].filter((id) => id !== removed).join(',');
+      });
+      const r = await http('GET', `http://${clientAddr}/v1/kv/m19?consistency=serializable`);
+      expect(r.body.result?.['value']).toBe(19);
+    } finally {
+      joiner.kill('SIGKILL');
+    }
+  });
+});

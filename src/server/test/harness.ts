@@ -1,0 +1,140 @@
+// Test harness for real node processes: a local cluster started from source, an HTTP client
+// that records every operation into a history for the linearizability checker, and helpers to
+// wait for leaders and conditions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalCluster, type ClusterHandle } from '../../cli/cluster.js';
+import { HistoryRecorder, type JsonValue, type Outcome } from '../../sim/index.js';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const synodCommand = ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')];
+
+let nextBasePort = 20_000 + (process.pid % 200) * 100;
+
+export async function startTestCluster(nodes: number): Promise<ClusterHandle & { cleanup(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'synod-real-'));
+  const basePort = nextBasePort;
+  nextBasePort += 300;
+  const handle = await startLocalCluster({ nodes, dataDir, basePort, faultInjection: true, logLevel: 'warn', command: synodCommand });
+  // a leader is not enough: under load a node may still be starting
+  for (const url of Object.values(handle.endpoints)) await waitUntil(`${url} to answer`, async () => (await statusOf(url)) !== undefined, 30_000);
+  return {
+    ...handle,
+    cleanup: async () => {
+      await handle.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: { result?: Record<string, JsonValue>; error?: { code: string }; [k: string]: unknown };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+export function http(method: string, url: string, body?: unknown, timeoutMs = 3000): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(url, { method, agent, timeout: timeoutMs, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as HttpAnswer['body'] });
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+export async function statusOf(endpoint: string): Promise<{ id: string; role: string; term: number; leader: string | null; commit: number; applied: number; voters: string[]; learners: string[] } | undefined> {
+  try {
+    const a = await http('GET', `${endpoint}/v1/status`, undefined, 500);
+    return a.status === 200 ? (a.body as unknown as Awaited<ReturnType<typeof statusOf>>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The id of the node that leads, as seen by the given endpoints (ignoring the excluded ones). */
+export async function leaderAmong(endpoints: Record<string, string>, exclude: readonly string[] = []): Promise<string> {
+  let leader = '';
+  await waitUntil('a leader', async () => {
+    for (const [id, url] of Object.entries(endpoints)) {
+      if (exclude.includes(id)) continue;
+      const s = await statusOf(url);
+      if (s?.role === 'leader') {
+        leader = id;
+        return true;
+      }
+    }
+    return false;
+  });
+  return leader;
+}
+
+/**
+ * Writes and reads through the HTTP API and records each operation for the kv model:
+ * 200 is ok; a definite refusal (4xx, no leader known) is fail; anything else (timeouts, a node
+ * dying mid-request) is unknown for writes. Reads that fail have no effect and count as fail.
+ */
+export class RecordingClient {
+  readonly history = new HistoryRecorder();
+  private readonly t0 = performance.now();
+
+  constructor(private readonly endpoints: readonly string[]) {}
+
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  async put(process: string, key: string, value: JsonValue, endpoint = this.pick()): Promise<Outcome> {
+    const index = this.history.invoke(process, 'put', { key, value }, this.now());
+    const outcome = await this.call('PUT', `${endpoint}/v1/kv/${encodeURIComponent(key)}`, { value }, true);
+    this.history.complete(index, outcome.outcome, null, this.now());
+    return outcome.outcome;
+  }
+
+  async get(process: string, key: string, endpoint = this.pick()): Promise<{ outcome: Outcome; value: JsonValue }> {
+    const index = this.history.invoke(process, 'get', { key }, this.now());
+    const r = await this.call('GET', `${endpoint}/v1/kv/${encodeURIComponent(key)}`, undefined, false);
+    const value = (r.answer?.body.result?.['value'] ?? null) as JsonValue;
+    this.history.complete(index, r.outcome, value, this.now());
+    return { outcome: r.outcome, value };
+  }
+
+  private pick(): string {
+    return this.endpoints[Math.floor(Math.random() * this.endpoints.length)] as string;
+  }
+
+  private async call(method: string, url: string, body: unknown, isWrite: boolean): Promise<{ outcome: Outcome; answer?: HttpAnswer }> {
+    try {
+      const answer = await http(method, url, body, 3000);
+      if (answer.status === 200) return { outcome: 'ok', answer };
+      const definite = answer.status === 400 || answer.body.error?.code === 'NO_LEADER' || answer.body.error?.code === 'NOT_LEADER';
+      return { outcome: !isWrite || definite ? 'fail' : 'unknown', answer };
+    } catch {
+      return { outcome: isWrite ? 'unknown' : 'fail' };
+    }
+  }
+}
