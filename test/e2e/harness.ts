@@ -1,0 +1,122 @@
+// Shared setup of the browser tests: build the visualizer once, serve web/dist from a tiny static
+// server on an ephemeral port, and drive Debian's Chromium through playwright-core.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const WEB = join(ROOT, 'web');
+export const DIST = join(WEB, 'dist');
+export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+/**
+ * Builds web/ into web/dist with Vite's JavaScript API (the same as `npx vite build web`), or into
+ * `outDir` (test files run in parallel: each builds where no other one serves from).
+ */
+export async function buildApp(outDir?: string): Promise<void> {
+  const { build } = await import('vite');
+  await build({ root: WEB, logLevel: 'warn', configFile: join(WEB, 'vite.config.ts'), ...(outDir === undefined ? {} : { build: { outDir, emptyOutDir: true } }) });
+}
+
+/** Serves `dir` on 127.0.0.1 at an ephemeral port; returns the base URL and a closer. */
+export async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
+      if (file !== dir && !file.startsWith(dir + sep)) {
+        res.writeHead(403).end();
+        return;
+      }
+      try {
+        if (!(await stat(file)).isFile()) throw new Error('not a file');
+        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+        res.end(await readFile(file));
+      } catch {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      }
+    })();
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+export interface Browser {
+  readonly context: BrowserContext;
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Starts Chromium headless with a fresh profile in a temporary directory. */
+export async function launch(): Promise<Browser> {
+  const profile = await mkdtemp(join(tmpdir(), 'synod-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1440, height: 1000 },
+  });
+  return {
+    context,
+    async newPage() {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      (page as Page & { errors?: string[] }).errors = errors;
+      return page;
+    },
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** The fingerprints the page shows on its status line. */
+export async function status(page: Page): Promise<{ time: number; traceHash: string; stateHash: string; leader: string; events: number }> {
+  const el = page.getByTestId('status');
+  const [time, traceHash, stateHash, leader, events] = await Promise.all([
+    el.getAttribute('data-time'),
+    el.getAttribute('data-trace-hash'),
+    el.getAttribute('data-state-hash'),
+    el.getAttribute('data-leader'),
+    el.getAttribute('data-events'),
+  ]);
+  return { time: Number(time), traceHash: traceHash ?? '', stateHash: stateHash ?? '', leader: leader ?? '', events: Number(events) };
+}
+
+/** Jumps to virtual time `ms` with the "Go to" box and waits until the page shows it. */
+export async function goTo(page: Page, ms: number): Promise<void> {
+  await page.getByTestId('goto-input').fill(String(ms));
+  await page.getByTestId('goto').click();
+  await page.waitForFunction((t) => document.querySelector('[data-testid=status]')?.getAttribute('data-time') === String(t), ms);
+}

@@ -1,0 +1,208 @@
+// The protocol adapter: everything the visualizer needs to know about one protocol. The engine,
+// the drawing and the controls are protocol-neutral; an adapter says how to build a simulation
+// of N nodes from a seed, how to read a node's state and log for drawing, which client
+// operations and protocol actions to offer, which safety monitors to run and which checker
+// model the history is checked against. See docs/visualizer.md.
+import type { Model } from '../../../src/check/index.js';
+import type { Message, NodeId, ProtocolCore, ProtocolSpec, Simulation } from '../../../src/sim/index.js';
+import type { Action } from '../engine/actions.js';
+
+/** The simulator methods the engine uses; none depends on a protocol's message or request types. */
+export type SimControl = Pick<
+  Simulation<Message, unknown, unknown, unknown>,
+  | 'seed'
+  | 'nowMs'
+  | 'stats'
+  | 'nodeIds'
+  | 'isUp'
+  | 'annotations'
+  | 'runUntil'
+  | 'runUntilTrue'
+  | 'step'
+  | 'crash'
+  | 'restart'
+  | 'pause'
+  | 'partition'
+  | 'isolate'
+  | 'heal'
+  | 'isCut'
+  | 'setLink'
+  | 'link'
+  | 'subscribe'
+  | 'invoke'
+  | 'complete'
+  | 'historySnapshot'
+  | 'after'
+  | 'random'
+  | 'note'
+  | 'dropInFlight'
+>;
+
+/** One entry of a node's log as drawn: coloured by term, labelled by its command. */
+export interface LogCell {
+  readonly index: number;
+  readonly term: number;
+  /** Short text inside or under the cell ("x=3", "cfg", "noop"). */
+  readonly label: string;
+  /** Full text for the tooltip. */
+  readonly title: string;
+  /** Drawn hatched (e.g. configuration or no-op entries). */
+  readonly special: boolean;
+}
+
+export interface LogView {
+  /** The newest entries (at most the window asked for), oldest first. */
+  readonly cells: readonly LogCell[];
+  readonly lastIndex: number;
+  /** Entries up to here are committed (null: the protocol has no commit point). */
+  readonly commit: number | null;
+  readonly applied: number | null;
+  /** Entries up to here are compacted into a snapshot (0: none). */
+  readonly snapshotIndex: number;
+}
+
+/** A node's state at the displayed time, for drawing. */
+export interface NodeView {
+  readonly id: NodeId;
+  readonly up: boolean;
+  /** One of the adapter's roles (its colour and legend entry). */
+  readonly role: string;
+  readonly term: number | null;
+  readonly vote: NodeId | null;
+  readonly leader: NodeId | null;
+  /** Election timer in ticks (null when it is not running, e.g. on a leader or a down node). */
+  readonly timer: { readonly elapsed: number; readonly timeout: number } | null;
+  /** A few short extra lines ("commit 5", "delivered 3"). */
+  readonly details: readonly string[];
+  readonly log: LogView;
+  /** False when the node is not a voting or learning member of the configuration (removed, or not yet added). */
+  readonly member: boolean;
+}
+
+export interface RoleDef {
+  readonly id: string;
+  readonly label: string;
+  readonly color: string;
+}
+
+export interface MessageTypeDef {
+  readonly type: string;
+  readonly label: string;
+  readonly color: string;
+  /** Responses are drawn hollow, requests filled. */
+  readonly response: boolean;
+}
+
+export interface ActionDef {
+  readonly id: string;
+  readonly label: string;
+  /** What it does (tooltip). */
+  readonly title: string;
+  /** Whether it acts on a node (chosen in the UI) or on the cluster. */
+  readonly target: 'node' | 'none';
+}
+
+/**
+ * A guided story: a seed, a node count and either timed actions with captions (`steps`) or a
+ * script the adapter drives itself as the run goes (`driven`: ProtocolRun.startScenario), e.g.
+ * one that waits for a leader before it crashes it.
+ */
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  readonly summary: string;
+  readonly nodes: number;
+  readonly seed: number;
+  readonly steps: readonly ScenarioStep[];
+  readonly driven?: boolean;
+  /** Where the story ends (the scrubber range); the run may continue past it. */
+  readonly endMs: number;
+}
+
+export interface ScenarioStep {
+  readonly atMs: number;
+  readonly action?: Action;
+  /** Shown from `atMs` until the next caption. */
+  readonly caption?: string;
+}
+
+/**
+ * A safety property checked after every step of every node (a step: a node handled one message,
+ * tick or request). `afterStep` must be cheap; it returns a description of a new violation, or null.
+ */
+export interface SafetyMonitor {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  afterStep(node: NodeId): string | null;
+}
+
+/** What the engine gives an adapter to build one simulation. */
+export interface BuildContext {
+  readonly seed: number;
+  readonly nodes: number;
+  /** The scenario the run plays, if any (some need their own settings). */
+  readonly scenario: string | undefined;
+  /**
+   * Wraps the protocol's spec so the engine sees every message a core sends and receives and
+   * every step it takes. The adapter must build its Simulation with the wrapped spec.
+   */
+  wrap<M extends Message, Req, Res, P>(spec: ProtocolSpec<M, Req, Res, P>): ProtocolSpec<M, Req, Res, P>;
+  /** The protocol's own core inside a wrapped one (sim.core(id) returns the wrapper). */
+  unwrap<M extends Message, Req, Res, P>(core: ProtocolCore<M, Req, Res, P> | undefined): ProtocolCore<M, Req, Res, P> | undefined;
+  /**
+   * At the node's next tick, runs `count()` more ticks at once (e.g. to make an election timer
+   * expire now). Done inside the simulator's tick event, so everything the core sends leaves normally.
+   */
+  forceTicks(node: NodeId, count: () => number): void;
+}
+
+/** One simulation built by an adapter; rebuilt from scratch for every replay. */
+export interface ProtocolRun {
+  readonly sim: SimControl;
+  /** State of a node now; `logWindow` is how many of the newest entries to return. */
+  describeNode(id: NodeId, logWindow: number): NodeView;
+  /** One line for a message's tooltip. */
+  describeMessage(msg: Message): string;
+  /**
+   * Starts one client operation `op` (one of the adapter's clientOps) as client `process`,
+   * recording it with sim.invoke/sim.complete; `value` is a fresh number for writes.
+   * `node` is the node chosen in the UI, or null to let the client find one.
+   */
+  clientOp(op: string, process: string, node: NodeId | null, value: number): void;
+  /** Carries out a protocol action (one of nodeActions / clusterActions); returns a note for the trace. */
+  protocolAction(name: string, node: NodeId | null): string;
+  /** Fresh, stateful monitors for this run. */
+  readonly monitors: readonly SafetyMonitor[];
+  /** The ids of every node that exists (grows when a node is added). */
+  nodeIds(): readonly NodeId[];
+  /** The current leader, if the protocol has one (used to resolve "leader" in actions). */
+  leader(): NodeId | undefined;
+  /** Starts a driven scenario (one of the adapter's scenarios with `driven`). */
+  startScenario?(id: string): void;
+  /** The caption of the driven scenario now (null when none). */
+  scenarioCaption?(): string | null;
+}
+
+export interface ProtocolAdapter {
+  readonly id: string;
+  readonly title: string;
+  /** One sentence about what is shown. */
+  readonly blurb: string;
+  readonly nodes: { readonly min: number; readonly max: number; readonly initial: number };
+  /** Initial speed: virtual milliseconds per real second. */
+  readonly initialSpeed: number;
+  /** Scrubber range for a fresh run before anything happened (ms). */
+  readonly initialSpanMs: number;
+  readonly roles: readonly RoleDef[];
+  readonly messageTypes: readonly MessageTypeDef[];
+  /** A short explanation of the log drawing (legend). */
+  readonly logLegend: string;
+  readonly clientOps: readonly ActionDef[];
+  readonly nodeActions: readonly ActionDef[];
+  readonly clusterActions: readonly ActionDef[];
+  /** The linearizability checker's model for the client history (null: no check). */
+  readonly checker: { readonly model: Model<unknown, unknown>; readonly describe: string } | null;
+  readonly scenarios: readonly Scenario[];
+  build(ctx: BuildContext): ProtocolRun;
+}

@@ -1,0 +1,210 @@
+// What a user (or a guided scenario) can do to a simulated cluster, as plain data. A run is a
+// seed plus a list of timed actions; replaying the list from the seed reproduces the run exactly,
+// so the list is also what goes into a shared link (see encodeRun / decodeRun).
+import type { NodeId } from '../../../src/sim/index.js';
+
+/** A node id, or "leader": the node that is leader when the action runs (if any). */
+export type NodeRef = NodeId | 'leader';
+
+export type Action =
+  | { readonly kind: 'crash'; readonly node: NodeRef }
+  | { readonly kind: 'restart'; readonly node: NodeRef }
+  /** Stop-the-world pause: the node handles nothing for `ms`. */
+  | { readonly kind: 'pause'; readonly node: NodeRef; readonly ms: number }
+  /** Cuts every link between nodes of different groups (both ways); unnamed nodes stay connected. */
+  | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
+  | { readonly kind: 'isolate'; readonly node: NodeRef }
+  | { readonly kind: 'heal' }
+  /** Loss rate and added delay of the link from `from` to `to` ("*": all), and back when `both`. */
+  | { readonly kind: 'link'; readonly from: NodeId | '*'; readonly to: NodeId | '*'; readonly loss: number; readonly delayMs: number; readonly both: boolean }
+  /** Drops the message in flight with this number (its position among all messages sent). */
+  | { readonly kind: 'drop'; readonly msg: number }
+  /** A client operation (adapter-defined: write, read, ...) sent to `node`, or to a node the adapter picks. */
+  | { readonly kind: 'client'; readonly op: string; readonly node: NodeId | null }
+  /** Background clients issuing random operations, on or off. */
+  | { readonly kind: 'workload'; readonly on: boolean }
+  /** A protocol-specific action (adapter-defined: timeout, transfer, add or remove a node). */
+  | { readonly kind: 'protocol'; readonly name: string; readonly node: NodeRef | null };
+
+/**
+ * An action and the point of the run it happened at: virtual time `at` and, when the user acted
+ * between two events of the same millisecond (single-stepping), `seq`, the number of events
+ * processed before it. Without `seq` the action runs after every event due at `at`.
+ */
+export interface TimedAction {
+  readonly at: number;
+  readonly seq?: number;
+  readonly action: Action;
+}
+
+/** Everything needed to replay a run. */
+export interface RunSpec {
+  readonly protocol: string;
+  readonly nodes: number;
+  readonly seed: number;
+  readonly actions: readonly TimedAction[];
+  /** A guided scenario the actions came from (for its captions), if any. */
+  readonly scenario?: string;
+}
+
+export class RunFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFormatError';
+  }
+}
+
+// ---------------------------------------------------------------- text form (for URLs)
+
+const ID = /^[A-Za-z0-9_.:-]+$/;
+
+function nodeRef(s: string | undefined, what: string): NodeRef {
+  if (s === undefined || !ID.test(s)) throw new RunFormatError(`bad node "${s ?? ''}" in ${what}`);
+  return s;
+}
+
+function optionalNode(s: string | undefined, what: string): NodeId | null {
+  return s === undefined || s === '-' || s === '' ? null : nodeRef(s, what);
+}
+
+function num(s: string | undefined, what: string, min: number, max: number): number {
+  const v = s === undefined || s === '' ? NaN : Number(s);
+  if (!Number.isFinite(v) || v < min || v > max) throw new RunFormatError(`bad number "${s ?? ''}" in ${what} (expected ${min}..${max})`);
+  return v;
+}
+
+/** `crash(3)`, `partition(1,2/3,4,5)`, `client(write,-)`: one action as text. */
+export function actionToText(a: Action): string {
+  switch (a.kind) {
+    case 'crash':
+    case 'restart':
+    case 'isolate':
+      return `${a.kind}(${a.node})`;
+    case 'pause':
+      return `pause(${a.node},${a.ms})`;
+    case 'partition':
+      return `partition(${a.groups.map((g) => g.join(',')).join('/')})`;
+    case 'heal':
+      return 'heal';
+    case 'link':
+      return `link(${a.from},${a.to},${a.loss},${a.delayMs}${a.both ? ',both' : ''})`;
+    case 'drop':
+      return `drop(${a.msg})`;
+    case 'client':
+      return `client(${a.op},${a.node ?? '-'})`;
+    case 'workload':
+      return `workload(${a.on ? 'on' : 'off'})`;
+    case 'protocol':
+      return `protocol(${a.name},${a.node ?? '-'})`;
+  }
+}
+
+export function actionFromText(text: string): Action {
+  const m = /^([a-z]+)(?:\((.*)\))?$/.exec(text.trim());
+  if (m === null) throw new RunFormatError(`cannot read action "${text}"`);
+  const verb = m[1] as string;
+  const args = m[2] === undefined ? [] : (m[2] as string).split(',').map((s) => s.trim());
+  const what = `"${text}"`;
+  switch (verb) {
+    case 'crash':
+    case 'restart':
+    case 'isolate':
+      return { kind: verb, node: nodeRef(args[0], what) };
+    case 'pause':
+      return { kind: 'pause', node: nodeRef(args[0], what), ms: num(args[1], what, 0, 3_600_000) };
+    case 'partition': {
+      const groups = (m[2] ?? '').split('/').map((g) => g.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+      if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new RunFormatError(`partition needs two or more non-empty groups in ${what}`);
+      return { kind: 'partition', groups: groups.map((g) => g.map((id) => nodeRef(id, what))) };
+    }
+    case 'heal':
+      return { kind: 'heal' };
+    case 'link': {
+      const end = (s: string | undefined): NodeId | '*' => (s === '*' ? '*' : nodeRef(s, what));
+      return { kind: 'link', from: end(args[0]), to: end(args[1]), loss: num(args[2], what, 0, 1), delayMs: num(args[3], what, 0, 3_600_000), both: args[4] === 'both' };
+    }
+    case 'drop':
+      return { kind: 'drop', msg: num(args[0], what, 0, Number.MAX_SAFE_INTEGER) };
+    case 'client': {
+      const op = args[0];
+      if (op === undefined || !/^[a-zA-Z]+$/.test(op)) throw new RunFormatError(`bad client operation in ${what}`);
+      return { kind: 'client', op, node: optionalNode(args[1], what) };
+    }
+    case 'workload':
+      if (args[0] !== 'on' && args[0] !== 'off') throw new RunFormatError(`workload takes on or off in ${what}`);
+      return { kind: 'workload', on: args[0] === 'on' };
+    case 'protocol': {
+      const name = args[0];
+      if (name === undefined || !/^[a-zA-Z]+$/.test(name)) throw new RunFormatError(`bad protocol action in ${what}`);
+      return { kind: 'protocol', name, node: optionalNode(args[1], what) };
+    }
+    default:
+      throw new RunFormatError(`unknown action "${verb}" in ${what}`);
+  }
+}
+
+export function timedToText(t: TimedAction): string {
+  return `${actionToText(t.action)}@${t.at}${t.seq === undefined ? '' : `.${t.seq}`}`;
+}
+
+export function timedFromText(text: string): TimedAction {
+  const at = text.lastIndexOf('@');
+  if (at < 0) throw new RunFormatError(`action "${text}" lacks "@time"`);
+  const when = /^(\d+)(?:\.(\d+))?$/.exec(text.slice(at + 1));
+  if (when === null) throw new RunFormatError(`bad time in "${text}" (expected @ms or @ms.seq)`);
+  const action = actionFromText(text.slice(0, at));
+  const ms = Number(when[1]);
+  return when[2] === undefined ? { at: ms, action } : { at: ms, seq: Number(when[2]), action };
+}
+
+/** Actions in replay order: by time, then by event count (actions without one come last at their time). */
+export function compareTimed(a: TimedAction, b: TimedAction): number {
+  if (a.at !== b.at) return a.at - b.at;
+  return (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER);
+}
+
+export interface EncodedRun {
+  readonly run: RunSpec;
+  /** The time the link points at (the view's time when it was shared). */
+  readonly timeMs: number | null;
+}
+
+/**
+ * The URL fragment of a run: `p=raft&n=5&s=42&t=3200&a=crash(1)@1200;heal@3000`. Every value is
+ * plain text (ids, numbers, a few punctuation marks), so the link stays readable.
+ */
+export function encodeRun(run: RunSpec, timeMs: number | null): string {
+  const parts = [`p=${run.protocol}`, `n=${run.nodes}`, `s=${run.seed}`];
+  if (timeMs !== null) parts.push(`t=${Math.round(timeMs)}`);
+  if (run.scenario !== undefined) parts.push(`sc=${run.scenario}`);
+  if (run.actions.length > 0) parts.push(`a=${run.actions.map(timedToText).join(';')}`);
+  return parts.join('&');
+}
+
+export function decodeRun(fragment: string, defaults: { protocol: string; nodes: number; seed: number }): EncodedRun {
+  let text = fragment.startsWith('#') ? fragment.slice(1) : fragment;
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    throw new RunFormatError('the link is not valid URL text');
+  }
+  const fields = new Map<string, string>();
+  for (const part of text.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new RunFormatError(`bad field "${part}" in the link`);
+    fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const protocol = fields.get('p') ?? defaults.protocol;
+  if (!/^[a-z0-9-]+$/.test(protocol)) throw new RunFormatError(`bad protocol "${protocol}"`);
+  const nodes = fields.has('n') ? num(fields.get('n'), 'n', 1, 64) : defaults.nodes;
+  const seed = fields.has('s') ? num(fields.get('s'), 's', 0, Number.MAX_SAFE_INTEGER) : defaults.seed;
+  if (!Number.isInteger(nodes) || !Number.isSafeInteger(seed)) throw new RunFormatError('n and s must be integers');
+  const timeMs = fields.has('t') ? num(fields.get('t'), 't', 0, Number.MAX_SAFE_INTEGER) : null;
+  const a = fields.get('a');
+  const actions = a === undefined || a === '' ? [] : a.split(';').map(timedFromText);
+  const sorted = [...actions].sort(compareTimed);
+  const scenario = fields.get('sc');
+  const run: RunSpec = scenario === undefined ? { protocol, nodes, seed, actions: sorted } : { protocol, nodes, seed, actions: sorted, scenario };
+  return { run, timeMs };
+}
