@@ -87,6 +87,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     transport.addPeer(id, parseHostPort(op.value.peer));
   };
   const spec = raftSpec({
+    // a snapshot serialises the whole store: take one every 100,000 entries (etcd's default),
+    // not every 1,000 as the simulator's small tests do
+    snapshotThresholdEntries: 100_000,
     ...config.raft,
     createStateMachine: () => new KvStore(),
     observer: { applied: (node, entry) => node === config.id && learnMember(entry) },
