@@ -102,6 +102,12 @@ export function registerKvCommands(program: Command): void {
   common(member.command('remove <id>').description('remove a node from the cluster')).action((id: string, f: CommonFlags) =>
     run(f, 'DELETE', `/v1/members/${enc(id)}`, undefined, () => `node ${id} removed`),
   );
+  common(program.command('snapshot').description('compact each given node\'s log now (a snapshot at its applied index)')).action(async (f: CommonFlags) => {
+    for (const endpoint of parseEndpoints(f.endpoints)) {
+      const r = expectOk(await callApi([endpoint], 'POST', '/v1/snapshot')) as { node?: string; snapshotIndex?: number };
+      process.stdout.write(f.json === true ? JSON.stringify(r) + '\n' : `node ${String(r.node)}: snapshot at index ${String(r.snapshotIndex)}\n`);
+    }
+  });
   const leader = program.command('leader').description('leadership');
   common(leader.command('transfer').description('hand leadership to another voter').requiredOption('--to <id>', 'the new leader')).action((f: CommonFlags & { to: string }) =>
     run(f, 'POST', '/v1/leader/transfer', { to: f.to }, () => `leadership transferred to ${f.to}`),

@@ -1111,6 +1111,9 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     switch (req.type) {
       case 'status':
         return this.reply(requestId, { ok: true, status: this.status() });
+      case 'snapshot':
+        if (this.applied > this.log.snapshotIndex) this.takeSnapshot();
+        return this.reply(requestId, { ok: true, result: { snapshotIndex: this.log.snapshotIndex }, index: this.log.snapshotIndex });
       case 'command':
         return this.propose(requestId, req.clientId, req.seq, req.op);
       case 'read':
@@ -1280,6 +1283,11 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private maybeSnapshot(): void {
     const threshold = this.opts.snapshotThresholdEntries;
     if (threshold <= 0 || this.applied - this.log.snapshotIndex < threshold) return;
+    this.takeSnapshot();
+  }
+
+  /** Snapshots the state machine at the applied index and compacts the log up to it. */
+  private takeSnapshot(): void {
     const index = this.applied;
     const config = this.configs.at(index);
     this.snapshotMeta = { index, term: this.log.termAt(index) as number, config: membershipToJson(config) };
@@ -1319,6 +1327,7 @@ function requestProblem(req: RaftRequest): string | null {
   if (!isRecord(req)) return 'a request must be an object with a "type"';
   switch (req.type) {
     case 'status':
+    case 'snapshot':
       return null;
     case 'command':
       if (req.clientId !== null && typeof req.clientId !== 'string') return 'command.clientId must be a string or null';

@@ -115,6 +115,8 @@ export type RaftRequest =
   /** A linearizable read (ReadIndex by default, lease when configured); never written to the log. */
   | { readonly type: 'read'; readonly op: JsonValue }
   | { readonly type: AdminRequestType; readonly node: NodeId }
+  /** Compacts this node's own log now: a snapshot at its applied index (answered after it is durable). */
+  | { readonly type: 'snapshot' }
   | { readonly type: 'status' };
 
 /**

@@ -43,6 +43,12 @@ export function buildApi(backend: ApiBackend): Router {
     .add('GET', '/health', () => ({ status: 200, body: { ok: true, id: backend.id } }))
     .add('GET', '/metrics', async () => ({ status: 200, body: await backend.metricsText() }))
     .add('GET', '/v1/status', () => ({ status: 200, body: backend.status() }))
+    .add('POST', '/v1/snapshot', async () => {
+      // this node's own log is compacted: not forwarded to the leader
+      const res = await backend.submit({ type: 'snapshot' }, DEFAULT_TIMEOUT_MS);
+      if (res === undefined || !res.ok) throw new HttpError(503, 'SNAPSHOT_FAILED', 'the snapshot could not be taken now');
+      return { status: 200, body: { node: backend.id, ...('result' in res ? (res.result as object) : {}) } };
+    })
     .add('GET', '/v1/kv', (req) => read(backend, leaderCall, { op: 'range', ...rangeOf(req) }, req))
     .add('GET', '/v1/kv/:key', (req) => read(backend, leaderCall, { op: 'get', key: keyOf(req) }, req))
     .add('PUT', '/v1/kv/:key', (req) => {

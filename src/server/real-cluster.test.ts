@@ -98,11 +98,15 @@ describe('real processes', () => {
     }
   });
 
-  it('restart of all nodes recovers the state from disk', async () => {
+  it('restart of all nodes recovers the state from disk (one of them from a snapshot taken on request)', async () => {
     cluster = await startTestCluster(3);
     const leader = await leaderAmong(cluster.endpoints);
     const url = cluster.endpoints[leader] as string;
     for (let i = 0; i < 30; i++) expect((await http('PUT', `${url}/v1/kv/k${i}`, { value: i })).status).toBe(200);
+    // one node compacts its log on request first, so the restart exercises snapshot + log too
+    const snap = await http('POST', `${url}/v1/snapshot`);
+    expect(snap.status).toBe(200);
+    expect(Number(snap.body['snapshotIndex'])).toBeGreaterThanOrEqual(30);
     for (const id of Object.keys(cluster.endpoints)) cluster.kill(id);
     await sleep(500);
     for (const id of Object.keys(cluster.endpoints)) cluster.restart(id);

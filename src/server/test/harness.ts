@@ -12,7 +12,10 @@ import { HistoryRecorder, type JsonValue, type Outcome } from '../../sim/index.j
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const synodCommand = ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')];
 
-let nextBasePort = 20_000 + (process.pid % 200) * 100;
+// Below 32768: Linux hands out ephemeral ports (port 0, outgoing connections) from 32768 up, and a
+// test binding port 0 at the same time could take one of ours. Bases end in 00 (the live e2e test
+// uses bases ending in 50); six clusters of 300 ports each stay under 31,500.
+let nextBasePort = 20_000 + (process.pid % 20) * 500;
 
 export async function startTestCluster(nodes: number): Promise<ClusterHandle & { cleanup(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'synod-real-'));
