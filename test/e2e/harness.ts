@@ -1,11 +1,12 @@
 // Shared setup of the browser tests: build the visualizer once, serve web/dist from a tiny static
 // server on an ephemeral port, and drive Debian's Chromium through playwright-core.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { serveDashboard } from '../../src/cli/cluster.js';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
@@ -16,16 +17,6 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const WEB = join(ROOT, 'web');
 export const DIST = join(WEB, 'dist');
 export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-};
 
 /**
  * Builds web/ into web/dist with Vite's JavaScript API (the same as `npx vite build web`), or into
@@ -38,23 +29,8 @@ export async function buildApp(outDir?: string): Promise<void> {
 
 /** Serves `dir` on 127.0.0.1 at an ephemeral port; returns the base URL and a closer. */
 export async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
-      if (file !== dir && !file.startsWith(dir + sep)) {
-        res.writeHead(403).end();
-        return;
-      }
-      try {
-        if (!(await stat(file)).isFile()) throw new Error('not a file');
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-        res.end(await readFile(file));
-      } catch {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      }
-    })();
-  });
+  // the same static server the supervisor uses for the dashboard
+  const server: Server = createServer((req, res) => void serveDashboard(dir, new URL(req.url ?? '/', 'http://x').pathname, req, res));
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address() as AddressInfo;
   return {
