@@ -10,7 +10,7 @@ import { checkHistory, kvModel, type CheckResult } from '../check/index.js';
 import { KvStore, type KvRequest, type KvResult } from '../kv/store.js';
 import type { RaftCore } from './core.js';
 import { RaftMonitor, type MonitorViolation } from './monitors.js';
-import { raftSpec } from './spec.js';
+import { raftSpec, type RaftSpec } from './spec.js';
 import type {
   AdminRequestType,
   LogEntry,
@@ -53,6 +53,10 @@ export interface ClusterOptions {
   readonly logCheckEveryMs?: number;
   /** An extra observer of the cores, besides the monitor. */
   readonly observer?: RaftObserver;
+  /** Wraps the spec before the simulation runs it (the visualizer records every call this way). */
+  readonly wrapSpec?: (spec: RaftSpec) => RaftSpec;
+  /** Finds the RaftCore inside a wrapped core; needed with `wrapSpec` when it wraps cores. */
+  readonly unwrapCore?: (core: unknown) => RaftCore | undefined;
 }
 
 /** What one node looks like from outside. */
@@ -96,10 +100,12 @@ export class RaftCluster {
   readonly bootstrap: readonly NodeId[];
   private readonly clients = new Map<string, KvClient>();
   private readonly logCheckEveryMs: number;
+  private readonly unwrapCore: ((core: unknown) => RaftCore | undefined) | undefined;
 
   constructor(options: ClusterOptions) {
     const ids = typeof options.nodes === 'object' ? [...options.nodes] : Array.from({ length: options.nodes ?? 3 }, (_, i) => String(i + 1));
     this.bootstrap = ids;
+    this.unwrapCore = options.unwrapCore;
     this.clientOptions = { ...DEFAULT_CLIENT_OPTIONS, ...options.client };
     this.monitor = new RaftMonitor({ now: () => this.sim.nowMs, nodeIds: () => this.sim.nodeIds, core: (id) => this.core(id) });
     const extra = options.observer;
@@ -115,7 +121,7 @@ export class RaftCluster {
     };
     this.sim = new Simulation({
       seed: options.seed,
-      protocol: raftSpec({ ...options.raft, observer, createStateMachine: () => new KvStore() }),
+      protocol: (options.wrapSpec ?? ((spec: RaftSpec) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: () => new KvStore() })),
       nodes: ids,
       link: options.link,
       fsyncMs: options.fsyncMs ?? 0,
@@ -214,7 +220,8 @@ export class RaftCluster {
   }
 
   core(id: NodeId): RaftCore | undefined {
-    return this.sim.core(id) as RaftCore | undefined;
+    const core = this.sim.core(id);
+    return this.unwrapCore === undefined ? (core as RaftCore | undefined) : this.unwrapCore(core);
   }
 
   node(id: NodeId): NodeView {

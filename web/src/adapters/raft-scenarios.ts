@@ -250,7 +250,7 @@ export class ScenarioDriver {
         return next();
       case 'clients':
         this.workload?.stop();
-        this.workload = startWorkload(c.asRaftCluster(), { clients: step.count, keys: step.keys ?? 3, thinkMs: step.thinkMs ?? 20, prefix: `bg${++this.workloads}-` });
+        this.workload = startWorkload(c, { clients: step.count, keys: step.keys ?? 3, thinkMs: step.thinkMs ?? 20, prefix: `bg${++this.workloads}-` });
         return next();
       case 'stopClients': {
         const clients = this.workload?.clients ?? [];
@@ -292,7 +292,7 @@ export class ScenarioDriver {
         const [node] = this.resolve(step.node, where);
         if (node === undefined) return this.fail(where, `no node for "${step.node}"`);
         const expect = step.expect ?? 'ok';
-        return c.admin(step.type, node, step.withinMs ?? 10_000, (r) =>
+        return c.adminAsync(step.type, node, step.withinMs ?? 10_000, (r) =>
           this.guarded(() => {
             if (expect === 'ok' && !r.ok) this.fail(where, `${step.type} ${node} failed: ${r.error ?? ''}`);
             if (expect === 'fail' && r.ok) this.fail(where, `${step.type} ${node} succeeded but should not have`);

@@ -239,18 +239,18 @@ export const raftAdapter: ProtocolAdapter = {
           }
           case 'transfer':
             if (node === null) return 'transfer: no node';
-            c.admin('transferLeadership', node, 3000, () => undefined);
+            c.adminAsync('transferLeadership', node, 3000, () => undefined);
             return `asked the leader to transfer leadership to ${node}`;
           case 'remove':
             if (node === null) return 'remove: no node';
-            c.admin('removeNode', node, 5000, () => undefined);
+            c.adminAsync('removeNode', node, 5000, () => undefined);
             return `asked the leader to remove ${node}`;
           case 'add': {
             if (c.nodeIds.length >= MAX_NODES) return `add: at most ${MAX_NODES} nodes`;
             const id = String(Math.max(...c.nodeIds.map((n) => Number(n) || 0)) + 1);
             c.addNode(id);
-            c.admin('addLearner', id, 5000, (r) => {
-              if (r.ok) c.admin('promote', id, 10_000, () => undefined);
+            c.adminAsync('addLearner', id, 5000, (r) => {
+              if (r.ok) c.adminAsync('promote', id, 10_000, () => undefined);
             });
             return `started node ${id}; adding it as a learner`;
           }
