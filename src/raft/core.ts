@@ -1345,7 +1345,8 @@ function requestProblem(req: RaftRequest): string | null {
   }
 }
 
-function commandOf(entry: LogEntry): { clientId: string | null; seq: number; op: JsonValue } {
+/** The client session and state-machine command a command entry carries. */
+export function commandOf(entry: LogEntry): { clientId: string | null; seq: number; op: JsonValue } {
   const data = entry.data;
   if (!isRecord(data) || !('op' in data)) throw new RaftError('INVARIANT', `command entry ${entry.index} has no op: ${JSON.stringify(data)}`);
   const clientId = data['clientId'];

@@ -22,7 +22,7 @@ export type {
 } from './types.js';
 export { DEFAULT_RAFT_OPTIONS } from './types.js';
 export { RaftError, assertInvariant, type RaftErrorCode } from './errors.js';
-export { RaftCore } from './core.js';
+export { commandOf, RaftCore } from './core.js';
 export { raftSpec, resolveRaftOptions, type RaftSpec, type RaftSpecOptions } from './spec.js';
 export { RaftLog, entrySizeBytes } from './log.js';
 export { ConfigHistory, describeMembership, isMember, isVoter, makeMembership, membershipFromJson, membershipToJson, quorumSize } from './membership.js';

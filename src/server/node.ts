@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { KvStore, type KvQuery } from '../kv/index.js';
-import { raftSpec, type LogEntry, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from '../raft/index.js';
+import { commandOf, raftSpec, type LogEntry, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from '../raft/index.js';
 import type { RaftCore } from '../raft/core.js';
 import { NodeHost } from '../runtime/index.js';
 import type { JsonValue } from '../sim/index.js';
@@ -78,8 +78,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   });
 
   const learnMember = (entry: LogEntry): void => {
-    // a command entry holds { clientId, seq, op }; the KV op is inside
-    const op = entry.kind === 'command' ? ((entry.data as { op?: { op?: string; key?: string; value?: MemberAddress } } | null)?.op ?? null) : null;
+    const op = entry.kind === 'command' ? (commandOf(entry).op as { op?: string; key?: string; value?: MemberAddress } | null) : null;
     if (op === null || op.op !== 'put' || typeof op.key !== 'string' || !op.key.startsWith(MEMBER_KEY_PREFIX)) return;
     const id = op.key.slice(MEMBER_KEY_PREFIX.length);
     if (op.value === undefined || id === config.id) return;
