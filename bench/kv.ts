@@ -1,7 +1,8 @@
-// `npm run bench -- kv [--quick]`: a 3-node Synod cluster (fsync on) and a 3-node etcd 3.4 cluster
+// `npm run bench -- kv [--quick] [--only synod|etcd]`: a 3-node Synod cluster (fsync on) and a 3-node etcd 3.4 cluster
 // on loopback, the same workloads against both in one run: sequential puts, puts with 64 in
 // flight, linearizable gets with 64 in flight; then peak resident memory per node after loading
 // 100,000 keys of 256-byte values. Prints ops/s, p50/p99 latency and the Synod/etcd ratios.
+// SYNOD_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to each Synod node's node.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -22,8 +23,12 @@ interface KvTarget {
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const VALUE = 'v'.repeat(256);
 
+function nodeFlags(): string[] {
+  return (process.env['SYNOD_NODE_FLAGS'] ?? '').split(' ').filter((f) => f.length > 0);
+}
+
 async function synodTarget(dir: string, agent: Agent): Promise<KvTarget> {
-  const cluster = await startLocalCluster({ nodes: 3, dataDir: join(dir, 'synod'), basePort: 27000, logLevel: 'warn', command: [join(repoRoot, 'bin/synod.js')] });
+  const cluster = await startLocalCluster({ nodes: 3, dataDir: join(dir, 'synod'), basePort: 27000, logLevel: 'warn', command: [...nodeFlags(), join(repoRoot, 'bin/synod.js')] });
   const leaderUrl = async (): Promise<string> => {
     for (const url of Object.values(cluster.endpoints)) {
       const s = (await httpJson('GET', `${url}/v1/status`, undefined, agent)) as { role: string };
@@ -59,6 +64,15 @@ async function etcdTarget(dir: string, agent: Agent): Promise<KvTarget> {
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? NaN : Number(m[1]) / 1024;
@@ -72,9 +86,24 @@ interface Measured {
 }
 
 async function measure(target: KvTarget, quick: boolean): Promise<Measured> {
-  const say = (what: string, r: LoadResult): void => void process.stdout.write(`  ${target.name.padEnd(6)} ${what.padEnd(22)} ${formatLoad(r)}\n`);
+  const pids = await target.pids();
+  // CPU per operation of the whole cluster (all nodes), so that work moved between nodes counts
+  const clusterCpuMs = (): number => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  let cpuBefore = clusterCpuMs();
+  let clientCpuBefore = process.cpuUsage();
+  const say = (what: string, r: LoadResult): void => {
+    const cpuAfter = clusterCpuMs();
+    const cpuUsPerOp = ((cpuAfter - cpuBefore) * 1000) / Math.max(1, r.ops);
+    const client = process.cpuUsage(clientCpuBefore);
+    const clientUsPerOp = (client.user + client.system) / Math.max(1, r.ops);
+    cpuBefore = cpuAfter;
+    clientCpuBefore = process.cpuUsage();
+    process.stdout.write(`  ${target.name.padEnd(6)} ${what.padEnd(22)} ${formatLoad(r)}  CPU/op: cluster ${cpuUsPerOp.toFixed(0)} us, client ${clientUsPerOp.toFixed(0)} us\n`);
+  };
   const n = quick ? 0.2 : 1;
   await runLoad({ concurrency: 8, totalOps: 500, maxWallMs: 10_000 }, (i) => target.put(`warm${i}`, VALUE));
+  cpuBefore = clusterCpuMs();
+  clientCpuBefore = process.cpuUsage();
   const seq = await runLoad({ concurrency: 1, totalOps: 2000 * n, maxWallMs: 30_000 }, (i) => target.put(`seq${i}`, VALUE));
   say('sequential put', seq);
   const put64 = await runLoad({ concurrency: 64, totalOps: 20_000 * n, maxWallMs: 30_000 }, (i) => target.put(`p${i}`, VALUE));
@@ -84,18 +113,22 @@ async function measure(target: KvTarget, quick: boolean): Promise<Measured> {
   const total = 100_000 * n;
   const load = await runLoad({ concurrency: 64, totalOps: total, maxWallMs: 300_000 }, (i) => target.put(`load${i}`, VALUE));
   say(`load ${total} keys`, load);
-  const rssMiB = (await target.pids()).map(peakRssMiB);
+  const rssMiB = pids.map(peakRssMiB);
   process.stdout.write(`  ${target.name.padEnd(6)} peak RSS per node: ${rssMiB.map((m) => `${m.toFixed(0)} MiB`).join(', ')}\n`);
   return { seq, put64, get64, rssMiB };
 }
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt < 0 ? undefined : args[onlyAt + 1];
+  if (only !== undefined && only !== 'synod' && only !== 'etcd') throw new Error(`--only takes synod or etcd, got ${only}`);
+  const targets = [synodTarget, etcdTarget].filter((_, i) => only === undefined || only === ['synod', 'etcd'][i]);
   const dir = mkdtempSync(join(tmpdir(), 'synod-bench-kv-'));
   const agent = new Agent({ keepAlive: true, maxSockets: 128 });
   const results: Record<string, Measured> = {};
   try {
-    for (const make of [synodTarget, etcdTarget]) {
+    for (const make of targets) {
       const target = await make(dir, agent);
       try {
         process.stdout.write(`${target.name}: 3 nodes on loopback, fsync on\n`);
@@ -108,8 +141,9 @@ export async function run(args: string[]): Promise<void> {
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const s = results['synod'] as Measured;
-  const e = results['etcd'] as Measured;
+  const s = results['synod'];
+  const e = results['etcd'];
+  if (s === undefined || e === undefined) return;
   const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
   const maxRss = (m: Measured): number => Math.max(...m.rssMiB);
   process.stdout.write('\nSynod / etcd:\n');

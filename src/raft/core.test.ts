@@ -2,7 +2,7 @@
 // them exact messages and ticks, and inspects what they persist, send and answer. This is where
 // the rules that random runs rarely reach are pinned down (Figure 8, hints, persistence order).
 import { describe, expect, it } from 'vitest';
-import type { Effects, NodeId } from '../sim/core.js';
+import type { Effects, NodeId, OutputOptions } from '../sim/core.js';
 import type { JsonValue } from '../sim/history.js';
 import { KvStore } from '../kv/store.js';
 import { RaftCore } from './core.js';
@@ -10,18 +10,22 @@ import { RaftError } from './errors.js';
 import { resolveRaftOptions } from './spec.js';
 import type { LogEntry, RaftMessage, RaftOptions, RaftPersistOp, RaftRequest, RaftResponse } from './types.js';
 
-type Event = { kind: 'send'; to: NodeId; msg: RaftMessage } | { kind: 'persist'; op: RaftPersistOp } | { kind: 'reply'; requestId: string; response: RaftResponse };
+/** `early`: the core let the output leave before its unsynced writes are durable. */
+type Event =
+  | { kind: 'send'; to: NodeId; msg: RaftMessage; early: boolean }
+  | { kind: 'persist'; op: RaftPersistOp }
+  | { kind: 'reply'; requestId: string; response: RaftResponse; early: boolean };
 
 class Recorder implements Effects<RaftMessage, RaftPersistOp, RaftResponse> {
   events: Event[] = [];
-  send(to: NodeId, msg: RaftMessage): void {
-    this.events.push({ kind: 'send', to, msg });
+  send(to: NodeId, msg: RaftMessage, options?: OutputOptions): void {
+    this.events.push({ kind: 'send', to, msg, early: options?.awaitPersist === false });
   }
   persist(op: RaftPersistOp): void {
     this.events.push({ kind: 'persist', op });
   }
-  reply(requestId: string, response: RaftResponse): void {
-    this.events.push({ kind: 'reply', requestId, response });
+  reply(requestId: string, response: RaftResponse, options?: OutputOptions): void {
+    this.events.push({ kind: 'reply', requestId, response, early: options?.awaitPersist === false });
   }
   annotate(): void {}
   take(): Event[] {
@@ -112,6 +116,47 @@ function elect(node: Node, voters: readonly NodeId[]): Event[] {
 }
 
 const success = (term: number, matchIndex: number): RaftMessage => ({ type: 'appendResp', term, success: true, matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
+
+describe('a leader writes its log in parallel with replication (thesis §10.2.1)', () => {
+  it('sends appends without waiting for its own sync, and counts itself towards a quorum only once a probe proves its log durable', () => {
+    const l = new Node('1', [], {}, ['1', '2', '3']);
+    l.loopback = false;
+    const out = elect(l, ['2']);
+    // the vote of node 2 answered a request sent after the term was stored: the term is durable
+    expect(sends(out, 'append').map((s) => [s.to, s.early])).toEqual([['2', true], ['3', true]]);
+    // neither follower replicates yet, so the leader asks itself when its no-op is synced
+    const probe = sends(out, 'syncProbe')[0];
+    expect(probe).toMatchObject({ to: '1', early: false });
+    // node 2 stored the no-op, but its answer says nothing about the leader's own disk
+    l.deliver('2', success(1, 1));
+    expect(l.status.commit).toBe(0);
+    l.deliver('1', probe?.msg as RaftMessage);
+    expect(l.status.commit).toBe(1);
+  });
+
+  it('commits with the followers alone while its own sync is pending: an early reply, no write just for the commit index', () => {
+    const l = new Node('1', [], {}, ['1', '2', '3']);
+    l.loopback = false; // the leader's probes stay unanswered: its own writes never prove durable
+    elect(l, ['2']);
+    l.deliver('2', success(1, 1));
+    l.deliver('3', success(1, 1));
+    const proposed = l.request({ type: 'command', clientId: null, seq: 0, op: { op: 'put', key: 'k', value: 1 } }, 'q1');
+    expect(sends(proposed, 'append').map((s) => [s.to, s.early])).toEqual([['2', true], ['3', true]]);
+    expect(l.deliver('2', success(1, 2)).filter((e) => e.kind === 'reply')).toEqual([]);
+    const committed = l.deliver('3', success(1, 2));
+    expect(l.status.commit).toBe(2);
+    expect(committed.filter((e) => e.kind === 'reply')).toEqual([{ kind: 'reply', requestId: 'q1', response: { ok: true, result: expect.anything(), index: 2 }, early: true }]);
+    // the commit index is volatile: advancing it alone writes nothing
+    expect(committed.filter((e) => e.kind === 'persist')).toEqual([]);
+  });
+
+  it('a follower answers an append only after its write: its answer never goes early', () => {
+    const f = new Node('2', [], {}, ['1', '2', '3']);
+    const out = f.deliver('1', { type: 'append', term: 1, prevIndex: 0, prevTerm: 0, entries: [entry(1, 1)], commit: 0 });
+    expect(out.map((e) => e.kind)).toEqual(['persist', 'persist', 'send']);
+    expect(sends(out, 'appendResp')[0]?.early).toBe(false);
+  });
+});
 
 describe('commitment (Figure 8)', () => {
   it('a leader does not commit an entry of an earlier term by counting replicas, only through one of its own term', () => {
@@ -259,8 +304,14 @@ describe('persistence and restart', () => {
     l.tick(10);
     expect(l.status.role).toBe('leader');
     for (let i = 1; i <= 5; i++) l.request({ type: 'command', clientId: 'c', seq: i, op: { op: 'incr', key: 'n' } }, `q${i}`);
+    expect(l.status.commit).toBe(6);
     const restarted = new Node('1', l.durable, {}, ['1']);
-    expect(restarted.status).toMatchObject({ term: 1, vote: '1', commit: 6, applied: 6, lastIndex: 6 });
+    // the commit index is volatile state: it is written only along with other writes, so the
+    // last advance (to 6, which wrote nothing else) is learnt again once the node leads
+    expect(restarted.status).toMatchObject({ term: 1, vote: '1', commit: 5, applied: 5, lastIndex: 6 });
+    expect(restarted.core.queryLocal({ op: 'get', key: 'n' })).toMatchObject({ value: 4 });
+    restarted.tick(20);
+    expect(restarted.status).toMatchObject({ role: 'leader', term: 2, commit: 7, applied: 7 });
     expect(restarted.core.queryLocal({ op: 'get', key: 'n' })).toMatchObject({ value: 5 });
   });
 
@@ -271,7 +322,10 @@ describe('persistence and restart', () => {
     expect(l.status.snapshotIndex).toBe(8);
     const lastSnapshot = l.durable.map((op, i) => [op, i] as const).filter(([op]) => op.kind === 'snapshot').pop() as readonly [RaftPersistOp, number];
     const restarted = new Node('1', l.durable.slice(lastSnapshot[1]), {}, ['1']);
-    expect(restarted.status).toMatchObject({ snapshotIndex: 8, commit: 10, applied: 10 });
+    expect(restarted.status).toMatchObject({ snapshotIndex: 8, commit: 9, applied: 9, lastIndex: 10 });
+    expect(restarted.core.queryLocal({ op: 'get', key: 'n' })).toMatchObject({ value: 8 });
+    restarted.tick(20);
+    expect(restarted.status).toMatchObject({ role: 'leader', commit: 11, applied: 11 });
     expect(restarted.core.queryLocal({ op: 'get', key: 'n' })).toMatchObject({ value: 9 });
   });
 

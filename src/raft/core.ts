@@ -1,7 +1,7 @@
 // The Raft core: a deterministic, sans-I/O state machine driven by messages, ticks and client
 // requests (src/sim/core.ts). It emits durable ops through fx.persist before any dependent send
 // (the host orders them), sends messages, answers clients and applies committed entries.
-import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../sim/core.js';
+import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../sim/core.js';
 import type { JsonValue } from '../sim/history.js';
 import { RaftError, assertInvariant } from './errors.js';
 import { RaftLog } from './log.js';
@@ -84,6 +84,8 @@ type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { r
 const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
 /** Heartbeat rounds whose send time is kept for lease reads. */
 const MAX_ROUNDS_KEPT = 256;
+/** Outputs that need not wait for this node's unsynced writes (see OutputOptions). */
+const EARLY: OutputOptions = { awaitPersist: false };
 /** A removed node is kept informed for at most this many (maximum) election timeouts. */
 const DEPARTING_TIMEOUT_ELECTIONS = 10;
 /** A snapshot being received may not grow beyond this (UTF-16 code units). */
@@ -123,10 +125,20 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   /** Per heartbeat round: when it was sent (lease reads) and the last log index at that moment (durability). */
   private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number }>();
   /**
-   * Leader: the highest index of its own log known to be durable. Any answer to a message it sent
-   * proves every write before that send durable (the host syncs before anything leaves).
+   * Leader: the highest index of its own log known to be durable. An answer to a message that
+   * waited for the host's sync (a heartbeat, a self-addressed syncProbe) proves every write before
+   * it durable. Appends do not wait (thesis §10.2.1), so their answers prove nothing about ours.
    */
   private durableIndex = 0;
+  /** Leader: the round of the syncProbe in flight, if any (one at a time; resent each heartbeat). */
+  private probeRound: number | null = null;
+  /**
+   * Leader: its term (and vote) are known durable, so appends of this term may leave before the
+   * entries they carry are synced here. True once a vote from another node or a synced probe proves it.
+   */
+  private termDurable = false;
+  /** Set when the current call persisted something, so a changed commit index may ride along. */
+  private persistedInCall = false;
   private leaseUntilMs = -Infinity;
   private transfer: Transfer | undefined;
   private promotion: Promotion | undefined;
@@ -182,9 +194,10 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private run(fx: Fx, body: () => void): void {
     this.fx = fx;
     try {
+      this.persistedInCall = false;
       body();
       this.applyCommitted(this.opts.maxApplyPerCall);
-      this.persistHardState();
+      this.maybePersistHardState();
       this.annotate();
     } finally {
       this.fx = undefined;
@@ -304,6 +317,17 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     const state = this.hardState();
     this.out.persist({ kind: 'hardState', state });
     this.persisted = state;
+    this.persistedInCall = true;
+  }
+
+  /**
+   * End of a call: a new term or vote must be stored, but the commit index is volatile state in
+   * Raft (a restarted node learns it again from the leader), so it is written only along with
+   * other writes. That spares an fsync on every call that merely advances the commit index.
+   */
+  private maybePersistHardState(): void {
+    const p = this.persisted;
+    if (p.term !== this.term || p.vote !== this.vote || (p.commit !== this.commit && this.persistedInCall)) this.persistHardState();
   }
 
   /** Writes entries; a changed term or vote goes first, so a log never holds a term above the stored one. */
@@ -311,6 +335,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     if (entries.length === 0) return;
     this.persistHardState();
     this.out.persist({ kind: 'entries', entries });
+    this.persistedInCall = true;
   }
 
   private persistSnapshot(): void {
@@ -323,6 +348,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       entriesAfter: [...this.log.all()],
     });
     this.persisted = hardState;
+    this.persistedInCall = true;
   }
 
   private setCommit(index: number): void {
@@ -380,6 +406,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeats();
       for (const [peer, pr] of this.progress) this.retransmitIfStalled(peer, pr);
+      this.probeRound = null; // a probe can be lost (in the simulator): allow one more per heartbeat
       this.maybeProbeDurability();
     }
     this.checkQuorumElapsed++;
@@ -494,8 +521,10 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     this.round = 0;
     this.rounds.clear();
     this.leaseUntilMs = -Infinity;
-    // Granted votes answer requests sent after the whole log was written: it is durable.
-    this.durableIndex = [...this.votes].some(([id, granted]) => granted && id !== this.id) ? this.log.lastIndex : this.log.snapshotIndex;
+    // Granted votes answer requests sent after the whole log and the term were written: durable.
+    this.termDurable = [...this.votes].some(([id, granted]) => granted && id !== this.id);
+    this.durableIndex = this.termDurable ? this.log.lastIndex : this.log.snapshotIndex;
+    this.probeRound = null;
     this.progress.clear();
     this.departing.clear();
     this.syncProgressWithConfig();
@@ -633,7 +662,12 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
 
   private handleSyncProbe(from: NodeId, msg: Msg<'syncProbe'>): void {
     if (from !== this.id || this.role !== 'leader') return;
-    this.noteDurable(this.rounds.get(msg.round)?.lastIndex ?? 0);
+    if (msg.round === this.probeRound) this.probeRound = null;
+    const round = this.rounds.get(msg.round);
+    if (round === undefined) return;
+    this.termDurable = true; // the probe was sent in this term, after the term was written
+    this.noteDurable(round.lastIndex);
+    this.maybeProbeDurability();
   }
 
   /** The leader's own log is durable up to `index`; with that, more may be committed. */
@@ -644,12 +678,15 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   }
 
   /**
-   * A leader that is the only voter has nobody whose answer proves its writes durable, so it asks
-   * itself: the probe arrives only after everything written before it is synced.
+   * The leader learns how far its own log is durable by asking itself: the probe waits for the
+   * host's sync, so it arrives only after everything written before it is durable. With it the
+   * leader counts towards a quorum (a single voter, a follower down, or simply a commit at the
+   * pace of the fastest follower rather than the slowest).
    */
   private maybeProbeDurability(): void {
-    if (this.role !== 'leader' || this.durableIndex >= this.log.lastIndex || !this.selfIsQuorum()) return;
-    this.out.send(this.id, { type: 'syncProbe', term: this.term, round: this.newRound() });
+    if (this.role !== 'leader' || this.durableIndex >= this.log.lastIndex || this.probeRound !== null) return;
+    this.probeRound = this.newRound();
+    this.out.send(this.id, { type: 'syncProbe', term: this.term, round: this.probeRound });
   }
 
   // ---------------------------------------------------------------- follower side of replication
@@ -843,7 +880,9 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       return;
     }
     const entries = pr.next <= this.log.lastIndex ? this.log.sliceBounded(pr.next, this.opts.maxEntriesPerAppend, this.opts.maxBytesPerAppend) : [];
-    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit });
+    // Once the term is durable, appends need not wait for the entries to be synced here: the
+    // leader counts itself towards a quorum only as far as a probe proved (thesis §10.2.1).
+    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit }, this.termDurable ? EARLY : undefined);
     if (pr.state === 'replicate') {
       if (entries.length > 0) pr.sentAppend((entries[entries.length - 1] as LogEntry).index, this.tickCount);
     } else {
@@ -878,8 +917,6 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       return;
     }
     const moved = pr.updateMatch(msg.matchIndex, this.tickCount);
-    if (msg.matchIndex > this.durableIndex) this.noteDurable(msg.matchIndex);
-    if (this.role !== 'leader') return;
     if (pr.state === 'replicate') pr.freeInflightsTo(msg.matchIndex);
     else if (pr.state === 'probe') pr.becomeReplicate();
     else if (pr.snapshot !== undefined && pr.match >= pr.snapshot.meta.index) pr.becomeProbe(pr.match + 1);
@@ -916,6 +953,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       pr.ackedRound = msg.round;
       this.confirmReads();
       this.extendLease();
+      this.termDurable = true; // heartbeats wait for the sync, and this one was sent in this term
       this.noteDurable(this.rounds.get(msg.round)?.lastIndex ?? 0);
       if (this.role !== 'leader') return;
     }
@@ -1148,8 +1186,8 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     return message === undefined ? { ok: false, error, leaderHint } : { ok: false, error, leaderHint, message };
   }
 
-  private reply(requestId: string, response: RaftResponse): void {
-    this.out.reply(requestId, response);
+  private reply(requestId: string, response: RaftResponse, options?: OutputOptions): void {
+    this.out.reply(requestId, response, options);
   }
 
   // ---------------------------------------------------------------- reads
@@ -1202,7 +1240,8 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     const remaining: PendingRead[] = [];
     for (const read of this.reads) {
       if (read.confirmed && this.applied >= read.readIndex) {
-        this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex });
+        // the read index is committed (a quorum stored it) and confirmed: nothing local to wait for
+        this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex }, EARLY);
       } else {
         remaining.push(read);
       }
@@ -1277,7 +1316,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     this.proposals.delete(entry.index);
     if (p.term !== entry.term) this.reply(p.requestId, this.failure('leadership-lost'));
     else if (outcome.kind === 'stale') this.reply(p.requestId, this.failure('stale-session'));
-    else this.reply(p.requestId, { ok: true, result: outcome.value, index: entry.index });
+    else this.reply(p.requestId, { ok: true, result: outcome.value, index: entry.index }, EARLY);
   }
 
   private maybeSnapshot(): void {

@@ -132,6 +132,34 @@ describe('NodeHost', () => {
     host.stop();
   });
 
+  it('lets outputs marked awaitPersist false leave before the writes are synced', async () => {
+    const selfSpec: ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> = {
+      name: 'early',
+      tickIntervalMs: 0,
+      create: () => ({
+        handleMessage: () => {},
+        handleTick: () => {},
+        handleRequest: (id, _req, fx) => {
+          fx.persist({ kind: 'issued', seq: 1 });
+          fx.send('2', { type: 'ack', id: 'late' });
+          fx.send('2', { type: 'ack', id: 'early' }, { awaitPersist: false });
+          fx.reply(id, { ok: true }, { awaitPersist: false });
+        },
+      }),
+    };
+    const hub = new Hub();
+    hub.handlers.set('2', () => {});
+    const store = new ManualStore<EchoOp>();
+    const host = new NodeHost(selfSpec, { id: '1', members: ['1', '2'], store, transport: hub.transport('1') });
+    host.start();
+    expect(await host.request({ type: 'read' }, 1000)).toEqual({ ok: true }); // answered while the write is pending
+    expect(hub.log).toEqual(['1->2 ack']);
+    store.syncNext();
+    await flush();
+    expect(hub.log).toEqual(['1->2 ack', '1->2 ack']);
+    host.stop();
+  });
+
   it('stops and reports when a write fails', async () => {
     const hub = new Hub();
     const failing: DurableStore<EchoOp> = { recovered: [], persist: () => Promise.reject(new Error('EIO: disk on fire')) };

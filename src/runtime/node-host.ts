@@ -1,6 +1,7 @@
 // The Node host: drives one sans-I/O protocol core with real timers, a real clock, a durable
 // store and a peer transport. It keeps the promise of the contract: the ops a core persists are
-// durable before any message or reply of that call, or of a later one, leaves the process.
+// durable before any message or reply of that call, or of a later one, leaves the process
+// (outputs the core marks `awaitPersist: false` leave at once).
 import type { CoreEnv, Effects, Message, NodeId, ProtocolCore, ProtocolSpec } from '../sim/index.js';
 
 /** Durable storage of a core's persist ops (e.g. RaftStorage over the WAL). */
@@ -54,6 +55,7 @@ export class NodeHost<M extends Message, Req, Res, P> {
   // buffers the core fills during one call
   private persists: P[] = [];
   private outputs: Outputs<M, Res> = { sends: [], replies: [] };
+  private earlyOutputs: Outputs<M, Res> = { sends: [], replies: [] };
 
   constructor(
     private readonly spec: ProtocolSpec<M, Req, Res, P>,
@@ -123,9 +125,9 @@ export class NodeHost<M extends Message, Req, Res, P> {
   }
 
   private readonly fx: Effects<M, P, Res> = {
-    send: (to, msg) => void this.outputs.sends.push({ to, msg }),
+    send: (to, msg, options) => void (options?.awaitPersist === false ? this.earlyOutputs : this.outputs).sends.push({ to, msg }),
     persist: (op) => void this.persists.push(op),
-    reply: (requestId, response) => void this.outputs.replies.push({ requestId, response }),
+    reply: (requestId, response, options) => void (options?.awaitPersist === false ? this.earlyOutputs : this.outputs).replies.push({ requestId, response }),
     annotate: (key, value) => {
       if (this.annotationValues.get(key) === value && this.annotationValues.has(key)) return;
       this.annotationValues.set(key, value);
@@ -139,10 +141,15 @@ export class NodeHost<M extends Message, Req, Res, P> {
     input(this.core, this.fx);
     const persists = this.persists;
     const outputs = this.outputs;
+    const early = this.earlyOutputs;
     this.persists = [];
     this.outputs = { sends: [], replies: [] };
     if (persists.length > 0) this.persistThenRelease(persists, outputs);
     else if (outputs.sends.length > 0 || outputs.replies.length > 0) this.release(outputs);
+    if (early.sends.length > 0 || early.replies.length > 0) {
+      this.earlyOutputs = { sends: [], replies: [] };
+      this.dispatch(early);
+    }
   }
 
   private persistThenRelease(ops: P[], outputs: Outputs<M, Res>): void {

@@ -106,7 +106,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   });
   host.start();
   const core = (): RaftCore => host.running as unknown as RaftCore;
-  const metrics = createMetrics(config.id, core, transport);
+  const metrics = createMetrics(config.id, core, transport, storage);
 
   const backend: ApiBackend = {
     id: config.id,
@@ -160,7 +160,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   };
 }
 
-function createMetrics(id: string, core: () => RaftCore, transport: Transport<RaftMessage>) {
+function createMetrics(id: string, core: () => RaftCore, transport: Transport<RaftMessage>, storage: RaftStorage) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: id });
   collectDefaultMetrics({ register: registry });
@@ -177,6 +177,10 @@ function createMetrics(id: string, core: () => RaftCore, transport: Transport<Ra
   gauge('synod_net_frames_out', 'frames sent to peers', () => transport.metrics().framesOut);
   gauge('synod_net_decode_errors', 'malformed frames received', () => transport.metrics().decodeErrors);
   gauge('synod_net_auth_failures', 'refused peer handshakes', () => transport.metrics().authFailures);
+  gauge('synod_wal_appends', 'persist calls accepted by the write-ahead log', () => storage.stats.appends);
+  gauge('synod_wal_batches', 'group commits (one write and one fdatasync each)', () => storage.stats.batches);
+  gauge('synod_wal_file_syncs', 'fdatasync calls on log segments and snapshots', () => storage.stats.fileSyncs);
+  gauge('synod_wal_bytes_written', 'bytes written to the log and snapshots', () => storage.stats.bytesWritten);
   const httpRequests = new Counter({ name: 'synod_http_requests_total', help: 'HTTP requests served', labelNames: ['route', 'method', 'status'], registers: [registry] });
   return { registry, httpRequests };
 }

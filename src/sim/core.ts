@@ -24,15 +24,27 @@ export interface CoreEnv {
   random(): number;
 }
 
+/** How one message or reply relates to the node's writes that are not yet durable. */
+export interface OutputOptions {
+  /**
+   * `false` lets this output leave at once, before the persists of this call and of earlier
+   * calls are durable: the core states that nothing the output says depends on them (a Raft
+   * leader's appends, thesis §10.2.1; a reply about an entry a quorum already stored). Hosts
+   * that ignore it stay correct, only slower. Default `true`.
+   */
+  readonly awaitPersist?: boolean;
+}
+
 /**
  * The sink a core writes its outputs to during one call. The host guarantees:
  * everything passed to `persist` during a call is durable (written and synced) before any
- * message or reply from the same call, or from any later call, leaves the node.
+ * message or reply from the same call, or from any later call, leaves the node, except outputs
+ * sent with `{ awaitPersist: false }`.
  */
 export interface Effects<M extends Message, P, Res> {
-  send(to: NodeId, msg: M): void;
+  send(to: NodeId, msg: M, options?: OutputOptions): void;
   persist(op: P): void;
-  reply(requestId: string, response: Res): void;
+  reply(requestId: string, response: Res, options?: OutputOptions): void;
   /** Describes visible state (role, term, ...) for traces, monitors and the visualizer. */
   annotate(key: string, value: string | number | boolean | null): void;
 }

@@ -1,5 +1,5 @@
 // Public surface of synod/sim: the core contract, the simulator, its faults and its records.
-export type { CoreEnv, Effects, Message, NodeId, ProtocolCore, ProtocolSpec } from './core.js';
+export type { CoreEnv, Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from './core.js';
 export { HistoryRecorder, type History, type JsonValue, type Operation, type Outcome } from './history.js';
 export { Simulation, type AnnotationValue, type MessageCounters, type SimStats, type SimulationOptions } from './simulation.js';
 export { DEFAULT_LINK, sampleLatencyMs, validateLink, type LatencyDistribution, type LinkConfig } from './network.js';

@@ -9,7 +9,7 @@ import { BucketQueue, EventQueue, type Scheduled } from './queue.js';
 import { RandomSource } from './rng.js';
 
 type ProbeMsg = { readonly type: 'probe'; readonly seq: number };
-type ProbeReq = { readonly sendTo: NodeId; readonly count: number } | { readonly write: number; readonly thenSendTo?: NodeId };
+type ProbeReq = { readonly sendTo: NodeId; readonly count: number } | { readonly write: number; readonly thenSendTo?: NodeId; readonly early?: boolean };
 type ProbeFx = Effects<ProbeMsg, number, string>;
 
 class Probe {
@@ -27,7 +27,8 @@ class Probe {
       for (let i = 0; i < req.count; i++) fx.send(req.sendTo, { type: 'probe', seq: i });
     } else {
       fx.persist(req.write);
-      if (req.thenSendTo !== undefined) fx.send(req.thenSendTo, { type: 'probe', seq: req.write });
+      const options = req.early === true ? { awaitPersist: false } : undefined;
+      if (req.thenSendTo !== undefined) fx.send(req.thenSendTo, { type: 'probe', seq: req.write }, options);
     }
     fx.reply(requestId, 'done');
   }
@@ -306,6 +307,21 @@ describe('persist before speak', () => {
     sim.runFor(1000);
     // request arrives at 1 ms, fsync done at 26 ms, message arrives at 27 ms
     expect(probe(sim, '2').received[0]?.atLocalMs).toBe(27);
+  });
+
+  it('a message sent with awaitPersist false leaves at once; the others still wait; a crash keeps what it said', () => {
+    const sim = newSim({ fsyncMs: 25, tornWriteRate: 0, link: { latency: { kind: 'constant', ms: 1 } } });
+    sim.request('1', { write: 1, thenSendTo: '2', early: true }, { timeoutMs: 1000 }, () => {});
+    sim.request('1', { write: 2, thenSendTo: '3' }, { timeoutMs: 1000 }, () => {});
+    sim.runFor(10);
+    // request at 1 ms, the early message at 2 ms; the other waits for both writes to be synced
+    expect(probe(sim, '2').received[0]?.atLocalMs).toBe(2);
+    expect(probe(sim, '3').received).toEqual([]);
+    sim.crash('1');
+    sim.restart('1');
+    expect(probe(sim, '1').durable).toEqual([]); // write 1 was never synced, though node 2 heard of it
+    sim.runFor(100);
+    expect(probe(sim, '3').received).toEqual([]); // its message died with the unsynced write
   });
 });
 

@@ -1,7 +1,7 @@
 // The deterministic simulator: runs sans-I/O protocol cores in virtual time (integer ms) over a
 // simulated network and disk, injects faults on request, and records a trace and a history.
 // Everything random comes from named streams of one seed, so a seed replays exactly.
-import type { CoreEnv, Effects, Message, NodeId, ProtocolCore, ProtocolSpec } from './core.js';
+import type { CoreEnv, Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from './core.js';
 import { SimDisk } from './disk.js';
 import { HistoryRecorder, type History, type JsonValue, type Outcome } from './history.js';
 import { CutSet, DEFAULT_LINK, sampleLatencyMs, validateLink, type LinkConfig } from './network.js';
@@ -100,6 +100,9 @@ class SimNode<M extends Message, Req, Res, P> implements Effects<M, P, Res> {
   sends: { to: NodeId; msg: M }[] = [];
   persists: P[] = [];
   replies: { requestId: string; response: Res }[] = [];
+  /** Outputs that need not wait for unsynced writes (OutputOptions.awaitPersist false). */
+  earlySends: { to: NodeId; msg: M }[] = [];
+  earlyReplies: { requestId: string; response: Res }[] = [];
   annotationsChanged: [string, AnnotationValue][] = [];
 
   constructor(
@@ -111,14 +114,14 @@ class SimNode<M extends Message, Req, Res, P> implements Effects<M, P, Res> {
     readonly hostRng: RandomStream,
   ) {}
 
-  send(to: NodeId, msg: M): void {
-    this.sends.push({ to, msg });
+  send(to: NodeId, msg: M, options?: OutputOptions): void {
+    (options?.awaitPersist === false ? this.earlySends : this.sends).push({ to, msg });
   }
   persist(op: P): void {
     this.persists.push(op);
   }
-  reply(requestId: string, response: Res): void {
-    this.replies.push({ requestId, response });
+  reply(requestId: string, response: Res, options?: OutputOptions): void {
+    (options?.awaitPersist === false ? this.earlyReplies : this.replies).push({ requestId, response });
   }
   annotate(key: string, value: AnnotationValue): void {
     if (this.annotations.get(key) === value && this.annotations.has(key)) return;
@@ -359,6 +362,8 @@ export class Simulation<M extends Message, Req, Res, P> {
     node.sends = [];
     node.persists = [];
     node.replies = [];
+    node.earlySends = [];
+    node.earlyReplies = [];
     node.annotations.clear();
     const lost = node.disk.crash(node.hostRng);
     node.writtenTotal = node.syncedTotal = node.discardedTotal + node.disk.read('core').length;
@@ -650,6 +655,12 @@ export class Simulation<M extends Message, Req, Res, P> {
       node.annotationsChanged = [];
     }
     if (node.persists.length > 0) this.write(node);
+    if (node.earlySends.length > 0 || node.earlyReplies.length > 0) {
+      const early = { sends: node.earlySends, replies: node.earlyReplies };
+      node.earlySends = [];
+      node.earlyReplies = [];
+      this.dispatch(node, early.sends, early.replies);
+    }
     const sends = node.sends;
     const replies = node.replies;
     if (sends.length === 0 && replies.length === 0) return;

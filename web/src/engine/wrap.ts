@@ -2,7 +2,7 @@
 // every message a core hands to the host (to pair it with the simulator's `send` event and follow
 // it in flight), every message delivered to it (which the engine may swallow: a message the user
 // dropped in flight), and the end of every step (when the safety monitors run).
-import type { Effects, Message, NodeId, ProtocolCore, ProtocolSpec } from '../../../src/sim/index.js';
+import type { Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from '../../../src/sim/index.js';
 
 export interface CoreHooks {
   /** A core asked the host to send `msg`; the simulator's `send` event for it follows later. */
@@ -35,12 +35,12 @@ class WrappedCore<M extends Message, Req, Res, P> implements ProtocolCore<M, Req
       const id = this.id;
       this.fx = fx;
       this.proxy = {
-        send(to: NodeId, msg: M): void {
+        send(to: NodeId, msg: M, options?: OutputOptions): void {
           hooks.sending(id, to, msg);
-          fx.send(to, msg);
+          fx.send(to, msg, options);
         },
         persist: (op: P) => fx.persist(op),
-        reply: (requestId: string, response: Res) => fx.reply(requestId, response),
+        reply: (requestId: string, response: Res, options?: OutputOptions) => fx.reply(requestId, response, options),
         annotate: (key: string, value: string | number | boolean | null) => fx.annotate(key, value),
       };
     }
