@@ -50,6 +50,22 @@ export interface RunningNode {
 
 const MEMBER_KEY_PREFIX = '_synod/members/';
 
+/**
+ * Timing for real processes, like etcd's defaults (heartbeat 100 ms, election 1 s): a Node
+ * process pauses for garbage collection and for snapshots of a large store, and the simulator's
+ * 15 ms heartbeats and 150-300 ms elections deposed healthy leaders during such pauses.
+ */
+export const NODE_RAFT_DEFAULTS: Partial<RaftOptions> = {
+  tickMs: 25,
+  heartbeatTicks: 4,
+  electionTimeoutMinTicks: 20,
+  electionTimeoutMaxTicks: 40,
+  retransmitTicks: 4,
+  // a snapshot serialises the whole store: take one every 100,000 entries (etcd's default),
+  // not every 1,000 as the simulator's small tests do
+  snapshotThresholdEntries: 100_000,
+};
+
 export function parseHostPort(text: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(text);
   const port = m === null ? NaN : Number(m[2]);
@@ -85,11 +101,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     directory.set(id, op.value);
     transport.addPeer(id, parseHostPort(op.value.peer));
   };
-  const spec = raftSpec({
-    // a snapshot serialises the whole store: take one every 100,000 entries (etcd's default),
-    // not every 1,000 as the simulator's small tests do
-    snapshotThresholdEntries: 100_000,
-    ...config.raft,
+  const spec = raftSpec({ ...NODE_RAFT_DEFAULTS, ...config.raft,
     createStateMachine: () => new KvStore(),
     observer: { applied: (node, entry) => node === config.id && learnMember(entry) },
   });

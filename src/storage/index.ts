@@ -9,7 +9,6 @@ export {
   type StorageWarningCode,
   type WarningSink,
 } from './errors.js';
-export { crc32c } from './crc32c.js';
 export { jsonCodec, type PayloadCodec } from './codec.js';
 export type { SyncHooks } from './fsutil.js';
 export {

@@ -2,6 +2,7 @@
 // installs compact the log directory, malformed ops are refused, and durableOps stays compact.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { jsonCodec } from './codec.js';
 import { RaftStorage } from './raft-storage.js';
 import { foldRaftOps } from './raft-state.js';
 import type { HardState, LogEntry, RaftPersistOp } from './raft-types.js';
@@ -136,7 +137,7 @@ describe('RaftStorage', () => {
 
   it('rejects records written with a codec it is not given', async () => {
     const dir = await newDir();
-    const custom = { id: 2, name: 'json-again', encode: (v: unknown) => Buffer.from(JSON.stringify(v)), decode: (b: Uint8Array) => JSON.parse(Buffer.from(b).toString()) as unknown };
+    const custom = { ...jsonCodec, id: 2, name: 'json-again' };
     const storage = await RaftStorage.open(dir, { codec: custom });
     await storage.persist([{ kind: 'hardState', state: hs(1, null, 0) }]);
     await storage.close();

@@ -89,11 +89,16 @@ export class RaftStorage {
       case 'entries':
         return op.entries.length === 0 ? [] : [{ kind: 'record', type: recordType(TAG_ENTRIES), payload: this.codec.encode(op.entries) }];
       case 'snapshot': {
-        const body = this.codec.encode({ meta: op.meta, data: op.data, hardState: op.hardState, entriesAfter: op.entriesAfter });
-        const snapshot = new Uint8Array(1 + body.length);
-        snapshot[0] = this.codec.id;
-        snapshot.set(body, 1);
-        return [{ kind: 'checkpoint', snapshot }];
+        // encoded part by part while the log writes it: a snapshot holds the whole state machine,
+        // and one buffer of it (plus the string it came from) would double the node's memory.
+        // The core never changes a snapshot's data once it has handed it over.
+        const codec = this.codec;
+        const body = { meta: op.meta, data: op.data, hardState: op.hardState, entriesAfter: op.entriesAfter };
+        const parts = function* (): Generator<Uint8Array, void, undefined> {
+          yield Uint8Array.of(codec.id);
+          yield* codec.encodeParts(body);
+        };
+        return [{ kind: 'checkpoint', snapshot: parts() }];
       }
     }
   }

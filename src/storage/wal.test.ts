@@ -196,6 +196,36 @@ describe('corruption is refused', () => {
 });
 
 describe('checkpoints', () => {
+  it('writes a snapshot given in parts as one file, checksummed as a whole', async () => {
+    const dir = await newDir();
+    const { wal } = await openWal(dir);
+    await wal.append([rec('a1'), { kind: 'checkpoint', snapshot: [bytes('sn'), bytes(''), bytes('ap-'), bytes('3')] }, rec('b1')]);
+    await wal.close();
+    expect(await reopen(dir)).toMatchObject({ snapshot: 'snap-3', records: ['b1'], warnings: [] });
+    const snap = (await listNames(dir, '.snap'))[0] as string;
+    await flipBit(join(dir, snap), (await fileBytes(join(dir, snap))) - 1); // in the last part
+    await expect(openWal(dir)).rejects.toMatchObject({ code: 'SNAPSHOT_CORRUPT' });
+  });
+
+  it('pulls a lazy snapshot part by part while writing it; if producing a part fails, no snapshot appears', async () => {
+    const dir = await newDir();
+    const { wal } = await openWal(dir);
+    const pulled: string[] = [];
+    const lazy = function* (fail: boolean): Generator<Uint8Array> {
+      for (const piece of ['la', 'zy', '-snap']) {
+        pulled.push(piece);
+        yield bytes(piece);
+        if (fail) throw new Error('encoder broke');
+      }
+    };
+    const append = wal.append([rec('a1'), { kind: 'checkpoint', snapshot: lazy(false) }, rec('b1')]);
+    expect(pulled).toEqual([]); // nothing is encoded before the log gets to it
+    await append;
+    await expect(wal.append([{ kind: 'checkpoint', snapshot: lazy(true) }])).rejects.toMatchObject({ message: /encoder broke/ });
+    await wal.close();
+    expect(await reopen(dir)).toMatchObject({ snapshot: 'lazy-snap', records: ['b1'] });
+  });
+
   it('removes superseded segments and snapshots; recovery starts from the latest', async () => {
     const dir = await newDir();
     const { wal } = await openWal(dir, { segmentBytes: 64 });

@@ -17,6 +17,7 @@ import {
   encodeRecord,
   encodeSegmentHeader,
   encodeSnapshotHeader,
+  snapshotChecksum,
   segmentFileName,
   snapshotFileName,
 } from './format.js';
@@ -33,8 +34,13 @@ const MAX_RECORD_OPTION_BYTES = 1024 * 1024 * 1024;
 /** What one append carries: records of the caller's types (2..255) and snapshot checkpoints. */
 export type WalItem =
   | { readonly kind: 'record'; readonly type: number; readonly payload: Uint8Array }
-  /** A full checkpoint: once durable, every earlier record and snapshot is redundant. */
-  | { readonly kind: 'checkpoint'; readonly snapshot: Uint8Array };
+  /**
+   * A full checkpoint: once durable, every earlier record and snapshot is redundant. A large
+   * snapshot may come in parts, written one after the other as the iterable yields them (lazily,
+   * when it is a generator), so the whole never needs to sit in memory and the event loop runs
+   * between parts. The values behind a lazy iterable must not change until the append resolves.
+   */
+  | { readonly kind: 'checkpoint'; readonly snapshot: Uint8Array | Iterable<Uint8Array> };
 
 export interface WalOptions {
   /** A segment rolls over before it would grow past this (a single larger record gets its own). */
@@ -72,7 +78,7 @@ export interface OpenedWal {
 
 type Prepared =
   | { readonly kind: 'record'; readonly frame: Buffer }
-  | { readonly kind: 'checkpoint'; readonly header: Buffer; readonly payload: Uint8Array; readonly crc: number };
+  | { readonly kind: 'checkpoint'; readonly parts: Iterable<Uint8Array> };
 
 interface Pending {
   readonly items: readonly Prepared[];
@@ -183,11 +189,8 @@ export class WriteAheadLog {
 
   private prepare(item: WalItem): Prepared {
     if (item.kind === 'checkpoint') {
-      if (item.snapshot.length > MAX_FILE_BYTES - SNAPSHOT_HEADER_BYTES) {
-        failStorage('STORAGE_INVALID_OP', `snapshot of ${item.snapshot.length} bytes is too large; recovery reads at most ${MAX_FILE_BYTES - SNAPSHOT_HEADER_BYTES}`);
-      }
-      const { header, crc } = encodeSnapshotHeader(item.snapshot);
-      return { kind: 'checkpoint', header, payload: item.snapshot, crc };
+      if (item.snapshot instanceof Uint8Array) checkSnapshotSize(item.snapshot.length);
+      return { kind: 'checkpoint', parts: item.snapshot instanceof Uint8Array ? [item.snapshot] : item.snapshot };
     }
     if (!Number.isInteger(item.type) || item.type < MIN_USER_RECORD_TYPE || item.type > MAX_RECORD_TYPE) {
       failStorage('STORAGE_INVALID_OP', `record type must be an integer in ${MIN_USER_RECORD_TYPE}..${MAX_RECORD_TYPE}, got ${item.type}`);
@@ -225,8 +228,9 @@ export class WriteAheadLog {
     for (const item of live) {
       if (item.kind === 'record') frames.push(item.frame);
       else {
-        markerSeq = await this.beginCheckpoint(item);
-        frames.push(encodeRecord(RECORD_TYPE_CHECKPOINT, encodeCheckpointMarker({ snapshotBytes: item.payload.length, snapshotCrc: item.crc })));
+        const written = await this.beginCheckpoint(item);
+        markerSeq = written.markerSeq;
+        frames.push(encodeRecord(RECORD_TYPE_CHECKPOINT, encodeCheckpointMarker({ snapshotBytes: written.sizeBytes, snapshotCrc: written.crc })));
       }
     }
     await this.writeFrames(frames);
@@ -304,24 +308,33 @@ export class WriteAheadLog {
    * marker is that segment's first record and every older segment can be deleted whole.
    * Returns the marker's sequence number.
    */
-  private async beginCheckpoint(item: Extract<Prepared, { kind: 'checkpoint' }>): Promise<number> {
+  private async beginCheckpoint(item: Extract<Prepared, { kind: 'checkpoint' }>): Promise<{ markerSeq: number; sizeBytes: number; crc: number }> {
     if (this.tail.sizeBytes > SEGMENT_HEADER_BYTES) await this.rollover();
     const markerSeq = this.nextSeq;
     const path = join(this.config.dir, snapshotFileName(markerSeq));
     const tempPath = path + TEMP_SUFFIX;
     const handle = await io(`create ${tempPath}`, () => open(tempPath, 'w'));
+    let sizeBytes = 0;
+    let crc = 0;
     try {
-      await io(`write ${tempPath}`, () => writeFully(handle, item.header, 0));
-      await io(`write ${tempPath}`, () => writeFully(handle, item.payload, item.header.length));
+      // the payload first, part by part as it is produced; the header (length, checksum) last
+      for (const part of item.parts) {
+        checkSnapshotSize(sizeBytes + part.length);
+        crc = snapshotChecksum(part, crc);
+        await io(`write ${tempPath}`, () => writeFully(handle, part, SNAPSHOT_HEADER_BYTES + sizeBytes));
+        sizeBytes += part.length;
+      }
+      const header = encodeSnapshotHeader(sizeBytes, crc);
+      await io(`write ${tempPath}`, () => writeFully(handle, header, 0));
       await io(`sync ${tempPath}`, () => this.config.sync.syncFile(handle, tempPath));
     } finally {
       await closeHandle(handle, tempPath);
     }
     await io(`rename ${tempPath}`, () => rename(tempPath, path));
     await io(`sync directory ${this.config.dir}`, () => this.config.sync.syncDir(this.config.dir));
-    this.counters.bytesWritten += item.header.length + item.payload.length;
+    this.counters.bytesWritten += SNAPSHOT_HEADER_BYTES + sizeBytes;
     this.counters.checkpoints++;
-    return markerSeq;
+    return { markerSeq, sizeBytes, crc };
   }
 
   /** Once the marker is durable, older segments and the previous snapshot are garbage. */
@@ -341,6 +354,12 @@ export class WriteAheadLog {
 }
 
 // ---- helpers ------------------------------------------------------------------------------
+
+function checkSnapshotSize(sizeBytes: number): void {
+  if (sizeBytes > MAX_FILE_BYTES - SNAPSHOT_HEADER_BYTES) {
+    failStorage('STORAGE_INVALID_OP', `snapshot of ${sizeBytes} bytes or more is too large; recovery reads at most ${MAX_FILE_BYTES - SNAPSHOT_HEADER_BYTES}`);
+  }
+}
 
 function emptyStats(): WalStats {
   return { appends: 0, batches: 0, records: 0, checkpoints: 0, fileSyncs: 0, dirSyncs: 0, bytesWritten: 0, segmentsCreated: 0 };
