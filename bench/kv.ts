@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalCluster } from '../src/cli/cluster.js';
-import { etcdClient, httpJson, startEtcdCluster } from './lib/etcd.js';
+import { httpJson, startEtcdCluster } from './lib/etcd.js';
+import { LeanHttpClient } from './lib/http-client.js';
 import { formatLoad, runLoad, type LoadResult } from './lib/load.js';
 
 interface KvTarget {
@@ -37,12 +38,16 @@ async function synodTarget(dir: string, agent: Agent): Promise<KvTarget> {
     throw new Error('no Synod leader');
   };
   const url = await leaderUrl(); // clients talk to the leader, as etcd clients do to their member
+  const client = new LeanHttpClient(url);
   return {
     name: 'synod',
-    put: async (key, value) => void (await httpJson('PUT', `${url}/v1/kv/${key}`, { value }, agent)),
-    get: async (key) => void (await httpJson('GET', `${url}/v1/kv/${key}`, undefined, agent)),
+    put: async (key, value) => void (await client.send('PUT', `/v1/kv/${key}`, { value })),
+    get: async (key) => void (await client.send('GET', `/v1/kv/${key}`)),
     pids: async () => ((await httpJson('GET', `${cluster.controlUrl}/api/nodes`, undefined, agent)) as { pid: number }[]).map((n) => n.pid),
-    stop: () => cluster.stop(),
+    stop: async () => {
+      client.close();
+      await cluster.stop();
+    },
   };
 }
 
@@ -54,13 +59,17 @@ async function etcdTarget(dir: string, agent: Agent): Promise<KvTarget> {
     const s = (await httpJson('POST', `${url}/v3/maintenance/status`, {}, agent)) as { leader: string; header: { member_id: string } };
     if (s.leader === s.header.member_id) leaderUrl = url;
   }
-  const kv = etcdClient(leaderUrl, agent);
+  const client = new LeanHttpClient(leaderUrl);
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
   return {
     name: 'etcd',
-    put: (key, value) => kv.put(key, value),
-    get: async (key) => void (await kv.get(key)),
+    put: async (key, value) => void (await client.send('POST', '/v3/kv/put', { key: b64(key), value: b64(value) })),
+    get: async (key) => void (await client.send('POST', '/v3/kv/range', { key: b64(key) })),
     pids: async () => cluster.processes.map((p) => p.pid as number),
-    stop: () => cluster.stop(),
+    stop: async () => {
+      client.close();
+      await cluster.stop();
+    },
   };
 }
 

@@ -95,17 +95,3 @@ export function httpJson(method: string, url: string, body: unknown, agent: Agen
     req.end();
   });
 }
-
-const b64 = (s: string): string => Buffer.from(s).toString('base64');
-
-/** etcd's v3 JSON gateway: put and linearizable get. Requests go to the first (any) member. */
-export function etcdClient(url: string, agent: Agent): { put(key: string, value: string): Promise<void>; get(key: string): Promise<string | null> } {
-  return {
-    put: async (key, value) => void (await httpJson('POST', `${url}/v3/kv/put`, { key: b64(key), value: b64(value) }, agent)),
-    get: async (key) => {
-      const res = (await httpJson('POST', `${url}/v3/kv/range`, { key: b64(key) }, agent)) as { kvs?: { value?: string }[] };
-      const v = res.kvs?.[0]?.value;
-      return v === undefined ? null : Buffer.from(v, 'base64').toString('utf8');
-    },
-  };
-}
