@@ -137,6 +137,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
    * entries they carry are synced here. True once a vote from another node or a synced probe proves it.
    */
   private termDurable = false;
+  private configText: { readonly config: Membership; readonly text: string } | undefined;
   /** Set when the current call persisted something, so a changed commit index may ride along. */
   private persistedInCall = false;
   private leaseUntilMs = -Infinity;
@@ -1351,7 +1352,14 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     fx.annotate('snapshotIndex', this.log.snapshotIndex);
     fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.electionElapsed);
     fx.annotate('electionTimeout', this.electionTimeout);
-    fx.annotate('config', describeMembership(this.configs.current));
+    fx.annotate('config', this.describeConfig());
+  }
+
+  /** The current configuration as text, rebuilt only when the configuration object changes. */
+  private describeConfig(): string {
+    const config = this.configs.current;
+    if (this.configText?.config !== config) this.configText = { config, text: describeMembership(config) };
+    return this.configText.text;
   }
 }
 

@@ -38,6 +38,22 @@ class Hub {
 const flush = () => new Promise((r) => setTimeout(r, 5));
 
 describe('NodeHost', () => {
+  it('hands the writes of all calls of one event-loop turn to the store at once, in order', async () => {
+    const hub = new Hub();
+    const store = new ManualStore<EchoOp>();
+    const host = new NodeHost<EchoMessage, EchoRequest, EchoResponse, EchoOp>(echoSpec(1000), { id: '1', members: ['1', '2'], store, transport: hub.transport('1') });
+    host.start();
+    hub.handlers.set('2', () => {});
+    for (let i = 0; i < 5; i++) void host.request({ type: 'broadcast', value: i }, 5000);
+    await flush();
+    expect(store.waiting).toHaveLength(1);
+    expect((store.waiting[0]?.ops ?? []).filter((op) => op.kind === 'issued').map((op) => (op as { seq: number }).seq)).toEqual([0, 1, 2, 3, 4]);
+    store.syncNext();
+    await flush();
+    expect(hub.log).toHaveLength(5);
+    host.stop();
+  });
+
   it('sends nothing until the writes of the call are synced, then everything in order', async () => {
     const hub = new Hub();
     const store = new ManualStore<EchoOp>();
@@ -153,6 +169,8 @@ describe('NodeHost', () => {
     const host = new NodeHost(selfSpec, { id: '1', members: ['1', '2'], store, transport: hub.transport('1') });
     host.start();
     expect(await host.request({ type: 'read' }, 1000)).toEqual({ ok: true }); // answered while the write is pending
+    expect(hub.log).toEqual(['1->2 ack']);
+    await flush();
     expect(hub.log).toEqual(['1->2 ack']);
     store.syncNext();
     await flush();

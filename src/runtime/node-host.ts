@@ -49,6 +49,13 @@ export class NodeHost<M extends Message, Req, Res, P> {
   /** Outputs may leave only after this settles: the last persist (and what was queued behind it). */
   private releaseChain: Promise<void> = Promise.resolve();
   private persistsInFlight = 0;
+  /**
+   * Writes and outputs of the calls of this event-loop turn, handed to the store together at its
+   * end: fifty requests read from fifty sockets in one turn cost one persist call, not fifty.
+   */
+  private turnOps: P[] = [];
+  private turnOutputs: Outputs<M, Res> = { sends: [], replies: [] };
+  private turnFlushScheduled = false;
   private readonly annotationValues = new Map<string, string | number | boolean | null>();
   private readonly annotationListeners: AnnotationListener[] = [];
   private stopped = false;
@@ -144,12 +151,33 @@ export class NodeHost<M extends Message, Req, Res, P> {
     const early = this.earlyOutputs;
     this.persists = [];
     this.outputs = { sends: [], replies: [] };
-    if (persists.length > 0) this.persistThenRelease(persists, outputs);
-    else if (outputs.sends.length > 0 || outputs.replies.length > 0) this.release(outputs);
+    if (persists.length > 0 || this.turnOps.length > 0) {
+      // joins this turn's batch; outputs stay in call order behind the writes before them
+      for (const op of persists) this.turnOps.push(op);
+      for (const s of outputs.sends) this.turnOutputs.sends.push(s);
+      for (const r of outputs.replies) this.turnOutputs.replies.push(r);
+      this.scheduleTurnFlush();
+    } else if (outputs.sends.length > 0 || outputs.replies.length > 0) {
+      this.release(outputs);
+    }
     if (early.sends.length > 0 || early.replies.length > 0) {
       this.earlyOutputs = { sends: [], replies: [] };
       this.dispatch(early);
     }
+  }
+
+  private scheduleTurnFlush(): void {
+    if (this.turnFlushScheduled) return;
+    this.turnFlushScheduled = true;
+    // setImmediate runs after every I/O callback of this turn, before the loop waits again
+    setImmediate(() => {
+      this.turnFlushScheduled = false;
+      const ops = this.turnOps;
+      const outputs = this.turnOutputs;
+      this.turnOps = [];
+      this.turnOutputs = { sends: [], replies: [] };
+      if (!this.stopped && ops.length > 0) this.persistThenRelease(ops, outputs);
+    });
   }
 
   private persistThenRelease(ops: P[], outputs: Outputs<M, Res>): void {

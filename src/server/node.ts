@@ -138,13 +138,14 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   };
   const router = buildApi(backend);
   let inFlight = 0;
+  const debug = logger.isLevelEnabled('debug');
   const server: Server = createServer((req, res) => {
     inFlight++;
-    const started = performance.now();
+    const started = debug ? performance.now() : 0;
     void serve(router, req, res, config.maxBodyBytes ?? 1 << 20, (err) => logger.error({ err }, 'request failed')).then((route) => {
       inFlight--;
-      metrics.httpRequests.inc({ route, method: req.method ?? '', status: String(res.statusCode) });
-      logger.debug({ route, status: res.statusCode, ms: performance.now() - started }, 'request');
+      metrics.countRequest(route, req.method ?? '', res.statusCode);
+      if (debug) logger.debug({ route, status: res.statusCode, ms: performance.now() - started }, 'request');
     });
   });
   const client = new URL(self.client);
@@ -194,5 +195,16 @@ function createMetrics(id: string, core: () => RaftCore, transport: Transport<Ra
   gauge('synod_wal_file_syncs', 'fdatasync calls on log segments and snapshots', () => storage.stats.fileSyncs);
   gauge('synod_wal_bytes_written', 'bytes written to the log and snapshots', () => storage.stats.bytesWritten);
   const httpRequests = new Counter({ name: 'synod_http_requests_total', help: 'HTTP requests served', labelNames: ['route', 'method', 'status'], registers: [registry] });
-  return { registry, httpRequests };
+  // one bound child per (route, method, status): labelling anew hashes the labels on every request
+  const children = new Map<string, { inc(): void }>();
+  const countRequest = (route: string, method: string, status: number): void => {
+    const key = `${route} ${method} ${status}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = httpRequests.labels(route, method, String(status));
+      children.set(key, child);
+    }
+    child.inc();
+  };
+  return { registry, countRequest };
 }

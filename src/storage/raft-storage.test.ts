@@ -135,6 +135,24 @@ describe('RaftStorage', () => {
     expect(foldRaftOps(await durableAfterRestart(dir))).toEqual(foldRaftOps(ops));
   });
 
+  it('coalesces one persist of many calls: contiguous entries become one record, commit-only hard states one at the end', async () => {
+    const dir = await newDir();
+    const storage = await RaftStorage.open(dir);
+    await storage.persist([{ kind: 'hardState', state: hs(2, '1', 0) }]);
+    const before = storage.stats.records;
+    const ops: RaftPersistOp[] = [];
+    for (let i = 1; i <= 10; i++) ops.push({ kind: 'hardState', state: hs(2, '1', i - 1) }, { kind: 'entries', entries: entries(i, i, 2) });
+    ops.push({ kind: 'hardState', state: hs(3, null, 9) }, { kind: 'entries', entries: entries(11, 12, 3) }, { kind: 'hardState', state: hs(3, null, 11) });
+    await storage.persist(ops);
+    // entries 1-10, the term change, entries 11-12, the last commit
+    expect(storage.stats.records - before).toBe(4);
+    await storage.close();
+    const reopened = await RaftStorage.open(dir);
+    await reopened.close();
+    expect(reopened.state.hardState).toEqual(hs(3, null, 11));
+    expect(reopened.state.log.map((e) => [e.index, e.term])).toEqual([...entries(1, 10, 2), ...entries(11, 12, 3)].map((e) => [e.index, e.term]));
+  });
+
   it('rejects records written with a codec it is not given', async () => {
     const dir = await newDir();
     const custom = { ...jsonCodec, id: 2, name: 'json-again' };

@@ -21,6 +21,8 @@ export interface RaftStorageOptions extends WalOptions {
 
 export class RaftStorage {
   private lastIndex: number | null;
+  /** The last hard state handed to the log (written or queued), to spot commit-only changes. */
+  private lastHardState: HardState | null;
 
   private constructor(
     private readonly wal: WriteAheadLog,
@@ -32,6 +34,7 @@ export class RaftStorage {
     readonly warnings: readonly StorageWarning[],
   ) {
     this.lastIndex = lastIndexOf(state);
+    this.lastHardState = state.hardState;
   }
 
   /** Locks `dir` (creating it if needed), recovers it, and returns the storage ready for persist(). */
@@ -76,8 +79,10 @@ export class RaftStorage {
   private toItems(ops: readonly RaftPersistOp[]): WalItem[] {
     let lastIndex = this.lastIndex;
     for (const op of ops) lastIndex = checkRaftOp(op, lastIndex);
-    const items = ops.flatMap((op) => this.toItem(op));
+    const coalesced = coalesceRaftOps(ops, this.lastHardState);
+    const items = coalesced.ops.flatMap((op) => this.toItem(op));
     this.lastIndex = lastIndex;
+    this.lastHardState = coalesced.lastHardState;
     return items;
   }
 
@@ -102,6 +107,56 @@ export class RaftStorage {
       }
     }
   }
+}
+
+// ---- coalescing -----------------------------------------------------------------------------
+
+/**
+ * An op list that folds to the same state with fewer records: entries that continue the
+ * previous entries op are merged into it, and hard states that change only the commit index
+ * (volatile state in Raft) are moved to the end, where only the last is kept. Hard states that
+ * change the term or vote stay where they are, so a log never holds a term above the stored one.
+ * A host that hands the log many calls' ops at once writes one entries record instead of one per
+ * call. `previous` is the last hard state already handed to the log.
+ */
+export function coalesceRaftOps(ops: readonly RaftPersistOp[], previous: HardState | null): { ops: RaftPersistOp[]; lastHardState: HardState | null } {
+  const out: RaftPersistOp[] = [];
+  let entries: LogEntry[] | null = null;
+  let commitOnly: HardState | null = null;
+  let last = previous;
+  const flushEntries = (): void => {
+    if (entries !== null) out.push({ kind: 'entries', entries });
+    entries = null;
+  };
+  for (const op of ops) {
+    if (op.kind === 'entries') {
+      if (op.entries.length === 0) continue;
+      const first = op.entries[0] as LogEntry;
+      const tail: LogEntry | undefined = entries?.[entries.length - 1];
+      if (entries !== null && tail !== undefined && first.index === tail.index + 1) entries.push(...op.entries);
+      else {
+        flushEntries();
+        entries = [...op.entries];
+      }
+    } else if (op.kind === 'hardState') {
+      if (last !== null && last.term === op.state.term && last.vote === op.state.vote) commitOnly = op.state;
+      else {
+        flushEntries();
+        out.push(op);
+        commitOnly = null; // this one carries a commit index at least as high
+      }
+      last = op.state;
+    } else {
+      flushEntries();
+      if (commitOnly !== null) out.push({ kind: 'hardState', state: commitOnly });
+      commitOnly = null;
+      out.push(op);
+      last = op.hardState;
+    }
+  }
+  flushEntries();
+  if (commitOnly !== null) out.push({ kind: 'hardState', state: commitOnly });
+  return { ops: out, lastHardState: last };
 }
 
 // ---- decoding -------------------------------------------------------------------------------
