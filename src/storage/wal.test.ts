@@ -1,7 +1,8 @@
 // Tests of the generic write-ahead log: round trips, segment rollover, torn-tail repair,
 // corruption refusal, checkpoints (and crashes around them), the directory lock and failures.
 import { describe, expect, it } from 'vitest';
-import { copyFile, readFile, unlink, writeFile as writeFileRaw } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, readFile, readdir, readlink, unlink, writeFile as writeFileRaw } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStorageError, StorageError } from './errors.js';
 import { openWal, type WalItem, type WalOptions } from './wal.js';
@@ -352,9 +353,30 @@ describe('directory lock', () => {
 });
 
 describe('group commit', () => {
-  it('syncs once per append when appends are sequential', async () => {
+  it('opens segments write-through (O_DSYNC) by default: no separate fdatasync per commit', async () => {
     const dir = await newDir();
     const { wal } = await openWal(dir);
+    const before = wal.stats.fileSyncs;
+    for (let i = 0; i < 5; i++) await wal.append([rec(`r${i}`)]);
+    expect(wal.stats.fileSyncs - before).toBe(0);
+    expect(wal.stats.batches).toBe(5);
+    // the kernel's view of the open segment: its flags include O_DSYNC
+    const fds = await readdir('/proc/self/fd');
+    const segmentFds = [];
+    for (const fd of fds) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (target.startsWith(dir) && target.endsWith('.wal')) segmentFds.push(fd);
+    }
+    expect(segmentFds).toHaveLength(1);
+    const flags = parseInt(/flags:\s+(\d+)/.exec(await readFile(`/proc/self/fdinfo/${segmentFds[0] as string}`, 'utf8'))?.[1] ?? '0', 8);
+    expect(flags & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    await wal.close();
+    expect((await reopen(dir)).records).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+  });
+
+  it('syncs once per append when appends are sequential', async () => {
+    const dir = await newDir();
+    const { wal } = await openWal(dir, { writeThrough: false });
     const before = wal.stats.fileSyncs;
     for (let i = 0; i < 20; i++) await wal.append([rec(`r${i}`)]);
     expect(wal.stats.fileSyncs - before).toBe(20);
@@ -366,6 +388,7 @@ describe('group commit', () => {
     const dir = await newDir();
     let syncs = 0;
     const { wal } = await openWal(dir, {
+      writeThrough: false,
       sync: {
         syncFile: async (handle) => {
           syncs++;
@@ -401,6 +424,7 @@ describe('group commit', () => {
     const dir = await newDir();
     let synced = 0;
     const { wal } = await openWal(dir, {
+      writeThrough: false,
       sync: {
         syncFile: async (handle) => {
           await new Promise((resolve) => setTimeout(resolve, 5));
