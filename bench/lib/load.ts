@@ -9,6 +9,8 @@ export interface LoadResult {
   readonly latencyMsP50: number;
   readonly latencyMsP99: number;
   readonly latencyMsMax: number;
+  /** Up to three distinct error messages with their counts, so that errors are explained. */
+  readonly errorSamples: readonly { readonly message: string; readonly count: number }[];
 }
 
 export interface LoadOptions {
@@ -30,6 +32,7 @@ export async function runLoad(options: LoadOptions, op: (i: number) => Promise<v
   const latencies: number[] = [];
   let next = 0;
   let errors = 0;
+  const samples = new Map<string, number>();
   const start = performance.now();
   const deadline = start + options.maxWallMs;
   const worker = async (): Promise<void> => {
@@ -39,8 +42,11 @@ export async function runLoad(options: LoadOptions, op: (i: number) => Promise<v
       try {
         await op(i);
         latencies.push(performance.now() - t0);
-      } catch {
+      } catch (err) {
         errors++;
+        // the message without the key or index, so the same failure counts once
+        const message = String((err as Error).message ?? err).replace(/\/[^ ]*\d[^ ]*/g, '/…').slice(0, 200);
+        if (samples.has(message) || samples.size < 3) samples.set(message, (samples.get(message) ?? 0) + 1);
       }
     }
   };
@@ -55,9 +61,11 @@ export async function runLoad(options: LoadOptions, op: (i: number) => Promise<v
     latencyMsP50: percentile(latencies, 50),
     latencyMsP99: percentile(latencies, 99),
     latencyMsMax: latencies[latencies.length - 1] ?? NaN,
+    errorSamples: [...samples].map(([message, count]) => ({ message, count })),
   };
 }
 
 export function formatLoad(r: LoadResult): string {
-  return `${Math.round(r.opsPerSecond).toLocaleString('en').padStart(8)} ops/s  p50 ${r.latencyMsP50.toFixed(2).padStart(7)} ms  p99 ${r.latencyMsP99.toFixed(2).padStart(7)} ms  (${r.ops} ops, ${r.errors} errors)`;
+  const errors = r.errorSamples.map((e) => `\n      ${e.count} x ${e.message}`).join('');
+  return `${Math.round(r.opsPerSecond).toLocaleString('en').padStart(8)} ops/s  p50 ${r.latencyMsP50.toFixed(2).padStart(7)} ms  p99 ${r.latencyMsP99.toFixed(2).padStart(7)} ms  (${r.ops} ops, ${r.errors} errors)${errors}`;
 }

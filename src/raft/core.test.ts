@@ -150,6 +150,23 @@ describe('a leader writes its log in parallel with replication (thesis §10.2.1)
     expect(committed.filter((e) => e.kind === 'persist')).toEqual([]);
   });
 
+  it('heartbeats and their answers do not queue behind writes, and such an answer proves nothing about the leader\'s disk', () => {
+    const l = new Node('1', [], {}, ['1', '2', '3']);
+    l.loopback = false;
+    elect(l, ['2']);
+    const beats = sends(l.tick(resolveRaftOptions().heartbeatTicks), 'heartbeat');
+    expect(beats.map((s) => [s.to, s.early])).toEqual([['2', true], ['3', true]]);
+    const round = (beats[0]?.msg as Extract<RaftMessage, { type: 'heartbeat' }>).round;
+    l.deliver('2', { type: 'heartbeatResp', term: 1, round });
+    l.deliver('3', { type: 'heartbeatResp', term: 1, round });
+    expect(l.status.commit).toBe(0); // the no-op is not known durable anywhere
+    const f = new Node('2', [], {}, ['1', '2', '3']);
+    const answer = f.deliver('1', { type: 'heartbeat', term: 1, commit: 0, round: 1 });
+    // it adopted term 1 (a write), yet acknowledges at once: the ack only says it saw no higher term
+    expect(answer.filter((e) => e.kind === 'persist')).toHaveLength(1);
+    expect(sends(answer, 'heartbeatResp')[0]?.early).toBe(true);
+  });
+
   it('a follower answers an append only after its write: its answer never goes early', () => {
     const f = new Node('2', [], {}, ['1', '2', '3']);
     const out = f.deliver('1', { type: 'append', term: 1, prevIndex: 0, prevTerm: 0, entries: [entry(1, 1)], commit: 0 });
@@ -295,6 +312,23 @@ describe('replication', () => {
     // an acknowledgement frees a slot and the next batch goes out full
     const more = sends(l.deliver('2', success(1, 2)), 'append');
     expect(more.map((s) => (s.msg as Extract<RaftMessage, { type: 'append' }>).entries.length)).toEqual([4]);
+  });
+});
+
+describe('snapshots', () => {
+  it('the bootstrap members snapshot at staggered points of each interval, not all at once', () => {
+    const members = ['1', '2', '3'];
+    const firstSnapshotAt = members.map((id) => {
+      const n = new Node(id, [], { snapshotThresholdEntries: 30 }, members);
+      const entries = Array.from({ length: 60 }, (_, i) => entry(i + 1, 1));
+      n.deliver('9', { type: 'append', term: 1, prevIndex: 0, prevTerm: 0, entries, commit: 0 });
+      for (let c = 1; c <= 60; c++) {
+        n.deliver('9', { type: 'heartbeat', term: 1, commit: c, round: c });
+        if (n.status.snapshotIndex > 0) return n.status.snapshotIndex;
+      }
+      return 0;
+    });
+    expect(firstSnapshotAt).toEqual([30, 20, 15]);
   });
 });
 

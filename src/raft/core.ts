@@ -123,7 +123,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private awaitingTermCommit: { requestId: string; op: JsonValue; startedTick: number }[] = [];
   private round = 0;
   /** Per heartbeat round: when it was sent (lease reads) and the last log index at that moment (durability). */
-  private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number }>();
+  private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number; waitedForSync: boolean }>();
   /**
    * Leader: the highest index of its own log known to be durable. An answer to a message that
    * waited for the host's sync (a heartbeat, a self-addressed syncProbe) proves every write before
@@ -151,6 +151,11 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private readonly departing = new Map<NodeId, { readonly configIndex: number; notifiedRound: number; readonly deadlineTick: number }>();
   private incoming: IncomingSnapshot | undefined;
   private fx: Fx | undefined;
+  /**
+   * Where in each snapshot interval this node snapshots: bootstrap members are spread evenly, so
+   * the nodes of a cluster do not all pause to write a snapshot of the whole store at once.
+   */
+  private readonly snapshotPhaseEntries: number;
 
   constructor(
     private readonly env: CoreEnv,
@@ -160,6 +165,8 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   ) {
     this.id = env.id;
     this.sessions = new SessionTable(opts.maxSessions);
+    const position = Math.max(0, env.members.indexOf(env.id));
+    this.snapshotPhaseEntries = Math.floor((position * opts.snapshotThresholdEntries) / Math.max(1, env.members.length));
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
     // configuration too, so it never campaigns until a configuration entry makes it a voter.
     const bootstrap = makeMembership(env.members);
@@ -791,7 +798,9 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     this.acceptLeader(from);
     const commit = Math.min(msg.commit, this.log.lastIndex);
     if (commit > this.commit) this.setCommit(commit);
-    this.out.send(from, { type: 'heartbeatResp', term: this.term, round: msg.round });
+    // An acknowledgement says only that this node has seen no higher term; its writes (even a
+    // term it just adopted) need not be durable for that, so it does not wait behind them.
+    this.out.send(from, { type: 'heartbeatResp', term: this.term, round: msg.round }, EARLY);
   }
 
   private handleSnapshot(from: NodeId, msg: Msg<'snapshot'>): void {
@@ -954,8 +963,11 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       pr.ackedRound = msg.round;
       this.confirmReads();
       this.extendLease();
-      this.termDurable = true; // heartbeats wait for the sync, and this one was sent in this term
-      this.noteDurable(this.rounds.get(msg.round)?.lastIndex ?? 0);
+      const round = this.rounds.get(msg.round);
+      if (round?.waitedForSync === true) {
+        this.termDurable = true; // this heartbeat of the term left only after the term was synced
+        this.noteDurable(round.lastIndex);
+      }
       if (this.role !== 'leader') return;
     }
     const d = this.departing.get(from);
@@ -1020,18 +1032,23 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
 
   private newRound(): number {
     this.round++;
-    this.rounds.set(this.round, { sentAtMs: this.env.now(), lastIndex: this.log.lastIndex });
+    this.rounds.set(this.round, { sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync: true });
     this.rounds.delete(this.round - MAX_ROUNDS_KEPT);
     return this.round;
   }
 
   private broadcastHeartbeats(): number {
     const round = this.newRound();
+    // Once the term is durable a heartbeat depends on nothing unsynced, so it need not queue
+    // behind this node's writes (a snapshot being written can hold them for a second); its
+    // answer then proves nothing about this node's disk.
+    const early = this.termDurable;
+    if (early) (this.rounds.get(round) as { waitedForSync: boolean }).waitedForSync = false;
     for (const [peer, pr] of this.progress) {
       const commit = Math.min(pr.match, this.commit);
       const d = this.departing.get(peer);
       if (d !== undefined && d.notifiedRound === 0 && commit >= d.configIndex) d.notifiedRound = round;
-      this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round });
+      this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
     }
     return round;
   }
@@ -1320,10 +1337,15 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     else this.reply(p.requestId, { ok: true, result: outcome.value, index: entry.index }, EARLY);
   }
 
+  /**
+   * Snapshots when the applied index crosses this node's next boundary (every threshold entries,
+   * shifted by its phase), at least half a threshold after the last snapshot.
+   */
   private maybeSnapshot(): void {
     const threshold = this.opts.snapshotThresholdEntries;
-    if (threshold <= 0 || this.applied - this.log.snapshotIndex < threshold) return;
-    this.takeSnapshot();
+    if (threshold <= 0 || this.applied - this.log.snapshotIndex < threshold / 2) return;
+    const interval = (index: number): number => Math.floor((index + this.snapshotPhaseEntries) / threshold);
+    if (interval(this.applied) > interval(this.log.snapshotIndex) || this.applied - this.log.snapshotIndex >= threshold * 2) this.takeSnapshot();
   }
 
   /** Snapshots the state machine at the applied index and compacts the log up to it. */
