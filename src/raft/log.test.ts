@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { RaftError } from './errors.js';
 import { RaftLog, entrySizeBytes } from './log.js';
 import { ConfigHistory, makeMembership, quorumSize } from './membership.js';
+import type { JsonValue } from '../sim/history.js';
 import type { LogEntry } from './types.js';
 
 function logWithTerms(terms: readonly number[], snapshotIndex = 0, snapshotTerm = 0): RaftLog {
@@ -101,3 +102,26 @@ describe('ConfigHistory', () => {
 function ids(n: number): string[] {
   return Array.from({ length: n }, (_, i) => String(i + 1));
 }
+
+describe('entrySizeBytes', () => {
+  it('measures the JSON size of plain data without building the text', () => {
+    const plain: fc.Arbitrary<JsonValue> = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ unit: fc.constantFrom('a', 'b', 'z', '0', ' ') }),
+        fc.integer({ min: -1_000_000, max: 1_000_000 }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(fc.string({ unit: fc.constantFrom('k', 'e', 'y') }), tie('value'), { maxKeys: 3 }),
+      ),
+    })).value as fc.Arbitrary<JsonValue>;
+    fc.assert(
+      fc.property(plain, (data) => {
+        const entry: LogEntry = { index: 1, term: 1, kind: 'command', data };
+        expect(entrySizeBytes(entry) - 48).toBe(JSON.stringify(data).length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

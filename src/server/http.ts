@@ -61,6 +61,13 @@ export class Router {
 }
 
 function matchParts(parts: readonly string[], segments: readonly string[]): Record<string, string> | undefined {
+  // a cheap pass over the fixed segments first: most routes fail here, before any decoding
+  const wildcard = parts[parts.length - 1] === '*';
+  if (wildcard ? segments.length < parts.length - 1 : segments.length !== parts.length) return undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string;
+    if (part !== '*' && !part.startsWith(':') && part !== segments[i]) return undefined;
+  }
   const params: Record<string, string> = {};
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as string;
