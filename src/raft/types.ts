@@ -172,6 +172,11 @@ export interface StateMachine {
   apply(command: JsonValue, index: number): JsonValue;
   /** Answers a read against the current state without changing it. */
   query(query: JsonValue): JsonValue;
+  /**
+   * The current state as a JSON value that later applies never change: the core keeps it to send
+   * to followers, and a host may encode it lazily while the state machine moves on. Copy what
+   * `apply` mutates in place; values only ever replaced may be shared.
+   */
   snapshot(): JsonValue;
   restore(data: JsonValue): void;
   /** Optional: a reason to refuse a command before it enters the log (null when fine). */
