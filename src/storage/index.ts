@@ -23,5 +23,5 @@ export {
 } from './wal.js';
 export type { RecoveredRecord } from './recovery.js';
 export { RaftStorage, type RaftStorageOptions } from './raft-storage.js';
-export { EMPTY_RAFT_STATE, applyRaftOp, foldRaftOps, raftStateToOps, type RaftDurableState } from './raft-state.js';
+export { EMPTY_RAFT_STATE, applyRaftOp, foldRaftOps, raftStateToOps, type RaftDurableState } from '../raft/durable-state.js';
 export type { HardState, JsonValue, LogEntry, RaftPersistOp, SnapshotMeta } from './raft-types.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { jsonCodec } from './codec.js';
 import { RaftStorage } from './raft-storage.js';
-import { foldRaftOps } from './raft-state.js';
+import { foldRaftOps } from '../raft/durable-state.js';
 import type { HardState, LogEntry, RaftPersistOp } from './raft-types.js';
 import { collectWarnings, fileBytes, listNames, truncate, useTempDirs } from './test/helpers.js';
 

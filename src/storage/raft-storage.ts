@@ -3,7 +3,8 @@
 // persist() before sending anything that depends on those ops.
 import { codecRegistry, jsonCodec, type PayloadCodec } from './codec.js';
 import { failStorage, type StorageWarning } from './errors.js';
-import { EMPTY_RAFT_STATE, applyRaftOp, checkRaftOp, lastIndexOf, raftStateToOps, type RaftDurableState } from './raft-state.js';
+import { EMPTY_RAFT_STATE, applyRaftOp, lastIndexOf, raftStateToOps, type RaftDurableState } from '../raft/durable-state.js';
+import { checkRaftOp } from './raft-state.js';
 import type { HardState, JsonValue, LogEntry, RaftPersistOp } from './raft-types.js';
 import type { RecoveredRecord } from './recovery.js';
 import { openWal, type WalItem, type WalOptions, type WalStats, type WriteAheadLog } from './wal.js';

@@ -3,7 +3,7 @@
 // authoritative node sees it, and the log a crashed node would restart with).
 import { RaftCluster, type RaftCore, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse, type LogEntry } from '../../../src/raft/index.js';
 import type { LinkConfig, NodeId, ProtocolCore } from '../../../src/sim/index.js';
-import { foldRaftOps } from '../../../src/storage/raft-state.js';
+import { foldRaftOps } from '../../../src/raft/durable-state.js';
 import type { BuildContext } from './types.js';
 
 export interface VizClusterOptions {
