@@ -9,6 +9,8 @@ import { failStorage } from './errors.js';
  * version 1, which made checksumming a large snapshot stall the node for a fifth of a second).
  */
 export const FORMAT_VERSION = 2;
+/** Appended to version errors: there is no converter, so say which builds wrote what. */
+export const VERSION_HINT = `(this build reads version ${FORMAT_VERSION} only; version 1 was written by Synod builds before 2026-11-22, and no converter exists)`;
 const SEGMENT_MAGIC = Buffer.from('SYNODWAL', 'ascii');
 const SNAPSHOT_MAGIC = Buffer.from('SYNODSNP', 'ascii');
 
@@ -208,7 +210,7 @@ export function decodeSnapshotFile(file: Buffer, marker: CheckpointMarker, path:
   const bad = (why: string): never => failStorage('SNAPSHOT_CORRUPT', `snapshot ${path}: ${why}`);
   if (file.length < SNAPSHOT_HEADER_BYTES) return bad(`only ${file.length} bytes, shorter than its header`);
   if (!file.subarray(0, 8).equals(SNAPSHOT_MAGIC)) return bad('bad magic');
-  if (file.readUInt32LE(8) !== FORMAT_VERSION) failStorage('WAL_UNSUPPORTED', `snapshot ${path}: format version ${file.readUInt32LE(8)} is not supported (this build reads version ${FORMAT_VERSION})`);
+  if (file.readUInt32LE(8) !== FORMAT_VERSION) failStorage('WAL_UNSUPPORTED', `snapshot ${path}: format version ${file.readUInt32LE(8)} is not supported ${VERSION_HINT}`);
   const payload = file.subarray(SNAPSHOT_HEADER_BYTES);
   const declaredBytes = Number(file.readBigUInt64LE(16));
   if (declaredBytes !== payload.length || declaredBytes !== marker.snapshotBytes) {

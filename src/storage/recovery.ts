@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { failStorage, io, type WarningSink } from './errors.js';
 import { closeHandle, removeIfPresent, writeFully, type SyncHooks } from './fsutil.js';
 import {
-  FORMAT_VERSION,
   MIN_USER_RECORD_TYPE,
   RECORD_TYPE_CHECKPOINT,
   SEGMENT_HEADER_BYTES,
+  VERSION_HINT,
   checkSegmentHeader,
   classifyFile,
   decodeCheckpointMarker,
@@ -142,7 +142,7 @@ function scanBadHeader(
   ctx: RecoveryContext,
   s: { seq: number; path: string; buf: Buffer; isLast: boolean; header: string },
 ): SegmentScan {
-  if (s.header === 'bad-version') failStorage('WAL_UNSUPPORTED', `${s.path}: segment format version ${s.buf.readUInt32LE(8)} is not supported (this build reads version ${FORMAT_VERSION})`);
+  if (s.header === 'bad-version') failStorage('WAL_UNSUPPORTED', `${s.path}: segment format version ${s.buf.readUInt32LE(8)} is not supported ${VERSION_HINT}`);
   const intact = findIntactRecordAfter(s.buf, SEGMENT_HEADER_BYTES - 1);
   if (!s.isLast || intact !== null) failStorage('WAL_CORRUPT', `${s.path} at byte offset 0: segment header is ${s.header}`);
   ctx.warn({ code: 'WAL_TAIL_TRUNCATED', message: `${s.path} at byte offset 0: torn segment header (${s.header}); rewriting it`, file: s.path, offsetBytes: 0 });

@@ -196,6 +196,20 @@ describe('corruption is refused', () => {
   });
 });
 
+describe('format versions', () => {
+  it('refuses a segment of another format version, naming the file and both versions', async () => {
+    const dir = await newDir();
+    const { wal } = await openWal(dir);
+    await wal.append([rec('a')]);
+    await wal.close();
+    const segment = (await listNames(dir, '.wal'))[0] as string;
+    const bytes = await readFile(join(dir, segment));
+    bytes.writeUInt32LE(1, 8); // the version field of the segment header
+    await writeFileRaw(join(dir, segment), bytes);
+    await expect(openWal(dir)).rejects.toMatchObject({ code: 'WAL_UNSUPPORTED', message: new RegExp(`${segment}: segment format version 1 is not supported \\(this build reads version 2 only`) });
+  });
+});
+
 describe('checkpoints', () => {
   it('writes a snapshot given in parts as one file, checksummed as a whole', async () => {
     const dir = await newDir();
