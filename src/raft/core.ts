@@ -122,8 +122,11 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private reads: PendingRead[] = [];
   private awaitingTermCommit: { requestId: string; op: JsonValue; startedTick: number }[] = [];
   private round = 0;
-  /** Per heartbeat round: when it was sent (lease reads) and the last log index at that moment (durability). */
-  private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number; waitedForSync: boolean }>();
+  /**
+   * Per heartbeat or probe round: when it was sent (lease reads), the last log index at that
+   * moment, and whether its messages waited for the sync (then an answer proves that index durable).
+   */
+  private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number; readonly waitedForSync: boolean }>();
   /**
    * Leader: the highest index of its own log known to be durable. An answer to a message that
    * waited for the host's sync (a heartbeat, a self-addressed syncProbe) proves every write before
@@ -693,7 +696,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
    */
   private maybeProbeDurability(): void {
     if (this.role !== 'leader' || this.durableIndex >= this.log.lastIndex || this.probeRound !== null) return;
-    this.probeRound = this.newRound();
+    this.probeRound = this.newRound(true);
     this.out.send(this.id, { type: 'syncProbe', term: this.term, round: this.probeRound });
   }
 
@@ -1030,20 +1033,19 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     return this.log.termAt(this.commit) === this.term;
   }
 
-  private newRound(): number {
+  private newRound(waitedForSync: boolean): number {
     this.round++;
-    this.rounds.set(this.round, { sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync: true });
+    this.rounds.set(this.round, { sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync });
     this.rounds.delete(this.round - MAX_ROUNDS_KEPT);
     return this.round;
   }
 
   private broadcastHeartbeats(): number {
-    const round = this.newRound();
     // Once the term is durable a heartbeat depends on nothing unsynced, so it need not queue
     // behind this node's writes (a snapshot being written can hold them for a second); its
     // answer then proves nothing about this node's disk.
     const early = this.termDurable;
-    if (early) (this.rounds.get(round) as { waitedForSync: boolean }).waitedForSync = false;
+    const round = this.newRound(!early);
     for (const [peer, pr] of this.progress) {
       const commit = Math.min(pr.match, this.commit);
       const d = this.departing.get(peer);
