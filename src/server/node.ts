@@ -195,8 +195,8 @@ function createMetrics(id: string, core: () => RaftCore, transport: Transport<Ra
   gauge('synod_net_decode_errors', 'malformed frames received', () => transport.metrics().decodeErrors);
   gauge('synod_net_auth_failures', 'refused peer handshakes', () => transport.metrics().authFailures);
   gauge('synod_wal_appends', 'persist calls accepted by the write-ahead log', () => storage.stats.appends);
-  gauge('synod_wal_batches', 'group commits (one write and one fdatasync each)', () => storage.stats.batches);
-  gauge('synod_wal_file_syncs', 'fdatasync calls on log segments and snapshots', () => storage.stats.fileSyncs);
+  gauge('synod_wal_batches', 'group commits (one durable write each)', () => storage.stats.batches);
+  gauge('synod_wal_file_syncs', 'fdatasync calls (snapshots, new segments; commits write through O_DSYNC)', () => storage.stats.fileSyncs);
   gauge('synod_wal_bytes_written', 'bytes written to the log and snapshots', () => storage.stats.bytesWritten);
   const httpRequests = new Counter({ name: 'synod_http_requests_total', help: 'HTTP requests served', labelNames: ['route', 'method', 'status'], registers: [registry] });
   // one bound child per (route, method, status): labelling anew hashes the labels on every request

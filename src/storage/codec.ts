@@ -20,7 +20,7 @@ export const jsonCodec: PayloadCodec = {
   id: 1,
   name: 'json',
   encode: (value) => Buffer.from(JSON.stringify(value), 'utf8'),
-  encodeParts: (value) => jsonPartsLazily(value),
+  encodeParts: (value) => jsonParts(value),
   decode: (bytes) => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8')) as unknown,
 };
 
@@ -30,16 +30,12 @@ const SPLIT_ARRAYS_LONGER_THAN = 32;
 const SPLIT_OBJECTS_ABOVE_DEPTH = 4;
 
 /**
- * JSON.stringify(value) as a list of buffers of about `partChars` characters each: long arrays and
- * shallow objects are walked, so no single string ever holds the whole text. A snapshot of a large
- * store is written this way without a transient copy the size of the store.
+ * JSON.stringify(value) as buffers of about `partChars` characters each, each encoded only when
+ * the consumer asks for it: long arrays and shallow objects are walked, so no single string ever
+ * holds the whole text. A snapshot of a large store is written this way without a transient copy
+ * the size of the store.
  */
-export function jsonParts(value: unknown, partChars = 64 * 1024): Buffer[] {
-  return [...jsonPartsLazily(value, partChars)];
-}
-
-/** jsonParts as a generator: each part is encoded only when the consumer asks for it. */
-export function* jsonPartsLazily(value: unknown, partChars = 64 * 1024): Generator<Buffer, void, undefined> {
+export function* jsonParts(value: unknown, partChars = 64 * 1024): Generator<Buffer, void, undefined> {
   let pending: string[] = [];
   let pendingChars = 0;
   const take = (): Buffer => {

@@ -4,7 +4,7 @@
 import { codecRegistry, jsonCodec, type PayloadCodec } from './codec.js';
 import { failStorage, type StorageWarning } from './errors.js';
 import { EMPTY_RAFT_STATE, applyRaftOp, lastIndexOf, raftStateToOps, type RaftDurableState } from '../raft/durable-state.js';
-import { checkRaftOp } from './raft-state.js';
+import { checkRaftOp } from './raft-op-check.js';
 import type { HardState, JsonValue, LogEntry, RaftPersistOp } from './raft-types.js';
 import type { RecoveredRecord } from './recovery.js';
 import { openWal, type WalItem, type WalOptions, type WalStats, type WriteAheadLog } from './wal.js';
