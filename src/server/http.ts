@@ -1,6 +1,7 @@
 // HTTP plumbing for the node's client and admin API: a small router, JSON bodies with a size
 // limit, and one error shape ({ error: { code, message } }) for every 4xx and 5xx answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpAnswer } from './http-server.js';
 
 export class HttpError extends Error {
   constructor(
@@ -83,8 +84,8 @@ function matchParts(parts: readonly string[], segments: readonly string[]): Reco
   return parts.length === segments.length ? params : undefined;
 }
 
-/** Reads and parses a JSON body, refusing more than `maxBytes` (413) or malformed JSON (400). */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+/** Reads a body, refusing more than `maxBytes` (413); undefined when there was none. */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > maxBytes) {
@@ -103,54 +104,71 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
       chunks.push(chunk);
     });
     req.on('error', reject);
-    req.on('end', () => {
-      if (size === 0) return resolve(undefined);
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (err) {
-        reject(new HttpError(400, 'BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`));
-      }
-    });
+    req.on('end', () => resolve(size === 0 ? undefined : Buffer.concat(chunks, size)));
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+function parseJsonBody(bytes: Buffer | undefined): unknown {
+  if (bytes === undefined || bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, 'BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 export function errorBody(err: HttpError): unknown {
   return { error: { code: err.code, message: err.message, ...err.extra } };
 }
 
-/** Serves one request through the router; every failure becomes a JSON error and the server keeps serving. */
-export async function serve(router: Router, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number, onError: (err: unknown) => void): Promise<string> {
-  const url = splitTarget(req.url ?? '/');
-  const method = req.method ?? 'GET';
-  let routeName = 'unmatched';
+function jsonAnswer(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): HttpAnswer {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) + '\n' };
+}
+
+/**
+ * Answers one request through the router; every failure becomes a JSON error. Also returns the
+ * matched route's pattern ("unmatched" if none), for metrics.
+ */
+export async function answerRequest(router: Router, request: { method: string; target: string; body: Buffer | undefined }, onError: (err: unknown) => void): Promise<{ answer: HttpAnswer; route: string }> {
+  const url = splitTarget(request.target);
+  const method = request.method;
+  let route = 'unmatched';
   try {
     const found = router.match(method, url.pathname);
     if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`);
     if ('allowed' in found) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
-    routeName = found.route.name;
-    const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req, maxBodyBytes);
+    route = found.route.name;
+    const body = method === 'GET' || method === 'HEAD' ? undefined : parseJsonBody(request.body);
     const out = await found.route.handler({ method, path: url.pathname, params: found.params, query: url.searchParams, body });
-    if (typeof out.body === 'string') {
-      res.writeHead(out.status, { 'content-type': 'text/plain; version=0.0.4', ...out.headers });
-      res.end(out.body);
-    } else {
-      sendJson(res, out.status, out.body, out.headers);
-    }
+    if (typeof out.body === 'string') return { answer: { status: out.status, headers: { 'content-type': 'text/plain; version=0.0.4', ...out.headers }, body: out.body }, route };
+    return { answer: jsonAnswer(out.status, out.body, out.headers), route };
   } catch (err) {
-    if (err instanceof HttpError) {
-      if (!res.headersSent) sendJson(res, err.status, errorBody(err));
-    } else {
-      onError(err);
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
-    }
+    if (err instanceof HttpError) return { answer: jsonAnswer(err.status, errorBody(err)), route };
+    onError(err);
+    return { answer: jsonAnswer(500, { error: { code: 'INTERNAL', message: 'internal error' } }), route };
   }
-  return routeName;
+}
+
+/** Serves one request from Node's http server through the router (the supervisor's control API). */
+export async function serve(router: Router, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number, onError: (err: unknown) => void): Promise<string> {
+  const method = req.method ?? 'GET';
+  let body: Buffer | undefined;
+  try {
+    body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBodyBytes);
+  } catch (err) {
+    if (err instanceof HttpError) writeAnswer(res, jsonAnswer(err.status, errorBody(err)));
+    else onError(err); // the request broke off while its body arrived: nobody to answer
+    return 'unmatched';
+  }
+  const { answer, route } = await answerRequest(router, { method, target: req.url ?? '/', body }, onError);
+  writeAnswer(res, answer);
+  return route;
+}
+
+function writeAnswer(res: ServerResponse, answer: HttpAnswer): void {
+  if (res.headersSent) return;
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+  res.end(answer.body);
 }
 
 const NO_QUERY = new URLSearchParams();

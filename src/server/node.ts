@@ -1,7 +1,6 @@
 // A Synod node process: the Raft core and the KV state machine over the durable write-ahead log
 // and the authenticated TCP transport, serving the HTTP/JSON API with metrics and structured
 // logs, and shutting down gracefully (finish in-flight requests, flush, close).
-import { createServer, type Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { KvStore, type KvQuery } from '../kv/index.js';
@@ -12,7 +11,8 @@ import type { JsonValue } from '../sim/index.js';
 import { RaftStorage } from '../storage/index.js';
 import { Transport, type NetLogRecord } from '../net/index.js';
 import { buildApi, type ApiBackend } from './api.js';
-import { serve } from './http.js';
+import { answerRequest } from './http.js';
+import { HttpServer } from './http-server.js';
 
 export interface MemberAddress {
   /** host:port of the peer (Raft) listener. */
@@ -84,7 +84,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const directory = new Map<string, MemberAddress>(Object.entries(config.members));
   directory.set(config.id, self);
 
-  const storage = await RaftStorage.open(config.dataDir, { onWarning: (w) => logger.warn({ storage: w }, w.message) });
+  // a follower's log writes block its event loop until durable: it waits on them anyway, and a
+  // write from the I/O thread pool costs two thread wakeups more (see WalOptions.writeInline)
+  let isLeader = (): boolean => true;
+  const storage = await RaftStorage.open(config.dataDir, {
+    onWarning: (w) => logger.warn({ storage: w }, w.message),
+    writeInline: () => !isLeader(),
+  });
   const transport = await Transport.start<RaftMessage>({
     selfId: config.id,
     listen: parseHostPort(self.peer),
@@ -122,6 +128,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   });
   host.start();
   const core = (): RaftCore => host.running as unknown as RaftCore;
+  isLeader = () => core().displayRole === 'leader';
   const metrics = createMetrics(config.id, core, transport, storage);
 
   const backend: ApiBackend = {
@@ -141,21 +148,20 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       : {}),
   };
   const router = buildApi(backend);
-  let inFlight = 0;
   const debug = logger.isLevelEnabled('debug');
-  const server: Server = createServer((req, res) => {
-    inFlight++;
-    const started = debug ? performance.now() : 0;
-    void serve(router, req, res, config.maxBodyBytes ?? 1 << 20, (err) => logger.error({ err }, 'request failed')).then((route) => {
-      inFlight--;
-      metrics.countRequest(route, req.method ?? '', res.statusCode);
-      if (debug) logger.debug({ route, status: res.statusCode, ms: performance.now() - started }, 'request');
-    });
-  });
   const client = new URL(self.client);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(client.port), client.hostname, resolve);
+  const server = await HttpServer.listen({
+    host: client.hostname,
+    port: Number(client.port),
+    maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
+    onError: (err) => logger.error({ err }, 'request failed'),
+    handle: async (request) => {
+      const started = debug ? performance.now() : 0;
+      const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'));
+      metrics.countRequest(route, request.method, answer.status);
+      if (debug) logger.debug({ route, status: answer.status, ms: performance.now() - started }, 'request');
+      return answer;
+    },
   });
   logger.info({ client: self.client, peer: self.peer, recoveredOps: storage.durableOps.length }, 'node started');
 
@@ -165,11 +171,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     logger,
     transport,
     close: async () => {
-      server.close();
-      const deadline = Date.now() + 5000;
-      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await server.close(5000);
       host.stop();
-      server.closeAllConnections();
       await transport.close({ deadlineMs: 1000 });
       await storage.close();
       logger.info('node stopped');

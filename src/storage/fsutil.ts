@@ -1,6 +1,7 @@
 // Small durable-I/O helpers shared by the log, recovery and the lock: full writes at a position,
 // directory fsync, and the sync hooks that tests replace to count or fail fsyncs.
 // Why directory fsync: a created, renamed or deleted file is durable only once its directory is.
+import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { io } from './errors.js';
 
@@ -29,6 +30,16 @@ export async function writeFully(handle: FileHandle, bytes: Uint8Array, position
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`write made no progress at byte ${position + done}`);
+    done += bytesWritten;
+  }
+}
+
+/** writeFully on the calling thread: blocks it until the bytes are written (and, under O_DSYNC, durable). */
+export function writeFullySync(handle: FileHandle, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const bytesWritten = writeSync(handle.fd, bytes, done, bytes.length - done, position + done);
     if (bytesWritten <= 0) throw new Error(`write made no progress at byte ${position + done}`);
     done += bytesWritten;
   }

@@ -85,6 +85,27 @@ describe('WriteAheadLog basics', () => {
     expect((await reopen(dir, { segmentBytes: 128 })).records).toEqual(payloads);
   });
 
+  it('writes on the calling thread when writeInline says so, switching per commit, across rollovers', async () => {
+    const dir = await newDir();
+    let inline = true;
+    let asked = 0;
+    const payloads = Array.from({ length: 30 }, (_, i) => `inline-${i}-${'y'.repeat(i)}`);
+    const { wal } = await openWal(dir, {
+      segmentBytes: 200,
+      writeInline: () => {
+        asked++;
+        return inline;
+      },
+    });
+    for (const [i, p] of payloads.entries()) {
+      inline = i % 3 !== 0;
+      await wal.append([rec(p)]);
+    }
+    await wal.close();
+    expect(asked).toBeGreaterThanOrEqual(payloads.length);
+    expect((await reopen(dir)).records).toEqual(payloads);
+  });
+
   it('gives a record larger than a segment a segment of its own', async () => {
     const dir = await newDir();
     const big = 'x'.repeat(500);

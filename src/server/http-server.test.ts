@@ -1,0 +1,224 @@
+// The lean HTTP/1.1 server against real sockets: keep-alive, pipelining, both body framings,
+// 100-continue, HEAD, limits and malformed input (answered, connection closed, server unharmed),
+// with Node's own http client and fetch as well as hand-written bytes.
+import { connect } from 'node:net';
+import { request as httpRequest, Agent } from 'node:http';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpServer, parseHead, type HttpRequestIn } from './http-server.js';
+
+let server: HttpServer;
+let base = '';
+const seen: HttpRequestIn[] = [];
+
+beforeAll(async () => {
+  server = await HttpServer.listen({
+    host: '127.0.0.1',
+    port: 0,
+    maxBodyBytes: 1000,
+    maxHeaderBytes: 2000,
+    handle: async (req) => {
+      seen.push(req);
+      if (req.target === '/throw') throw new Error('handler failed');
+      if (req.target.startsWith('/slow')) await new Promise((r) => setTimeout(r, 30));
+      const body = JSON.stringify({ method: req.method, target: req.target, body: req.body?.toString('utf8') ?? null, host: req.headers.get('host') ?? null }) + '\n';
+      return { status: 200, headers: { 'content-type': 'application/json' }, body };
+    },
+    onError: () => {},
+  });
+  base = `http://127.0.0.1:${server.port}`;
+});
+
+afterAll(() => server.close(1000));
+
+/** Sends raw bytes (in the given pieces) and collects everything until the server closes or `untilCount` answers arrived. */
+function exchange(pieces: readonly (string | Buffer)[], options: { untilAnswers?: number; halfClose?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (d) => {
+      received += d.toString('latin1');
+      if (options.untilAnswers !== undefined && (received.match(/HTTP\/1\.1 \d{3}/g) ?? []).length - (received.match(/HTTP\/1\.1 100/g) ?? []).length >= options.untilAnswers) {
+        socket.destroy();
+        resolve(received);
+      }
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+    socket.on('connect', () => {
+      for (const piece of pieces) socket.write(piece);
+      if (options.halfClose === true) socket.end();
+    });
+  });
+}
+
+function bodiesOf(raw: string): unknown[] {
+  return [...raw.matchAll(/\r\n\r\n(\{.*\})\n/g)].map((m) => JSON.parse(m[1] as string) as unknown);
+}
+
+describe('HttpServer', () => {
+  it('serves Node http and fetch clients over keep-alive', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const ask = (path: string, body?: string): Promise<{ status: number; text: string; connection: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(`${base}${path}`, { method: body === undefined ? 'GET' : 'PUT', agent, headers: body === undefined ? {} : { 'content-length': Buffer.byteLength(body) } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const first = await ask('/a?x=1', '{"v":"é"}');
+    const second = await ask('/b');
+    agent.destroy();
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.text)).toMatchObject({ method: 'PUT', target: '/a?x=1', body: '{"v":"é"}' });
+    expect(second.connection).toBe('keep-alive');
+    const res = await fetch(`${base}/c`, { method: 'POST', body: JSON.stringify({ k: 1 }) });
+    expect(await res.json()).toMatchObject({ method: 'POST', body: '{"k":1}' });
+  });
+
+  it('answers pipelined requests in order, even when the first is slower', async () => {
+    const raw = await exchange(['GET /slow HTTP/1.1\r\nhost: h\r\n\r\nGET /fast HTTP/1.1\r\nhost: h\r\n\r\nPUT /p HTTP/1.1\r\ncontent-length: 2\r\n\r\nhi'], { untilAnswers: 3 });
+    expect(bodiesOf(raw).map((b) => (b as { target: string }).target)).toEqual(['/slow', '/fast', '/p']);
+  });
+
+  it('reads a request split at every byte', async () => {
+    const text = 'PUT /split HTTP/1.1\r\nhost: h\r\ncontent-length: 5\r\n\r\nhello';
+    const raw = await exchange([...text].map((c) => c), { untilAnswers: 1 });
+    expect(bodiesOf(raw)).toEqual([{ method: 'PUT', target: '/split', body: 'hello', host: 'h' }]);
+  });
+
+  it('decodes chunked bodies with extensions and trailers', async () => {
+    const raw = await exchange(['POST /ch HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n', '3;ext=1\r\nabc\r\n', '2\r\nde\r\n0\r\nx-trailer: t\r\n\r\n'], { untilAnswers: 1 });
+    expect(bodiesOf(raw)).toEqual([{ method: 'POST', target: '/ch', body: 'abcde', host: null }]);
+  });
+
+  it('sends 100 Continue before reading a body that expects it', async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    const got: string[] = [];
+    const answered = new Promise<void>((resolve) =>
+      socket.on('data', (d) => {
+        got.push(d.toString('latin1'));
+        if (got.join('').includes('\r\n\r\n{')) resolve();
+        else if (got.join('').startsWith('HTTP/1.1 100 Continue\r\n\r\n')) socket.write('12345');
+      }),
+    );
+    socket.write('PUT /e HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 5\r\n\r\n');
+    await answered;
+    socket.destroy();
+    expect(bodiesOf(got.join(''))).toEqual([{ method: 'PUT', target: '/e', body: '12345', host: null }]);
+  });
+
+  it('answers HEAD without a body but with its length', async () => {
+    const raw = await exchange(['HEAD /head HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n'], { untilAnswers: 2 });
+    const [headAnswer, getAnswer] = raw.split(/(?=HTTP\/1\.1 200)/);
+    expect(headAnswer).toMatch(/content-length: \d+\r\n/);
+    expect(headAnswer).toMatch(/\r\n\r\n$/);
+    expect(bodiesOf(getAnswer as string)).toEqual([{ method: 'GET', target: '/after', body: null, host: null }]);
+  });
+
+  it('closes after answering Connection: close, HTTP/1.0, or a client that shut its side', async () => {
+    for (const request of ['GET /x HTTP/1.1\r\nconnection: close\r\n\r\n', 'GET /x HTTP/1.0\r\n\r\n']) {
+      const raw = await exchange([request]); // resolves only when the server closes
+      expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(raw).toContain('connection: close');
+    }
+    const raw = await exchange(['GET /slow1 HTTP/1.1\r\n\r\nGET /x2 HTTP/1.1\r\n\r\n'], { halfClose: true });
+    expect(bodiesOf(raw).map((b) => (b as { target: string }).target)).toEqual(['/slow1', '/x2']);
+  });
+
+  it('refuses bodies and heads over the limits, and malformed requests, with a JSON error, then closes', async () => {
+    const cases: [string, number, string][] = [
+      ['PUT /big HTTP/1.1\r\ncontent-length: 1001\r\n\r\n', 413, 'BODY_TOO_LARGE'],
+      [`POST /big HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n3e9\r\n${'x'.repeat(1001)}\r\n0\r\n\r\n`, 413, 'BODY_TOO_LARGE'],
+      [`GET /h HTTP/1.1\r\nx-long: ${'y'.repeat(2100)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      ['GET /h HTTP/1.1\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n', 400, 'BAD_HTTP'],
+      ['GET /h HTTP/1.1\r\ncontent-length: 1, 2\r\n\r\n', 400, 'BAD_HTTP'],
+      ['GET /h HTTP/1.1\r\ncontent-length: -1\r\n\r\n', 400, 'BAD_HTTP'],
+      ['POST /h HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n', 501, 'NOT_IMPLEMENTED'],
+      ['POST /h HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n', 400, 'BAD_HTTP'],
+      ['GET /h HTTP/1.1\r\nexpect: magic\r\n\r\n', 417, 'EXPECTATION_FAILED'],
+      ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505, 'HTTP_VERSION'],
+      ['GET /h\r\n\r\n', 400, 'BAD_HTTP'],
+      ['GET  /h HTTP/1.1\r\n\r\n', 400, 'BAD_HTTP'],
+      ['GET /h HTTP/1.1\r\nbad header\r\n\r\n', 400, 'BAD_HTTP'],
+      ['GET /h HTTP/1.1\r\n folded: x\r\n\r\n', 400, 'BAD_HTTP'],
+    ];
+    for (const [request, status, code] of cases) {
+      const raw = await exchange([request]);
+      expect(raw, request.slice(0, 60)).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(raw).toContain(`"code":"${code}"`);
+      expect(raw).toContain('connection: close');
+    }
+    const handled = seen.filter((r) => r.target === '/h' || r.target === '/big');
+    expect(handled).toEqual([]);
+  });
+
+  it('answers 500 when the handler throws, and keeps the connection', async () => {
+    const raw = await exchange(['GET /throw HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n'], { untilAnswers: 2 });
+    expect(raw).toMatch(/^HTTP\/1\.1 500 /);
+    expect(raw).toContain('"code":"INTERNAL"');
+    expect(bodiesOf(raw).at(-1)).toMatchObject({ target: '/ok' });
+  });
+
+  it('survives random bytes and keeps serving', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 4 }), async (pieces) => {
+        const socket = connect(server.port, '127.0.0.1');
+        await new Promise<void>((resolve) => socket.on('connect', resolve));
+        for (const piece of pieces) socket.write(piece);
+        await new Promise((r) => setTimeout(r, 2));
+        socket.destroy();
+      }),
+      { numRuns: 150, seed: 7 },
+    );
+    const res = await fetch(`${base}/still-here`);
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('parseHead', () => {
+  it('reads the request line, joins repeated headers and lower-cases names', () => {
+    const head = parseHead('GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 3');
+    expect(head).toMatchObject({ method: 'GET', target: '/a?b=1', keepAlive: true, framing: 3 });
+    expect(head.headers.get('x-a')).toBe('1, 2');
+    expect(head.headers.get('host')).toBe('x');
+  });
+
+  it('keeps HTTP/1.0 alive only when asked', () => {
+    expect(parseHead('GET / HTTP/1.0').keepAlive).toBe(false);
+    expect(parseHead('GET / HTTP/1.0\r\nConnection: Keep-Alive').keepAlive).toBe(true);
+    expect(parseHead('GET / HTTP/1.1\r\nConnection: close').keepAlive).toBe(false);
+  });
+});
+
+describe('HttpServer.close', () => {
+  it('lets a request under way finish, then closes its connection', async () => {
+    const own = await HttpServer.listen({
+      host: '127.0.0.1',
+      port: 0,
+      handle: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return { status: 200, headers: {}, body: 'done' };
+      },
+    });
+    const port = own.port;
+    const answer = new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.write('GET / HTTP/1.1\r\n\r\n');
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(own.inFlight).toBe(1);
+    await own.close(2000);
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).toContain('connection: close');
+    expect(text.endsWith('done')).toBe(true);
+  });
+});

@@ -1,0 +1,461 @@
+// A lean HTTP/1.1 server for the node's client API. Node's http server spends about twice the CPU
+// per request of this one on a loopback put (`npm run bench -- http-floor`), and on a leader that
+// is a quarter of a put's cost. The API needs only a small part of HTTP/1.1, which this covers:
+// keep-alive, pipelining (answered in order, one at a time), Content-Length and chunked bodies,
+// Expect: 100-continue, HEAD, and clear errors that close the connection on anything malformed.
+import { createServer, type Server, type Socket } from 'node:net';
+
+/** A complete request as the handler sees it. */
+export interface HttpRequestIn {
+  readonly method: string;
+  /** The request target as sent, e.g. "/v1/kv/a?consistency=serializable". */
+  readonly target: string;
+  /** Header values by lower-case name; repeated headers are joined with ", ". */
+  readonly headers: ReadonlyMap<string, string>;
+  /** The body bytes; undefined when the request had none. */
+  readonly body: Buffer | undefined;
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  /** Extra headers; content-length, connection and date are set by the server. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface HttpServerOptions {
+  readonly host: string;
+  /** 0 picks a free port; read it back from `port`. */
+  readonly port: number;
+  readonly handle: (request: HttpRequestIn) => Promise<HttpAnswer>;
+  /** Larger bodies are refused with 413 before they are read. Default 1 MiB. */
+  readonly maxBodyBytes?: number;
+  /** A request line plus headers larger than this is refused with 431. Default 16 KiB. */
+  readonly maxHeaderBytes?: number;
+  /** A connection with no request under way is closed after this long. Default 5 s. */
+  readonly keepAliveTimeoutMs?: number;
+  /** A request must arrive in full within this long of its first byte, or gets 408. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** Called when `handle` throws instead of answering; the client gets a 500. */
+  readonly onError?: (err: unknown) => void;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+const CRLF = Buffer.from('\r\n');
+/** How often idle and slow connections are looked for. Timeouts are as precise as this. */
+const SWEEP_MS = 1000;
+/** A chunk-size line longer than this (hex digits plus extensions) is refused. */
+const MAX_CHUNK_LINE_BYTES = 256;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const REASONS: Readonly<Record<number, string>> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 307: 'Temporary Redirect', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large',
+  417: 'Expectation Failed', 422: 'Unprocessable Content', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+};
+
+/** A protocol error: answered with `status`, then the connection is closed. */
+class ProtocolError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Head {
+  readonly method: string;
+  readonly target: string;
+  readonly headers: Map<string, string>;
+  readonly keepAlive: boolean;
+  /** Content-Length, or 'chunked'. */
+  readonly framing: number | 'chunked';
+}
+
+export class HttpServer {
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
+  private closing = false;
+  /** Advanced by the sweeper: connections note it on activity instead of reading the clock. */
+  sweepCount = 0;
+  readonly limits: Required<Pick<HttpServerOptions, 'maxBodyBytes' | 'maxHeaderBytes' | 'keepAliveTimeoutMs' | 'requestTimeoutMs'>>;
+
+  private constructor(readonly options: HttpServerOptions) {
+    this.limits = {
+      maxBodyBytes: options.maxBodyBytes ?? 1 << 20,
+      maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    };
+    // half-open: a client that shuts its sending side after a request still gets the answer
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (this.closing) return void socket.destroy();
+      const connection = new Connection(this, socket);
+      this.connections.add(connection);
+      socket.once('close', () => this.connections.delete(connection));
+    });
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  static async listen(options: HttpServerOptions): Promise<HttpServer> {
+    const server = new HttpServer(options);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.server.once('error', reject);
+        server.server.listen(options.port, options.host, () => {
+          server.server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      clearInterval(server.sweeper);
+      throw err;
+    }
+    return server;
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    if (address === null || typeof address === 'string') throw new Error('the server is not listening on a TCP port');
+    return address.port;
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    let busy = 0;
+    for (const connection of this.connections) if (connection.busy) busy++;
+    return busy;
+  }
+
+  /**
+   * Stops accepting connections, closes idle ones, lets requests under way finish for up to
+   * `graceMs` (their connections close after answering), then closes whatever is left.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections) connection.closeWhenIdle();
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const connection of this.connections) connection.destroy();
+    await closed;
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  private sweep(): void {
+    this.sweepCount++;
+    for (const connection of this.connections) connection.checkTimeout(this.sweepCount);
+  }
+}
+
+/** One client connection: parses requests from the byte stream and answers them in order. */
+class Connection {
+  private buffered: Buffer = Buffer.alloc(0);
+  /** How far the header-end search has looked, so a slowly arriving head is not rescanned. */
+  private scannedBytes = 0;
+  private head: Head | undefined;
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  /** Inside a chunked body: bytes of the current chunk still to read, or -1 between chunks. */
+  private chunkLeft = -1;
+  private inTrailers = false;
+  /** A handler is running; later requests wait in `buffered`. */
+  busy = false;
+  private closeAfterAnswer = false;
+  /** The client has shut its sending side: answer what was received, then close. */
+  private peerEnded = false;
+  private dead = false;
+  /** The sweep count when the current wait (idle, or for the rest of a request) began. */
+  private waitingSince: number;
+
+  constructor(
+    private readonly server: HttpServer,
+    private readonly socket: Socket,
+  ) {
+    this.waitingSince = server.sweepCount;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.destroy());
+    socket.on('end', () => {
+      this.peerEnded = true;
+      if (!this.busy) this.finish();
+    });
+  }
+
+  closeWhenIdle(): void {
+    this.closeAfterAnswer = true;
+    if (!this.busy && this.buffered.length === 0 && this.head === undefined) this.destroy();
+  }
+
+  /** Closes after the last answer was written. */
+  private finish(): void {
+    this.dead = true;
+    this.waitingSince = this.server.sweepCount;
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.dead = true;
+    this.socket.destroy();
+  }
+
+  checkTimeout(sweepCount: number): void {
+    if (this.busy) return;
+    const waitedMs = (sweepCount - this.waitingSince) * SWEEP_MS;
+    // a closed connection whose client never closes its side is dropped like an idle one
+    if (this.dead) return void (waitedMs > this.server.limits.keepAliveTimeoutMs && this.socket.destroy());
+    const midRequest = this.head !== undefined || this.buffered.length > 0;
+    const { keepAliveTimeoutMs, requestTimeoutMs } = this.server.limits;
+    if (midRequest && waitedMs > requestTimeoutMs) this.fail(new ProtocolError(408, 'REQUEST_TIMEOUT', `the request did not arrive in full within ${requestTimeoutMs} ms`));
+    else if (!midRequest && waitedMs > keepAliveTimeoutMs) this.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.dead) return;
+    if (!this.busy && this.buffered.length === 0 && this.head === undefined) this.waitingSince = this.server.sweepCount;
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    if (this.busy) {
+      // a pipelining client may send ahead; stop reading once a whole request's worth waits
+      if (this.buffered.length > this.server.limits.maxHeaderBytes + this.server.limits.maxBodyBytes) this.socket.pause();
+      return;
+    }
+    this.parse();
+  }
+
+  /** Parses as far as the buffered bytes allow; starts the handler once a request is complete. */
+  private parse(): void {
+    try {
+      for (let steps = 0; steps < 1_000_000 && !this.busy && !this.dead; steps++) {
+        if (this.head === undefined) {
+          if (!this.readHead()) return;
+        } else if (!this.readBody()) {
+          return;
+        }
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) this.fail(err);
+      else throw err;
+    }
+  }
+
+  private readHead(): boolean {
+    const { maxHeaderBytes } = this.server.limits;
+    // tolerate empty lines before a request (RFC 9112 §2.2)
+    while (this.buffered.length >= 2 && this.buffered[0] === 0x0d && this.buffered[1] === 0x0a) this.buffered = this.buffered.subarray(2);
+    if (this.buffered.length === 0) return false;
+    const end = this.buffered.indexOf(HEADER_END, Math.max(0, this.scannedBytes - 3));
+    if (end < 0) {
+      this.scannedBytes = this.buffered.length;
+      if (this.buffered.length > maxHeaderBytes) throw new ProtocolError(431, 'HEADERS_TOO_LARGE', `request head exceeds ${maxHeaderBytes} bytes`);
+      return false;
+    }
+    if (end > maxHeaderBytes) throw new ProtocolError(431, 'HEADERS_TOO_LARGE', `request head exceeds ${maxHeaderBytes} bytes`);
+    const head = parseHead(this.buffered.toString('latin1', 0, end));
+    this.buffered = this.buffered.subarray(end + HEADER_END.length);
+    this.scannedBytes = 0;
+    if (typeof head.framing === 'number' && head.framing > this.server.limits.maxBodyBytes) {
+      throw new ProtocolError(413, 'BODY_TOO_LARGE', `request body of ${head.framing} bytes exceeds the limit of ${this.server.limits.maxBodyBytes}`);
+    }
+    const expect = head.headers.get('expect');
+    if (expect !== undefined) {
+      if (expect.toLowerCase() !== '100-continue') throw new ProtocolError(417, 'EXPECTATION_FAILED', `unsupported expectation: ${expect}`);
+      if (head.framing !== 0) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+    }
+    this.head = head;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.chunkLeft = -1;
+    this.inTrailers = false;
+    return true;
+  }
+
+  /** Reads body bytes; true when the request was complete and has been started. */
+  private readBody(): boolean {
+    const head = this.head as Head;
+    if (head.framing === 'chunked') {
+      if (!this.readChunks()) return false;
+      this.start(head, this.chunkBytes === 0 ? undefined : Buffer.concat(this.chunks, this.chunkBytes));
+      return true;
+    }
+    if (this.buffered.length < head.framing) return false;
+    const body = head.framing === 0 ? undefined : this.buffered.subarray(0, head.framing);
+    this.buffered = this.buffered.subarray(head.framing);
+    this.start(head, body);
+    return true;
+  }
+
+  /** Consumes chunked-body bytes; true when the last chunk and the trailers have been read. */
+  private readChunks(): boolean {
+    const limit = this.server.limits.maxBodyBytes;
+    for (;;) {
+      if (this.chunkLeft > 0) {
+        const take = Math.min(this.chunkLeft, this.buffered.length);
+        if (take === 0) return false;
+        this.chunks.push(this.buffered.subarray(0, take));
+        this.buffered = this.buffered.subarray(take);
+        this.chunkLeft -= take;
+        continue;
+      }
+      const lineEnd = this.buffered.indexOf(CRLF);
+      if (lineEnd < 0) {
+        if (this.buffered.length > MAX_CHUNK_LINE_BYTES) throw new ProtocolError(400, 'BAD_HTTP', 'chunked body: a line is too long');
+        return false;
+      }
+      const line = this.buffered.toString('latin1', 0, lineEnd);
+      this.buffered = this.buffered.subarray(lineEnd + 2);
+      if (this.inTrailers) {
+        if (line === '') return true; // trailer fields are read and ignored
+        continue;
+      }
+      if (this.chunkLeft === 0) {
+        if (line !== '') throw new ProtocolError(400, 'BAD_HTTP', 'chunked body: chunk data is not followed by CRLF');
+        this.chunkLeft = -1;
+        continue;
+      }
+      const sizeText = (line.split(';', 1)[0] as string).trim();
+      if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw new ProtocolError(400, 'BAD_HTTP', `chunked body: bad chunk size "${sizeText.slice(0, 20)}"`);
+      const size = parseInt(sizeText, 16);
+      if (size === 0) {
+        this.inTrailers = true;
+        continue;
+      }
+      this.chunkBytes += size;
+      if (this.chunkBytes > limit) throw new ProtocolError(413, 'BODY_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
+      // the CRLF after the data is checked when chunkLeft is back at 0 and the next line is read
+      this.chunkLeft = size;
+    }
+  }
+
+  private start(head: Head, body: Buffer | undefined): void {
+    this.head = undefined;
+    this.busy = true;
+    if (!head.keepAlive) this.closeAfterAnswer = true;
+    const request: HttpRequestIn = { method: head.method, target: head.target, headers: head.headers, body };
+    let answered: Promise<HttpAnswer>;
+    try {
+      answered = this.server.options.handle(request);
+    } catch (err) {
+      answered = Promise.reject(err);
+    }
+    answered.then(
+      (answer) => this.answer(head.method, answer),
+      (err: unknown) => {
+        this.server.options.onError?.(err);
+        this.answer(head.method, errorAnswer(500, 'INTERNAL', 'internal error'));
+      },
+    );
+  }
+
+  private answer(method: string, answer: HttpAnswer): void {
+    if (this.dead) return;
+    const close = this.closeAfterAnswer || this.server.isClosing;
+    this.socket.write(formatAnswer(answer, method === 'HEAD', close));
+    this.busy = false;
+    this.waitingSince = this.server.sweepCount;
+    if (close) return this.finish();
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.buffered.length > 0) this.parse();
+    if (this.peerEnded && !this.busy) this.finish();
+  }
+
+  /** Answers a protocol error and closes: after one, the byte stream cannot be trusted. */
+  private fail(err: ProtocolError): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.waitingSince = this.server.sweepCount;
+    this.socket.end(formatAnswer(errorAnswer(err.status, err.code, err.message), false, true));
+  }
+}
+
+/** Parses a request line and header fields (the text before the blank line). */
+export function parseHead(text: string): Head {
+  const lines = text.split('\r\n');
+  const requestLine = lines[0] as string;
+  const parts = requestLine.split(' ');
+  if (parts.length !== 3) throw new ProtocolError(400, 'BAD_HTTP', `malformed request line: ${JSON.stringify(requestLine.slice(0, 100))}`);
+  const [method, target, version] = parts as [string, string, string];
+  if (!TOKEN.test(method)) throw new ProtocolError(400, 'BAD_HTTP', `malformed method: ${JSON.stringify(method.slice(0, 40))}`);
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
+    if (/^HTTP\/\d(\.\d)?$/.test(version)) throw new ProtocolError(505, 'HTTP_VERSION', `${version} is not supported; use HTTP/1.1`);
+    throw new ProtocolError(400, 'BAD_HTTP', `malformed request line: ${JSON.stringify(requestLine.slice(0, 100))}`);
+  }
+  if (target.length === 0 || hasControlOrSpace(target, false)) throw new ProtocolError(400, 'BAD_HTTP', 'malformed request target');
+  const headers = new Map<string, string>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new ProtocolError(400, 'BAD_HTTP', `malformed header line: ${JSON.stringify(line.slice(0, 100))}`);
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new ProtocolError(400, 'BAD_HTTP', `malformed header name: ${JSON.stringify(name.slice(0, 60))}`);
+    const value = line.slice(colon + 1).trim();
+    if (hasControlOrSpace(value, true)) throw new ProtocolError(400, 'BAD_HTTP', `header ${name} holds a control character`);
+    const key = name.toLowerCase();
+    const previous = headers.get(key);
+    headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
+  }
+  return { method, target, headers, keepAlive: keepAliveOf(version, headers.get('connection')), framing: framingOf(headers) };
+}
+
+/** Control characters (tab allowed when `inValue`), and spaces unless `inValue`. */
+function hasControlOrSpace(text: string, inValue: boolean): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x7f || (code < 0x20 && !(inValue && code === 0x09)) || (code === 0x20 && !inValue)) return true;
+  }
+  return false;
+}
+
+function keepAliveOf(version: string, connection: string | undefined): boolean {
+  const options = (connection ?? '').toLowerCase().split(',').map((s) => s.trim());
+  if (options.includes('close')) return false;
+  return version === 'HTTP/1.1' || options.includes('keep-alive');
+}
+
+function framingOf(headers: ReadonlyMap<string, string>): number | 'chunked' {
+  const coding = headers.get('transfer-encoding');
+  const length = headers.get('content-length');
+  if (coding !== undefined) {
+    // both framings at once is how requests are smuggled past proxies: refuse it
+    if (length !== undefined) throw new ProtocolError(400, 'BAD_HTTP', 'both Transfer-Encoding and Content-Length given');
+    if (coding.toLowerCase() !== 'chunked') throw new ProtocolError(501, 'NOT_IMPLEMENTED', `transfer coding "${coding}" is not supported; use chunked or Content-Length`);
+    return 'chunked';
+  }
+  if (length === undefined) return 0;
+  const values = new Set(length.split(',').map((s) => s.trim()));
+  const only = [...values][0] as string;
+  if (values.size !== 1 || !/^\d{1,15}$/.test(only)) throw new ProtocolError(400, 'BAD_HTTP', `malformed Content-Length: ${JSON.stringify(length.slice(0, 40))}`);
+  return Number(only);
+}
+
+let dateSecond = -1;
+let dateText = '';
+
+/** The Date header's value, formatted at most once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+function formatAnswer(answer: HttpAnswer, headOnly: boolean, close: boolean): string {
+  let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? 'Unknown'}\r\n`;
+  for (const name in answer.headers) head += `${name}: ${answer.headers[name] as string}\r\n`;
+  head += `content-length: ${Buffer.byteLength(answer.body)}\r\ndate: ${httpDate()}\r\nconnection: ${close ? 'close' : 'keep-alive'}\r\n\r\n`;
+  return headOnly ? head : head + answer.body;
+}
+
+export function errorAnswer(status: number, code: string, message: string): HttpAnswer {
+  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code, message } }) + '\n' };
+}
