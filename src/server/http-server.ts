@@ -46,7 +46,6 @@ const CRLF = Buffer.from('\r\n');
 const SWEEP_MS = 1000;
 /** A chunk-size line longer than this (hex digits plus extensions) is refused. */
 const MAX_CHUNK_LINE_BYTES = 256;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REASONS: Readonly<Record<number, string>> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 307: 'Temporary Redirect', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found',
   405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large',
@@ -377,31 +376,58 @@ class Connection {
 
 /** Parses a request line and header fields (the text before the blank line). */
 export function parseHead(text: string): Head {
-  const lines = text.split('\r\n');
-  const requestLine = lines[0] as string;
-  const parts = requestLine.split(' ');
-  if (parts.length !== 3) throw new ProtocolError(400, 'BAD_HTTP', `malformed request line: ${JSON.stringify(requestLine.slice(0, 100))}`);
-  const [method, target, version] = parts as [string, string, string];
-  if (!TOKEN.test(method)) throw new ProtocolError(400, 'BAD_HTTP', `malformed method: ${JSON.stringify(method.slice(0, 40))}`);
+  // indexOf scans and a character table, not split and regular expressions: this runs per request
+  const lineEnd = text.indexOf('\r\n');
+  const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
+  const firstSpace = requestLine.indexOf(' ');
+  const secondSpace = requestLine.indexOf(' ', firstSpace + 1);
+  if (firstSpace <= 0 || secondSpace < 0 || requestLine.indexOf(' ', secondSpace + 1) >= 0) throw malformedRequestLine(requestLine);
+  const method = requestLine.slice(0, firstSpace);
+  const target = requestLine.slice(firstSpace + 1, secondSpace);
+  const version = requestLine.slice(secondSpace + 1);
+  if (!isToken(method)) throw new ProtocolError(400, 'BAD_HTTP', `malformed method: ${JSON.stringify(method.slice(0, 40))}`);
   if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
     if (/^HTTP\/\d(\.\d)?$/.test(version)) throw new ProtocolError(505, 'HTTP_VERSION', `${version} is not supported; use HTTP/1.1`);
-    throw new ProtocolError(400, 'BAD_HTTP', `malformed request line: ${JSON.stringify(requestLine.slice(0, 100))}`);
+    throw malformedRequestLine(requestLine);
   }
   if (target.length === 0 || hasControlOrSpace(target, false)) throw new ProtocolError(400, 'BAD_HTTP', 'malformed request target');
   const headers = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new ProtocolError(400, 'BAD_HTTP', `malformed header line: ${JSON.stringify(line.slice(0, 100))}`);
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new ProtocolError(400, 'BAD_HTTP', `malformed header name: ${JSON.stringify(name.slice(0, 60))}`);
-    const value = line.slice(colon + 1).trim();
+  let at = lineEnd < 0 ? text.length : lineEnd + 2;
+  while (at < text.length) {
+    const end = text.indexOf('\r\n', at);
+    const stop = end < 0 ? text.length : end;
+    const colon = text.indexOf(':', at);
+    if (colon <= at || colon > stop) throw new ProtocolError(400, 'BAD_HTTP', `malformed header line: ${JSON.stringify(text.slice(at, Math.min(stop, at + 100)))}`);
+    const name = text.slice(at, colon);
+    if (!isToken(name)) throw new ProtocolError(400, 'BAD_HTTP', `malformed header name: ${JSON.stringify(name.slice(0, 60))}`);
+    const value = text.slice(colon + 1, stop).trim();
     if (hasControlOrSpace(value, true)) throw new ProtocolError(400, 'BAD_HTTP', `header ${name} holds a control character`);
     const key = name.toLowerCase();
     const previous = headers.get(key);
     headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
+    at = stop + 2;
   }
   return { method, target, headers, keepAlive: keepAliveOf(version, headers.get('connection')), framing: framingOf(headers) };
+}
+
+function malformedRequestLine(line: string): ProtocolError {
+  return new ProtocolError(400, 'BAD_HTTP', `malformed request line: ${JSON.stringify(line.slice(0, 100))}`);
+}
+
+/** tchar of RFC 9110 §5.6.2, by character code. */
+const TOKEN_CHARS = (() => {
+  const table = new Uint8Array(128);
+  for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") table[c.charCodeAt(0)] = 1;
+  return table;
+})();
+
+function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || TOKEN_CHARS[code] === 0) return false;
+  }
+  return true;
 }
 
 /** Control characters (tab allowed when `inValue`), and spaces unless `inValue`. */
@@ -414,6 +440,7 @@ function hasControlOrSpace(text: string, inValue: boolean): boolean {
 }
 
 function keepAliveOf(version: string, connection: string | undefined): boolean {
+  if (connection === undefined) return version === 'HTTP/1.1';
   const options = (connection ?? '').toLowerCase().split(',').map((s) => s.trim());
   if (options.includes('close')) return false;
   return version === 'HTTP/1.1' || options.includes('keep-alive');
@@ -429,6 +456,7 @@ function framingOf(headers: ReadonlyMap<string, string>): number | 'chunked' {
     return 'chunked';
   }
   if (length === undefined) return 0;
+  if (/^\d{1,15}$/.test(length)) return Number(length);
   const values = new Set(length.split(',').map((s) => s.trim()));
   const only = [...values][0] as string;
   if (values.size !== 1 || !/^\d{1,15}$/.test(only)) throw new ProtocolError(400, 'BAD_HTTP', `malformed Content-Length: ${JSON.stringify(length.slice(0, 40))}`);
