@@ -131,14 +131,15 @@ function jsonAnswer(status: number, body: unknown, headers: Readonly<Record<stri
  */
 export async function answerRequest(router: Router, request: { method: string; target: string; body: Buffer | undefined }, onError: (err: unknown) => void): Promise<{ answer: HttpAnswer; route: string }> {
   const url = splitTarget(request.target);
-  const method = request.method;
+  // HEAD is answered as GET; the server leaves the body out
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
   let route = 'unmatched';
   try {
     const found = router.match(method, url.pathname);
     if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`);
     if ('allowed' in found) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
     route = found.route.name;
-    const body = method === 'GET' || method === 'HEAD' ? undefined : parseJsonBody(request.body);
+    const body = method === 'GET' ? undefined : parseJsonBody(request.body);
     const out = await found.route.handler({ method, path: url.pathname, params: found.params, query: url.searchParams, body });
     if (typeof out.body === 'string') return { answer: { status: out.status, headers: { 'content-type': 'text/plain; version=0.0.4', ...out.headers }, body: out.body }, route };
     return { answer: jsonAnswer(out.status, out.body, out.headers), route };
