@@ -1,5 +1,5 @@
-// Request targets are split by hand on the hot path; they must agree with the URL parser on
-// what the router and handlers read.
+// The API's HTTP plumbing apart from any server: request targets (split by hand on the hot path,
+// so they must agree with the URL parser) and answerRequest's routing and error shapes.
 import { describe, expect, it } from 'vitest';
 import { answerRequest, Router, splitTarget } from './http.js';
 
