@@ -1,7 +1,10 @@
-// `npm run bench -- kv [--quick] [--only synod|etcd]`: a 3-node Synod cluster (fsync on) and a 3-node etcd 3.4 cluster
-// on loopback, the same workloads against both in one run: sequential puts, puts with 64 in
-// flight, linearizable gets with 64 in flight; then peak resident memory per node after loading
-// 100,000 keys of 256-byte values. Prints ops/s, p50/p99 latency and the Synod/etcd ratios.
+// `npm run bench -- kv [--quick] [--only synod|etcd] [--rounds N]`: a 3-node Synod cluster (fsync
+// on) and a 3-node etcd 3.4 cluster on loopback, one at a time, and the same workloads against
+// each: sequential puts, puts with 64 in flight, linearizable gets with 64 in flight. In each of
+// N rounds (default 3) each cluster is started afresh and the order alternates, so a change in
+// the machine's speed (up to 2x here, within minutes) hits both. In the last round: peak resident memory per node after loading
+// 100,000 keys of 256-byte values. Prints ops/s, p50/p99 latency and the Synod/etcd ratios
+// (medians over the rounds).
 // SYNOD_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to each Synod node's node.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -87,44 +90,77 @@ function peakRssMiB(pid: number): number {
   return m === null ? NaN : Number(m[1]) / 1024;
 }
 
-interface Measured {
+interface RoundResult {
   seq: LoadResult;
   put64: LoadResult;
   get64: LoadResult;
-  rssMiB: number[];
 }
 
-async function measure(target: KvTarget, quick: boolean): Promise<Measured> {
-  const pids = await target.pids();
-  // CPU per operation of the whole cluster (all nodes), so that work moved between nodes counts
-  const clusterCpuMs = (): number => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
-  let cpuBefore = clusterCpuMs();
-  let clientCpuBefore = process.cpuUsage();
-  const say = (what: string, r: LoadResult): void => {
-    const cpuAfter = clusterCpuMs();
-    const cpuUsPerOp = ((cpuAfter - cpuBefore) * 1000) / Math.max(1, r.ops);
-    const client = process.cpuUsage(clientCpuBefore);
+/** Reports each workload's ops/s, latency and the CPU per operation of the cluster and the client. */
+class CpuMeter {
+  private cpuBefore: number;
+  private clientBefore = process.cpuUsage();
+
+  constructor(
+    private readonly target: KvTarget,
+    private readonly pids: readonly number[],
+  ) {
+    this.cpuBefore = this.clusterCpuMs();
+  }
+
+  /** CPU of the whole cluster (all nodes), so that work moved between nodes counts. */
+  private clusterCpuMs(): number {
+    return this.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  }
+
+  restart(): void {
+    this.cpuBefore = this.clusterCpuMs();
+    this.clientBefore = process.cpuUsage();
+  }
+
+  say(what: string, r: LoadResult): void {
+    const cpuAfter = this.clusterCpuMs();
+    const cpuUsPerOp = ((cpuAfter - this.cpuBefore) * 1000) / Math.max(1, r.ops);
+    const client = process.cpuUsage(this.clientBefore);
     const clientUsPerOp = (client.user + client.system) / Math.max(1, r.ops);
-    cpuBefore = cpuAfter;
-    clientCpuBefore = process.cpuUsage();
-    process.stdout.write(`  ${target.name.padEnd(6)} ${what.padEnd(22)} ${formatLoad(r)}  CPU/op: cluster ${cpuUsPerOp.toFixed(0)} us, client ${clientUsPerOp.toFixed(0)} us\n`);
-  };
+    process.stdout.write(`  ${this.target.name.padEnd(6)} ${what.padEnd(22)} ${formatLoad(r)}  CPU/op: cluster ${cpuUsPerOp.toFixed(0)} us, client ${clientUsPerOp.toFixed(0)} us\n`);
+    this.restart();
+  }
+}
+
+async function measureRound(target: KvTarget, pids: readonly number[], quick: boolean, round: number): Promise<RoundResult> {
   const n = quick ? 0.2 : 1;
-  await runLoad({ concurrency: 8, totalOps: 500, maxWallMs: 10_000 }, (i) => target.put(`warm${i}`, VALUE));
-  cpuBefore = clusterCpuMs();
-  clientCpuBefore = process.cpuUsage();
-  const seq = await runLoad({ concurrency: 1, totalOps: 2000 * n, maxWallMs: 30_000 }, (i) => target.put(`seq${i}`, VALUE));
-  say('sequential put', seq);
-  const put64 = await runLoad({ concurrency: 64, totalOps: 20_000 * n, maxWallMs: 30_000 }, (i) => target.put(`p${i}`, VALUE));
-  say('put, 64 in flight', put64);
-  const get64 = await runLoad({ concurrency: 64, totalOps: 20_000 * n, maxWallMs: 30_000 }, (i) => target.get(`p${i % 1000}`));
-  say('get, 64 in flight', get64);
-  const total = 100_000 * n;
+  const meter = new CpuMeter(target, pids);
+  const seq = await runLoad({ concurrency: 1, totalOps: 2000 * n, maxWallMs: 30_000 }, (i) => target.put(`r${round}s${i}`, VALUE));
+  meter.say('sequential put', seq);
+  const put64 = await runLoad({ concurrency: 64, totalOps: 20_000 * n, maxWallMs: 30_000 }, (i) => target.put(`r${round}p${i}`, VALUE));
+  meter.say('put, 64 in flight', put64);
+  const get64 = await runLoad({ concurrency: 64, totalOps: 20_000 * n, maxWallMs: 30_000 }, (i) => target.get(`r${round}p${i % 1000}`));
+  meter.say('get, 64 in flight', get64);
+  return { seq, put64, get64 };
+}
+
+/** Loads 100,000 keys (a fifth with --quick) and returns the peak resident memory of each node. */
+async function measureMemory(target: KvTarget, pids: readonly number[], quick: boolean): Promise<number[]> {
+  const meter = new CpuMeter(target, pids);
+  const total = quick ? 20_000 : 100_000;
   const load = await runLoad({ concurrency: 64, totalOps: total, maxWallMs: 300_000 }, (i) => target.put(`load${i}`, VALUE));
-  say(`load ${total} keys`, load);
+  meter.say(`load ${total} keys`, load);
   const rssMiB = pids.map(peakRssMiB);
   process.stdout.write(`  ${target.name.padEnd(6)} peak RSS per node: ${rssMiB.map((m) => `${m.toFixed(0)} MiB`).join(', ')}\n`);
-  return { seq, put64, get64, rssMiB };
+  return rssMiB;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+interface Running {
+  readonly target: KvTarget;
+  readonly rounds: RoundResult[];
+  rssMiB: number[];
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -132,32 +168,62 @@ export async function run(args: string[]): Promise<void> {
   const onlyAt = args.indexOf('--only');
   const only = onlyAt < 0 ? undefined : args[onlyAt + 1];
   if (only !== undefined && only !== 'synod' && only !== 'etcd') throw new Error(`--only takes synod or etcd, got ${only}`);
-  const targets = [synodTarget, etcdTarget].filter((_, i) => only === undefined || only === ['synod', 'etcd'][i]);
+  const roundsAt = args.indexOf('--rounds');
+  const roundCount = roundsAt < 0 ? 3 : Number(args[roundsAt + 1]);
+  if (!Number.isInteger(roundCount) || roundCount < 1 || roundCount > 20) throw new Error(`--rounds takes an integer from 1 to 20, got ${args[roundsAt + 1]}`);
+  const makers = [synodTarget, etcdTarget].filter((_, i) => only === undefined || only === ['synod', 'etcd'][i]);
   const dir = mkdtempSync(join(tmpdir(), 'synod-bench-kv-'));
   const agent = new Agent({ keepAlive: true, maxSockets: 128 });
-  const results: Record<string, Measured> = {};
+  const running: Running[] = [];
   try {
-    for (const make of targets) {
-      const target = await make(dir, agent);
-      try {
-        process.stdout.write(`${target.name}: 3 nodes on loopback, fsync on\n`);
-        results[target.name] = await measure(target, quick);
-      } finally {
-        await target.stop();
+    process.stdout.write(`3 nodes each on loopback, fsync on; one cluster up at a time, started afresh each round; ${roundCount} round(s), the order alternating\n`);
+    for (let round = 0; round < roundCount; round++) {
+      const order = round % 2 === 0 ? makers : [...makers].reverse();
+      process.stdout.write(`round ${round + 1}\n`);
+      for (const make of order) {
+        const target = await make(join(dir, String(round)), agent);
+        try {
+          let r = running.find((x) => x.target.name === target.name);
+          if (r === undefined) {
+            r = { target, rounds: [], rssMiB: [] };
+            running.push(r);
+          }
+          const pids = await target.pids();
+          // warm up (Node's JIT needs a few thousand requests; etcd gets the same)
+          await runLoad({ concurrency: 64, totalOps: quick ? 1000 : 5000, maxWallMs: 30_000 }, (i) => target.put(`warm${i}`, VALUE));
+          await runLoad({ concurrency: 64, totalOps: quick ? 1000 : 5000, maxWallMs: 30_000 }, (i) => target.get(`warm${i % 1000}`));
+          r.rounds.push(await measureRound(target, pids, quick, round));
+          if (round === roundCount - 1) r.rssMiB = await measureMemory(target, pids, quick);
+        } finally {
+          await target.stop();
+        }
       }
+      rmSync(join(dir, String(round)), { recursive: true, force: true });
     }
   } finally {
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const s = results['synod'];
-  const e = results['etcd'];
+  const s = running.find((r) => r.target.name === 'synod');
+  const e = running.find((r) => r.target.name === 'etcd');
   if (s === undefined || e === undefined) return;
-  const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
-  const maxRss = (m: Measured): number => Math.max(...m.rssMiB);
-  process.stdout.write('\nSynod / etcd:\n');
-  process.stdout.write(`  sequential put p50      ${s.seq.latencyMsP50.toFixed(2)} ms vs ${e.seq.latencyMsP50.toFixed(2)} ms (${ratio(s.seq.latencyMsP50, e.seq.latencyMsP50)})\n`);
-  process.stdout.write(`  put x64 throughput      ${ratio(s.put64.opsPerSecond, e.put64.opsPerSecond)}  (p99 ${s.put64.latencyMsP99.toFixed(1)} vs ${e.put64.latencyMsP99.toFixed(1)} ms)\n`);
-  process.stdout.write(`  get x64 throughput      ${ratio(s.get64.opsPerSecond, e.get64.opsPerSecond)}  (p99 ${s.get64.latencyMsP99.toFixed(1)} vs ${e.get64.latencyMsP99.toFixed(1)} ms)\n`);
-  process.stdout.write(`  peak RSS per node (max) ${maxRss(s).toFixed(0)} MiB vs ${maxRss(e).toFixed(0)} MiB (${ratio(maxRss(s), maxRss(e))})\n`);
+  reportRatios(s, e);
+}
+
+/** Medians over the rounds of each system's figures, and of the per-round throughput ratios. */
+function reportRatios(s: Running, e: Running): void {
+  const med = (r: Running, pick: (x: RoundResult) => number): number => median(r.rounds.map(pick));
+  const ratioMedian = (pick: (x: RoundResult) => number): number => median(s.rounds.map((x, i) => pick(x) / pick(e.rounds[i] as RoundResult)));
+  const maxRss = (r: Running): number => Math.max(...r.rssMiB);
+  const n = s.rounds.length;
+  const many = n > 1 ? `, medians of ${n} rounds` : '';
+  process.stdout.write(`\nSynod / etcd${many}:\n`);
+  const seqS = med(s, (x) => x.seq.latencyMsP50);
+  const seqE = med(e, (x) => x.seq.latencyMsP50);
+  process.stdout.write(`  sequential put p50      ${seqS.toFixed(2)} ms vs ${seqE.toFixed(2)} ms (${(seqS / seqE).toFixed(2)}x)\n`);
+  const p99 = (pick: (x: RoundResult) => LoadResult): string => `p99 ${med(s, (x) => pick(x).latencyMsP99).toFixed(1)} vs ${med(e, (x) => pick(x).latencyMsP99).toFixed(1)} ms`;
+  process.stdout.write(`  put x64 throughput      ${ratioMedian((x) => x.put64.opsPerSecond).toFixed(2)}x  (${p99((x) => x.put64)})\n`);
+  process.stdout.write(`  get x64 throughput      ${ratioMedian((x) => x.get64.opsPerSecond).toFixed(2)}x  (${p99((x) => x.get64)})\n`);
+  if (n > 1) process.stdout.write(`  put x64 ratio per round ${s.rounds.map((x, i) => (x.put64.opsPerSecond / (e.rounds[i] as RoundResult).put64.opsPerSecond).toFixed(2)).join(', ')}\n`);
+  process.stdout.write(`  peak RSS per node (max) ${maxRss(s).toFixed(0)} MiB vs ${maxRss(e).toFixed(0)} MiB (${(maxRss(s) / maxRss(e)).toFixed(2)}x)\n`);
 }
