@@ -330,6 +330,35 @@ describe('snapshots', () => {
     });
     expect(firstSnapshotAt).toEqual([30, 20, 15]);
   });
+
+  it('keeps snapshotCatchUpEntries before a snapshot: a follower a little behind gets entries, not the whole state', () => {
+    const whatFollowerThreeGets = (catchUp: number): { snapshotIndex: number; kinds: string[]; durable: RaftPersistOp[]; lastIndex: number } => {
+      const l = new Node('1', [], { snapshotThresholdEntries: 10, snapshotCatchUpEntries: catchUp, maxInflightAppends: 64, retransmitTicks: 2 }, ['1', '2', '3']);
+      elect(l, ['2']);
+      l.deliver('2', success(1, 1));
+      l.deliver('3', success(1, 1));
+      for (let i = 0; i < 14; i++) l.request({ type: 'command', clientId: 'c', seq: i + 1, op: { op: 'put', key: `k${i}`, value: i } }, `q${i}`);
+      l.deliver('3', success(1, 5)); // 3 has the first five entries
+      l.deliver('2', success(1, 15)); // 2 has all: they commit and the leader snapshots past 3's position
+      const snapshotIndex = l.status.snapshotIndex;
+      // 3 makes no progress: the leader resends from what 3 acknowledged
+      const kinds = sends(l.tick(4), undefined)
+        .filter((s) => s.to === '3' && s.msg.type !== 'heartbeat')
+        .map((s) => (s.msg.type === 'append' ? `append from ${s.msg.prevIndex + 1}` : s.msg.type));
+      return { snapshotIndex, kinds, durable: l.durable, lastIndex: l.status.lastIndex };
+    };
+    const without = whatFollowerThreeGets(0);
+    expect(without.snapshotIndex).toBeGreaterThan(5);
+    expect(without.kinds[0]).toBe('snapshot');
+    const withTail = whatFollowerThreeGets(10);
+    expect(withTail.snapshotIndex).toBe(without.snapshotIndex);
+    expect(withTail.kinds[0]).toBe('append from 6');
+    // on disk the snapshot still replaces everything up to its index: a restart holds no tail
+    const snapshotOp = withTail.durable.filter((op) => op.kind === 'snapshot').pop();
+    expect(snapshotOp?.kind === 'snapshot' && snapshotOp.entriesAfter.every((e) => e.index > withTail.snapshotIndex)).toBe(true);
+    const restarted = new Node('1', withTail.durable, {}, ['1', '2', '3']);
+    expect(restarted.status).toMatchObject({ snapshotIndex: withTail.snapshotIndex, lastIndex: withTail.lastIndex });
+  });
 });
 
 describe('persistence and restart', () => {

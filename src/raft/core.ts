@@ -242,7 +242,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       commit: this.commit,
       applied: this.applied,
       lastIndex: this.log.lastIndex,
-      snapshotIndex: this.log.snapshotIndex,
+      snapshotIndex: this.snapshotMeta.index,
       configIndex: this.configs.currentIndex,
       voters: c.voters,
       learners: c.learners,
@@ -356,7 +356,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       meta: this.snapshotMeta,
       data: this.snapshotPayload as unknown as JsonValue,
       hardState,
-      entriesAfter: [...this.log.all()],
+      entriesAfter: this.log.lastIndex > this.snapshotMeta.index ? this.log.slice(this.snapshotMeta.index + 1, this.log.lastIndex) : [],
     });
     this.persisted = hardState;
     this.persistedInCall = true;
@@ -1170,8 +1170,8 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       case 'status':
         return this.reply(requestId, { ok: true, status: this.status() });
       case 'snapshot':
-        if (this.applied > this.log.snapshotIndex) this.takeSnapshot();
-        return this.reply(requestId, { ok: true, result: { snapshotIndex: this.log.snapshotIndex }, index: this.log.snapshotIndex });
+        if (this.applied > this.snapshotMeta.index) this.takeSnapshot();
+        return this.reply(requestId, { ok: true, result: { snapshotIndex: this.snapshotMeta.index }, index: this.snapshotMeta.index });
       case 'command':
         return this.propose(requestId, req.clientId, req.seq, req.op);
       case 'read':
@@ -1345,9 +1345,10 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
    */
   private maybeSnapshot(): void {
     const threshold = this.opts.snapshotThresholdEntries;
-    if (threshold <= 0 || this.applied - this.log.snapshotIndex < threshold / 2) return;
+    const last = this.snapshotMeta.index;
+    if (threshold <= 0 || this.applied - last < threshold / 2) return;
     const interval = (index: number): number => Math.floor((index + this.snapshotPhaseEntries) / threshold);
-    if (interval(this.applied) > interval(this.log.snapshotIndex) || this.applied - this.log.snapshotIndex >= threshold * 2) this.takeSnapshot();
+    if (interval(this.applied) > interval(last) || this.applied - last >= threshold * 2) this.takeSnapshot();
   }
 
   /** Snapshots the state machine at the applied index and compacts the log up to it. */
@@ -1357,8 +1358,10 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     this.snapshotMeta = { index, term: this.log.termAt(index) as number, config: membershipToJson(config) };
     this.snapshotPayload = { machine: this.machine.snapshot(), sessions: this.sessions.toJson() };
     this.snapshotText = undefined;
-    this.log.compactTo(index);
-    this.configs.compactTo(index, config);
+    // keep a tail of entries before the snapshot for followers slightly behind (in memory only)
+    const keepAfter = Math.max(this.log.snapshotIndex, index - this.opts.snapshotCatchUpEntries);
+    this.log.compactTo(keepAfter);
+    this.configs.compactTo(keepAfter, this.configs.at(keepAfter));
     this.persistSnapshot();
   }
 
@@ -1373,7 +1376,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     fx.annotate('commit', this.commit);
     fx.annotate('applied', this.applied);
     fx.annotate('lastIndex', this.log.lastIndex);
-    fx.annotate('snapshotIndex', this.log.snapshotIndex);
+    fx.annotate('snapshotIndex', this.snapshotMeta.index);
     fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.electionElapsed);
     fx.annotate('electionTimeout', this.electionTimeout);
     fx.annotate('config', this.describeConfig());

@@ -42,7 +42,9 @@ export function resolveRaftOptions(options: Partial<RaftOptions> = {}): RaftOpti
     if (!Number.isSafeInteger(value) || value < 1) bad(`${name} must be an integer >= 1, got ${String(value)}`);
   }
   if (!(o.tickMs > 0) || !Number.isFinite(o.tickMs)) bad(`tickMs must be a finite number > 0, got ${o.tickMs}`);
-  if (!Number.isSafeInteger(o.snapshotThresholdEntries) || o.snapshotThresholdEntries < 0) bad(`snapshotThresholdEntries must be an integer >= 0, got ${o.snapshotThresholdEntries}`);
+  for (const name of ['snapshotThresholdEntries', 'snapshotCatchUpEntries'] as const) {
+    if (!Number.isSafeInteger(o[name]) || o[name] < 0) bad(`${name} must be an integer >= 0, got ${o[name]}`);
+  }
   if (o.electionTimeoutMaxTicks < o.electionTimeoutMinTicks) bad(`electionTimeoutMaxTicks (${o.electionTimeoutMaxTicks}) < electionTimeoutMinTicks (${o.electionTimeoutMinTicks})`);
   if (o.electionTimeoutMinTicks <= o.heartbeatTicks) bad(`electionTimeoutMinTicks (${o.electionTimeoutMinTicks}) must exceed heartbeatTicks (${o.heartbeatTicks})`);
   if (o.readMode !== 'readIndex' && o.readMode !== 'lease') bad(`readMode must be "readIndex" or "lease", got ${String(o.readMode)}`);

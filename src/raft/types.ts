@@ -215,6 +215,13 @@ export interface RaftOptions {
   readonly retransmitTicks: number;
   /** Take a snapshot once this many entries were applied since the last one; 0 never. */
   readonly snapshotThresholdEntries: number;
+  /**
+   * Entries before a snapshot's index kept in memory when taking it, so that a follower a little
+   * behind still gets entries rather than the whole snapshot (etcd keeps 5,000). Under load one
+   * follower is always a batch or so behind the commit index; compacting right up to it sent that
+   * follower the full state. Only the in-memory log keeps them: on disk the snapshot replaces them.
+   */
+  readonly snapshotCatchUpEntries: number;
   readonly snapshotChunkChars: number;
   readonly readMode: ReadMode;
   /** Lease reads: the largest relative clock-rate error between any two nodes (e.g. 0.05 = 5%). */
@@ -244,6 +251,7 @@ export const DEFAULT_RAFT_OPTIONS: RaftOptions = {
   maxInflightAppends: 8,
   retransmitTicks: 3,
   snapshotThresholdEntries: 1000,
+  snapshotCatchUpEntries: 0,
   snapshotChunkChars: 16 * 1024,
   readMode: 'readIndex',
   maxClockDrift: 0.05,
