@@ -82,6 +82,7 @@ describe('HttpServer', () => {
   it('answers pipelined requests in order, even when the first is slower', async () => {
     const raw = await exchange(['GET /slow HTTP/1.1\r\nhost: h\r\n\r\nGET /fast HTTP/1.1\r\nhost: h\r\n\r\nPUT /p HTTP/1.1\r\ncontent-length: 2\r\n\r\nhi'], { untilAnswers: 3 });
     expect(bodiesOf(raw).map((b) => (b as { target: string }).target)).toEqual(['/slow', '/fast', '/p']);
+    expect(raw).toContain('connection: keep-alive\r\nkeep-alive: timeout=5\r\n');
   });
 
   it('reads a request split at every byte', async () => {

@@ -82,6 +82,7 @@ export class HttpServer {
   /** Advanced by the sweeper: connections note it on activity instead of reading the clock. */
   sweepCount = 0;
   readonly limits: Required<Pick<HttpServerOptions, 'maxBodyBytes' | 'maxHeaderBytes' | 'keepAliveTimeoutMs' | 'requestTimeoutMs'>>;
+  readonly keepAliveSeconds: number;
 
   private constructor(readonly options: HttpServerOptions) {
     this.limits = {
@@ -90,6 +91,7 @@ export class HttpServer {
       keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     };
+    this.keepAliveSeconds = Math.floor(this.limits.keepAliveTimeoutMs / 1000);
     // half-open: a client that shuts its sending side after a request still gets the answer
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       if (this.closing) return void socket.destroy();
@@ -356,7 +358,7 @@ class Connection {
   private answer(method: string, answer: HttpAnswer): void {
     if (this.dead) return;
     const close = this.closeAfterAnswer || this.server.isClosing;
-    this.socket.write(formatAnswer(answer, method === 'HEAD', close));
+    this.socket.write(formatAnswer(answer, method === 'HEAD', close, this.server.keepAliveSeconds));
     this.busy = false;
     this.waitingSince = this.server.sweepCount;
     if (close) return this.finish();
@@ -477,10 +479,12 @@ function httpDate(): string {
   return dateText;
 }
 
-function formatAnswer(answer: HttpAnswer, headOnly: boolean, close: boolean): string {
+/** `keepAliveSeconds` is announced so that clients stop reusing a connection before the server drops it. */
+function formatAnswer(answer: HttpAnswer, headOnly: boolean, close: boolean, keepAliveSeconds = 0): string {
   let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? 'Unknown'}\r\n`;
   for (const name in answer.headers) head += `${name}: ${answer.headers[name] as string}\r\n`;
-  head += `content-length: ${Buffer.byteLength(answer.body)}\r\ndate: ${httpDate()}\r\nconnection: ${close ? 'close' : 'keep-alive'}\r\n\r\n`;
+  const connection = close ? 'close' : `keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}`;
+  head += `content-length: ${Buffer.byteLength(answer.body)}\r\ndate: ${httpDate()}\r\nconnection: ${connection}\r\n\r\n`;
   return headOnly ? head : head + answer.body;
 }
 
