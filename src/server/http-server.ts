@@ -488,6 +488,12 @@ function formatAnswer(answer: HttpAnswer, headOnly: boolean, close: boolean, kee
   return headOnly ? head : head + answer.body;
 }
 
+/** A JSON answer (one line of JSON and a newline). */
+export function jsonAnswer(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): HttpAnswer {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) + '\n' };
+}
+
+/** The API's one error shape: { error: { code, message } }. */
 export function errorAnswer(status: number, code: string, message: string): HttpAnswer {
-  return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code, message } }) + '\n' };
+  return jsonAnswer(status, { error: { code, message } });
 }

@@ -1,7 +1,7 @@
 // HTTP plumbing for the node's client and admin API: a small router, JSON bodies with a size
 // limit, and one error shape ({ error: { code, message } }) for every 4xx and 5xx answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpAnswer } from './http-server.js';
+import { errorAnswer, jsonAnswer, type HttpAnswer } from './http-server.js';
 
 export class HttpError extends Error {
   constructor(
@@ -121,10 +121,6 @@ export function errorBody(err: HttpError): unknown {
   return { error: { code: err.code, message: err.message, ...err.extra } };
 }
 
-function jsonAnswer(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): HttpAnswer {
-  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) + '\n' };
-}
-
 /**
  * Answers one request through the router; every failure becomes a JSON error. Also returns the
  * matched route's pattern ("unmatched" if none), for metrics.
@@ -146,7 +142,7 @@ export async function answerRequest(router: Router, request: { method: string; t
   } catch (err) {
     if (err instanceof HttpError) return { answer: jsonAnswer(err.status, errorBody(err)), route };
     onError(err);
-    return { answer: jsonAnswer(500, { error: { code: 'INTERNAL', message: 'internal error' } }), route };
+    return { answer: errorAnswer(500, 'INTERNAL', 'internal error'), route };
   }
 }
 
