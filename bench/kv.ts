@@ -157,8 +157,9 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** One system's results across rounds (each round runs a fresh cluster). */
 interface Running {
-  readonly target: KvTarget;
+  readonly name: string;
   readonly rounds: RoundResult[];
   rssMiB: number[];
 }
@@ -183,9 +184,9 @@ export async function run(args: string[]): Promise<void> {
       for (const make of order) {
         const target = await make(join(dir, String(round)), agent);
         try {
-          let r = running.find((x) => x.target.name === target.name);
+          let r = running.find((x) => x.name === target.name);
           if (r === undefined) {
-            r = { target, rounds: [], rssMiB: [] };
+            r = { name: target.name, rounds: [], rssMiB: [] };
             running.push(r);
           }
           const pids = await target.pids();
@@ -204,8 +205,8 @@ export async function run(args: string[]): Promise<void> {
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  const s = running.find((r) => r.target.name === 'synod');
-  const e = running.find((r) => r.target.name === 'etcd');
+  const s = running.find((r) => r.name === 'synod');
+  const e = running.find((r) => r.name === 'etcd');
   if (s === undefined || e === undefined) return;
   reportRatios(s, e);
 }
