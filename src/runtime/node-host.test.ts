@@ -178,6 +178,40 @@ describe('NodeHost', () => {
     host.stop();
   });
 
+  it('hands early outputs to a turn-flushing transport before the writes of that turn start', async () => {
+    // src/net's transport writes its queue from setImmediate once per turn, as the host starts
+    // the turn's writes; whichever registered first runs first
+    const events: string[] = [];
+    const spec: ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> = {
+      name: 'early-first',
+      tickIntervalMs: 0,
+      create: () => ({
+        handleMessage: () => {},
+        handleTick: () => {},
+        handleRequest: (_id, _req, fx) => {
+          fx.persist({ kind: 'issued', seq: 1 });
+          fx.send('2', { type: 'ack', id: 'append' }, { awaitPersist: false });
+        },
+      }),
+    };
+    let flushScheduled = false;
+    const transport: PeerTransport<EchoMessage> = {
+      send: () => {
+        if (flushScheduled) return;
+        flushScheduled = true;
+        setImmediate(() => events.push('wire'));
+      },
+      onMessage: () => {},
+    };
+    const store: DurableStore<EchoOp> = { recovered: [], persist: () => (events.push('write'), Promise.resolve()) };
+    const host = new NodeHost(spec, { id: '1', members: ['1', '2'], store, transport });
+    host.start();
+    void host.request({ type: 'read' }, 50);
+    await flush();
+    expect(events).toEqual(['wire', 'write']);
+    host.stop();
+  });
+
   it('stops and reports when a write fails', async () => {
     const hub = new Hub();
     const failing: DurableStore<EchoOp> = { recovered: [], persist: () => Promise.reject(new Error('EIO: disk on fire')) };

@@ -110,6 +110,11 @@ export class NodeHost<M extends Message, Req, Res, P> {
     });
   }
 
+  /** Client requests still waiting for their reply: how busy the node is, for its store's I/O policy. */
+  get pendingRequestCount(): number {
+    return this.pendingRequests.size;
+  }
+
   annotations(): ReadonlyMap<string, string | number | boolean | null> {
     return this.annotationValues;
   }
@@ -151,6 +156,13 @@ export class NodeHost<M extends Message, Req, Res, P> {
     const early = this.earlyOutputs;
     this.persists = [];
     this.outputs = { sends: [], replies: [] };
+    // Outputs that need no write go first. A transport that flushes once per turn (src/net does,
+    // from setImmediate) then writes them to the wire before this turn's writes are even encoded:
+    // on a leader that is the append to the followers, which sets the pace of a commit.
+    if (early.sends.length > 0 || early.replies.length > 0) {
+      this.earlyOutputs = { sends: [], replies: [] };
+      this.dispatch(early);
+    }
     if (persists.length > 0 || this.turnOps.length > 0) {
       // joins this turn's batch; outputs stay in call order behind the writes before them
       for (const op of persists) this.turnOps.push(op);
@@ -159,10 +171,6 @@ export class NodeHost<M extends Message, Req, Res, P> {
       this.scheduleTurnFlush();
     } else if (outputs.sends.length > 0 || outputs.replies.length > 0) {
       this.release(outputs);
-    }
-    if (early.sends.length > 0 || early.replies.length > 0) {
-      this.earlyOutputs = { sends: [], replies: [] };
-      this.dispatch(early);
     }
   }
 

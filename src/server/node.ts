@@ -49,6 +49,8 @@ export interface RunningNode {
 }
 
 const MEMBER_KEY_PREFIX = '_synod/members/';
+/** A leader writes its log on its own thread while no more client requests than this wait. */
+const LEADER_INLINE_MAX_PENDING = 1;
 
 /**
  * Timing for real processes, like etcd's defaults (heartbeat 100 ms, election 1 s): a Node
@@ -89,12 +91,14 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const directory = new Map<string, MemberAddress>(Object.entries(config.members));
   directory.set(config.id, self);
 
-  // a follower's log writes block its event loop until durable: it waits on them anyway, and a
-  // write from the I/O thread pool costs two thread wakeups more (see WalOptions.writeInline)
-  let isLeader = (): boolean => true;
+  // A follower's log writes block its event loop until durable: it waits on them anyway, and a
+  // write from the I/O thread pool costs two thread wakeups more (see WalOptions.writeInline).
+  // A leader does the same while at most one client request waits (it has sent its appends by
+  // then, and nobody else is waiting); under load its loop must keep serving while the log syncs.
+  let writeInline = (): boolean => false;
   const storage = await RaftStorage.open(config.dataDir, {
     onWarning: (w) => logger.warn({ storage: w }, w.message),
-    writeInline: () => !isLeader(),
+    writeInline: () => writeInline(),
   });
   const transport = await Transport.start<RaftMessage>({
     selfId: config.id,
@@ -133,7 +137,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   });
   host.start();
   const core = (): RaftCore => host.running as unknown as RaftCore;
-  isLeader = () => core().displayRole === 'leader';
+  writeInline = () => core().displayRole !== 'leader' || host.pendingRequestCount <= LEADER_INLINE_MAX_PENDING;
   const metrics = createMetrics(config.id, core, transport, storage);
 
   const backend: ApiBackend = {
