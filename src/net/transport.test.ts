@@ -1,13 +1,15 @@
 // End-to-end tests of the transport over real sockets on 127.0.0.1: ordered delivery among three
 // nodes, large binary messages, send refusals, graceful close flushing its queues, handler
 // failures, and membership changes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Connection } from './connection.js';
 import { isNetError } from './errors.js';
 import { SECRET, seqsFrom, startCluster, startNode, useCleanup, waitConnected, waitFor, type TestMessage } from './test/harness.js';
 
 useCleanup();
 
 const range = (n: number): number[] => [...Array(n).keys()];
+const writeBatch = Connection.prototype.writeBatch;
 
 describe('Transport', () => {
   it('three transports exchange messages, each sender in order', async () => {
@@ -27,6 +29,29 @@ describe('Transport', () => {
       expect(metrics.messagesOut).toBe(2 * count);
       expect(metrics.queueDrops + metrics.decodeErrors + metrics.authFailures).toBe(0);
       expect(metrics.framesOut).toBeGreaterThan(metrics.messagesOut); // handshake frames count too
+    }
+  });
+
+  it('writes what one input sends in one batch, as soon as that input is handled', async () => {
+    const [a, b] = await startCluster(['a', 'b']);
+    await waitConnected([a!, b!]);
+    const batches: number[] = [];
+    const spy = vi.spyOn(Connection.prototype, 'writeBatch').mockImplementation(function (this: Connection, frames, bytes) {
+      batches.push(frames.length);
+      return writeBatch.call(this, frames, bytes);
+    });
+    try {
+      for (let seq = 0; seq < 20; seq++) a!.transport.send('b', { type: 'ping', seq });
+      await Promise.resolve(); // a microtask later: no timer or loop turn needed
+      expect(batches).toEqual([20]);
+      a!.transport.send('b', { type: 'ping', seq: 20 });
+      await new Promise((r) => setTimeout(r, 5));
+      a!.transport.send('b', { type: 'ping', seq: 21 });
+      await waitFor(() => b!.received.length === 22, 'every message delivered');
+      expect(batches).toEqual([20, 1, 1]);
+      expect(seqsFrom(b!, 'a')).toEqual(range(22));
+    } finally {
+      spy.mockRestore();
     }
   });
 

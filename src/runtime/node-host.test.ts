@@ -179,8 +179,8 @@ describe('NodeHost', () => {
   });
 
   it('hands early outputs to a turn-flushing transport before the writes of that turn start', async () => {
-    // src/net's transport writes its queue from setImmediate once per turn, as the host starts
-    // the turn's writes; whichever registered first runs first
+    // a transport that writes its queue from setImmediate once per turn, as the host starts the
+    // turn's writes: whichever registered first runs first (src/net flushes sooner, per input)
     const events: string[] = [];
     const spec: ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> = {
       name: 'early-first',

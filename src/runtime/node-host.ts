@@ -156,9 +156,9 @@ export class NodeHost<M extends Message, Req, Res, P> {
     const early = this.earlyOutputs;
     this.persists = [];
     this.outputs = { sends: [], replies: [] };
-    // Outputs that need no write go first. A transport that flushes once per turn (src/net does,
-    // from setImmediate) then writes them to the wire before this turn's writes are even encoded:
-    // on a leader that is the append to the followers, which sets the pace of a commit.
+    // Outputs that need no write go first, so that a transport that batches until later in the
+    // turn (setImmediate) still writes them before this turn's writes are even encoded: on a
+    // leader that is the append to the followers, which sets the pace of a commit.
     if (early.sends.length > 0 || early.replies.length > 0) {
       this.earlyOutputs = { sends: [], replies: [] };
       this.dispatch(early);
