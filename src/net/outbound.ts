@@ -27,6 +27,8 @@ export class OutboundLink {
   private readonly timers = new Map<'retry' | 'handshake' | 'ping' | 'deadline', TimerHandle>();
   private hasConnected = false;
   private flushScheduled = false;
+  /** A flush already went out early in this loop turn; see scheduleFlush. */
+  private flushedThisTurn = false;
   private waitingForDrain = false;
   private overflowDrops = 0;
   private closeResolve: (() => void) | null = null;
@@ -238,13 +240,21 @@ export class OutboundLink {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.waitingForDrain) return;
     this.flushScheduled = true;
-    // One flush per input handled: what a core sends while handling it (and its promise
-    // continuations) goes out in one write, as soon as that code is done. Waiting for the end of
-    // the event-loop turn (setImmediate) cost a follower's answer a whole extra loop iteration.
-    queueMicrotask(() => {
+    const run = (): void => {
       this.flushScheduled = false;
       this.flush();
-    });
+    };
+    // The first flush of a loop turn goes as soon as the code that sent is done (a microtask):
+    // a lone message, such as a follower's answer, does not wait for the end of the turn. Later
+    // sends of the same turn wait for its end (setImmediate) and leave in one write: a leader
+    // handling 64 reads in one turn sends each follower one batch of heartbeats, not 64 writes.
+    if (this.flushedThisTurn) {
+      setImmediate(run);
+      return;
+    }
+    this.flushedThisTurn = true;
+    setImmediate(() => (this.flushedThisTurn = false));
+    queueMicrotask(run);
   }
 
   private flush(): void {

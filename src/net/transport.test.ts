@@ -32,7 +32,7 @@ describe('Transport', () => {
     }
   });
 
-  it('writes what one input sends in one batch, as soon as that input is handled', async () => {
+  it('writes the first sends of a loop turn at once and batches the later ones to the turn\'s end', async () => {
     const [a, b] = await startCluster(['a', 'b']);
     await waitConnected([a!, b!]);
     const batches: number[] = [];
@@ -44,12 +44,19 @@ describe('Transport', () => {
       for (let seq = 0; seq < 20; seq++) a!.transport.send('b', { type: 'ping', seq });
       await Promise.resolve(); // a microtask later: no timer or loop turn needed
       expect(batches).toEqual([20]);
-      a!.transport.send('b', { type: 'ping', seq: 20 });
+      for (let seq = 20; seq < 25; seq++) {
+        a!.transport.send('b', { type: 'ping', seq });
+        await Promise.resolve();
+      }
+      expect(batches).toEqual([20]); // the same turn: these wait for its end
+      await new Promise((r) => setImmediate(r));
+      expect(batches).toEqual([20, 5]);
       await new Promise((r) => setTimeout(r, 5));
-      a!.transport.send('b', { type: 'ping', seq: 21 });
-      await waitFor(() => b!.received.length === 22, 'every message delivered');
-      expect(batches).toEqual([20, 1, 1]);
-      expect(seqsFrom(b!, 'a')).toEqual(range(22));
+      a!.transport.send('b', { type: 'ping', seq: 25 });
+      await Promise.resolve(); // a new turn: at once again
+      expect(batches).toEqual([20, 5, 1]);
+      await waitFor(() => b!.received.length === 26, 'every message delivered');
+      expect(seqsFrom(b!, 'a')).toEqual(range(26));
     } finally {
       spy.mockRestore();
     }

@@ -467,4 +467,37 @@ describe('client protocol', () => {
     expect(replies(events)).toEqual([]);
     expect(replies(l.deliver('2', { type: 'heartbeatResp', term: 1, round }))).toEqual([{ ok: true, result: { revision: 0, value: null, version: 0, createRevision: 0, modRevision: 0 }, index: 1 }]);
   });
+
+  it('ReadIndex: reads arriving while a round is in flight share the next round, never the earlier one', () => {
+    const l = new Node('1', [], {}, ['1', '2', '3']);
+    elect(l, ['2']);
+    l.deliver('2', success(1, 1));
+    const roundOf = (events: Event[]): number | undefined => (sends(events, 'heartbeat')[0]?.msg as { round: number } | undefined)?.round;
+    const first = roundOf(l.request({ type: 'read', op: { op: 'get', key: 'a' } }, 'r1'));
+    expect(first).toBeDefined();
+    // two more reads while that round is in flight: no heartbeats of their own
+    expect(sends(l.request({ type: 'read', op: { op: 'get', key: 'a' } }, 'r2'), 'heartbeat')).toEqual([]);
+    expect(sends(l.request({ type: 'read', op: { op: 'get', key: 'a' } }, 'r3'), 'heartbeat')).toEqual([]);
+    // the first round confirms only the read that came before it, and starts the next round for the others
+    const acked = l.deliver('2', { type: 'heartbeatResp', term: 1, round: first ?? 0 });
+    expect(acked.flatMap((e) => (e.kind === 'reply' ? [e.requestId] : []))).toEqual(['r1']);
+    const second = roundOf(acked);
+    expect(second).toBeGreaterThan(first ?? 0);
+    expect(sends(acked, 'heartbeat').map((s) => s.to).sort()).toEqual(['2', '3']);
+    const served = l.deliver('3', { type: 'heartbeatResp', term: 1, round: second ?? 0 });
+    expect(served.flatMap((e) => (e.kind === 'reply' ? [e.requestId] : []))).toEqual(['r2', 'r3']);
+    expect(sends(served, 'heartbeat')).toEqual([]); // nobody waits: no further round
+  });
+
+  it('ReadIndex: a read waiting for the next round gets the periodic heartbeat when the round in flight is lost', () => {
+    const l = new Node('1', [], {}, ['1', '2', '3']);
+    elect(l, ['2']);
+    l.deliver('2', success(1, 1));
+    expect(sends(l.request({ type: 'read', op: { op: 'get', key: 'a' } }, 'r1'), 'heartbeat')).toHaveLength(2); // never answered
+    expect(sends(l.request({ type: 'read', op: { op: 'get', key: 'a' } }, 'r2'), 'heartbeat')).toEqual([]);
+    const beats = sends(l.tick(resolveRaftOptions().heartbeatTicks), 'heartbeat');
+    const round = (beats[0]?.msg as { round: number }).round;
+    const served = l.deliver('3', { type: 'heartbeatResp', term: 1, round });
+    expect(served.flatMap((e) => (e.kind === 'reply' ? [e.requestId] : []))).toEqual(['r1', 'r2']);
+  });
 });

@@ -48,7 +48,10 @@ interface PendingRead {
   readonly op: JsonValue;
   readonly startedTick: number;
   readIndex: number;
-  /** The heartbeat round whose acknowledgement by a quorum confirms leadership; 0 when confirmed another way. */
+  /**
+   * The heartbeat round whose acknowledgement by a quorum confirms leadership; 0 when confirmed
+   * another way; AWAITING_ROUND until the next round starts (see readRound).
+   */
   round: number;
   confirmed: boolean;
 }
@@ -82,6 +85,8 @@ type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { r
 
 /** "Not in contact with any leader": larger than any election timeout. */
 const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
+/** A read that arrived while a read round was in flight waits for the next round. */
+const AWAITING_ROUND = Number.POSITIVE_INFINITY;
 /** Heartbeat rounds whose send time is kept for lease reads. */
 const MAX_ROUNDS_KEPT = 256;
 /** Outputs that need not wait for this node's unsynced writes (see OutputOptions). */
@@ -120,6 +125,15 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private readonly progress = new Map<NodeId, Progress>();
   private readonly proposals = new Map<number, PendingProposal>();
   private reads: PendingRead[] = [];
+  /**
+   * Leader: the heartbeat round the latest reads wait on, until a quorum acknowledges it (0: none).
+   * Reads arriving meanwhile wait for the next round, started when this one is acknowledged or at
+   * the next heartbeat, whichever comes first: one round in flight serves any number of reads
+   * (as etcd batches ReadIndex requests) instead of one round, and one message per peer, per read.
+   */
+  private readRound = 0;
+  /** Leader: reads with round AWAITING_ROUND. */
+  private readsAwaitingRound = 0;
   private awaitingTermCommit: { requestId: string; op: JsonValue; startedTick: number }[] = [];
   private round = 0;
   /**
@@ -554,6 +568,8 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     for (const r of this.reads) this.reply(r.requestId, this.failure('not-leader'));
     for (const r of this.awaitingTermCommit) this.reply(r.requestId, this.failure('not-leader'));
     this.reads = [];
+    this.readRound = 0;
+    this.readsAwaitingRound = 0;
     this.awaitingTermCommit = [];
     if (this.promotion !== undefined) this.reply(this.promotion.requestId, this.failure('not-leader'));
     this.promotion = undefined;
@@ -1052,6 +1068,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       if (d !== undefined && d.notifiedRound === 0 && commit >= d.configIndex) d.notifiedRound = round;
       this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
     }
+    if (this.readsAwaitingRound > 0) this.assignReadRound(round);
     return round;
   }
 
@@ -1226,10 +1243,13 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   }
 
   private startRead(requestId: string, op: JsonValue, startedTick: number): void {
-    const read: PendingRead = { requestId, op, startedTick, readIndex: this.commit, round: 0, confirmed: false };
-    if (this.leaseValid() || this.selfIsQuorum()) read.confirmed = true;
-    else read.round = this.broadcastHeartbeats();
+    const read: PendingRead = { requestId, op, startedTick, readIndex: this.commit, round: AWAITING_ROUND, confirmed: false };
     this.reads.push(read);
+    if (this.leaseValid() || this.selfIsQuorum()) {
+      read.round = 0;
+      read.confirmed = true;
+    } else if (this.readRound !== 0) this.readsAwaitingRound++; // the round in flight started before this read
+    else this.assignReadRound(this.broadcastHeartbeats());
   }
 
   private startAwaitingReads(): void {
@@ -1243,16 +1263,29 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     return isVoter(config, this.id) && quorumSize(config) === 1;
   }
 
+  /** Every read waiting for a round gets `round`, which started after each of them arrived. */
+  private assignReadRound(round: number): void {
+    for (const read of this.reads) if (read.round === AWAITING_ROUND) read.round = round;
+    this.readsAwaitingRound = 0;
+    this.readRound = round;
+  }
+
+  /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
+  private quorumAcked(round: number): boolean {
+    const config = this.configs.current;
+    let acks = 0;
+    for (const v of config.voters) if (v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= round) acks++;
+    return acks >= quorumSize(config);
+  }
+
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
   private confirmReads(): void {
-    const config = this.configs.current;
-    const quorum = quorumSize(config);
     for (const read of this.reads) {
-      if (read.confirmed) continue;
-      let acks = 0;
-      for (const v of config.voters) if (v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= read.round) acks++;
-      if (acks >= quorum) read.confirmed = true;
+      if (!read.confirmed && read.round !== AWAITING_ROUND && this.quorumAcked(read.round)) read.confirmed = true;
     }
+    if (this.readRound === 0 || !this.quorumAcked(this.readRound)) return;
+    this.readRound = 0;
+    if (this.readsAwaitingRound > 0) this.broadcastHeartbeats(); // assigns them the new round
   }
 
   private serveReads(): void {
@@ -1275,6 +1308,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     for (const r of this.reads) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
     for (const r of this.awaitingTermCommit) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
     this.reads = this.reads.filter((r) => !expired(r.startedTick));
+    this.readsAwaitingRound = this.reads.filter((r) => r.round === AWAITING_ROUND).length;
     this.awaitingTermCommit = this.awaitingTermCommit.filter((r) => !expired(r.startedTick));
   }
 
