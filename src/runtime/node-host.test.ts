@@ -1,7 +1,7 @@
 // The Node host keeps the contract with real timers and promises: no message or reply leaves
 // before the writes of its call (and of earlier calls) are durable, and order is preserved.
 import { describe, expect, it } from 'vitest';
-import { echoSpec, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type NodeId, type ProtocolSpec } from '../sim/index.js';
+import { echoSpec, type Effects, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type NodeId, type ProtocolSpec } from '../sim/index.js';
 import { NodeHost, type DurableStore, type PeerTransport } from './node-host.js';
 
 /** A store whose syncs finish only when the test says so. */
@@ -36,6 +36,17 @@ class Hub {
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 5));
+
+type EchoEffects = Effects<EchoMessage, EchoOp, EchoResponse>;
+
+/** A protocol whose requests do what `onRequest` does; messages go to `onMessage`, ticks nowhere. */
+function scriptedSpec(
+  name: string,
+  onRequest: (requestId: string, fx: EchoEffects) => void,
+  onMessage: (from: NodeId, msg: EchoMessage) => void = () => {},
+): ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> {
+  return { name, tickIntervalMs: 0, create: () => ({ handleMessage: onMessage, handleTick: () => {}, handleRequest: (id, _req, fx) => onRequest(id, fx) }) };
+}
 
 describe('NodeHost', () => {
   it('hands the writes of all calls of one event-loop turn to the store at once, in order', async () => {
@@ -120,19 +131,15 @@ describe('NodeHost', () => {
 
   it('delivers a message a node sends to itself without the transport, after its writes', async () => {
     const seen: string[] = [];
-    const selfSpec: ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> = {
-      name: 'self',
-      tickIntervalMs: 0,
-      create: () => ({
-        handleMessage: (from, msg) => void seen.push(`${from}:${msg.type}`),
-        handleTick: () => {},
-        handleRequest: (id, _req, fx) => {
-          fx.persist({ kind: 'issued', seq: 1 });
-          fx.send('1', { type: 'ack', id: 'self' });
-          fx.reply(id, { ok: true });
-        },
-      }),
-    };
+    const selfSpec = scriptedSpec(
+      'self',
+      (id, fx) => {
+        fx.persist({ kind: 'issued', seq: 1 });
+        fx.send('1', { type: 'ack', id: 'self' });
+        fx.reply(id, { ok: true });
+      },
+      (from, msg) => void seen.push(`${from}:${msg.type}`),
+    );
     const hub = new Hub();
     const store = new ManualStore<EchoOp>();
     const host = new NodeHost(selfSpec, { id: '1', members: ['1'], store, transport: hub.transport('1') });
@@ -149,20 +156,12 @@ describe('NodeHost', () => {
   });
 
   it('lets outputs marked awaitPersist false leave before the writes are synced', async () => {
-    const selfSpec: ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> = {
-      name: 'early',
-      tickIntervalMs: 0,
-      create: () => ({
-        handleMessage: () => {},
-        handleTick: () => {},
-        handleRequest: (id, _req, fx) => {
-          fx.persist({ kind: 'issued', seq: 1 });
-          fx.send('2', { type: 'ack', id: 'late' });
-          fx.send('2', { type: 'ack', id: 'early' }, { awaitPersist: false });
-          fx.reply(id, { ok: true }, { awaitPersist: false });
-        },
-      }),
-    };
+    const selfSpec = scriptedSpec('early', (id, fx) => {
+      fx.persist({ kind: 'issued', seq: 1 });
+      fx.send('2', { type: 'ack', id: 'late' });
+      fx.send('2', { type: 'ack', id: 'early' }, { awaitPersist: false });
+      fx.reply(id, { ok: true }, { awaitPersist: false });
+    });
     const hub = new Hub();
     hub.handlers.set('2', () => {});
     const store = new ManualStore<EchoOp>();
@@ -182,18 +181,10 @@ describe('NodeHost', () => {
     // a transport that writes its queue from setImmediate once per turn, as the host starts the
     // turn's writes: whichever registered first runs first (src/net flushes sooner, per input)
     const events: string[] = [];
-    const spec: ProtocolSpec<EchoMessage, EchoRequest, EchoResponse, EchoOp> = {
-      name: 'early-first',
-      tickIntervalMs: 0,
-      create: () => ({
-        handleMessage: () => {},
-        handleTick: () => {},
-        handleRequest: (_id, _req, fx) => {
-          fx.persist({ kind: 'issued', seq: 1 });
-          fx.send('2', { type: 'ack', id: 'append' }, { awaitPersist: false });
-        },
-      }),
-    };
+    const spec = scriptedSpec('early-first', (_id, fx) => {
+      fx.persist({ kind: 'issued', seq: 1 });
+      fx.send('2', { type: 'ack', id: 'append' }, { awaitPersist: false });
+    });
     let flushScheduled = false;
     const transport: PeerTransport<EchoMessage> = {
       send: () => {
