@@ -132,8 +132,6 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
    * (as etcd batches ReadIndex requests) instead of one round, and one message per peer, per read.
    */
   private readRound = 0;
-  /** Leader: reads with round AWAITING_ROUND. */
-  private readsAwaitingRound = 0;
   private awaitingTermCommit: { requestId: string; op: JsonValue; startedTick: number }[] = [];
   private round = 0;
   /**
@@ -569,7 +567,6 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     for (const r of this.awaitingTermCommit) this.reply(r.requestId, this.failure('not-leader'));
     this.reads = [];
     this.readRound = 0;
-    this.readsAwaitingRound = 0;
     this.awaitingTermCommit = [];
     if (this.promotion !== undefined) this.reply(this.promotion.requestId, this.failure('not-leader'));
     this.promotion = undefined;
@@ -1068,7 +1065,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       if (d !== undefined && d.notifiedRound === 0 && commit >= d.configIndex) d.notifiedRound = round;
       this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
     }
-    if (this.readsAwaitingRound > 0) this.assignReadRound(round);
+    this.assignReadRound(round);
     return round;
   }
 
@@ -1248,8 +1245,10 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     if (this.leaseValid() || this.selfIsQuorum()) {
       read.round = 0;
       read.confirmed = true;
-    } else if (this.readRound !== 0) this.readsAwaitingRound++; // the round in flight started before this read
-    else this.assignReadRound(this.broadcastHeartbeats());
+    } else if (this.readRound === 0) {
+      this.broadcastHeartbeats(); // assigns this read the new round
+    }
+    // otherwise the round in flight began before this read arrived: it waits for the next one
   }
 
   private startAwaitingReads(): void {
@@ -1265,9 +1264,13 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
 
   /** Every read waiting for a round gets `round`, which started after each of them arrived. */
   private assignReadRound(round: number): void {
-    for (const read of this.reads) if (read.round === AWAITING_ROUND) read.round = round;
-    this.readsAwaitingRound = 0;
-    this.readRound = round;
+    let assigned = false;
+    for (const read of this.reads) {
+      if (read.round !== AWAITING_ROUND) continue;
+      read.round = round;
+      assigned = true;
+    }
+    if (assigned) this.readRound = round;
   }
 
   /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
@@ -1280,12 +1283,14 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
 
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
   private confirmReads(): void {
+    let awaiting = false;
     for (const read of this.reads) {
-      if (!read.confirmed && read.round !== AWAITING_ROUND && this.quorumAcked(read.round)) read.confirmed = true;
+      if (read.round === AWAITING_ROUND) awaiting = true;
+      else if (!read.confirmed && this.quorumAcked(read.round)) read.confirmed = true;
     }
     if (this.readRound === 0 || !this.quorumAcked(this.readRound)) return;
     this.readRound = 0;
-    if (this.readsAwaitingRound > 0) this.broadcastHeartbeats(); // assigns them the new round
+    if (awaiting) this.broadcastHeartbeats(); // assigns them the new round
   }
 
   private serveReads(): void {
@@ -1308,7 +1313,6 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     for (const r of this.reads) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
     for (const r of this.awaitingTermCommit) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
     this.reads = this.reads.filter((r) => !expired(r.startedTick));
-    this.readsAwaitingRound = this.reads.filter((r) => r.round === AWAITING_ROUND).length;
     this.awaitingTermCommit = this.awaitingTermCommit.filter((r) => !expired(r.startedTick));
   }
 

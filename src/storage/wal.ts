@@ -62,8 +62,9 @@ export interface WalOptions {
    * Asked before each group commit's write of records (not snapshots): true writes on the calling
    * thread, blocking it until the write is durable. That saves two thread hops per commit, which
    * cost a sleeping node more than the write does (about 0.2 ms on this machine's virtual CPUs).
-   * Worth it for a node with nothing else to do while its log syncs, e.g. a Raft follower; a leader
-   * that serves clients meanwhile should keep the default (always false). Needs writeThrough.
+   * Worth it for a node with nothing else to do while its log syncs, e.g. a Raft follower, or a
+   * leader with a single client waiting; a busy leader, which serves clients meanwhile, should
+   * answer false. Default: always false. Needs writeThrough.
    */
   readonly writeInline?: () => boolean;
 }
