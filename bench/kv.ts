@@ -128,6 +128,20 @@ class CpuMeter {
   }
 }
 
+/**
+ * Runs each measured workload's shape once before measuring, on both systems alike. V8 compiles
+ * a node's hot paths on its helper threads for the first few thousand requests of each shape:
+ * the sequential path (one entry per append, the leader's inline write) was still compiling
+ * after 5,000 concurrent puts and gets, and on 2 CPUs that compiling took the CPU the
+ * sequential puts waited for (p99 about 6 ms instead of about 3 in the phase measured cold).
+ */
+async function warmUp(target: KvTarget, quick: boolean): Promise<void> {
+  const ops = quick ? 1000 : 5000;
+  await runLoad({ concurrency: 64, totalOps: ops, maxWallMs: 30_000 }, (i) => target.put(`warm${i}`, VALUE));
+  await runLoad({ concurrency: 64, totalOps: ops, maxWallMs: 30_000 }, (i) => target.get(`warm${i % 1000}`));
+  await runLoad({ concurrency: 1, totalOps: quick ? 600 : 3000, maxWallMs: 30_000 }, (i) => target.put(`warmseq${i}`, VALUE));
+}
+
 async function measureRound(target: KvTarget, pids: readonly number[], quick: boolean, round: number): Promise<RoundResult> {
   const n = quick ? 0.2 : 1;
   const meter = new CpuMeter(target, pids);
@@ -190,9 +204,7 @@ export async function run(args: string[]): Promise<void> {
             running.push(r);
           }
           const pids = await target.pids();
-          // warm up (Node's JIT needs a few thousand requests; etcd gets the same)
-          await runLoad({ concurrency: 64, totalOps: quick ? 1000 : 5000, maxWallMs: 30_000 }, (i) => target.put(`warm${i}`, VALUE));
-          await runLoad({ concurrency: 64, totalOps: quick ? 1000 : 5000, maxWallMs: 30_000 }, (i) => target.get(`warm${i % 1000}`));
+          await warmUp(target, quick);
           r.rounds.push(await measureRound(target, pids, quick, round));
           if (round === roundCount - 1) r.rssMiB = await measureMemory(target, pids, quick);
         } finally {
