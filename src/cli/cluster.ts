@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { expectObject, HttpError, Router, serve, type ApiResponse } from '../server/http.js';
 import { callApi } from './client.js';
 import { CliError } from './errors.js';
-import type { ClusterFile } from './node.js';
+import { NODE_PROCESS_FLAGS, type ClusterFile } from './node.js';
 import { parseIntOption } from './options.js';
 
 interface Child {
@@ -93,7 +93,8 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
     const log = createWriteStream(join(dir, 'node.log'), { flags: 'a' });
     // by default the same entry point and loader flags as this process: works from dist/ and from source (tsx)
     const command = o.command ?? [...process.execArgv, process.argv[1] as string];
-    const proc = spawn(process.execPath, [...command, 'node', '--id', child.id, '--data-dir', dir, '--config', join(dataDir, 'cluster.json'), '--log-level', o.logLevel ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // node's own flags first, so that flags in `command` can override them
+    const proc = spawn(process.execPath, [...NODE_PROCESS_FLAGS, ...command, 'node', '--id', child.id, '--data-dir', dir, '--config', join(dataDir, 'cluster.json'), '--log-level', o.logLevel ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout?.pipe(log);
     proc.stderr?.pipe(log);
     proc.on('exit', (code, signal) => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkHistory, kvModel } from '../check/index.js';
 import { http, leaderAmong, RecordingClient, startTestCluster, statusOf, synodCommand, waitUntil } from './test/harness.js';
+import { NODE_PROCESS_FLAGS } from '../cli/node.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
 let cluster: TestCluster | undefined;
@@ -111,6 +112,9 @@ describe('real processes', () => {
     await sleep(500);
     for (const id of Object.keys(cluster.endpoints)) cluster.restart(id);
     const again = await leaderAmong(cluster.endpoints);
+    // restarted processes get the node flags too (Linux: /proc shows each process's arguments)
+    const listed = (await http('GET', `${cluster.controlUrl}/api/nodes`)).body as unknown as { pid: number }[];
+    for (const { pid } of listed) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...NODE_PROCESS_FLAGS]));
     for (let i = 0; i < 30; i++) {
       const r = await http('GET', `${cluster.endpoints[again] as string}/v1/kv/k${i}`);
       expect(r.body.result?.['value']).toBe(i);
