@@ -9,8 +9,8 @@ import { CliError } from './errors.js';
 /**
  * Node (V8) flags `synod cluster up` starts each node process with; run `synod node` directly
  * with the same ones (docs/runtime.md). A young generation of at most 2 x 8 MiB instead of
- * Node 20's 2 x 16: the leader's peak resident memory after 130,000 puts fell from 181-190 to
- * 168-172 MiB in alternating runs, at the same throughput (a 4 MiB one cost about 5%).
+ * Node 20's 2 x 16: the highest node's peak resident memory after 130,000 puts fell from
+ * 181-190 to 168-172 MiB in alternating runs, at the same throughput (a 4 MiB one cost about 5%).
  * A node cannot set this for itself: V8 sizes its heap before any script runs.
  */
 export const NODE_PROCESS_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
