@@ -107,7 +107,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     secret: config.secret,
     faultInjection: config.faultInjection === true,
     logger: (r: NetLogRecord) => {
-      const { level, msg, event, ...fields } = r;
+      // the logger already names this node; a second "node" key would repeat it in every line
+      const { level, msg, event, node: _self, ...fields } = r;
       logger[level]({ ...fields, net: event }, msg);
     },
   });
