@@ -61,6 +61,8 @@ export function registerNodeCommand(program: Command): void {
         const code = (err as { code?: unknown }).code;
         throw new CliError(typeof code === 'string' ? code : 'NODE_START', `node ${flags.id} could not start: ${(err as Error).message}`, 1);
       }
+      const missing = missingNodeFlags();
+      if (missing.length > 0) node.logger.info({ missing }, `node was started without ${missing.join(' ')}: each node uses about 15 MiB more memory (docs/runtime.md)`);
       await new Promise<void>((resolve) => {
         // Ctrl-C reaches the whole process group and the supervisor signals too: stop once, ignore repeats
         let stopping = false;
@@ -140,6 +142,16 @@ export function parsePeers(text: string): Record<string, MemberAddress> {
  * after start works; NODE_OPTIONS or node's own flags can still override it.
  */
 function limitHeapGrowth(): void {
-  if (process.execArgv.some((a) => a.startsWith('--heap-growing-percent')) || (process.env['NODE_OPTIONS'] ?? '').includes('--heap-growing-percent')) return;
+  if (hasNodeFlag('--heap-growing-percent')) return;
   setFlagsFromString('--heap-growing-percent=50');
+}
+
+/** Whether node was started with the flag `name` (any value), on its command line or in NODE_OPTIONS. */
+function hasNodeFlag(name: string, execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): boolean {
+  return execArgv.some((a) => a.startsWith(name)) || nodeOptions.includes(name);
+}
+
+/** NODE_PROCESS_FLAGS a process was started without (a node run by hand rather than by `cluster up`); any value counts as given. */
+export function missingNodeFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): string[] {
+  return NODE_PROCESS_FLAGS.filter((flag) => !hasNodeFlag(flag.split('=')[0] as string, execArgv, nodeOptions));
 }
