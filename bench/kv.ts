@@ -85,6 +85,16 @@ function cpuMs(pid: number): number {
 }
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/**
+ * The machine's CPU time so far, from /proc/stat's first line: all of it, and what the hypervisor
+ * took as steal. On this kind of virtual machine slow phases come with steal, and they cost Synod
+ * more than etcd (docs/PERFORMANCE.md), so each line reports it.
+ */
+function machineTicks(): { total: number; steal: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string).trim().split(/\s+/).slice(1).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 }; // user nice system idle iowait irq softirq steal ...
+}
+
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? NaN : Number(m[1]) / 1024;
@@ -100,6 +110,7 @@ interface RoundResult {
 class CpuMeter {
   private cpuBefore: number;
   private clientBefore = process.cpuUsage();
+  private machineBefore = machineTicks();
 
   constructor(
     private readonly target: KvTarget,
@@ -116,6 +127,7 @@ class CpuMeter {
   restart(): void {
     this.cpuBefore = this.clusterCpuMs();
     this.clientBefore = process.cpuUsage();
+    this.machineBefore = machineTicks();
   }
 
   say(what: string, r: LoadResult): void {
@@ -123,7 +135,9 @@ class CpuMeter {
     const cpuUsPerOp = ((cpuAfter - this.cpuBefore) * 1000) / Math.max(1, r.ops);
     const client = process.cpuUsage(this.clientBefore);
     const clientUsPerOp = (client.user + client.system) / Math.max(1, r.ops);
-    process.stdout.write(`  ${this.target.name.padEnd(6)} ${what.padEnd(22)} ${formatLoad(r)}  CPU/op: cluster ${cpuUsPerOp.toFixed(0)} us, client ${clientUsPerOp.toFixed(0)} us\n`);
+    const machine = machineTicks();
+    const stealPercent = (100 * (machine.steal - this.machineBefore.steal)) / Math.max(1, machine.total - this.machineBefore.total);
+    process.stdout.write(`  ${this.target.name.padEnd(6)} ${what.padEnd(22)} ${formatLoad(r)}  CPU/op: cluster ${cpuUsPerOp.toFixed(0)} us, client ${clientUsPerOp.toFixed(0)} us; steal ${stealPercent.toFixed(1)}%\n`);
     this.restart();
   }
 }
