@@ -1,5 +1,6 @@
-// `npm run bench -- raft-election [--trials N]`: reproduces Figure 16 of the extended Raft
-// paper in the simulator: 5 nodes, ~15 ms broadcast time, the leader crashes at a random moment,
+// `npm run bench -- raft-election [--trials N] [--latency MIN-MAX]`: reproduces Figure 16 of the
+// extended Raft paper in the simulator: 5 nodes, ~15 ms broadcast time (one-way latency 6-9 ms,
+// or MIN-MAX ms; other latencies write no charts), the leader crashes at a random moment,
 // and we time how long until a new leader is elected, for several election-timeout ranges. Runs
 // with pre-vote and check-quorum off (as in the paper) and on, writes a CDF chart (SVG) and a
 // table of median / p99 / max.
@@ -12,6 +13,14 @@ const RANGES: readonly [number, number][] = [
   [12, 24], [25, 50], [50, 100], [100, 200],
 ];
 
+/** One-way message latency, uniform. */
+interface Latency {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+/** A round trip of about 15 ms: the paper's broadcast time. */
+const DEFAULT_LATENCY: Latency = { minMs: 6, maxMs: 9 };
+
 interface Series {
   readonly label: string;
   readonly preVote: boolean;
@@ -19,7 +28,7 @@ interface Series {
 }
 
 /** One trial: elect, let the cluster settle for a random while, crash the leader, time the next election. */
-function trial(seed: number, minMs: number, maxMs: number, preVote: boolean): number {
+function trial(seed: number, minMs: number, maxMs: number, preVote: boolean, latency: Latency): number {
   let electedAt = -1;
   let crashedTerm = Infinity;
   const cluster = new RaftCluster({
@@ -27,7 +36,7 @@ function trial(seed: number, minMs: number, maxMs: number, preVote: boolean): nu
     nodes: 5,
     // one tick per ms so ranges such as 150-151 ms are exact; heartbeats well inside the timeout
     raft: { tickMs: 1, heartbeatTicks: Math.max(1, Math.min(50, Math.floor(minMs / 2))), electionTimeoutMinTicks: minMs, electionTimeoutMaxTicks: maxMs, preVote, checkQuorum: preVote, snapshotThresholdEntries: 0 },
-    link: { latency: { kind: 'uniform', minMs: 6, maxMs: 9 } }, // round trip ~15 ms: the paper's broadcast time
+    link: { latency: { kind: 'uniform', minMs: latency.minMs, maxMs: latency.maxMs } },
     logCheckEveryMs: 0,
     observer: { becameLeader: (_node, term) => void (term > crashedTerm && electedAt < 0 && (electedAt = cluster.nowMs)) },
   });
@@ -78,18 +87,24 @@ export async function run(args: string[]): Promise<void> {
   const at = args.indexOf('--trials');
   const trials = at >= 0 ? Number(args[at + 1]) : 1000;
   if (!Number.isSafeInteger(trials) || trials < 1) throw new Error('--trials takes a whole number >= 1');
+  const latency = latencyOption(args);
+  const isDefault = latency.minMs === DEFAULT_LATENCY.minMs && latency.maxMs === DEFAULT_LATENCY.maxMs;
   const all: Series[] = [];
-  process.stdout.write(`Figure 16: 5 nodes, broadcast ~15 ms, ${trials} leader crashes per range\n`);
+  process.stdout.write(`Figure 16: 5 nodes, one-way latency ${latency.minMs}-${latency.maxMs} ms, ${trials} leader crashes per range\n`);
   process.stdout.write('range (ms)      pre-vote  median    p99      max      mean\n');
   for (const preVote of [false, true]) {
     for (const [minMs, maxMs] of RANGES) {
       const started = performance.now();
-      const times = Array.from({ length: trials }, (_, k) => trial(1 + k, minMs, maxMs, preVote));
+      const times = Array.from({ length: trials }, (_, k) => trial(1 + k, minMs, maxMs, preVote, latency));
       const sorted = [...times].sort((a, b) => a - b);
       const mean = times.reduce((s, t) => s + t, 0) / times.length;
       all.push({ label: `${minMs}-${maxMs} ms${preVote ? ' +pv' : ''}`, preVote, electionMs: times });
       process.stdout.write(`${`${minMs}-${maxMs}`.padEnd(15)} ${(preVote ? 'on' : 'off').padEnd(9)} ${String(quantile(sorted, 0.5)).padStart(6)}  ${String(quantile(sorted, 0.99)).padStart(6)}  ${String(sorted[sorted.length - 1]).padStart(7)}  ${mean.toFixed(1).padStart(7)}   (${(performance.now() - started).toFixed(0)} ms wall)\n`);
     }
+  }
+  if (!isDefault) {
+    process.stdout.write('charts not written (they show the default latency)\n');
+    return;
   }
   const dir = fileURLToPath(new URL('../docs/figures/', import.meta.url));
   mkdirSync(dir, { recursive: true });
@@ -98,4 +113,14 @@ export async function run(args: string[]): Promise<void> {
   writeFileSync(`${dir}election-cdf-scale.svg`, cdfSvg(top(false, true), 'Time to elect a new leader: scaling the timeout (pre-vote off)'));
   writeFileSync(`${dir}election-cdf-prevote.svg`, cdfSvg(all.filter((s) => s.label.startsWith('150-300') || s.label.startsWith('12-24')), 'Pre-vote and check-quorum off vs on (+pv)'));
   process.stdout.write(`charts written to ${dir}\n`);
+}
+
+/** `--latency MIN-MAX` (ms, 0 <= MIN <= MAX); the default when absent. */
+function latencyOption(args: readonly string[]): Latency {
+  const at = args.indexOf('--latency');
+  if (at < 0) return DEFAULT_LATENCY;
+  const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(args[at + 1] ?? '');
+  const latency = match === null ? null : { minMs: Number(match[1]), maxMs: Number(match[2]) };
+  if (latency === null || latency.minMs > latency.maxMs) throw new Error(`--latency takes MIN-MAX in ms (e.g. 4-5), got ${args[at + 1] ?? 'nothing'}`);
+  return latency;
 }
