@@ -36,7 +36,7 @@ function trial(seed: number, minMs: number, maxMs: number, preVote: boolean, lat
     nodes: 5,
     // one tick per ms so ranges such as 150-151 ms are exact; heartbeats well inside the timeout
     raft: { tickMs: 1, heartbeatTicks: Math.max(1, Math.min(50, Math.floor(minMs / 2))), electionTimeoutMinTicks: minMs, electionTimeoutMaxTicks: maxMs, preVote, checkQuorum: preVote, snapshotThresholdEntries: 0 },
-    link: { latency: { kind: 'uniform', minMs: latency.minMs, maxMs: latency.maxMs } },
+    link: { latency: { kind: 'uniform', ...latency } },
     logCheckEveryMs: 0,
     observer: { becameLeader: (_node, term) => void (term > crashedTerm && electedAt < 0 && (electedAt = cluster.nowMs)) },
   });
