@@ -5,13 +5,15 @@
 // (/api/events), and a key-value proxy to the nodes (/api/kv/:key), so the page needs no CORS.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { expectObject, HttpError, Router, serve, type ApiResponse } from '../server/http.js';
+import { createStream } from 'rotating-file-stream';
+import { originGuard } from '../server/guard.js';
+import { expectObject, HttpError, Router, serve, type ApiResponse, type RequestGuard } from '../server/http.js';
 import { callApi } from './client.js';
 import { CliError } from './errors.js';
 import { NODE_PROCESS_FLAGS, type ClusterFile } from './node.js';
@@ -22,7 +24,22 @@ interface Child {
   process: ChildProcess | undefined;
   state: 'running' | 'paused' | 'stopped';
   restarts: number;
+  /** How the process ended last time, and why as it told us (its last "synod: ..." line). */
+  lastExit: ExitInfo | undefined;
 }
+
+interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly reason: string | null;
+  readonly at: string;
+}
+
+/** Each node's log rotates at this size, keeping this many old files (node.log.1 is the newest). */
+const LOG_ROTATE_BYTES = '10M';
+const LOG_KEEP_FILES = 5;
+/** The tail of a node's stderr kept to find why it exited. */
+const STDERR_TAIL_BYTES = 16 * 1024;
 
 export interface ClusterHandle {
   readonly controlUrl: string;
@@ -84,24 +101,39 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   const file = loadOrCreateClusterFile(dataDir, o);
   const ids = Object.keys(file.members);
   const say = (line: string): void => void (o.announce === true && process.stdout.write(line + '\n'));
-  const children = new Map<string, Child>(ids.map((id) => [id, { id, process: undefined, state: 'stopped', restarts: 0 }]));
+  const children = new Map<string, Child>(ids.map((id) => [id, { id, process: undefined, state: 'stopped', restarts: 0, lastExit: undefined }]));
   // the control server's event stream, told at once when a process starts or ends
   let onChange = (): void => {};
   const launch = (child: Child): void => {
     const dir = join(dataDir, child.id);
     mkdirSync(dir, { recursive: true });
-    const log = createWriteStream(join(dir, 'node.log'), { flags: 'a' });
+    // with classical rotation the generator gets the rotation index first (null for the live file)
+    const log = createStream((index: number | Date) => (typeof index === 'number' && index > 0 ? `node.log.${index}` : 'node.log'), { path: dir, size: LOG_ROTATE_BYTES, rotate: LOG_KEEP_FILES });
+    log.on('error', () => undefined); // a full disk must not take the supervisor down with the node
     // by default the same entry point and loader flags as this process: works from dist/ and from source (tsx)
     const command = o.command ?? [...process.execArgv, process.argv[1] as string];
+    // a member of a cluster that already ran must find its state; only a brand-new cluster's first start may begin empty
+    const initialState = file.created && child.restarts === 0 && child.lastExit === undefined ? 'new' : 'existing';
     // node's own flags first, so that flags in `command` can override them
-    const proc = spawn(process.execPath, [...NODE_PROCESS_FLAGS, ...command, 'node', '--id', child.id, '--data-dir', dir, '--config', join(dataDir, 'cluster.json'), '--log-level', o.logLevel ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout?.pipe(log);
-    proc.stderr?.pipe(log);
+    const args = [...NODE_PROCESS_FLAGS, ...command, 'node', '--id', child.id, '--data-dir', dir, '--config', join(dataDir, 'cluster.json'), '--log-level', o.logLevel ?? 'info', '--initial-cluster-state', initialState, '--exit-with-parent'];
+    // stdin stays open and unused: when this supervisor dies, even by SIGKILL, the node sees it close and stops
+    const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    proc.stdin?.on('error', () => undefined);
+    proc.stdout?.pipe(log, { end: false });
+    const tail = new StderrTail(STDERR_TAIL_BYTES);
+    proc.stderr?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      tail.push(chunk);
+    });
     proc.on('exit', (code, signal) => {
       if (child.process !== proc) return;
       child.process = undefined;
       child.state = 'stopped';
-      say(`node ${child.id} exited (${signal ?? `code ${String(code)}`})`);
+      child.lastExit = { code, signal, reason: tail.reason(), at: new Date().toISOString() };
+      // the log stream closes once both pipes have ended
+      proc.once('close', () => log.end());
+      const reason = child.lastExit.reason;
+      say(`node ${child.id} exited (${signal ?? `code ${String(code)}`})${reason === null ? '' : `: ${reason}`}`);
       onChange();
     });
     child.process = proc;
@@ -152,17 +184,55 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   return handle;
 }
 
-function loadOrCreateClusterFile(dataDir: string, o: LocalClusterOptions): ClusterFile {
+function loadOrCreateClusterFile(dataDir: string, o: LocalClusterOptions): ClusterFile & { readonly created: boolean } {
   const path = join(dataDir, 'cluster.json');
   if (existsSync(path)) {
-    const file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
+    let file: ClusterFile;
+    try {
+      file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
+    } catch (err) {
+      throw new CliError('BAD_CONFIG', `cannot read ${path}: ${(err as Error).message}`);
+    }
+    if (typeof file.members !== 'object' || file.members === null || typeof file.secret !== 'string') throw new CliError('BAD_CONFIG', `${path} is not a Synod cluster file (it needs "members" and "secret")`);
     if (Object.keys(file.members).length !== o.nodes) throw new CliError('CLUSTER_EXISTS', `${path} describes ${Object.keys(file.members).length} nodes, not ${o.nodes}; use another --data-dir or remove it`);
-    return file;
+    return { ...file, created: false };
   }
   const members = Object.fromEntries(Array.from({ length: o.nodes }, (_, i) => [String(i + 1), { peer: `127.0.0.1:${o.basePort + 101 + i}`, client: `http://127.0.0.1:${o.basePort + 1 + i}` }]));
-  const file: ClusterFile = { members, secret: randomBytes(24).toString('base64'), faultInjection: o.faultInjection === true };
+  const file: ClusterFile = { members, secret: randomBytes(24).toString('base64'), clusterId: randomBytes(8).toString('hex'), faultInjection: o.faultInjection === true };
   writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-  return file;
+  return { ...file, created: true };
+}
+
+/**
+ * The last lines a node wrote to stderr, to say why it exited: its final "synod: ..." line (the
+ * CLI's one-line error), else the message of its last fatal or error log record.
+ */
+class StderrTail {
+  private text = '';
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(chunk: Buffer): void {
+    this.text += chunk.toString('utf8');
+    if (this.text.length > this.maxBytes) this.text = this.text.slice(this.text.length - this.maxBytes);
+  }
+
+  reason(): string | null {
+    const lines = this.text.split('\n').map((l) => l.trim()).filter(Boolean);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i] as string;
+      if (line.startsWith('synod: ')) return line.slice('synod: '.length);
+    }
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        const record = JSON.parse(lines[i] as string) as { level?: number; msg?: string };
+        if ((record.level ?? 0) >= 50 && typeof record.msg === 'string') return record.msg;
+      } catch {
+        // not a log record
+      }
+    }
+    return null;
+  }
 }
 
 function signalChild(children: Map<string, Child>, id: string, signal: NodeJS.Signals): void {
@@ -207,6 +277,8 @@ interface NodeInfo {
   readonly endpoint: string;
   /** The node's GET /v1/status; null when it did not answer; absent when it is not running. */
   readonly status?: { readonly role?: string; readonly term?: number } | null;
+  /** How it ended last time (code, signal, and its own one-line reason), if it ever did. */
+  readonly lastExit?: ExitInfo;
 }
 
 /** How often the event stream polls the nodes, and the longest it stays silent. */
@@ -238,8 +310,15 @@ async function startControlServer(port: number, children: Map<string, Child>, la
     .add('GET', '/api/kv/:key', (r) => kv('GET', r.params['key'] as string))
     .add('POST', '/api/kv/:key', put)
     .add('PUT', '/api/kv/:key', put);
+  // the dashboard is the only web page allowed to drive the cluster; DNS rebinding is refused by Host
+  const guard = originGuard({ allowedOrigins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`] });
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const refusal = refusalOf(guard, req, path);
+    if (refusal !== undefined) {
+      res.writeHead(refusal.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: refusal.code, message: refusal.message } }) + '\n');
+      return;
+    }
     if (path === '/api/events' && req.method === 'GET') return feed.add(req, res);
     if (path === '/api' || path.startsWith('/api/')) return void serve(router, req, res, 1 << 16, () => {});
     void serveDashboard(webDir, path, req, res);
@@ -256,6 +335,19 @@ async function startControlServer(port: number, children: Map<string, Child>, la
       server.closeAllConnections();
     },
   };
+}
+
+/** The guard's refusal of a request to the control server, if any. */
+function refusalOf(guard: RequestGuard, req: IncomingMessage, path: string): HttpError | undefined {
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  try {
+    guard({ method: req.method ?? 'GET', target: req.url ?? '/', headers, remoteAddress: req.socket.remoteAddress ?? '', body: undefined }, path);
+    return undefined;
+  } catch (err) {
+    if (err instanceof HttpError) return err;
+    throw err;
+  }
 }
 
 /**
@@ -453,7 +545,7 @@ export async function serveDashboard(dir: string, path: string, req: IncomingMes
 }
 
 async function describe(child: Child, endpoint: string): Promise<NodeInfo> {
-  const base = { id: child.id, process: child.state, pid: child.process?.pid ?? null, restarts: child.restarts, endpoint };
+  const base = { id: child.id, process: child.state, pid: child.process?.pid ?? null, restarts: child.restarts, endpoint, ...(child.lastExit === undefined ? {} : { lastExit: child.lastExit }) };
   if (child.state !== 'running') return base;
   try {
     const answer = await callApi([endpoint], 'GET', '/v1/status', undefined, 500);

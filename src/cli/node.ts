@@ -19,6 +19,8 @@ export const NODE_PROCESS_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 export interface ClusterFile {
   readonly members: Record<string, MemberAddress>;
   readonly secret: string;
+  /** Names the cluster (data directories of another cluster are refused); derived from the secret when absent. */
+  readonly clusterId?: string;
   readonly raft?: NodeConfig['raft'];
   readonly faultInjection?: boolean;
 }
@@ -33,8 +35,15 @@ interface NodeFlags {
   peerAddr?: string;
   clientAddr?: string;
   faultInjection?: boolean;
+  initialClusterState: string;
+  allowedHosts?: string;
+  allowedOrigins?: string;
+  exitWithParent?: boolean;
   logLevel: string;
 }
+
+/** Exit codes of `synod node` (docs/runtime.md): start failures and bad options as every command; 3 when storage fails while running. */
+export const NODE_EXIT_STORAGE_FAILED = 3;
 
 export function registerNodeCommand(program: Command): void {
   program
@@ -48,34 +57,52 @@ export function registerNodeCommand(program: Command): void {
     .option('--join', 'this node is not a bootstrap member: it waits to be added (synod member add)')
     .option('--peer-addr <host:port>', 'with --join: this node\'s peer address')
     .option('--client-addr <host:port>', 'with --join: this node\'s client address')
+    .option('--initial-cluster-state <state>', '"new": an empty data directory starts a new member; "existing": this node is already a member, so an empty data directory means lost data and the node refuses to start', 'new')
+    .option('--allowed-hosts <names>', 'host names the API answers to besides IP addresses and localhost (comma-separated; DNS rebinding protection)')
+    .option('--allowed-origins <origins>', 'origins of web pages allowed to call the API, e.g. https://ops.example.com (comma-separated; none by default)')
+    .option('--exit-with-parent', 'stop when standard input closes (the supervisor that started this node is gone)')
     .option('--fault-injection', 'enable the transport fault hook (tests only)')
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText('after', '\nExample:\n  synod node --id 1 --data-dir data/1 --secret s3cret-s3cret-s3cret \\\n    --peers 1=127.0.0.1:7101/127.0.0.1:7001,2=127.0.0.1:7102/127.0.0.1:7002,3=127.0.0.1:7103/127.0.0.1:7003')
     .action(async (flags: NodeFlags) => {
       const config = nodeConfigFrom(flags);
       limitHeapGrowth();
-      let node: Awaited<ReturnType<typeof startNode>>;
+      let node: Awaited<ReturnType<typeof startNode>> | undefined;
+      const onFatal = (err: Error): void => {
+        // one line for whoever started us (the supervisor shows it), then exit once the log is written
+        const code = (err as { code?: unknown }).code;
+        process.stderr.write(`synod: node ${flags.id} stopped: its log could not be written (${err.message}); it will not serve again until restarted on working storage [${typeof code === 'string' ? code : 'STORAGE_FAILED'}]\n`);
+        node?.logger.flush();
+        setTimeout(() => process.exit(NODE_EXIT_STORAGE_FAILED), 200);
+      };
       try {
-        node = await startNode(config);
+        node = await startNode({ ...config, onFatal });
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         throw new CliError(typeof code === 'string' ? code : 'NODE_START', `node ${flags.id} could not start: ${(err as Error).message}`, 1);
       }
+      const running = node;
       const missing = missingNodeFlags();
-      if (missing.length > 0) node.logger.info({ missing }, `node was started without ${missing.join(' ')}: each node uses about 15 MiB more memory (docs/runtime.md)`);
+      if (missing.length > 0) running.logger.info({ missing }, `node was started without ${missing.join(' ')}: each node uses about 15 MiB more memory (docs/runtime.md)`);
       await new Promise<void>((resolve) => {
         // Ctrl-C reaches the whole process group and the supervisor signals too: stop once, ignore repeats
         let stopping = false;
         const stop = (): void => {
           if (stopping) return;
           stopping = true;
-          void node.close().then(resolve, (err: unknown) => {
-            node.logger.error({ err }, 'shutdown failed');
+          void running.close().then(resolve, (err: unknown) => {
+            running.logger.error({ err }, 'shutdown failed');
             resolve();
           });
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
+        if (flags.exitWithParent === true) {
+          // the supervisor holds our stdin open; when it dies (even by SIGKILL) the pipe closes
+          process.stdin.on('end', stop);
+          process.stdin.on('error', stop);
+          process.stdin.resume();
+        }
       });
     });
 }
@@ -100,16 +127,25 @@ function nodeConfigFrom(flags: NodeFlags): NodeConfig {
   } else if (members[flags.id] === undefined) {
     throw new CliError('BAD_OPTION', `node ${flags.id} is not among the members (${Object.keys(members).join(', ')}); use --join to add a new node`);
   }
+  if (flags.initialClusterState !== 'new' && flags.initialClusterState !== 'existing') throw new CliError('BAD_OPTION', `--initial-cluster-state must be "new" or "existing", got "${flags.initialClusterState}"`);
   return {
     id: flags.id,
     dataDir: flags.dataDir,
     members,
     ...(self === undefined ? {} : { self }),
     secret,
+    ...(file?.clusterId === undefined ? {} : { clusterId: file.clusterId }),
+    initialClusterState: flags.initialClusterState,
+    ...(flags.allowedHosts === undefined ? {} : { allowedHosts: listOption(flags.allowedHosts) }),
+    ...(flags.allowedOrigins === undefined ? {} : { allowedOrigins: listOption(flags.allowedOrigins) }),
     ...(file?.raft === undefined ? {} : { raft: file.raft }),
     faultInjection: flags.faultInjection === true || file?.faultInjection === true,
     logLevel: flags.logLevel,
   };
+}
+
+function listOption(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 function checkAddr(text: string): string {

@@ -4,6 +4,7 @@ export {
   KvError,
   KvStore,
   canonicalJson,
+  kvLimitProblem,
   kvRequestProblem,
   type KvCommand,
   type KvErrorCode,
@@ -12,3 +13,4 @@ export {
   type KvRequest,
   type KvResult,
 } from './store.js';
+export { KV_LIMITS, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_VALUE_DEPTH, depthOf, keyProblem, valueProblem } from './limits.js';

@@ -3,6 +3,7 @@
 // per-key create/mod revisions and versions (etcd-like). Pure and deterministic: no clocks, no I/O.
 import type { JsonValue } from '../sim/history.js';
 import type { StateMachine } from '../raft/types.js';
+import { keyProblem, valueProblem } from './limits.js';
 
 export type KvCommand =
   /** `value: null` deletes, as in the checker's kv model. */
@@ -129,7 +130,7 @@ export class KvStore implements StateMachine {
   }
 
   validateCommand(command: JsonValue): string | null {
-    return kvRequestProblem(command);
+    return kvRequestProblem(command) ?? kvLimitProblem(command as unknown as KvCommand);
   }
 
   validateQuery(query: JsonValue): string | null {
@@ -255,6 +256,25 @@ export class KvStore implements StateMachine {
       this.data.set(row[0], { value: row[1] as JsonValue, version: row[2], createRevision: row[3], modRevision: row[4] });
     }
     this.revisionValue = data['revision'];
+  }
+}
+
+/**
+ * Why a well-formed command exceeds the limits (limits.ts); null when it does not. Checked when a
+ * command is proposed, not when it is applied: an entry already in a log applies the same way on
+ * every node whatever limits a later version sets.
+ */
+export function kvLimitProblem(command: KvCommand): string | null {
+  const key = keyProblem(command.key);
+  if (key !== null) return key;
+  switch (command.op) {
+    case 'put':
+    case 'casVersion':
+      return valueProblem(command.value);
+    case 'cas':
+      return valueProblem(command.from, '"from"') ?? valueProblem(command.to, '"to"');
+    default:
+      return null;
   }
 }
 

@@ -284,6 +284,18 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     return this.machine.snapshot();
   }
 
+  /**
+   * What a snapshot taken now would hold, without taking one: the applied index, its term and
+   * configuration, and the replicated payload (state machine and client sessions). For backups;
+   * restoring it gives a node exactly this state.
+   */
+  exportApplied(): { readonly meta: SnapshotMeta; readonly data: JsonValue } {
+    const index = this.applied;
+    const term = index === this.log.snapshotIndex ? this.snapshotMeta.term : (this.log.termAt(index) as number);
+    const payload: SnapshotPayload = { machine: this.machine.snapshot(), sessions: this.sessions.toJson() };
+    return { meta: { index, term, config: membershipToJson(this.configs.at(index)) }, data: payload as unknown as JsonValue };
+  }
+
   // ================================================================ restart
 
   private replay(durable: readonly RaftPersistOp[]): void {

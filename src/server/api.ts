@@ -1,11 +1,40 @@
 // The node's HTTP/JSON client and admin API: KV operations (linearizable reads by default,
-// serializable on request), status, membership and leadership transfer. A follower forwards
-// what needs the leader; bad input gets a 4xx with a JSON error and the node keeps serving.
-import { Agent, request as httpRequest } from 'node:http';
+// serializable on request), status, health and readiness, membership, snapshots and leadership
+// transfer. A follower forwards what needs the leader (forward.ts); bad input gets a 4xx with a
+// JSON error and the node keeps serving. Every error says whether a retry is safe.
 import type { JsonValue } from '../sim/index.js';
-import type { KvCommand, KvQuery } from '../kv/index.js';
+import { keyProblem, type KvCommand, type KvQuery } from '../kv/index.js';
 import type { NodeStatus, RaftRequest, RaftResponse } from '../raft/index.js';
+import { FORWARDED_HEADER, type Forwarder } from './forward.js';
 import { expectObject, expectString, HttpError, Router, type ApiRequest, type ApiResponse } from './http.js';
+
+/** Liveness and readiness as the node reports them. */
+export interface HealthReport {
+  /** False once the node cannot keep its promises (its storage failed): it stops serving. */
+  readonly ok: boolean;
+  readonly reason?: string;
+}
+
+export interface ReadinessReport {
+  readonly ready: boolean;
+  /** Each check by name: true when it passes, otherwise why not. */
+  readonly checks: Readonly<Record<string, true | string>>;
+}
+
+export interface MemberInfo {
+  readonly id: string;
+  readonly role: 'voter' | 'learner';
+  readonly peer: string | null;
+  readonly client: string | null;
+}
+
+/** A state-machine snapshot as `synod snapshot save` downloads it. */
+export interface SnapshotExport {
+  readonly index: number;
+  readonly term: number;
+  readonly config: JsonValue;
+  readonly data: JsonValue;
+}
 
 /** What the API needs from the node it serves. */
 export interface ApiBackend {
@@ -15,70 +44,98 @@ export interface ApiBackend {
   /** A read of the local state machine, without consulting the leader (may be stale). */
   queryLocal(query: KvQuery): JsonValue;
   status(): NodeStatus;
+  health(): HealthReport;
+  readiness(): ReadinessReport;
   /** The client URL of a member, if known. */
   clientUrl(id: string): string | undefined;
+  /** The peer address of a member, if known. */
+  peerAddress(id: string): string | undefined;
   /** Records a new member's addresses cluster-wide (a replicated write) before it joins. */
   announceMember(id: string, peer: string, client: string): Promise<void>;
+  /** The state machine at this node's applied index. */
+  exportSnapshot(): SnapshotExport;
   metricsText(): Promise<string>;
+  readonly forwarder: Forwarder;
   /** The transport's fault hook when fault injection is on (tests only); undefined otherwise. */
   readonly faults?: FaultHook;
 }
 
-/** The subset of the transport's fault controller the API exposes. */
+/** The subset of the transport's fault controller the API exposes, and a storage fault (tests only). */
 export interface FaultHook {
   partition(sideA: readonly string[], sideB: readonly string[]): void;
   heal(): void;
   setDropRate(peer: string, probability: number): void;
+  /** From now on every write to the node's log fails, as a dying disk's would. */
+  failStorage(): void;
 }
 
-const FORWARDED = 'x-synod-forwarded';
-const DEFAULT_TIMEOUT_MS = 5000;
-const MAX_KEY_CHARS = 4096;
+export const DEFAULT_TIMEOUT_MS = 5000;
+const NO_BODY = {};
 
 export function buildApi(backend: ApiBackend): Router {
-  const forwardAgent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const leaderCall = (request: RaftRequest, req: ApiRequest): Promise<ApiResponse> => callLeader(backend, forwardAgent, request, req);
+  const leaderCall = (request: RaftRequest, req: ApiRequest, redirectSafe: boolean): Promise<ApiResponse> => callLeader(backend, request, req, redirectSafe);
+  const write = (op: KvCommand, req: ApiRequest, body: unknown): Promise<ApiResponse> => {
+    const request = command(op, body);
+    return leaderCall(request, req, request.type === 'command' && request.clientId !== null);
+  };
   const router = new Router();
   router
-    .add('GET', '/health', () => ({ status: 200, body: { ok: true, id: backend.id } }))
+    .add('GET', '/health', () => {
+      const h = backend.health();
+      return { status: h.ok ? 200 : 503, body: { ok: h.ok, id: backend.id, ...(h.reason === undefined ? {} : { reason: h.reason }) } };
+    })
+    .add('GET', '/readyz', () => {
+      const r = backend.readiness();
+      return { status: r.ready ? 200 : 503, body: { ready: r.ready, id: backend.id, checks: r.checks } };
+    })
     .add('GET', '/metrics', async () => ({ status: 200, body: await backend.metricsText() }))
     .add('GET', '/v1/status', () => ({ status: 200, body: backend.status() }))
+    .add('GET', '/v1/members', () => ({ status: 200, body: { members: membersOf(backend) } }))
     .add('POST', '/v1/snapshot', async () => {
       // this node's own log is compacted: not forwarded to the leader
       const res = await backend.submit({ type: 'snapshot' }, DEFAULT_TIMEOUT_MS);
-      if (res === undefined || !res.ok) throw new HttpError(503, 'SNAPSHOT_FAILED', 'the snapshot could not be taken now');
+      if (res === undefined || !res.ok) throw new HttpError(503, 'SNAPSHOT_FAILED', 'the snapshot could not be taken now', { safeToRetry: true });
       return { status: 200, body: { node: backend.id, ...('result' in res ? (res.result as object) : {}) } };
     })
-    .add('GET', '/v1/kv', (req) => read(backend, leaderCall, { op: 'range', ...rangeOf(req) }, req))
-    .add('GET', '/v1/kv/:key', (req) => read(backend, leaderCall, { op: 'get', key: keyOf(req) }, req))
+    .add('GET', '/v1/snapshot', async () => {
+      // a read barrier first, so the download holds every write acknowledged before it was asked for
+      const barrier = await backend.submit({ type: 'read', op: { op: 'get', key: '_synod/snapshot-barrier' } }, DEFAULT_TIMEOUT_MS);
+      if (barrier === undefined || !barrier.ok) throw new HttpError(503, 'NOT_CAUGHT_UP', 'this node could not confirm it holds every committed write (no leader, or it is not the leader); ask the leader', { safeToRetry: true, leaderHint: barrier?.ok === false ? barrier.leaderHint : null });
+      return { status: 200, body: { format: 'synod-snapshot/1', node: backend.id, ...backend.exportSnapshot() } };
+    })
+    .add('GET', '/v1/kv', (req) => read(backend, leaderCall, { op: 'range', ...rangeOf(req) }, req), { query: ['prefix', 'start', 'end', 'limit', 'consistency'] })
+    .add('GET', '/v1/kv/:key', (req) => read(backend, leaderCall, { op: 'get', key: keyOf(req) }, req), { query: ['consistency'] })
     .add('PUT', '/v1/kv/:key', (req) => {
       const body = expectObject(req.body, 'put');
       if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
-      return leaderCall(command({ op: 'put', key: keyOf(req), value: body['value'] as JsonValue }, body), req);
+      return write({ op: 'put', key: keyOf(req), value: body['value'] as JsonValue }, req, body);
     })
-    .add('DELETE', '/v1/kv/:key', (req) => leaderCall(command({ op: 'delete', key: keyOf(req) }, req.body ?? {}), req))
-    .add('POST', '/v1/kv/:key/cas', (req) => leaderCall(command(casOf(keyOf(req), expectObject(req.body, 'cas')), req.body), req))
+    .add('DELETE', '/v1/kv/:key', (req) => write({ op: 'delete', key: keyOf(req) }, req, req.body ?? NO_BODY))
+    .add('POST', '/v1/kv/:key/cas', (req) => write(casOf(keyOf(req), expectObject(req.body, 'cas')), req, req.body))
     .add('POST', '/v1/kv/:key/incr', (req) => {
-      const body = req.body === undefined ? {} : expectObject(req.body, 'incr');
-      const by = body['by'] ?? 1;
+      const body = req.body === undefined ? NO_BODY : expectObject(req.body, 'incr');
+      const by = (body as Record<string, unknown>)['by'] ?? 1;
       if (typeof by !== 'number' || !Number.isFinite(by)) throw new HttpError(400, 'BAD_REQUEST', '"by" must be a finite number');
-      return leaderCall(command({ op: 'incr', key: keyOf(req), by }, body), req);
+      return write({ op: 'incr', key: keyOf(req), by }, req, body);
     })
     .add('POST', '/v1/members', async (req) => {
       // the address record is itself a replicated write: do the whole change on the leader
       const leader = backend.status().leader;
       if (leader !== backend.id) {
-        const url = leader === null ? undefined : backend.clientUrl(leader);
-        if (url === undefined) throw new HttpError(503, 'NO_LEADER', 'no leader is known right now; retry shortly');
-        return forward(forwardAgent, url, req);
+        if (leader === null) throw new HttpError(503, 'NO_LEADER', 'no leader is known right now; retry shortly', { safeToRetry: true });
+        if (req.headers.has(FORWARDED_HEADER)) throw new HttpError(503, 'NOT_LEADER', 'forwarded to a node that is not the leader; retry', { leaderHint: leader, safeToRetry: true });
+        return backend.forwarder.forward(req, leader, false, () => Promise.reject(new HttpError(503, 'LEADER_CHANGED', 'this node became leader while forwarding; retry', { safeToRetry: true })));
       }
       const body = expectObject(req.body, 'add member');
       const id = expectString(body['id'], 'id');
+      const status = backend.status();
+      // announcing an existing member would overwrite its addresses (and vouch for a new data directory)
+      if (status.voters.includes(id) || status.learners.includes(id)) throw new HttpError(400, 'ALREADY_MEMBER', `node ${id} is already a member; remove it first (docs/runtime.md, "Recovering a node")`, { safeToRetry: false });
       await backend.announceMember(id, expectString(body['peer'], 'peer'), expectString(body['client'], 'client'));
-      return leaderCall({ type: 'addLearner', node: id }, req);
+      return leaderCall({ type: 'addLearner', node: id }, req, false);
     })
-    .add('POST', '/v1/members/:id/promote', (req) => leaderCall({ type: 'promote', node: req.params['id'] as string }, req))
-    .add('DELETE', '/v1/members/:id', (req) => leaderCall({ type: 'removeNode', node: req.params['id'] as string }, req))
+    .add('POST', '/v1/members/:id/promote', (req) => leaderCall({ type: 'promote', node: req.params['id'] as string }, req, false))
+    .add('DELETE', '/v1/members/:id', (req) => leaderCall({ type: 'removeNode', node: req.params['id'] as string }, req, false))
     .add('POST', '/v1/faults', (req) => {
       // test-only: partition this node's links, or heal them (off unless started with fault injection)
       if (backend.faults === undefined) throw new HttpError(404, 'FAULTS_DISABLED', 'fault injection is off on this node');
@@ -86,16 +143,24 @@ export function buildApi(backend: ApiBackend): Router {
       if (body['action'] === 'heal') backend.faults.heal();
       else if (body['action'] === 'partition' && Array.isArray(body['from'])) backend.faults.partition([backend.id], body['from'].map(String));
       else if (body['action'] === 'drop' && typeof body['peer'] === 'string' && typeof body['rate'] === 'number') backend.faults.setDropRate(body['peer'], body['rate']);
-      else throw new HttpError(400, 'BAD_REQUEST', 'faults: {action:"partition", from:[ids]} | {action:"drop", peer, rate} | {action:"heal"}');
+      else if (body['action'] === 'fail-storage') backend.faults.failStorage();
+      else throw new HttpError(400, 'BAD_REQUEST', 'faults: {action:"partition", from:[ids]} | {action:"drop", peer, rate} | {action:"heal"} | {action:"fail-storage"}');
       return { status: 200, body: { ok: true } };
     })
-    .add('POST', '/v1/leader/transfer', (req) => leaderCall({ type: 'transferLeadership', node: expectString(expectObject(req.body, 'transfer')['to'], 'to') }, req));
+    .add('POST', '/v1/leader/transfer', (req) => leaderCall({ type: 'transferLeadership', node: expectString(expectObject(req.body, 'transfer')['to'], 'to') }, req, false));
   return router;
+}
+
+function membersOf(backend: ApiBackend): MemberInfo[] {
+  const s = backend.status();
+  const info = (id: string, role: MemberInfo['role']): MemberInfo => ({ id, role, peer: backend.peerAddress(id) ?? null, client: backend.clientUrl(id) ?? null });
+  return [...s.voters.map((id) => info(id, 'voter')), ...s.learners.map((id) => info(id, 'learner'))];
 }
 
 function keyOf(req: ApiRequest): string {
   const key = req.params['key'] ?? '';
-  if (key.length === 0 || key.length > MAX_KEY_CHARS) throw new HttpError(400, 'BAD_KEY', `keys must have 1 to ${MAX_KEY_CHARS} characters`);
+  const problem = keyProblem(key);
+  if (problem !== null) throw new HttpError(400, 'BAD_KEY', problem);
   if (key.startsWith('_synod/')) throw new HttpError(400, 'RESERVED_KEY', 'keys under "_synod/" are reserved for the cluster');
   return key;
 }
@@ -104,7 +169,7 @@ function rangeOf(req: ApiRequest): { prefix?: string; start?: string; end?: stri
   const q = req.query;
   const limitText = q.get('limit');
   const limit = limitText === null ? undefined : Number(limitText);
-  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new HttpError(400, 'BAD_REQUEST', '"limit" must be a whole number >= 1');
+  if (limit !== undefined && (!/^\d+$/.test(limitText as string) || !Number.isSafeInteger(limit) || limit < 1)) throw new HttpError(400, 'BAD_REQUEST', '"limit" must be a whole number >= 1');
   const out: { prefix?: string; start?: string; end?: string; limit?: number } = {};
   for (const name of ['prefix', 'start', 'end'] as const) {
     const v = q.get(name);
@@ -131,32 +196,43 @@ function command(op: KvCommand, body: unknown): RaftRequest {
   const clientId = b['clientId'];
   const seq = b['seq'];
   if (clientId === undefined) return { type: 'command', clientId: null, seq: 0, op: op as unknown as JsonValue };
-  if (typeof clientId !== 'string' || clientId.length === 0 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
-    throw new HttpError(400, 'BAD_SESSION', 'a session needs a string "clientId" and an integer "seq" >= 1');
+  if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new HttpError(400, 'BAD_SESSION', 'a session needs a string "clientId" of 1 to 256 characters and an integer "seq" >= 1');
   }
   return { type: 'command', clientId, seq, op: op as unknown as JsonValue };
 }
 
-async function read(backend: ApiBackend, leaderCall: (r: RaftRequest, req: ApiRequest) => Promise<ApiResponse>, query: KvQuery, req: ApiRequest): Promise<ApiResponse> {
+type LeaderCall = (r: RaftRequest, req: ApiRequest, redirectSafe: boolean) => Promise<ApiResponse>;
+
+async function read(backend: ApiBackend, leaderCall: LeaderCall, query: KvQuery, req: ApiRequest): Promise<ApiResponse> {
   const consistency = req.query.get('consistency') ?? 'linearizable';
   if (consistency === 'serializable') return { status: 200, body: { result: backend.queryLocal(query), consistency, node: backend.id } };
   if (consistency !== 'linearizable') throw new HttpError(400, 'BAD_REQUEST', '"consistency" must be "linearizable" or "serializable"');
-  return leaderCall({ type: 'read', op: query as unknown as JsonValue }, req);
+  // a read has no effect: it may always be sent again, to another leader too
+  return leaderCall({ type: 'read', op: query as unknown as JsonValue }, req, true);
 }
 
-/** Runs a request on this node if it leads; otherwise forwards it once to the leader. */
-async function callLeader(backend: ApiBackend, agent: Agent, request: RaftRequest, req: ApiRequest): Promise<ApiResponse> {
+/** Runs a request on this node if it leads; otherwise forwards it to the leader (following leader changes). */
+async function callLeader(backend: ApiBackend, request: RaftRequest, req: ApiRequest, redirectSafe: boolean): Promise<ApiResponse> {
+  if (!backend.health().ok) throw new HttpError(503, 'NODE_FAILED', `this node stopped serving: ${backend.health().reason ?? 'failed'}`, { safeToRetry: true });
   const res = await backend.submit(request, DEFAULT_TIMEOUT_MS);
-  if (res === undefined) throw new HttpError(504, 'TIMEOUT', 'the cluster did not answer in time; the operation may or may not have taken effect');
+  const unknownOutcome = request.type !== 'read' && !redirectSafe;
+  if (res === undefined) throw new HttpError(504, 'TIMEOUT', 'the cluster did not answer in time; the operation may or may not have taken effect', { safeToRetry: !unknownOutcome });
   if (res.ok) return { status: 200, body: 'status' in res ? res.status : { result: res.result, index: res.index, node: backend.id } };
   if (res.error === 'not-leader') {
-    const leaderUrl = res.leaderHint === null ? undefined : backend.clientUrl(res.leaderHint);
-    if (leaderUrl === undefined) throw new HttpError(503, 'NO_LEADER', 'no leader is known right now; retry shortly', { leaderHint: res.leaderHint });
-    if (req.query.get(FORWARDED) !== null) throw new HttpError(503, 'NOT_LEADER', 'forwarded to a node that is not the leader; retry', { leaderHint: res.leaderHint });
-    return forward(agent, leaderUrl, req);
+    if (res.leaderHint === null || backend.clientUrl(res.leaderHint) === undefined) throw new HttpError(503, 'NO_LEADER', 'no leader is known right now; retry shortly', { leaderHint: res.leaderHint, safeToRetry: true });
+    if (req.headers.has(FORWARDED_HEADER)) throw new HttpError(503, 'NOT_LEADER', 'forwarded to a node that is not the leader; retry', { leaderHint: res.leaderHint, safeToRetry: true });
+    return backend.forwarder.forward(req, res.leaderHint, redirectSafe, () => callLeader(backend, request, req, redirectSafe));
   }
-  return { status: errorStatus(res.error), body: { error: { code: res.error.toUpperCase().replace(/-/g, '_'), message: res.message ?? res.error, leaderHint: res.leaderHint } } };
+  const definite = DEFINITE_FAILURES.has(res.error);
+  return { status: errorStatus(res.error), body: { error: { code: res.error.toUpperCase().replace(/-/g, '_'), message: res.message ?? res.error, leaderHint: res.leaderHint, safeToRetry: definite || !unknownOutcome } } };
 }
+
+/** Raft failures after which the request certainly did not take effect (see RaftErrorReason). */
+const DEFINITE_FAILURES: ReadonlySet<string> = new Set([
+  'not-leader', 'overloaded', 'transfer-in-progress', 'config-change-in-progress', 'bad-request', 'not-a-member', 'already-member',
+  'not-a-learner', 'not-a-voter', 'last-voter', 'catch-up-timeout', 'transfer-timeout',
+]);
 
 function errorStatus(reason: string): number {
   switch (reason) {
@@ -180,28 +256,4 @@ function errorStatus(reason: string): number {
     default:
       return 500;
   }
-}
-
-async function forward(agent: Agent, leaderUrl: string, req: ApiRequest): Promise<ApiResponse> {
-  const url = new URL(req.path, leaderUrl);
-  req.query.forEach((v, k) => url.searchParams.set(k, v));
-  url.searchParams.set(FORWARDED, '1');
-  return new Promise((resolve, reject) => {
-    const data = req.body === undefined ? undefined : JSON.stringify(req.body);
-    const out = httpRequest(url, { method: req.method, agent, timeout: DEFAULT_TIMEOUT_MS, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 502, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
-        } catch {
-          reject(new HttpError(502, 'BAD_GATEWAY', 'the leader answered with something that is not JSON'));
-        }
-      });
-    });
-    out.on('timeout', () => out.destroy(new HttpError(504, 'TIMEOUT', 'the leader did not answer in time; the operation may or may not have taken effect')));
-    out.on('error', (err) => reject(err instanceof HttpError ? err : new HttpError(503, 'LEADER_UNREACHABLE', `the leader could not be reached: ${err.message}`)));
-    if (data !== undefined) out.write(data);
-    out.end();
-  });
 }

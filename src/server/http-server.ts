@@ -4,6 +4,7 @@
 // keep-alive, pipelining (answered in order, one at a time), Content-Length and chunked bodies,
 // Expect: 100-continue, HEAD, and clear errors that close the connection on anything malformed.
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 
 /** A complete request as the handler sees it. */
 export interface HttpRequestIn {
@@ -14,6 +15,18 @@ export interface HttpRequestIn {
   readonly headers: ReadonlyMap<string, string>;
   /** The body bytes; undefined when the request had none. */
   readonly body: Buffer | undefined;
+  /** The client's IP address ('' when unknown). */
+  readonly remoteAddress: string;
+  /** With TLS: the common name of a client certificate the server verified; undefined otherwise. */
+  readonly clientCertName?: string;
+}
+
+/** HTTPS: the key, certificate and CA the server presents and verifies clients with. */
+export interface HttpTlsOptions {
+  /** Read again by `reloadTls()`, so renewed files take effect without a restart. */
+  readonly load: () => SecureContextOptions;
+  /** Ask clients for a certificate signed by the CA ('request' accepts clients without one). Default 'none'. */
+  readonly clientCertificates?: 'none' | 'request' | 'require';
 }
 
 export interface HttpAnswer {
@@ -38,6 +51,16 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs?: number;
   /** Called when `handle` throws instead of answering; the client gets a 500. */
   readonly onError?: (err: unknown) => void;
+  /** Serve HTTPS instead of HTTP. */
+  readonly tls?: HttpTlsOptions;
+  /** Open connections, all clients together; more are closed at once. Default 4096. */
+  readonly maxConnections?: number;
+  /** Open connections from one IP address; more are closed at once, so one client cannot starve the others. Default 512. */
+  readonly maxConnectionsPerAddress?: number;
+  /** A TLS handshake must finish within this long. Default 10 s. */
+  readonly tlsHandshakeTimeoutMs?: number;
+  /** Told of each connection refused by a limit (for metrics and rate-limited logs). */
+  readonly onRefusedConnection?: (reason: 'max_connections' | 'max_connections_per_address', remoteAddress: string) => void;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -77,6 +100,9 @@ interface Head {
 export class HttpServer {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
+  /** Open sockets (TLS ones from before their handshake), in total and by remote address. */
+  private openSockets = 0;
+  private readonly socketsByAddress = new Map<string, number>();
   private readonly sweeper: ReturnType<typeof setInterval>;
   private closing = false;
   /** Advanced by the sweeper: connections note it on activity instead of reading the clock. */
@@ -92,13 +118,32 @@ export class HttpServer {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     };
     this.keepAliveSeconds = Math.floor(this.limits.keepAliveTimeoutMs / 1000);
-    // half-open: a client that shuts its sending side after a request still gets the answer
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-      if (this.closing) return void socket.destroy();
+    const serveSocket = (socket: Socket): void => {
+      if (this.closing || socket.destroyed) return void socket.destroy();
       const connection = new Connection(this, socket);
       this.connections.add(connection);
       socket.once('close', () => this.connections.delete(connection));
-    });
+    };
+    // half-open: a client that shuts its sending side after a request still gets the answer
+    const tls = options.tls;
+    if (tls === undefined) {
+      this.server = createServer({ noDelay: true, allowHalfOpen: true });
+      this.server.on('connection', (socket: Socket) => this.admit(socket) && serveSocket(socket));
+    } else {
+      const clientCertificates = tls.clientCertificates ?? 'none';
+      this.server = createTlsServer({
+        ...tls.load(),
+        allowHalfOpen: true,
+        noDelay: true,
+        requestCert: clientCertificates !== 'none',
+        rejectUnauthorized: clientCertificates === 'require',
+        handshakeTimeout: options.tlsHandshakeTimeoutMs ?? 10_000,
+      }, serveSocket);
+      // limits apply from the TCP connection on, before a stranger can make us do a handshake
+      this.server.on('connection', (socket: Socket) => void this.admit(socket));
+      // a failed handshake (plaintext to the TLS port, an unknown client certificate) only closes that socket
+      this.server.on('tlsClientError', (_err, socket) => socket.destroy());
+    }
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -118,6 +163,34 @@ export class HttpServer {
       throw err;
     }
     return server;
+  }
+
+  /** Reads the TLS files again; connections from now on use them (open ones keep theirs). */
+  reloadTls(): void {
+    const tls = this.options.tls;
+    if (tls === undefined) throw new Error('this server does not serve TLS');
+    (this.server as ReturnType<typeof createTlsServer>).setSecureContext(tls.load());
+  }
+
+  /** Counts a new socket against the connection limits; closes it and returns false when over one. */
+  private admit(socket: Socket): boolean {
+    const address = socket.remoteAddress ?? '';
+    const fromAddress = this.socketsByAddress.get(address) ?? 0;
+    const refusal = this.openSockets >= (this.options.maxConnections ?? 4096) ? 'max_connections' : fromAddress >= (this.options.maxConnectionsPerAddress ?? 512) ? 'max_connections_per_address' : undefined;
+    if (refusal !== undefined) {
+      socket.destroy();
+      this.options.onRefusedConnection?.(refusal, address);
+      return false;
+    }
+    this.openSockets++;
+    this.socketsByAddress.set(address, fromAddress + 1);
+    socket.once('close', () => {
+      this.openSockets--;
+      const left = (this.socketsByAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.socketsByAddress.delete(address);
+      else this.socketsByAddress.set(address, left);
+    });
+    return true;
   }
 
   get port(): number {
@@ -177,12 +250,16 @@ class Connection {
   private dead = false;
   /** The sweep count when the current wait (idle, or for the rest of a request) began. */
   private waitingSince: number;
+  private readonly remoteAddress: string;
+  private readonly clientCertName: string | undefined;
 
   constructor(
     private readonly server: HttpServer,
     private readonly socket: Socket,
   ) {
     this.waitingSince = server.sweepCount;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.clientCertName = verifiedClientName(socket);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.destroy());
     socket.on('end', () => {
@@ -339,7 +416,7 @@ class Connection {
     this.head = undefined;
     this.busy = true;
     if (!head.keepAlive) this.closeAfterAnswer = true;
-    const request: HttpRequestIn = { method: head.method, target: head.target, headers: head.headers, body };
+    const request: HttpRequestIn = { method: head.method, target: head.target, headers: head.headers, body, remoteAddress: this.remoteAddress, ...(this.clientCertName === undefined ? {} : { clientCertName: this.clientCertName }) };
     let answered: Promise<HttpAnswer>;
     try {
       answered = this.server.options.handle(request);
@@ -376,6 +453,14 @@ class Connection {
   }
 }
 
+/** The common name of the client certificate a TLS socket verified against the CA; undefined without one. */
+function verifiedClientName(socket: Socket): string | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (tls.encrypted !== true || tls.authorized !== true || tls.getPeerCertificate === undefined) return undefined;
+  const cn = tls.getPeerCertificate().subject?.CN;
+  return typeof cn === 'string' && cn.length > 0 ? cn : undefined;
+}
+
 /** Parses a request line and header fields (the text before the blank line). */
 export function parseHead(text: string): Head {
   // indexOf scans and a character table, not split and regular expressions: this runs per request
@@ -393,6 +478,8 @@ export function parseHead(text: string): Head {
     throw malformedRequestLine(requestLine);
   }
   if (target.length === 0 || hasControlOrSpace(target, false)) throw new ProtocolError(400, 'BAD_HTTP', 'malformed request target');
+  // a target is ASCII (RFC 9112 §3.2): raw bytes above it would be read as Latin-1 and name another key than the client meant
+  if (!isAscii(target)) throw new ProtocolError(400, 'BAD_HTTP', 'the request target holds bytes outside ASCII: percent-encode them');
   const headers = new Map<string, string>();
   let at = lineEnd < 0 ? text.length : lineEnd + 2;
   while (at < text.length) {
@@ -439,6 +526,11 @@ function hasControlOrSpace(text: string, inValue: boolean): boolean {
     if (code === 0x7f || (code < 0x20 && !(inValue && code === 0x09)) || (code === 0x20 && !inValue)) return true;
   }
   return false;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7e) return false;
+  return true;
 }
 
 function keepAliveOf(version: string, connection: string | undefined): boolean {

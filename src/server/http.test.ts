@@ -1,7 +1,7 @@
 // The API's HTTP plumbing apart from any server: request targets (split by hand on the hot path,
 // so they must agree with the URL parser) and answerRequest's routing and error shapes.
 import { describe, expect, it } from 'vitest';
-import { answerRequest, Router, splitTarget } from './http.js';
+import { answerRequest, HttpError, jsonDepthExceeds, Router, splitTarget } from './http.js';
 
 describe('splitTarget', () => {
   it('agrees with URL on path and query for origin-form targets', () => {
@@ -13,20 +13,31 @@ describe('splitTarget', () => {
     }
   });
 
-  it('reads absolute-form targets through URL', () => {
-    expect(splitTarget('http://example.com/v1/status?x=1')).toMatchObject({ pathname: '/v1/status' });
-    expect(splitTarget('http://example.com/v1/status?x=1').searchParams.get('x')).toBe('1');
+  it('refuses targets that are not origin-form, bad escapes, text that is not UTF-8 and repeated parameters', () => {
+    const codeOf = (target: string): string | undefined => {
+      try {
+        splitTarget(target);
+        return undefined;
+      } catch (err) {
+        return (err as HttpError).code;
+      }
+    };
+    expect(codeOf('http://example.com/v1/status?x=1')).toBe('BAD_PATH');
+    expect(codeOf('/v1/kv?prefix=%zz')).toBe('BAD_QUERY');
+    expect(codeOf('/v1/kv?prefix=%ff')).toBe('BAD_QUERY');
+    expect(codeOf('/v1/kv?limit=1&limit=2')).toBe('BAD_QUERY');
+    expect(splitTarget('/v1/kv?prefix=a+b%2Bc').searchParams.get('prefix')).toBe('a b+c');
   });
 });
 
 describe('answerRequest', () => {
   const router = new Router()
-    .add('GET', '/v1/thing/:id', (req) => ({ status: 200, body: { id: req.params['id'], method: req.method } }))
+    .add('GET', '/v1/thing/:id', (req) => ({ status: 200, body: { id: req.params['id'], method: req.method } }), { query: ['x'] })
     .add('PUT', '/v1/thing/:id', (req) => ({ status: 200, body: { got: req.body } }))
     .add('GET', '/boom', () => {
       throw new Error('broken');
     });
-  const ask = (method: string, target: string, body?: string) => answerRequest(router, { method, target, body: body === undefined ? undefined : Buffer.from(body) }, () => {});
+  const ask = (method: string, target: string, body?: string) => answerRequest(router, { method, target, headers: new Map(), remoteAddress: '127.0.0.1', body: body === undefined ? undefined : Buffer.from(body) }, () => {});
 
   it('routes, decodes path parameters and parses JSON bodies', async () => {
     expect(JSON.parse((await ask('GET', '/v1/thing/a%2Fb')).answer.body)).toEqual({ id: 'a/b', method: 'GET' });
@@ -47,11 +58,40 @@ describe('answerRequest', () => {
       [ask('DELETE', '/v1/thing/x'), 405, 'METHOD_NOT_ALLOWED'],
       [ask('PUT', '/v1/thing/x', '{bad'), 400, 'BAD_JSON'],
       [ask('GET', '/boom'), 500, 'INTERNAL'],
+      // regressions: bad escapes and deep nesting were 500s; empty segments matched after collapsing
+      [ask('GET', '/v1/thing/%zz'), 400, 'BAD_PATH'],
+      [ask('GET', '/v1/thing/%ff'), 400, 'BAD_PATH'],
+      [ask('GET', '//v1/thing/x'), 404, 'NOT_FOUND'],
+      [ask('GET', '/v1/thing/x/'), 404, 'NOT_FOUND'],
+      [ask('GET', '/v1/thing/x?revision=3'), 400, 'UNKNOWN_PARAMETER'],
+      [ask('PUT', '/v1/thing/x', '['.repeat(10_000) + ']'.repeat(10_000)), 400, 'BAD_JSON'],
     ];
     for (const [pending, status, code] of cases) {
       const { answer } = await pending;
       expect(answer.status).toBe(status);
-      expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe(code);
+      if (status !== 200) expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe(code);
     }
+  });
+
+  it('takes the dot segments and escaped slashes of a key literally', async () => {
+    for (const [target, id] of [['/v1/thing/%2e%2e', '..'], ['/v1/thing/..', '..'], ['/v1/thing/.', '.'], ['/v1/thing/a%2Fb', 'a/b']]) {
+      expect(JSON.parse((await ask('GET', target as string)).answer.body)).toMatchObject({ id });
+    }
+  });
+
+  it('refuses a body that is not UTF-8', async () => {
+    const { answer } = await answerRequest(router, { method: 'PUT', target: '/v1/thing/x', headers: new Map(), remoteAddress: '', body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]) }, () => {});
+    expect(answer.status).toBe(400);
+  });
+});
+
+describe('jsonDepthExceeds', () => {
+  it('measures nesting without recursion', () => {
+    expect(jsonDepthExceeds(1, 0)).toBe(false);
+    expect(jsonDepthExceeds([], 0)).toBe(true);
+    expect(jsonDepthExceeds({ a: [1, { b: 2 }] }, 3)).toBe(false);
+    expect(jsonDepthExceeds({ a: [1, { b: 2 }] }, 2)).toBe(true);
+    const deep = JSON.parse('['.repeat(200_000) + ']'.repeat(200_000)) as unknown;
+    expect(jsonDepthExceeds(deep, 100)).toBe(true);
   });
 });

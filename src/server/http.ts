@@ -9,6 +9,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Extra response headers (e.g. WWW-Authenticate, Retry-After). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'HttpError';
@@ -17,9 +19,16 @@ export class HttpError extends Error {
 
 export interface ApiRequest {
   readonly method: string;
+  /** The decoded path, as matched. */
   readonly path: string;
+  /** The request target as received (path and query, still percent-encoded), for forwarding unchanged. */
+  readonly target: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
+  /** Header values by lower-case name. */
+  readonly headers: ReadonlyMap<string, string>;
+  /** The client's address (without port); '' when unknown. */
+  readonly remoteAddress: string;
   /** The parsed JSON body; undefined when there was none. */
   readonly body: unknown;
 }
@@ -32,24 +41,38 @@ export interface ApiResponse {
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
 
+export interface RouteOptions {
+  /** Query parameters the route understands; any other is refused (400), so a typo is never ignored silently. */
+  readonly query?: readonly string[];
+}
+
 interface Route {
   readonly method: string;
   readonly parts: readonly string[];
   readonly name: string;
   readonly handler: Handler;
+  readonly query: ReadonlySet<string>;
 }
+
+/** Bodies nested deeper than this are refused before any handler sees them (stack-safe check). */
+export const MAX_BODY_DEPTH = 100;
 
 export class Router {
   private readonly routes: Route[] = [];
 
-  add(method: string, pattern: string, handler: Handler): this {
-    this.routes.push({ method, parts: pattern.split('/').filter(Boolean), name: pattern, handler });
+  add(method: string, pattern: string, handler: Handler, options: RouteOptions = {}): this {
+    this.routes.push({ method, parts: pattern.split('/').filter(Boolean), name: pattern, handler, query: new Set(options.query ?? []) });
     return this;
   }
 
-  /** Finds the handler for a path; params are URL-decoded segments named by ":name". */
+  /**
+   * Finds the handler for a path; params are the percent-decoded segments named by ":name".
+   * Paths are matched strictly: an empty segment ("//v1/kv/x", "/v1/kv/") matches no route, and
+   * a segment that does not decode to UTF-8 text is refused (400 BAD_PATH).
+   */
   match(method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: string[] } | undefined {
-    const segments = path.split('/').filter(Boolean);
+    const segments = splitPath(path);
+    if (segments === undefined) return undefined;
     const allowed: string[] = [];
     for (const route of this.routes) {
       const params = matchParts(route.parts, segments);
@@ -61,27 +84,37 @@ export class Router {
   }
 }
 
+/** The raw segments of an origin-form path; undefined when it has an empty segment. */
+function splitPath(path: string): string[] | undefined {
+  if (!path.startsWith('/')) return undefined;
+  if (path === '/') return [];
+  const segments = path.slice(1).split('/');
+  return segments.includes('') ? undefined : segments;
+}
+
+/** Percent-decodes one path segment or query component; refuses bad escapes and bytes that are not UTF-8. */
+export function decodeComponent(text: string, where: string): string {
+  if (!text.includes('%')) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HttpError(400, where === 'path' ? 'BAD_PATH' : 'BAD_QUERY', `invalid percent-encoding in the ${where} (escapes must be %XX and decode to UTF-8 text): ${JSON.stringify(text.slice(0, 80))}`);
+  }
+}
+
 function matchParts(parts: readonly string[], segments: readonly string[]): Record<string, string> | undefined {
   // a cheap pass over the fixed segments first: most routes fail here, before any decoding
-  const wildcard = parts[parts.length - 1] === '*';
-  if (wildcard ? segments.length < parts.length - 1 : segments.length !== parts.length) return undefined;
+  if (segments.length !== parts.length) return undefined;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as string;
-    if (part !== '*' && !part.startsWith(':') && part !== segments[i]) return undefined;
+    if (!part.startsWith(':') && part !== segments[i]) return undefined;
   }
   const params: Record<string, string> = {};
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as string;
-    if (part === '*') {
-      params['rest'] = segments.slice(i).map(decodeURIComponent).join('/');
-      return params;
-    }
-    const segment = segments[i];
-    if (segment === undefined) return undefined;
-    if (part.startsWith(':')) params[part.slice(1)] = decodeURIComponent(segment);
-    else if (part !== segment) return undefined;
+    if (part.startsWith(':')) params[part.slice(1)] = decodeComponent(segments[i] as string, 'path');
   }
-  return parts.length === segments.length ? params : undefined;
+  return params;
 }
 
 /** Reads a body, refusing more than `maxBytes` (413); undefined when there was none. */
@@ -110,44 +143,102 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 
 function parseJsonBody(bytes: Buffer | undefined): unknown {
   if (bytes === undefined || bytes.length === 0) return undefined;
+  let text: string;
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new HttpError(400, 'BAD_JSON', 'request body is not UTF-8 text');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, 'BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
   }
+  if (jsonDepthExceeds(value, MAX_BODY_DEPTH)) throw new HttpError(400, 'BAD_JSON', `request body is nested deeper than ${MAX_BODY_DEPTH} levels`);
+  return value;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether `value` nests arrays and objects deeper than `maxDepth`; iterative, so any depth is safe to ask about. */
+export function jsonDepthExceeds(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  // every value is pushed once: the loop is bounded by the size of the parsed body
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > maxDepth) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 export function errorBody(err: HttpError): unknown {
   return { error: { code: err.code, message: err.message, ...err.extra } };
 }
 
+/** What answerRequest needs of a request, from either server. */
+export interface RawRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly remoteAddress: string;
+  readonly body: Buffer | undefined;
+}
+
+/** A check that runs before routing (Host, Origin, authentication); throws an HttpError to refuse. */
+export type RequestGuard = (request: RawRequest, path: string) => void;
+
 /**
  * Answers one request through the router; every failure becomes a JSON error. Also returns the
  * matched route's pattern ("unmatched" if none), for metrics.
  */
-export async function answerRequest(router: Router, request: { method: string; target: string; body: Buffer | undefined }, onError: (err: unknown) => void): Promise<{ answer: HttpAnswer; route: string }> {
-  const url = splitTarget(request.target);
+export async function answerRequest(router: Router, request: RawRequest, onError: (err: unknown) => void, guard?: RequestGuard): Promise<{ answer: HttpAnswer; route: string }> {
   // HEAD is answered as GET; the server leaves the body out
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   let route = 'unmatched';
   try {
+    const url = splitTarget(request.target);
+    guard?.(request, url.pathname);
     const found = router.match(method, url.pathname);
-    if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${method} ${url.pathname}`);
-    if ('allowed' in found) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname} (allowed: ${found.allowed.join(', ')})`);
+    if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${method} ${printable(url.pathname)}`);
+    if ('allowed' in found) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${printable(url.pathname)} (allowed: ${found.allowed.join(', ')})`);
     route = found.route.name;
+    for (const name of url.searchParams.keys()) {
+      if (!found.route.query.has(name)) {
+        const known = [...found.route.query];
+        throw new HttpError(400, 'UNKNOWN_PARAMETER', `${route} takes no query parameter ${JSON.stringify(name.slice(0, 80))}${known.length > 0 ? ` (it takes: ${known.join(', ')})` : ''}`);
+      }
+    }
     const body = method === 'GET' ? undefined : parseJsonBody(request.body);
-    const out = await found.route.handler({ method, path: url.pathname, params: found.params, query: url.searchParams, body });
+    const out = await found.route.handler({
+      method,
+      path: url.pathname,
+      target: request.target,
+      params: found.params,
+      query: url.searchParams,
+      headers: request.headers,
+      remoteAddress: request.remoteAddress,
+      body,
+    });
     if (typeof out.body === 'string') return { answer: { status: out.status, headers: { 'content-type': 'text/plain; version=0.0.4', ...out.headers }, body: out.body }, route };
     return { answer: jsonAnswer(out.status, out.body, out.headers), route };
   } catch (err) {
-    if (err instanceof HttpError) return { answer: jsonAnswer(err.status, errorBody(err)), route };
+    if (err instanceof HttpError) return { answer: jsonAnswer(err.status, errorBody(err), err.headers), route };
     onError(err);
     return { answer: errorAnswer(500, 'INTERNAL', 'internal error'), route };
   }
 }
 
+/** Text from a request, cut short and with control characters escaped, for error messages. */
+export function printable(text: string, maxChars = 200): string {
+  // eslint-disable-next-line no-control-regex
+  return text.slice(0, maxChars).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Serves one request from Node's http server through the router (the supervisor's control API). */
-export async function serve(router: Router, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number, onError: (err: unknown) => void): Promise<string> {
+export async function serve(router: Router, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number, onError: (err: unknown) => void, guard?: RequestGuard): Promise<string> {
   const method = req.method ?? 'GET';
   let body: Buffer | undefined;
   try {
@@ -157,7 +248,9 @@ export async function serve(router: Router, req: IncomingMessage, res: ServerRes
     else onError(err); // the request broke off while its body arrived: nobody to answer
     return 'unmatched';
   }
-  const { answer, route } = await answerRequest(router, { method, target: req.url ?? '/', body }, onError);
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  const { answer, route } = await answerRequest(router, { method, target: req.url ?? '/', headers, remoteAddress: req.socket.remoteAddress ?? '', body }, onError, guard);
   writeAnswer(res, answer);
   return route;
 }
@@ -172,19 +265,32 @@ const NO_QUERY = new URLSearchParams();
 
 /**
  * The path and query of a request target ("/v1/kv/a?x=1"), without building a URL object: the
- * WHATWG parser costs more than the rest of routing, on every request. An absolute-form target
- * ("http://host/path") goes through URL.
+ * WHATWG parser costs more than the rest of routing, on every request, and it rewrites what it
+ * parses ("%2e%2e" becomes "..", "//host/x" a host). Only origin-form targets are taken (the
+ * absolute form is for proxies). The query is decoded strictly: a bad escape, bytes that are not
+ * UTF-8, or a parameter given twice is refused with 400 rather than guessed at.
  */
 export function splitTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
-  if (!target.startsWith('/')) {
-    const url = new URL(target, 'http://localhost');
-    return { pathname: url.pathname, searchParams: url.searchParams };
-  }
+  if (!target.startsWith('/')) throw new HttpError(400, 'BAD_PATH', 'the request target must be a path starting with "/"');
   const q = target.indexOf('?');
   const hash = target.indexOf('#');
   const end = hash < 0 ? target.length : hash;
   if (q < 0 || q > end) return { pathname: target.slice(0, end), searchParams: NO_QUERY };
-  return { pathname: target.slice(0, q), searchParams: new URLSearchParams(target.slice(q + 1, end)) };
+  return { pathname: target.slice(0, q), searchParams: parseQuery(target.slice(q + 1, end)) };
+}
+
+function parseQuery(text: string): URLSearchParams {
+  const params = new URLSearchParams();
+  if (text === '') return params;
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decodeComponent((eq < 0 ? pair : pair.slice(0, eq)).replaceAll('+', ' '), 'query');
+    const value = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1).replaceAll('+', ' '), 'query');
+    if (params.has(name)) throw new HttpError(400, 'BAD_QUERY', `query parameter ${JSON.stringify(name.slice(0, 80))} is given more than once`);
+    params.append(name, value);
+  }
+  return params;
 }
 
 /** Helpers for validating JSON bodies with clear 400s. */

@@ -1,23 +1,28 @@
 // A Synod node process: the Raft core and the KV state machine over the durable write-ahead log
 // and the authenticated TCP transport, serving the HTTP/JSON API with metrics and structured
-// logs, and shutting down gracefully (finish in-flight requests, flush, close).
+// logs, and shutting down gracefully (finish in-flight requests, flush, close). A node whose
+// storage fails stops serving at once and says so (health 503, then onFatal: the CLI exits).
+import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { KvStore, type KvQuery } from '../kv/index.js';
 import { commandOf, raftSpec, type LogEntry, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from '../raft/index.js';
 import type { RaftCore } from '../raft/core.js';
 import { NodeHost } from '../runtime/index.js';
 import type { JsonValue } from '../sim/index.js';
-import { RaftStorage } from '../storage/index.js';
+import { RaftStorage, StorageError } from '../storage/index.js';
 import { Transport, type NetLogRecord } from '../net/index.js';
-import { buildApi, type ApiBackend } from './api.js';
+import { buildApi, type ApiBackend, type ReadinessReport } from './api.js';
+import { Forwarder, type LeaderWatch } from './forward.js';
+import { originGuard } from './guard.js';
 import { answerRequest } from './http.js';
 import { HttpServer } from './http-server.js';
+import { defaultClusterId, openIdentity, type InitialClusterState, type NodeIdentity } from './identity.js';
+import { createNodeMetrics } from './metrics.js';
 
 export interface MemberAddress {
   /** host:port of the peer (Raft) listener. */
   readonly peer: string;
-  /** http://host:port of the client API. */
+  /** http(s)://host:port of the client API. */
   readonly client: string;
 }
 
@@ -30,13 +35,29 @@ export interface NodeConfig {
   readonly self?: MemberAddress;
   /** Shared cluster secret for peer authentication (at least 16 bytes). */
   readonly secret: string;
+  /** Names the cluster; derived from the secret when not given. A data directory of another cluster is refused. */
+  readonly clusterId?: string;
+  /**
+   * 'new' (default): an empty data directory is a new member. 'existing': this node is a member of
+   * a running cluster, so an empty data directory means its state was lost, and it refuses to start.
+   */
+  readonly initialClusterState?: InitialClusterState;
   readonly raft?: Partial<RaftOptions>;
   /** Enables the transport's fault hook and /v1/faults (tests only). */
   readonly faultInjection?: boolean;
   readonly maxBodyBytes?: number;
+  /** Host names the API answers to besides IP addresses and localhost (DNS rebinding protection). */
+  readonly allowedHosts?: readonly string[];
+  /** Origins of web pages allowed to call the API (none by default). */
+  readonly allowedOrigins?: readonly string[];
   readonly logLevel?: string;
   /** Where logs go; stderr by default. */
   readonly logDestination?: NodeJS.WritableStream;
+  /**
+   * Called once the node has stopped serving after a failure it cannot recover from (its log could
+   * not be written). The CLI exits; a library user should close the node and alert.
+   */
+  readonly onFatal?: (err: Error) => void;
 }
 
 export interface RunningNode {
@@ -44,6 +65,7 @@ export interface RunningNode {
   readonly clientUrl: string;
   readonly logger: Logger;
   readonly transport: Transport<RaftMessage>;
+  readonly identity: NodeIdentity;
   /** Graceful shutdown: stop accepting, finish in-flight requests, then close transport and log. */
   close(): Promise<void>;
 }
@@ -51,6 +73,8 @@ export interface RunningNode {
 const MEMBER_KEY_PREFIX = '_synod/members/';
 /** A leader writes its log on its own thread while no more client requests than this wait. */
 const LEADER_INLINE_MAX_PENDING = 1;
+/** A follower whose applied index is within this many entries of the leader's announced commit counts as caught up. */
+const READY_LAG_ENTRIES = 1000;
 
 /**
  * Timing for real processes, like etcd's defaults (heartbeat 100 ms, election 1 s): a Node
@@ -84,6 +108,10 @@ export function parseHostPort(text: string): { host: string; port: number } {
   return { host: m[1] as string, port };
 }
 
+export function clusterIdOf(config: Pick<NodeConfig, 'clusterId' | 'secret'>): string {
+  return config.clusterId ?? defaultClusterId(config.secret, (text) => createHash('sha256').update(text).digest('hex'));
+}
+
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const logger = pino({ level: config.logLevel ?? 'info', base: { node: config.id } }, config.logDestination ?? process.stderr);
   const self = config.members[config.id] ?? config.self;
@@ -100,6 +128,16 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     onWarning: (w) => logger.warn({ storage: w }, w.message),
     writeInline: () => writeInline(),
   });
+  let identity: NodeIdentity;
+  try {
+    const opened = openIdentity(config.dataDir, { clusterId: clusterIdOf(config), nodeId: config.id, initialClusterState: config.initialClusterState ?? 'new', hasState: storage.durableOps.length > 0, now: () => new Date() });
+    identity = opened.identity;
+    if (opened.created === 'upgraded') logger.info({ incarnation: identity.incarnation }, 'data directory predates identities: identity.json written for it');
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+
   const transport = await Transport.start<RaftMessage>({
     selfId: config.id,
     listen: parseHostPort(self.peer),
@@ -125,103 +163,157 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     createStateMachine: () => new KvStore(),
     observer: { applied: (node, entry) => node === config.id && learnMember(entry) },
   });
-  let fatal = false;
+
+  // ---- failure: a node that cannot persist can keep no promise, so it stops at once, visibly
+  let failure: Error | undefined;
+  let storageFaultInjected = false;
+  let server: HttpServer | undefined;
+  const fail = (err: Error): void => {
+    if (failure !== undefined) return;
+    failure = err;
+    logger.fatal({ err }, 'cannot persist: the node stops serving (no more votes, appends or answers) and exits');
+    // peers must see it gone now, not after their timeouts: it will never answer again
+    void transport.close({ deadlineMs: 0 });
+    config.onFatal?.(err);
+  };
+  const persist = async (ops: readonly RaftPersistOp[]): Promise<void> => {
+    if (storageFaultInjected) throw new StorageError('STORAGE_IO', 'injected storage failure (POST /v1/faults fail-storage)');
+    const started = performance.now();
+    await storage.persist(ops);
+    metrics.observeCommit((performance.now() - started) / 1000);
+  };
+
   const host = new NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>(spec, {
     id: config.id,
     members: Object.keys(config.members).sort(),
-    store: { recovered: storage.durableOps, persist: (ops) => storage.persist(ops) },
+    store: { recovered: storage.durableOps, persist },
     transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
-    onFatal: (err) => {
-      fatal = true;
-      logger.fatal({ err }, 'cannot persist: the node stops serving');
-    },
+    onFatal: fail,
   });
-  host.start();
   const core = (): RaftCore => host.running as unknown as RaftCore;
+  const metrics = createNodeMetrics({ id: config.id, status: () => core().status(), transport: () => transport.metrics(), wal: () => storage.stats, healthy: () => failure === undefined });
+  const watch = leaderWatch(host, core);
+  const readiness = trackReadiness(transport, core, () => failure, config.raft?.electionTimeoutMaxTicks ?? (NODE_RAFT_DEFAULTS.electionTimeoutMaxTicks as number), config.raft?.tickMs ?? (NODE_RAFT_DEFAULTS.tickMs as number));
+  host.start();
   writeInline = () => core().displayRole !== 'leader' || host.pendingRequestCount <= LEADER_INLINE_MAX_PENDING;
-  const metrics = createMetrics(config.id, core, transport, storage);
 
+  const forwarder = new Forwarder({ selfId: config.id, clientUrl: (id) => directory.get(id)?.client, watch, timeoutMs: 5000 });
   const backend: ApiBackend = {
     id: config.id,
-    submit: async (request, timeoutMs) => (fatal ? { ok: false, error: 'timeout', leaderHint: null, message: 'node stopped after a storage failure' } : host.request(request, timeoutMs)),
+    submit: async (request, timeoutMs) => (failure !== undefined ? { ok: false, error: 'timeout', leaderHint: null, message: 'node stopped after a storage failure' } : host.request(request, timeoutMs)),
     queryLocal: (query: KvQuery) => core().queryLocal(query as unknown as JsonValue),
     status: () => core().status(),
+    health: () => (failure === undefined ? { ok: true } : { ok: false, reason: `storage failed: ${failure.message}` }),
+    readiness,
     clientUrl: (id) => directory.get(id)?.client,
+    peerAddress: (id) => directory.get(id)?.peer,
     announceMember: async (id, peer, client) => {
       parseHostPort(peer);
       const res = await host.request({ type: 'command', clientId: null, seq: 0, op: { op: 'put', key: `${MEMBER_KEY_PREFIX}${id}`, value: { peer, client } } }, 5000);
       if (res === undefined || !res.ok) throw new Error(`could not record the addresses of ${id}: ${res === undefined ? 'timeout' : res.error}`);
     },
+    exportSnapshot: () => {
+      const { meta, data } = core().exportApplied();
+      return { index: meta.index, term: meta.term, config: meta.config, data };
+    },
     metricsText: () => metrics.registry.metrics(),
+    forwarder,
     ...(config.faultInjection === true
-      ? { faults: { partition: (a, b) => transport.faults.partition(a, b), heal: () => transport.faults.heal(), setDropRate: (peer, p) => transport.faults.setDropRate(peer, p, 'both') } }
+      ? {
+          faults: {
+            partition: (a, b) => transport.faults.partition(a, b),
+            heal: () => transport.faults.heal(),
+            setDropRate: (peer, p) => transport.faults.setDropRate(peer, p, 'both'),
+            failStorage: () => void (storageFaultInjected = true),
+          },
+        }
       : {}),
   };
   const router = buildApi(backend);
-  const debug = logger.isLevelEnabled('debug');
+  const guard = originGuard({ allowedHosts: [...(config.allowedHosts ?? []), new URL(self.client).hostname], allowedOrigins: [new URL(self.client).origin, ...(config.allowedOrigins ?? [])], onRefused: (reason) => metrics.countRefusal(reason) });
   const client = new URL(self.client);
-  const server = await HttpServer.listen({
-    host: client.hostname,
-    port: Number(client.port),
-    maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
-    onError: (err) => logger.error({ err }, 'request failed'),
-    handle: async (request) => {
-      const started = debug ? performance.now() : 0;
-      const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'));
-      metrics.countRequest(route, request.method, answer.status);
-      if (debug) logger.debug({ route, status: answer.status, ms: performance.now() - started }, 'request');
-      return answer;
-    },
-  });
-  logger.info({ client: self.client, peer: self.peer, recoveredOps: storage.durableOps.length }, 'node started');
+  try {
+    server = await HttpServer.listen({
+      host: client.hostname,
+      port: Number(client.port),
+      maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
+      onError: (err) => logger.error({ err }, 'request failed'),
+      onRefusedConnection: (reason) => metrics.countRefusal(reason),
+      handle: async (request) => {
+        const started = performance.now();
+        const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'), guard);
+        const seconds = (performance.now() - started) / 1000;
+        metrics.countRequest(route, request.method, answer.status, seconds);
+        return answer;
+      },
+    });
+  } catch (err) {
+    host.stop();
+    await transport.close({ deadlineMs: 0 });
+    await storage.close();
+    throw err;
+  }
+  logger.info({ client: self.client, peer: self.peer, recoveredOps: storage.durableOps.length, incarnation: identity.incarnation }, 'node started');
 
   return {
     id: config.id,
     clientUrl: self.client,
     logger,
     transport,
+    identity,
     close: async () => {
-      await server.close(5000);
+      await server?.close(5000);
       host.stop();
+      forwarder.close();
       await transport.close({ deadlineMs: 1000 });
-      await storage.close();
+      await storage.close().catch((err: unknown) => logger.warn({ err }, 'the log did not close cleanly'));
       logger.info('node stopped');
     },
   };
 }
 
-function createMetrics(id: string, core: () => RaftCore, transport: Transport<RaftMessage>, storage: RaftStorage) {
-  const registry = new Registry();
-  registry.setDefaultLabels({ node: id });
-  collectDefaultMetrics({ register: registry });
-  const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+/** The leader as the core knows it, with a callback on every change (from the core's annotations). */
+function leaderWatch(host: NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>, core: () => RaftCore): LeaderWatch {
+  const listeners = new Set<() => void>();
+  host.onAnnotate((key) => {
+    if (key !== 'leader' && key !== 'term') return;
+    for (const listener of [...listeners]) listener();
+  });
+  return {
+    leader: () => core().status().leader,
+    onChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
-  gauge('synod_raft_term', 'current Raft term', () => core().status().term);
-  gauge('synod_raft_is_leader', '1 when this node leads', () => (core().status().role === 'leader' ? 1 : 0));
-  gauge('synod_raft_commit_index', 'highest committed log index', () => core().status().commit);
-  gauge('synod_raft_applied_index', 'highest applied log index', () => core().status().applied);
-  gauge('synod_raft_last_index', 'last log index', () => core().status().lastIndex);
-  gauge('synod_raft_snapshot_index', 'log index of the latest snapshot', () => core().status().snapshotIndex);
-  gauge('synod_net_frames_in', 'frames received from peers', () => transport.metrics().framesIn);
-  gauge('synod_net_frames_out', 'frames sent to peers', () => transport.metrics().framesOut);
-  gauge('synod_net_decode_errors', 'malformed frames received', () => transport.metrics().decodeErrors);
-  gauge('synod_net_auth_failures', 'refused peer handshakes', () => transport.metrics().authFailures);
-  gauge('synod_wal_appends', 'persist calls accepted by the write-ahead log', () => storage.stats.appends);
-  gauge('synod_wal_batches', 'group commits (one durable write each)', () => storage.stats.batches);
-  gauge('synod_wal_file_syncs', 'fdatasync calls (snapshots, new segments; commits write through O_DSYNC)', () => storage.stats.fileSyncs);
-  gauge('synod_wal_bytes_written', 'bytes written to the log and snapshots', () => storage.stats.bytesWritten);
-  const httpRequests = new Counter({ name: 'synod_http_requests_total', help: 'HTTP requests served', labelNames: ['route', 'method', 'status'], registers: [registry] });
-  // one bound child per (route, method, status): labelling anew hashes the labels on every request
-  const children = new Map<string, { inc(): void }>();
-  const countRequest = (route: string, method: string, status: number): void => {
-    const key = `${route} ${method} ${status}`;
-    let child = children.get(key);
-    if (child === undefined) {
-      child = httpRequests.labels(route, method, String(status));
-      children.set(key, child);
+}
+
+/**
+ * Readiness: storage writable, a leader known and (on a follower) heard from recently, and the
+ * applied state within READY_LAG_ENTRIES of the commit index the leader last announced.
+ */
+function trackReadiness(transport: Transport<RaftMessage>, core: () => RaftCore, failure: () => Error | undefined, electionTimeoutMaxTicks: number, tickMs: number): () => ReadinessReport {
+  let leaderHeardAt = -Infinity;
+  let leaderCommit = 0;
+  transport.onMessage((from, msg) => {
+    if (msg.type !== 'append') return;
+    leaderHeardAt = performance.now();
+    const commit = (msg as { commit?: unknown }).commit;
+    if (typeof commit === 'number' && commit > leaderCommit) leaderCommit = commit;
+  });
+  const silenceMs = 2 * electionTimeoutMaxTicks * tickMs;
+  return () => {
+    const s = core().status();
+    const checks: Record<string, true | string> = {};
+    const failed = failure();
+    checks['storage'] = failed === undefined ? true : `storage failed: ${failed.message}`;
+    checks['leader'] = s.leader === null ? 'no leader is known' : true;
+    if (s.leader !== null && s.role !== 'leader') {
+      const quietMs = performance.now() - leaderHeardAt;
+      if (quietMs > silenceMs) checks['leader'] = `nothing heard from leader ${s.leader} for ${Number.isFinite(quietMs) ? `${Math.round(quietMs)} ms` : 'ever'}`;
     }
-    child.inc();
+    const target = Math.max(s.commit, s.role === 'leader' ? 0 : leaderCommit);
+    checks['caughtUp'] = s.applied + READY_LAG_ENTRIES >= target ? true : `applied ${s.applied}, the leader has committed ${target}`;
+    return { ready: Object.values(checks).every((c) => c === true), checks };
   };
-  return { registry, countRequest };
 }
