@@ -133,6 +133,7 @@ function nodeConfigFrom(flags: NodeFlags): NodeConfig {
     dataDir: flags.dataDir,
     members,
     ...(self === undefined ? {} : { self }),
+    join: flags.join === true,
     secret,
     ...(file?.clusterId === undefined ? {} : { clusterId: file.clusterId }),
     initialClusterState: flags.initialClusterState,

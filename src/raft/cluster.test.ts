@@ -223,3 +223,24 @@ describe('snapshot on request', () => {
     expect(cluster.violations()).toEqual([]);
   });
 });
+
+describe('membership', () => {
+  it('a node removed and added back with an empty disk catches up (the leader forgets what it matched before)', () => {
+    const c = new RaftCluster({ seed: 5, nodes: 3, fsyncMs: 1 });
+    const leader = c.waitForLeader() as string;
+    const client = c.client('a');
+    for (let i = 0; i < 20; i++) c.exec({ op: 'put', key: `k${i}`, value: i }, client);
+    const victim = c.nodeIds.find((id) => id !== leader) as string;
+    c.runFor(200);
+    expect(c.admin('removeNode', victim).ok).toBe(true);
+    // its data directory is lost: everything on its disk is gone before it comes back
+    c.crash(victim);
+    c.sim.disk(victim).discardBefore('core', c.sim.disk(victim).read('core').length);
+    c.restart(victim);
+    // added back within the leader's departing window, while it still remembers the old match index
+    expect(c.admin('addLearner', victim).ok).toBe(true);
+    const commit = (c.core(leader)?.status().commit ?? 0);
+    c.runUntil(() => (c.core(victim)?.status().applied ?? 0) >= commit, 5000);
+    expect(c.core(victim)?.status().applied).toBeGreaterThanOrEqual(commit);
+  });
+});

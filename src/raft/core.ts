@@ -1100,7 +1100,9 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private syncProgressWithConfig(): void {
     const peers = peersOf(this.configs.current, this.id);
     for (const peer of peers) {
-      this.departing.delete(peer);
+      // a removed node added back may be a new data directory: what it matched before means nothing
+      // now, and a stale match would make the leader ignore its rejections for ever
+      if (this.departing.delete(peer)) this.progress.delete(peer);
       if (!this.progress.has(peer)) this.progress.set(peer, new Progress(this.log.lastIndex + 1, this.tickCount));
     }
     for (const peer of this.progress.keys()) {

@@ -33,6 +33,11 @@ export interface NodeConfig {
   readonly members: Readonly<Record<string, MemberAddress>>;
   /** This node's own addresses when it is not among `members` (a joiner). */
   readonly self?: MemberAddress;
+  /**
+   * This node is not a member yet: it starts with no vote and waits to be added as a learner
+   * (synod member add), even when `members` names it (a member removed and being added back).
+   */
+  readonly join?: boolean;
   /** Shared cluster secret for peer authentication (at least 16 bytes). */
   readonly secret: string;
   /** Names the cluster; derived from the secret when not given. A data directory of another cluster is refused. */
@@ -185,7 +190,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 
   const host = new NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>(spec, {
     id: config.id,
-    members: Object.keys(config.members).sort(),
+    // a joiner's core must not count itself a voter, or an empty log could vote and campaign
+    members: Object.keys(config.members).filter((id) => config.join !== true || id !== config.id).sort(),
     store: { recovered: storage.durableOps, persist },
     transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
     onFatal: fail,

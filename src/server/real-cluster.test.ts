@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkHistory, kvModel } from '../check/index.js';
-import { http, leaderAmong, RecordingClient, startTestCluster, statusOf, synodCommand, waitUntil } from './test/harness.js';
+import { http, leaderAmong, RecordingClient, startTestCluster, statusOf, synodCommand, trackChild, waitUntil } from './test/harness.js';
 import { NODE_PROCESS_FLAGS } from '../cli/node.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
@@ -161,7 +161,7 @@ describe('real processes', () => {
     writeSync(fd, byte, 0, 1, 40);
     closeSync(fd);
     // start it in the foreground to see its exit code and message
-    const run = spawn(process.execPath, [...synodCommand, 'node', '--id', victim, '--data-dir', dir, '--config', join(cluster.dataDir, 'cluster.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = trackChild(spawn(process.execPath, [...synodCommand, 'node', '--id', victim, '--data-dir', dir, '--config', join(cluster.dataDir, 'cluster.json')], { stdio: ['ignore', 'pipe', 'pipe'] }));
     let stderr = '';
     run.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const code = await new Promise<number | null>((r) => run.on('close', r)); // close: stderr fully read
@@ -179,7 +179,7 @@ describe('real processes', () => {
     const base = Number(new URL(url).port) + 50;
     const peer = `127.0.0.1:${base + 1}`;
     const clientAddr = `127.0.0.1:${base + 2}`;
-    const joiner = spawn(process.execPath, [...synodCommand, 'node', '--id', '4', '--data-dir', join(cluster.dataDir, '4'), '--config', join(cluster.dataDir, 'cluster.json'), '--join', '--peer-addr', peer, '--client-addr', clientAddr, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const joiner = trackChild(spawn(process.execPath, [...synodCommand, 'node', '--id', '4', '--data-dir', join(cluster.dataDir, '4'), '--config', join(cluster.dataDir, 'cluster.json'), '--join', '--peer-addr', peer, '--client-addr', clientAddr, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] }));
     let joinerLog = '';
     joiner.stderr?.on('data', (c: Buffer) => (joinerLog += c.toString()));
     try {

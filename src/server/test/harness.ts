@@ -1,6 +1,7 @@
 // Test harness for real node processes: a local cluster started from source, an HTTP client
 // that records every operation into a history for the linearizability checker, and helpers to
 // wait for leaders and conditions.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,19 @@ export const synodCommand = ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'
 // test binding port 0 at the same time could take one of ours. Bases end in 00 (the live e2e test
 // uses bases ending in 50); six clusters of 300 ports each stay under 31,500.
 let nextBasePort = 20_000 + (process.pid % 20) * 500;
+
+/** Processes a test started itself; killed when the test process exits, however it exits. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** Remembers a process the test started, so that it never outlives the test run (even on a timeout). */
+export function trackChild<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
 
 export async function startTestCluster(nodes: number): Promise<ClusterHandle & { cleanup(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'synod-real-'));
