@@ -32,7 +32,8 @@ function nodeFlags(): string[] {
 }
 
 async function synodTarget(dir: string, agent: Agent): Promise<KvTarget> {
-  const cluster = await startLocalCluster({ nodes: 3, dataDir: join(dir, 'synod'), basePort: 27000, logLevel: 'warn', command: [...nodeFlags(), join(repoRoot, 'bin/synod.js')] });
+  // plain HTTP and TCP, as the etcd it is compared with runs (bench kv --tls is not offered yet)
+  const cluster = await startLocalCluster({ nodes: 3, dataDir: join(dir, 'synod'), basePort: 27000, tls: false, logLevel: 'warn', command: [...nodeFlags(), join(repoRoot, 'bin/synod.js')] });
   const leaderUrl = async (): Promise<string> => {
     for (const url of Object.values(cluster.endpoints)) {
       const s = (await httpJson('GET', `${url}/v1/status`, undefined, agent)) as { role: string };

@@ -14,7 +14,8 @@ import type { Command } from 'commander';
 import { createStream } from 'rotating-file-stream';
 import { originGuard } from '../server/guard.js';
 import { expectObject, HttpError, Router, serve, type ApiResponse, type RequestGuard } from '../server/http.js';
-import { callApi } from './client.js';
+import { callApi, DEFAULT_CLUSTER_FILE, encodeSegment, type ClientTls } from './client.js';
+import { resolveClusterPath } from './admin.js';
 import { CliError } from './errors.js';
 import { NODE_PROCESS_FLAGS, type ClusterFile } from './node.js';
 import { parseIntOption } from './options.js';
@@ -47,6 +48,8 @@ export interface ClusterHandle {
   readonly dashboardUrl: string;
   readonly endpoints: Record<string, string>;
   readonly dataDir: string;
+  /** What a client needs to reach the nodes (the CA, when they serve HTTPS). */
+  readonly clientTls: ClientTls;
   kill(id: string, signal?: NodeJS.Signals): void;
   restart(id: string): void;
   stop(): Promise<void>;
@@ -60,11 +63,12 @@ export function registerClusterCommand(program: Command): void {
     .option('--nodes <n>', 'number of nodes', '3')
     .option('--data-dir <dir>', 'where each node keeps its log (DIR/<id>)', 'synod-data')
     .option('--base-port <p>', 'control API on P, clients on P+i, peers on P+100+i', '7000')
+    .option('--no-tls', 'a new cluster without TLS (plain HTTP and TCP); by default a throwaway CA and certificates are made in DIR/tls')
     .option('--fault-injection', 'enable the transport fault hook on every node (tests only)')
-    .action(async (flags: { nodes: string; dataDir: string; basePort: string; faultInjection?: boolean }) => {
+    .action(async (flags: { nodes: string; dataDir: string; basePort: string; tls: boolean; faultInjection?: boolean }) => {
       const nodes = parseIntOption('--nodes', flags.nodes, 1, 9);
       const basePort = parseIntOption('--base-port', flags.basePort, 1024, 65_000);
-      const handle = await startLocalCluster({ nodes, dataDir: flags.dataDir, basePort, faultInjection: flags.faultInjection === true, announce: true });
+      const handle = await startLocalCluster({ nodes, dataDir: flags.dataDir, basePort, tls: flags.tls, faultInjection: flags.faultInjection === true, announce: true });
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = (): void => {
@@ -85,6 +89,12 @@ export interface LocalClusterOptions {
   readonly dataDir: string;
   readonly basePort: number;
   readonly faultInjection?: boolean;
+  /**
+   * A new cluster serves HTTPS and speaks TLS between peers, with a CA and certificates made in
+   * DIR/tls (renewed there when they near expiry). Default true. An existing cluster keeps what
+   * its cluster file says.
+   */
+  readonly tls?: boolean;
   /** Print endpoints and progress to stdout. */
   readonly announce?: boolean;
   readonly logLevel?: string;
@@ -101,6 +111,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   const file = loadOrCreateClusterFile(dataDir, o);
   const ids = Object.keys(file.members);
   const say = (line: string): void => void (o.announce === true && process.stdout.write(line + '\n'));
+  const clientTls = await prepareTls(dataDir, file, ids, say);
   const children = new Map<string, Child>(ids.map((id) => [id, { id, process: undefined, state: 'stopped', restarts: 0, lastExit: undefined }]));
   // the control server's event stream, told at once when a process starts or ends
   let onChange = (): void => {};
@@ -145,7 +156,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   const webDir = resolve(o.webDir ?? defaultWebDir());
   let control: ControlServer;
   try {
-    control = await startControlServer(o.basePort, children, launch, endpoints, webDir);
+    control = await startControlServer(o.basePort, children, launch, endpoints, webDir, clientTls);
   } catch (err) {
     // e.g. the base port is taken: do not leave the node processes behind
     await Promise.all([...children.values()].map((c) => stopChild(c)));
@@ -157,13 +168,18 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   for (const id of ids) say(`  node ${id}: client ${endpoints[id]}  peer ${(file.members[id] as { peer: string }).peer}  log ${join(dataDir, id, 'node.log')}`);
   say(`  control API: http://127.0.0.1:${o.basePort}/api/nodes`);
   say(`  dashboard: ${dashboardUrl}${dashboardBuilt(webDir) ? '' : `  (not built yet: run \`npm run web:build\`, then reload)`}`);
-  say(`Try: synod kv put greeting hello --endpoints ${Object.values(endpoints).join(',')}`);
+  if (clientTls.ca !== undefined) say(`  TLS: on (HTTPS for clients, mutual TLS between peers); CA certificate ${join(dataDir, 'tls', 'ca.crt')}`);
+  else say('  TLS: off (this cluster was made with --no-tls, or before TLS existed)');
+  // the CLI finds the endpoints and the CA in ./synod-data/cluster.json by itself
+  const flagsHint = resolve(DEFAULT_CLUSTER_FILE) === join(dataDir, 'cluster.json') ? '' : ` --endpoints ${Object.values(endpoints).join(',')}${clientTls.ca === undefined ? '' : ` --cacert ${join(dataDir, 'tls', 'ca.crt')}`}`;
+  say(`Try: synod kv put greeting hello${flagsHint}`);
 
   const handle: ClusterHandle = {
     controlUrl: `http://127.0.0.1:${o.basePort}`,
     dashboardUrl,
     endpoints,
     dataDir,
+    clientTls,
     kill: (id, signal = 'SIGKILL') => {
       signalChild(children, id, signal);
       control.changed();
@@ -177,7 +193,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
       await Promise.all([...children.values()].map((c) => stopChild(c)));
     },
   };
-  await waitForLeader(Object.values(endpoints), 20_000).then(
+  await waitForLeader(Object.values(endpoints), 20_000, clientTls).then(
     (leader) => say(`cluster ready: node ${leader} leads`),
     () => say('no leader yet; the nodes keep trying (see their logs)'),
   );
@@ -197,10 +213,33 @@ function loadOrCreateClusterFile(dataDir: string, o: LocalClusterOptions): Clust
     if (Object.keys(file.members).length !== o.nodes) throw new CliError('CLUSTER_EXISTS', `${path} describes ${Object.keys(file.members).length} nodes, not ${o.nodes}; use another --data-dir or remove it`);
     return { ...file, created: false };
   }
-  const members = Object.fromEntries(Array.from({ length: o.nodes }, (_, i) => [String(i + 1), { peer: `127.0.0.1:${o.basePort + 101 + i}`, client: `http://127.0.0.1:${o.basePort + 1 + i}` }]));
-  const file: ClusterFile = { members, secret: randomBytes(24).toString('base64'), clusterId: randomBytes(8).toString('hex'), faultInjection: o.faultInjection === true };
+  const tls = o.tls !== false;
+  const scheme = tls ? 'https' : 'http';
+  const members = Object.fromEntries(Array.from({ length: o.nodes }, (_, i) => [String(i + 1), { peer: `127.0.0.1:${o.basePort + 101 + i}`, client: `${scheme}://127.0.0.1:${o.basePort + 1 + i}` }]));
+  const files = { certFile: 'tls/node-{id}.crt', keyFile: 'tls/node-{id}.key', caFile: 'tls/ca.crt' };
+  const file: ClusterFile = {
+    members,
+    secret: randomBytes(24).toString('base64'),
+    clusterId: randomBytes(8).toString('hex'),
+    faultInjection: o.faultInjection === true,
+    // clients may present a certificate from the cluster CA (its name is then their user name); none is required
+    ...(tls ? { tls: { ...files, clientCertAuth: 'request' as const }, peerTls: files } : {}),
+  };
   writeFileSync(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
   return { ...file, created: true };
+}
+
+/** Makes or renews the cluster's certificates when its file asks for TLS; returns what a client of the nodes needs. */
+async function prepareTls(dataDir: string, file: ClusterFile, ids: readonly string[], say: (line: string) => void): Promise<ClientTls> {
+  if (file.tls === undefined && file.peerTls === undefined) return {};
+  const dir = join(dataDir, 'tls');
+  const { ensureClusterTls } = await import('./certs.js');
+  const hosts = [...new Set(['127.0.0.1', 'localhost', '::1', ...Object.values(file.members).flatMap((m) => [new URL(m.client).hostname.replace(/^\[|\]$/g, ''), m.peer.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')])])];
+  const result = await ensureClusterTls(dir, { nodeIds: ids, hosts });
+  if (result.created.length > 0) say(`made a throwaway CA and node certificates for this cluster in ${dir} (TLS on by default; --no-tls on a new data directory turns it off)`);
+  for (const path of result.renewed) say(`renewed ${path} (it was near expiry or did not cover the nodes' addresses)`);
+  const caFile = file.tls === undefined ? undefined : resolveClusterPath(join(dataDir, 'cluster.json'), file.tls.caFile, '');
+  return caFile === undefined ? {} : { ca: readFileSync(caFile) };
 }
 
 /**
@@ -287,15 +326,15 @@ const FEED_KEEPALIVE_MS = 1000;
 /** One attempt of the key-value proxy (a follower forwards to the leader, which waits up to 5 s). */
 const KV_PROXY_TIMEOUT_MS = 6000;
 
-async function startControlServer(port: number, children: Map<string, Child>, launch: (c: Child) => void, endpoints: Record<string, string>, webDir: string): Promise<ControlServer> {
-  const snapshot = (): Promise<NodeInfo[]> => Promise.all([...children.values()].map((c) => describe(c, endpoints[c.id] as string)));
+async function startControlServer(port: number, children: Map<string, Child>, launch: (c: Child) => void, endpoints: Record<string, string>, webDir: string, tls: ClientTls): Promise<ControlServer> {
+  const snapshot = (): Promise<NodeInfo[]> => Promise.all([...children.values()].map((c) => describe(c, endpoints[c.id] as string, tls)));
   const feed = new StatusFeed(snapshot);
   const act = (fn: () => void): ApiResponse => {
     fn();
     feed.poke();
     return { status: 200, body: { ok: true } };
   };
-  const kv = (method: 'GET' | 'PUT', key: string, body?: unknown): Promise<ApiResponse> => proxyKv(children, endpoints, feed.leader(), method, `/v1/kv/${encodeURIComponent(key)}`, body);
+  const kv = (method: 'GET' | 'PUT', key: string, body?: unknown): Promise<ApiResponse> => proxyKv(children, endpoints, feed.leader(), method, `/v1/kv/${encodeSegment(key)}`, body, tls);
   const put = (r: { params: Readonly<Record<string, string>>; body: unknown }): Promise<ApiResponse> => {
     const body = expectObject(r.body, 'put');
     if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
@@ -448,7 +487,7 @@ class StatusFeed {
  * others in turn. A node that cannot be reached, or answers 503 (no leader known, leader
  * unreachable), is skipped; any other answer is passed on with `via`, the node that answered.
  */
-async function proxyKv(children: Map<string, Child>, endpoints: Record<string, string>, leader: string | undefined, method: 'GET' | 'PUT', path: string, body?: unknown): Promise<ApiResponse> {
+async function proxyKv(children: Map<string, Child>, endpoints: Record<string, string>, leader: string | undefined, method: 'GET' | 'PUT', path: string, body: unknown, tls: ClientTls): Promise<ApiResponse> {
   const running = [...children.values()].filter((c) => c.state === 'running').map((c) => c.id);
   const order = leader !== undefined && running.includes(leader) ? [leader, ...running.filter((id) => id !== leader)] : running;
   if (order.length === 0) throw new HttpError(503, 'NO_NODE_RUNNING', 'no node process is running (paused or stopped ones cannot answer); restart one');
@@ -456,7 +495,7 @@ async function proxyKv(children: Map<string, Child>, endpoints: Record<string, s
   for (const [i, id] of order.entries()) {
     let answer: { status: number; body: unknown };
     try {
-      answer = await callApi([endpoints[id] as string], method, path, body, KV_PROXY_TIMEOUT_MS);
+      answer = await callApi([endpoints[id] as string], method, path, body, KV_PROXY_TIMEOUT_MS, { tls });
     } catch (err) {
       tried.push(`node ${id}: ${(err as Error).message}`);
       continue;
@@ -544,11 +583,11 @@ export async function serveDashboard(dir: string, path: string, req: IncomingMes
   }
 }
 
-async function describe(child: Child, endpoint: string): Promise<NodeInfo> {
+async function describe(child: Child, endpoint: string, tls: ClientTls): Promise<NodeInfo> {
   const base = { id: child.id, process: child.state, pid: child.process?.pid ?? null, restarts: child.restarts, endpoint, ...(child.lastExit === undefined ? {} : { lastExit: child.lastExit }) };
   if (child.state !== 'running') return base;
   try {
-    const answer = await callApi([endpoint], 'GET', '/v1/status', undefined, 500);
+    const answer = await callApi([endpoint], 'GET', '/v1/status', undefined, 500, { tls });
     return { ...base, status: answer.body as NodeInfo['status'] };
   } catch {
     return { ...base, status: null };
@@ -556,12 +595,12 @@ async function describe(child: Child, endpoint: string): Promise<NodeInfo> {
 }
 
 /** Polls the nodes until one reports itself leader. */
-export async function waitForLeader(endpoints: readonly string[], timeoutMs: number): Promise<string> {
+export async function waitForLeader(endpoints: readonly string[], timeoutMs: number, tls: ClientTls = {}): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const e of endpoints) {
       try {
-        const s = (await callApi([e], 'GET', '/v1/status', undefined, 500)).body as { role?: string; id?: string };
+        const s = (await callApi([e], 'GET', '/v1/status', undefined, 500, { tls })).body as { role?: string; id?: string };
         if (s.role === 'leader' && s.id !== undefined) return s.id;
       } catch {
         // not up yet

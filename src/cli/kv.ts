@@ -1,18 +1,50 @@
 // Client commands against a running cluster: `synod kv get|put|del|cas|incr|list`,
 // `synod status`, `synod member add|remove|promote`, `synod leader transfer`. Each takes
 // --endpoints and --json, prints one clear line on failure and exits non-zero.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { callApi, DEFAULT_ENDPOINTS, expectOk, parseEndpoints } from './client.js';
+import { callApi, DEFAULT_CLUSTER_FILE, DEFAULT_ENDPOINTS, encodeSegment, expectOk, parseEndpoints, readClusterFileForClient, safeToRetry, type ApiAnswer, type CallOptions } from './client.js';
 import { CliError } from './errors.js';
 import { parseIntOption } from './options.js';
 
 interface CommonFlags {
-  endpoints: string;
+  endpoints?: string;
   json?: boolean;
+  cacert?: string;
+  cert?: string;
+  key?: string;
 }
 
 function common(cmd: Command): Command {
-  return cmd.option('--endpoints <urls>', 'comma-separated node URLs (or env SYNOD_ENDPOINTS)', process.env['SYNOD_ENDPOINTS'] ?? DEFAULT_ENDPOINTS).option('--json', 'print the raw JSON answer');
+  return cmd
+    .option('--endpoints <urls>', `comma-separated node URLs (default: env SYNOD_ENDPOINTS, else the members in ./${DEFAULT_CLUSTER_FILE}, else ${DEFAULT_ENDPOINTS})`)
+    .option('--cacert <file>', `CA certificate to trust for https endpoints (default: env SYNOD_CACERT, else the CA named in ./${DEFAULT_CLUSTER_FILE})`)
+    .option('--cert <file>', 'client certificate, for nodes that ask for one (or env SYNOD_CERT)')
+    .option('--key <file>', 'key of the client certificate (or env SYNOD_KEY)')
+    .option('--json', 'print the raw JSON answer');
+}
+
+/** Where and how to reach the cluster, from flags, then the environment, then the local cluster file. */
+export function connectionOf(flags: CommonFlags): { endpoints: string[]; options: CallOptions } {
+  const local = readClusterFileForClient(DEFAULT_CLUSTER_FILE);
+  const endpointsText = flags.endpoints ?? process.env['SYNOD_ENDPOINTS'] ?? local?.endpoints.join(',') ?? DEFAULT_ENDPOINTS;
+  const caFile = flags.cacert ?? process.env['SYNOD_CACERT'] ?? local?.caFile;
+  const certFile = flags.cert ?? process.env['SYNOD_CERT'];
+  const keyFile = flags.key ?? process.env['SYNOD_KEY'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new CliError('BAD_OPTION', '--cert and --key go together');
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new CliError('BAD_OPTION', `cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const tls = {
+    ...(caFile === undefined ? {} : { ca: read(caFile, '--cacert') }),
+    ...(certFile === undefined || keyFile === undefined ? {} : { cert: read(certFile, '--cert'), key: read(keyFile, '--key') }),
+  };
+  return { endpoints: parseEndpoints(endpointsText), options: { tls } };
 }
 
 /** A value on the command line: JSON when it parses (5, true, {"a":1}), else the text itself. */
@@ -24,11 +56,49 @@ export function parseValue(text: string): unknown {
   }
 }
 
-const enc = encodeURIComponent;
+/**
+ * A key from the command line, as a path segment. Node reads arguments as UTF-8 and turns bytes
+ * that are not UTF-8 into U+FFFD, so two different byte strings would name one key: refused.
+ */
+export function keySegment(key: string): string {
+  if (key.includes('\uFFFD')) throw new CliError('BAD_KEY', `the key ${JSON.stringify(key)} holds U+FFFD: the shell passed bytes that are not UTF-8 (keys are Unicode text), or the key really holds U+FFFD, which the command line cannot tell apart`);
+  if (key.length === 0) throw new CliError('BAD_KEY', 'the key is empty');
+  return encodeSegment(key);
+}
+
+const enc = keySegment;
+
+/** How long a command keeps retrying when the cluster says a retry is safe (no leader yet, leader changed). */
+const RETRY_FOR_MS = 10_000;
+
+/**
+ * Sends a request, retrying on another endpoint while the answer says the request certainly did
+ * not take effect (safeToRetry), or it is a write with a session (a retry applies at most once).
+ */
+async function send(flags: CommonFlags, method: string, path: string, body: unknown): Promise<ApiAnswer> {
+  const { endpoints, options } = connectionOf(flags);
+  const deadline = Date.now() + RETRY_FOR_MS;
+  let order = endpoints;
+  for (let attempt = 0; ; attempt++) {
+    const answer = await callApi(order, method, path, body, 10_000, options);
+    const retryable = answer.status >= 500 && (safeToRetry(answer) || hasSession(body));
+    if (!retryable || Date.now() >= deadline) return answer;
+    order = [...order.slice(1), order[0] as string];
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
+  }
+}
+
+function hasSession(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && typeof (body as { clientId?: unknown }).clientId === 'string';
+}
+
+/** A one-off client session, so that the command may be retried without applying twice. */
+function session(): { clientId: string; seq: number } {
+  return { clientId: `cli-${randomBytes(9).toString('base64url')}`, seq: 1 };
+}
 
 async function run(flags: CommonFlags, method: string, path: string, body: unknown, human: (result: unknown) => string): Promise<void> {
-  const answer = await callApi(parseEndpoints(flags.endpoints), method, path, body);
-  const result = expectOk(answer);
+  const result = expectOk(await send(flags, method, path, body));
   process.stdout.write((flags.json === true ? JSON.stringify(result) : human(result)) + '\n');
 }
 
@@ -46,13 +116,13 @@ export function registerKvCommands(program: Command): void {
       }),
   );
   common(kv.command('put <key> <value>').description('write a key (value parsed as JSON when possible)')).action((key: string, value: string, f: CommonFlags) =>
-    run(f, 'PUT', `/v1/kv/${enc(key)}`, { value: parseValue(value) }, (r) => `OK (revision ${String(field(r, 'revision'))})`),
+    run(f, 'PUT', `/v1/kv/${enc(key)}`, { value: parseValue(value), ...session() }, (r) => `OK (revision ${String(field(r, 'revision'))})`),
   );
   common(kv.command('del <key>').description('delete a key')).action((key: string, f: CommonFlags) =>
-    run(f, 'DELETE', `/v1/kv/${enc(key)}`, undefined, (r) => (field(r, 'deleted') === true ? 'deleted' : 'no such key')),
+    run(f, 'DELETE', `/v1/kv/${enc(key)}`, session(), (r) => (field(r, 'deleted') === true ? 'deleted' : 'no such key')),
   );
   common(kv.command('cas <key> <from> <to>').description('set to <to> only if the value is <from> (use null for "absent")')).action((key: string, from: string, to: string, f: CommonFlags) =>
-    run(f, 'POST', `/v1/kv/${enc(key)}/cas`, { from: parseValue(from), to: parseValue(to) }, (r) => {
+    run(f, 'POST', `/v1/kv/${enc(key)}/cas`, { from: parseValue(from), to: parseValue(to), ...session() }, (r) => {
       if (field(r, 'swapped') !== true) throw new CliError('CAS_FAILED', `key "${key}" did not hold ${from}: not swapped`, 1);
       return 'swapped';
     }),
@@ -60,7 +130,7 @@ export function registerKvCommands(program: Command): void {
   common(kv.command('incr <key> [by]').description('add a number (default 1); an absent key counts as 0')).action((key: string, by: string | undefined, f: CommonFlags) => {
     const amount = by === undefined ? 1 : Number(by);
     if (!Number.isFinite(amount)) throw new CliError('BAD_OPTION', `"${by ?? ''}" is not a number`);
-    return run(f, 'POST', `/v1/kv/${enc(key)}/incr`, { by: amount }, (r) => {
+    return run(f, 'POST', `/v1/kv/${enc(key)}/incr`, { by: amount, ...session() }, (r) => {
       if (field(r, 'error') === 'not-a-number') throw new CliError('NOT_A_NUMBER', `key "${key}" does not hold a number`, 1);
       return String(field(r, 'value'));
     });
@@ -78,9 +148,10 @@ export function registerKvCommands(program: Command): void {
 
   common(program.command('status').description('show every node\'s role, term, leader and indexes')).action(async (f: CommonFlags) => {
     const rows: unknown[] = [];
-    for (const endpoint of parseEndpoints(f.endpoints)) {
+    const { endpoints, options } = connectionOf(f);
+    for (const endpoint of endpoints) {
       try {
-        rows.push({ endpoint, ...(expectOk(await callApi([endpoint], 'GET', '/v1/status', undefined, 2000)) as object) });
+        rows.push({ endpoint, ...(expectOk(await callApi([endpoint], 'GET', '/v1/status', undefined, 2000, options)) as object) });
       } catch (err) {
         rows.push({ endpoint, error: (err as Error).message });
       }
@@ -93,8 +164,8 @@ export function registerKvCommands(program: Command): void {
   });
 
   const member = program.command('member').description('change the cluster\'s membership');
-  common(member.command('add <id>').description('add a node as a learner (it catches up before promotion)').requiredOption('--peer <host:port>', 'its peer address').requiredOption('--client <host:port>', 'its client address')).action(
-    (id: string, f: CommonFlags & { peer: string; client: string }) => run(f, 'POST', '/v1/members', { id, peer: f.peer, client: `http://${f.client}` }, () => `node ${id} added as a learner`),
+  common(member.command('add <id>').description('add a node as a learner (it catches up before promotion)').requiredOption('--peer <host:port>', 'its peer address').requiredOption('--client <url>', 'its client address (https://host:port, or host:port for http)')).action(
+    (id: string, f: CommonFlags & { peer: string; client: string }) => run(f, 'POST', '/v1/members', { id, peer: f.peer, client: /^https?:\/\//.test(f.client) ? f.client : `http://${f.client}` }, () => `node ${id} added as a learner`),
   );
   common(member.command('promote <id>').description('make a caught-up learner a voter')).action((id: string, f: CommonFlags) =>
     run(f, 'POST', `/v1/members/${enc(id)}/promote`, undefined, () => `node ${id} is a voter`),
@@ -102,12 +173,13 @@ export function registerKvCommands(program: Command): void {
   common(member.command('remove <id>').description('remove a node from the cluster')).action((id: string, f: CommonFlags) =>
     run(f, 'DELETE', `/v1/members/${enc(id)}`, undefined, () => `node ${id} removed`),
   );
-  common(program.command('snapshot').description('compact each given node\'s log now (a snapshot at its applied index)')).action(async (f: CommonFlags) => {
-    for (const endpoint of parseEndpoints(f.endpoints)) {
-      const r = expectOk(await callApi([endpoint], 'POST', '/v1/snapshot')) as { node?: string; snapshotIndex?: number };
-      process.stdout.write(f.json === true ? JSON.stringify(r) + '\n' : `node ${String(r.node)}: snapshot at index ${String(r.snapshotIndex)}\n`);
-    }
-  });
+  common(member.command('list').description('list the voters and learners with their addresses')).action((f: CommonFlags) =>
+    run(f, 'GET', '/v1/members', undefined, (r) =>
+      ((r as { members?: { id: string; role: string; peer: string | null; client: string | null }[] }).members ?? [])
+        .map((m) => `${m.id.padEnd(6)} ${m.role.padEnd(8)} peer ${m.peer ?? '?'}  client ${m.client ?? '?'}`)
+        .join('\n'),
+    ),
+  );
   const leader = program.command('leader').description('leadership');
   common(leader.command('transfer').description('hand leadership to another voter').requiredOption('--to <id>', 'the new leader')).action((f: CommonFlags & { to: string }) =>
     run(f, 'POST', '/v1/leader/transfer', { to: f.to }, () => `leadership transferred to ${f.to}`),

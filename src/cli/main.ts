@@ -9,6 +9,7 @@ import { registerNodeCommand } from './node.js';
 import { registerClusterCommand } from './cluster.js';
 import { registerKvCommands } from './kv.js';
 import { registerChaosCommand } from './chaos.js';
+import { registerAdminCommands } from './admin.js';
 
 const program = new Command();
 program
@@ -17,7 +18,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerAdminCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.

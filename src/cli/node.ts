@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { parseHostPort, startNode, type MemberAddress, type NodeConfig } from '../server/node.js';
+import { resolveClusterPath } from './admin.js';
 import { CliError } from './errors.js';
 
 /**
@@ -23,6 +24,10 @@ export interface ClusterFile {
   readonly clusterId?: string;
   readonly raft?: NodeConfig['raft'];
   readonly faultInjection?: boolean;
+  /** HTTPS for the client API; paths relative to this file, "{id}" replaced by the node id. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string; readonly clientCertAuth?: 'none' | 'request' | 'require' };
+  /** Mutual TLS between peers; paths as for `tls`. */
+  readonly peerTls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 interface NodeFlags {
@@ -39,6 +44,13 @@ interface NodeFlags {
   allowedHosts?: string;
   allowedOrigins?: string;
   exitWithParent?: boolean;
+  certFile?: string;
+  keyFile?: string;
+  trustedCaFile?: string;
+  clientCertAuth?: string;
+  peerCertFile?: string;
+  peerKeyFile?: string;
+  peerTrustedCaFile?: string;
   logLevel: string;
 }
 
@@ -61,6 +73,13 @@ export function registerNodeCommand(program: Command): void {
     .option('--allowed-hosts <names>', 'host names the API answers to besides IP addresses and localhost (comma-separated; DNS rebinding protection)')
     .option('--allowed-origins <origins>', 'origins of web pages allowed to call the API, e.g. https://ops.example.com (comma-separated; none by default)')
     .option('--exit-with-parent', 'stop when standard input closes (the supervisor that started this node is gone)')
+    .option('--cert-file <file>', 'HTTPS for the client API: this node\'s certificate (PEM); reloaded when it changes or on SIGHUP')
+    .option('--key-file <file>', 'the key of --cert-file')
+    .option('--trusted-ca-file <file>', 'the CA that signed the members\' (and clients\') certificates')
+    .option('--client-cert-auth <mode>', 'client certificates: none, request (verified when sent; the name is the user) or require', 'none')
+    .option('--peer-cert-file <file>', 'mutual TLS between peers: this node\'s certificate (valid as server and client)')
+    .option('--peer-key-file <file>', 'the key of --peer-cert-file')
+    .option('--peer-trusted-ca-file <file>', 'the CA that signed every member\'s peer certificate')
     .option('--fault-injection', 'enable the transport fault hook (tests only)')
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText('after', '\nExample:\n  synod node --id 1 --data-dir data/1 --secret s3cret-s3cret-s3cret \\\n    --peers 1=127.0.0.1:7101/127.0.0.1:7001,2=127.0.0.1:7102/127.0.0.1:7002,3=127.0.0.1:7103/127.0.0.1:7003')
@@ -97,6 +116,7 @@ export function registerNodeCommand(program: Command): void {
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
+        process.on('SIGHUP', () => running.reloadTls());
         if (flags.exitWithParent === true) {
           // the supervisor holds our stdin open; when it dies (even by SIGKILL) the pipe closes
           process.stdin.on('end', stop);
@@ -127,6 +147,10 @@ function nodeConfigFrom(flags: NodeFlags): NodeConfig {
   } else if (members[flags.id] === undefined) {
     throw new CliError('BAD_OPTION', `node ${flags.id} is not among the members (${Object.keys(members).join(', ')}); use --join to add a new node`);
   }
+  const tls = tlsOf(flags, file, 'client');
+  const peerTls = tlsOf(flags, file, 'peer');
+  // a joiner's client address is served over HTTPS when TLS is on
+  if (self !== undefined && tls !== undefined) self = { ...self, client: self.client.replace(/^http:/, 'https:') };
   if (flags.initialClusterState !== 'new' && flags.initialClusterState !== 'existing') throw new CliError('BAD_OPTION', `--initial-cluster-state must be "new" or "existing", got "${flags.initialClusterState}"`);
   return {
     id: flags.id,
@@ -137,12 +161,29 @@ function nodeConfigFrom(flags: NodeFlags): NodeConfig {
     secret,
     ...(file?.clusterId === undefined ? {} : { clusterId: file.clusterId }),
     initialClusterState: flags.initialClusterState,
+    ...(tls === undefined ? {} : { tls }),
+    ...(peerTls === undefined ? {} : { peerTls }),
     ...(flags.allowedHosts === undefined ? {} : { allowedHosts: listOption(flags.allowedHosts) }),
     ...(flags.allowedOrigins === undefined ? {} : { allowedOrigins: listOption(flags.allowedOrigins) }),
     ...(file?.raft === undefined ? {} : { raft: file.raft }),
     faultInjection: flags.faultInjection === true || file?.faultInjection === true,
     logLevel: flags.logLevel,
   };
+}
+
+/** TLS files from the flags (all three, or none), else from the cluster file. */
+function tlsOf(flags: NodeFlags, file: ClusterFile | undefined, which: 'client' | 'peer'): NodeConfig['tls'] {
+  const [cert, key, ca] = which === 'client' ? [flags.certFile, flags.keyFile, flags.trustedCaFile] : [flags.peerCertFile, flags.peerKeyFile, flags.peerTrustedCaFile];
+  const prefix = which === 'client' ? '--' : '--peer-';
+  const clientCertAuth = flags.clientCertAuth ?? file?.tls?.clientCertAuth ?? 'none';
+  if (clientCertAuth !== 'none' && clientCertAuth !== 'request' && clientCertAuth !== 'require') throw new CliError('BAD_OPTION', `--client-cert-auth must be none, request or require, got "${clientCertAuth}"`);
+  const given = [cert, key, ca].filter((x) => x !== undefined).length;
+  if (given > 0 && given < 3) throw new CliError('BAD_OPTION', `${prefix}cert-file, ${prefix}key-file and ${prefix}trusted-ca-file go together`);
+  if (cert !== undefined && key !== undefined && ca !== undefined) return { certFile: cert, keyFile: key, caFile: ca, ...(which === 'client' ? { clientCertAuth } : {}) };
+  const fromFile = which === 'client' ? file?.tls : file?.peerTls;
+  if (fromFile === undefined || flags.config === undefined) return undefined;
+  const at = (p: string): string => resolveClusterPath(flags.config as string, p, flags.id);
+  return { certFile: at(fromFile.certFile), keyFile: at(fromFile.keyFile), caFile: at(fromFile.caFile), ...(which === 'client' ? { clientCertAuth } : {}) };
 }
 
 function listOption(text: string): string[] {

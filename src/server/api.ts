@@ -5,6 +5,7 @@
 import type { JsonValue } from '../sim/index.js';
 import { keyProblem, type KvCommand, type KvQuery } from '../kv/index.js';
 import type { NodeStatus, RaftRequest, RaftResponse } from '../raft/index.js';
+import { BACKUP_FORMAT, backupChecksum } from './backup.js';
 import { FORWARDED_HEADER, type Forwarder } from './forward.js';
 import { expectObject, expectString, HttpError, Router, type ApiRequest, type ApiResponse } from './http.js';
 
@@ -39,6 +40,7 @@ export interface SnapshotExport {
 /** What the API needs from the node it serves. */
 export interface ApiBackend {
   readonly id: string;
+  readonly clusterId: string;
   /** Hands a request to the Raft core; undefined when it did not answer in time. */
   submit(request: RaftRequest, timeoutMs: number): Promise<RaftResponse | undefined>;
   /** A read of the local state machine, without consulting the leader (may be stale). */
@@ -101,7 +103,9 @@ export function buildApi(backend: ApiBackend): Router {
       // a read barrier first, so the download holds every write acknowledged before it was asked for
       const barrier = await backend.submit({ type: 'read', op: { op: 'get', key: '_synod/snapshot-barrier' } }, DEFAULT_TIMEOUT_MS);
       if (barrier === undefined || !barrier.ok) throw new HttpError(503, 'NOT_CAUGHT_UP', 'this node could not confirm it holds every committed write (no leader, or it is not the leader); ask the leader', { safeToRetry: true, leaderHint: barrier?.ok === false ? barrier.leaderHint : null });
-      return { status: 200, body: { format: 'synod-snapshot/1', node: backend.id, ...backend.exportSnapshot() } };
+      const exported = backend.exportSnapshot();
+      const unsigned = { format: BACKUP_FORMAT, clusterId: backend.clusterId, node: backend.id, savedAt: new Date().toISOString(), ...exported };
+      return { status: 200, body: { ...unsigned, sha256: backupChecksum(unsigned) } };
     })
     .add('GET', '/v1/kv', (req) => read(backend, leaderCall, { op: 'range', ...rangeOf(req) }, req), { query: ['prefix', 'start', 'end', 'limit', 'consistency'] })
     .add('GET', '/v1/kv/:key', (req) => read(backend, leaderCall, { op: 'get', key: keyOf(req) }, req), { query: ['consistency'] })

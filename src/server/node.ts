@@ -18,6 +18,7 @@ import { answerRequest } from './http.js';
 import { HttpServer } from './http-server.js';
 import { defaultClusterId, openIdentity, type InitialClusterState, type NodeIdentity } from './identity.js';
 import { createNodeMetrics } from './metrics.js';
+import { loadTls, TlsError, TlsWatcher, type TlsFiles, type TlsMaterial } from './tls.js';
 
 export interface MemberAddress {
   /** host:port of the peer (Raft) listener. */
@@ -55,6 +56,13 @@ export interface NodeConfig {
   readonly allowedHosts?: readonly string[];
   /** Origins of web pages allowed to call the API (none by default). */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * HTTPS for the client API (the client URL must be https://). The same files are reloaded when
+   * they change (renewed certificates take effect without a restart).
+   */
+  readonly tls?: TlsFiles & { readonly clientCertAuth?: 'none' | 'request' | 'require' };
+  /** Mutual TLS between peers (the node certificate must be valid as server and client). */
+  readonly peerTls?: TlsFiles;
   readonly logLevel?: string;
   /** Where logs go; stderr by default. */
   readonly logDestination?: NodeJS.WritableStream;
@@ -71,6 +79,8 @@ export interface RunningNode {
   readonly logger: Logger;
   readonly transport: Transport<RaftMessage>;
   readonly identity: NodeIdentity;
+  /** Reads the TLS files again now (as on SIGHUP); they are also checked every few seconds. */
+  reloadTls(): void;
   /** Graceful shutdown: stop accepting, finish in-flight requests, then close transport and log. */
   close(): Promise<void>;
 }
@@ -123,6 +133,15 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   if (self === undefined) throw new Error(`node ${config.id}: its own addresses are neither in members nor in self`);
   const directory = new Map<string, MemberAddress>(Object.entries(config.members));
   directory.set(config.id, self);
+  const clientHost = new URL(self.client).hostname.replace(/^\[|\]$/g, '');
+  if (config.tls !== undefined && !self.client.startsWith('https://')) throw new TlsError('TLS_BAD_CERT', `TLS is on but this node's client URL is ${self.client}; make it https://`);
+  if (config.tls === undefined && self.client.startsWith('https://')) throw new TlsError('TLS_FILE_MISSING', `the client URL ${self.client} is https:// but no certificate was given (--cert-file, --key-file, --trusted-ca-file)`);
+  // checked before anything starts: a bad certificate is one clear line, not a node that fails every handshake
+  const peerHost = parseHostPort(self.peer).host.replace(/^\[|\]$/g, '');
+  // a wildcard listen address is not a name anyone connects to: nothing to check it against
+  const named = (host: string): string[] => (host === '0.0.0.0' || host === '::' ? [] : [host]);
+  let clientTls: TlsMaterial | undefined = config.tls === undefined ? undefined : loadTls(config.tls, named(clientHost));
+  let peerTls: TlsMaterial | undefined = config.peerTls === undefined ? undefined : loadTls(config.peerTls, named(peerHost));
 
   // A follower's log writes block its event loop until durable: it waits on them anyway, and a
   // write from the I/O thread pool costs two thread wakeups more (see WalOptions.writeInline).
@@ -203,9 +222,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   host.start();
   writeInline = () => core().displayRole !== 'leader' || host.pendingRequestCount <= LEADER_INLINE_MAX_PENDING;
 
-  const forwarder = new Forwarder({ selfId: config.id, clientUrl: (id) => directory.get(id)?.client, watch, timeoutMs: 5000 });
+  const forwarder = new Forwarder({
+    selfId: config.id,
+    clientUrl: (id) => directory.get(id)?.client,
+    watch,
+    timeoutMs: 5000,
+    // to the leader's API: trust the cluster CA, and present this node's certificate if it asks for one
+    ...(clientTls === undefined ? {} : { tls: () => ({ ca: (clientTls as TlsMaterial).ca, cert: (clientTls as TlsMaterial).cert, key: (clientTls as TlsMaterial).key }) }),
+  });
   const backend: ApiBackend = {
     id: config.id,
+    clusterId: identity.clusterId,
     submit: async (request, timeoutMs) => (failure !== undefined ? { ok: false, error: 'timeout', leaderHint: null, message: 'node stopped after a storage failure' } : host.request(request, timeoutMs)),
     queryLocal: (query: KvQuery) => core().queryLocal(query as unknown as JsonValue),
     status: () => core().status(),
@@ -245,6 +272,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
       onError: (err) => logger.error({ err }, 'request failed'),
       onRefusedConnection: (reason) => metrics.countRefusal(reason),
+      ...(clientTls === undefined ? {} : { tls: { load: () => clientTls as TlsMaterial, clientCertificates: config.tls?.clientCertAuth ?? 'none' } }),
       handle: async (request) => {
         const started = performance.now();
         const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'), guard);
@@ -259,7 +287,30 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await storage.close();
     throw err;
   }
-  logger.info({ client: self.client, peer: self.peer, recoveredOps: storage.durableOps.length, incarnation: identity.incarnation }, 'node started');
+  logger.info({ client: self.client, peer: self.peer, recoveredOps: storage.durableOps.length, incarnation: identity.incarnation, tls: clientTls !== undefined, peerTls: peerTls !== undefined }, 'node started');
+  const watchers: TlsWatcher[] = [];
+  const warnIfExpiring = (what: string, m: TlsMaterial): void => {
+    const daysLeft = (m.notAfter.getTime() - Date.now()) / 86_400_000;
+    if (daysLeft < 30) logger.warn({ notAfter: m.notAfter.toISOString() }, `the ${what} certificate expires in ${Math.max(0, Math.floor(daysLeft))} days; renew it (synod certs create), it is picked up without a restart`);
+  };
+  if (config.tls !== undefined && clientTls !== undefined) {
+    warnIfExpiring('client API', clientTls);
+    watchers.push(new TlsWatcher(config.tls, named(clientHost), (m) => {
+      clientTls = m;
+      server?.reloadTls();
+      forwarder.reloadTls();
+      logger.info({ notAfter: m.notAfter.toISOString() }, 'client API certificate reloaded');
+      warnIfExpiring('client API', m);
+    }, (err) => logger.error({ code: (err as TlsError).code }, `the client API's TLS files changed but cannot be used (${err.message}); still using the previous ones`)));
+  }
+  if (config.peerTls !== undefined && peerTls !== undefined) {
+    warnIfExpiring('peer', peerTls);
+    watchers.push(new TlsWatcher(config.peerTls, named(peerHost), (m) => {
+      peerTls = m;
+      logger.info({ notAfter: m.notAfter.toISOString() }, 'peer certificate reloaded');
+      warnIfExpiring('peer', m);
+    }, (err) => logger.error({ code: (err as TlsError).code }, `the peer TLS files changed but cannot be used (${err.message}); still using the previous ones`)));
+  }
 
   return {
     id: config.id,
@@ -267,7 +318,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     logger,
     transport,
     identity,
+    reloadTls: () => {
+      for (const w of watchers) w.check(true);
+    },
     close: async () => {
+      for (const w of watchers) w.close();
       await server?.close(5000);
       host.stop();
       forwarder.close();

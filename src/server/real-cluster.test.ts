@@ -179,14 +179,18 @@ describe('real processes', () => {
     const base = Number(new URL(url).port) + 50;
     const peer = `127.0.0.1:${base + 1}`;
     const clientAddr = `127.0.0.1:${base + 2}`;
+    const clientUrl = `${new URL(url).protocol}//${clientAddr}`;
+    // a new member of a TLS cluster needs a certificate from the cluster's CA first
+    const certs = trackChild(spawn(process.execPath, [...synodCommand, 'certs', 'create', '--dir', join(cluster.dataDir, 'tls'), '--nodes', '4'], { stdio: 'ignore' }));
+    expect(await new Promise((r) => certs.on('exit', r))).toBe(0);
     const joiner = trackChild(spawn(process.execPath, [...synodCommand, 'node', '--id', '4', '--data-dir', join(cluster.dataDir, '4'), '--config', join(cluster.dataDir, 'cluster.json'), '--join', '--peer-addr', peer, '--client-addr', clientAddr, '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] }));
     let joinerLog = '';
     joiner.stderr?.on('data', (c: Buffer) => (joinerLog += c.toString()));
     try {
-      await waitUntil('the joiner to listen', async () => (await statusOf(`http://${clientAddr}`)) !== undefined);
-      const added = await http('POST', `${url}/v1/members`, { id: '4', peer, client: `http://${clientAddr}` }, 10_000);
+      await waitUntil('the joiner to listen', async () => (await statusOf(clientUrl)) !== undefined);
+      const added = await http('POST', `${url}/v1/members`, { id: '4', peer, client: clientUrl }, 10_000);
       expect(added.status).toBe(200);
-      await waitUntil('the learner to catch up', async () => ((await statusOf(`http://${clientAddr}`))?.applied ?? 0) >= 20).catch((e: unknown) => {
+      await waitUntil('the learner to catch up', async () => ((await statusOf(clientUrl))?.applied ?? 0) >= 20).catch((e: unknown) => {
         console.log('JOINER', joinerLog.slice(-3000), readFileSync(join(cluster?.dataDir as string, leader, 'node.log'), 'utf8').slice(-3000));
         throw e;
       });
@@ -197,7 +201,7 @@ describe('real processes', () => {
         const s = await statusOf(url);
         return s !== undefined && [...s.voters].sort().join(',') === ['1', '2', '3', '4'].filter((id) => id !== removed).join(',');
       });
-      const r = await http('GET', `http://${clientAddr}/v1/kv/m19?consistency=serializable`);
+      const r = await http('GET', `${clientUrl}/v1/kv/m19?consistency=serializable`);
       expect(r.body.result?.['value']).toBe(19);
     } finally {
       joiner.kill('SIGKILL');

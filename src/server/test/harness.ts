@@ -4,6 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,7 @@ export async function startTestCluster(nodes: number): Promise<ClusterHandle & {
   const basePort = nextBasePort;
   nextBasePort += 300;
   const handle = await startLocalCluster({ nodes, dataDir, basePort, faultInjection: true, logLevel: 'warn', command: synodCommand });
+  if (handle.clientTls.ca !== undefined) trustCa(handle.clientTls.ca);
   // a leader is not enough: under load a node may still be starting
   for (const url of Object.values(handle.endpoints)) await waitUntil(`${url} to answer`, async () => (await statusOf(url)) !== undefined, 30_000);
   return {
@@ -53,11 +55,27 @@ export interface HttpAnswer {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+/** CAs of the clusters this test process started: https:// requests trust them. */
+const trusted: Buffer[] = [];
+let httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+
+export function trustCa(ca: Buffer): void {
+  trusted.push(ca);
+  httpsAgent.destroy();
+  httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64, ca: trusted });
+}
+
+/** The CAs trusted so far (for clients a test builds itself). */
+export function trustedCas(): readonly Buffer[] {
+  return trusted;
+}
 
 export function http(method: string, url: string, body?: unknown, timeoutMs = 3000): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(url, { method, agent, timeout: timeoutMs, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+    const https = url.startsWith('https:');
+    const send = https ? httpsRequest : request;
+    const req = send(url, { method, agent: https ? httpsAgent : agent, timeout: timeoutMs, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
