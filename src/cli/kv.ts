@@ -8,20 +8,24 @@ import { callApi, DEFAULT_CLUSTER_FILE, DEFAULT_ENDPOINTS, encodeSegment, expect
 import { CliError } from './errors.js';
 import { parseIntOption } from './options.js';
 
-interface CommonFlags {
+export interface CommonFlags {
   endpoints?: string;
   json?: boolean;
   cacert?: string;
   cert?: string;
   key?: string;
+  user?: string;
+  passwordStdin?: boolean;
 }
 
-function common(cmd: Command): Command {
+export function common(cmd: Command): Command {
   return cmd
     .option('--endpoints <urls>', `comma-separated node URLs (default: env SYNOD_ENDPOINTS, else the members in ./${DEFAULT_CLUSTER_FILE}, else ${DEFAULT_ENDPOINTS})`)
     .option('--cacert <file>', `CA certificate to trust for https endpoints (default: env SYNOD_CACERT, else the CA named in ./${DEFAULT_CLUSTER_FILE})`)
-    .option('--cert <file>', 'client certificate, for nodes that ask for one (or env SYNOD_CERT)')
+    .option('--cert <file>', 'client certificate, for nodes that ask for one; with authentication on, its name is the user (or env SYNOD_CERT)')
     .option('--key <file>', 'key of the client certificate (or env SYNOD_KEY)')
+    .option('--user <name>', 'authenticate as this user (or env SYNOD_USER); the password comes from env SYNOD_PASSWORD, --password-stdin, or NAME:PASSWORD')
+    .option('--password-stdin', 'read the password from the first line of standard input')
     .option('--json', 'print the raw JSON answer');
 }
 
@@ -44,7 +48,26 @@ export function connectionOf(flags: CommonFlags): { endpoints: string[]; options
     ...(caFile === undefined ? {} : { ca: read(caFile, '--cacert') }),
     ...(certFile === undefined || keyFile === undefined ? {} : { cert: read(certFile, '--cert'), key: read(keyFile, '--key') }),
   };
-  return { endpoints: parseEndpoints(endpointsText), options: { tls } };
+  const authorization = authorizationOf(flags);
+  return { endpoints: parseEndpoints(endpointsText), options: { tls, ...(authorization === undefined ? {} : { headers: { authorization } }) } };
+}
+
+let stdinPassword: string | undefined;
+
+/** HTTP Basic credentials from --user (NAME or NAME:PASSWORD), SYNOD_USER and SYNOD_PASSWORD or --password-stdin. */
+function authorizationOf(flags: CommonFlags): string | undefined {
+  const userText = flags.user ?? process.env['SYNOD_USER'];
+  if (userText === undefined) return undefined;
+  const colon = userText.indexOf(':');
+  const name = colon < 0 ? userText : userText.slice(0, colon);
+  let password = colon < 0 ? undefined : userText.slice(colon + 1);
+  if (password === undefined && flags.passwordStdin === true) {
+    stdinPassword ??= (readFileSync(0, 'utf8').split(/\r?\n/, 1)[0] ?? '');
+    password = stdinPassword;
+  }
+  password ??= process.env['SYNOD_PASSWORD'];
+  if (password === undefined) throw new CliError('BAD_OPTION', `no password for ${name}: set SYNOD_PASSWORD, pass --password-stdin, or --user ${name}:PASSWORD`);
+  return `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 }
 
 /** A value on the command line: JSON when it parses (5, true, {"a":1}), else the text itself. */
@@ -97,7 +120,7 @@ function session(): { clientId: string; seq: number } {
   return { clientId: `cli-${randomBytes(9).toString('base64url')}`, seq: 1 };
 }
 
-async function run(flags: CommonFlags, method: string, path: string, body: unknown, human: (result: unknown) => string): Promise<void> {
+export async function run(flags: CommonFlags, method: string, path: string, body: unknown, human: (result: unknown) => string): Promise<void> {
   const result = expectOk(await send(flags, method, path, body));
   process.stdout.write((flags.json === true ? JSON.stringify(result) : human(result)) + '\n');
 }

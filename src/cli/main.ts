@@ -10,6 +10,7 @@ import { registerClusterCommand } from './cluster.js';
 import { registerKvCommands } from './kv.js';
 import { registerChaosCommand } from './chaos.js';
 import { registerAdminCommands } from './admin.js';
+import { registerAuthCommands } from './auth.js';
 
 const program = new Command();
 program
@@ -18,7 +19,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerAdminCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerAdminCommands, registerAuthCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.

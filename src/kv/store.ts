@@ -19,7 +19,8 @@ export type KvCommand =
 export type KvQuery =
   | { readonly op: 'get'; readonly key: string }
   /** Keys in [start, end) or with `prefix`, sorted, at most `limit` (default 1000). */
-  | { readonly op: 'range'; readonly start?: string; readonly end?: string; readonly prefix?: string; readonly limit?: number };
+  /** `exclude`: keys starting with it are skipped (the API hides the cluster's own "_synod/" keys). */
+  | { readonly op: 'range'; readonly start?: string; readonly end?: string; readonly prefix?: string; readonly exclude?: string; readonly limit?: number };
 
 export type KvRequest = KvCommand | KvQuery;
 
@@ -109,7 +110,7 @@ export function kvRequestProblem(request: JsonValue): string | null {
       if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_RANGE_LIMIT)) {
         return `range "limit" must be an integer in [1, ${MAX_RANGE_LIMIT}]`;
       }
-      return optionalString(request, 'start') ?? optionalString(request, 'end') ?? optionalString(request, 'prefix');
+      return optionalString(request, 'start') ?? optionalString(request, 'end') ?? optionalString(request, 'prefix') ?? optionalString(request, 'exclude');
     }
     default:
       return `unknown kv op ${JSON.stringify(op ?? null)} (known: get, put, delete, cas, casVersion, incr, range)`;
@@ -278,8 +279,9 @@ export function kvLimitProblem(command: KvCommand): string | null {
   }
 }
 
-function inRange(key: string, q: { readonly start?: string; readonly end?: string; readonly prefix?: string }): boolean {
+function inRange(key: string, q: { readonly start?: string; readonly end?: string; readonly prefix?: string; readonly exclude?: string }): boolean {
   if (q.prefix !== undefined && !key.startsWith(q.prefix)) return false;
+  if (q.exclude !== undefined && key.startsWith(q.exclude)) return false;
   if (q.start !== undefined && key < q.start) return false;
   if (q.end !== undefined && key >= q.end) return false;
   return true;

@@ -5,6 +5,8 @@
 import type { JsonValue } from '../sim/index.js';
 import { keyProblem, type KvCommand, type KvQuery } from '../kv/index.js';
 import type { NodeStatus, RaftRequest, RaftResponse } from '../raft/index.js';
+import { addAuthRoutes } from './auth-api.js';
+import type { Authenticator } from './auth.js';
 import { BACKUP_FORMAT, backupChecksum } from './backup.js';
 import { FORWARDED_HEADER, type Forwarder } from './forward.js';
 import { expectObject, expectString, HttpError, Router, type ApiRequest, type ApiResponse } from './http.js';
@@ -58,6 +60,7 @@ export interface ApiBackend {
   exportSnapshot(): SnapshotExport;
   metricsText(): Promise<string>;
   readonly forwarder: Forwarder;
+  readonly auth: Authenticator;
   /** The transport's fault hook when fault injection is on (tests only); undefined otherwise. */
   readonly faults?: FaultHook;
 }
@@ -72,6 +75,13 @@ export interface FaultHook {
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** Route access when authentication is on (routes that say nothing are root-only). */
+const PUBLIC = { access: 'public' } as const;
+const ANY_USER = { access: 'user' } as const;
+const READ_KEY = { key: 'read' } as const;
+const WRITE_KEY = { access: { key: 'write' } } as const;
+/** Keys the cluster keeps for itself (member addresses, users, roles): clients can neither read nor write them. */
+export const RESERVED_PREFIX = '_synod/';
 const NO_BODY = {};
 
 export function buildApi(backend: ApiBackend): Router {
@@ -85,14 +95,14 @@ export function buildApi(backend: ApiBackend): Router {
     .add('GET', '/health', () => {
       const h = backend.health();
       return { status: h.ok ? 200 : 503, body: { ok: h.ok, id: backend.id, ...(h.reason === undefined ? {} : { reason: h.reason }) } };
-    })
+    }, PUBLIC)
     .add('GET', '/readyz', () => {
       const r = backend.readiness();
       return { status: r.ready ? 200 : 503, body: { ready: r.ready, id: backend.id, checks: r.checks } };
-    })
-    .add('GET', '/metrics', async () => ({ status: 200, body: await backend.metricsText() }))
-    .add('GET', '/v1/status', () => ({ status: 200, body: backend.status() }))
-    .add('GET', '/v1/members', () => ({ status: 200, body: { members: membersOf(backend) } }))
+    }, PUBLIC)
+    .add('GET', '/metrics', async () => ({ status: 200, body: await backend.metricsText() }), PUBLIC)
+    .add('GET', '/v1/status', () => ({ status: 200, body: backend.status() }), ANY_USER)
+    .add('GET', '/v1/members', () => ({ status: 200, body: { members: membersOf(backend) } }), ANY_USER)
     .add('POST', '/v1/snapshot', async () => {
       // this node's own log is compacted: not forwarded to the leader
       const res = await backend.submit({ type: 'snapshot' }, DEFAULT_TIMEOUT_MS);
@@ -107,21 +117,22 @@ export function buildApi(backend: ApiBackend): Router {
       const unsigned = { format: BACKUP_FORMAT, clusterId: backend.clusterId, node: backend.id, savedAt: new Date().toISOString(), ...exported };
       return { status: 200, body: { ...unsigned, sha256: backupChecksum(unsigned) } };
     })
-    .add('GET', '/v1/kv', (req) => read(backend, leaderCall, { op: 'range', ...rangeOf(req) }, req), { query: ['prefix', 'start', 'end', 'limit', 'consistency'] })
-    .add('GET', '/v1/kv/:key', (req) => read(backend, leaderCall, { op: 'get', key: keyOf(req) }, req), { query: ['consistency'] })
+    // the cluster's own keys (members, users and roles) are never listed
+    .add('GET', '/v1/kv', (req) => read(backend, leaderCall, { op: 'range', ...rangeOf(req), exclude: RESERVED_PREFIX }, req), { query: ['prefix', 'start', 'end', 'limit', 'consistency'], access: 'range' })
+    .add('GET', '/v1/kv/:key', (req) => read(backend, leaderCall, { op: 'get', key: keyOf(req) }, req), { query: ['consistency'], access: READ_KEY })
     .add('PUT', '/v1/kv/:key', (req) => {
       const body = expectObject(req.body, 'put');
       if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
       return write({ op: 'put', key: keyOf(req), value: body['value'] as JsonValue }, req, body);
-    })
-    .add('DELETE', '/v1/kv/:key', (req) => write({ op: 'delete', key: keyOf(req) }, req, req.body ?? NO_BODY))
-    .add('POST', '/v1/kv/:key/cas', (req) => write(casOf(keyOf(req), expectObject(req.body, 'cas')), req, req.body))
+    }, WRITE_KEY)
+    .add('DELETE', '/v1/kv/:key', (req) => write({ op: 'delete', key: keyOf(req) }, req, req.body ?? NO_BODY), WRITE_KEY)
+    .add('POST', '/v1/kv/:key/cas', (req) => write(casOf(keyOf(req), expectObject(req.body, 'cas')), req, req.body), WRITE_KEY)
     .add('POST', '/v1/kv/:key/incr', (req) => {
       const body = req.body === undefined ? NO_BODY : expectObject(req.body, 'incr');
       const by = (body as Record<string, unknown>)['by'] ?? 1;
       if (typeof by !== 'number' || !Number.isFinite(by)) throw new HttpError(400, 'BAD_REQUEST', '"by" must be a finite number');
       return write({ op: 'incr', key: keyOf(req), by }, req, body);
-    })
+    }, WRITE_KEY)
     .add('POST', '/v1/members', async (req) => {
       // the address record is itself a replicated write: do the whole change on the leader
       const leader = backend.status().leader;
@@ -152,6 +163,7 @@ export function buildApi(backend: ApiBackend): Router {
       return { status: 200, body: { ok: true } };
     })
     .add('POST', '/v1/leader/transfer', (req) => leaderCall({ type: 'transferLeadership', node: expectString(expectObject(req.body, 'transfer')['to'], 'to') }, req, false));
+  addAuthRoutes(router, backend, (request, req) => leaderCall(request, req, false));
   return router;
 }
 
@@ -165,7 +177,7 @@ function keyOf(req: ApiRequest): string {
   const key = req.params['key'] ?? '';
   const problem = keyProblem(key);
   if (problem !== null) throw new HttpError(400, 'BAD_KEY', problem);
-  if (key.startsWith('_synod/')) throw new HttpError(400, 'RESERVED_KEY', 'keys under "_synod/" are reserved for the cluster');
+  if (key.startsWith(RESERVED_PREFIX)) throw new HttpError(400, 'RESERVED_KEY', `keys under "${RESERVED_PREFIX}" are reserved for the cluster`);
   return key;
 }
 
@@ -217,7 +229,7 @@ async function read(backend: ApiBackend, leaderCall: LeaderCall, query: KvQuery,
 }
 
 /** Runs a request on this node if it leads; otherwise forwards it to the leader (following leader changes). */
-async function callLeader(backend: ApiBackend, request: RaftRequest, req: ApiRequest, redirectSafe: boolean): Promise<ApiResponse> {
+export async function callLeader(backend: ApiBackend, request: RaftRequest, req: ApiRequest, redirectSafe: boolean): Promise<ApiResponse> {
   if (!backend.health().ok) throw new HttpError(503, 'NODE_FAILED', `this node stopped serving: ${backend.health().reason ?? 'failed'}`, { safeToRetry: true });
   const res = await backend.submit(request, DEFAULT_TIMEOUT_MS);
   const unknownOutcome = request.type !== 'read' && !redirectSafe;

@@ -28,6 +28,8 @@ export interface ForwarderOptions {
   readonly timeoutMs: number;
   /** TLS to the leader's client API: the CA to trust (and a client certificate when the API asks for one). */
   readonly tls?: () => SecureContextOptions;
+  /** The Authorization header a forward carries (instead of the client's), for a caller this node authenticated. */
+  readonly authorization?: (req: ApiRequest) => string | undefined;
 }
 
 /** What the forward did when it did not come back with the leader's answer. */
@@ -91,6 +93,8 @@ export class Forwarder {
         const value = req.headers.get(name);
         if (value !== undefined) headers[name] = value;
       }
+      const authorization = this.options.authorization?.(req);
+      if (authorization !== undefined) headers['authorization'] = authorization;
       if (data !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(data);

@@ -1,6 +1,7 @@
 // HTTP plumbing for the node's client and admin API: a small router, JSON bodies with a size
 // limit, and one error shape ({ error: { code, message } }) for every 4xx and 5xx answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal, RouteAccess } from './auth.js';
 import { errorAnswer, jsonAnswer, type HttpAnswer } from './http-server.js';
 
 export class HttpError extends Error {
@@ -31,6 +32,8 @@ export interface ApiRequest {
   readonly remoteAddress: string;
   /** The parsed JSON body; undefined when there was none. */
   readonly body: unknown;
+  /** Who sent it, once authenticated (null: no credentials; undefined: not asked). */
+  readonly principal?: Principal | null;
 }
 
 export interface ApiResponse {
@@ -44,6 +47,8 @@ export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
 export interface RouteOptions {
   /** Query parameters the route understands; any other is refused (400), so a typo is never ignored silently. */
   readonly query?: readonly string[];
+  /** Who may call it when authentication is on. Default 'root': a route that forgets to say is closed, not open. */
+  readonly access?: RouteAccess;
 }
 
 interface Route {
@@ -52,6 +57,7 @@ interface Route {
   readonly name: string;
   readonly handler: Handler;
   readonly query: ReadonlySet<string>;
+  readonly access: RouteAccess;
 }
 
 /** Bodies nested deeper than this are refused before any handler sees them (stack-safe check). */
@@ -61,7 +67,7 @@ export class Router {
   private readonly routes: Route[] = [];
 
   add(method: string, pattern: string, handler: Handler, options: RouteOptions = {}): this {
-    this.routes.push({ method, parts: pattern.split('/').filter(Boolean), name: pattern, handler, query: new Set(options.query ?? []) });
+    this.routes.push({ method, parts: pattern.split('/').filter(Boolean), name: pattern, handler, query: new Set(options.query ?? []), access: options.access ?? 'root' });
     return this;
   }
 
@@ -185,22 +191,32 @@ export interface RawRequest {
   readonly headers: ReadonlyMap<string, string>;
   readonly remoteAddress: string;
   readonly body: Buffer | undefined;
+  /** The common name of a client certificate the TLS server verified. */
+  readonly clientCertName?: string;
 }
 
-/** A check that runs before routing (Host, Origin, authentication); throws an HttpError to refuse. */
+/** A check that runs before routing (Host, Origin); throws an HttpError to refuse. */
 export type RequestGuard = (request: RawRequest, path: string) => void;
+
+/** Authenticates a routed request and checks it may use the route; throws an HttpError (401, 403, 429) to refuse. */
+export type RequestAuthorizer = (access: RouteAccess, request: ApiRequest, raw: RawRequest) => Promise<Principal | null>;
+
+export interface AnswerHooks {
+  readonly guard?: RequestGuard;
+  readonly authorize?: RequestAuthorizer;
+}
 
 /**
  * Answers one request through the router; every failure becomes a JSON error. Also returns the
  * matched route's pattern ("unmatched" if none), for metrics.
  */
-export async function answerRequest(router: Router, request: RawRequest, onError: (err: unknown) => void, guard?: RequestGuard): Promise<{ answer: HttpAnswer; route: string }> {
+export async function answerRequest(router: Router, request: RawRequest, onError: (err: unknown) => void, hooks: AnswerHooks = {}): Promise<{ answer: HttpAnswer; route: string }> {
   // HEAD is answered as GET; the server leaves the body out
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   let route = 'unmatched';
   try {
     const url = splitTarget(request.target);
-    guard?.(request, url.pathname);
+    hooks.guard?.(request, url.pathname);
     const found = router.match(method, url.pathname);
     if (found === undefined) throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${method} ${printable(url.pathname)}`);
     if ('allowed' in found) throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${printable(url.pathname)} (allowed: ${found.allowed.join(', ')})`);
@@ -212,16 +228,9 @@ export async function answerRequest(router: Router, request: RawRequest, onError
       }
     }
     const body = method === 'GET' ? undefined : parseJsonBody(request.body);
-    const out = await found.route.handler({
-      method,
-      path: url.pathname,
-      target: request.target,
-      params: found.params,
-      query: url.searchParams,
-      headers: request.headers,
-      remoteAddress: request.remoteAddress,
-      body,
-    });
+    const apiRequest: ApiRequest = { method, path: url.pathname, target: request.target, params: found.params, query: url.searchParams, headers: request.headers, remoteAddress: request.remoteAddress, body };
+    const principal = hooks.authorize === undefined ? undefined : await hooks.authorize(found.route.access, apiRequest, request);
+    const out = await found.route.handler(principal === undefined ? apiRequest : { ...apiRequest, principal });
     if (typeof out.body === 'string') return { answer: { status: out.status, headers: { 'content-type': 'text/plain; version=0.0.4', ...out.headers }, body: out.body }, route };
     return { answer: jsonAnswer(out.status, out.body, out.headers), route };
   } catch (err) {
@@ -250,7 +259,7 @@ export async function serve(router: Router, req: IncomingMessage, res: ServerRes
   }
   const headers = new Map<string, string>();
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  const { answer, route } = await answerRequest(router, { method, target: req.url ?? '/', headers, remoteAddress: req.socket.remoteAddress ?? '', body }, onError, guard);
+  const { answer, route } = await answerRequest(router, { method, target: req.url ?? '/', headers, remoteAddress: req.socket.remoteAddress ?? '', body }, onError, guard === undefined ? {} : { guard });
   writeAnswer(res, answer);
   return route;
 }

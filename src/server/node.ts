@@ -12,6 +12,7 @@ import type { JsonValue } from '../sim/index.js';
 import { RaftStorage, StorageError } from '../storage/index.js';
 import { Transport, type NetLogRecord } from '../net/index.js';
 import { buildApi, type ApiBackend, type ReadinessReport } from './api.js';
+import { Authenticator } from './auth.js';
 import { Forwarder, type LeaderWatch } from './forward.js';
 import { originGuard } from './guard.js';
 import { answerRequest } from './http.js';
@@ -63,6 +64,8 @@ export interface NodeConfig {
   readonly tls?: TlsFiles & { readonly clientCertAuth?: 'none' | 'request' | 'require' };
   /** Mutual TLS between peers (the node certificate must be valid as server and client). */
   readonly peerTls?: TlsFiles;
+  /** How long a login token stays valid (default 10 minutes). */
+  readonly authTokenTtlMs?: number;
   readonly logLevel?: string;
   /** Where logs go; stderr by default. */
   readonly logDestination?: NodeJS.WritableStream;
@@ -224,11 +227,20 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 
   const forwarder = new Forwarder({
     selfId: config.id,
+    // the leader checks the caller again: it gets a short-lived token for the user this node authenticated
+    // (a client certificate would not reach it: the forward carries this node's certificate)
+    authorization: (req) => (req.principal?.kind === 'user' ? `Bearer ${auth.tokenFor(req.principal.name)}` : undefined),
     clientUrl: (id) => directory.get(id)?.client,
     watch,
     timeoutMs: 5000,
     // to the leader's API: trust the cluster CA, and present this node's certificate if it asks for one
     ...(clientTls === undefined ? {} : { tls: () => ({ ca: (clientTls as TlsMaterial).ca, cert: (clientTls as TlsMaterial).cert, key: (clientTls as TlsMaterial).key }) }),
+  });
+  const auth = new Authenticator({
+    clusterSecret: config.secret,
+    state: { get: (key) => (core().queryLocal({ op: 'get', key }) as { value?: unknown }).value ?? null },
+    ...(config.authTokenTtlMs === undefined ? {} : { tokenTtlMs: config.authTokenTtlMs }),
+    onFailure: (reason) => metrics.countRefusal(`auth_${reason}`),
   });
   const backend: ApiBackend = {
     id: config.id,
@@ -251,6 +263,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     metricsText: () => metrics.registry.metrics(),
     forwarder,
+    auth,
     ...(config.faultInjection === true
       ? {
           faults: {
@@ -275,7 +288,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       ...(clientTls === undefined ? {} : { tls: { load: () => clientTls as TlsMaterial, clientCertificates: config.tls?.clientCertAuth ?? 'none' } }),
       handle: async (request) => {
         const started = performance.now();
-        const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'), guard);
+        const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'), {
+          guard,
+          authorize: async (access, req, raw) => {
+            // with auth off nothing is asked (credentials sent anyway are ignored, as etcd does)
+            if (!auth.enabled) return null;
+            if (access === 'public' && !req.headers.has('authorization')) return null;
+            const principal = await auth.identify({ headers: req.headers, remoteAddress: req.remoteAddress, ...(raw.clientCertName === undefined ? {} : { clientCertName: raw.clientCertName }) });
+            auth.authorize(principal, access, req);
+            return principal;
+          },
+        });
         const seconds = (performance.now() - started) / 1000;
         metrics.countRequest(route, request.method, answer.status, seconds);
         return answer;

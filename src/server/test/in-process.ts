@@ -8,16 +8,26 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startNode, type MemberAddress, type NodeConfig, type RunningNode } from '../node.js';
 
-/** A port that was free a moment ago (the OS picked it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
+/** Ports handed out by this process: the OS may offer a port again once it is closed. */
+const handedOut = new Set<number>();
+
+/** A port that was free a moment ago (the OS picked it), never one this process handed out before. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const p = (server.address() as { port: number }).port;
+        server.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no fresh free port after 100 attempts');
 }
 
 export interface InProcessCluster {
