@@ -329,26 +329,42 @@ const KV_PROXY_TIMEOUT_MS = 6000;
 async function startControlServer(port: number, children: Map<string, Child>, launch: (c: Child) => void, endpoints: Record<string, string>, webDir: string, tls: ClientTls): Promise<ControlServer> {
   const snapshot = (): Promise<NodeInfo[]> => Promise.all([...children.values()].map((c) => describe(c, endpoints[c.id] as string, tls)));
   const feed = new StatusFeed(snapshot);
-  const act = (fn: () => void): ApiResponse => {
+  /** With authentication on, process control is for root: the caller's token is checked by a node. */
+  const requireRoot = async (headers: ReadonlyMap<string, string>): Promise<void> => {
+    const authorization = headers.get('authorization');
+    const answer = await proxyKv(children, endpoints, feed.leader(), 'GET', '/v1/auth/whoami', undefined, tls, authorization).catch(() => undefined);
+    const who = answer?.body as { authEnabled?: boolean; user?: string | null; roles?: string[] } | undefined;
+    if (who === undefined || answer?.status !== 200) throw new HttpError(503, 'NO_NODE_ANSWERED', 'no node could say whether authentication is on; try again', { safeToRetry: true });
+    if (who.authEnabled !== true) return;
+    if (who.user == null) throw new HttpError(401, 'UNAUTHENTICATED', 'authentication is on: log in as root to control the nodes');
+    if (!(who.roles ?? []).includes('root')) throw new HttpError(403, 'PERMISSION_DENIED', `${who.user} is not root`);
+  };
+  const act = async (r: { headers: ReadonlyMap<string, string> }, fn: () => void): Promise<ApiResponse> => {
+    await requireRoot(r.headers);
     fn();
     feed.poke();
     return { status: 200, body: { ok: true } };
   };
-  const kv = (method: 'GET' | 'PUT', key: string, body?: unknown): Promise<ApiResponse> => proxyKv(children, endpoints, feed.leader(), method, `/v1/kv/${encodeSegment(key)}`, body, tls);
-  const put = (r: { params: Readonly<Record<string, string>>; body: unknown }): Promise<ApiResponse> => {
+  const kv = (method: 'GET' | 'PUT', key: string, body: unknown, headers: ReadonlyMap<string, string>): Promise<ApiResponse> =>
+    proxyKv(children, endpoints, feed.leader(), method, `/v1/kv/${encodeSegment(key)}`, body, tls, headers.get('authorization'));
+  const put = (r: { params: Readonly<Record<string, string>>; body: unknown; headers: ReadonlyMap<string, string> }): Promise<ApiResponse> => {
     const body = expectObject(r.body, 'put');
     if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
-    return kv('PUT', r.params['key'] as string, { value: body['value'] });
+    return kv('PUT', r.params['key'] as string, { value: body['value'] }, r.headers);
   };
+  // access 'public' here: the supervisor has no users of its own; the nodes check the credentials it passes on
+  const open = { access: 'public' } as const;
   const router = new Router()
-    .add('GET', '/api/nodes', async () => ({ status: 200, body: await snapshot() }))
-    .add('POST', '/api/nodes/:id/kill', (r) => act(() => signalChild(children, r.params['id'] as string, 'SIGKILL')))
-    .add('POST', '/api/nodes/:id/pause', (r) => act(() => signalChild(children, r.params['id'] as string, 'SIGSTOP')))
-    .add('POST', '/api/nodes/:id/resume', (r) => act(() => signalChild(children, r.params['id'] as string, 'SIGCONT')))
-    .add('POST', '/api/nodes/:id/restart', (r) => act(() => restartChild(children, r.params['id'] as string, launch)))
-    .add('GET', '/api/kv/:key', (r) => kv('GET', r.params['key'] as string))
-    .add('POST', '/api/kv/:key', put)
-    .add('PUT', '/api/kv/:key', put);
+    .add('GET', '/api/nodes', async () => ({ status: 200, body: await snapshot() }), open)
+    .add('POST', '/api/nodes/:id/kill', (r) => act(r, () => signalChild(children, r.params['id'] as string, 'SIGKILL')), open)
+    .add('POST', '/api/nodes/:id/pause', (r) => act(r, () => signalChild(children, r.params['id'] as string, 'SIGSTOP')), open)
+    .add('POST', '/api/nodes/:id/resume', (r) => act(r, () => signalChild(children, r.params['id'] as string, 'SIGCONT')), open)
+    .add('POST', '/api/nodes/:id/restart', (r) => act(r, () => restartChild(children, r.params['id'] as string, launch)), open)
+    .add('GET', '/api/kv/:key', (r) => kv('GET', r.params['key'] as string, undefined, r.headers), open)
+    .add('POST', '/api/kv/:key', put, open)
+    .add('PUT', '/api/kv/:key', put, open)
+    .add('POST', '/api/auth/token', (r) => proxyKv(children, endpoints, feed.leader(), 'POST', '/v1/auth/token', r.body, tls), open)
+    .add('GET', '/api/auth/whoami', (r) => proxyKv(children, endpoints, feed.leader(), 'GET', '/v1/auth/whoami', undefined, tls, r.headers.get('authorization')), open);
   // the dashboard is the only web page allowed to drive the cluster; DNS rebinding is refused by Host
   const guard = originGuard({ allowedOrigins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`] });
   const server = createServer((req, res) => {
@@ -487,7 +503,7 @@ class StatusFeed {
  * others in turn. A node that cannot be reached, or answers 503 (no leader known, leader
  * unreachable), is skipped; any other answer is passed on with `via`, the node that answered.
  */
-async function proxyKv(children: Map<string, Child>, endpoints: Record<string, string>, leader: string | undefined, method: 'GET' | 'PUT', path: string, body: unknown, tls: ClientTls): Promise<ApiResponse> {
+async function proxyKv(children: Map<string, Child>, endpoints: Record<string, string>, leader: string | undefined, method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, tls: ClientTls, authorization?: string): Promise<ApiResponse> {
   const running = [...children.values()].filter((c) => c.state === 'running').map((c) => c.id);
   const order = leader !== undefined && running.includes(leader) ? [leader, ...running.filter((id) => id !== leader)] : running;
   if (order.length === 0) throw new HttpError(503, 'NO_NODE_RUNNING', 'no node process is running (paused or stopped ones cannot answer); restart one');
@@ -495,7 +511,7 @@ async function proxyKv(children: Map<string, Child>, endpoints: Record<string, s
   for (const [i, id] of order.entries()) {
     let answer: { status: number; body: unknown };
     try {
-      answer = await callApi([endpoints[id] as string], method, path, body, KV_PROXY_TIMEOUT_MS, { tls });
+      answer = await callApi([endpoints[id] as string], method, path, body, KV_PROXY_TIMEOUT_MS, { tls, ...(authorization === undefined ? {} : { headers: { authorization } }) });
     } catch (err) {
       tried.push(`node ${id}: ${(err as Error).message}`);
       continue;

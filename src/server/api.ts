@@ -101,7 +101,8 @@ export function buildApi(backend: ApiBackend): Router {
       return { status: r.ready ? 200 : 503, body: { ready: r.ready, id: backend.id, checks: r.checks } };
     }, PUBLIC)
     .add('GET', '/metrics', async () => ({ status: 200, body: await backend.metricsText() }), PUBLIC)
-    .add('GET', '/v1/status', () => ({ status: 200, body: backend.status() }), ANY_USER)
+    // public, as /health: roles, terms and indexes, no data (the dashboard and monitoring read it without credentials)
+    .add('GET', '/v1/status', () => ({ status: 200, body: backend.status() }), PUBLIC)
     .add('GET', '/v1/members', () => ({ status: 200, body: { members: membersOf(backend) } }), ANY_USER)
     .add('POST', '/v1/snapshot', async () => {
       // this node's own log is compacted: not forwarded to the leader

@@ -56,13 +56,13 @@ describe('authentication', () => {
     });
 
     // no credentials: refused everywhere but the public routes
-    for (const [method, path] of [['GET', '/v1/kv/app%2Fbefore'], ['PUT', '/v1/kv/app%2Fx'], ['GET', '/v1/kv?prefix=app/'], ['GET', '/v1/status'], ['GET', '/v1/members'], ['GET', '/v1/snapshot'], ['POST', '/v1/leader/transfer'], ['GET', '/v1/auth/users'], ['POST', '/v1/auth/disable']] as const) {
+    for (const [method, path] of [['GET', '/v1/kv/app%2Fbefore'], ['PUT', '/v1/kv/app%2Fx'], ['GET', '/v1/kv?prefix=app/'], ['GET', '/v1/members'], ['GET', '/v1/snapshot'], ['POST', '/v1/leader/transfer'], ['GET', '/v1/auth/users'], ['POST', '/v1/auth/disable']] as const) {
       const r = await call(method, `${follower}${path}`, {}, method === 'GET' ? undefined : { value: 1 });
       expect(r.status, `${method} ${path}`).toBe(401);
       expect(codeOf(r)).toBe('UNAUTHENTICATED');
       expect(r.headers.get('www-authenticate')).toMatch(/^Basic/);
     }
-    for (const path of ['/health', '/readyz', '/metrics', '/v1/auth/whoami']) expect((await call('GET', `${follower}${path}`)).status, path).toBeLessThan(400);
+    for (const path of ['/health', '/readyz', '/metrics', '/v1/status', '/v1/auth/whoami']) expect((await call('GET', `${follower}${path}`)).status, path).toBeLessThan(400);
 
     // the data written before is all there
     expect(((await call('GET', `${url}/v1/kv/other%2Fbefore`, basic('root', ROOT_PASSWORD))).body['result'] as { value: unknown }).value).toBe('kept too');

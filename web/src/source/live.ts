@@ -38,6 +38,14 @@ export interface LiveNodeInfo {
   readonly endpoint: string;
   /** Absent when the process is not running; null (or not a status) when the node did not answer. */
   readonly status?: unknown;
+  /** How the process ended last time, with its own one-line reason (a corrupt log, lost data, a failed disk). */
+  readonly lastExit?: LiveExit;
+}
+
+export interface LiveExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly reason: string | null;
 }
 
 /** One message of GET /api/events. */
@@ -70,6 +78,7 @@ export interface LiveNodeRow {
   readonly status: LiveStatus | null;
   /** True when `status` is from the latest poll; false when it is the last known one. */
   readonly fresh: boolean;
+  readonly lastExit: LiveExit | null;
 }
 
 /** An update older than this (wall ms) means the stream is stuck. */
@@ -83,6 +92,16 @@ function isStatus(v: unknown): v is LiveStatus {
   const s = v as Record<string, unknown>;
   return typeof s['role'] === 'string' && typeof s['term'] === 'number' && typeof s['commit'] === 'number';
 }
+
+/** ": exited with code 1: WAL_CORRUPT ..." for a process that told why it stopped. */
+export function exitText(exit: LiveExit | null): string {
+  if (exit === null) return '';
+  const how = exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${String(exit.code)}`;
+  return `: ${how}${exit.reason === null ? '' : `: ${exit.reason}`}`;
+}
+
+/** Where the page keeps its login token (this tab only; gone when the tab closes). */
+const TOKEN_KEY = 'synod-token';
 
 function clock(ms: number): string {
   const d = new Date(ms);
@@ -109,6 +128,9 @@ export class LiveSource implements ClusterSource {
   private updates = 0;
   private readonly started = Date.now();
   private leaderSeen: string | null = null;
+  /** Set once the cluster answered 401: authentication is on and the page needs credentials. */
+  private authNeeded = false;
+  private userName: string | null = null;
 
   /** @param base the supervisor's origin ('' for the page's own) */
   constructor(
@@ -184,7 +206,7 @@ export class LiveSource implements ClusterSource {
     this.rows = snapshot.nodes.map((n) => {
       const status = n.process === 'running' && isStatus(n.status) ? n.status : null;
       if (status !== null) this.lastStatus.set(n.id, status);
-      return { id: n.id, process: n.process, pid: n.pid, restarts: n.restarts, endpoint: n.endpoint, status: status ?? this.lastStatus.get(n.id) ?? null, fresh: status !== null };
+      return { id: n.id, process: n.process, pid: n.pid, restarts: n.restarts, endpoint: n.endpoint, status: status ?? this.lastStatus.get(n.id) ?? null, fresh: status !== null, lastExit: n.lastExit ?? null };
     });
     this.lastUpdate = Date.now();
     this.updates++;
@@ -192,7 +214,7 @@ export class LiveSource implements ClusterSource {
       for (const row of this.rows) {
         const old = before.get(row.id);
         if (old === undefined) continue;
-        if (old.process !== row.process) this.note(`node ${row.id}: process ${old.process} → ${row.process}${row.process === 'running' && row.restarts > old.restarts ? ' (restarted)' : ''}`);
+        if (old.process !== row.process) this.note(`node ${row.id}: process ${old.process} → ${row.process}${row.process === 'running' && row.restarts > old.restarts ? ' (restarted)' : ''}${row.process === 'stopped' ? exitText(row.lastExit) : ''}`);
         else if (row.process === 'running' && old.fresh !== row.fresh) this.note(row.fresh ? `node ${row.id} answers again` : `node ${row.id} does not answer`);
       }
     }
@@ -247,11 +269,9 @@ export class LiveSource implements ClusterSource {
   // ---------------------------------------------------------------- actions
 
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const token = storedToken();
+    const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === null ? {} : { authorization: `Bearer ${token}` }) };
+    const res = await fetch(`${this.base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -259,7 +279,39 @@ export class LiveSource implements ClusterSource {
     } catch {
       // not JSON: keep the text
     }
+    if (res.status === 401 && !this.authNeeded) {
+      this.authNeeded = true;
+      this.note(token === null ? 'authentication is on: sign in to act on the cluster' : 'the login expired: sign in again');
+      this.changed();
+    }
     return { status: res.status, body: parsed };
+  }
+
+  /** Whether the cluster asked for credentials (then the page shows a sign-in form). */
+  get needsLogin(): boolean {
+    return this.authNeeded;
+  }
+
+  get user(): string | null {
+    return this.userName;
+  }
+
+  /** Logs in through the supervisor; the token is kept for this tab only. */
+  async login(name: string, password: string): Promise<{ ok: boolean; text: string }> {
+    const a = await this.call('POST', '/api/auth/token', { name, password });
+    const token = (a.body as { token?: unknown } | null)?.token;
+    if (a.status !== 200 || typeof token !== 'string') return { ok: false, text: `sign-in failed: ${errorText(a.status, a.body)}` };
+    try {
+      sessionStorage.setItem(TOKEN_KEY, token);
+    } catch {
+      // storage unavailable: the token lives only as long as this page
+      memoryToken = token;
+    }
+    this.authNeeded = false;
+    this.userName = name;
+    this.note(`signed in as ${name}`);
+    this.changed();
+    return { ok: true, text: `signed in as ${name}` };
   }
 
   /** Kills (SIGKILL), pauses (SIGSTOP), resumes (SIGCONT) or restarts a node's process. */
@@ -358,6 +410,16 @@ export class LiveSource implements ClusterSource {
   }
 }
 
+let memoryToken: string | null = null;
+
+function storedToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? memoryToken;
+  } catch {
+    return memoryToken;
+  }
+}
+
 /** A node as the ring draws it: role, term and indices from its status (or the last one it gave). */
 function describeRow(r: LiveNodeRow): NodeDisplay {
   const s = r.status;
@@ -372,7 +434,7 @@ function describeRow(r: LiveNodeRow): NodeDisplay {
     log: { cells: [], lastIndex: s?.lastIndex ?? 0, commit: s?.commit ?? null, applied: s?.applied ?? null, snapshotIndex: s?.snapshotIndex ?? 0 },
     member: s === null || s.voters.includes(r.id) || s.learners.includes(r.id),
   };
-  if (r.process === 'stopped') return { ...base, role: 'down', details: [], paused: false, process: 'stopped' };
+  if (r.process === 'stopped') return { ...base, role: 'down', details: r.lastExit === null ? [] : [exitText(r.lastExit).slice(2)], paused: false, process: 'stopped' };
   if (r.process === 'paused') return { ...base, role: s?.role ?? 'unknown', details: [indices === null ? 'paused' : `paused · ${indices}`], paused: true, process: 'paused' };
   if (!r.fresh) return { ...base, role: 'unknown', details: ['no answer', `process running${r.pid === null ? '' : ` (pid ${r.pid})`}`], paused: false, process: 'running', reachable: false };
   return { ...base, role: s?.role ?? 'unknown', details: indices === null ? [] : [indices], paused: false, process: 'running', reachable: true };

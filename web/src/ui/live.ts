@@ -4,7 +4,7 @@
 // index and buttons to kill, pause, resume and restart its process, a put/get form for the
 // key-value store, and a list of what changed. It draws whatever LiveSource last received.
 import type { ProtocolAdapter } from '../adapters/types.js';
-import { STALE_AFTER_MS, type LiveNodeRow, type LiveSource, type NodeCommand } from '../source/live.js';
+import { exitText, STALE_AFTER_MS, type LiveNodeRow, type LiveSource, type NodeCommand } from '../source/live.js';
 import type { ClusterView } from '../source/types.js';
 import { attr, clear, h, panel, text } from './dom.js';
 import { ClusterRing } from './ring.js';
@@ -39,6 +39,7 @@ export class LiveApp {
   private readonly key = h('input', { type: 'text', value: 'greeting', size: 12, 'data-testid': 'kv-key', 'aria-label': 'key' });
   private readonly value = h('input', { type: 'text', value: 'hello', size: 14, 'data-testid': 'kv-value', 'aria-label': 'value' });
   private readonly kvResult = h('div', { class: 'kv-result', 'data-testid': 'kv-result' }, 'Write or read a key: the supervisor sends the request to a running node (the leader if it knows one).');
+  private readonly signIn = h('div', { class: 'sign-in', 'data-testid': 'live-sign-in', hidden: true });
   private readonly busy = new Set<string>();
   private selected: string | null = null;
   private active = true;
@@ -74,7 +75,7 @@ export class LiveApp {
           'div',
           { class: 'main' },
           h('div', { class: 'left' }, stage, this.nodesPanel()),
-          h('aside', { class: 'side' }, this.kvPanel(), panel('Activity', 'live-activity-panel', this.activity), this.legendPanel()),
+          h('aside', { class: 'side' }, this.signInPanel(), this.kvPanel(), panel('Activity', 'live-activity-panel', this.activity), this.legendPanel()),
         ),
       ),
     );
@@ -152,6 +153,33 @@ export class LiveApp {
     );
   }
 
+  /** Shown once the cluster asks for credentials (authentication on): a user name and password, exchanged for a token. */
+  private signInPanel(): HTMLElement {
+    const user = h('input', { type: 'text', value: 'root', size: 10, autocomplete: 'username', 'data-testid': 'sign-in-user', 'aria-label': 'user' });
+    const password = h('input', { type: 'password', size: 14, autocomplete: 'current-password', 'data-testid': 'sign-in-password', 'aria-label': 'password' });
+    const go = h('button', { type: 'button', class: 'primary', 'data-testid': 'sign-in-go' }, 'Sign in');
+    const result = h('div', { class: 'kv-result', 'data-testid': 'sign-in-result' }, 'Authentication is on: sign in to read, write and control nodes.');
+    const submit = async (): Promise<void> => {
+      go.disabled = true;
+      try {
+        const r = await this.source.login(user.value.trim(), password.value);
+        password.value = '';
+        result.dataset['ok'] = String(r.ok);
+        text(result, r.text);
+      } finally {
+        go.disabled = false;
+      }
+    };
+    go.addEventListener('click', () => void submit());
+    password.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') void submit();
+    });
+    this.signIn.append(h('div', { class: 'row' }, h('label', {}, 'user ', user), h('label', {}, 'password ', password)), h('div', { class: 'row' }, go), result);
+    const section = panel('Sign in', 'live-sign-in-panel', this.signIn);
+    section.hidden = true;
+    return section;
+  }
+
   private showResult(ok: boolean, message: string, value: unknown): void {
     this.kvResult.dataset['ok'] = String(ok);
     this.kvResult.dataset['value'] = value === undefined ? '' : JSON.stringify(value);
@@ -179,6 +207,8 @@ export class LiveApp {
 
   private render(): void {
     const view = this.source.view(0);
+    this.signIn.hidden = !this.source.needsLogin;
+    (this.signIn.parentElement as HTMLElement | null)?.toggleAttribute('hidden', !this.source.needsLogin && this.source.user === null);
     this.ring.render(view);
     this.renderRows(view);
     this.renderStatus(view);
@@ -273,7 +303,10 @@ export class LiveApp {
     attr(els.tr, 'data-role', answering && s !== null ? s.role : r.process === 'stopped' ? 'down' : 'unknown');
     els.tr.classList.toggle('last-known', !answering);
     const processText = r.process === 'running' ? (r.fresh ? 'running' : 'running · no answer') : r.process;
-    text(els.cells.process, `${processText}${r.pid !== null ? ` (pid ${r.pid})` : ''}${r.restarts > 0 ? ` · ${r.restarts} restart${r.restarts === 1 ? '' : 's'}` : ''}`);
+    // a stopped node says why it stopped (its own last line: a corrupt log, lost data, a failed disk)
+    const why = r.process === 'stopped' ? exitText(r.lastExit) : '';
+    text(els.cells.process, `${processText}${r.pid !== null ? ` (pid ${r.pid})` : ''}${r.restarts > 0 ? ` · ${r.restarts} restart${r.restarts === 1 ? '' : 's'}` : ''}${why}`);
+    attr(els.cells.process, 'title', why === '' ? '' : why.slice(2));
     attr(els.cells.process, 'class', `proc-${r.process}${r.process === 'running' && !r.fresh ? ' unreachable' : ''}`);
     const role = s === null ? '—' : `${s.role}${r.id === leader ? ' ★' : ''}`;
     text(els.cells.role, r.process === 'stopped' ? '—' : role);
