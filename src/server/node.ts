@@ -293,8 +293,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           authorize: async (access, req, raw) => {
             // with auth off nothing is asked (credentials sent anyway are ignored, as etcd does)
             if (!auth.enabled) return null;
-            if (access === 'public' && !req.headers.has('authorization')) return null;
-            const principal = await auth.identify({ headers: req.headers, remoteAddress: req.remoteAddress, ...(raw.clientCertName === undefined ? {} : { clientCertName: raw.clientCertName }) });
+            const identify = () => auth.identify({ headers: req.headers, remoteAddress: req.remoteAddress, ...(raw.clientCertName === undefined ? {} : { clientCertName: raw.clientCertName }) });
+            // a public route answers anyone: credentials only say who is asking (whoami), and bad ones refuse nothing
+            if (access === 'public') return req.headers.has('authorization') || raw.clientCertName !== undefined ? identify().catch(() => null) : null;
+            const principal = await identify();
             auth.authorize(principal, access, req);
             return principal;
           },

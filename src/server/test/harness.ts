@@ -7,12 +7,13 @@ import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startLocalCluster, type ClusterHandle } from '../../cli/cluster.js';
 import { HistoryRecorder, type JsonValue, type Outcome } from '../../sim/index.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-export const synodCommand = ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')];
+// tsx by absolute path: a test may run the command from another working directory
+export const synodCommand = ['--import', pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href, join(repoRoot, 'src/cli/main.ts')];
 
 // Below 32768: Linux hands out ephemeral ports (port 0, outgoing connections) from 32768 up, and a
 // test binding port 0 at the same time could take one of ours. Bases end in 00 (the live e2e test
