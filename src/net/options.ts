@@ -6,7 +6,7 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, isValidNodeId } from './codec.js';
 import { failNet } from './errors.js';
 import { FRAME_HEADER_BYTES, MAX_FRAME_LIMIT_BYTES } from './frame.js';
-import { silentLogger, type NetLogger } from './log.js';
+import { DEFAULT_LOG_RATE_LIMIT, silentLogger, type LogRateLimit, type NetLogger } from './log.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -52,6 +52,11 @@ export interface TransportOptions<M extends Message = Message> {
   /** How long `close()` flushes queues by default. Default 2000. */
   readonly closeDeadlineMs?: number;
   readonly logger?: NetLogger;
+  /**
+   * Events a stranger can trigger (auth failures, handshake timeouts, evictions, frame errors) log
+   * at most `burst` records per `intervalMs` each, then one summary with the count. Default 5 per 10 s.
+   */
+  readonly logRateLimit?: Partial<LogRateLimit>;
   /** May also be registered later with `onMessage`. */
   readonly onMessage?: MessageHandler<M>;
   /** Enables `transport.faults`. Off by default; never enable in production. */
@@ -81,6 +86,7 @@ export interface ResolvedOptions {
   readonly maxPendingHandshakes: number;
   readonly closeDeadlineMs: number;
   readonly logger: NetLogger;
+  readonly logRateLimit: LogRateLimit;
   readonly faultInjection: boolean;
   readonly maxDelayedMessages: number;
   readonly random: () => number;
@@ -116,6 +122,10 @@ export function resolveOptions<M extends Message>(options: TransportOptions<M>):
     maxPendingHandshakes: integer('maxPendingHandshakes', options.maxPendingHandshakes ?? 64, 1, 65_536),
     closeDeadlineMs: integer('closeDeadlineMs', options.closeDeadlineMs ?? 2000, 0, 3_600_000),
     logger: options.logger ?? silentLogger,
+    logRateLimit: {
+      intervalMs: integer('logRateLimit.intervalMs', options.logRateLimit?.intervalMs ?? DEFAULT_LOG_RATE_LIMIT.intervalMs, 1, 3_600_000),
+      burst: integer('logRateLimit.burst', options.logRateLimit?.burst ?? DEFAULT_LOG_RATE_LIMIT.burst, 1, 1000),
+    },
     faultInjection: options.faultInjection === true,
     maxDelayedMessages: integer('maxDelayedMessages', options.maxDelayedMessages ?? 10_000, 0, 1 << 24),
     random: options.random ?? Math.random,

@@ -9,7 +9,7 @@ import { NetError, describeCause, failNet } from './errors.js';
 import { DelayLine, FaultController } from './faults.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
 import { InboundConnection, type InboundHost } from './inbound.js';
-import { boundLogger, type Log } from './log.js';
+import { RateLimitedLog, boundLogger, type Log } from './log.js';
 import { MetricsRegistry, type SendRefusal, type TransportMetrics } from './metrics.js';
 import { address, resolveOptions, type MessageHandler, type PeerAddress, type ResolvedOptions, type TransportOptions } from './options.js';
 import { OutboundLink } from './outbound.js';
@@ -23,6 +23,7 @@ export class Transport<M extends Message = Message> {
   private readonly ctx: ConnectionContext;
   private readonly metricsRegistry = new MetricsRegistry();
   private readonly log: Log;
+  private readonly limitedLog: RateLimitedLog;
   private readonly links = new Map<NodeId, OutboundLink>();
   private readonly inbound = new Map<NodeId, InboundConnection>();
   private readonly accepted = new Set<InboundConnection>();
@@ -35,7 +36,8 @@ export class Transport<M extends Message = Message> {
   private closed: Promise<void> | null = null;
 
   private constructor(private readonly options: ResolvedOptions) {
-    this.log = boundLogger(options.selfId, options.logger);
+    this.limitedLog = new RateLimitedLog(boundLogger(options.selfId, options.logger), options.logRateLimit, options.timers, options.now);
+    this.log = this.limitedLog.log;
     this.ctx = { options, metrics: this.metricsRegistry, log: this.log };
     this.delays = new DelayLine(options.timers, options.maxDelayedMessages);
     this.faultController = options.faultInjection ? new FaultController(options.selfId, options.random, (state) => this.onFaultsChanged(state)) : null;
@@ -267,6 +269,7 @@ export class Transport<M extends Message = Message> {
     for (const conn of this.accepted) conn.close();
     await serverClosed;
     this.state = 'closed';
+    this.limitedLog.flush();
     this.log({ level: 'info', event: 'closed', msg: 'transport closed', detail: { queueDrops: this.metricsRegistry.total.queueDrops } });
   }
 }
