@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../sim/core.js';
-import { FRAME_KIND, NONCE_BYTES, decodeWireFrame, encodeMessageFrame, encodeWireFrame, type WireFrame } from './codec.js';
+import { FRAME_KIND, NONCE_BYTES, PROTOCOL_VERSION, decodeWireFrame, encodeMessageFrame, encodeWireFrame, type WireFrame } from './codec.js';
 import { NetError } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame } from './frame.js';
 
@@ -38,7 +38,8 @@ describe('wire codec', () => {
   it('round-trips every frame kind', () => {
     const nonce = Buffer.alloc(NONCE_BYTES, 7);
     const frames: WireFrame[] = [
-      { kind: 'hello', version: 1, from: 'n1', to: 'n2', nonce },
+      { kind: 'hello', version: PROTOCOL_VERSION, from: 'n1', to: 'n2', nonce, ticket: nonce },
+      { kind: 'foreign_hello', version: PROTOCOL_VERSION + 1 },
       { kind: 'challenge', nonce },
       { kind: 'proof', proof: nonce },
       { kind: 'welcome', proof: nonce },

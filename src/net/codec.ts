@@ -7,7 +7,7 @@ import { NetError, describeCause } from './errors.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
 
 /** Wire protocol version, sent in the hello; a peer with another version is refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const NONCE_BYTES = 32;
 export const PROOF_BYTES = 32;
 /** Node ids are short names; bounding them bounds handshake frames and log lines. */
@@ -31,7 +31,9 @@ export type RefuseReason = 'unknown_peer' | 'wrong_target' | 'bad_proof' | 'vers
 const REFUSE_REASONS: ReadonlySet<string> = new Set<RefuseReason>(['unknown_peer', 'wrong_target', 'bad_proof', 'version', 'malformed']);
 
 export type WireFrame =
-  | { readonly kind: 'hello'; readonly version: number; readonly from: NodeId; readonly to: NodeId; readonly nonce: Uint8Array }
+  | { readonly kind: 'hello'; readonly version: number; readonly from: NodeId; readonly to: NodeId; readonly nonce: Uint8Array; readonly ticket: Uint8Array }
+  /** A hello of another protocol version: only its version is decoded, so it can be refused as such. */
+  | { readonly kind: 'foreign_hello'; readonly version: number }
   | { readonly kind: 'challenge'; readonly nonce: Uint8Array }
   | { readonly kind: 'proof'; readonly proof: Uint8Array }
   | { readonly kind: 'welcome'; readonly proof: Uint8Array }
@@ -54,7 +56,9 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes:
 export function encodeWireFrame(frame: WireFrame): Buffer {
   switch (frame.kind) {
     case 'hello':
-      return withHeader(FRAME_KIND.hello, packr.pack([frame.version, frame.from, frame.to, frame.nonce]));
+      return withHeader(FRAME_KIND.hello, packr.pack([frame.version, frame.from, frame.to, frame.nonce, frame.ticket]));
+    case 'foreign_hello':
+      return withHeader(FRAME_KIND.hello, packr.pack([frame.version]));
     case 'challenge':
       return withHeader(FRAME_KIND.challenge, packr.pack([frame.nonce]));
     case 'proof':
@@ -126,9 +130,21 @@ function unpackBody(body: Uint8Array): unknown {
 }
 
 function decodeHello(value: unknown): WireFrame {
-  const [version, from, to, nonce] = tuple(value, 4);
+  // The version comes first in every protocol version, so a peer of another version is told so
+  // (refuse 'version') rather than that its hello is malformed.
+  if (Array.isArray(value) && typeof value[0] === 'number' && Number.isInteger(value[0]) && value[0] !== PROTOCOL_VERSION) {
+    return { kind: 'foreign_hello', version: value[0] };
+  }
+  const [version, from, to, nonce, ticket] = tuple(value, 5);
   if (typeof version !== 'number' || !Number.isInteger(version)) malformed('hello version is not an integer');
-  return { kind: 'hello', version, from: nodeIdField(from, 'from'), to: nodeIdField(to, 'to'), nonce: bytesField(nonce, NONCE_BYTES, 'nonce') };
+  return {
+    kind: 'hello',
+    version,
+    from: nodeIdField(from, 'from'),
+    to: nodeIdField(to, 'to'),
+    nonce: bytesField(nonce, NONCE_BYTES, 'nonce'),
+    ticket: bytesField(ticket, PROOF_BYTES, 'ticket'),
+  };
 }
 
 function tuple(value: unknown, length: number): readonly unknown[] {

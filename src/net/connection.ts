@@ -157,7 +157,7 @@ export class Connection {
       code: error.code,
       remote: this.remote,
       ...(this.peer === null ? {} : { peer: this.peer }),
-      ...(detail === undefined ? {} : { detail }),
+      ...(detail === undefined && error.detail === undefined ? {} : { detail: { ...error.detail, ...detail } }),
     });
     if (finalFrame !== undefined && this.writable()) this.endWith(finalFrame);
     else this.destroy();

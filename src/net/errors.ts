@@ -28,14 +28,20 @@ export type NetErrorCode =
   /** Listening, connecting or writing failed at the socket level. `cause` holds the system error. */
   | 'NET_IO';
 
+/** Words and numbers that qualify an error for logs (e.g. `tlsCode`, `phase`); they land in the log record's detail. */
+export type NetErrorDetail = Readonly<Record<string, string | number | boolean>>;
+
 export class NetError extends Error {
+  readonly detail: NetErrorDetail | undefined;
+
   constructor(
     readonly code: NetErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: NetErrorDetail },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'NetError';
+    this.detail = options?.detail;
   }
 }
 

@@ -2,6 +2,7 @@
 // other versions and wrong proofs), then receipt of the peer's messages and answers to its pings.
 // The transport decides what an authenticated connection replaces and where messages go.
 import type { Socket } from 'node:net';
+import type { HandshakeProgress } from './admission.js';
 import type { Message, NodeId } from '../sim/core.js';
 import { PROTOCOL_VERSION, encodeWireFrame, type RefuseReason, type WireFrame } from './codec.js';
 import { Connection, type ConnectionContext } from './connection.js';
@@ -12,6 +13,10 @@ import type { TimerHandle } from './options.js';
 /** What an inbound connection needs from the transport. */
 export interface InboundHost {
   isMember(id: NodeId): boolean;
+  /** Records a valid hello's nonce; false if a recent hello had it (a replay). */
+  rememberHello(nonce: Uint8Array): boolean;
+  /** The connection got further in its handshake (for the choice of whom to evict). */
+  progress(conn: InboundConnection, progress: HandshakeProgress): void;
   /** The connection authenticated as `conn.peer`. */
   adopt(conn: InboundConnection): void;
   deliver(from: NodeId, message: Message): void;
@@ -27,7 +32,10 @@ export class InboundConnection {
   private state: InboundState = 'hello';
   private readonly conn: Connection;
   private transcript: HandshakeTranscript | null = null;
+  /** The handshake deadline, then the liveness check. */
   private timer: TimerHandle | null = null;
+  /** The shorter deadline for the first frame: strangers may not hold a slot by staying silent. */
+  private helloTimer: TimerHandle | null = null;
   private authenticatedPeer: NodeId | null = null;
 
   constructor(
@@ -36,9 +44,14 @@ export class InboundConnection {
     private readonly host: InboundHost,
   ) {
     this.conn = new Connection(socket, ctx, { onFrame: (frame) => this.onFrame(frame), onClose: () => this.onClosed() });
-    this.setTimer(ctx.options.handshakeTimeoutMs, () =>
-      this.conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection did not authenticate within ${ctx.options.handshakeTimeoutMs} ms`)),
+    const { handshakeTimeoutMs, helloTimeoutMs, timers } = ctx.options;
+    this.setTimer(handshakeTimeoutMs, () =>
+      this.conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection did not authenticate within ${handshakeTimeoutMs} ms`, { detail: { phase: 'proof' } })),
     );
+    this.helloTimer = timers.setTimeout(() => {
+      this.helloTimer = null;
+      this.conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection sent no hello within ${helloTimeoutMs} ms`, { detail: { phase: 'hello' } }));
+    }, helloTimeoutMs);
   }
 
   /** The authenticated peer (kept after close), or null if it never authenticated. */
@@ -60,6 +73,9 @@ export class InboundConnection {
 
   private onFrame(frame: WireFrame): void {
     if (this.state === 'hello' && frame.kind === 'hello') return this.onHello(frame);
+    if (this.state === 'hello' && frame.kind === 'foreign_hello') {
+      return this.refuse('version', 'NET_VERSION_MISMATCH', `peer speaks protocol version ${frame.version}, we speak ${PROTOCOL_VERSION}`);
+    }
     if (this.state === 'proof' && frame.kind === 'proof') return this.onProof(frame.proof);
     if (this.state === 'open' && frame.kind === 'message') return this.host.deliver(this.conn.peer as NodeId, frame.message);
     if (this.state === 'open' && frame.kind === 'ping') {
@@ -73,14 +89,20 @@ export class InboundConnection {
   private onHello(hello: Extract<WireFrame, { kind: 'hello' }>): void {
     const { selfId } = this.ctx.options;
     const claimed = { claimedId: hello.from };
-    if (hello.version !== PROTOCOL_VERSION) {
-      return this.refuse('version', 'NET_VERSION_MISMATCH', `peer speaks protocol version ${hello.version}, we speak ${PROTOCOL_VERSION}`, claimed);
-    }
     if (hello.to !== selfId) return this.refuse('wrong_target', 'NET_AUTH_FAILED', `peer wanted node ${hello.to}, this is ${selfId}`, claimed);
     if (!this.host.isMember(hello.from)) return this.refuse('unknown_peer', 'NET_UNKNOWN_PEER', `node ${hello.from} is not a member`, claimed);
     const acceptorNonce = newNonce();
-    this.transcript = { dialer: hello.from, acceptor: selfId, dialerNonce: hello.nonce, acceptorNonce };
+    const transcript = { dialer: hello.from, acceptor: selfId, dialerNonce: hello.nonce, acceptorNonce };
+    // The ticket shows the dialer holds the secret before any round trip, so a stranger's hello
+    // is turned away at once and cannot hold a slot in the class members reach (docs/net.md).
+    if (!verifyProof(this.ctx.options.secret, 'ticket', transcript, hello.ticket)) {
+      return this.refuse('bad_proof', 'NET_AUTH_FAILED', `a hello claiming to be ${hello.from} carries a wrong ticket (not the cluster secret)`, claimed);
+    }
+    if (!this.host.rememberHello(hello.nonce)) return this.refuse('bad_proof', 'NET_AUTH_FAILED', `a hello claiming to be ${hello.from} replays a recent one`, claimed);
+    this.transcript = transcript;
     this.state = 'proof';
+    this.clearHelloTimer();
+    this.host.progress(this, 'hello');
     this.conn.writeFrame(encodeWireFrame({ kind: 'challenge', nonce: acceptorNonce }));
   }
 
@@ -108,6 +130,7 @@ export class InboundConnection {
   private refuse(reason: RefuseReason, code: NetErrorCode, message: string, detail?: Record<string, string>): void {
     this.state = 'done';
     this.clearTimer();
+    this.clearHelloTimer();
     this.conn.fail(new NetError(code, message), encodeWireFrame({ kind: 'refuse', reason }), detail);
   }
 
@@ -127,6 +150,7 @@ export class InboundConnection {
 
   private onClosed(): void {
     this.clearTimer();
+    this.clearHelloTimer();
     const wasOpen = this.state === 'open';
     this.state = 'done';
     if (wasOpen) this.ctx.log({ level: 'info', event: 'inbound_closed', msg: `connection from ${String(this.conn.peer)} closed`, peer: this.conn.peer as NodeId, remote: this.conn.remote });
@@ -145,5 +169,11 @@ export class InboundConnection {
     if (this.timer === null) return;
     this.ctx.options.timers.clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  private clearHelloTimer(): void {
+    if (this.helloTimer === null) return;
+    this.ctx.options.timers.clearTimeout(this.helloTimer);
+    this.helloTimer = null;
   }
 }

@@ -44,8 +44,10 @@ export interface TransportMetrics extends Counters {
   readonly handlerErrors: number;
   /** Messages that arrived while no handler was registered. */
   readonly unhandledMessages: number;
-  /** Inbound sockets closed at once because too many handshakes were already pending. */
-  readonly rejectedConnections: number;
+  /** Pending inbound handshakes closed to make room for a newer connection (see maxPendingHandshakes). */
+  readonly evictedHandshakes: number;
+  /** Inbound connections still in their handshake, now. */
+  readonly pendingHandshakes: number;
   readonly peers: Readonly<Record<NodeId, PeerMetrics>>;
 }
 
@@ -69,8 +71,10 @@ export class MetricsRegistry {
   readonly sendRefusals: Record<SendRefusal, number> = { unknown_peer: 0, too_large: 0, encode_failed: 0, closed: 0 };
   handlerErrors = 0;
   unhandledMessages = 0;
-  rejectedConnections = 0;
+  evictedHandshakes = 0;
   private readonly perPeer = new Map<NodeId, { counters: Counters; gauges: PeerGauges }>();
+  /** Read at snapshot time. */
+  pendingHandshakes: () => number = () => 0;
 
   /** Adds `amount` to the total and, when the peer is known and tracked, to its own counter. */
   count(name: CounterName, peer: NodeId | null, amount = 1): void {
@@ -106,7 +110,8 @@ export class MetricsRegistry {
       sendRefusals: { ...this.sendRefusals },
       handlerErrors: this.handlerErrors,
       unhandledMessages: this.unhandledMessages,
-      rejectedConnections: this.rejectedConnections,
+      evictedHandshakes: this.evictedHandshakes,
+      pendingHandshakes: this.pendingHandshakes(),
       peers,
     };
   }

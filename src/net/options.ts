@@ -39,16 +39,29 @@ export interface TransportOptions<M extends Message = Message> {
   readonly maxQueueBytes?: number;
   /** Small frames are concatenated into writes of up to this size. Default 256 KiB. */
   readonly maxBatchBytes?: number;
-  /** A connection that has not authenticated by then is closed. Default 5000. */
+  /** A connection that has not authenticated by then is closed. Default 5000, at most 60000. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * An inbound connection that has not sent its hello by then (TLS handshake included) is closed.
+   * Legitimate dialers send it at once. Default min(2000, handshakeTimeoutMs).
+   */
+  readonly helloTimeoutMs?: number;
   /** Liveness pings on outbound connections; 0 disables pings and peer timeouts. Default 1000. */
   readonly pingIntervalMs?: number;
   /** A connection on which nothing was received for this long is closed. Default 10000. */
   readonly peerTimeoutMs?: number;
   /** Reconnection delays. Default 100 ms doubling to 5 s, equal jitter. */
   readonly backoff?: Partial<BackoffOptions>;
-  /** Inbound connections still in their handshake; more are closed at once. Default 64. */
+  /**
+   * Inbound connections still in their handshake. A newcomer beyond it evicts a pending one (the
+   * least advanced, oldest, from the address group holding the most). Default 64.
+   */
   readonly maxPendingHandshakes?: number;
+  /**
+   * Pending handshakes from one address (an IPv4 address or an IPv6 /64); a newcomer beyond it
+   * evicts one of its own group. Default min(16, maxPendingHandshakes).
+   */
+  readonly maxPendingHandshakesPerAddress?: number;
   /** How long `close()` flushes queues by default. Default 2000. */
   readonly closeDeadlineMs?: number;
   readonly logger?: NetLogger;
@@ -80,10 +93,12 @@ export interface ResolvedOptions {
   readonly maxQueueBytes: number;
   readonly maxBatchBytes: number;
   readonly handshakeTimeoutMs: number;
+  readonly helloTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly peerTimeoutMs: number;
   readonly backoff: BackoffOptions;
   readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerAddress: number;
   readonly closeDeadlineMs: number;
   readonly logger: NetLogger;
   readonly logRateLimit: LogRateLimit;
@@ -96,6 +111,7 @@ export interface ResolvedOptions {
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const MIN_SECRET_BYTES = 16;
+export const MAX_HANDSHAKE_TIMEOUT_MS = 60_000;
 
 const defaultTimers: Timers = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
@@ -106,6 +122,9 @@ export function resolveOptions<M extends Message>(options: TransportOptions<M>):
   if (typeof options.selfId !== 'string' || !isValidNodeId(options.selfId)) invalid('selfId', 'must be a non-empty string of at most 255 bytes');
   const maxFrameBytes = integer('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, HANDSHAKE_MAX_FRAME_BYTES, MAX_FRAME_LIMIT_BYTES - 1);
   const maxQueueBytes = integer('maxQueueBytes', options.maxQueueBytes ?? 4 * (maxFrameBytes + FRAME_HEADER_BYTES), maxFrameBytes + FRAME_HEADER_BYTES, Number.MAX_SAFE_INTEGER);
+  // Bounded: an unauthenticated connection may hold a slot for at most this long.
+  const handshakeTimeoutMs = integer('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5000, 1, MAX_HANDSHAKE_TIMEOUT_MS);
+  const maxPendingHandshakes = integer('maxPendingHandshakes', options.maxPendingHandshakes ?? 64, 1, 65_536);
   return {
     selfId: options.selfId,
     listen: address('listen', options.listen, true),
@@ -115,11 +134,13 @@ export function resolveOptions<M extends Message>(options: TransportOptions<M>):
     maxQueueMessages: integer('maxQueueMessages', options.maxQueueMessages ?? 8192, 1, 1 << 24),
     maxQueueBytes,
     maxBatchBytes: integer('maxBatchBytes', options.maxBatchBytes ?? 256 * 1024, 1, 1 << 30),
-    handshakeTimeoutMs: integer('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5000, 1, 3_600_000),
+    handshakeTimeoutMs,
+    helloTimeoutMs: integer('helloTimeoutMs', options.helloTimeoutMs ?? Math.min(2000, handshakeTimeoutMs), 1, handshakeTimeoutMs),
     pingIntervalMs: integer('pingIntervalMs', options.pingIntervalMs ?? 1000, 0, 3_600_000),
     peerTimeoutMs: integer('peerTimeoutMs', options.peerTimeoutMs ?? 10_000, 1, 3_600_000),
     backoff: backoffOptions(options.backoff ?? {}),
-    maxPendingHandshakes: integer('maxPendingHandshakes', options.maxPendingHandshakes ?? 64, 1, 65_536),
+    maxPendingHandshakes,
+    maxPendingHandshakesPerAddress: integer('maxPendingHandshakesPerAddress', options.maxPendingHandshakesPerAddress ?? Math.min(16, maxPendingHandshakes), 1, maxPendingHandshakes),
     closeDeadlineMs: integer('closeDeadlineMs', options.closeDeadlineMs ?? 2000, 0, 3_600_000),
     logger: options.logger ?? silentLogger,
     logRateLimit: {

@@ -128,8 +128,10 @@ export class OutboundLink {
   private sendHello(conn: Connection): void {
     if (conn !== this.conn) return;
     this.dialerNonce = newNonce();
+    this.acceptorNonce = new Uint8Array(0);
     this.step = 'challenge';
-    conn.writeFrame(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from: this.ctx.options.selfId, to: this.peer, nonce: this.dialerNonce }));
+    const ticket = computeProof(this.ctx.options.secret, 'ticket', this.transcript());
+    conn.writeFrame(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from: this.ctx.options.selfId, to: this.peer, nonce: this.dialerNonce, ticket }));
   }
 
   private onFrame(conn: Connection, frame: WireFrame): void {

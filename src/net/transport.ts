@@ -3,11 +3,13 @@
 // membership changes, metrics, graceful close and (in tests only) the fault-injection hook.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Message, NodeId } from '../sim/core.js';
+import { AdmissionTable, addressGroup } from './admission.js';
 import { encodeMessageFrame, isValidNodeId } from './codec.js';
 import type { ConnectionContext } from './connection.js';
 import { NetError, describeCause, failNet } from './errors.js';
 import { DelayLine, FaultController } from './faults.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
+import { RecentNonces } from './handshake.js';
 import { InboundConnection, type InboundHost } from './inbound.js';
 import { RateLimitedLog, boundLogger, type Log } from './log.js';
 import { MetricsRegistry, type SendRefusal, type TransportMetrics } from './metrics.js';
@@ -18,6 +20,8 @@ import { OutboundLink } from './outbound.js';
 export type SendResult = { readonly ok: true } | { readonly ok: false; readonly reason: SendRefusal };
 
 const SENT: SendResult = { ok: true };
+/** Valid hellos remembered against replay; far more than members handshake within a handshake timeout. */
+const RECENT_HELLOS = 4096;
 
 export class Transport<M extends Message = Message> {
   private readonly ctx: ConnectionContext;
@@ -27,7 +31,8 @@ export class Transport<M extends Message = Message> {
   private readonly links = new Map<NodeId, OutboundLink>();
   private readonly inbound = new Map<NodeId, InboundConnection>();
   private readonly accepted = new Set<InboundConnection>();
-  private readonly pending = new Set<InboundConnection>();
+  private readonly pending: AdmissionTable<InboundConnection>;
+  private readonly recentHellos = new RecentNonces(RECENT_HELLOS);
   private readonly handlers = new Set<MessageHandler<M>>();
   private readonly faultController: FaultController | null;
   private readonly delays: DelayLine;
@@ -39,6 +44,8 @@ export class Transport<M extends Message = Message> {
     this.limitedLog = new RateLimitedLog(boundLogger(options.selfId, options.logger), options.logRateLimit, options.timers, options.now);
     this.log = this.limitedLog.log;
     this.ctx = { options, metrics: this.metricsRegistry, log: this.log };
+    this.pending = new AdmissionTable({ maxPending: options.maxPendingHandshakes, maxPerGroup: options.maxPendingHandshakesPerAddress });
+    this.metricsRegistry.pendingHandshakes = () => this.pending.size;
     this.delays = new DelayLine(options.timers, options.maxDelayedMessages);
     this.faultController = options.faultInjection ? new FaultController(options.selfId, options.random, (state) => this.onFaultsChanged(state)) : null;
     this.server = createServer((socket) => this.accept(socket));
@@ -173,25 +180,40 @@ export class Transport<M extends Message = Message> {
     });
   }
 
+  /**
+   * Every connection is admitted; when the pending table is full, a pending one is evicted
+   * instead. Refusing newcomers would let anyone who holds the slots keep members out; evicting
+   * means a stranger must out-pace a member's handshake (about one round trip) to keep it out.
+   */
   private accept(socket: Socket): void {
-    if (this.state !== 'running') {
-      socket.destroy();
-      return;
-    }
-    if (this.pending.size >= this.options.maxPendingHandshakes) {
-      this.metricsRegistry.rejectedConnections += 1;
-      this.log({ level: 'warn', event: 'too_many_handshakes', msg: `refusing a connection: ${this.pending.size} handshakes pending`, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` });
+    const remoteAddress = socket.remoteAddress;
+    if (this.state !== 'running' || remoteAddress === undefined) {
       socket.on('error', () => {});
       socket.destroy();
       return;
     }
     const conn = new InboundConnection(socket, this.ctx, this.inboundHost);
     this.accepted.add(conn);
-    this.pending.add(conn);
+    const group = addressGroup(remoteAddress);
+    const eviction = this.pending.admit(conn, group);
+    if (eviction === null) return;
+    this.metricsRegistry.evictedHandshakes += 1;
+    const { victim, victimGroup, victimProgress, groupFull } = eviction;
+    const why = groupFull ? `${this.options.maxPendingHandshakesPerAddress} pending from ${group}` : `${this.options.maxPendingHandshakes} pending in total`;
+    this.log({
+      level: 'warn',
+      event: 'too_many_handshakes',
+      msg: `closed the pending handshake of ${victim.remote} (${victimProgress === 'hello' ? 'waiting for its proof' : 'no hello yet'}) to admit ${conn.remote}: ${why}`,
+      remote: victim.remote,
+      detail: { admitted: conn.remote, evictedFrom: victimGroup, evictedAt: victimProgress, groupFull },
+    });
+    victim.close();
   }
 
   private readonly inboundHost: InboundHost = {
     isMember: (id) => this.links.has(id),
+    rememberHello: (nonce) => this.recentHellos.remember(nonce),
+    progress: (conn, progress) => this.pending.advance(conn, progress),
     adopt: (conn) => this.adopt(conn),
     deliver: (from, message) => this.deliver(from, message as M),
     release: (conn) => this.release(conn),
@@ -199,7 +221,7 @@ export class Transport<M extends Message = Message> {
 
   /** A newer authenticated connection from the same peer replaces the older (the peer restarted or redialed). */
   private adopt(conn: InboundConnection): void {
-    this.pending.delete(conn);
+    this.pending.remove(conn);
     const peer = conn.peer as NodeId;
     const previous = this.inbound.get(peer);
     this.inbound.set(peer, conn);
@@ -210,7 +232,7 @@ export class Transport<M extends Message = Message> {
 
   private release(conn: InboundConnection): void {
     this.accepted.delete(conn);
-    this.pending.delete(conn);
+    this.pending.remove(conn);
     const peer = conn.peer;
     if (peer !== null && this.inbound.get(peer) === conn) this.inbound.delete(peer);
   }
@@ -262,7 +284,7 @@ export class Transport<M extends Message = Message> {
   private async shutdown(deadlineMs: number): Promise<void> {
     this.state = 'closing';
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const conn of this.pending) conn.close();
+    for (const conn of this.accepted) if (!conn.authenticated) conn.close();
     const droppedDelayed = this.delays.clear();
     if (droppedDelayed > 0) this.metricsRegistry.count('faultDrops', null, droppedDelayed);
     await Promise.all([...this.links.values()].map((link) => link.shutdown(deadlineMs)));

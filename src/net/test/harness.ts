@@ -1,6 +1,7 @@
 // Test helpers for the transport: clusters of real transports on 127.0.0.1 with ephemeral ports,
 // a raw client that speaks (or abuses) the wire protocol, and polling waits. Everything started
 // here is registered for cleanup, so each test file closes all sockets in afterEach.
+import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
 import type { Message, NodeId } from '../../sim/core.js';
@@ -12,6 +13,8 @@ import type { TransportOptions } from '../options.js';
 import { Transport } from '../transport.js';
 
 export const SECRET = 'test-cluster-secret-0123456789';
+/** What a stranger guesses instead of the secret. */
+export const STRANGER_SECRET = 'not-the-cluster-secret-at-all';
 export const HOST = '127.0.0.1';
 
 export interface TestMessage extends Message {
@@ -44,6 +47,8 @@ export const FAST: Partial<TransportOptions<TestMessage>> = {
   backoff: { initialMs: 10, maxMs: 100, multiplier: 2 },
   handshakeTimeoutMs: 2_000,
   closeDeadlineMs: 2_000,
+  // Tests look for individual records; the tests of the rate limit itself set it back.
+  logRateLimit: { burst: 1000 },
 };
 
 export async function startNode(id: NodeId, options: Partial<TransportOptions<TestMessage>> = {}): Promise<Node> {
@@ -95,6 +100,13 @@ export function seqsFrom(node: Node, from: NodeId): number[] {
   return node.received.filter((r) => r.from === from).map((r) => r.message.seq as number);
 }
 
+/** A hello as a member would send it: with a ticket made with `secret` (a stranger's has a wrong one). */
+export function helloFrame(from: NodeId, to: NodeId, options: { readonly secret?: string; readonly nonce?: Uint8Array } = {}): Buffer {
+  const nonce = options.nonce ?? newNonce();
+  const ticket = computeProof(Buffer.from(options.secret ?? SECRET), 'ticket', { dialer: from, acceptor: to, dialerNonce: nonce, acceptorNonce: new Uint8Array(0) });
+  return encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from, to, nonce, ticket });
+}
+
 /** A socket that speaks the wire protocol by hand, to test what a misbehaving peer can do. */
 export class RawClient {
   readonly frames: WireFrame[] = [];
@@ -128,14 +140,17 @@ export class RawClient {
     this.socket.write(bytes);
   }
 
-  /** Runs the dialer's half of the handshake as `from` towards `to`, with `secret`. */
-  async authenticate(from: NodeId, to: NodeId, secret: string = SECRET): Promise<WireFrame> {
+  /**
+   * Runs the dialer's half of the handshake as `from` towards `to`: the hello's ticket made with
+   * `secret`, the proof with `proofSecret` (by default the same).
+   */
+  async authenticate(from: NodeId, to: NodeId, secret: string = SECRET, proofSecret: string = secret): Promise<WireFrame> {
     const dialerNonce = newNonce();
-    this.write(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from, to, nonce: dialerNonce }));
+    this.write(helloFrame(from, to, { secret, nonce: dialerNonce }));
     const challenge = await this.nextFrame();
     if (challenge.kind !== 'challenge') return challenge;
     const transcript = { dialer: from, acceptor: to, dialerNonce, acceptorNonce: challenge.nonce };
-    this.write(encodeWireFrame({ kind: 'proof', proof: computeProof(Buffer.from(secret), 'dialer', transcript) }));
+    this.write(encodeWireFrame({ kind: 'proof', proof: computeProof(Buffer.from(proofSecret), 'dialer', transcript) }));
     return this.nextFrame();
   }
 
@@ -215,4 +230,77 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+export type FloodMode =
+  /** Connect and send nothing. */
+  | 'idle'
+  /** Send a well-formed hello claiming member `helloFrom`, then nothing (its ticket is wrong: the flooder has no secret). */
+  | 'hello'
+  /** Send random bytes. */
+  | 'garbage';
+
+export interface FloodOptions {
+  /** Connections the flooder keeps open (reopening each as the node closes it). */
+  readonly connections: number;
+  readonly mode: FloodMode;
+  /** Source address, e.g. 127.0.0.2, to test the per-address limit. */
+  readonly localAddress?: string;
+  /** Member id the hellos claim (mode 'hello'); the node's id is `helloTo`. */
+  readonly helloFrom?: NodeId;
+  readonly helloTo?: NodeId;
+}
+
+/**
+ * A stranger flooding a node's peer port: keeps `connections` sockets open and reopens each one
+ * the node closes, as fast as the node closes them. Counts what it did so tests can check that
+ * the flood was really running while they asserted something.
+ */
+export class Flood {
+  opened = 0;
+  closed = 0;
+  private running = true;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly port: number,
+    private readonly options: FloodOptions,
+  ) {}
+
+  static start(port: number, options: FloodOptions): Flood {
+    const flood = new Flood(port, options);
+    for (let i = 0; i < options.connections; i++) flood.open();
+    cleanups.push(() => flood.stop());
+    return flood;
+  }
+
+  /** Sockets open now, from the flooder's side (accepted or still in the node's backlog). */
+  get openNow(): number {
+    return this.sockets.size;
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  private open(): void {
+    if (!this.running) return;
+    const socket = connect({ host: HOST, port: this.port, ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }) });
+    this.opened += 1;
+    this.sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('data', () => {}); // read and ignore challenges, so nothing backs up
+    socket.once('connect', () => {
+      if (this.options.mode === 'hello') socket.write(helloFrame(this.options.helloFrom ?? 'b', this.options.helloTo ?? 'a', { secret: STRANGER_SECRET }));
+      if (this.options.mode === 'garbage') socket.write(randomBytes(1 + Math.floor(Math.random() * 64)));
+    });
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.closed += 1;
+      // Reopen on the next turn, not inside the close handler, so a storm of closes cannot recurse.
+      if (this.running) setImmediate(() => this.open());
+    });
+  }
 }
