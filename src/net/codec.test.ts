@@ -38,12 +38,13 @@ describe('wire codec', () => {
   it('round-trips every frame kind', () => {
     const nonce = Buffer.alloc(NONCE_BYTES, 7);
     const frames: WireFrame[] = [
-      { kind: 'hello', version: PROTOCOL_VERSION, from: 'n1', to: 'n2', nonce, ticket: nonce },
+      { kind: 'hello', version: PROTOCOL_VERSION, from: 'n1', to: 'n2', nonce, clusterId: 'c', incarnation: 'i-1', ticket: nonce },
       { kind: 'foreign_hello', version: PROTOCOL_VERSION + 1 },
       { kind: 'challenge', nonce },
       { kind: 'proof', proof: nonce },
-      { kind: 'welcome', proof: nonce },
-      { kind: 'refuse', reason: 'bad_proof' },
+      { kind: 'welcome', proof: nonce, incarnation: '' },
+      { kind: 'refuse', reason: 'bad_proof', mac: null },
+      { kind: 'refuse', reason: 'identity_changed', mac: nonce },
       { kind: 'message', message: { type: 'append', term: 3, entries: [{ index: 1, data: Buffer.from([1, 2]) }] } as Message },
       { kind: 'ping' },
       { kind: 'pong' },

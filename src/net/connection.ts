@@ -3,7 +3,7 @@
 // that counts, logs and closes, so a bad connection never disturbs the others.
 import type { Socket } from 'node:net';
 import type { NodeId } from '../sim/core.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, decodeWireFrame, type WireFrame } from './codec.js';
+import { HANDSHAKE_MAX_FRAME_BYTES, decodeWireFrame, type AuthenticatedRefuseReason, type WireFrame } from './codec.js';
 import { NetError, describeCause, type NetErrorCode } from './errors.js';
 import { FrameDecoder } from './frame.js';
 import type { Log, NetLogEvent } from './log.js';
@@ -20,6 +20,15 @@ export interface ConnectionContext {
   readonly options: ResolvedOptions;
   readonly metrics: MetricsRegistry;
   readonly log: Log;
+  readonly identity: IdentityHooks;
+}
+
+/** The transport's side of the incarnation check and of refusals by peers. */
+export interface IdentityHooks {
+  /** Runs checkPeerIncarnation (none: accept); true to accept. Never throws. */
+  accepts(peer: NodeId, incarnation: string): boolean;
+  /** A member refused this node in an authenticated refusal: count, log, tell the handlers. */
+  refusedBy(peer: NodeId, reason: AuthenticatedRefuseReason, remote: string): void;
 }
 
 export interface ConnectionHandlers {
@@ -35,7 +44,9 @@ const COUNTER_FOR: Partial<Record<NetErrorCode, CounterName>> = {
   NET_FRAME_TRUNCATED: 'truncatedFrames',
   NET_AUTH_FAILED: 'authFailures',
   NET_UNKNOWN_PEER: 'authFailures',
+  NET_WRONG_CLUSTER: 'authFailures',
   NET_VERSION_MISMATCH: 'authFailures',
+  // NET_IDENTITY_REFUSED is counted where it is decided (incarnationRefusals or refusedByPeer).
   NET_HANDSHAKE_TIMEOUT: 'handshakeTimeouts',
   NET_PEER_TIMEOUT: 'peerTimeouts',
 };
@@ -43,7 +54,9 @@ const COUNTER_FOR: Partial<Record<NetErrorCode, CounterName>> = {
 const EVENT_FOR: Partial<Record<NetErrorCode, NetLogEvent>> = {
   NET_AUTH_FAILED: 'auth_failed',
   NET_UNKNOWN_PEER: 'auth_failed',
+  NET_WRONG_CLUSTER: 'auth_failed',
   NET_VERSION_MISMATCH: 'auth_failed',
+  NET_IDENTITY_REFUSED: 'identity_refused',
   NET_HANDSHAKE_TIMEOUT: 'handshake_timeout',
   NET_PEER_TIMEOUT: 'peer_timeout',
 };
@@ -161,6 +174,13 @@ export class Connection {
     });
     if (finalFrame !== undefined && this.writable()) this.endWith(finalFrame);
     else this.destroy();
+  }
+
+  /** Closes at once with `error` as the reason handed to onClose, without counting or logging (the caller did). */
+  closeWith(error: NetError): void {
+    if (this.stopped) return;
+    this.failure = error;
+    this.destroy();
   }
 
   /** Half-closes after the socket buffer is flushed; the peer's close completes it. */

@@ -13,6 +13,10 @@ export type NetErrorCode =
   | 'NET_AUTH_FAILED'
   /** A handshake named a node id that is not a member of this node's peer set. */
   | 'NET_UNKNOWN_PEER'
+  /** The peer belongs to another cluster (its hello carried another cluster id). */
+  | 'NET_WRONG_CLUSTER'
+  /** A peer's incarnation was refused (checkPeerIncarnation), by this node or by the peer. */
+  | 'NET_IDENTITY_REFUSED'
   /** The handshake did not complete within its deadline. */
   | 'NET_HANDSHAKE_TIMEOUT'
   /** The peer speaks another version of the wire protocol. */

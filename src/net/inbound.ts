@@ -1,6 +1,7 @@
 // One accepted connection: the acceptor side of the handshake (refusing non-members, wrong ids,
-// other versions and wrong proofs), then receipt of the peer's messages and answers to its pings.
-// The transport decides what an authenticated connection replaces and where messages go.
+// other clusters and versions, wrong tickets and proofs, refused incarnations), then receipt of
+// the peer's messages and answers to its pings. The transport decides what an authenticated
+// connection replaces and where messages go.
 import type { Socket } from 'node:net';
 import type { HandshakeProgress } from './admission.js';
 import type { Message, NodeId } from '../sim/core.js';
@@ -82,20 +83,33 @@ export class InboundConnection {
       this.conn.writeFrame(PONG_FRAME);
       return;
     }
+    if (this.state === 'open' && frame.kind === 'refuse') return this.onRefusedByDialer(frame);
     if (this.state === 'hello' || this.state === 'proof') return this.refuse('malformed', 'NET_FRAME_MALFORMED', `expected a ${this.state} frame, got ${frame.kind}`);
     throw new NetError('NET_FRAME_MALFORMED', `unexpected ${frame.kind} frame on an inbound connection`);
   }
 
   private onHello(hello: Extract<WireFrame, { kind: 'hello' }>): void {
-    const { selfId } = this.ctx.options;
+    const { selfId, clusterId, secret } = this.ctx.options;
     const claimed = { claimedId: hello.from };
     if (hello.to !== selfId) return this.refuse('wrong_target', 'NET_AUTH_FAILED', `peer wanted node ${hello.to}, this is ${selfId}`, claimed);
+    // Before the ticket: between clusters that happen to share a secret this names the real
+    // problem, and between others it is as good a reason as a wrong ticket.
+    if (hello.clusterId !== clusterId) {
+      return this.refuse('wrong_cluster', 'NET_WRONG_CLUSTER', `node ${hello.from} belongs to cluster ${JSON.stringify(hello.clusterId)}, this is ${JSON.stringify(clusterId)}`, claimed);
+    }
     if (!this.host.isMember(hello.from)) return this.refuse('unknown_peer', 'NET_UNKNOWN_PEER', `node ${hello.from} is not a member`, claimed);
-    const acceptorNonce = newNonce();
-    const transcript = { dialer: hello.from, acceptor: selfId, dialerNonce: hello.nonce, acceptorNonce };
+    const transcript: HandshakeTranscript = {
+      clusterId,
+      dialer: hello.from,
+      acceptor: selfId,
+      dialerIncarnation: hello.incarnation,
+      dialerNonce: hello.nonce,
+      acceptorNonce: newNonce(),
+      acceptorIncarnation: this.ctx.options.incarnation,
+    };
     // The ticket shows the dialer holds the secret before any round trip, so a stranger's hello
     // is turned away at once and cannot hold a slot in the class members reach (docs/net.md).
-    if (!verifyProof(this.ctx.options.secret, 'ticket', transcript, hello.ticket)) {
+    if (!verifyProof(secret, 'ticket', transcript, hello.ticket)) {
       return this.refuse('bad_proof', 'NET_AUTH_FAILED', `a hello claiming to be ${hello.from} carries a wrong ticket (not the cluster secret)`, claimed);
     }
     if (!this.host.rememberHello(hello.nonce)) return this.refuse('bad_proof', 'NET_AUTH_FAILED', `a hello claiming to be ${hello.from} replays a recent one`, claimed);
@@ -103,35 +117,58 @@ export class InboundConnection {
     this.state = 'proof';
     this.clearHelloTimer();
     this.host.progress(this, 'hello');
-    this.conn.writeFrame(encodeWireFrame({ kind: 'challenge', nonce: acceptorNonce }));
+    this.conn.writeFrame(encodeWireFrame({ kind: 'challenge', nonce: transcript.acceptorNonce }));
   }
 
   private onProof(proof: Uint8Array): void {
     const transcript = this.transcript as HandshakeTranscript;
     const { secret } = this.ctx.options;
+    const peer = transcript.dialer;
     if (!verifyProof(secret, 'dialer', transcript, proof)) {
-      return this.refuse('bad_proof', 'NET_AUTH_FAILED', `a peer claiming to be ${transcript.dialer} failed to prove the cluster secret`, { claimedId: transcript.dialer });
+      return this.refuse('bad_proof', 'NET_AUTH_FAILED', `a peer claiming to be ${peer} failed to prove the cluster secret`, { claimedId: peer });
     }
+    // From here on the dialer has proved the secret: refusals carry a MAC it can trust and act on.
     // Membership may have changed during the round trip.
-    if (!this.host.isMember(transcript.dialer)) return this.refuse('unknown_peer', 'NET_UNKNOWN_PEER', `node ${transcript.dialer} is no longer a member`, { claimedId: transcript.dialer });
+    if (!this.host.isMember(peer)) return this.refuse('unknown_peer', 'NET_UNKNOWN_PEER', `node ${peer} is no longer a member`, { claimedId: peer }, transcript);
+    if (!this.ctx.identity.accepts(peer, transcript.dialerIncarnation)) {
+      this.ctx.metrics.count('incarnationRefusals', peer);
+      return this.refuse('identity_changed', 'NET_IDENTITY_REFUSED', `refused ${peer}: its incarnation ${JSON.stringify(transcript.dialerIncarnation)} was refused by checkPeerIncarnation`, { claimedId: peer, incarnation: transcript.dialerIncarnation }, transcript);
+    }
     // Only now is the id proven: counters and logs name the peer from here on, never a mere claim.
-    this.conn.peer = transcript.dialer;
-    this.conn.writeFrame(encodeWireFrame({ kind: 'welcome', proof: computeProof(secret, 'acceptor', transcript) }));
+    this.conn.peer = peer;
+    this.conn.writeFrame(encodeWireFrame({ kind: 'welcome', proof: computeProof(secret, 'acceptor', transcript), incarnation: transcript.acceptorIncarnation }));
     this.state = 'open';
-    this.authenticatedPeer = transcript.dialer;
-    this.transcript = null;
+    this.authenticatedPeer = peer;
+    // Kept (nonces and ids, a few hundred bytes) to check a refusal the dialer may send after the welcome.
+    this.transcript = transcript;
     this.conn.allowFullFrames();
     this.clearTimer();
     this.host.adopt(this);
-    this.ctx.log({ level: 'info', event: 'inbound_accepted', msg: `accepted connection from ${transcript.dialer}`, peer: transcript.dialer, remote: this.conn.remote });
+    this.ctx.log({ level: 'info', event: 'inbound_accepted', msg: `accepted connection from ${peer}`, peer, remote: this.conn.remote, detail: { incarnation: transcript.dialerIncarnation } });
     this.scheduleLivenessCheck();
   }
 
-  private refuse(reason: RefuseReason, code: NetErrorCode, message: string, detail?: Record<string, string>): void {
+  /** The dialer refused our incarnation after the welcome; only a refusal with a valid MAC counts. */
+  private onRefusedByDialer(frame: Extract<WireFrame, { kind: 'refuse' }>): void {
+    const peer = this.authenticatedPeer as NodeId;
+    const { reason, mac } = frame;
+    const authentic = mac !== null && reason === 'identity_changed' && verifyProof(this.ctx.options.secret, 'dialer-refusal', this.transcript as HandshakeTranscript, mac, reason);
+    if (!authentic) throw new NetError('NET_FRAME_MALFORMED', `${peer} sent a refusal (${reason}) without a valid MAC on an open connection`);
+    this.ctx.identity.refusedBy(peer, reason, this.conn.remote);
+    this.conn.closeWith(new NetError('NET_IDENTITY_REFUSED', `${peer} refused this node's incarnation`));
+  }
+
+  /**
+   * Closes with a refuse frame. With `transcript` (the dialer has proved the secret) the frame
+   * carries a MAC over the transcript and the reason, so the dialer can act on it; otherwise the
+   * dialer can only log it.
+   */
+  private refuse(reason: RefuseReason, code: NetErrorCode, message: string, detail?: Record<string, string>, transcript?: HandshakeTranscript): void {
     this.state = 'done';
     this.clearTimer();
     this.clearHelloTimer();
-    this.conn.fail(new NetError(code, message), encodeWireFrame({ kind: 'refuse', reason }), detail);
+    const mac = transcript === undefined ? null : computeProof(this.ctx.options.secret, 'acceptor-refusal', transcript, reason);
+    this.conn.fail(new NetError(code, message), encodeWireFrame({ kind: 'refuse', reason, mac }), detail);
   }
 
   /** The dialer pings while idle; silence beyond the peer timeout means a dead or wedged peer. */

@@ -18,6 +18,8 @@ export type NetLogEvent =
   | 'inbound_replaced'
   | 'auth_failed'
   | 'handshake_refused'
+  | 'identity_refused'
+  | 'refused_by_peer'
   | 'handshake_timeout'
   | 'peer_timeout'
   | 'frame_error'
@@ -69,6 +71,8 @@ export type Log = ReturnType<typeof boundLogger>;
 export const RATE_LIMITED_EVENTS: ReadonlySet<NetLogEvent> = new Set<NetLogEvent>([
   'auth_failed',
   'handshake_refused',
+  'identity_refused',
+  'refused_by_peer',
   'handshake_timeout',
   'too_many_handshakes',
   'frame_error',

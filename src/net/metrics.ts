@@ -10,8 +10,13 @@ export const COUNTER_NAMES = [
   'messagesIn', 'messagesOut',
   /** Frames that closed their connection: undecodable payload, length over the limit, cut off by EOF. */
   'decodeErrors', 'oversizeFrames', 'truncatedFrames',
-  /** Handshakes refused for a wrong proof, an unknown or wrong id, a version mismatch, or refused by the peer. */
+  /** Handshakes refused for a wrong ticket or proof, an unknown or wrong id, another cluster or version, or refused by the peer. */
   'authFailures', 'handshakeTimeouts',
+  /**
+   * Identity: handshakes where this node's checkPeerIncarnation refused the peer; authenticated
+   * refusals of this node by a peer (it considers this node's data lost: see onRefused).
+   */
+  'incarnationRefusals', 'refusedByPeer',
   /** Outbound connections torn down because the peer stopped answering pings. */
   'peerTimeouts',
   /** Outbound connections authenticated; `reconnects` are those after the first to that peer. */

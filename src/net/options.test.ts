@@ -34,6 +34,9 @@ describe('resolveOptions', () => {
     ['a hello deadline beyond the handshake timeout', { handshakeTimeoutMs: 1000, helloTimeoutMs: 2000 }],
     ['a per-address limit above the total', { maxPendingHandshakes: 8, maxPendingHandshakesPerAddress: 9 }],
     ['a log rate limit of zero records', { logRateLimit: { burst: 0 } }],
+    ['a cluster id over 128 bytes', { clusterId: 'c'.repeat(129) }],
+    ['an incarnation that is not a string', { incarnation: 7 as unknown as string }],
+    ['an incarnation check that is not a function', { checkPeerIncarnation: 'accept' as unknown as TransportOptions['checkPeerIncarnation'] }],
     ['a shrinking backoff', { backoff: { multiplier: 0.5 } }],
     ['a backoff cap under its start', { backoff: { initialMs: 100, maxMs: 10 } }],
   ])('rejects %s', (_name, override) => {

@@ -3,7 +3,7 @@
 // misbehaving under load.
 import type { Message, NodeId } from '../sim/core.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, isValidNodeId } from './codec.js';
+import { HANDSHAKE_MAX_FRAME_BYTES, MAX_CLUSTER_ID_BYTES, MAX_INCARNATION_BYTES, isValidNodeId, type AuthenticatedRefuseReason } from './codec.js';
 import { failNet } from './errors.js';
 import { FRAME_HEADER_BYTES, MAX_FRAME_LIMIT_BYTES } from './frame.js';
 import { DEFAULT_LOG_RATE_LIMIT, silentLogger, type LogRateLimit, type NetLogger } from './log.js';
@@ -23,6 +23,12 @@ export interface Timers {
 
 export type MessageHandler<M extends Message> = (from: NodeId, message: M) => void;
 
+/** The server's verdict on a peer's data-directory incarnation (see checkPeerIncarnation). */
+export type IncarnationVerdict = 'accept' | 'refuse';
+export type IncarnationCheck = (peer: NodeId, incarnation: string) => IncarnationVerdict;
+/** A member refused this node, in a refusal authenticated with the cluster secret. */
+export type RefusalHandler = (peer: NodeId, reason: AuthenticatedRefuseReason) => void;
+
 export interface TransportOptions<M extends Message = Message> {
   readonly selfId: NodeId;
   /** Port 0 picks an ephemeral port; read it back from `transport.address`. */
@@ -31,6 +37,26 @@ export interface TransportOptions<M extends Message = Message> {
   readonly peers?: Readonly<Record<NodeId, PeerAddress>>;
   /** The shared cluster secret, at least 16 bytes (a string counts its UTF-8 bytes). */
   readonly secret: string | Uint8Array;
+  /**
+   * This cluster's id, sent in every hello and covered by every MAC; a hello with another is
+   * refused (`wrong_cluster`). At most 128 UTF-8 bytes. Default '' (no id: matches only '').
+   */
+  readonly clusterId?: string;
+  /**
+   * This node's incarnation: an id of its data directory, created when the directory is first
+   * initialised. Sent in the hello (dialer) and the welcome (acceptor), covered by the proofs.
+   * At most 128 UTF-8 bytes. Default ''.
+   */
+  readonly incarnation?: string;
+  /**
+   * Called with a peer's incarnation once the peer has proved the secret, before its connection
+   * is used: by the acceptor after the dialer's proof, by the dialer after the welcome. 'refuse'
+   * closes the connection with an authenticated `identity_changed` refusal the peer can act on.
+   * Synchronous; a hook that throws counts as 'refuse'. Default: accept every incarnation.
+   */
+  readonly checkPeerIncarnation?: IncarnationCheck;
+  /** Called for each authenticated refusal of this node by a member (more with `transport.onRefused`). */
+  readonly onRefused?: RefusalHandler;
   /** Largest frame payload accepted or sent (header excluded). Default 16 MiB. */
   readonly maxFrameBytes?: number;
   /** Per-peer outbound queue bound in messages. Default 8192. */
@@ -88,6 +114,9 @@ export interface ResolvedOptions {
   readonly listen: PeerAddress;
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   readonly secret: Buffer;
+  readonly clusterId: string;
+  readonly incarnation: string;
+  readonly checkPeerIncarnation: IncarnationCheck | null;
   readonly maxFrameBytes: number;
   readonly maxQueueMessages: number;
   readonly maxQueueBytes: number;
@@ -130,6 +159,9 @@ export function resolveOptions<M extends Message>(options: TransportOptions<M>):
     listen: address('listen', options.listen, true),
     peers: peerMap(options.selfId, options.peers ?? {}),
     secret: secretBytes(options.secret),
+    clusterId: boundedString('clusterId', options.clusterId ?? '', MAX_CLUSTER_ID_BYTES),
+    incarnation: boundedString('incarnation', options.incarnation ?? '', MAX_INCARNATION_BYTES),
+    checkPeerIncarnation: fn('checkPeerIncarnation', options.checkPeerIncarnation),
     maxFrameBytes,
     maxQueueMessages: integer('maxQueueMessages', options.maxQueueMessages ?? 8192, 1, 1 << 24),
     maxQueueBytes,
@@ -170,6 +202,17 @@ function peerMap(selfId: NodeId, peers: Readonly<Record<NodeId, PeerAddress>>): 
     if (id !== selfId) map.set(id, address(`peers.${id}`, addr, false));
   }
   return map;
+}
+
+function boundedString(name: string, value: unknown, maxBytes: number): string {
+  if (typeof value !== 'string' || Buffer.byteLength(value, 'utf8') > maxBytes) invalid(name, `must be a string of at most ${maxBytes} UTF-8 bytes`);
+  return value;
+}
+
+function fn<F>(name: string, value: F | undefined): F | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'function') invalid(name, 'must be a function');
+  return value;
 }
 
 function secretBytes(secret: string | Uint8Array): Buffer {

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Message, NodeId } from '../sim/core.js';
 import { AdmissionTable, addressGroup } from './admission.js';
 import { encodeMessageFrame, isValidNodeId } from './codec.js';
-import type { ConnectionContext } from './connection.js';
+import type { ConnectionContext, IdentityHooks } from './connection.js';
 import { NetError, describeCause, failNet } from './errors.js';
 import { DelayLine, FaultController } from './faults.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
@@ -13,7 +13,7 @@ import { RecentNonces } from './handshake.js';
 import { InboundConnection, type InboundHost } from './inbound.js';
 import { RateLimitedLog, boundLogger, type Log } from './log.js';
 import { MetricsRegistry, type SendRefusal, type TransportMetrics } from './metrics.js';
-import { address, resolveOptions, type MessageHandler, type PeerAddress, type ResolvedOptions, type TransportOptions } from './options.js';
+import { address, resolveOptions, type MessageHandler, type PeerAddress, type RefusalHandler, type ResolvedOptions, type TransportOptions } from './options.js';
 import { OutboundLink } from './outbound.js';
 
 /** `send` never throws for a bad destination or message; it says why it refused. */
@@ -34,6 +34,7 @@ export class Transport<M extends Message = Message> {
   private readonly pending: AdmissionTable<InboundConnection>;
   private readonly recentHellos = new RecentNonces(RECENT_HELLOS);
   private readonly handlers = new Set<MessageHandler<M>>();
+  private readonly refusalHandlers = new Set<RefusalHandler>();
   private readonly faultController: FaultController | null;
   private readonly delays: DelayLine;
   private readonly server: Server;
@@ -43,7 +44,7 @@ export class Transport<M extends Message = Message> {
   private constructor(private readonly options: ResolvedOptions) {
     this.limitedLog = new RateLimitedLog(boundLogger(options.selfId, options.logger), options.logRateLimit, options.timers, options.now);
     this.log = this.limitedLog.log;
-    this.ctx = { options, metrics: this.metricsRegistry, log: this.log };
+    this.ctx = { options, metrics: this.metricsRegistry, log: this.log, identity: this.identityHooks };
     this.pending = new AdmissionTable({ maxPending: options.maxPendingHandshakes, maxPerGroup: options.maxPendingHandshakesPerAddress });
     this.metricsRegistry.pendingHandshakes = () => this.pending.size;
     this.delays = new DelayLine(options.timers, options.maxDelayedMessages);
@@ -55,6 +56,7 @@ export class Transport<M extends Message = Message> {
   static async start<M extends Message = Message>(options: TransportOptions<M>): Promise<Transport<M>> {
     const transport = new Transport<M>(resolveOptions(options));
     if (options.onMessage !== undefined) transport.onMessage(options.onMessage);
+    if (options.onRefused !== undefined) transport.onRefused(options.onRefused);
     await transport.listen();
     for (const [id, addr] of transport.options.peers) transport.addPeer(id, addr);
     return transport;
@@ -107,6 +109,18 @@ export class Transport<M extends Message = Message> {
   onMessage(handler: MessageHandler<M>): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * Registers a handler for authenticated refusals of this node by a member: `identity_changed`
+   * (the member's checkPeerIncarnation refused this node's incarnation: to it, this node lost its
+   * data) or `unknown_peer` (the member does not count this node among its peers). Only refusals
+   * carrying a MAC that binds the connection's nonces reach it; a stranger cannot forge one.
+   * Returns a function that unregisters it.
+   */
+  onRefused(handler: RefusalHandler): () => void {
+    this.refusalHandlers.add(handler);
+    return () => this.refusalHandlers.delete(handler);
   }
 
   /** Adds a member (or moves one to a new address): we dial it and accept its connections. */
@@ -209,6 +223,41 @@ export class Transport<M extends Message = Message> {
     });
     victim.close();
   }
+
+  private readonly identityHooks: IdentityHooks = {
+    accepts: (peer, incarnation) => {
+      const check = this.options.checkPeerIncarnation;
+      if (check === null) return true;
+      try {
+        return check(peer, incarnation) === 'accept';
+      } catch (error) {
+        // Refusing is the safe side: accepting could let a node that lost its data vote.
+        this.metricsRegistry.handlerErrors += 1;
+        this.log({ level: 'error', event: 'handler_error', msg: `checkPeerIncarnation threw for ${peer}; refusing it: ${describeCause(error)}`, peer });
+        return false;
+      }
+    },
+    refusedBy: (peer, reason, remote) => {
+      this.metricsRegistry.count('refusedByPeer', peer);
+      this.log({
+        level: 'warn',
+        event: 'refused_by_peer',
+        msg: reason === 'identity_changed' ? `${peer} refuses this node's incarnation: to it, this node lost its data` : `${peer} does not count this node as a member`,
+        peer,
+        remote,
+        code: reason === 'identity_changed' ? 'NET_IDENTITY_REFUSED' : 'NET_UNKNOWN_PEER',
+        detail: { reason, incarnation: this.options.incarnation },
+      });
+      for (const handler of this.refusalHandlers) {
+        try {
+          handler(peer, reason);
+        } catch (error) {
+          this.metricsRegistry.handlerErrors += 1;
+          this.log({ level: 'error', event: 'handler_error', msg: `onRefused handler threw: ${describeCause(error)}`, peer });
+        }
+      }
+    },
+  };
 
   private readonly inboundHost: InboundHost = {
     isMember: (id) => this.links.has(id),
