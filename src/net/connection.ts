@@ -9,6 +9,7 @@ import { FrameDecoder } from './frame.js';
 import type { Log, NetLogEvent } from './log.js';
 import type { CounterName, MetricsRegistry } from './metrics.js';
 import type { ResolvedOptions, TimerHandle } from './options.js';
+import { tlsError, type TlsState } from './tls.js';
 
 /** Frames at least this large are written as they are; smaller ones are concatenated into one write. */
 const COPY_LIMIT_BYTES = 64 * 1024;
@@ -21,6 +22,8 @@ export interface ConnectionContext {
   readonly metrics: MetricsRegistry;
   readonly log: Log;
   readonly identity: IdentityHooks;
+  /** Present when the transport runs over TLS. */
+  readonly tls: TlsState | null;
 }
 
 /** The transport's side of the incarnation check and of refusals by peers. */
@@ -49,6 +52,7 @@ const COUNTER_FOR: Partial<Record<NetErrorCode, CounterName>> = {
   // NET_IDENTITY_REFUSED is counted where it is decided (incarnationRefusals or refusedByPeer).
   NET_HANDSHAKE_TIMEOUT: 'handshakeTimeouts',
   NET_PEER_TIMEOUT: 'peerTimeouts',
+  NET_TLS: 'tlsFailures',
 };
 
 const EVENT_FOR: Partial<Record<NetErrorCode, NetLogEvent>> = {
@@ -59,7 +63,23 @@ const EVENT_FOR: Partial<Record<NetErrorCode, NetLogEvent>> = {
   NET_IDENTITY_REFUSED: 'identity_refused',
   NET_HANDSHAKE_TIMEOUT: 'handshake_timeout',
   NET_PEER_TIMEOUT: 'peer_timeout',
+  NET_TLS: 'tls_failed',
 };
+
+/** Counts `error` under its counter and logs it under its event: the one failure path of the transport. */
+export function reportFailure(ctx: ConnectionContext, error: NetError, where: { readonly remote: string; readonly peer: NodeId | null }, detail?: Readonly<Record<string, string | number | boolean>>): void {
+  const counter = COUNTER_FOR[error.code];
+  if (counter !== undefined) ctx.metrics.count(counter, where.peer);
+  ctx.log({
+    level: 'warn',
+    event: EVENT_FOR[error.code] ?? 'frame_error',
+    msg: error.message,
+    code: error.code,
+    remote: where.remote,
+    ...(where.peer === null ? {} : { peer: where.peer }),
+    ...(detail === undefined && error.detail === undefined ? {} : { detail: { ...error.detail, ...detail } }),
+  });
+}
 
 export class Connection {
   /** The authenticated (or, during the handshake, claimed) peer; null until its hello. */
@@ -72,6 +92,7 @@ export class Connection {
   private stopped = false;
   private reported = false;
   private lingerTimer: TimerHandle | null = null;
+  private framesDecoded = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -161,17 +182,7 @@ export class Connection {
   fail(error: NetError, finalFrame?: Buffer, detail?: Readonly<Record<string, string | number | boolean>>): void {
     if (this.stopped) return;
     this.failure = error;
-    const counter = COUNTER_FOR[error.code];
-    if (counter !== undefined) this.ctx.metrics.count(counter, this.peer);
-    this.ctx.log({
-      level: 'warn',
-      event: EVENT_FOR[error.code] ?? 'frame_error',
-      msg: error.message,
-      code: error.code,
-      remote: this.remote,
-      ...(this.peer === null ? {} : { peer: this.peer }),
-      ...(detail === undefined && error.detail === undefined ? {} : { detail: { ...error.detail, ...detail } }),
-    });
+    reportFailure(this.ctx, error, { remote: this.remote, peer: this.peer }, detail);
     if (finalFrame !== undefined && this.writable()) this.endWith(finalFrame);
     else this.destroy();
   }
@@ -218,12 +229,13 @@ export class Connection {
     try {
       this.decoder.push(chunk, this.onPayload);
     } catch (error) {
-      this.fail(asNetError(error));
+      this.fail(this.framesDecoded === 0 ? explainFirstBytes(asNetError(error)) : asNetError(error));
     }
   }
 
   private readonly onPayload = (payload: Buffer): void => {
     if (this.stopped) return;
+    this.framesDecoded += 1;
     this.ctx.metrics.count('framesIn', this.peer, 1);
     this.handlers.onFrame(decodeWireFrame(payload));
   };
@@ -247,6 +259,19 @@ export class Connection {
     const error = this.failure ?? (socketError === null ? null : new NetError('NET_IO', describeCause(socketError), { cause: socketError }));
     this.handlers.onClose(error);
   }
+}
+
+/**
+ * A TLS record read as a frame header announces hundreds of megabytes: content type 20-23, then
+ * major version 3. Before any frame that is no plausible handshake frame, so it means TLS on one
+ * end only; say so instead of "oversized frame".
+ */
+function explainFirstBytes(error: NetError): NetError {
+  const length = error.detail?.length;
+  if (error.code !== 'NET_FRAME_OVERSIZE' || typeof length !== 'number') return error;
+  const contentType = length >>> 24;
+  if (contentType < 20 || contentType > 23 || ((length >>> 16) & 0xff) !== 3) return error;
+  return tlsError('TLS_WITHOUT_TLS_OPTION', 'the peer speaks TLS but this end has no tls option (or the reverse): configure tls on every member or on none');
 }
 
 /** Our own code throws only NetErrors while handling a frame; anything else is a bug, reported as malformed input. */

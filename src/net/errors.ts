@@ -27,6 +27,12 @@ export type NetErrorCode =
   | 'NET_CLOSED'
   /** An option given to Transport.start or addPeer is missing or out of range. */
   | 'NET_INVALID_OPTION'
+  /**
+   * TLS failed: the handshake (no TLS on the other end, a protocol error), or the peer's
+   * certificate (expired, from another CA, naming another node id, missing). `detail.tlsCode`
+   * holds the OpenSSL/Node reason (e.g. CERT_HAS_EXPIRED) or ours (NODE_ID_MISMATCH, ...).
+   */
+  | 'NET_TLS'
   /** The fault-injection API was used on a transport started without `faultInjection: true`. */
   | 'NET_FAULTS_DISABLED'
   /** Listening, connecting or writing failed at the socket level. `cause` holds the system error. */

@@ -3,13 +3,15 @@
 // the peer's messages and answers to its pings. The transport decides what an authenticated
 // connection replaces and where messages go.
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { HandshakeProgress } from './admission.js';
 import type { Message, NodeId } from '../sim/core.js';
 import { PROTOCOL_VERSION, encodeWireFrame, type RefuseReason, type WireFrame } from './codec.js';
-import { Connection, type ConnectionContext } from './connection.js';
+import { Connection, reportFailure, type ConnectionContext } from './connection.js';
 import { NetError, type NetErrorCode } from './errors.js';
 import { computeProof, newNonce, verifyProof, type HandshakeTranscript } from './handshake.js';
 import type { TimerHandle } from './options.js';
+import type { TlsState } from './tls.js';
 
 /** What an inbound connection needs from the transport. */
 export interface InboundHost {
@@ -25,34 +27,56 @@ export interface InboundHost {
   release(conn: InboundConnection): void;
 }
 
-type InboundState = 'hello' | 'proof' | 'open' | 'done';
+/** 'tls': the TLS handshake runs (no Connection yet); then the hello, the proof, open traffic. */
+type InboundState = 'tls' | 'hello' | 'proof' | 'open' | 'done';
 
 const PONG_FRAME = encodeWireFrame({ kind: 'pong' });
 
 export class InboundConnection {
-  private state: InboundState = 'hello';
-  private readonly conn: Connection;
+  private state: InboundState;
+  /** The framed connection; null while the TLS handshake runs. */
+  private framed: Connection | null = null;
+  private readonly raw: Socket;
+  private readonly remoteText: string;
+  /** Node ids the peer's TLS certificate names (empty: none); null without TLS. */
+  private certificateIds: readonly string[] | null = null;
   private transcript: HandshakeTranscript | null = null;
   /** The handshake deadline, then the liveness check. */
   private timer: TimerHandle | null = null;
   /** The shorter deadline for the first frame: strangers may not hold a slot by staying silent. */
   private helloTimer: TimerHandle | null = null;
   private authenticatedPeer: NodeId | null = null;
+  private released = false;
 
   constructor(
     socket: Socket,
     private readonly ctx: ConnectionContext,
     private readonly host: InboundHost,
   ) {
-    this.conn = new Connection(socket, ctx, { onFrame: (frame) => this.onFrame(frame), onClose: () => this.onClosed() });
+    this.raw = socket;
+    this.remoteText = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const { handshakeTimeoutMs, helloTimeoutMs, timers } = ctx.options;
     this.setTimer(handshakeTimeoutMs, () =>
-      this.conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection did not authenticate within ${handshakeTimeoutMs} ms`, { detail: { phase: 'proof' } })),
+      this.failHandshake(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection did not authenticate within ${handshakeTimeoutMs} ms`, { detail: { phase: this.state === 'tls' ? 'tls' : 'proof' } })),
     );
     this.helloTimer = timers.setTimeout(() => {
       this.helloTimer = null;
-      this.conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection sent no hello within ${helloTimeoutMs} ms`, { detail: { phase: 'hello' } }));
+      this.failHandshake(new NetError('NET_HANDSHAKE_TIMEOUT', `inbound connection sent no hello within ${helloTimeoutMs} ms`, { detail: { phase: this.state === 'tls' ? 'tls' : 'hello' } }));
     }, helloTimeoutMs);
+    const tls = ctx.tls;
+    if (tls === null) {
+      this.state = 'hello';
+      this.attach(socket);
+      return;
+    }
+    this.state = 'tls';
+    socket.setNoDelay(true);
+    socket.on('error', () => {}); // the TLS engine reports what went wrong
+    socket.once('close', () => {
+      // Closed during the TLS handshake: a failure was already reported, or the peer just left.
+      if (this.state === 'tls' || this.framed === null) this.finish();
+    });
+    tls.accept(socket, { secured: (secured) => this.onSecured(secured, tls), failed: (error) => this.failHandshake(error) });
   }
 
   /** The authenticated peer (kept after close), or null if it never authenticated. */
@@ -65,11 +89,63 @@ export class InboundConnection {
   }
 
   get remote(): string {
-    return this.conn.remote;
+    return this.remoteText;
   }
 
   close(): void {
-    this.conn.destroy();
+    if (this.framed !== null) {
+      this.framed.destroy();
+      return;
+    }
+    // Closed by us during the TLS handshake (evicted, or the transport closing): the TLS engine
+    // will report the reset, which is no failure of the peer's.
+    this.state = 'done';
+    this.raw.destroy();
+  }
+
+  /** Only frames arrive through here, so the framed connection exists by then. */
+  private get conn(): Connection {
+    return this.framed as Connection;
+  }
+
+  private attach(socket: Socket): void {
+    this.framed = new Connection(socket, this.ctx, { onFrame: (frame) => this.onFrame(frame), onClose: () => this.onClosed() });
+  }
+
+  /** The TLS handshake is done: check the certificate, then expect the hello. */
+  private onSecured(socket: TLSSocket, tls: TlsState): void {
+    if (this.state !== 'tls') {
+      socket.destroy();
+      return;
+    }
+    this.attach(socket);
+    this.state = 'hello';
+    if (!socket.authorized) {
+      const hasCertificate = socket.getPeerX509Certificate() !== undefined;
+      const tlsCode = hasCertificate ? String(socket.authorizationError ?? 'UNKNOWN') : 'NO_CERTIFICATE';
+      const why = hasCertificate ? `its certificate does not verify: ${tlsCode}${tlsCode === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ? ' (not from a CA we trust)' : ''}` : 'it presented no certificate';
+      return this.refuse('certificate', 'NET_TLS', `refused a TLS peer: ${why}`, { tlsCode });
+    }
+    try {
+      this.certificateIds = tls.clientNodeIds(socket);
+    } catch (error) {
+      const failure = error as NetError;
+      return this.refuse('certificate', failure.code, failure.message, { tlsCode: String(failure.detail?.tlsCode ?? 'UNKNOWN') });
+    }
+    this.host.progress(this, 'secured');
+  }
+
+  /** Fails the handshake in whatever phase it is (the TLS phase has no framed connection yet). */
+  private failHandshake(error: NetError): void {
+    if (this.framed !== null) {
+      this.framed.fail(error);
+      return;
+    }
+    if (this.state === 'done') return;
+    this.state = 'done';
+    reportFailure(this.ctx, error, { remote: this.remoteText, peer: null });
+    this.raw.destroy();
+    this.finish();
   }
 
   private onFrame(frame: WireFrame): void {
@@ -92,6 +168,11 @@ export class InboundConnection {
     const { selfId, clusterId, secret } = this.ctx.options;
     const claimed = { claimedId: hello.from };
     if (hello.to !== selfId) return this.refuse('wrong_target', 'NET_AUTH_FAILED', `peer wanted node ${hello.to}, this is ${selfId}`, claimed);
+    // A certificate that names node ids binds the connection to them.
+    const ids = this.certificateIds;
+    if (ids !== null && ids.length > 0 && !ids.includes(hello.from)) {
+      return this.refuse('certificate', 'NET_TLS', `a hello claims to be ${hello.from} but the TLS certificate names ${ids.join(', ')}`, { ...claimed, tlsCode: 'NODE_ID_MISMATCH' });
+    }
     // Before the ticket: between clusters that happen to share a secret this names the real
     // problem, and between others it is as good a reason as a wrong ticket.
     if (hello.clusterId !== clusterId) {
@@ -144,7 +225,7 @@ export class InboundConnection {
     this.conn.allowFullFrames();
     this.clearTimer();
     this.host.adopt(this);
-    this.ctx.log({ level: 'info', event: 'inbound_accepted', msg: `accepted connection from ${peer}`, peer, remote: this.conn.remote, detail: { incarnation: transcript.dialerIncarnation } });
+    this.ctx.log({ level: 'info', event: 'inbound_accepted', msg: `accepted connection from ${peer}`, peer, remote: this.remoteText, detail: { incarnation: transcript.dialerIncarnation, tls: this.certificateIds !== null } });
     this.scheduleLivenessCheck();
   }
 
@@ -154,7 +235,7 @@ export class InboundConnection {
     const { reason, mac } = frame;
     const authentic = mac !== null && reason === 'identity_changed' && verifyProof(this.ctx.options.secret, 'dialer-refusal', this.transcript as HandshakeTranscript, mac, reason);
     if (!authentic) throw new NetError('NET_FRAME_MALFORMED', `${peer} sent a refusal (${reason}) without a valid MAC on an open connection`);
-    this.ctx.identity.refusedBy(peer, reason, this.conn.remote);
+    this.ctx.identity.refusedBy(peer, reason, this.remoteText);
     this.conn.closeWith(new NetError('NET_IDENTITY_REFUSED', `${peer} refused this node's incarnation`));
   }
 
@@ -190,7 +271,15 @@ export class InboundConnection {
     this.clearHelloTimer();
     const wasOpen = this.state === 'open';
     this.state = 'done';
-    if (wasOpen) this.ctx.log({ level: 'info', event: 'inbound_closed', msg: `connection from ${String(this.conn.peer)} closed`, peer: this.conn.peer as NodeId, remote: this.conn.remote });
+    if (wasOpen) this.ctx.log({ level: 'info', event: 'inbound_closed', msg: `connection from ${String(this.conn.peer)} closed`, peer: this.conn.peer as NodeId, remote: this.remoteText });
+    this.finish();
+  }
+
+  private finish(): void {
+    this.clearTimer();
+    this.clearHelloTimer();
+    if (this.released) return;
+    this.released = true;
     this.host.release(this);
   }
 

@@ -23,6 +23,8 @@ export type NetLogEvent =
   | 'handshake_timeout'
   | 'peer_timeout'
   | 'frame_error'
+  | 'tls_failed'
+  | 'tls_reloaded'
   | 'queue_overflow'
   | 'queue_recovered'
   | 'handler_error'
@@ -76,6 +78,7 @@ export const RATE_LIMITED_EVENTS: ReadonlySet<NetLogEvent> = new Set<NetLogEvent
   'handshake_timeout',
   'too_many_handshakes',
   'frame_error',
+  'tls_failed',
 ]);
 
 export interface LogRateLimit {

@@ -17,6 +17,8 @@ export const COUNTER_NAMES = [
    * refusals of this node by a peer (it considers this node's data lost: see onRefused).
    */
   'incarnationRefusals', 'refusedByPeer',
+  /** TLS handshakes or certificates that failed (either side; detail.tlsCode in the log says why). */
+  'tlsFailures',
   /** Outbound connections torn down because the peer stopped answering pings. */
   'peerTimeouts',
   /** Outbound connections authenticated; `reconnects` are those after the first to that peer. */

@@ -7,6 +7,7 @@ import { HANDSHAKE_MAX_FRAME_BYTES, MAX_CLUSTER_ID_BYTES, MAX_INCARNATION_BYTES,
 import { failNet } from './errors.js';
 import { FRAME_HEADER_BYTES, MAX_FRAME_LIMIT_BYTES } from './frame.js';
 import { DEFAULT_LOG_RATE_LIMIT, silentLogger, type LogRateLimit, type NetLogger } from './log.js';
+import type { TlsOptions } from './tls.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -57,6 +58,12 @@ export interface TransportOptions<M extends Message = Message> {
   readonly checkPeerIncarnation?: IncarnationCheck;
   /** Called for each authenticated refusal of this node by a member (more with `transport.onRefused`). */
   readonly onRefused?: RefusalHandler;
+  /**
+   * Mutual TLS for peer connections: this node's key and certificate and the cluster CA. Both
+   * ends must present a certificate from the CA; the HMAC handshake still runs inside. Swap the
+   * material for new connections with `transport.reloadTls`. Default: plain TCP.
+   */
+  readonly tls?: TlsOptions;
   /** Largest frame payload accepted or sent (header excluded). Default 16 MiB. */
   readonly maxFrameBytes?: number;
   /** Per-peer outbound queue bound in messages. Default 8192. */
@@ -117,6 +124,8 @@ export interface ResolvedOptions {
   readonly clusterId: string;
   readonly incarnation: string;
   readonly checkPeerIncarnation: IncarnationCheck | null;
+  /** Validated when the transport builds its TLS contexts. */
+  readonly tls: TlsOptions | null;
   readonly maxFrameBytes: number;
   readonly maxQueueMessages: number;
   readonly maxQueueBytes: number;
@@ -162,6 +171,7 @@ export function resolveOptions<M extends Message>(options: TransportOptions<M>):
     clusterId: boundedString('clusterId', options.clusterId ?? '', MAX_CLUSTER_ID_BYTES),
     incarnation: boundedString('incarnation', options.incarnation ?? '', MAX_INCARNATION_BYTES),
     checkPeerIncarnation: fn('checkPeerIncarnation', options.checkPeerIncarnation),
+    tls: options.tls ?? null,
     maxFrameBytes,
     maxQueueMessages: integer('maxQueueMessages', options.maxQueueMessages ?? 8192, 1, 1 << 24),
     maxQueueBytes,

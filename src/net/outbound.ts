@@ -5,11 +5,12 @@ import { connect } from 'node:net';
 import type { NodeId } from '../sim/core.js';
 import { Backoff } from './backoff.js';
 import { PROTOCOL_VERSION, encodeWireFrame, type WireFrame } from './codec.js';
-import { Connection, type ConnectionContext } from './connection.js';
+import { Connection, reportFailure, type ConnectionContext } from './connection.js';
 import { NetError } from './errors.js';
 import { computeProof, newNonce, verifyProof, type HandshakeTranscript } from './handshake.js';
 import type { PeerAddress, TimerHandle } from './options.js';
 import { FrameQueue } from './queue.js';
+import { tlsError, tlsFailure } from './tls.js';
 
 type LinkState = 'idle' | 'dialing' | 'open' | 'backoff' | 'closing' | 'closed';
 type HandshakeStep = 'connect' | 'challenge' | 'welcome' | 'done';
@@ -27,6 +28,8 @@ export class OutboundLink {
   private readonly backoff: Backoff;
   private readonly timers = new Map<'retry' | 'handshake' | 'ping' | 'deadline', TimerHandle>();
   private hasConnected = false;
+  /** The current socket's TCP connection is up (with TLS, the TLS handshake may still run). */
+  private tcpConnected = false;
   private flushScheduled = false;
   /** A flush already went out early in this loop turn; see scheduleFlush. */
   private flushedThisTurn = false;
@@ -113,7 +116,9 @@ export class OutboundLink {
   private dial(): void {
     this.state = 'dialing';
     this.step = 'connect';
-    const socket = connect({ host: this.address.host, port: this.address.port });
+    this.tcpConnected = false;
+    const tls = this.ctx.tls;
+    const socket = tls === null ? connect({ host: this.address.host, port: this.address.port }) : tls.connect(this.address, this.peer);
     const conn: Connection = new Connection(socket, this.ctx, {
       onFrame: (frame) => this.onFrame(conn, frame),
       onClose: (error) => this.onClosed(conn, error),
@@ -123,7 +128,12 @@ export class OutboundLink {
     this.setTimer('handshake', this.ctx.options.handshakeTimeoutMs, () =>
       conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `no authenticated connection to ${this.peer} within ${this.ctx.options.handshakeTimeoutMs} ms`)),
     );
-    socket.once('connect', () => this.sendHello(conn));
+    socket.once('connect', () => {
+      this.tcpConnected = true;
+      if (tls === null) this.sendHello(conn);
+    });
+    // With TLS the hello waits for the acceptor's certificate to verify (CA, node id, host).
+    if (tls !== null) socket.once('secureConnect', () => this.sendHello(conn));
   }
 
   private sendHello(conn: Connection): void {
@@ -201,6 +211,7 @@ export class OutboundLink {
       return;
     }
     const unverified = mac === null ? '' : ' (its MAC does not verify: ignored)';
+    if (reason === 'certificate') throw tlsError('REFUSED_BY_PEER', `${this.peer} refused our TLS certificate (its log says why: expired, another CA, another node id)${unverified}`);
     const code = reason === 'version' ? 'NET_VERSION_MISMATCH' : reason === 'wrong_cluster' ? 'NET_WRONG_CLUSTER' : 'NET_AUTH_FAILED';
     throw new NetError(code, `${this.peer} refused the handshake: ${reason}${unverified}`, { detail: { reason } });
   }
@@ -215,20 +226,34 @@ export class OutboundLink {
     const attempts = this.backoff.attempts;
     this.hasConnected = true;
     this.backoff.reset();
-    this.ctx.log({ level: 'info', event: 'connected', msg: `connected to ${this.peer}`, peer: this.peer, remote: conn.remote, detail: { failedAttempts: attempts, queued: this.queue.length } });
+    this.ctx.log({
+      level: 'info',
+      event: 'connected',
+      msg: `connected to ${this.peer}`,
+      peer: this.peer,
+      remote: conn.remote,
+      detail: { failedAttempts: attempts, queued: this.queue.length, incarnation: this.acceptorIncarnation, tls: this.ctx.tls !== null },
+    });
     if (options.pingIntervalMs > 0) this.schedulePing(conn);
     this.scheduleFlush();
   }
 
   // ---------------------------------------------------------------- failure and retry
 
-  private onClosed(conn: Connection, error: NetError | null): void {
+  private onClosed(conn: Connection, socketError: NetError | null): void {
     if (conn !== this.conn) return;
     this.conn = null;
     this.clearTimer('handshake');
     this.clearTimer('ping');
     const wasOpen = this.state === 'open' || this.state === 'closing';
     if (wasOpen) this.ctx.metrics.count('disconnects', this.peer);
+    let error = socketError;
+    // A socket error between TCP connect and the hello is the TLS handshake or the verification
+    // of the acceptor's certificate failing: report it as such, with OpenSSL's reason.
+    if (this.ctx.tls !== null && this.step === 'connect' && this.tcpConnected && error?.code === 'NET_IO') {
+      error = tlsFailure(`TLS handshake with ${this.peer} failed`, error.cause);
+      reportFailure(this.ctx, error, { remote: `${this.address.host}:${this.address.port}`, peer: this.peer });
+    }
     this.logClose(wasOpen, error);
     if (this.state === 'closing' || this.state === 'closed') return this.terminate();
     this.scheduleRetry();

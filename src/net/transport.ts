@@ -15,6 +15,7 @@ import { RateLimitedLog, boundLogger, type Log } from './log.js';
 import { MetricsRegistry, type SendRefusal, type TransportMetrics } from './metrics.js';
 import { address, resolveOptions, type MessageHandler, type PeerAddress, type RefusalHandler, type ResolvedOptions, type TransportOptions } from './options.js';
 import { OutboundLink } from './outbound.js';
+import { TlsState, type TlsMaterial } from './tls.js';
 
 /** `send` never throws for a bad destination or message; it says why it refused. */
 export type SendResult = { readonly ok: true } | { readonly ok: false; readonly reason: SendRefusal };
@@ -38,13 +39,15 @@ export class Transport<M extends Message = Message> {
   private readonly faultController: FaultController | null;
   private readonly delays: DelayLine;
   private readonly server: Server;
+  private readonly tls: TlsState | null;
   private state: 'starting' | 'running' | 'closing' | 'closed' = 'starting';
   private closed: Promise<void> | null = null;
 
   private constructor(private readonly options: ResolvedOptions) {
     this.limitedLog = new RateLimitedLog(boundLogger(options.selfId, options.logger), options.logRateLimit, options.timers, options.now);
     this.log = this.limitedLog.log;
-    this.ctx = { options, metrics: this.metricsRegistry, log: this.log, identity: this.identityHooks };
+    this.tls = options.tls === null ? null : new TlsState(options.tls, options.tls.requireNodeId === true, options.handshakeTimeoutMs);
+    this.ctx = { options, metrics: this.metricsRegistry, log: this.log, identity: this.identityHooks, tls: this.tls };
     this.pending = new AdmissionTable({ maxPending: options.maxPendingHandshakes, maxPerGroup: options.maxPendingHandshakesPerAddress });
     this.metricsRegistry.pendingHandshakes = () => this.pending.size;
     this.delays = new DelayLine(options.timers, options.maxDelayedMessages);
@@ -121,6 +124,20 @@ export class Transport<M extends Message = Message> {
   onRefused(handler: RefusalHandler): () => void {
     this.refusalHandlers.add(handler);
     return () => this.refusalHandlers.delete(handler);
+  }
+
+  /**
+   * Swaps this node's TLS key, certificate and trusted CAs for every connection made from now on,
+   * dialed or accepted; established connections keep the material they were made with. Throws
+   * NET_INVALID_OPTION (keeping the old material) if the new one is unusable (unreadable PEM, a
+   * key that does not belong to the certificate), or if the transport was started without tls.
+   * To rotate the CA, first give every member a bundle with both CAs, then new certificates,
+   * then drop the old CA.
+   */
+  reloadTls(material: TlsMaterial): void {
+    if (this.tls === null) failNet('NET_INVALID_OPTION', 'reloadTls needs a transport started with the tls option');
+    this.tls.reload(material);
+    this.log({ level: 'info', event: 'tls_reloaded', msg: 'TLS material reloaded: new connections use it' });
   }
 
   /** Adds a member (or moves one to a new address): we dial it and accept its connections. */
