@@ -73,8 +73,9 @@ export class InboundConnection {
     socket.setNoDelay(true);
     socket.on('error', () => {}); // the TLS engine reports what went wrong
     socket.once('close', () => {
-      // Closed during the TLS handshake: a failure was already reported, or the peer just left.
-      if (this.state === 'tls' || this.framed === null) this.finish();
+      // Closed before the TLS handshake completed (a failure was reported, or the peer just left);
+      // once it completed, the framed connection reports the close.
+      if (this.framed === null) this.finish();
     });
     tls.accept(socket, { secured: (secured) => this.onSecured(secured, tls), failed: (error) => this.failHandshake(error) });
   }

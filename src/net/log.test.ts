@@ -90,6 +90,8 @@ describe('RateLimitedLog', () => {
     limited.log({ level: 'warn', event: 'frame_error', msg: 'b' });
     limited.flush();
     expect(time.pending()).toBe(0);
+    for (let i = 0; i < 3; i++) limited.log(authFailed(10 + i)); // after close: no timer is left running
+    expect(time.pending()).toBe(0);
     expect(records.filter((r) => r.detail?.suppressed !== undefined).map((r) => [r.event, r.detail?.suppressed])).toEqual([
       ['auth_failed', 3],
       ['frame_error', 1],

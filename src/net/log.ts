@@ -108,6 +108,8 @@ const LEVEL_RANK: Record<NetLogLevel, number> = { debug: 0, info: 1, warn: 2, er
  */
 export class RateLimitedLog {
   private readonly windows = new Map<NetLogEvent, Window>();
+  /** After flush (the transport closed) no timer is started: stragglers beyond the burst are dropped. */
+  private closed = false;
 
   constructor(
     private readonly sink: Log,
@@ -132,15 +134,16 @@ export class RateLimitedLog {
     }
     window.suppressed += 1;
     if (LEVEL_RANK[record.level] > LEVEL_RANK[window.level]) window.level = record.level;
-    if (window.timer === null) {
+    if (window.timer === null && !this.closed) {
       const event = record.event;
       const remainingMs = Math.max(0, window.startMs + this.limit.intervalMs - nowMs);
       window.timer = this.timers.setTimeout(() => this.summarise(event), remainingMs);
     }
   };
 
-  /** Writes the summaries still pending and stops their timers (at close). */
+  /** Writes the summaries still pending and stops their timers; starts none after (at close). */
   flush(): void {
+    this.closed = true;
     for (const [event, window] of [...this.windows]) {
       if (window.timer !== null) {
         this.timers.clearTimeout(window.timer);

@@ -129,6 +129,7 @@ export class OutboundLink {
       conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `no authenticated connection to ${this.peer} within ${this.ctx.options.handshakeTimeoutMs} ms`)),
     );
     socket.once('connect', () => {
+      if (conn !== this.conn) return;
       this.tcpConnected = true;
       if (tls === null) this.sendHello(conn);
     });
