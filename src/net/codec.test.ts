@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../sim/core.js';
-import { FRAME_KIND, NONCE_BYTES, decodeWireFrame, encodeMessageFrame, encodeWireFrame, type WireFrame } from './codec.js';
+import { FRAME_KIND, NONCE_BYTES, PROTOCOL_VERSION, decodeWireFrame, encodeMessageFrame, encodeWireFrame, type WireFrame } from './codec.js';
 import { NetError } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame } from './frame.js';
 
@@ -38,11 +38,13 @@ describe('wire codec', () => {
   it('round-trips every frame kind', () => {
     const nonce = Buffer.alloc(NONCE_BYTES, 7);
     const frames: WireFrame[] = [
-      { kind: 'hello', version: 1, from: 'n1', to: 'n2', nonce },
+      { kind: 'hello', version: PROTOCOL_VERSION, from: 'n1', to: 'n2', nonce, clusterId: 'c', incarnation: 'i-1', ticket: nonce },
+      { kind: 'foreign_hello', version: PROTOCOL_VERSION + 1 },
       { kind: 'challenge', nonce },
       { kind: 'proof', proof: nonce },
-      { kind: 'welcome', proof: nonce },
-      { kind: 'refuse', reason: 'bad_proof' },
+      { kind: 'welcome', proof: nonce, incarnation: '' },
+      { kind: 'refuse', reason: 'bad_proof', mac: null },
+      { kind: 'refuse', reason: 'identity_changed', mac: nonce },
       { kind: 'message', message: { type: 'append', term: 3, entries: [{ index: 1, data: Buffer.from([1, 2]) }] } as Message },
       { kind: 'ping' },
       { kind: 'pong' },

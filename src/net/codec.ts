@@ -7,11 +7,14 @@ import { NetError, describeCause } from './errors.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
 
 /** Wire protocol version, sent in the hello; a peer with another version is refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const NONCE_BYTES = 32;
 export const PROOF_BYTES = 32;
 /** Node ids are short names; bounding them bounds handshake frames and log lines. */
 export const MAX_NODE_ID_BYTES = 255;
+/** Cluster ids and incarnations are short random or chosen names; bounded like node ids. */
+export const MAX_CLUSTER_ID_BYTES = 128;
+export const MAX_INCARNATION_BYTES = 128;
 /** Frames before authentication are tiny; an unauthenticated socket may not make us buffer more. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
 
@@ -26,16 +29,42 @@ export const FRAME_KIND = {
   pong: 18,
 } as const;
 
-/** Why an acceptor turned a dialer away; sent to the dialer before closing. */
-export type RefuseReason = 'unknown_peer' | 'wrong_target' | 'bad_proof' | 'version' | 'malformed';
-const REFUSE_REASONS: ReadonlySet<string> = new Set<RefuseReason>(['unknown_peer', 'wrong_target', 'bad_proof', 'version', 'malformed']);
+/**
+ * Why one end turned the other away; sent before closing. Only the reasons of
+ * AuthenticatedRefuseReason can carry a MAC (they are decided after the other end proved the
+ * secret); the others come from an end that has proved nothing and are only logged.
+ */
+export type RefuseReason =
+  | 'unknown_peer'
+  | 'wrong_target'
+  | 'wrong_cluster'
+  | 'bad_proof'
+  | 'version'
+  | 'malformed'
+  | 'certificate'
+  | 'identity_changed';
+const REFUSE_REASONS: ReadonlySet<string> = new Set<RefuseReason>(['unknown_peer', 'wrong_target', 'wrong_cluster', 'bad_proof', 'version', 'malformed', 'certificate', 'identity_changed']);
+/** Refusals made after the secret was proved, which the refusing end authenticates with a MAC. */
+export type AuthenticatedRefuseReason = Extract<RefuseReason, 'identity_changed' | 'unknown_peer'>;
 
 export type WireFrame =
-  | { readonly kind: 'hello'; readonly version: number; readonly from: NodeId; readonly to: NodeId; readonly nonce: Uint8Array }
+  | {
+      readonly kind: 'hello';
+      readonly version: number;
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly nonce: Uint8Array;
+      readonly clusterId: string;
+      readonly incarnation: string;
+      readonly ticket: Uint8Array;
+    }
+  /** A hello of another protocol version: only its version is decoded, so it can be refused as such. */
+  | { readonly kind: 'foreign_hello'; readonly version: number }
   | { readonly kind: 'challenge'; readonly nonce: Uint8Array }
   | { readonly kind: 'proof'; readonly proof: Uint8Array }
-  | { readonly kind: 'welcome'; readonly proof: Uint8Array }
-  | { readonly kind: 'refuse'; readonly reason: RefuseReason }
+  | { readonly kind: 'welcome'; readonly proof: Uint8Array; readonly incarnation: string }
+  /** `mac` is null for an unauthenticated refusal. */
+  | { readonly kind: 'refuse'; readonly reason: RefuseReason; readonly mac: Uint8Array | null }
   | { readonly kind: 'message'; readonly message: Message }
   | { readonly kind: 'ping' }
   | { readonly kind: 'pong' };
@@ -54,15 +83,17 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, moreTypes:
 export function encodeWireFrame(frame: WireFrame): Buffer {
   switch (frame.kind) {
     case 'hello':
-      return withHeader(FRAME_KIND.hello, packr.pack([frame.version, frame.from, frame.to, frame.nonce]));
+      return withHeader(FRAME_KIND.hello, packr.pack([frame.version, frame.from, frame.to, frame.nonce, frame.clusterId, frame.incarnation, frame.ticket]));
+    case 'foreign_hello':
+      return withHeader(FRAME_KIND.hello, packr.pack([frame.version]));
     case 'challenge':
       return withHeader(FRAME_KIND.challenge, packr.pack([frame.nonce]));
     case 'proof':
       return withHeader(FRAME_KIND.proof, packr.pack([frame.proof]));
     case 'welcome':
-      return withHeader(FRAME_KIND.welcome, packr.pack([frame.proof]));
+      return withHeader(FRAME_KIND.welcome, packr.pack([frame.proof, frame.incarnation]));
     case 'refuse':
-      return withHeader(FRAME_KIND.refuse, packr.pack([frame.reason]));
+      return withHeader(FRAME_KIND.refuse, packr.pack([frame.reason, frame.mac]));
     case 'message':
       return withHeader(FRAME_KIND.message, packr.pack(frame.message));
     case 'ping':
@@ -100,10 +131,14 @@ export function decodeWireFrame(payload: Uint8Array): WireFrame {
       return { kind: 'challenge', nonce: bytesField(tuple(unpackBody(body), 1)[0], NONCE_BYTES, 'nonce') };
     case FRAME_KIND.proof:
       return { kind: 'proof', proof: bytesField(tuple(unpackBody(body), 1)[0], PROOF_BYTES, 'proof') };
-    case FRAME_KIND.welcome:
-      return { kind: 'welcome', proof: bytesField(tuple(unpackBody(body), 1)[0], PROOF_BYTES, 'proof') };
-    case FRAME_KIND.refuse:
-      return { kind: 'refuse', reason: refuseReason(tuple(unpackBody(body), 1)[0]) };
+    case FRAME_KIND.welcome: {
+      const [proof, incarnation] = tuple(unpackBody(body), 2);
+      return { kind: 'welcome', proof: bytesField(proof, PROOF_BYTES, 'proof'), incarnation: boundedString(incarnation, MAX_INCARNATION_BYTES, 'incarnation') };
+    }
+    case FRAME_KIND.refuse: {
+      const [reason, mac] = tuple(unpackBody(body), 2);
+      return { kind: 'refuse', reason: refuseReason(reason), mac: mac === null ? null : bytesField(mac, PROOF_BYTES, 'refusal mac') };
+    }
     case FRAME_KIND.message:
       return { kind: 'message', message: messageField(unpackBody(body)) };
     case FRAME_KIND.ping:
@@ -126,9 +161,23 @@ function unpackBody(body: Uint8Array): unknown {
 }
 
 function decodeHello(value: unknown): WireFrame {
-  const [version, from, to, nonce] = tuple(value, 4);
+  // The version comes first in every protocol version, so a peer of another version is told so
+  // (refuse 'version') rather than that its hello is malformed.
+  if (Array.isArray(value) && typeof value[0] === 'number' && Number.isInteger(value[0]) && value[0] !== PROTOCOL_VERSION) {
+    return { kind: 'foreign_hello', version: value[0] };
+  }
+  const [version, from, to, nonce, clusterId, incarnation, ticket] = tuple(value, 7);
   if (typeof version !== 'number' || !Number.isInteger(version)) malformed('hello version is not an integer');
-  return { kind: 'hello', version, from: nodeIdField(from, 'from'), to: nodeIdField(to, 'to'), nonce: bytesField(nonce, NONCE_BYTES, 'nonce') };
+  return {
+    kind: 'hello',
+    version,
+    from: nodeIdField(from, 'from'),
+    to: nodeIdField(to, 'to'),
+    nonce: bytesField(nonce, NONCE_BYTES, 'nonce'),
+    clusterId: boundedString(clusterId, MAX_CLUSTER_ID_BYTES, 'cluster id'),
+    incarnation: boundedString(incarnation, MAX_INCARNATION_BYTES, 'incarnation'),
+    ticket: bytesField(ticket, PROOF_BYTES, 'ticket'),
+  };
 }
 
 function tuple(value: unknown, length: number): readonly unknown[] {
@@ -143,6 +192,12 @@ function bytesField(value: unknown, length: number, name: string): Uint8Array {
 
 function nodeIdField(value: unknown, name: string): NodeId {
   if (typeof value !== 'string' || !isValidNodeId(value)) malformed(`${name} is not a valid node id`);
+  return value;
+}
+
+/** A string of at most `maxBytes` UTF-8 bytes (possibly empty: "not configured"). */
+function boundedString(value: unknown, maxBytes: number, name: string): string {
+  if (typeof value !== 'string' || Buffer.byteLength(value, 'utf8') > maxBytes) malformed(`${name} is not a string of at most ${maxBytes} bytes`);
   return value;
 }
 

@@ -3,12 +3,13 @@
 // that counts, logs and closes, so a bad connection never disturbs the others.
 import type { Socket } from 'node:net';
 import type { NodeId } from '../sim/core.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, decodeWireFrame, type WireFrame } from './codec.js';
+import { HANDSHAKE_MAX_FRAME_BYTES, decodeWireFrame, type AuthenticatedRefuseReason, type WireFrame } from './codec.js';
 import { NetError, describeCause, type NetErrorCode } from './errors.js';
 import { FrameDecoder } from './frame.js';
 import type { Log, NetLogEvent } from './log.js';
 import type { CounterName, MetricsRegistry } from './metrics.js';
 import type { ResolvedOptions, TimerHandle } from './options.js';
+import { tlsError, type TlsState } from './tls.js';
 
 /** Frames at least this large are written as they are; smaller ones are concatenated into one write. */
 const COPY_LIMIT_BYTES = 64 * 1024;
@@ -20,6 +21,17 @@ export interface ConnectionContext {
   readonly options: ResolvedOptions;
   readonly metrics: MetricsRegistry;
   readonly log: Log;
+  readonly identity: IdentityHooks;
+  /** Present when the transport runs over TLS. */
+  readonly tls: TlsState | null;
+}
+
+/** The transport's side of the incarnation check and of refusals by peers. */
+export interface IdentityHooks {
+  /** Runs checkPeerIncarnation (none: accept); true to accept. Never throws. */
+  accepts(peer: NodeId, incarnation: string): boolean;
+  /** A member refused this node in an authenticated refusal: count, log, tell the handlers. */
+  refusedBy(peer: NodeId, reason: AuthenticatedRefuseReason, remote: string): void;
 }
 
 export interface ConnectionHandlers {
@@ -35,18 +47,39 @@ const COUNTER_FOR: Partial<Record<NetErrorCode, CounterName>> = {
   NET_FRAME_TRUNCATED: 'truncatedFrames',
   NET_AUTH_FAILED: 'authFailures',
   NET_UNKNOWN_PEER: 'authFailures',
+  NET_WRONG_CLUSTER: 'authFailures',
   NET_VERSION_MISMATCH: 'authFailures',
+  // NET_IDENTITY_REFUSED is counted where it is decided (incarnationRefusals or refusedByPeer).
   NET_HANDSHAKE_TIMEOUT: 'handshakeTimeouts',
   NET_PEER_TIMEOUT: 'peerTimeouts',
+  NET_TLS: 'tlsFailures',
 };
 
 const EVENT_FOR: Partial<Record<NetErrorCode, NetLogEvent>> = {
   NET_AUTH_FAILED: 'auth_failed',
   NET_UNKNOWN_PEER: 'auth_failed',
+  NET_WRONG_CLUSTER: 'auth_failed',
   NET_VERSION_MISMATCH: 'auth_failed',
+  NET_IDENTITY_REFUSED: 'identity_refused',
   NET_HANDSHAKE_TIMEOUT: 'handshake_timeout',
   NET_PEER_TIMEOUT: 'peer_timeout',
+  NET_TLS: 'tls_failed',
 };
+
+/** Counts `error` under its counter and logs it under its event: the one failure path of the transport. */
+export function reportFailure(ctx: ConnectionContext, error: NetError, where: { readonly remote: string; readonly peer: NodeId | null }, detail?: Readonly<Record<string, string | number | boolean>>): void {
+  const counter = COUNTER_FOR[error.code];
+  if (counter !== undefined) ctx.metrics.count(counter, where.peer);
+  ctx.log({
+    level: 'warn',
+    event: EVENT_FOR[error.code] ?? 'frame_error',
+    msg: error.message,
+    code: error.code,
+    remote: where.remote,
+    ...(where.peer === null ? {} : { peer: where.peer }),
+    ...(detail === undefined && error.detail === undefined ? {} : { detail: { ...error.detail, ...detail } }),
+  });
+}
 
 export class Connection {
   /** The authenticated (or, during the handshake, claimed) peer; null until its hello. */
@@ -59,6 +92,7 @@ export class Connection {
   private stopped = false;
   private reported = false;
   private lingerTimer: TimerHandle | null = null;
+  private framesDecoded = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -148,19 +182,16 @@ export class Connection {
   fail(error: NetError, finalFrame?: Buffer, detail?: Readonly<Record<string, string | number | boolean>>): void {
     if (this.stopped) return;
     this.failure = error;
-    const counter = COUNTER_FOR[error.code];
-    if (counter !== undefined) this.ctx.metrics.count(counter, this.peer);
-    this.ctx.log({
-      level: 'warn',
-      event: EVENT_FOR[error.code] ?? 'frame_error',
-      msg: error.message,
-      code: error.code,
-      remote: this.remote,
-      ...(this.peer === null ? {} : { peer: this.peer }),
-      ...(detail === undefined ? {} : { detail }),
-    });
+    reportFailure(this.ctx, error, { remote: this.remote, peer: this.peer }, detail);
     if (finalFrame !== undefined && this.writable()) this.endWith(finalFrame);
     else this.destroy();
+  }
+
+  /** Closes at once with `error` as the reason handed to onClose, without counting or logging (the caller did). */
+  closeWith(error: NetError): void {
+    if (this.stopped) return;
+    this.failure = error;
+    this.destroy();
   }
 
   /** Half-closes after the socket buffer is flushed; the peer's close completes it. */
@@ -198,12 +229,13 @@ export class Connection {
     try {
       this.decoder.push(chunk, this.onPayload);
     } catch (error) {
-      this.fail(asNetError(error));
+      this.fail(this.framesDecoded === 0 ? explainFirstBytes(asNetError(error)) : asNetError(error));
     }
   }
 
   private readonly onPayload = (payload: Buffer): void => {
     if (this.stopped) return;
+    this.framesDecoded += 1;
     this.ctx.metrics.count('framesIn', this.peer, 1);
     this.handlers.onFrame(decodeWireFrame(payload));
   };
@@ -227,6 +259,19 @@ export class Connection {
     const error = this.failure ?? (socketError === null ? null : new NetError('NET_IO', describeCause(socketError), { cause: socketError }));
     this.handlers.onClose(error);
   }
+}
+
+/**
+ * A TLS record read as a frame header announces hundreds of megabytes: content type 20-23, then
+ * major version 3. Before any frame that is no plausible handshake frame, so it means TLS on one
+ * end only; say so instead of "oversized frame".
+ */
+function explainFirstBytes(error: NetError): NetError {
+  const length = error.detail?.length;
+  if (error.code !== 'NET_FRAME_OVERSIZE' || typeof length !== 'number') return error;
+  const contentType = length >>> 24;
+  if (contentType < 20 || contentType > 23 || ((length >>> 16) & 0xff) !== 3) return error;
+  return tlsError('TLS_WITHOUT_TLS_OPTION', 'the peer speaks TLS but this end has no tls option (or the reverse): configure tls on every member or on none');
 }
 
 /** Our own code throws only NetErrors while handling a frame; anything else is a bug, reported as malformed input. */

@@ -13,6 +13,10 @@ export type NetErrorCode =
   | 'NET_AUTH_FAILED'
   /** A handshake named a node id that is not a member of this node's peer set. */
   | 'NET_UNKNOWN_PEER'
+  /** The peer belongs to another cluster (its hello carried another cluster id). */
+  | 'NET_WRONG_CLUSTER'
+  /** A peer's incarnation was refused (checkPeerIncarnation), by this node or by the peer. */
+  | 'NET_IDENTITY_REFUSED'
   /** The handshake did not complete within its deadline. */
   | 'NET_HANDSHAKE_TIMEOUT'
   /** The peer speaks another version of the wire protocol. */
@@ -23,19 +27,31 @@ export type NetErrorCode =
   | 'NET_CLOSED'
   /** An option given to Transport.start or addPeer is missing or out of range. */
   | 'NET_INVALID_OPTION'
+  /**
+   * TLS failed: the handshake (no TLS on the other end, a protocol error), or the peer's
+   * certificate (expired, from another CA, naming another node id, missing). `detail.tlsCode`
+   * holds the OpenSSL/Node reason (e.g. CERT_HAS_EXPIRED) or ours (NODE_ID_MISMATCH, ...).
+   */
+  | 'NET_TLS'
   /** The fault-injection API was used on a transport started without `faultInjection: true`. */
   | 'NET_FAULTS_DISABLED'
   /** Listening, connecting or writing failed at the socket level. `cause` holds the system error. */
   | 'NET_IO';
 
+/** Words and numbers that qualify an error for logs (e.g. `tlsCode`, `phase`); they land in the log record's detail. */
+export type NetErrorDetail = Readonly<Record<string, string | number | boolean>>;
+
 export class NetError extends Error {
+  readonly detail: NetErrorDetail | undefined;
+
   constructor(
     readonly code: NetErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: NetErrorDetail },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'NetError';
+    this.detail = options?.detail;
   }
 }
 

@@ -101,7 +101,7 @@ export class FrameDecoder {
 
   private checkLength(length: number): void {
     if (length <= this.maxFrameBytes) return;
-    this.failure = new NetError('NET_FRAME_OVERSIZE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+    this.failure = new NetError('NET_FRAME_OVERSIZE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`, { detail: { length, limit: this.maxFrameBytes } });
     throw this.failure;
   }
 }

@@ -10,8 +10,15 @@ export const COUNTER_NAMES = [
   'messagesIn', 'messagesOut',
   /** Frames that closed their connection: undecodable payload, length over the limit, cut off by EOF. */
   'decodeErrors', 'oversizeFrames', 'truncatedFrames',
-  /** Handshakes refused for a wrong proof, an unknown or wrong id, a version mismatch, or refused by the peer. */
+  /** Handshakes refused for a wrong ticket or proof, an unknown or wrong id, another cluster or version, or refused by the peer. */
   'authFailures', 'handshakeTimeouts',
+  /**
+   * Identity: handshakes where this node's checkPeerIncarnation refused the peer; authenticated
+   * refusals of this node by a peer (it considers this node's data lost: see onRefused).
+   */
+  'incarnationRefusals', 'refusedByPeer',
+  /** TLS handshakes or certificates that failed (either side; detail.tlsCode in the log says why). */
+  'tlsFailures',
   /** Outbound connections torn down because the peer stopped answering pings. */
   'peerTimeouts',
   /** Outbound connections authenticated; `reconnects` are those after the first to that peer. */
@@ -44,8 +51,10 @@ export interface TransportMetrics extends Counters {
   readonly handlerErrors: number;
   /** Messages that arrived while no handler was registered. */
   readonly unhandledMessages: number;
-  /** Inbound sockets closed at once because too many handshakes were already pending. */
-  readonly rejectedConnections: number;
+  /** Pending inbound handshakes closed to make room for a newer connection (see maxPendingHandshakes). */
+  readonly evictedHandshakes: number;
+  /** Inbound connections still in their handshake, now. */
+  readonly pendingHandshakes: number;
   readonly peers: Readonly<Record<NodeId, PeerMetrics>>;
 }
 
@@ -69,8 +78,10 @@ export class MetricsRegistry {
   readonly sendRefusals: Record<SendRefusal, number> = { unknown_peer: 0, too_large: 0, encode_failed: 0, closed: 0 };
   handlerErrors = 0;
   unhandledMessages = 0;
-  rejectedConnections = 0;
+  evictedHandshakes = 0;
   private readonly perPeer = new Map<NodeId, { counters: Counters; gauges: PeerGauges }>();
+  /** Read at snapshot time. */
+  pendingHandshakes: () => number = () => 0;
 
   /** Adds `amount` to the total and, when the peer is known and tracked, to its own counter. */
   count(name: CounterName, peer: NodeId | null, amount = 1): void {
@@ -106,7 +117,8 @@ export class MetricsRegistry {
       sendRefusals: { ...this.sendRefusals },
       handlerErrors: this.handlerErrors,
       unhandledMessages: this.unhandledMessages,
-      rejectedConnections: this.rejectedConnections,
+      evictedHandshakes: this.evictedHandshakes,
+      pendingHandshakes: this.pendingHandshakes(),
       peers,
     };
   }

@@ -12,6 +12,14 @@ describe('resolveOptions', () => {
     expect([...resolved.peers.keys()]).toEqual(['n2']);
     expect(resolved.faultInjection).toBe(false);
     expect(resolved.secret.length).toBeGreaterThanOrEqual(16);
+    expect([resolved.maxPendingHandshakes, resolved.maxPendingHandshakesPerAddress, resolved.helloTimeoutMs]).toEqual([64, 16, 2000]);
+    expect(resolved.logRateLimit).toEqual({ intervalMs: 10_000, burst: 5 });
+  });
+
+  it('derives the per-address limit and hello deadline from smaller explicit bounds', () => {
+    const resolved = resolveOptions({ ...base, maxPendingHandshakes: 4, handshakeTimeoutMs: 500 });
+    expect(resolved.maxPendingHandshakesPerAddress).toBe(4);
+    expect(resolved.helloTimeoutMs).toBe(500);
   });
 
   it.each<[string, Partial<TransportOptions>]>([
@@ -22,6 +30,13 @@ describe('resolveOptions', () => {
     ['a tiny frame limit', { maxFrameBytes: 10 }],
     ['a queue smaller than a frame', { maxFrameBytes: 4096, maxQueueBytes: 4096 }],
     ['a fractional timeout', { handshakeTimeoutMs: 1.5 }],
+    ['an unbounded handshake timeout', { handshakeTimeoutMs: 3_600_000 }],
+    ['a hello deadline beyond the handshake timeout', { handshakeTimeoutMs: 1000, helloTimeoutMs: 2000 }],
+    ['a per-address limit above the total', { maxPendingHandshakes: 8, maxPendingHandshakesPerAddress: 9 }],
+    ['a log rate limit of zero records', { logRateLimit: { burst: 0 } }],
+    ['a cluster id over 128 bytes', { clusterId: 'c'.repeat(129) }],
+    ['an incarnation that is not a string', { incarnation: 7 as unknown as string }],
+    ['an incarnation check that is not a function', { checkPeerIncarnation: 'accept' as unknown as TransportOptions['checkPeerIncarnation'] }],
     ['a shrinking backoff', { backoff: { multiplier: 0.5 } }],
     ['a backoff cap under its start', { backoff: { initialMs: 100, maxMs: 10 } }],
   ])('rejects %s', (_name, override) => {

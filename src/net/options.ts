@@ -3,10 +3,11 @@
 // misbehaving under load.
 import type { Message, NodeId } from '../sim/core.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, isValidNodeId } from './codec.js';
+import { HANDSHAKE_MAX_FRAME_BYTES, MAX_CLUSTER_ID_BYTES, MAX_INCARNATION_BYTES, isValidNodeId, type AuthenticatedRefuseReason } from './codec.js';
 import { failNet } from './errors.js';
 import { FRAME_HEADER_BYTES, MAX_FRAME_LIMIT_BYTES } from './frame.js';
-import { silentLogger, type NetLogger } from './log.js';
+import { DEFAULT_LOG_RATE_LIMIT, silentLogger, type LogRateLimit, type NetLogger } from './log.js';
+import type { TlsOptions } from './tls.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -23,6 +24,12 @@ export interface Timers {
 
 export type MessageHandler<M extends Message> = (from: NodeId, message: M) => void;
 
+/** The server's verdict on a peer's data-directory incarnation (see checkPeerIncarnation). */
+export type IncarnationVerdict = 'accept' | 'refuse';
+export type IncarnationCheck = (peer: NodeId, incarnation: string) => IncarnationVerdict;
+/** A member refused this node, in a refusal authenticated with the cluster secret. */
+export type RefusalHandler = (peer: NodeId, reason: AuthenticatedRefuseReason) => void;
+
 export interface TransportOptions<M extends Message = Message> {
   readonly selfId: NodeId;
   /** Port 0 picks an ephemeral port; read it back from `transport.address`. */
@@ -31,6 +38,32 @@ export interface TransportOptions<M extends Message = Message> {
   readonly peers?: Readonly<Record<NodeId, PeerAddress>>;
   /** The shared cluster secret, at least 16 bytes (a string counts its UTF-8 bytes). */
   readonly secret: string | Uint8Array;
+  /**
+   * This cluster's id, sent in every hello and covered by every MAC; a hello with another is
+   * refused (`wrong_cluster`). At most 128 UTF-8 bytes. Default '' (no id: matches only '').
+   */
+  readonly clusterId?: string;
+  /**
+   * This node's incarnation: an id of its data directory, created when the directory is first
+   * initialised. Sent in the hello (dialer) and the welcome (acceptor), covered by the proofs.
+   * At most 128 UTF-8 bytes. Default ''.
+   */
+  readonly incarnation?: string;
+  /**
+   * Called with a peer's incarnation once the peer has proved the secret, before its connection
+   * is used: by the acceptor after the dialer's proof, by the dialer after the welcome. 'refuse'
+   * closes the connection with an authenticated `identity_changed` refusal the peer can act on.
+   * Synchronous; a hook that throws counts as 'refuse'. Default: accept every incarnation.
+   */
+  readonly checkPeerIncarnation?: IncarnationCheck;
+  /** Called for each authenticated refusal of this node by a member (more with `transport.onRefused`). */
+  readonly onRefused?: RefusalHandler;
+  /**
+   * Mutual TLS for peer connections: this node's key and certificate and the cluster CA. Both
+   * ends must present a certificate from the CA; the HMAC handshake still runs inside. Swap the
+   * material for new connections with `transport.reloadTls`. Default: plain TCP.
+   */
+  readonly tls?: TlsOptions;
   /** Largest frame payload accepted or sent (header excluded). Default 16 MiB. */
   readonly maxFrameBytes?: number;
   /** Per-peer outbound queue bound in messages. Default 8192. */
@@ -39,19 +72,37 @@ export interface TransportOptions<M extends Message = Message> {
   readonly maxQueueBytes?: number;
   /** Small frames are concatenated into writes of up to this size. Default 256 KiB. */
   readonly maxBatchBytes?: number;
-  /** A connection that has not authenticated by then is closed. Default 5000. */
+  /** A connection that has not authenticated by then is closed. Default 5000, at most 60000. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * An inbound connection that has not sent its hello by then (TLS handshake included) is closed.
+   * Legitimate dialers send it at once. Default min(2000, handshakeTimeoutMs).
+   */
+  readonly helloTimeoutMs?: number;
   /** Liveness pings on outbound connections; 0 disables pings and peer timeouts. Default 1000. */
   readonly pingIntervalMs?: number;
   /** A connection on which nothing was received for this long is closed. Default 10000. */
   readonly peerTimeoutMs?: number;
   /** Reconnection delays. Default 100 ms doubling to 5 s, equal jitter. */
   readonly backoff?: Partial<BackoffOptions>;
-  /** Inbound connections still in their handshake; more are closed at once. Default 64. */
+  /**
+   * Inbound connections still in their handshake. A newcomer beyond it evicts a pending one (the
+   * least advanced, oldest, from the address group holding the most). Default 64.
+   */
   readonly maxPendingHandshakes?: number;
+  /**
+   * Pending handshakes from one address (an IPv4 address or an IPv6 /64); a newcomer beyond it
+   * evicts one of its own group. Default min(16, maxPendingHandshakes).
+   */
+  readonly maxPendingHandshakesPerAddress?: number;
   /** How long `close()` flushes queues by default. Default 2000. */
   readonly closeDeadlineMs?: number;
   readonly logger?: NetLogger;
+  /**
+   * Events a stranger can trigger (auth failures, handshake timeouts, evictions, frame errors) log
+   * at most `burst` records per `intervalMs` each, then one summary with the count. Default 5 per 10 s.
+   */
+  readonly logRateLimit?: Partial<LogRateLimit>;
   /** May also be registered later with `onMessage`. */
   readonly onMessage?: MessageHandler<M>;
   /** Enables `transport.faults`. Off by default; never enable in production. */
@@ -70,17 +121,25 @@ export interface ResolvedOptions {
   readonly listen: PeerAddress;
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   readonly secret: Buffer;
+  readonly clusterId: string;
+  readonly incarnation: string;
+  readonly checkPeerIncarnation: IncarnationCheck | null;
+  /** Validated when the transport builds its TLS contexts. */
+  readonly tls: TlsOptions | null;
   readonly maxFrameBytes: number;
   readonly maxQueueMessages: number;
   readonly maxQueueBytes: number;
   readonly maxBatchBytes: number;
   readonly handshakeTimeoutMs: number;
+  readonly helloTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly peerTimeoutMs: number;
   readonly backoff: BackoffOptions;
   readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerAddress: number;
   readonly closeDeadlineMs: number;
   readonly logger: NetLogger;
+  readonly logRateLimit: LogRateLimit;
   readonly faultInjection: boolean;
   readonly maxDelayedMessages: number;
   readonly random: () => number;
@@ -90,6 +149,7 @@ export interface ResolvedOptions {
 
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const MIN_SECRET_BYTES = 16;
+export const MAX_HANDSHAKE_TIMEOUT_MS = 60_000;
 
 const defaultTimers: Timers = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
@@ -100,22 +160,35 @@ export function resolveOptions<M extends Message>(options: TransportOptions<M>):
   if (typeof options.selfId !== 'string' || !isValidNodeId(options.selfId)) invalid('selfId', 'must be a non-empty string of at most 255 bytes');
   const maxFrameBytes = integer('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, HANDSHAKE_MAX_FRAME_BYTES, MAX_FRAME_LIMIT_BYTES - 1);
   const maxQueueBytes = integer('maxQueueBytes', options.maxQueueBytes ?? 4 * (maxFrameBytes + FRAME_HEADER_BYTES), maxFrameBytes + FRAME_HEADER_BYTES, Number.MAX_SAFE_INTEGER);
+  // Bounded: an unauthenticated connection may hold a slot for at most this long.
+  const handshakeTimeoutMs = integer('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5000, 1, MAX_HANDSHAKE_TIMEOUT_MS);
+  const maxPendingHandshakes = integer('maxPendingHandshakes', options.maxPendingHandshakes ?? 64, 1, 65_536);
   return {
     selfId: options.selfId,
     listen: address('listen', options.listen, true),
     peers: peerMap(options.selfId, options.peers ?? {}),
     secret: secretBytes(options.secret),
+    clusterId: boundedString('clusterId', options.clusterId ?? '', MAX_CLUSTER_ID_BYTES),
+    incarnation: boundedString('incarnation', options.incarnation ?? '', MAX_INCARNATION_BYTES),
+    checkPeerIncarnation: fn('checkPeerIncarnation', options.checkPeerIncarnation),
+    tls: options.tls ?? null,
     maxFrameBytes,
     maxQueueMessages: integer('maxQueueMessages', options.maxQueueMessages ?? 8192, 1, 1 << 24),
     maxQueueBytes,
     maxBatchBytes: integer('maxBatchBytes', options.maxBatchBytes ?? 256 * 1024, 1, 1 << 30),
-    handshakeTimeoutMs: integer('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5000, 1, 3_600_000),
+    handshakeTimeoutMs,
+    helloTimeoutMs: integer('helloTimeoutMs', options.helloTimeoutMs ?? Math.min(2000, handshakeTimeoutMs), 1, handshakeTimeoutMs),
     pingIntervalMs: integer('pingIntervalMs', options.pingIntervalMs ?? 1000, 0, 3_600_000),
     peerTimeoutMs: integer('peerTimeoutMs', options.peerTimeoutMs ?? 10_000, 1, 3_600_000),
     backoff: backoffOptions(options.backoff ?? {}),
-    maxPendingHandshakes: integer('maxPendingHandshakes', options.maxPendingHandshakes ?? 64, 1, 65_536),
+    maxPendingHandshakes,
+    maxPendingHandshakesPerAddress: integer('maxPendingHandshakesPerAddress', options.maxPendingHandshakesPerAddress ?? Math.min(16, maxPendingHandshakes), 1, maxPendingHandshakes),
     closeDeadlineMs: integer('closeDeadlineMs', options.closeDeadlineMs ?? 2000, 0, 3_600_000),
     logger: options.logger ?? silentLogger,
+    logRateLimit: {
+      intervalMs: integer('logRateLimit.intervalMs', options.logRateLimit?.intervalMs ?? DEFAULT_LOG_RATE_LIMIT.intervalMs, 1, 3_600_000),
+      burst: integer('logRateLimit.burst', options.logRateLimit?.burst ?? DEFAULT_LOG_RATE_LIMIT.burst, 1, 1000),
+    },
     faultInjection: options.faultInjection === true,
     maxDelayedMessages: integer('maxDelayedMessages', options.maxDelayedMessages ?? 10_000, 0, 1 << 24),
     random: options.random ?? Math.random,
@@ -139,6 +212,17 @@ function peerMap(selfId: NodeId, peers: Readonly<Record<NodeId, PeerAddress>>): 
     if (id !== selfId) map.set(id, address(`peers.${id}`, addr, false));
   }
   return map;
+}
+
+function boundedString(name: string, value: unknown, maxBytes: number): string {
+  if (typeof value !== 'string' || Buffer.byteLength(value, 'utf8') > maxBytes) invalid(name, `must be a string of at most ${maxBytes} UTF-8 bytes`);
+  return value;
+}
+
+function fn<F>(name: string, value: F | undefined): F | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'function') invalid(name, 'must be a function');
+  return value;
 }
 
 function secretBytes(secret: string | Uint8Array): Buffer {

@@ -4,12 +4,13 @@
 import { connect } from 'node:net';
 import type { NodeId } from '../sim/core.js';
 import { Backoff } from './backoff.js';
-import { PROTOCOL_VERSION, encodeWireFrame, type RefuseReason, type WireFrame } from './codec.js';
-import { Connection, type ConnectionContext } from './connection.js';
+import { PROTOCOL_VERSION, encodeWireFrame, type WireFrame } from './codec.js';
+import { Connection, reportFailure, type ConnectionContext } from './connection.js';
 import { NetError } from './errors.js';
 import { computeProof, newNonce, verifyProof, type HandshakeTranscript } from './handshake.js';
 import type { PeerAddress, TimerHandle } from './options.js';
 import { FrameQueue } from './queue.js';
+import { tlsError, tlsFailure } from './tls.js';
 
 type LinkState = 'idle' | 'dialing' | 'open' | 'backoff' | 'closing' | 'closed';
 type HandshakeStep = 'connect' | 'challenge' | 'welcome' | 'done';
@@ -22,10 +23,13 @@ export class OutboundLink {
   private step: HandshakeStep = 'connect';
   private dialerNonce: Buffer = Buffer.alloc(0);
   private acceptorNonce: Uint8Array = new Uint8Array(0);
+  private acceptorIncarnation = '';
   private readonly queue: FrameQueue;
   private readonly backoff: Backoff;
   private readonly timers = new Map<'retry' | 'handshake' | 'ping' | 'deadline', TimerHandle>();
   private hasConnected = false;
+  /** The current socket's TCP connection is up (with TLS, the TLS handshake may still run). */
+  private tcpConnected = false;
   private flushScheduled = false;
   /** A flush already went out early in this loop turn; see scheduleFlush. */
   private flushedThisTurn = false;
@@ -112,7 +116,9 @@ export class OutboundLink {
   private dial(): void {
     this.state = 'dialing';
     this.step = 'connect';
-    const socket = connect({ host: this.address.host, port: this.address.port });
+    this.tcpConnected = false;
+    const tls = this.ctx.tls;
+    const socket = tls === null ? connect({ host: this.address.host, port: this.address.port }) : tls.connect(this.address, this.peer);
     const conn: Connection = new Connection(socket, this.ctx, {
       onFrame: (frame) => this.onFrame(conn, frame),
       onClose: (error) => this.onClosed(conn, error),
@@ -122,27 +128,46 @@ export class OutboundLink {
     this.setTimer('handshake', this.ctx.options.handshakeTimeoutMs, () =>
       conn.fail(new NetError('NET_HANDSHAKE_TIMEOUT', `no authenticated connection to ${this.peer} within ${this.ctx.options.handshakeTimeoutMs} ms`)),
     );
-    socket.once('connect', () => this.sendHello(conn));
+    socket.once('connect', () => {
+      if (conn !== this.conn) return;
+      this.tcpConnected = true;
+      if (tls === null) this.sendHello(conn);
+    });
+    // With TLS the hello waits for the acceptor's certificate to verify (CA, node id, host).
+    if (tls !== null) socket.once('secureConnect', () => this.sendHello(conn));
   }
 
   private sendHello(conn: Connection): void {
     if (conn !== this.conn) return;
+    const { selfId, clusterId, incarnation, secret } = this.ctx.options;
     this.dialerNonce = newNonce();
+    this.acceptorNonce = new Uint8Array(0);
+    this.acceptorIncarnation = '';
     this.step = 'challenge';
-    conn.writeFrame(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from: this.ctx.options.selfId, to: this.peer, nonce: this.dialerNonce }));
+    const ticket = computeProof(secret, 'ticket', this.transcript());
+    conn.writeFrame(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from: selfId, to: this.peer, nonce: this.dialerNonce, clusterId, incarnation, ticket }));
   }
 
   private onFrame(conn: Connection, frame: WireFrame): void {
     if (conn !== this.conn) return;
-    if (frame.kind === 'refuse') throw refusal(this.peer, frame.reason);
+    if (frame.kind === 'refuse') return this.onRefused(conn, frame);
     if (this.step === 'challenge' && frame.kind === 'challenge') return this.answerChallenge(conn, frame.nonce);
-    if (this.step === 'welcome' && frame.kind === 'welcome') return this.checkWelcome(conn, frame.proof);
+    if (this.step === 'welcome' && frame.kind === 'welcome') return this.checkWelcome(conn, frame.proof, frame.incarnation);
     if (this.step === 'done' && frame.kind === 'pong') return;
     throw new NetError('NET_FRAME_MALFORMED', `unexpected ${frame.kind} frame from ${this.peer} at handshake step ${this.step}`);
   }
 
   private transcript(): HandshakeTranscript {
-    return { dialer: this.ctx.options.selfId, acceptor: this.peer, dialerNonce: this.dialerNonce, acceptorNonce: this.acceptorNonce };
+    const { selfId, clusterId, incarnation } = this.ctx.options;
+    return {
+      clusterId,
+      dialer: selfId,
+      acceptor: this.peer,
+      dialerIncarnation: incarnation,
+      dialerNonce: this.dialerNonce,
+      acceptorNonce: this.acceptorNonce,
+      acceptorIncarnation: this.acceptorIncarnation,
+    };
   }
 
   private answerChallenge(conn: Connection, acceptorNonce: Uint8Array): void {
@@ -151,12 +176,45 @@ export class OutboundLink {
     conn.writeFrame(encodeWireFrame({ kind: 'proof', proof: computeProof(this.ctx.options.secret, 'dialer', this.transcript()) }));
   }
 
-  private checkWelcome(conn: Connection, proof: Uint8Array): void {
-    if (!verifyProof(this.ctx.options.secret, 'acceptor', this.transcript(), proof)) {
+  private checkWelcome(conn: Connection, proof: Uint8Array, acceptorIncarnation: string): void {
+    this.acceptorIncarnation = acceptorIncarnation;
+    const transcript = this.transcript();
+    const { secret } = this.ctx.options;
+    if (!verifyProof(secret, 'acceptor', transcript, proof)) {
       throw new NetError('NET_AUTH_FAILED', `${this.peer} failed to prove the cluster secret`);
+    }
+    // The acceptor has proved the secret, so it can be told why it is refused, with a MAC.
+    if (!this.ctx.identity.accepts(this.peer, acceptorIncarnation)) {
+      this.ctx.metrics.count('incarnationRefusals', this.peer);
+      const reason = 'identity_changed';
+      conn.fail(
+        new NetError('NET_IDENTITY_REFUSED', `refused ${this.peer}: its incarnation ${JSON.stringify(acceptorIncarnation)} was refused by checkPeerIncarnation`),
+        encodeWireFrame({ kind: 'refuse', reason, mac: computeProof(secret, 'dialer-refusal', transcript, reason) }),
+        { incarnation: acceptorIncarnation },
+      );
+      return;
     }
     this.step = 'done';
     this.open(conn);
+  }
+
+  /**
+   * A refusal acts (onRefused) only when its MAC proves the acceptor holds the secret and binds
+   * this connection's nonces: possible only after our proof. Anything else may come from anyone
+   * on the path, so it is only logged and counted, and we redial as after any failure.
+   */
+  private onRefused(conn: Connection, frame: Extract<WireFrame, { kind: 'refuse' }>): void {
+    const { reason, mac } = frame;
+    const afterProof = this.step === 'welcome';
+    if (mac !== null && afterProof && (reason === 'identity_changed' || reason === 'unknown_peer') && verifyProof(this.ctx.options.secret, 'acceptor-refusal', this.transcript(), mac, reason)) {
+      this.ctx.identity.refusedBy(this.peer, reason, conn.remote);
+      conn.closeWith(new NetError(reason === 'identity_changed' ? 'NET_IDENTITY_REFUSED' : 'NET_UNKNOWN_PEER', `${this.peer} refused this node (authenticated): ${reason}`));
+      return;
+    }
+    const unverified = mac === null ? '' : ' (its MAC does not verify: ignored)';
+    if (reason === 'certificate') throw tlsError('REFUSED_BY_PEER', `${this.peer} refused our TLS certificate (its log says why: expired, another CA, another node id)${unverified}`);
+    const code = reason === 'version' ? 'NET_VERSION_MISMATCH' : reason === 'wrong_cluster' ? 'NET_WRONG_CLUSTER' : 'NET_AUTH_FAILED';
+    throw new NetError(code, `${this.peer} refused the handshake: ${reason}${unverified}`, { detail: { reason } });
   }
 
   private open(conn: Connection): void {
@@ -169,20 +227,34 @@ export class OutboundLink {
     const attempts = this.backoff.attempts;
     this.hasConnected = true;
     this.backoff.reset();
-    this.ctx.log({ level: 'info', event: 'connected', msg: `connected to ${this.peer}`, peer: this.peer, remote: conn.remote, detail: { failedAttempts: attempts, queued: this.queue.length } });
+    this.ctx.log({
+      level: 'info',
+      event: 'connected',
+      msg: `connected to ${this.peer}`,
+      peer: this.peer,
+      remote: conn.remote,
+      detail: { failedAttempts: attempts, queued: this.queue.length, incarnation: this.acceptorIncarnation, tls: this.ctx.tls !== null },
+    });
     if (options.pingIntervalMs > 0) this.schedulePing(conn);
     this.scheduleFlush();
   }
 
   // ---------------------------------------------------------------- failure and retry
 
-  private onClosed(conn: Connection, error: NetError | null): void {
+  private onClosed(conn: Connection, socketError: NetError | null): void {
     if (conn !== this.conn) return;
     this.conn = null;
     this.clearTimer('handshake');
     this.clearTimer('ping');
     const wasOpen = this.state === 'open' || this.state === 'closing';
     if (wasOpen) this.ctx.metrics.count('disconnects', this.peer);
+    let error = socketError;
+    // A socket error between TCP connect and the hello is the TLS handshake or the verification
+    // of the acceptor's certificate failing: report it as such, with OpenSSL's reason.
+    if (this.ctx.tls !== null && this.step === 'connect' && this.tcpConnected && error?.code === 'NET_IO') {
+      error = tlsFailure(`TLS handshake with ${this.peer} failed`, error.cause);
+      reportFailure(this.ctx, error, { remote: `${this.address.host}:${this.address.port}`, peer: this.peer });
+    }
     this.logClose(wasOpen, error);
     if (this.state === 'closing' || this.state === 'closed') return this.terminate();
     this.scheduleRetry();
@@ -337,9 +409,4 @@ export class OutboundLink {
     this.timers.delete(name);
     this.ctx.options.timers.clearTimeout(handle);
   }
-}
-
-function refusal(peer: NodeId, reason: RefuseReason): NetError {
-  const code = reason === 'version' ? 'NET_VERSION_MISMATCH' : 'NET_AUTH_FAILED';
-  return new NetError(code, `${peer} refused the handshake: ${reason}`);
 }

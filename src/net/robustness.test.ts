@@ -3,10 +3,9 @@
 // and logged, and the node keeps serving its real peers.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FRAME_KIND, encodeWireFrame, PROTOCOL_VERSION } from './codec.js';
+import { FRAME_KIND, encodeWireFrame } from './codec.js';
 import { encodeFrame } from './frame.js';
-import { newNonce } from './handshake.js';
-import { RawClient, freePort, startCluster, useCleanup, waitFor, type Node } from './test/harness.js';
+import { RawClient, freePort, helloFrame, startCluster, useCleanup, waitFor, type Node } from './test/harness.js';
 
 useCleanup();
 
@@ -82,7 +81,7 @@ describe('robustness against bad peers', () => {
     const garbage = await authenticatedClient(a);
     garbage.write(encodeFrame(Buffer.from([FRAME_KIND.message, 0x93, 0x01])));
     const replay = await authenticatedClient(a);
-    replay.write(encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from: 'evil', to: 'a', nonce: newNonce() }));
+    replay.write(helloFrame('evil', 'a'));
     const notAMessage = await authenticatedClient(a);
     notAMessage.write(encodeFrame(Buffer.from([FRAME_KIND.message, 0x93, 1, 2, 3])));
     await Promise.all([garbage, replay, notAMessage].map((c) => c.waitClosed()));
@@ -98,11 +97,15 @@ describe('robustness against bad peers', () => {
     await expectStillServing(a, b, 6);
   });
 
-  it('closes connections beyond the pending-handshake bound at once', async () => {
-    const { a, b } = await setup({ maxPendingHandshakes: 2 });
-    const clients = await Promise.all([1, 2, 3, 4].map(() => RawClient.connect(a.transport.address.port)));
-    await waitFor(() => clients.filter((c) => c.closed).length >= 2, 'the extra connections closed');
-    expect(a.transport.metrics().rejectedConnections).toBe(2);
+  it('evicts the oldest pending connections beyond the pending-handshake bound', async () => {
+    const { a, b } = await setup({ maxPendingHandshakes: 2, handshakeTimeoutMs: 60_000, helloTimeoutMs: 60_000 });
+    const clients: RawClient[] = [];
+    for (let i = 0; i < 4; i++) clients.push(await RawClient.connect(a.transport.address.port));
+    await waitFor(() => clients.filter((c) => c.closed).length >= 2, 'two connections evicted');
+    // Connected one after another, so the table saw them in this order: the first two made room.
+    await waitFor(() => clients[0]!.closed && clients[1]!.closed, 'the two oldest evicted');
+    expect(a.transport.metrics().evictedHandshakes).toBe(2);
+    expect(clients[2]!.closed || clients[3]!.closed).toBe(false);
     for (const client of clients) client.socket.destroy();
     await expectStillServing(a, b, 7);
   });
@@ -110,7 +113,7 @@ describe('robustness against bad peers', () => {
   it('property: random bytes from many sockets, before or after a valid hello, never hurt the node', async () => {
     const { a, b } = await setup({ handshakeTimeoutMs: 300 });
     const port = a.transport.address.port;
-    const hello = encodeWireFrame({ kind: 'hello', version: PROTOCOL_VERSION, from: 'b', to: 'a', nonce: newNonce() });
+    const hello = helloFrame('b', 'a');
     await fc.assert(
       fc.asyncProperty(fc.boolean(), fc.uint8Array({ minLength: 1, maxLength: 200 }), async (afterHello, garbage) => {
         const client = await RawClient.connect(port);

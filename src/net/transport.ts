@@ -3,40 +3,53 @@
 // membership changes, metrics, graceful close and (in tests only) the fault-injection hook.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Message, NodeId } from '../sim/core.js';
+import { AdmissionTable, addressGroup } from './admission.js';
 import { encodeMessageFrame, isValidNodeId } from './codec.js';
-import type { ConnectionContext } from './connection.js';
+import type { ConnectionContext, IdentityHooks } from './connection.js';
 import { NetError, describeCause, failNet } from './errors.js';
 import { DelayLine, FaultController } from './faults.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
+import { RecentNonces } from './handshake.js';
 import { InboundConnection, type InboundHost } from './inbound.js';
-import { boundLogger, type Log } from './log.js';
+import { RateLimitedLog, boundLogger, type Log } from './log.js';
 import { MetricsRegistry, type SendRefusal, type TransportMetrics } from './metrics.js';
-import { address, resolveOptions, type MessageHandler, type PeerAddress, type ResolvedOptions, type TransportOptions } from './options.js';
+import { address, resolveOptions, type MessageHandler, type PeerAddress, type RefusalHandler, type ResolvedOptions, type TransportOptions } from './options.js';
 import { OutboundLink } from './outbound.js';
+import { TlsState, type TlsMaterial } from './tls.js';
 
 /** `send` never throws for a bad destination or message; it says why it refused. */
 export type SendResult = { readonly ok: true } | { readonly ok: false; readonly reason: SendRefusal };
 
 const SENT: SendResult = { ok: true };
+/** Valid hellos remembered against replay; far more than members handshake within a handshake timeout. */
+const RECENT_HELLOS = 4096;
 
 export class Transport<M extends Message = Message> {
   private readonly ctx: ConnectionContext;
   private readonly metricsRegistry = new MetricsRegistry();
   private readonly log: Log;
+  private readonly limitedLog: RateLimitedLog;
   private readonly links = new Map<NodeId, OutboundLink>();
   private readonly inbound = new Map<NodeId, InboundConnection>();
   private readonly accepted = new Set<InboundConnection>();
-  private readonly pending = new Set<InboundConnection>();
+  private readonly pending: AdmissionTable<InboundConnection>;
+  private readonly recentHellos = new RecentNonces(RECENT_HELLOS);
   private readonly handlers = new Set<MessageHandler<M>>();
+  private readonly refusalHandlers = new Set<RefusalHandler>();
   private readonly faultController: FaultController | null;
   private readonly delays: DelayLine;
   private readonly server: Server;
+  private readonly tls: TlsState | null;
   private state: 'starting' | 'running' | 'closing' | 'closed' = 'starting';
   private closed: Promise<void> | null = null;
 
   private constructor(private readonly options: ResolvedOptions) {
-    this.log = boundLogger(options.selfId, options.logger);
-    this.ctx = { options, metrics: this.metricsRegistry, log: this.log };
+    this.limitedLog = new RateLimitedLog(boundLogger(options.selfId, options.logger), options.logRateLimit, options.timers, options.now);
+    this.log = this.limitedLog.log;
+    this.tls = options.tls === null ? null : new TlsState(options.tls, options.tls.requireNodeId === true, options.handshakeTimeoutMs);
+    this.ctx = { options, metrics: this.metricsRegistry, log: this.log, identity: this.identityHooks, tls: this.tls };
+    this.pending = new AdmissionTable({ maxPending: options.maxPendingHandshakes, maxPerGroup: options.maxPendingHandshakesPerAddress });
+    this.metricsRegistry.pendingHandshakes = () => this.pending.size;
     this.delays = new DelayLine(options.timers, options.maxDelayedMessages);
     this.faultController = options.faultInjection ? new FaultController(options.selfId, options.random, (state) => this.onFaultsChanged(state)) : null;
     this.server = createServer((socket) => this.accept(socket));
@@ -46,6 +59,7 @@ export class Transport<M extends Message = Message> {
   static async start<M extends Message = Message>(options: TransportOptions<M>): Promise<Transport<M>> {
     const transport = new Transport<M>(resolveOptions(options));
     if (options.onMessage !== undefined) transport.onMessage(options.onMessage);
+    if (options.onRefused !== undefined) transport.onRefused(options.onRefused);
     await transport.listen();
     for (const [id, addr] of transport.options.peers) transport.addPeer(id, addr);
     return transport;
@@ -98,6 +112,32 @@ export class Transport<M extends Message = Message> {
   onMessage(handler: MessageHandler<M>): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * Registers a handler for authenticated refusals of this node by a member: `identity_changed`
+   * (the member's checkPeerIncarnation refused this node's incarnation: to it, this node lost its
+   * data) or `unknown_peer` (the member does not count this node among its peers). Only refusals
+   * carrying a MAC that binds the connection's nonces reach it; a stranger cannot forge one.
+   * Returns a function that unregisters it.
+   */
+  onRefused(handler: RefusalHandler): () => void {
+    this.refusalHandlers.add(handler);
+    return () => this.refusalHandlers.delete(handler);
+  }
+
+  /**
+   * Swaps this node's TLS key, certificate and trusted CAs for every connection made from now on,
+   * dialed or accepted; established connections keep the material they were made with. Throws
+   * NET_INVALID_OPTION (keeping the old material) if the new one is unusable (unreadable PEM, a
+   * key that does not belong to the certificate), or if the transport was started without tls.
+   * To rotate the CA, first give every member a bundle with both CAs, then new certificates,
+   * then drop the old CA.
+   */
+  reloadTls(material: TlsMaterial): void {
+    if (this.tls === null) failNet('NET_INVALID_OPTION', 'reloadTls needs a transport started with the tls option');
+    this.tls.reload(material);
+    this.log({ level: 'info', event: 'tls_reloaded', msg: 'TLS material reloaded: new connections use it' });
   }
 
   /** Adds a member (or moves one to a new address): we dial it and accept its connections. */
@@ -171,25 +211,75 @@ export class Transport<M extends Message = Message> {
     });
   }
 
+  /**
+   * Every connection is admitted; when the pending table is full, a pending one is evicted
+   * instead. Refusing newcomers would let anyone who holds the slots keep members out; evicting
+   * means a stranger must out-pace a member's handshake (about one round trip) to keep it out.
+   */
   private accept(socket: Socket): void {
-    if (this.state !== 'running') {
-      socket.destroy();
-      return;
-    }
-    if (this.pending.size >= this.options.maxPendingHandshakes) {
-      this.metricsRegistry.rejectedConnections += 1;
-      this.log({ level: 'warn', event: 'too_many_handshakes', msg: `refusing a connection: ${this.pending.size} handshakes pending`, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` });
+    const remoteAddress = socket.remoteAddress;
+    if (this.state !== 'running' || remoteAddress === undefined) {
       socket.on('error', () => {});
       socket.destroy();
       return;
     }
     const conn = new InboundConnection(socket, this.ctx, this.inboundHost);
     this.accepted.add(conn);
-    this.pending.add(conn);
+    const group = addressGroup(remoteAddress);
+    const eviction = this.pending.admit(conn, group);
+    if (eviction === null) return;
+    this.metricsRegistry.evictedHandshakes += 1;
+    const { victim, victimGroup, victimProgress, groupFull } = eviction;
+    const why = groupFull ? `${this.options.maxPendingHandshakesPerAddress} pending from ${group}` : `${this.options.maxPendingHandshakes} pending in total`;
+    this.log({
+      level: 'warn',
+      event: 'too_many_handshakes',
+      msg: `closed the pending handshake of ${victim.remote} (${victimProgress === 'hello' ? 'waiting for its proof' : 'no hello yet'}) to admit ${conn.remote}: ${why}`,
+      remote: victim.remote,
+      detail: { admitted: conn.remote, evictedFrom: victimGroup, evictedAt: victimProgress, groupFull },
+    });
+    victim.close();
   }
+
+  private readonly identityHooks: IdentityHooks = {
+    accepts: (peer, incarnation) => {
+      const check = this.options.checkPeerIncarnation;
+      if (check === null) return true;
+      try {
+        return check(peer, incarnation) === 'accept';
+      } catch (error) {
+        // Refusing is the safe side: accepting could let a node that lost its data vote.
+        this.metricsRegistry.handlerErrors += 1;
+        this.log({ level: 'error', event: 'handler_error', msg: `checkPeerIncarnation threw for ${peer}; refusing it: ${describeCause(error)}`, peer });
+        return false;
+      }
+    },
+    refusedBy: (peer, reason, remote) => {
+      this.metricsRegistry.count('refusedByPeer', peer);
+      this.log({
+        level: 'warn',
+        event: 'refused_by_peer',
+        msg: reason === 'identity_changed' ? `${peer} refuses this node's incarnation: to it, this node lost its data` : `${peer} does not count this node as a member`,
+        peer,
+        remote,
+        code: reason === 'identity_changed' ? 'NET_IDENTITY_REFUSED' : 'NET_UNKNOWN_PEER',
+        detail: { reason, incarnation: this.options.incarnation },
+      });
+      for (const handler of this.refusalHandlers) {
+        try {
+          handler(peer, reason);
+        } catch (error) {
+          this.metricsRegistry.handlerErrors += 1;
+          this.log({ level: 'error', event: 'handler_error', msg: `onRefused handler threw: ${describeCause(error)}`, peer });
+        }
+      }
+    },
+  };
 
   private readonly inboundHost: InboundHost = {
     isMember: (id) => this.links.has(id),
+    rememberHello: (nonce) => this.recentHellos.remember(nonce),
+    progress: (conn, progress) => this.pending.advance(conn, progress),
     adopt: (conn) => this.adopt(conn),
     deliver: (from, message) => this.deliver(from, message as M),
     release: (conn) => this.release(conn),
@@ -197,7 +287,7 @@ export class Transport<M extends Message = Message> {
 
   /** A newer authenticated connection from the same peer replaces the older (the peer restarted or redialed). */
   private adopt(conn: InboundConnection): void {
-    this.pending.delete(conn);
+    this.pending.remove(conn);
     const peer = conn.peer as NodeId;
     const previous = this.inbound.get(peer);
     this.inbound.set(peer, conn);
@@ -208,7 +298,7 @@ export class Transport<M extends Message = Message> {
 
   private release(conn: InboundConnection): void {
     this.accepted.delete(conn);
-    this.pending.delete(conn);
+    this.pending.remove(conn);
     const peer = conn.peer;
     if (peer !== null && this.inbound.get(peer) === conn) this.inbound.delete(peer);
   }
@@ -260,13 +350,14 @@ export class Transport<M extends Message = Message> {
   private async shutdown(deadlineMs: number): Promise<void> {
     this.state = 'closing';
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const conn of this.pending) conn.close();
+    for (const conn of this.accepted) if (!conn.authenticated) conn.close();
     const droppedDelayed = this.delays.clear();
     if (droppedDelayed > 0) this.metricsRegistry.count('faultDrops', null, droppedDelayed);
     await Promise.all([...this.links.values()].map((link) => link.shutdown(deadlineMs)));
     for (const conn of this.accepted) conn.close();
     await serverClosed;
     this.state = 'closed';
+    this.limitedLog.flush();
     this.log({ level: 'info', event: 'closed', msg: 'transport closed', detail: { queueDrops: this.metricsRegistry.total.queueDrops } });
   }
 }
