@@ -3,12 +3,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { historyOf } from './test/histories.js';
 import { runSynod, type CliRun } from '../cli/test/run-cli.js';
+import { etcdHistoriesDir } from '../../test/shared-histories.js';
 
-const etcd002 = fileURLToPath(new URL('../../../shared/histories/etcd-jepsen/etcd_002.log', import.meta.url));
+const etcd002 = join(etcdHistoriesDir, 'etcd_002.log');
 const dir = mkdtempSync(join(tmpdir(), 'synod-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
