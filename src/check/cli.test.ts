@@ -1,6 +1,6 @@
 // End-to-end test of `synod check`: spawns the real CLI on files written to a temporary folder
 // and checks verdict lines, JSON lines, per-file error lines and exit codes.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,49 @@ describe('synod check', () => {
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/^synod: .*broken\.log: line 2: bad value .*\[JEPSEN_PARSE\]$/);
     expect(errors[1]).toMatch(/^synod: .*missing\.log: cannot read: .*\[READ_FAILED\]$/);
+  });
+
+  it('refuses empty, blank, operation-less and cut-off files instead of calling them linearizable', () => {
+    const etcd000 = readFileSync(join(etcdHistoriesDir, 'etcd_000.log'), 'utf8');
+    const files = [
+      write('empty.log', ''),
+      write('blank.log', '\n  \n'),
+      write('empty.json', ''),
+      write('no-ops.json', JSON.stringify({ format: 'synod-history/1', ops: [] })),
+      write('other-loggers.log', 'INFO  jepsen.core - Running test\n'),
+      write('cut.json', readFileSync(good, 'utf8').slice(0, 40)),
+      // cut inside the value of the last line: "[3 0]" becomes "[3", and "4" of "14" becomes "1"
+      write('cut-value.log', etcd000.slice(0, etcd000.lastIndexOf('\t') + 1)),
+      write('cut-line.log', etcd000.slice(0, etcd000.length - 1)),
+    ];
+    const run = synod('--model', 'register', '--json', ...files);
+    expect(run.status).toBe(2);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { verdict: string; error?: { code: string } });
+    expect(lines.map((l) => [l.verdict, l.error?.code])).toEqual([
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'HISTORY_FORMAT'],
+      ['unknown', 'TRUNCATED_HISTORY'],
+      ['unknown', 'TRUNCATED_HISTORY'],
+    ]);
+    const errors = run.stderr.trim().split('\n');
+    expect(errors).toHaveLength(files.length);
+    expect(errors[7]).toMatch(new RegExp(`^synod: .*cut-line\\.log: line ${etcd000.split('\n').length - 1}: the log is cut off .*\\[TRUNCATED_HISTORY\\]$`));
+  });
+
+  it('says so when no operation completed ok, and counts the outcomes', () => {
+    const pending = write('pending.log', 'INFO  jepsen.util - 0\t:invoke\t:write\t1\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:fail\t:read\tnil\n');
+    const text = synod('--model', 'register', pending);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/pending\.log: linearizable .*\n {2}warning: no operation completed ok \(1 failed, 1 unknown of 2\)/);
+    const json = synod('--model', 'register', '--json', pending, good);
+    const [first, second] = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { counts: unknown; warning?: string });
+    expect(first).toMatchObject({ counts: { ops: 2, ok: 0, fail: 1, unknown: 1 }, warning: expect.stringMatching(/no operation completed ok/) });
+    expect(second).toMatchObject({ counts: { ops: 2, ok: 2, fail: 0, unknown: 0 } });
+    expect(second?.warning).toBeUndefined();
   });
 
   it('exits 2 with verdict unknown when the budget runs out', () => {

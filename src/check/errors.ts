@@ -5,6 +5,10 @@ export type CheckErrorCode =
   | 'BAD_OP' // an operation does not have the shape its model expects
   | 'HISTORY_FORMAT' // a Synod history document is malformed
   | 'JEPSEN_PARSE' // a Jepsen log line is malformed or out of place
+  | 'EMPTY_HISTORY' // the input is empty or blank, or holds no operation to check
+  | 'TRUNCATED_HISTORY' // a line-based log ends part-way through a line (no final newline)
+  | 'HISTORY_TOO_LARGE' // a whole-document input is larger than the reader accepts
+  | 'LINE_TOO_LONG' // a line of a line-based log is longer than the reader accepts
   | 'UNKNOWN_MODEL' // no model of that name
   | 'UNSUPPORTED' // the model does not support the requested check
   | 'BAD_OPTION'; // an option is out of range

@@ -59,14 +59,42 @@ function errorOf(err: unknown): { code: string; message: string } | null {
   return null;
 }
 
+interface OutcomeCounts {
+  readonly ops: number;
+  readonly ok: number;
+  readonly fail: number;
+  readonly unknown: number;
+}
+
+function countOutcomes(history: History): OutcomeCounts {
+  const counts = { ops: history.ops.length, ok: 0, fail: 0, unknown: 0 };
+  for (const op of history.ops) counts[op.outcome]++;
+  return counts;
+}
+
+/**
+ * A history where nothing completed ok is linearizable whatever happened (every operation may
+ * have failed or never taken effect): valid, but more likely a broken test run than a result.
+ */
+function warningFor(counts: OutcomeCounts): string | null {
+  if (counts.ok > 0) return null;
+  return `no operation completed ok (${counts.fail} failed, ${counts.unknown} unknown of ${counts.ops}), so nothing constrains this verdict`;
+}
+
 function printResult(file: string, history: History, result: CheckResult, sessions: SessionResult | null, ms: number, json: boolean): void {
+  const counts = countOutcomes(history);
+  const warning = warningFor(counts);
   if (json) {
-    const extra: { [key: string]: JsonValue } = sessions === null ? {} : { sessions: JSON.parse(JSON.stringify(sessions)) as JsonValue };
+    const extra: { [key: string]: JsonValue } = {
+      counts: { ...counts },
+      ...(warning === null ? {} : { warning }),
+      ...(sessions === null ? {} : { sessions: JSON.parse(JSON.stringify(sessions)) as JsonValue }),
+    };
     process.stdout.write(`${JSON.stringify({ file, verdict: result.verdict, ms: Math.round(ms * 1000) / 1000, ...checkResultToJson(result, history), ...extra })}\n`);
     return;
   }
   const [first, ...rest] = formatCheckText(result, history).split('\n');
-  const lines = [`${file}: ${first} in ${ms.toFixed(1)} ms`, ...rest];
+  const lines = [`${file}: ${first} in ${ms.toFixed(1)} ms`, ...(warning === null ? [] : [`  warning: ${warning}`]), ...rest];
   if (sessions !== null) lines.push(...formatSessionText(sessions, history).split('\n').map((l) => `  ${l}`));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -81,6 +109,8 @@ async function checkFile(file: string, options: CheckCommandOptions): Promise<Fi
   try {
     const model = modelByName(options.model);
     const history = parseHistoryFile(file, await readFile(file, 'utf8'));
+    // an empty history is vacuously linearizable, which is never what the caller wanted to learn
+    if (history.ops.length === 0) throw new CheckError('EMPTY_HISTORY', 'the history has no client operations to check');
     const budget = options.budgetMs > 0 ? { now: () => performance.now(), budgetMs: options.budgetMs } : {};
     const maxStates = options.maxStates === undefined || options.maxStates === 0 ? undefined : options.maxStates;
     const result = checkHistory(history, model, { ...budget, maxStates });

@@ -72,11 +72,16 @@ export function validateHistory(doc: unknown): History {
   return { format: 'synod-history/1', ops: history };
 }
 
-/** Parses the text of a Synod history document. */
+/**
+ * Parses the text of a Synod history document: EMPTY_HISTORY for blank text, HISTORY_FORMAT for
+ * anything that is not a whole, valid document (a document cut off anywhere is not valid JSON).
+ */
 export function parseSynodHistory(text: string): History {
+  // \s covers a byte-order mark too; testing for a non-space avoids copying a large text
+  if (!/\S/.test(text)) throw new CheckError('EMPTY_HISTORY', 'the document is empty');
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw bad(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
