@@ -108,6 +108,37 @@ describe('synod check', () => {
     expect(second?.warning).toBeUndefined();
   });
 
+  it('escapes control characters from file names, values, processes and error excerpts', () => {
+    // eslint-disable-next-line no-control-regex -- finding raw control characters is the point
+    const rawControl = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
+    const red = '\u001b[31mred\u001b[0m';
+    const evilValues = write(
+      'values\u001b[2J\u009b.json',
+      JSON.stringify(
+        historyOf([
+          { p: '1\u001b]0;owned\u0007', f: 'write', input: red, at: [0, 1] },
+          { p: '2\nfake.json: linearizable', f: 'read', output: '\u009b31m\u0085\u007f', at: [2, 3] },
+        ]),
+      ),
+    );
+    const evilLine = write('line\u001b[1A.log', 'INFO  jepsen.util - 0\t:invoke\t:read\t\u001b[31m\u009b\n');
+    const text = synod('--model', 'register', '--sessions', evilValues, evilLine);
+    expect(text.status).toBe(2);
+    expect(text.stdout).not.toMatch(rawControl);
+    expect(text.stderr).not.toMatch(rawControl);
+    expect(text.stdout).toContain('values\\u001b[2J\\u009b.json: not-linearizable');
+    expect(text.stdout).toContain('p1\\u001b]0;owned\\u0007 write "\\u001b[31mred\\u001b[0m"');
+    expect(text.stdout).toContain('p2\\nfake.json: linearizable read → "\\u009b31m\\u0085\\u007f"');
+    expect(text.stderr).toMatch(/^synod: .*line\\u001b\[1A\.log: line 1: bad value "\\u001b\[31m\\u009b".*\[JEPSEN_PARSE\]$/m);
+
+    const json = synod('--model', 'register', '--sessions', '--json', evilValues, evilLine);
+    expect(json.stdout).not.toMatch(rawControl);
+    expect(json.stderr).not.toMatch(rawControl);
+    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; operations?: { output: unknown }[] });
+    expect(lines.map((l) => l.file)).toEqual([evilValues, evilLine]);
+    expect(lines[0]?.operations?.map((op) => op.output)).toContain('\u009b31m\u0085\u007f');
+  });
+
   it('exits 2 with verdict unknown when the budget runs out', () => {
     const run = synod('--model', 'register', '--max-states', '10', '--json', etcd002);
     expect(run.status).toBe(2);

@@ -23,3 +23,4 @@ export { parseJepsenLog } from './formats/jepsen.js';
 export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';
+export { escapeControls } from './escape.js';

@@ -1,6 +1,7 @@
 // `synod check`: reads history files (Synod JSON or Jepsen logs), checks each for linearizability
 // against a model and prints one verdict per file. This host owns the file I/O and the wall clock
-// that the checker core is not allowed to touch.
+// that the checker core is not allowed to touch. Everything it prints that came from a file or
+// its name goes through escapeControls: a history must not drive the terminal it is read on.
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -11,6 +12,7 @@ import {
   checkHistory,
   checkResultToJson,
   checkSessions,
+  escapeControls,
   formatCheckText,
   formatSessionText,
   modelByName,
@@ -90,18 +92,25 @@ function printResult(file: string, history: History, result: CheckResult, sessio
       ...(warning === null ? {} : { warning }),
       ...(sessions === null ? {} : { sessions: JSON.parse(JSON.stringify(sessions)) as JsonValue }),
     };
-    process.stdout.write(`${JSON.stringify({ file, verdict: result.verdict, ms: Math.round(ms * 1000) / 1000, ...checkResultToJson(result, history), ...extra })}\n`);
+    writeJsonLine({ file, verdict: result.verdict, ms: Math.round(ms * 1000) / 1000, ...checkResultToJson(result, history), ...extra });
     return;
   }
   const [first, ...rest] = formatCheckText(result, history).split('\n');
-  const lines = [`${file}: ${first} in ${ms.toFixed(1)} ms`, ...(warning === null ? [] : [`  warning: ${warning}`]), ...rest];
+  const lines = [`${escapeControls(file)}: ${first} in ${ms.toFixed(1)} ms`, ...(warning === null ? [] : [`  warning: ${warning}`]), ...rest];
   if (sessions !== null) lines.push(...formatSessionText(sessions, history).split('\n').map((l) => `  ${l}`));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // the report escapes what it takes from the history; escaping each line again costs little
+  // and keeps the output safe should a formatter forget
+  process.stdout.write(`${lines.map(escapeControls).join('\n')}\n`);
+}
+
+/** JSON.stringify leaves DEL, C1 and U+2028/9 raw inside strings; escaping keeps the value. */
+function writeJsonLine(value: { [key: string]: JsonValue }): void {
+  process.stdout.write(`${escapeControls(JSON.stringify(value))}\n`);
 }
 
 function printFailure(file: string, failure: { code: string; message: string }, ms: number, json: boolean): void {
-  process.stderr.write(`synod: ${file}: ${failure.message} [${failure.code}]\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ file, verdict: 'unknown', ms: Math.round(ms * 1000) / 1000, error: failure })}\n`);
+  process.stderr.write(`synod: ${escapeControls(file)}: ${escapeControls(failure.message)} [${failure.code}]\n`);
+  if (json) writeJsonLine({ file, verdict: 'unknown', ms: Math.round(ms * 1000) / 1000, error: failure });
 }
 
 async function checkFile(file: string, options: CheckCommandOptions): Promise<FileOutcome> {
