@@ -19,7 +19,8 @@ export {
   type RegisterCall,
 } from './models/index.js';
 export { checkSessions, type SessionGuarantee, type SessionResult, type SessionViolation } from './session.js';
-export { parseJepsenLog } from './formats/jepsen.js';
+export { JepsenLogReader, parseJepsenLog, type JepsenReadOptions } from './formats/jepsen.js';
+export { DEFAULT_MAX_LINE_CHARS, LineSplitter } from './formats/lines.js';
 export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';

@@ -2,7 +2,8 @@
 // against a model and prints one verdict per file. This host owns the file I/O and the wall clock
 // that the checker core is not allowed to touch. Everything it prints that came from a file or
 // its name goes through escapeControls: a history must not drive the terminal it is read on.
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { History, JsonValue } from '../sim/history.js';
@@ -16,7 +17,7 @@ import {
   formatCheckText,
   formatSessionText,
   modelByName,
-  parseJepsenLog,
+  JepsenLogReader,
   parseSynodHistory,
   type CheckResult,
   type SessionResult,
@@ -49,9 +50,62 @@ function parseCount(text: string): number {
   return value;
 }
 
+/**
+ * The largest Synod JSON history read. A document is parsed whole, so its text must fit in one
+ * string (V8 stops near 512 MiB); the parsed document and the history built from it take several
+ * times the text again. Line-based logs have no such limit: they are read as a stream.
+ */
+export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+
+export interface ReadLimits {
+  /** Largest whole document (Synod JSON) read, in bytes (default MAX_DOCUMENT_BYTES). */
+  readonly maxDocumentBytes?: number;
+  /** Longest line of a line-based log, in characters (default DEFAULT_MAX_LINE_CHARS of src/check). */
+  readonly maxLineChars?: number;
+  /** Bytes read at a time; tests make it small to put chunk boundaries everywhere. */
+  readonly chunkBytes?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? ` (${(bytes / (1024 * 1024)).toFixed(1)} MiB)` : '';
+}
+
+function tooLarge(size: string, limit: number): CheckError {
+  return new CheckError('HISTORY_TOO_LARGE', `${size} is more than the ${limit} bytes${mib(limit)} a Synod JSON history may have`);
+}
+
+/** A Synod document, read in chunks up to the limit: never more, even from a pipe that lies about its size. */
+async function readDocument(file: string, limits: ReadLimits): Promise<History> {
+  const limit = limits.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
+  const info = await stat(file);
+  if (info.isFile() && info.size > limit) throw tooLarge(`${info.size} bytes${mib(info.size)}`, limit);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge(`more than ${limit} bytes`, limit);
+    chunks.push(chunk);
+  }
+  // TextDecoder drops a byte-order mark and, like readFile, turns invalid UTF-8 into U+FFFD
+  return parseSynodHistory(new TextDecoder('utf-8').decode(Buffer.concat(chunks, total)));
+}
+
+/** A Jepsen log, decoded and split into lines chunk by chunk: memory holds the history, one chunk and one line. */
+async function readLog(file: string, limits: ReadLimits): Promise<History> {
+  const reader = new JepsenLogReader(limits.maxLineChars === undefined ? {} : { maxLineChars: limits.maxLineChars });
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    reader.push(decoder.decode(chunk, { stream: true }));
+  }
+  reader.push(decoder.decode());
+  return reader.finish();
+}
+
 /** `.json` files are Synod histories; anything else is read as a Jepsen log. */
-export function parseHistoryFile(file: string, text: string): History {
-  return file.toLowerCase().endsWith('.json') ? parseSynodHistory(text) : parseJepsenLog(text);
+export function readHistoryFile(file: string, limits: ReadLimits = {}): Promise<History> {
+  return file.toLowerCase().endsWith('.json') ? readDocument(file, limits) : readLog(file, limits);
 }
 
 function errorOf(err: unknown): { code: string; message: string } | null {
@@ -117,7 +171,7 @@ async function checkFile(file: string, options: CheckCommandOptions): Promise<Fi
   const started = performance.now();
   try {
     const model = modelByName(options.model);
-    const history = parseHistoryFile(file, await readFile(file, 'utf8'));
+    const history = await readHistoryFile(file);
     // an empty history is vacuously linearizable, which is never what the caller wanted to learn
     if (history.ops.length === 0) throw new CheckError('EMPTY_HISTORY', 'the history has no client operations to check');
     const budget = options.budgetMs > 0 ? { now: () => performance.now(), budgetMs: options.budgetMs } : {};
