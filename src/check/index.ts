@@ -3,7 +3,7 @@
 export { checkHistory, partitionHistory, type CheckOptions, type Partition } from './checker.js';
 export type { CheckResult, LinearizedStep, PartitionReport, Verdict, Violation } from './result.js';
 export { DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_STATES, type BudgetOptions, type BudgetReason } from './budget.js';
-export { CheckError, type CheckErrorCode } from './errors.js';
+export { CHECK_ERROR_CODES, CheckError, type CheckErrorCode } from './errors.js';
 export type { Model, PreparedCall, SessionEffect } from './model.js';
 export {
   MODEL_NAMES,

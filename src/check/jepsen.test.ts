@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckError } from './errors.js';
 import { parseEdnValue } from './formats/edn.js';
+import { MAX_VALUE_DEPTH } from './json.js';
 import { parseJepsenLog } from './formats/jepsen.js';
 
 const line = (process: number | string, type: string, f: string, value: string) => `INFO  jepsen.util - ${process}\t:${type}\t:${f}\t${value}`;
@@ -72,6 +73,15 @@ describe('parseJepsenLog', () => {
     expect(parseError('garbage\n').message).toMatch(/line 1: not a Jepsen log line/);
   });
 
+  it('names the line of a value with a bad escape or too deep a nesting, quoting only the start of it', () => {
+    const escape = parseError(log(line(0, 'invoke', 'write', '"\\q"')));
+    expect(escape).toMatchObject({ code: 'JEPSEN_PARSE', line: 1 });
+    expect(escape.message).toMatch(/unsupported escape/);
+    const deep = parseError(log(line(0, 'invoke', 'read', 'nil'), line(0, 'ok', 'read', '['.repeat(100_000))));
+    expect(deep).toMatchObject({ code: 'JEPSEN_PARSE', line: 2 });
+    expect(deep.message).toMatch(/^line 2: bad value "\[{60}…": vectors nested deeper than 100$/);
+  });
+
   it('refuses an empty log, and reads a log without client events as an empty history', () => {
     expect(() => parseJepsenLog('')).toThrow(expect.objectContaining({ code: 'EMPTY_HISTORY' }));
     expect(parseJepsenLog(log('INFO  jepsen.core - Running test')).ops).toEqual([]);
@@ -88,6 +98,29 @@ describe('parseEdnValue', () => {
     expect(parseEdnValue(':timed-out')).toBe(':timed-out');
     expect(parseEdnValue('"a \\"b\\""')).toBe('a "b"');
     expect(parseEdnValue('true')).toBe(true);
+  });
+
+  it('decodes string escapes itself, and refuses the ones EDN does not have', () => {
+    expect(parseEdnValue('"a\\tb\\n\\\\ \\u00e9 \\"q\\""')).toBe('a\tb\n\\ é "q"');
+    expect(parseEdnValue('"raw\ttab"')).toBe('raw\ttab');
+    for (const bad of ['"\\q"', '"\\u12"', '"\\u12G4"', '"\\']) {
+      expect(() => parseEdnValue(bad), bad).toThrow(expect.objectContaining({ code: 'EDN_SYNTAX' }));
+    }
+  });
+
+  it('refuses nesting deeper than MAX_VALUE_DEPTH instead of overflowing the stack', () => {
+    const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    expect(() => parseEdnValue(nested(MAX_VALUE_DEPTH))).not.toThrow();
+    expect(() => parseEdnValue(nested(MAX_VALUE_DEPTH + 1))).toThrow(expect.objectContaining({ code: 'EDN_SYNTAX', message: expect.stringMatching(/nested deeper than 100/) }));
+    expect(() => parseEdnValue('['.repeat(100_000))).toThrow(expect.objectContaining({ code: 'EDN_SYNTAX' }));
+  });
+
+  it('refuses numbers it cannot hold exactly: huge integers, and decimals out of range', () => {
+    expect(parseEdnValue('9007199254740991')).toBe(9007199254740991);
+    expect(parseEdnValue('-2.5e-3')).toBe(-0.0025);
+    for (const bad of ['9007199254740993', '-99999999999999999999', '9'.repeat(400), '1e400', '-1.5e999']) {
+      expect(() => parseEdnValue(bad), bad).toThrow(expect.objectContaining({ code: 'EDN_SYNTAX' }));
+    }
   });
 
   it('rejects what it does not know', () => {

@@ -4,6 +4,9 @@ import type { JsonValue } from '../sim/history.js';
 
 export type { JsonValue };
 
+/** Deepest nesting of arrays and objects a value read from a history may have. */
+export const MAX_VALUE_DEPTH = 100;
+
 /** Same text for equal values, whatever the key order of objects; used to intern states and values. */
 export function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);

@@ -26,6 +26,11 @@ interface Event {
   readonly value: JsonValue;
 }
 
+/** Input quoted in a message: lines can be megabytes long. */
+function excerpt(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
 function fail(line: number, why: string): CheckError {
   return new CheckError('JEPSEN_PARSE', `line ${line}: ${why}`, line);
 }
@@ -33,15 +38,15 @@ function fail(line: number, why: string): CheckError {
 /** The event on a log line, null for lines of other loggers, or a JEPSEN_PARSE error. */
 function parseLine(text: string, line: number): Event | null {
   const log = LOG_LINE.exec(text.trim());
-  if (log === null) throw fail(line, `not a Jepsen log line: "${text.slice(0, 60)}"`);
+  if (log === null) throw fail(line, `not a Jepsen log line: "${excerpt(text)}"`);
   if (log[2] !== 'jepsen.util') return null;
   const event = EVENT.exec(log[3]!);
-  if (event === null) throw fail(line, `expected "PROCESS :invoke|:ok|:fail|:info :f VALUE", got "${log[3]!.slice(0, 60)}"`);
+  if (event === null) throw fail(line, `expected "PROCESS :invoke|:ok|:fail|:info :f VALUE", got "${excerpt(log[3]!)}"`);
   let value: JsonValue;
   try {
     value = parseEdnValue(event[4] ?? 'nil');
   } catch (err) {
-    if (err instanceof EdnSyntaxError) throw fail(line, `bad value "${event[4] ?? ''}": ${err.message}`);
+    if (err instanceof EdnSyntaxError) throw fail(line, `bad value "${excerpt(event[4] ?? '')}": ${err.message}`);
     throw err;
   }
   return { process: event[1]!, type: event[2]!, f: event[3]!, value };
@@ -120,7 +125,7 @@ export class JepsenLogReader {
     if (tail.trim() !== '') {
       throw new CheckError(
         'TRUNCATED_HISTORY',
-        `line ${lineNumber}: the log is cut off part-way through this line (no newline after "${tail.slice(0, 60)}"); end the file with a newline if it is complete`,
+        `line ${lineNumber}: the log is cut off part-way through this line (no newline after "${excerpt(tail)}"); end the file with a newline if it is complete`,
         lineNumber,
       );
     }
