@@ -2,7 +2,7 @@
 // untrusted JSON, checking every field so the search can rely on the shapes it is given.
 import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
 import { CheckError } from '../errors.js';
-import { isJsonValue } from '../json.js';
+import { jsonValueProblem } from '../json.js';
 
 const OUTCOMES: readonly string[] = ['ok', 'fail', 'unknown'];
 
@@ -11,14 +11,15 @@ function bad(why: string): CheckError {
 }
 
 function field(record: Record<string, unknown>, name: string, where: string): unknown {
-  if (!(name in record)) throw bad(`${where}: missing "${name}"`);
+  if (!Object.hasOwn(record, name)) throw bad(`${where}: missing "${name}"`);
   return record[name];
 }
 
 function jsonField(record: Record<string, unknown>, name: string, where: string): JsonValue {
   const value = field(record, name, where);
-  if (!isJsonValue(value)) throw bad(`${where}: "${name}" is not a JSON value`);
-  return value;
+  const problem = jsonValueProblem(value);
+  if (problem !== null) throw bad(`${where}: "${name}" ${problem}`);
+  return value as JsonValue;
 }
 
 function numberField(record: Record<string, unknown>, name: string, where: string): number {
