@@ -2,7 +2,8 @@
 // bounded by V8's largest string), whole documents up to a documented size, with typed errors
 // past either limit. The limits are lowered here so small files exercise them.
 import { constants } from 'node:buffer';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,18 @@ describe('readHistoryFile', () => {
     const err = await failure(readHistoryFile(file, { maxDocumentBytes: doc.length - 1 }));
     expect(err.code).toBe('HISTORY_TOO_LARGE');
     expect(err.message).toBe(`${doc.length} bytes is more than the ${doc.length - 1} bytes a Synod JSON history may have`);
+  });
+
+  it('stops reading a pipe once it passes the document limit', async () => {
+    const fifo = join(dir, 'pipe.json');
+    execFileSync('mkfifo', [fifo]);
+    const writer = createWriteStream(fifo);
+    writer.on('error', () => {}); // the reader hangs up early: EPIPE is expected
+    writer.end(`{"format":"synod-history/1","ops":[${'{},'.repeat(10_000)}]}`);
+    const err = await failure(readHistoryFile(fifo, { maxDocumentBytes: 1000, chunkBytes: 256 }));
+    expect(err.code).toBe('HISTORY_TOO_LARGE');
+    expect(err.message).toMatch(/^more than the 1000 bytes a Synod JSON history may have \(stopped reading after \d+ bytes\)$/);
+    writer.destroy();
   });
 
   it('reads a document with a byte-order mark and multi-byte characters like JSON.parse', async () => {

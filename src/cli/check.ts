@@ -72,20 +72,24 @@ function mib(bytes: number): string {
   return bytes >= 1024 * 1024 ? ` (${(bytes / (1024 * 1024)).toFixed(1)} MiB)` : '';
 }
 
-function tooLarge(size: string, limit: number): CheckError {
-  return new CheckError('HISTORY_TOO_LARGE', `${size} is more than the ${limit} bytes${mib(limit)} a Synod JSON history may have`);
+function tooLarge(message: string): CheckError {
+  return new CheckError('HISTORY_TOO_LARGE', message);
 }
 
-/** A Synod document, read in chunks up to the limit: never more, even from a pipe that lies about its size. */
+/**
+ * A Synod document, read in chunks up to the limit. A regular file is measured first; a pipe or
+ * a growing file is cut off at the first chunk that passes the limit.
+ */
 async function readDocument(file: string, limits: ReadLimits): Promise<History> {
   const limit = limits.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
   const info = await stat(file);
-  if (info.isFile() && info.size > limit) throw tooLarge(`${info.size} bytes${mib(info.size)}`, limit);
+  const most = `${limit} bytes${mib(limit)} a Synod JSON history may have`;
+  if (info.isFile() && info.size > limit) throw tooLarge(`${info.size} bytes${mib(info.size)} is more than the ${most}`);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
     total += chunk.length;
-    if (total > limit) throw tooLarge(`more than ${limit} bytes`, limit);
+    if (total > limit) throw tooLarge(`more than the ${most} (stopped reading after ${total} bytes)`);
     chunks.push(chunk);
   }
   // TextDecoder drops a byte-order mark and, like readFile, turns invalid UTF-8 into U+FFFD
