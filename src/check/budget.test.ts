@@ -1,13 +1,15 @@
 // Budgets: a hard history with a tiny budget ends as "unknown" with the reason, and bad budget
 // options are refused with BAD_OPTION.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkHistory } from './checker.js';
 import { parseJepsenLog } from './formats/jepsen.js';
 import { registerModel } from './models/register.js';
+import { etcdHistoriesDir } from '../../test/shared-histories.js';
 
 // linearizable, and one of the histories whose search visits the most states
-const hard = parseJepsenLog(readFileSync(new URL('../../../shared/histories/etcd-jepsen/etcd_002.log', import.meta.url), 'utf8'));
+const hard = parseJepsenLog(readFileSync(join(etcdHistoriesDir, 'etcd_002.log'), 'utf8'));
 
 describe('budget', () => {
   it('gives up with "unknown" when the clock passes the budget', () => {

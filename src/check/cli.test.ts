@@ -1,14 +1,14 @@
 // End-to-end test of `synod check`: spawns the real CLI on files written to a temporary folder
 // and checks verdict lines, JSON lines, per-file error lines and exit codes.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { historyOf } from './test/histories.js';
 import { runSynod, type CliRun } from '../cli/test/run-cli.js';
+import { etcdHistoriesDir } from '../../test/shared-histories.js';
 
-const etcd002 = fileURLToPath(new URL('../../../shared/histories/etcd-jepsen/etcd_002.log', import.meta.url));
+const etcd002 = join(etcdHistoriesDir, 'etcd_002.log');
 const dir = mkdtempSync(join(tmpdir(), 'synod-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -63,6 +63,80 @@ describe('synod check', () => {
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/^synod: .*broken\.log: line 2: bad value .*\[JEPSEN_PARSE\]$/);
     expect(errors[1]).toMatch(/^synod: .*missing\.log: cannot read: .*\[READ_FAILED\]$/);
+  });
+
+  it('refuses empty, blank, operation-less and cut-off files instead of calling them linearizable', () => {
+    const etcd000 = readFileSync(join(etcdHistoriesDir, 'etcd_000.log'), 'utf8');
+    const files = [
+      write('empty.log', ''),
+      write('blank.log', '\n  \n'),
+      write('empty.json', ''),
+      write('no-ops.json', JSON.stringify({ format: 'synod-history/1', ops: [] })),
+      write('other-loggers.log', 'INFO  jepsen.core - Running test\n'),
+      write('cut.json', readFileSync(good, 'utf8').slice(0, 40)),
+      // cut inside the value of the last line: "[3 0]" becomes "[3", and "4" of "14" becomes "1"
+      write('cut-value.log', etcd000.slice(0, etcd000.lastIndexOf('\t') + 1)),
+      write('cut-line.log', etcd000.slice(0, etcd000.length - 1)),
+    ];
+    const run = synod('--model', 'register', '--json', ...files);
+    expect(run.status).toBe(2);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { verdict: string; error?: { code: string } });
+    expect(lines.map((l) => [l.verdict, l.error?.code])).toEqual([
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'EMPTY_HISTORY'],
+      ['unknown', 'HISTORY_FORMAT'],
+      ['unknown', 'TRUNCATED_HISTORY'],
+      ['unknown', 'TRUNCATED_HISTORY'],
+    ]);
+    const errors = run.stderr.trim().split('\n');
+    expect(errors).toHaveLength(files.length);
+    expect(errors[7]).toMatch(new RegExp(`^synod: .*cut-line\\.log: line ${etcd000.split('\n').length - 1}: the log is cut off .*\\[TRUNCATED_HISTORY\\]$`));
+  });
+
+  it('says so when no operation completed ok, and counts the outcomes', () => {
+    const pending = write('pending.log', 'INFO  jepsen.util - 0\t:invoke\t:write\t1\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:fail\t:read\tnil\n');
+    const text = synod('--model', 'register', pending);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/pending\.log: linearizable .*\n {2}warning: no operation completed ok \(1 failed, 1 unknown of 2\)/);
+    const json = synod('--model', 'register', '--json', pending, good);
+    const [first, second] = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { counts: unknown; warning?: string });
+    expect(first).toMatchObject({ counts: { ops: 2, ok: 0, fail: 1, unknown: 1 }, warning: expect.stringMatching(/no operation completed ok/) });
+    expect(second).toMatchObject({ counts: { ops: 2, ok: 2, fail: 0, unknown: 0 } });
+    expect(second?.warning).toBeUndefined();
+  });
+
+  it('escapes control characters from file names, values, processes and error excerpts', () => {
+    // eslint-disable-next-line no-control-regex -- finding raw control characters is the point
+    const rawControl = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
+    const red = '\u001b[31mred\u001b[0m';
+    const evilValues = write(
+      'values\u001b[2J\u009b.json',
+      JSON.stringify(
+        historyOf([
+          { p: '1\u001b]0;owned\u0007', f: 'write', input: red, at: [0, 1] },
+          { p: '2\nfake.json: linearizable', f: 'read', output: '\u009b31m\u0085\u007f', at: [2, 3] },
+        ]),
+      ),
+    );
+    const evilLine = write('line\u001b[1A.log', 'INFO  jepsen.util - 0\t:invoke\t:read\t\u001b[31m\u009b\n');
+    const text = synod('--model', 'register', '--sessions', evilValues, evilLine);
+    expect(text.status).toBe(2);
+    expect(text.stdout).not.toMatch(rawControl);
+    expect(text.stderr).not.toMatch(rawControl);
+    expect(text.stdout).toContain('values\\u001b[2J\\u009b.json: not-linearizable');
+    expect(text.stdout).toContain('p1\\u001b]0;owned\\u0007 write "\\u001b[31mred\\u001b[0m"');
+    expect(text.stdout).toContain('p2\\nfake.json: linearizable read → "\\u009b31m\\u0085\\u007f"');
+    expect(text.stderr).toMatch(/^synod: .*line\\u001b\[1A\.log: line 1: bad value "\\u001b\[31m\\u009b".*\[JEPSEN_PARSE\]$/m);
+
+    const json = synod('--model', 'register', '--sessions', '--json', evilValues, evilLine);
+    expect(json.stdout).not.toMatch(rawControl);
+    expect(json.stderr).not.toMatch(rawControl);
+    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; operations?: { output: unknown }[] });
+    expect(lines.map((l) => l.file)).toEqual([evilValues, evilLine]);
+    expect(lines[0]?.operations?.map((op) => op.output)).toContain('\u009b31m\u0085\u007f');
   });
 
   it('exits 2 with verdict unknown when the budget runs out', () => {

@@ -1,13 +1,13 @@
 // The 102 etcd histories recorded by Jepsen, with their known verdicts: the checker must agree
 // on every one, within a generous time budget.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkHistory } from './checker.js';
 import { parseJepsenLog } from './formats/jepsen.js';
 import { registerModel } from './models/register.js';
+import { etcdHistoriesDir } from '../../test/shared-histories.js';
 
-const dir = fileURLToPath(new URL('../../../shared/histories/etcd-jepsen/', import.meta.url));
+const dir = etcdHistoriesDir;
 
 describe('etcd Jepsen histories', () => {
   it('are where the test expects them', () => {

@@ -3,7 +3,7 @@
 export { checkHistory, partitionHistory, type CheckOptions, type Partition } from './checker.js';
 export type { CheckResult, LinearizedStep, PartitionReport, Verdict, Violation } from './result.js';
 export { DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_STATES, type BudgetOptions, type BudgetReason } from './budget.js';
-export { CheckError, type CheckErrorCode } from './errors.js';
+export { CHECK_ERROR_CODES, CheckError, type CheckErrorCode } from './errors.js';
 export type { Model, PreparedCall, SessionEffect } from './model.js';
 export {
   MODEL_NAMES,
@@ -19,7 +19,9 @@ export {
   type RegisterCall,
 } from './models/index.js';
 export { checkSessions, type SessionGuarantee, type SessionResult, type SessionViolation } from './session.js';
-export { parseJepsenLog } from './formats/jepsen.js';
+export { JepsenLogReader, parseJepsenLog, type JepsenReadOptions } from './formats/jepsen.js';
+export { DEFAULT_MAX_LINE_CHARS, LineSplitter } from './formats/lines.js';
 export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';
+export { escapeControls } from './escape.js';

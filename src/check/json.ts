@@ -4,6 +4,9 @@ import type { JsonValue } from '../sim/history.js';
 
 export type { JsonValue };
 
+/** Deepest nesting of arrays and objects a value read from a history may have. */
+export const MAX_VALUE_DEPTH = 100;
+
 /** Same text for equal values, whatever the key order of objects; used to intern states and values. */
 export function canonicalJson(value: JsonValue): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
@@ -12,12 +15,24 @@ export function canonicalJson(value: JsonValue): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as JsonValue)}`).join(',')}}`;
 }
 
+/**
+ * Why an untrusted value is not a JSON value a history may hold, or null if it is one. Depth is
+ * bounded (values are compared and printed by recursion), and so is this walk.
+ */
+export function jsonValueProblem(value: unknown, depth = 0): string | null {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : 'is not a finite number';
+  if (typeof value !== 'object') return 'is not a JSON value';
+  if (depth >= MAX_VALUE_DEPTH) return `is nested deeper than ${MAX_VALUE_DEPTH}`;
+  for (const item of Array.isArray(value) ? value : Object.values(value as object)) {
+    const problem = jsonValueProblem(item, depth + 1);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
 export function isJsonValue(value: unknown): value is JsonValue {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every(isJsonValue);
-  if (typeof value === 'object') return Object.values(value as object).every(isJsonValue);
-  return false;
+  return jsonValueProblem(value) === null;
 }
 
 export function isRecord(value: JsonValue): value is { [key: string]: JsonValue } {

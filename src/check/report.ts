@@ -1,8 +1,10 @@
 // Renders check results for people (short text) and for tools (JSON that carries the operations
-// a violation refers to, so a visualizer needs nothing but the report).
+// a violation refers to, so a visualizer needs nothing but the report). Every piece of text taken
+// from the history is escaped (escape.ts): a report is printed on terminals.
 import type { History, JsonValue, Operation } from '../sim/history.js';
 import type { CheckResult, Violation } from './result.js';
 import type { SessionResult } from './session.js';
+import { escapeControls } from './escape.js';
 
 export interface TextOptions {
   /** How many operations at the end of the longest linearizable prefix to list (default 8). */
@@ -12,14 +14,19 @@ export interface TextOptions {
 /** Operations whose null output is an answer ("nothing there") rather than "nothing returned". */
 const READS = new Set(['read', 'get']);
 
+/** A value as JSON text, safe for a terminal. */
+function showJson(value: JsonValue): string {
+  return escapeControls(JSON.stringify(value));
+}
+
 /** `#12 p3 cas [1,2] → true [40, 45]`: index, process, call, result, real-time window. */
 export function describeOperation(op: Operation): string {
-  const input = op.input === null ? '' : ` ${JSON.stringify(op.input)}`;
+  const input = op.input === null ? '' : ` ${showJson(op.input)}`;
   const shown = op.outcome === 'ok' && (op.output !== null || READS.has(op.f));
-  const output = shown ? ` → ${JSON.stringify(op.output)}` : '';
+  const output = shown ? ` → ${showJson(op.output)}` : '';
   const outcome = op.outcome === 'ok' ? '' : ` (${op.outcome})`;
   const end = op.outcome === 'unknown' ? '∞' : String(op.completeMs);
-  return `#${op.index} p${op.process} ${op.f}${input}${output}${outcome} [${op.invokeMs}, ${end}]`;
+  return `#${op.index} p${escapeControls(op.process)} ${escapeControls(op.f)}${input}${output}${outcome} [${op.invokeMs}, ${end}]`;
 }
 
 function count(n: number, noun: string): string {
@@ -36,11 +43,11 @@ function describeIndex(ops: Map<number, Operation>, index: number): string {
 }
 
 function violationLines(violation: Violation, ops: Map<number, Operation>, tail: number): string[] {
-  const key = violation.key === '' ? '' : ` in key ${JSON.stringify(violation.key)}`;
+  const key = violation.key === '' ? '' : ` in key ${showJson(violation.key)}`;
   const lines = [`  longest linearizable prefix${key}: ${count(violation.prefix.length, 'operation')}`];
   const shown = violation.prefix.slice(Math.max(0, violation.prefix.length - tail));
   if (shown.length < violation.prefix.length) lines.push(`    … ${violation.prefix.length - shown.length} earlier`);
-  for (const step of shown) lines.push(`    ${describeIndex(ops, step.op)}  ⇒ ${JSON.stringify(step.state)}`);
+  for (const step of shown) lines.push(`    ${describeIndex(ops, step.op)}  ⇒ ${showJson(step.state)}`);
   lines.push('  none of these can be placed next:');
   for (const index of violation.unplaceable) {
     const mark = index === violation.stuck ? '  ← completed before it could take effect' : '';
@@ -55,7 +62,7 @@ export function formatCheckText(result: CheckResult, history: History, options: 
   const ops = result.partitions.reduce((sum, p) => sum + p.ops, 0);
   const why = result.reason === null ? '' : `, ${result.reason} spent`;
   const figures = [count(ops, 'operation'), count(result.partitions.length, 'partition'), count(states, 'state')].join(', ');
-  const lines = [`${result.verdict} (${result.model}: ${figures}${why})`];
+  const lines = [`${result.verdict} (${escapeControls(result.model)}: ${figures}${why})`];
   if (result.violation !== null) lines.push(...violationLines(result.violation, indexOperations(history), options.prefixTail ?? 8));
   return lines.join('\n');
 }
@@ -64,7 +71,7 @@ export function formatSessionText(result: SessionResult, history: History): stri
   if (result.ok) return 'session guarantees hold (read-your-writes, monotonic reads)';
   const ops = indexOperations(history);
   return result.violations
-    .map((v) => `${v.message}\n    ${describeIndex(ops, v.earlier)}\n    ${describeIndex(ops, v.later)}`)
+    .map((v) => `${escapeControls(v.message)}\n    ${describeIndex(ops, v.earlier)}\n    ${describeIndex(ops, v.later)}`)
     .join('\n');
 }
 

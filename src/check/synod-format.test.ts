@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { HistoryRecorder } from '../sim/history.js';
 import { parseSynodHistory, validateHistory } from './formats/synod.js';
+import { MAX_VALUE_DEPTH } from './json.js';
 
 function recorded(): string {
   const recorder = new HistoryRecorder();
@@ -44,6 +45,16 @@ describe('parseSynodHistory', () => {
   ])('rejects an operation with %s', (_what, op, message) => {
     const doc = JSON.parse(JSON.stringify({ format: 'synod-history/1', ops: [op] })) as unknown;
     expect(() => validateHistory(doc)).toThrow(message);
+  });
+
+  it('refuses values nested deeper than MAX_VALUE_DEPTH instead of overflowing the stack', () => {
+    const doc = (input: string): string =>
+      `{"format":"synod-history/1","ops":[{"index":0,"process":"p","f":"write","input":${input},"output":null,"invokeMs":0,"completeMs":1,"outcome":"ok"}]}`;
+    const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    expect(parseSynodHistory(doc(nested(MAX_VALUE_DEPTH))).ops).toHaveLength(1);
+    for (const deep of [nested(MAX_VALUE_DEPTH + 1), nested(100_000), `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`]) {
+      expect(() => parseSynodHistory(doc(deep))).toThrow(expect.objectContaining({ code: 'HISTORY_FORMAT', message: 'ops[0]: "input" is nested deeper than 100' }));
+    }
   });
 
   it('rejects duplicate indices', () => {

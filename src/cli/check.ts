@@ -1,7 +1,9 @@
 // `synod check`: reads history files (Synod JSON or Jepsen logs), checks each for linearizability
 // against a model and prints one verdict per file. This host owns the file I/O and the wall clock
-// that the checker core is not allowed to touch.
-import { readFile } from 'node:fs/promises';
+// that the checker core is not allowed to touch. Everything it prints that came from a file or
+// its name goes through escapeControls: a history must not drive the terminal it is read on.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { History, JsonValue } from '../sim/history.js';
@@ -11,10 +13,11 @@ import {
   checkHistory,
   checkResultToJson,
   checkSessions,
+  escapeControls,
   formatCheckText,
   formatSessionText,
   modelByName,
-  parseJepsenLog,
+  JepsenLogReader,
   parseSynodHistory,
   type CheckResult,
   type SessionResult,
@@ -47,9 +50,66 @@ function parseCount(text: string): number {
   return value;
 }
 
+/**
+ * The largest Synod JSON history read. A document is parsed whole, so its text must fit in one
+ * string (V8 stops near 512 MiB); the parsed document and the history built from it take several
+ * times the text again. Line-based logs have no such limit: they are read as a stream.
+ */
+export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+
+export interface ReadLimits {
+  /** Largest whole document (Synod JSON) read, in bytes (default MAX_DOCUMENT_BYTES). */
+  readonly maxDocumentBytes?: number;
+  /** Longest line of a line-based log, in characters (default DEFAULT_MAX_LINE_CHARS of src/check). */
+  readonly maxLineChars?: number;
+  /** Bytes read at a time; tests make it small to put chunk boundaries everywhere. */
+  readonly chunkBytes?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? ` (${(bytes / (1024 * 1024)).toFixed(1)} MiB)` : '';
+}
+
+function tooLarge(message: string): CheckError {
+  return new CheckError('HISTORY_TOO_LARGE', message);
+}
+
+/**
+ * A Synod document, read in chunks up to the limit. A regular file is measured first; a pipe or
+ * a growing file is cut off at the first chunk that passes the limit.
+ */
+async function readDocument(file: string, limits: ReadLimits): Promise<History> {
+  const limit = limits.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
+  const info = await stat(file);
+  const most = `${limit} bytes${mib(limit)} a Synod JSON history may have`;
+  if (info.isFile() && info.size > limit) throw tooLarge(`${info.size} bytes${mib(info.size)} is more than the ${most}`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) throw tooLarge(`more than the ${most} (stopped reading after ${total} bytes)`);
+    chunks.push(chunk);
+  }
+  // TextDecoder drops a byte-order mark and, like readFile, turns invalid UTF-8 into U+FFFD
+  return parseSynodHistory(new TextDecoder('utf-8').decode(Buffer.concat(chunks, total)));
+}
+
+/** A Jepsen log, decoded and split into lines chunk by chunk: memory holds the history, one chunk and one line. */
+async function readLog(file: string, limits: ReadLimits): Promise<History> {
+  const reader = new JepsenLogReader(limits.maxLineChars === undefined ? {} : { maxLineChars: limits.maxLineChars });
+  const decoder = new TextDecoder('utf-8');
+  for await (const chunk of createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    reader.push(decoder.decode(chunk, { stream: true }));
+  }
+  reader.push(decoder.decode());
+  return reader.finish();
+}
+
 /** `.json` files are Synod histories; anything else is read as a Jepsen log. */
-export function parseHistoryFile(file: string, text: string): History {
-  return file.toLowerCase().endsWith('.json') ? parseSynodHistory(text) : parseJepsenLog(text);
+export function readHistoryFile(file: string, limits: ReadLimits = {}): Promise<History> {
+  return file.toLowerCase().endsWith('.json') ? readDocument(file, limits) : readLog(file, limits);
 }
 
 function errorOf(err: unknown): { code: string; message: string } | null {
@@ -59,28 +119,65 @@ function errorOf(err: unknown): { code: string; message: string } | null {
   return null;
 }
 
+interface OutcomeCounts {
+  readonly ops: number;
+  readonly ok: number;
+  readonly fail: number;
+  readonly unknown: number;
+}
+
+function countOutcomes(history: History): OutcomeCounts {
+  const counts = { ops: history.ops.length, ok: 0, fail: 0, unknown: 0 };
+  for (const op of history.ops) counts[op.outcome]++;
+  return counts;
+}
+
+/**
+ * A history where nothing completed ok is linearizable whatever happened (every operation may
+ * have failed or never taken effect): valid, but more likely a broken test run than a result.
+ */
+function warningFor(counts: OutcomeCounts): string | null {
+  if (counts.ok > 0) return null;
+  return `no operation completed ok (${counts.fail} failed, ${counts.unknown} unknown of ${counts.ops}), so nothing constrains this verdict`;
+}
+
 function printResult(file: string, history: History, result: CheckResult, sessions: SessionResult | null, ms: number, json: boolean): void {
+  const counts = countOutcomes(history);
+  const warning = warningFor(counts);
   if (json) {
-    const extra: { [key: string]: JsonValue } = sessions === null ? {} : { sessions: JSON.parse(JSON.stringify(sessions)) as JsonValue };
-    process.stdout.write(`${JSON.stringify({ file, verdict: result.verdict, ms: Math.round(ms * 1000) / 1000, ...checkResultToJson(result, history), ...extra })}\n`);
+    const extra: { [key: string]: JsonValue } = {
+      counts: { ...counts },
+      ...(warning === null ? {} : { warning }),
+      ...(sessions === null ? {} : { sessions: JSON.parse(JSON.stringify(sessions)) as JsonValue }),
+    };
+    writeJsonLine({ file, verdict: result.verdict, ms: Math.round(ms * 1000) / 1000, ...checkResultToJson(result, history), ...extra });
     return;
   }
   const [first, ...rest] = formatCheckText(result, history).split('\n');
-  const lines = [`${file}: ${first} in ${ms.toFixed(1)} ms`, ...rest];
+  const lines = [`${escapeControls(file)}: ${first} in ${ms.toFixed(1)} ms`, ...(warning === null ? [] : [`  warning: ${warning}`]), ...rest];
   if (sessions !== null) lines.push(...formatSessionText(sessions, history).split('\n').map((l) => `  ${l}`));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // the report escapes what it takes from the history; escaping each line again costs little
+  // and keeps the output safe should a formatter forget
+  process.stdout.write(`${lines.map(escapeControls).join('\n')}\n`);
+}
+
+/** JSON.stringify leaves DEL, C1 and U+2028/9 raw inside strings; escaping keeps the value. */
+function writeJsonLine(value: { [key: string]: JsonValue }): void {
+  process.stdout.write(`${escapeControls(JSON.stringify(value))}\n`);
 }
 
 function printFailure(file: string, failure: { code: string; message: string }, ms: number, json: boolean): void {
-  process.stderr.write(`synod: ${file}: ${failure.message} [${failure.code}]\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ file, verdict: 'unknown', ms: Math.round(ms * 1000) / 1000, error: failure })}\n`);
+  process.stderr.write(`synod: ${escapeControls(file)}: ${escapeControls(failure.message)} [${failure.code}]\n`);
+  if (json) writeJsonLine({ file, verdict: 'unknown', ms: Math.round(ms * 1000) / 1000, error: failure });
 }
 
 async function checkFile(file: string, options: CheckCommandOptions): Promise<FileOutcome> {
   const started = performance.now();
   try {
     const model = modelByName(options.model);
-    const history = parseHistoryFile(file, await readFile(file, 'utf8'));
+    const history = await readHistoryFile(file);
+    // an empty history is vacuously linearizable, which is never what the caller wanted to learn
+    if (history.ops.length === 0) throw new CheckError('EMPTY_HISTORY', 'the history has no client operations to check');
     const budget = options.budgetMs > 0 ? { now: () => performance.now(), budgetMs: options.budgetMs } : {};
     const maxStates = options.maxStates === undefined || options.maxStates === 0 ? undefined : options.maxStates;
     const result = checkHistory(history, model, { ...budget, maxStates });

@@ -34,84 +34,158 @@ export class NemesisSyntaxError extends Error {
   }
 }
 
-const GROUP = /^\{\s*([^{}]*)\s*\}$/;
+/** A step as quoted in a message: scripts may come from files of any size. */
+function quote(step: string): string {
+  return step.length > 80 ? `${step.slice(0, 80)}…` : step;
+}
 
 function parseGroup(text: string, step: string): NodeId[] {
-  const m = GROUP.exec(text.trim());
-  if (m === null) throw new NemesisSyntaxError(`expected a group like {1,2} in "${step}", got "${text.trim()}"`);
-  const ids = (m[1] as string).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (ids.length === 0) throw new NemesisSyntaxError(`empty group in "${step}"`);
+  // checked by hand: the pattern /^\{\s*([^{}]*)\s*\}$/ used before backtracked cubically
+  const group = text.trim();
+  const inner = group.slice(1, -1);
+  if (!group.startsWith('{') || !group.endsWith('}') || group.length < 2 || /[{}]/.test(inner)) {
+    throw new NemesisSyntaxError(`expected a group like {1,2} in "${quote(step)}", got "${quote(group)}"`);
+  }
+  const ids = inner.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (ids.length === 0) throw new NemesisSyntaxError(`empty group in "${quote(step)}"`);
   return ids;
 }
 
-function parseTarget(word: string | undefined, step: string): Target {
-  if (word === undefined) throw new NemesisSyntaxError(`missing target (a node id, "leader" or "random") in "${step}"`);
-  if (word === 'leader') return { kind: 'leader' };
-  if (word === 'random') return { kind: 'random' };
-  if (!/^[A-Za-z0-9_.:-]+$/.test(word)) throw new NemesisSyntaxError(`bad target "${word}" in "${step}"`);
-  return { kind: 'node', id: word };
-}
+const DECIMAL = /^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
-function parseNumber(word: string | undefined, what: string, step: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const value = word === undefined ? NaN : Number(word.replace(/ms$|ppm$/, ''));
-  if (!Number.isFinite(value) || value < min || value > max) throw new NemesisSyntaxError(`bad ${what} "${word ?? ''}" in "${step}" (expected a number from ${min} to ${max})`);
-  return value;
-}
+/**
+ * The words of an action, read left to right. A number may carry its unit written together
+ * ("800ms") or as the next word ("800 ms"); words left over are an error, not ignored.
+ */
+class Words {
+  private at = 1;
+  constructor(
+    private readonly words: readonly string[],
+    private readonly step: string,
+  ) {}
 
-function parseAction(text: string, step: string): NemesisAction {
-  const words = text.trim().split(/\s+/);
-  const verb = words[0];
-  const rest = text.trim().slice((verb ?? '').length).trim();
-  switch (verb) {
-    case 'partition': {
-      if (rest.includes('->')) {
-        const [from, to, extra] = rest.split('->');
-        if (extra !== undefined || to === undefined) throw new NemesisSyntaxError(`one-way partition takes "{a,b} -> {c}" in "${step}"`);
-        return { kind: 'partition-one-way', from: parseGroup(from as string, step), to: parseGroup(to, step) };
-      }
-      const groups = rest.split('|').map((g) => parseGroup(g, step));
-      if (groups.length < 2) throw new NemesisSyntaxError(`partition needs two or more groups separated by "|" in "${step}"`);
-      return { kind: 'partition', groups };
-    }
-    case 'isolate':
-      return { kind: 'isolate', target: parseTarget(words[1], step) };
-    case 'heal':
-      return { kind: 'heal' };
-    case 'crash':
-      return { kind: 'crash', target: parseTarget(words[1], step) };
-    case 'restart':
-      return { kind: 'restart', target: words[1] === 'all' ? { kind: 'all' } : parseTarget(words[1], step) };
-    case 'pause':
-      if (words[2] !== 'for') throw new NemesisSyntaxError(`pause takes "pause TARGET for D ms" in "${step}"`);
-      return { kind: 'pause', target: parseTarget(words[1], step), durationMs: parseNumber(words[3], 'duration', step) };
-    case 'slow':
-      return { kind: 'slow', target: parseTarget(words[1], step), processingMs: parseNumber(words[2], 'processing time', step) };
-    case 'clock':
-      // clock TARGET OFFSETms [DRIFTppm]
-      return {
-        kind: 'clock',
-        target: parseTarget(words[1], step),
-        offsetMs: parseNumber(words[2], 'offset', step, -1e12, 1e12),
-        driftPpm: words[3] === undefined ? 0 : parseNumber(words[3], 'drift', step, -999_999, 1e6),
-      };
-    case 'loss':
-    case 'duplicate':
-    case 'reorder':
-      return { kind: verb, rate: parseNumber(words[1], 'rate', step, 0, 1) };
-    default:
-      throw new NemesisSyntaxError(`unknown action "${verb ?? ''}" in "${step}" (known: partition, isolate, heal, crash, restart, pause, slow, clock, loss, duplicate, reorder)`);
+  next(): string | undefined {
+    return this.words[this.at++];
+  }
+
+  target(): Target {
+    const word = this.next();
+    if (word === undefined) throw new NemesisSyntaxError(`missing target (a node id, "leader" or "random") in "${quote(this.step)}"`);
+    if (word === 'leader') return { kind: 'leader' };
+    if (word === 'random') return { kind: 'random' };
+    if (!/^[A-Za-z0-9_.:-]+$/.test(word)) throw new NemesisSyntaxError(`bad target "${quote(word)}" in "${quote(this.step)}"`);
+    return { kind: 'node', id: word };
+  }
+
+  number(what: string, unit: 'ms' | 'ppm' | null, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const word = this.next() ?? '';
+    const digits = unit !== null && word.endsWith(unit) ? word.slice(0, -unit.length) : word;
+    if (unit !== null && digits === word && this.words[this.at] === unit) this.at++;
+    return checkedNumber(digits, word, what, this.step, min, max);
+  }
+
+  /** Whether words are left. */
+  more(): boolean {
+    return this.at < this.words.length;
+  }
+
+  /** Throws when words are left after a complete action. */
+  end(verb: string): void {
+    if (this.at < this.words.length) throw new NemesisSyntaxError(`unexpected "${quote(this.words.slice(this.at).join(' '))}" after ${verb} in "${quote(this.step)}"`);
   }
 }
 
-/** Parses a script of steps separated by ";" or newlines, each "at T ms ACTION". */
+function checkedNumber(digits: string, word: string, what: string, step: string, min: number, max: number): number {
+  const value = DECIMAL.test(digits) ? Number(digits) : NaN;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new NemesisSyntaxError(`bad ${what} "${quote(word)}" in "${quote(step)}" (expected a number from ${min} to ${max})`);
+  }
+  return value;
+}
+
+function parsePartition(rest: string, step: string): NemesisAction {
+  if (rest.includes('->')) {
+    const [from, to, extra] = rest.split('->');
+    if (extra !== undefined || to === undefined) throw new NemesisSyntaxError(`one-way partition takes "{a,b} -> {c}" in "${quote(step)}"`);
+    return { kind: 'partition-one-way', from: parseGroup(from as string, step), to: parseGroup(to, step) };
+  }
+  const groups = rest.split('|').map((g) => parseGroup(g, step));
+  if (groups.length < 2) throw new NemesisSyntaxError(`partition needs two or more groups separated by "|" in "${quote(step)}"`);
+  return { kind: 'partition', groups };
+}
+
+function parseAction(text: string, step: string): NemesisAction {
+  const trimmed = text.trim();
+  const words = trimmed.split(/\s+/);
+  const verb = words[0] ?? '';
+  const args = new Words(words, step);
+  let action: NemesisAction;
+  switch (verb) {
+    case 'partition':
+      // groups may hold spaces, so they are read from the text; the group parser checks it all
+      return parsePartition(trimmed.slice(verb.length), step);
+    case 'isolate':
+    case 'crash':
+      action = { kind: verb, target: args.target() };
+      break;
+    case 'heal':
+      action = { kind: 'heal' };
+      break;
+    case 'restart':
+      if (words[1] === 'all') {
+        args.next();
+        action = { kind: 'restart', target: { kind: 'all' } };
+      } else {
+        action = { kind: 'restart', target: args.target() };
+      }
+      break;
+    case 'pause': {
+      const target = args.target();
+      if (args.next() !== 'for') throw new NemesisSyntaxError(`pause takes "pause TARGET for D ms" in "${quote(step)}"`);
+      action = { kind: 'pause', target, durationMs: args.number('duration', 'ms') };
+      break;
+    }
+    case 'slow':
+      action = { kind: 'slow', target: args.target(), processingMs: args.number('processing time', 'ms') };
+      break;
+    case 'clock': {
+      // clock TARGET OFFSETms [DRIFTppm]
+      const target = args.target();
+      const offsetMs = args.number('offset', 'ms', -1e12, 1e12);
+      const driftPpm = args.more() ? args.number('drift', 'ppm', -999_999, 1e6) : 0;
+      action = { kind: 'clock', target, offsetMs, driftPpm };
+      break;
+    }
+    case 'loss':
+    case 'duplicate':
+    case 'reorder':
+      action = { kind: verb, rate: args.number('rate', null, 0, 1) };
+      break;
+    default:
+      throw new NemesisSyntaxError(`unknown action "${quote(verb)}" in "${quote(step)}" (known: partition, isolate, heal, crash, restart, pause, slow, clock, loss, duplicate, reorder)`);
+  }
+  args.end(verb);
+  return action;
+}
+
+/** The text of a script line up to its comment: "#" starts a comment that runs to the end of the line. */
+function withoutComment(line: string): string {
+  const hash = line.indexOf('#');
+  return hash < 0 ? line : line.slice(0, hash);
+}
+
+/** Parses a script of steps separated by ";" or newlines, each "at T ms ACTION"; "#" starts a comment. */
 export function parseNemesisScript(script: string): NemesisStep[] {
   const steps: NemesisStep[] = [];
-  for (const raw of script.split(/[;\n]/)) {
-    const step = raw.trim();
-    if (step.length === 0 || step.startsWith('#')) continue;
-    const m = /^at\s+(\S+?)\s*ms\s+(.+)$/.exec(step);
-    if (m === null) throw new NemesisSyntaxError(`expected "at T ms ACTION", got "${step}"`);
-    steps.push({ atMs: parseNumber(m[1], 'time', step), action: parseAction(m[2] as string, step) });
+  // bounded by the script: one pass per line, and per ";"-separated step within it
+  for (const line of script.split('\n')) {
+    for (const raw of withoutComment(line).split(';')) {
+      const step = raw.trim();
+      if (step.length === 0) continue;
+      const m = /^at\s+(\S+?)\s*ms\s+(.+)$/.exec(step);
+      if (m === null) throw new NemesisSyntaxError(`expected "at T ms ACTION", got "${quote(step)}"`);
+      steps.push({ atMs: checkedNumber(m[1] as string, m[1] as string, 'time', step, 0, Number.MAX_SAFE_INTEGER), action: parseAction(m[2] as string, step) });
+    }
   }
   return steps;
 }
@@ -299,14 +373,17 @@ export function parseRandomNemesis(spec: string, untilMs: number): RandomNemesis
   const opts = { ...DEFAULT_RANDOM_NEMESIS, untilMs };
   const args = (m[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   for (const arg of args) {
-    const [key, value] = arg.split('=').map((s) => s.trim());
-    const n = Number(value);
-    if (key === undefined || value === undefined || !Number.isFinite(n) || n < 0) throw new NemesisSyntaxError(`bad random nemesis argument "${arg}" (expected name=number >= 0)`);
+    const m = /^([^=]*)=([^=]*)$/.exec(arg);
+    const key = m?.[1]?.trim() ?? '';
+    const value = m?.[2]?.trim() ?? '';
+    const n = DECIMAL.test(value) ? Number(value) : NaN;
+    if (m === null || key === '' || !Number.isFinite(n) || n < 0) throw new NemesisSyntaxError(`bad random nemesis argument "${quote(arg)}" (expected name=number >= 0)`);
     if (key === 'meanMs') opts.meanIntervalMs = Math.max(1, n);
     else if (key === 'minFaultMs') opts.minFaultMs = n;
     else if (key === 'maxFaultMs') opts.maxFaultMs = n;
-    else if (key in mix) mix[key as RandomFaultKind] = n;
-    else throw new NemesisSyntaxError(`unknown random nemesis argument "${key}" (known: meanMs, minFaultMs, maxFaultMs, ${Object.keys(mix).join(', ')})`);
+    // own keys only: "toString" or "__proto__" are in every object, but are not fault kinds
+    else if (Object.hasOwn(mix, key)) mix[key as RandomFaultKind] = n;
+    else throw new NemesisSyntaxError(`unknown random nemesis argument "${quote(key)}" (known: meanMs, minFaultMs, maxFaultMs, ${Object.keys(mix).join(', ')})`);
   }
   if (opts.maxFaultMs < opts.minFaultMs) throw new NemesisSyntaxError('random nemesis: maxFaultMs < minFaultMs');
   return { ...opts, mix };

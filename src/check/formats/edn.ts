@@ -1,41 +1,62 @@
 // The small subset of EDN that Jepsen writes as operation values: nil, booleans, integers and
 // decimals, keywords, strings and vectors. Keywords become strings that keep their leading colon.
+// The input is untrusted: nesting is bounded (the reader recurses), strings are scanned by hand
+// (EDN escapes are not JSON's), and numbers that would not compare exactly are refused.
 import type { JsonValue } from '../../sim/history.js';
+import { CheckError } from '../errors.js';
+import { MAX_VALUE_DEPTH } from '../json.js';
 
-export class EdnSyntaxError extends Error {
-  override readonly name = 'EdnSyntaxError';
+/** A malformed or unsupported EDN value; the Jepsen reader turns it into JEPSEN_PARSE with the line. */
+export class EdnSyntaxError extends CheckError {
+  constructor(message: string) {
+    super('EDN_SYNTAX', message);
+    this.name = 'EdnSyntaxError';
+  }
 }
 
-const ATOM = /^[^\s,[\]{}()"]+/;
-const NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+const ATOM = /[^\s,[\]{}()"]+/y;
+const SPACE = /[\s,]*/y;
+const INTEGER = /^-?\d+$/;
+const DECIMAL = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' };
+
+/** At most this much of the input is quoted in a message. */
+function excerpt(text: string): string {
+  return text.length > 20 ? `${text.slice(0, 20)}…` : text;
+}
 
 class Reader {
   private at = 0;
   constructor(private readonly text: string) {}
 
   readAll(): JsonValue {
-    const value = this.read();
+    const value = this.read(0);
     this.skipSpace();
-    if (this.at < this.text.length) throw new EdnSyntaxError(`unexpected "${this.text.slice(this.at, this.at + 10)}"`);
+    if (this.at < this.text.length) throw new EdnSyntaxError(`unexpected "${excerpt(this.text.slice(this.at))}"`);
     return value;
   }
 
   private skipSpace(): void {
-    while (this.at < this.text.length && /[\s,]/.test(this.text[this.at]!)) this.at++;
+    SPACE.lastIndex = this.at;
+    SPACE.exec(this.text);
+    this.at = SPACE.lastIndex;
   }
 
-  private read(): JsonValue {
+  private read(depth: number): JsonValue {
     this.skipSpace();
     const c = this.text[this.at];
     if (c === undefined) throw new EdnSyntaxError('missing value');
-    if (c === '[') return this.readVector();
+    if (c === '[') return this.readVector(depth + 1);
     if (c === '"') return this.readString();
     return this.readAtom();
   }
 
-  private readVector(): JsonValue[] {
+  private readVector(depth: number): JsonValue[] {
+    // values are compared and printed recursively downstream, so depth is bounded here
+    if (depth > MAX_VALUE_DEPTH) throw new EdnSyntaxError(`vectors nested deeper than ${MAX_VALUE_DEPTH}`);
     this.at++;
     const items: JsonValue[] = [];
+    // each pass consumes at least one character or returns, so the loop ends within the text
     for (;;) {
       this.skipSpace();
       if (this.at >= this.text.length) throw new EdnSyntaxError('unclosed vector');
@@ -43,35 +64,78 @@ class Reader {
         this.at++;
         return items;
       }
-      items.push(this.read());
+      items.push(this.read(depth));
     }
   }
 
   private readString(): string {
-    const match = /^"((?:[^"\\]|\\.)*)"/.exec(this.text.slice(this.at));
-    if (match === null) throw new EdnSyntaxError('unclosed string');
-    this.at += match[0].length;
-    return JSON.parse(`"${match[1]!}"`) as string;
+    let out = '';
+    let from = ++this.at;
+    // one pass per character of the string, bounded by the text
+    while (this.at < this.text.length) {
+      const c = this.text[this.at]!;
+      if (c === '"') {
+        out += this.text.slice(from, this.at++);
+        return out;
+      }
+      if (c !== '\\') {
+        this.at++;
+        continue;
+      }
+      out += this.text.slice(from, this.at);
+      out += this.readEscape();
+      from = this.at;
+    }
+    throw new EdnSyntaxError('unclosed string');
+  }
+
+  /** The character an escape (at the backslash) stands for; moves past it. */
+  private readEscape(): string {
+    const kind = this.text[this.at + 1];
+    if (kind === undefined) throw new EdnSyntaxError('unclosed string');
+    const simple = SIMPLE_ESCAPES[kind];
+    if (simple !== undefined) {
+      this.at += 2;
+      return simple;
+    }
+    if (kind === 'u') {
+      const hex = this.text.slice(this.at + 2, this.at + 6);
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new EdnSyntaxError(`bad escape "\\u${excerpt(hex)}" in a string`);
+      this.at += 6;
+      return String.fromCharCode(parseInt(hex, 16));
+    }
+    throw new EdnSyntaxError(`unsupported escape "\\${kind}" in a string`);
   }
 
   private readAtom(): JsonValue {
-    const match = ATOM.exec(this.text.slice(this.at));
+    ATOM.lastIndex = this.at;
+    const match = ATOM.exec(this.text);
     if (match === null) throw new EdnSyntaxError(`unexpected "${this.text[this.at]!}"`);
-    this.at += match[0].length;
+    this.at = ATOM.lastIndex;
     return atomValue(match[0]);
   }
+}
+
+function numberValue(atom: string): number {
+  const value = Number(atom);
+  // a rounded integer could make two different values compare equal, and so change a verdict
+  if (INTEGER.test(atom) && !Number.isSafeInteger(value)) {
+    throw new EdnSyntaxError(`integer ${excerpt(atom)} is beyond ±(2^53 - 1), where numbers stop comparing exactly`);
+  }
+  if (!Number.isFinite(value)) throw new EdnSyntaxError(`number ${excerpt(atom)} is out of range`);
+  return value;
 }
 
 function atomValue(atom: string): JsonValue {
   if (atom === 'nil') return null;
   if (atom === 'true') return true;
   if (atom === 'false') return false;
-  if (NUMBER.test(atom)) return Number(atom);
+  if (DECIMAL.test(atom)) return numberValue(atom);
   if (/^:[^:]/.test(atom)) return atom;
-  throw new EdnSyntaxError(`unsupported value "${atom}"`);
+  throw new EdnSyntaxError(`unsupported value "${excerpt(atom)}"`);
 }
 
-/** Parses one EDN value; throws EdnSyntaxError. */
+/** Parses one EDN value; throws EdnSyntaxError (a CheckError, code EDN_SYNTAX). */
 export function parseEdnValue(text: string): JsonValue {
   return new Reader(text).readAll();
 }

@@ -1,9 +1,12 @@
 // Reads Jepsen's text logs (`INFO  jepsen.util - PROCESS :type :f VALUE`) into a Synod history.
 // Each line is one event in real-time order, so line numbers serve as times. Operations left
 // open at the end count as unknown-outcome; every malformed line is reported with its number.
+// A log is a sequence of newline-terminated lines: one that ends part-way through a line was cut
+// off, and its last record cannot be trusted (a cut value can still parse, as a different value).
 import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
 import { CheckError } from '../errors.js';
 import { EdnSyntaxError, parseEdnValue } from './edn.js';
+import { LineSplitter } from './lines.js';
 
 const LOG_LINE = /^(TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\s+(\S+)\s+-\s+(.*)$/;
 const EVENT = /^(\S+)\s+:(invoke|ok|fail|info)\s+:([A-Za-z][\w*+!?<>=/-]*)(?:\s+(.*))?$/;
@@ -23,6 +26,11 @@ interface Event {
   readonly value: JsonValue;
 }
 
+/** Input quoted in a message: lines can be megabytes long. */
+function excerpt(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
 function fail(line: number, why: string): CheckError {
   return new CheckError('JEPSEN_PARSE', `line ${line}: ${why}`, line);
 }
@@ -30,15 +38,15 @@ function fail(line: number, why: string): CheckError {
 /** The event on a log line, null for lines of other loggers, or a JEPSEN_PARSE error. */
 function parseLine(text: string, line: number): Event | null {
   const log = LOG_LINE.exec(text.trim());
-  if (log === null) throw fail(line, `not a Jepsen log line: "${text.slice(0, 60)}"`);
+  if (log === null) throw fail(line, `not a Jepsen log line: "${excerpt(text)}"`);
   if (log[2] !== 'jepsen.util') return null;
   const event = EVENT.exec(log[3]!);
-  if (event === null) throw fail(line, `expected "PROCESS :invoke|:ok|:fail|:info :f VALUE", got "${log[3]!.slice(0, 60)}"`);
+  if (event === null) throw fail(line, `expected "PROCESS :invoke|:ok|:fail|:info :f VALUE", got "${excerpt(log[3]!)}"`);
   let value: JsonValue;
   try {
     value = parseEdnValue(event[4] ?? 'nil');
   } catch (err) {
-    if (err instanceof EdnSyntaxError) throw fail(line, `bad value "${event[4] ?? ''}": ${err.message}`);
+    if (err instanceof EdnSyntaxError) throw fail(line, `bad value "${excerpt(event[4] ?? '')}": ${err.message}`);
     throw err;
   }
   return { process: event[1]!, type: event[2]!, f: event[3]!, value };
@@ -86,18 +94,61 @@ class HistoryBuilder {
   }
 }
 
+export interface JepsenReadOptions {
+  /** Longest line accepted (default DEFAULT_MAX_LINE_CHARS); longer gives LINE_TOO_LONG. */
+  readonly maxLineChars?: number;
+}
+
 /**
- * Parses a Jepsen log. Times are line numbers; an operation never completed is unknown and
- * "completes" one line past the end. Lines of other loggers are skipped; anything else that is
- * not an event throws CheckError JEPSEN_PARSE naming the line.
+ * Reads a Jepsen log pushed in chunks of text of any size, holding one line at a time besides
+ * the history it builds. `finish` ends the input and returns the history.
  */
-export function parseJepsenLog(text: string): History {
-  const lines = text.split(/\r?\n/);
-  const builder = new HistoryBuilder();
-  lines.forEach((content, i) => {
+export class JepsenLogReader {
+  private readonly builder = new HistoryBuilder();
+  private readonly splitter: LineSplitter;
+  private sawContent = false;
+
+  constructor(options: JepsenReadOptions = {}) {
+    this.splitter = new LineSplitter((content, line) => this.line(content, line), options.maxLineChars);
+  }
+
+  push(chunk: string): void {
+    this.splitter.push(chunk);
+  }
+
+  /**
+   * The history read. Throws TRUNCATED_HISTORY when the input ends part-way through a line that
+   * is not blank, and EMPTY_HISTORY when it holds nothing but blank lines.
+   */
+  finish(): History {
+    const { tail, lineNumber } = this.splitter.end();
+    if (tail.trim() !== '') {
+      throw new CheckError(
+        'TRUNCATED_HISTORY',
+        `line ${lineNumber}: the log is cut off part-way through this line (no newline after "${excerpt(tail)}"); end the file with a newline if it is complete`,
+        lineNumber,
+      );
+    }
+    if (!this.sawContent) throw new CheckError('EMPTY_HISTORY', 'the log is empty');
+    return this.builder.finish(lineNumber);
+  }
+
+  private line(content: string, line: number): void {
     if (content.trim() === '') return;
-    const event = parseLine(content, i + 1);
-    if (event !== null) builder.add(event, i + 1);
-  });
-  return builder.finish(lines.length + 1);
+    this.sawContent = true;
+    const event = parseLine(content, line);
+    if (event !== null) this.builder.add(event, line);
+  }
+}
+
+/**
+ * Parses a whole Jepsen log. Times are line numbers; an operation never completed is unknown and
+ * "completes" one line past the end. Lines of other loggers are skipped; anything else that is
+ * not an event throws CheckError JEPSEN_PARSE naming the line. A last line without its newline
+ * throws TRUNCATED_HISTORY, and a log of blank lines EMPTY_HISTORY.
+ */
+export function parseJepsenLog(text: string, options: JepsenReadOptions = {}): History {
+  const reader = new JepsenLogReader(options);
+  reader.push(text);
+  return reader.finish();
 }

@@ -2,7 +2,7 @@
 // untrusted JSON, checking every field so the search can rely on the shapes it is given.
 import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
 import { CheckError } from '../errors.js';
-import { isJsonValue } from '../json.js';
+import { jsonValueProblem } from '../json.js';
 
 const OUTCOMES: readonly string[] = ['ok', 'fail', 'unknown'];
 
@@ -11,14 +11,15 @@ function bad(why: string): CheckError {
 }
 
 function field(record: Record<string, unknown>, name: string, where: string): unknown {
-  if (!(name in record)) throw bad(`${where}: missing "${name}"`);
+  if (!Object.hasOwn(record, name)) throw bad(`${where}: missing "${name}"`);
   return record[name];
 }
 
 function jsonField(record: Record<string, unknown>, name: string, where: string): JsonValue {
   const value = field(record, name, where);
-  if (!isJsonValue(value)) throw bad(`${where}: "${name}" is not a JSON value`);
-  return value;
+  const problem = jsonValueProblem(value);
+  if (problem !== null) throw bad(`${where}: "${name}" ${problem}`);
+  return value as JsonValue;
 }
 
 function numberField(record: Record<string, unknown>, name: string, where: string): number {
@@ -72,11 +73,16 @@ export function validateHistory(doc: unknown): History {
   return { format: 'synod-history/1', ops: history };
 }
 
-/** Parses the text of a Synod history document. */
+/**
+ * Parses the text of a Synod history document: EMPTY_HISTORY for blank text, HISTORY_FORMAT for
+ * anything that is not a whole, valid document (a document cut off anywhere is not valid JSON).
+ */
 export function parseSynodHistory(text: string): History {
+  // \s covers a byte-order mark too; testing for a non-space avoids copying a large text
+  if (!/\S/.test(text)) throw new CheckError('EMPTY_HISTORY', 'the document is empty');
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     throw bad(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
