@@ -173,3 +173,28 @@ describe('forwarding follows leadership changes', () => {
     }
   });
 });
+
+describe('a node that lost its data', () => {
+  it('is refused by its peers when started on an empty directory anyway: it cannot vote or acknowledge, and says why in /readyz', async () => {
+    cluster = await startInProcessCluster(3);
+    const leader = await leaderOf(cluster);
+    const url = cluster.urls[leader] as string;
+    for (let i = 0; i < 5; i++) expect((await http('PUT', `${url}/v1/kv/k${i}`, { value: i })).status).toBe(200);
+    const victim = Object.keys(cluster.urls).find((id) => id !== leader) as string;
+    await cluster.stop(victim);
+    (await import('node:fs')).rmSync(cluster.dirs[victim] as string, { recursive: true, force: true });
+    // the operator's mistake: the default --initial-cluster-state new on an empty directory
+    await cluster.start(victim);
+    const victimUrl = cluster.urls[victim] as string;
+    await waitUntil('the peers to refuse it', async () => {
+      const r = await http('GET', `${victimUrl}/readyz`);
+      return r.status === 503 && String((r.body['checks'] as Record<string, unknown>)['identity']).includes('peers refuse this node');
+    }, 20_000);
+    expect(cluster.logs.some((l) => String(l['msg']).includes(`node ${victim} came back with another data directory`))).toBe(true);
+    // it learned nothing and counts for nothing: the others still commit, and it never led
+    expect((await http('PUT', `${url}/v1/kv/after`, { value: 1 })).status).toBe(200);
+    const s = (await http('GET', `${victimUrl}/v1/status`)).body;
+    expect(s['applied']).toBe(0);
+    expect(s['role']).not.toBe('leader');
+  });
+});

@@ -65,7 +65,11 @@ export function createNodeMetrics(src: NodeMetricsSources): NodeMetrics {
   counter('synod_net_decode_errors_total', 'malformed peer frames (each closed its connection)', () => src.transport().decodeErrors);
   counter('synod_net_auth_failures_total', 'refused peer handshakes', () => src.transport().authFailures);
   counter('synod_net_handshake_timeouts_total', 'peer connections that did not authenticate in time', () => src.transport().handshakeTimeouts);
-  counter('synod_net_rejected_connections_total', 'peer connections closed at once (too many pending handshakes)', () => src.transport().rejectedConnections);
+  counter('synod_net_evicted_handshakes_total', 'unauthenticated peer connections evicted to make room for newer ones', () => src.transport().evictedHandshakes);
+  counter('synod_net_tls_failures_total', 'peer connections refused for their TLS certificate', () => src.transport().tlsFailures);
+  counter('synod_net_incarnation_refusals_total', 'peers refused because their data directory is not the one this node knew', () => src.transport().incarnationRefusals);
+  counter('synod_net_refused_by_peer_total', 'times a peer refused this node (identity changed, not a member)', () => src.transport().refusedByPeer);
+  gauge('synod_net_pending_handshakes', 'peer connections not authenticated yet', () => src.transport().pendingHandshakes);
   counter('synod_net_queue_drops_total', 'queued peer messages dropped (queue full, peer gone)', () => src.transport().queueDrops);
   counter('synod_net_reconnects_total', 'outbound peer connections re-established', () => src.transport().reconnects);
   counter('synod_wal_appends_total', 'persist calls accepted by the write-ahead log', () => src.wal().appends);

@@ -17,7 +17,7 @@ import { Forwarder, type LeaderWatch } from './forward.js';
 import { originGuard } from './guard.js';
 import { answerRequest } from './http.js';
 import { HttpServer } from './http-server.js';
-import { defaultClusterId, openIdentity, type InitialClusterState, type NodeIdentity } from './identity.js';
+import { defaultClusterId, KnownPeers, openIdentity, RECOVERY_HINT, type InitialClusterState, type NodeIdentity } from './identity.js';
 import { createNodeMetrics } from './metrics.js';
 import { loadTls, TlsError, TlsWatcher, type TlsFiles, type TlsMaterial } from './tls.js';
 
@@ -165,11 +165,35 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw err;
   }
 
+  // peers' data directories as first met: one that comes back with another directory lost its votes and acknowledgements
+  let knownPeers: KnownPeers;
+  try {
+    knownPeers = new KnownPeers(config.dataDir);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  let refusedByPeersAt = -Infinity;
+  let memberRevision = (_peer: string): number => 0;
+  const toTransportTls = (m: TlsMaterial) => ({ key: m.key, cert: m.cert, ca: m.ca, requireNodeId: true });
   const transport = await Transport.start<RaftMessage>({
     selfId: config.id,
     listen: parseHostPort(self.peer),
     peers: Object.fromEntries([...directory].filter(([id]) => id !== config.id).map(([id, a]) => [id, parseHostPort(a.peer)])),
     secret: config.secret,
+    clusterId: identity.clusterId,
+    incarnation: identity.incarnation,
+    checkPeerIncarnation: (peer, incarnation) => {
+      const verdict = knownPeers.check(peer, incarnation, memberRevision(peer));
+      if (verdict === 'refuse') logger.error({ peer, incarnation, known: knownPeers.incarnationOf(peer) }, `node ${peer} came back with another data directory: it lost its state, and is refused until it is removed and added again (docs/runtime.md, "Recovering a node")`);
+      return verdict;
+    },
+    onRefused: (peer, reason) => {
+      if (reason !== 'identity_changed') return;
+      if (performance.now() - refusedByPeersAt > 10_000) logger.error({ peer }, `node ${peer} refuses this node: it knew another data directory for it (this node's state was lost or replaced). ${RECOVERY_HINT}`);
+      refusedByPeersAt = performance.now();
+    },
+    ...(peerTls === undefined ? {} : { tls: toTransportTls(peerTls) }),
     faultInjection: config.faultInjection === true,
     logger: (r: NetLogRecord) => {
       // the logger already names this node; a second "node" key would repeat it in every line
@@ -219,9 +243,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     onFatal: fail,
   });
   const core = (): RaftCore => host.running as unknown as RaftCore;
+  // an operator who removed a member and added it back wrote a newer member record: its new directory is accepted
+  memberRevision = (peer) => ((core()?.queryLocal({ op: 'get', key: `${MEMBER_KEY_PREFIX}${peer}` }) as { modRevision?: number } | undefined)?.modRevision ?? 0);
   const metrics = createNodeMetrics({ id: config.id, status: () => core().status(), transport: () => transport.metrics(), wal: () => storage.stats, healthy: () => failure === undefined });
   const watch = leaderWatch(host, core);
-  const readiness = trackReadiness(transport, core, () => failure, config.raft?.electionTimeoutMaxTicks ?? (NODE_RAFT_DEFAULTS.electionTimeoutMaxTicks as number), config.raft?.tickMs ?? (NODE_RAFT_DEFAULTS.tickMs as number));
+  const readiness = trackReadiness(transport, core, () => failure, () => performance.now() - refusedByPeersAt < 30_000, config.raft?.electionTimeoutMaxTicks ?? (NODE_RAFT_DEFAULTS.electionTimeoutMaxTicks as number), config.raft?.tickMs ?? (NODE_RAFT_DEFAULTS.tickMs as number));
   host.start();
   writeInline = () => core().displayRole !== 'leader' || host.pendingRequestCount <= LEADER_INLINE_MAX_PENDING;
 
@@ -332,6 +358,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     warnIfExpiring('peer', peerTls);
     watchers.push(new TlsWatcher(config.peerTls, named(peerHost), (m) => {
       peerTls = m;
+      transport.reloadTls(toTransportTls(m));
       logger.info({ notAfter: m.notAfter.toISOString() }, 'peer certificate reloaded');
       warnIfExpiring('peer', m);
     }, (err) => logger.error({ code: (err as TlsError).code }, `the peer TLS files changed but cannot be used (${err.message}); still using the previous ones`)));
@@ -378,7 +405,7 @@ function leaderWatch(host: NodeHost<RaftMessage, RaftRequest, RaftResponse, Raft
  * Readiness: storage writable, a leader known and (on a follower) heard from recently, and the
  * applied state within READY_LAG_ENTRIES of the commit index the leader last announced.
  */
-function trackReadiness(transport: Transport<RaftMessage>, core: () => RaftCore, failure: () => Error | undefined, electionTimeoutMaxTicks: number, tickMs: number): () => ReadinessReport {
+function trackReadiness(transport: Transport<RaftMessage>, core: () => RaftCore, failure: () => Error | undefined, refusedByPeers: () => boolean, electionTimeoutMaxTicks: number, tickMs: number): () => ReadinessReport {
   let leaderHeardAt = -Infinity;
   let leaderCommit = 0;
   transport.onMessage((from, msg) => {
@@ -393,6 +420,7 @@ function trackReadiness(transport: Transport<RaftMessage>, core: () => RaftCore,
     const checks: Record<string, true | string> = {};
     const failed = failure();
     checks['storage'] = failed === undefined ? true : `storage failed: ${failed.message}`;
+    checks['identity'] = refusedByPeers() ? 'peers refuse this node: they knew another data directory for it (its state was lost or replaced)' : true;
     checks['leader'] = s.leader === null ? 'no leader is known' : true;
     if (s.leader !== null && s.role !== 'leader') {
       const quietMs = performance.now() - leaderHeardAt;
