@@ -2,8 +2,8 @@
 // the compact durable ops for spec.create(), and group-commits persist() calls. A host awaits
 // persist() before sending anything that depends on those ops.
 import { codecRegistry, jsonCodec, type PayloadCodec } from './codec.js';
-import { failStorage, type StorageWarning } from './errors.js';
-import { EMPTY_RAFT_STATE, applyRaftOp, lastIndexOf, raftStateToOps, type RaftDurableState } from '../raft/durable-state.js';
+import { failStorage, isStorageError, type StorageWarning } from './errors.js';
+import { RaftStateBuilder, lastIndexOf, raftStateToOps, type FoldWork, type RaftDurableState } from '../raft/durable-state.js';
 import { checkRaftOp } from './raft-op-check.js';
 import type { HardState, JsonValue, LogEntry, RaftPersistOp } from './raft-types.js';
 import type { RecoveredRecord } from './recovery.js';
@@ -18,6 +18,8 @@ export interface RaftStorageOptions extends WalOptions {
   readonly codec?: PayloadCodec;
   /** Further codecs able to read records written before a codec switch. */
   readonly readCodecs?: readonly PayloadCodec[];
+  /** Counts the work of folding the recovered records (log entries copied), e.g. for tests that bound it. */
+  readonly recoveryWork?: FoldWork;
 }
 
 export class RaftStorage {
@@ -44,8 +46,7 @@ export class RaftStorage {
     const codecs = codecRegistry([jsonCodec, ...(options.readCodecs ?? []), codec]);
     const opened = await openWal(dir, options);
     try {
-      let state = opened.snapshot === null ? EMPTY_RAFT_STATE : applyRaftOp(EMPTY_RAFT_STATE, decodeSnapshot(opened.snapshot, codecs, dir));
-      for (const record of opened.records) state = applyRaftOp(state, decodeRecord(record, codecs));
+      const state = foldRecovered(opened.snapshot, opened.records, codecs, dir, options.recoveryWork);
       return new RaftStorage(opened.wal, codec, raftStateToOps(state), state, opened.warnings);
     } catch (error) {
       await opened.wal.close();
@@ -160,6 +161,40 @@ export function coalesceRaftOps(ops: readonly RaftPersistOp[], previous: HardSta
   return { ops: out, lastHardState: last };
 }
 
+// ---- recovery -------------------------------------------------------------------------------
+
+/**
+ * Decodes the snapshot and the records after it and folds them, in time linear in the entries
+ * they hold. Each op must fit the log as persist() would have accepted it: a checksummed record
+ * that does not (entries out of order, or leaving a gap) was not written by this adapter.
+ */
+function foldRecovered(
+  snapshot: Uint8Array | null,
+  records: readonly RecoveredRecord[],
+  codecs: ReadonlyMap<number, PayloadCodec>,
+  dir: string,
+  work: FoldWork | undefined,
+): RaftDurableState {
+  const builder = new RaftStateBuilder(undefined, work);
+  let lastIndex: number | null = null;
+  const fold = (op: RaftPersistOp, where: () => string): void => {
+    try {
+      lastIndex = checkRaftOp(op, lastIndex);
+    } catch (error) {
+      if (isStorageError(error, 'STORAGE_INVALID_OP')) failStorage('WAL_CORRUPT', `${where()}: ${error.message}`);
+      throw error;
+    }
+    builder.apply(op);
+  };
+  if (snapshot !== null) fold(decodeSnapshot(snapshot, codecs, dir), () => `latest snapshot in ${dir}`);
+  for (const record of records) fold(decodeRecord(record, codecs), () => recordPlace(record));
+  return builder.state();
+}
+
+function recordPlace(record: RecoveredRecord): string {
+  return `${record.file} at byte offset ${record.offsetBytes}`;
+}
+
 // ---- decoding -------------------------------------------------------------------------------
 
 function codecFor(codecs: ReadonlyMap<number, PayloadCodec>, id: number, where: string): PayloadCodec {
@@ -167,7 +202,7 @@ function codecFor(codecs: ReadonlyMap<number, PayloadCodec>, id: number, where: 
 }
 
 function decodeRecord(record: RecoveredRecord, codecs: ReadonlyMap<number, PayloadCodec>): RaftPersistOp {
-  const where = `${record.file} at byte offset ${record.offsetBytes}`;
+  const where = recordPlace(record);
   const value = codecFor(codecs, record.type >> 4, where).decode(record.payload);
   const tag = record.type & 0xf;
   if (tag === TAG_HARD_STATE && isHardState(value)) return { kind: 'hardState', state: value };
