@@ -79,7 +79,7 @@ export async function run(args: string[]): Promise<void> {
   const cpu = cpus();
   process.stdout.write(`${cpu.length} x ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   process.stdout.write(`median of ${options.repeat} opens, each in a fresh process\n\n`);
-  process.stdout.write('entries  per record  records   MiB on disk  open ms  create ms  per 100k entries (open+create)  peak RSS MiB  heap MiB\n');
+  process.stdout.write('entries  per record  records   MiB on disk  open ms  open CPU ms  create ms  per 100k entries (open+create)  peak RSS MiB  heap MiB\n');
   const root = await mkdtemp(join(tmpdir(), 'synod-bench-wal-open-'));
   try {
     for (const perRecord of options.perRecord) {
@@ -97,6 +97,7 @@ export async function run(args: string[]): Promise<void> {
           String(written.records).padStart(8),
           (written.diskBytes / 2 ** 20).toFixed(1).padStart(13),
           openMs.toFixed(0).padStart(8),
+          median(runs.map((r) => r.openCpuMs)).toFixed(0).padStart(12),
           createMs.toFixed(0).padStart(10),
           (((openMs + createMs) * 100_000) / entryCount).toFixed(0).padStart(31),
           median(runs.map((r) => r.peakRssMiB)).toFixed(0).padStart(13),

@@ -7,6 +7,8 @@ import { RaftStorage } from '../../src/storage/index.js';
 
 export interface ChildResult {
   readonly openMs: number;
+  /** CPU time (user + system, all threads) spent in RaftStorage.open: less sensitive than wall time to other load. */
+  readonly openCpuMs: number;
   /** spec.create(): replays the recovered ops and applies the committed entries to the store. */
   readonly createMs: number;
   readonly lastIndex: number;
@@ -19,14 +21,17 @@ export interface ChildResult {
 const dir = process.argv[2];
 if (dir === undefined) throw new Error('usage: wal-open-child.ts DATA_DIR');
 const openStart = performance.now();
+const cpuStart = process.cpuUsage();
 const storage = await RaftStorage.open(dir);
 const openMs = performance.now() - openStart;
+const openCpu = process.cpuUsage(cpuStart);
 const spec = raftSpec({ createStateMachine: () => new KvStore(), snapshotThresholdEntries: 100_000 });
 const createStart = performance.now();
 const core = spec.create({ id: '1', members: ['1', '2', '3'], now: () => 0, random: () => 0.5 }, storage.durableOps) as RaftCore;
 const createMs = performance.now() - createStart;
 const result: ChildResult = {
   openMs,
+  openCpuMs: (openCpu.user + openCpu.system) / 1000,
   createMs,
   lastIndex: core.status().lastIndex,
   peakRssMiB: process.resourceUsage().maxRSS / 1024,

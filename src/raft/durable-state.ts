@@ -90,7 +90,7 @@ export class RaftStateBuilder {
         if (first === undefined) return;
         const keep = keptEntries(this.log, first);
         if (this.logShared) this.replaceLog(this.log.slice(0, keep), keep);
-        else this.log.length = keep;
+        else if (keep < this.log.length) this.log.length = keep;
         this.append(op.entries);
         return;
       }

@@ -16,12 +16,19 @@ export interface PayloadCodec {
   decode(bytes: Uint8Array): unknown;
 }
 
+/**
+ * Decodes straight from the record's bytes: three to six times faster than wrapping them in a
+ * Buffer first, which showed in opening a log of 200,000 records. Keeps a leading BOM (which
+ * JSON.parse refuses) and replaces invalid UTF-8, as Buffer's toString does.
+ */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 export const jsonCodec: PayloadCodec = {
   id: 1,
   name: 'json',
   encode: (value) => Buffer.from(JSON.stringify(value), 'utf8'),
   encodeParts: (value) => jsonParts(value),
-  decode: (bytes) => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8')) as unknown,
+  decode: (bytes) => JSON.parse(utf8.decode(bytes)) as unknown,
 };
 
 /** Arrays longer than this are written element by element; shorter ones in one go. */

@@ -91,9 +91,29 @@ export function checkSegmentHeader(bytes: Uint8Array, expectedFirstSeq: number):
 
 // ---- records --------------------------------------------------------------------------------
 
+/** CRC-32 (IEEE, reflected polynomial 0xEDB88320) of each byte value, for the table-driven steps below. */
+const CRC_TABLE = ((): Int32Array => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+/**
+ * zlib.crc32 of the 4 length bytes at `start`, computed here: a call into zlib and the view it
+ * needs cost more than the checksum of 4 bytes, and opening a log pays it once per record.
+ */
+function lengthChecksum(frame: Uint8Array, start: number): number {
+  let c = ~0;
+  for (let i = start; i < start + 4; i++) c = (CRC_TABLE[(c ^ (frame[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
 function recordChecksum(frame: Uint8Array, start: number, payloadBytes: number): number {
-  const overLength = crc32(frame.subarray(start, start + 4));
-  return crc32(frame.subarray(start + 8, start + RECORD_HEADER_BYTES + payloadBytes), overLength);
+  return crc32(frame.subarray(start + 8, start + RECORD_HEADER_BYTES + payloadBytes), lengthChecksum(frame, start));
 }
 
 /** One framed record: header and payload in a single buffer, ready to append. */
@@ -106,11 +126,17 @@ export function encodeRecord(type: number, payload: Uint8Array): Buffer {
   return frame;
 }
 
+/** Where a record lies in its segment buffer; payloadOf makes the view of its payload. */
 export interface ScannedRecord {
   readonly type: number;
-  /** A view into the segment buffer; copy it if the buffer is reused. */
-  readonly payload: Uint8Array;
   readonly offsetBytes: number;
+  readonly payloadBytes: number;
+}
+
+/** A view into the segment buffer (copy it if the buffer is reused). */
+export function payloadOf(buf: Buffer, record: ScannedRecord): Buffer {
+  const start = record.offsetBytes + RECORD_HEADER_BYTES;
+  return buf.subarray(start, start + record.payloadBytes);
 }
 
 export type RecordDamage = 'short header' | 'length past end of file' | 'invalid type' | 'checksum mismatch';
@@ -135,8 +161,7 @@ export function readRecordAt(buf: Buffer, offset: number): ScannedRecord | Recor
   if (type === RECORD_TYPE_INVALID) return 'invalid type';
   if (offset + RECORD_HEADER_BYTES + payloadBytes > buf.length) return 'length past end of file';
   if (buf.readUInt32LE(offset + 4) !== recordChecksum(buf, offset, payloadBytes)) return 'checksum mismatch';
-  const start = offset + RECORD_HEADER_BYTES;
-  return { type, payload: buf.subarray(start, start + payloadBytes), offsetBytes: offset };
+  return { type, offsetBytes: offset, payloadBytes };
 }
 
 /** Reads records from `start` until the end of the buffer or the first damaged frame. */
@@ -147,7 +172,7 @@ export function scanRecords(buf: Buffer, start: number): ScanResult {
     const record = readRecordAt(buf, offset);
     if (typeof record === 'string') return { records, endBytes: offset, damage: { offsetBytes: offset, reason: record } };
     records.push(record);
-    offset += RECORD_HEADER_BYTES + record.payload.length;
+    offset += RECORD_HEADER_BYTES + record.payloadBytes;
   }
   return { records, endBytes: offset };
 }

@@ -2,7 +2,7 @@
 // the compact durable ops for spec.create(), and group-commits persist() calls. A host awaits
 // persist() before sending anything that depends on those ops.
 import { codecRegistry, jsonCodec, type PayloadCodec } from './codec.js';
-import { failStorage, isStorageError, type StorageWarning } from './errors.js';
+import { describeCause, failStorage, isStorageError, type StorageWarning } from './errors.js';
 import { RaftStateBuilder, lastIndexOf, raftStateToOps, type FoldWork, type RaftDurableState } from '../raft/durable-state.js';
 import { checkRaftOp } from './raft-op-check.js';
 import type { HardState, JsonValue, LogEntry, RaftPersistOp } from './raft-types.js';
@@ -177,42 +177,63 @@ function foldRecovered(
 ): RaftDurableState {
   const builder = new RaftStateBuilder(undefined, work);
   let lastIndex: number | null = null;
-  const fold = (op: RaftPersistOp, where: () => string): void => {
-    try {
-      lastIndex = checkRaftOp(op, lastIndex);
-    } catch (error) {
-      if (isStorageError(error, 'STORAGE_INVALID_OP')) failStorage('WAL_CORRUPT', `${where()}: ${error.message}`);
-      throw error;
-    }
+  if (snapshot !== null) {
+    const op = decodeSnapshot(snapshot, codecs, dir);
+    lastIndex = checkRecovered(op, lastIndex, `latest snapshot in ${dir}`);
     builder.apply(op);
-  };
-  if (snapshot !== null) fold(decodeSnapshot(snapshot, codecs, dir), () => `latest snapshot in ${dir}`);
-  for (const record of records) fold(decodeRecord(record, codecs), () => recordPlace(record));
+  }
+  // No closure or string per record here: this loop runs once per record of the log.
+  for (const record of records) {
+    const op = decodeRecord(record, codecs);
+    lastIndex = checkRecovered(op, lastIndex, record);
+    builder.apply(op);
+  }
   return builder.state();
 }
 
-function recordPlace(record: RecoveredRecord): string {
-  return `${record.file} at byte offset ${record.offsetBytes}`;
+/** checkRaftOp for an op read back: what persist() would have refused cannot have been written by it. */
+function checkRecovered(op: RaftPersistOp, lastIndex: number | null, where: Place): number | null {
+  try {
+    return checkRaftOp(op, lastIndex);
+  } catch (error) {
+    if (isStorageError(error, 'STORAGE_INVALID_OP')) failStorage('WAL_CORRUPT', `${placeOf(where)}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Where an op was read: a record, or a description; spelled out only for an error message. */
+type Place = RecoveredRecord | string;
+
+function placeOf(where: Place): string {
+  return typeof where === 'string' ? where : `${where.file} at byte offset ${where.offsetBytes}`;
 }
 
 // ---- decoding -------------------------------------------------------------------------------
 
-function codecFor(codecs: ReadonlyMap<number, PayloadCodec>, id: number, where: string): PayloadCodec {
-  return codecs.get(id) ?? failStorage('WAL_UNSUPPORTED', `${where}: written with codec id ${id}, which is not configured`);
+/** Decodes with the codec of id `id`; every failure becomes a StorageError naming the place. */
+function decodeWith(codecs: ReadonlyMap<number, PayloadCodec>, id: number, bytes: Uint8Array, where: Place): unknown {
+  const codec = codecs.get(id);
+  if (codec === undefined) return failStorage('WAL_UNSUPPORTED', `${placeOf(where)}: written with codec id ${id}, which is not configured`);
+  try {
+    return codec.decode(bytes);
+  } catch (error) {
+    // a codec names no place; a codec other than ours may throw anything
+    if (isStorageError(error)) return failStorage(error.code, `${placeOf(where)}: ${error.message}`, error);
+    return failStorage('WAL_UNSUPPORTED', `${placeOf(where)}: codec ${codec.name} cannot decode it: ${describeCause(error)}`, error);
+  }
 }
 
 function decodeRecord(record: RecoveredRecord, codecs: ReadonlyMap<number, PayloadCodec>): RaftPersistOp {
-  const where = recordPlace(record);
-  const value = codecFor(codecs, record.type >> 4, where).decode(record.payload);
+  const value = decodeWith(codecs, record.type >> 4, record.payload, record);
   const tag = record.type & 0xf;
   if (tag === TAG_HARD_STATE && isHardState(value)) return { kind: 'hardState', state: value };
   if (tag === TAG_ENTRIES && isEntryList(value)) return { kind: 'entries', entries: value };
-  return failStorage('WAL_UNSUPPORTED', `${where}: record type ${record.type} does not hold a Raft op this build understands`);
+  return failStorage('WAL_UNSUPPORTED', `${placeOf(record)}: record type ${record.type} does not hold a Raft op this build understands`);
 }
 
 function decodeSnapshot(payload: Uint8Array, codecs: ReadonlyMap<number, PayloadCodec>, dir: string): RaftPersistOp {
   const where = `latest snapshot in ${dir}`;
-  const value = codecFor(codecs, payload[0] ?? 0, where).decode(payload.subarray(1));
+  const value = decodeWith(codecs, payload[0] ?? 0, payload.subarray(1), where);
   if (!isRecord(value) || !isRecord(value.meta) || !isHardState(value.hardState) || !isEntryList(value.entriesAfter)) {
     return failStorage('WAL_UNSUPPORTED', `${where}: does not hold a Raft snapshot this build understands`);
   }

@@ -16,6 +16,7 @@ import {
   decodeSnapshotFile,
   encodeSegmentHeader,
   findIntactRecordAfter,
+  payloadOf,
   scanRecords,
   segmentFileName,
   snapshotFileName,
@@ -25,12 +26,24 @@ import {
 } from './format.js';
 
 /** A record recovered from the log, with where it was found (for error messages upstream). */
-export interface RecoveredRecord {
-  readonly type: number;
-  readonly payload: Uint8Array;
-  readonly seq: number;
-  readonly file: string;
-  readonly offsetBytes: number;
+export class RecoveredRecord {
+  constructor(
+    readonly type: number,
+    readonly seq: number,
+    readonly file: string,
+    readonly offsetBytes: number,
+    private readonly segment: Buffer,
+    readonly payloadBytes: number,
+  ) {}
+
+  /**
+   * A view into the segment as read at open, made on each read: a log holds hundreds of
+   * thousands of records, and holding a view per record until all were read made the garbage
+   * collector copy each one over and over.
+   */
+  get payload(): Buffer {
+    return payloadOf(this.segment, this);
+  }
 }
 
 export interface RecoveredLog {
@@ -48,6 +61,7 @@ export interface RecoveredLog {
 interface SegmentScan {
   readonly seq: number;
   readonly path: string;
+  readonly buf: Buffer;
   readonly records: ScannedRecord[];
   readonly validBytes: number;
   /** The file must be cut to `validBytes` (torn tail) or re-headed (torn header). */
@@ -119,7 +133,7 @@ async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): 
   const header = checkSegmentHeader(buf, seq);
   if (header !== 'ok') return scanBadHeader(ctx, { seq, path, buf, isLast, header });
   const scan = scanRecords(buf, SEGMENT_HEADER_BYTES);
-  if (scan.damage === undefined) return { seq, path, records: scan.records, validBytes: scan.endBytes, repair: 'none' };
+  if (scan.damage === undefined) return { seq, path, buf, records: scan.records, validBytes: scan.endBytes, repair: 'none' };
   const { offsetBytes, reason } = scan.damage;
   const where = `${path} at byte offset ${offsetBytes}`;
   if (!isLast) failStorage('WAL_CORRUPT', `${where}: ${reason} in a segment that is not the last one`);
@@ -131,7 +145,7 @@ async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): 
     file: path,
     offsetBytes,
   });
-  return { seq, path, records: scan.records, validBytes: offsetBytes, repair: 'truncate' };
+  return { seq, path, buf, records: scan.records, validBytes: offsetBytes, repair: 'truncate' };
 }
 
 /**
@@ -146,7 +160,7 @@ function scanBadHeader(
   const intact = findIntactRecordAfter(s.buf, SEGMENT_HEADER_BYTES - 1);
   if (!s.isLast || intact !== null) failStorage('WAL_CORRUPT', `${s.path} at byte offset 0: segment header is ${s.header}`);
   ctx.warn({ code: 'WAL_TAIL_TRUNCATED', message: `${s.path} at byte offset 0: torn segment header (${s.header}); rewriting it`, file: s.path, offsetBytes: 0 });
-  return { seq: s.seq, path: s.path, records: [], validBytes: SEGMENT_HEADER_BYTES, repair: 'rewrite-header' };
+  return { seq: s.seq, path: s.path, buf: s.buf, records: [], validBytes: SEGMENT_HEADER_BYTES, repair: 'rewrite-header' };
 }
 
 /** A log that does not start at sequence 1 must have lost its head to a checkpoint, not to a deletion. */
@@ -171,14 +185,15 @@ function collectRecords(
 ): void {
   for (const [k, record] of scan.records.entries()) {
     const seq = scan.seq + k;
-    const where = `${scan.path} at byte offset ${record.offsetBytes}`;
+    // where the record lies is spelled out only for an error: a string (or a closure) per
+    // record showed in the time to open a long log
     if (record.type === RECORD_TYPE_CHECKPOINT) {
-      state.checkpoint = { seq, marker: decodeCheckpointMarker(record.payload, where) };
+      state.checkpoint = { seq, marker: decodeCheckpointMarker(payloadOf(scan.buf, record), `${scan.path} at byte offset ${record.offsetBytes}`) };
       state.records = [];
     } else if (record.type >= MIN_USER_RECORD_TYPE) {
-      state.records.push({ type: record.type, payload: record.payload, seq, file: scan.path, offsetBytes: record.offsetBytes });
+      state.records.push(new RecoveredRecord(record.type, seq, scan.path, record.offsetBytes, scan.buf, record.payloadBytes));
     } else {
-      failStorage('WAL_UNSUPPORTED', `${where}: reserved record type ${record.type}`);
+      failStorage('WAL_UNSUPPORTED', `${scan.path} at byte offset ${record.offsetBytes}: reserved record type ${record.type}`);
     }
   }
   state.nextSeq = scan.seq + scan.records.length;
