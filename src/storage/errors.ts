@@ -46,7 +46,11 @@ export function isStorageError(value: unknown, code?: StorageErrorCode): value i
 }
 
 export type StorageWarningCode =
-  /** A torn record at the end of the last segment was cut off (it was never acknowledged). */
+  /**
+   * A damaged record at the end of the last segment, with nothing intact after it, was cut off:
+   * what a crash in the middle of a write leaves. Its append never resolved on this node, unless
+   * the disk lost or reordered synced writes or damaged the final record at rest.
+   */
   | 'WAL_TAIL_TRUNCATED'
   /** A leftover temporary file from an interrupted snapshot or lock write was deleted. */
   | 'TEMP_FILE_REMOVED'

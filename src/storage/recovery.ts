@@ -139,9 +139,16 @@ async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): 
   if (!isLast) failStorage('WAL_CORRUPT', `${where}: ${reason} in a segment that is not the last one`);
   const intact = findIntactRecordAfter(buf, offsetBytes);
   if (intact !== null) failStorage('WAL_CORRUPT', `${where}: ${reason}, but an intact record follows at byte offset ${intact}, so this is not a torn append`);
+  // What we know: nothing intact follows, which is how a crash in the middle of a write leaves a
+  // record. Such an append never resolved here (appends resolve only once durable). That it was
+  // never acknowledged at all is more than we know: a disk that loses or reorders writes it
+  // reported synced, or damages the final record at rest, looks the same.
   ctx.warn({
     code: 'WAL_TAIL_TRUNCATED',
-    message: `${where}: ${reason} in the final record; cutting ${buf.length - offsetBytes} torn bytes (never acknowledged)`,
+    message:
+      `${where}: ${reason} with no intact record after it, as a crash in the middle of a write leaves a torn record; ` +
+      `truncated the last ${buf.length - offsetBytes} bytes there. That append never resolved on this node (appends resolve only ` +
+      'once durable), unless the disk lost or reordered writes it had reported synced, or damaged the final record at rest',
     file: path,
     offsetBytes,
   });

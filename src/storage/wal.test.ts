@@ -126,6 +126,14 @@ describe('recovery of a torn tail', () => {
     expect(returned).toEqual(warnings);
     expect(warnings[0]?.file).toBe(firstSegment(dir));
     expect(warnings[0]?.offsetBytes).toBe(size - (RECORD_HEADER_BYTES + 5));
+    // The message names file and offset and claims only what is known: a crash mid-write tears
+    // an append before it resolves, but a disk that loses synced writes looks the same.
+    const message = warnings[0]?.message ?? '';
+    expect(message).toContain(`${firstSegment(dir)} at byte offset ${size - (RECORD_HEADER_BYTES + 5)}`);
+    expect(message).toMatch(/torn record; truncated the last 12 bytes there/);
+    expect(message).toMatch(/never resolved on this node/);
+    expect(message).toMatch(/unless the disk lost or reordered writes/);
+    expect(message).not.toMatch(/never acknowledged/);
     // The repair is durable and appends continue after it.
     const { wal } = await openWal(dir);
     await wal.append([rec('four')]);
