@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
-import { encodeRecord, payloadOf, readRecordAt } from './format.js';
+import { INTACT_SEARCH_ALLOWANCE_BYTES, encodeRecord, findIntactRecordAfter, payloadOf, readRecordAt } from './format.js';
 
 describe('record frames', () => {
   it('carry crc32(length bytes | type | payload) and read back to their payload', () => {
@@ -32,5 +32,32 @@ describe('record frames', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** Bytes in which every fourth offset reads as a record header of a valid type and `lengthField`'s length (its low byte must not be 0). */
+function wouldBeRecords(bytes: number, lengthField: number): Buffer {
+  const buf = Buffer.alloc(bytes);
+  for (let i = 0; i + 4 <= bytes; i += 4) buf.writeUInt32LE(lengthField, i);
+  return buf;
+}
+
+describe('searching for an intact record after damage', () => {
+  it('finds one, and finds none in zeros', () => {
+    const record = encodeRecord(9, Buffer.from('intact'));
+    expect(findIntactRecordAfter(Buffer.concat([Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), record]), 0)).toBe(10);
+    expect(findIntactRecordAfter(Buffer.alloc(1 << 20), 0)).toBeNull();
+  });
+
+  it('gives up instead of checksumming without bound: 4 MiB of would-be records are a million candidates of 256 KiB', () => {
+    // Unbounded, this search checksummed 256 GiB. It must stop at its bound: a fixed allowance
+    // plus a multiple of the bytes searched.
+    expect(findIntactRecordAfter(wouldBeRecords(4 << 20, 0x0004_0001), 0)).toBe('undecided');
+    // the bound is on bytes checksummed: about 1,000 candidates of 266 bytes decide within the
+    // default allowance, and not within 10 candidates' worth
+    const few = wouldBeRecords(4096 + 257, 0x0000_0101);
+    expect(1000 * 266).toBeLessThan(INTACT_SEARCH_ALLOWANCE_BYTES);
+    expect(findIntactRecordAfter(few, 0)).toBeNull();
+    expect(findIntactRecordAfter(few, 0, 10 * 266)).toBe('undecided');
   });
 });

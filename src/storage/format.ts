@@ -178,15 +178,33 @@ export function scanRecords(buf: Buffer, start: number): ScanResult {
 }
 
 /**
+ * How many bytes of candidate records findIntactRecordAfter may checksum: this many times the
+ * bytes it searches, plus INTACT_SEARCH_ALLOWANCE_BYTES. Every offset whose length field fits
+ * in the file is a candidate, so bytes such as 0x01 repeated make each of millions of offsets a
+ * record of megabytes: unbounded, the search of one damaged 64 MiB segment took days.
+ */
+export const INTACT_SEARCH_CHECKSUM_FACTOR = 16;
+export const INTACT_SEARCH_ALLOWANCE_BYTES = 16 * 1024 * 1024;
+
+/**
  * Looks for any intact record starting after `from`. A damaged frame followed by an intact one
  * cannot be a torn append (appends only ever tear at the end), so it must be corruption.
+ * Returns its offset, null when there is none, or 'undecided' when the search would checksum
+ * more than `maxChecksumBytes` (by default bounded by the bytes searched, see above).
  */
-export function findIntactRecordAfter(buf: Buffer, from: number): number | null {
+export function findIntactRecordAfter(
+  buf: Buffer,
+  from: number,
+  maxChecksumBytes = INTACT_SEARCH_CHECKSUM_FACTOR * Math.max(0, buf.length - from) + INTACT_SEARCH_ALLOWANCE_BYTES,
+): number | null | 'undecided' {
+  let checksummedBytes = 0;
   for (let offset = from + 1; offset + RECORD_HEADER_BYTES <= buf.length; offset++) {
     // Cheap filters first so scanning garbage or zeros costs little.
     const payloadBytes = buf.readUInt32LE(offset);
     if (offset + RECORD_HEADER_BYTES + payloadBytes > buf.length) continue;
     if (buf.readUInt8(offset + 8) === RECORD_TYPE_INVALID) continue;
+    checksummedBytes += RECORD_HEADER_BYTES + payloadBytes;
+    if (checksummedBytes > maxChecksumBytes) return 'undecided';
     if (typeof readRecordAt(buf, offset) !== 'string') return offset;
   }
   return null;

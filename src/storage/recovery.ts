@@ -126,6 +126,11 @@ async function removeTempFiles(ctx: RecoveryContext, files: readonly DataFile[])
   return temps.length > 0;
 }
 
+/** Why a damaged tail whose bytes were too costly to search is refused, not cut off. */
+const UNDECIDED =
+  'the bytes after it hold so many would-be records that searching them for an intact one was given up, ' +
+  'so this cannot be told apart from damage before acknowledged records and is not cut off as a torn append';
+
 /** Scans one segment. Damage in a segment that is not the last is corruption, always. */
 async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): Promise<SegmentScan> {
   const path = join(ctx.dir, segmentFileName(seq));
@@ -138,6 +143,7 @@ async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): 
   const where = `${path} at byte offset ${offsetBytes}`;
   if (!isLast) failStorage('WAL_CORRUPT', `${where}: ${reason} in a segment that is not the last one`);
   const intact = findIntactRecordAfter(buf, offsetBytes);
+  if (intact === 'undecided') failStorage('WAL_CORRUPT', `${where}: ${reason}; ${UNDECIDED}`);
   if (intact !== null) failStorage('WAL_CORRUPT', `${where}: ${reason}, but an intact record follows at byte offset ${intact}, so this is not a torn append`);
   // What we know: nothing intact follows, which is how a crash in the middle of a write leaves a
   // record. Such an append never resolved here (appends resolve only once durable). That it was
@@ -165,7 +171,9 @@ function scanBadHeader(
 ): SegmentScan {
   if (s.header === 'bad-version') failStorage('WAL_UNSUPPORTED', `${s.path}: segment format version ${s.buf.readUInt32LE(8)} is not supported ${VERSION_HINT}`);
   const intact = findIntactRecordAfter(s.buf, SEGMENT_HEADER_BYTES - 1);
-  if (!s.isLast || intact !== null) failStorage('WAL_CORRUPT', `${s.path} at byte offset 0: segment header is ${s.header}`);
+  if (!s.isLast || intact !== null) {
+    failStorage('WAL_CORRUPT', `${s.path} at byte offset 0: segment header is ${s.header}${intact === 'undecided' ? `; ${UNDECIDED}` : ''}`);
+  }
   ctx.warn({ code: 'WAL_TAIL_TRUNCATED', message: `${s.path} at byte offset 0: torn segment header (${s.header}); rewriting it`, file: s.path, offsetBytes: 0 });
   return { seq: s.seq, path: s.path, buf: s.buf, records: [], validBytes: SEGMENT_HEADER_BYTES, repair: 'rewrite-header' };
 }
