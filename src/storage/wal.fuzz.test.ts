@@ -211,6 +211,13 @@ function reframe(segment: Buffer, n: number, replace: (type: number, payload: Bu
   return Buffer.concat([segment.subarray(0, SEGMENT_HEADER_BYTES), ...frames, segment.subarray(scan.endBytes)]);
 }
 
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
 /** Applies one damage to the directory; returns false when it found nothing to damage. */
 async function applyDamage(dir: string, damage: Damage): Promise<boolean> {
   const { segments, snapshots } = await dataFiles(dir);
@@ -218,7 +225,7 @@ async function applyDamage(dir: string, damage: Damage): Promise<boolean> {
   const name = pick(damage.d === 'length' || damage.d === 'forge' ? segments : all, 'file' in damage ? damage.file : 0);
   if (damage.d === 'snapshot-field') {
     const snap = pick(snapshots, damage.n);
-    if (snap === undefined) return false;
+    if (snap === undefined || (await isDirectory(join(dir, snap)))) return false;
     const buf = await readFile(join(dir, snap));
     if (buf.length < SNAPSHOT_HEADER_BYTES) return false;
     if (damage.field === 'version') buf.writeUInt32LE(damage.value % 4, 8);
@@ -230,19 +237,25 @@ async function applyDamage(dir: string, damage: Damage): Promise<boolean> {
   if (name === undefined) return false;
   const path = join(dir, name);
   // an earlier damage may have put a directory in the file's place
-  if ((await stat(path)).isDirectory()) return false;
+  if (await isDirectory(path)) return false;
   const seqOf = (n: string): number => Number(n.slice(0, 20));
   const renamed = (shift: number, suffix: string): string => `${String(Math.max(0, seqOf(name) + shift)).padStart(20, '0')}${name.slice(20)}${suffix}`;
   switch (damage.d) {
     case 'remove':
       await rm(path);
       return true;
-    case 'rename':
-      await rename(path, join(dir, renamed(damage.seqShift, damage.suffix)));
+    case 'rename': {
+      const target = join(dir, renamed(damage.seqShift, damage.suffix));
+      if (await isDirectory(target)) return false;
+      await rename(path, target);
       return true;
-    case 'copy':
-      await writeFile(join(dir, renamed(damage.seqShift, '')), await readFile(path));
+    }
+    case 'copy': {
+      const target = join(dir, renamed(damage.seqShift, ''));
+      if (await isDirectory(target)) return false;
+      await writeFile(target, await readFile(path));
       return true;
+    }
     case 'directory':
       await rm(path);
       await mkdir(path);
