@@ -4,11 +4,15 @@
 
 export type StorageErrorCode =
   /**
-   * A record before the tail of the log fails its checksum or framing, or a segment is missing or
-   * mislabelled: data that may have been acknowledged is damaged, so open refuses.
+   * A record before the tail of the log fails its checksum or framing, a segment is missing or
+   * mislabelled, or a checksummed record does not continue the log as persist() would have
+   * required: data that may have been acknowledged is damaged, so open refuses.
    */
   | 'WAL_CORRUPT'
-  /** A checksummed record or snapshot uses a format version or codec this build cannot read. */
+  /**
+   * A checksummed record or snapshot uses a format version or codec this build cannot read, or
+   * its payload does not decode (not JSON, nested too deep) to the Raft op its type names.
+   */
   | 'WAL_UNSUPPORTED'
   /** The snapshot named by the latest checkpoint marker is missing or fails its checksum. */
   | 'SNAPSHOT_CORRUPT'

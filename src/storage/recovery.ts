@@ -22,7 +22,6 @@ import {
   snapshotFileName,
   type CheckpointMarker,
   type DataFile,
-  type ScannedRecord,
 } from './format.js';
 
 /** A record recovered from the log, with where it was found (for error messages upstream). */
@@ -62,7 +61,7 @@ interface SegmentScan {
   readonly seq: number;
   readonly path: string;
   readonly buf: Buffer;
-  readonly records: ScannedRecord[];
+  readonly records: RecoveredRecord[];
   readonly validBytes: number;
   /** The file must be cut to `validBytes` (torn tail) or re-headed (torn header). */
   readonly repair: 'none' | 'truncate' | 'rewrite-header';
@@ -137,7 +136,7 @@ async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): 
   const buf = await io(`read ${path}`, () => readFile(path));
   const header = checkSegmentHeader(buf, seq);
   if (header !== 'ok') return scanBadHeader(ctx, { seq, path, buf, isLast, header });
-  const scan = scanRecords(buf, SEGMENT_HEADER_BYTES);
+  const scan = scanRecords(buf, SEGMENT_HEADER_BYTES, (type, offsetBytes, payloadBytes, k) => new RecoveredRecord(type, seq + k, path, offsetBytes, buf, payloadBytes));
   if (scan.damage === undefined) return { seq, path, buf, records: scan.records, validBytes: scan.endBytes, repair: 'none' };
   const { offsetBytes, reason } = scan.damage;
   const where = `${path} at byte offset ${offsetBytes}`;
@@ -198,15 +197,14 @@ function collectRecords(
   scan: SegmentScan,
   state: { records: RecoveredRecord[]; checkpoint: { seq: number; marker: CheckpointMarker } | null; nextSeq: number },
 ): void {
-  for (const [k, record] of scan.records.entries()) {
-    const seq = scan.seq + k;
+  for (const record of scan.records) {
     // where the record lies is spelled out only for an error: a string (or a closure) per
     // record showed in the time to open a long log
     if (record.type === RECORD_TYPE_CHECKPOINT) {
-      state.checkpoint = { seq, marker: decodeCheckpointMarker(payloadOf(scan.buf, record), `${scan.path} at byte offset ${record.offsetBytes}`) };
+      state.checkpoint = { seq: record.seq, marker: decodeCheckpointMarker(record.payload, `${scan.path} at byte offset ${record.offsetBytes}`) };
       state.records = [];
     } else if (record.type >= MIN_USER_RECORD_TYPE) {
-      state.records.push(new RecoveredRecord(record.type, seq, scan.path, record.offsetBytes, scan.buf, record.payloadBytes));
+      state.records.push(record);
     } else {
       failStorage('WAL_UNSUPPORTED', `${scan.path} at byte offset ${record.offsetBytes}: reserved record type ${record.type}`);
     }
