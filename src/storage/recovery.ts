@@ -60,7 +60,6 @@ export interface RecoveredLog {
 interface SegmentScan {
   readonly seq: number;
   readonly path: string;
-  readonly buf: Buffer;
   readonly records: RecoveredRecord[];
   readonly validBytes: number;
   /** The file must be cut to `validBytes` (torn tail) or re-headed (torn header). */
@@ -137,7 +136,7 @@ async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): 
   const header = checkSegmentHeader(buf, seq);
   if (header !== 'ok') return scanBadHeader(ctx, { seq, path, buf, isLast, header });
   const scan = scanRecords(buf, SEGMENT_HEADER_BYTES, (type, offsetBytes, payloadBytes, k) => new RecoveredRecord(type, seq + k, path, offsetBytes, buf, payloadBytes));
-  if (scan.damage === undefined) return { seq, path, buf, records: scan.records, validBytes: scan.endBytes, repair: 'none' };
+  if (scan.damage === undefined) return { seq, path, records: scan.records, validBytes: scan.endBytes, repair: 'none' };
   const { offsetBytes, reason } = scan.damage;
   const where = `${path} at byte offset ${offsetBytes}`;
   if (!isLast) failStorage('WAL_CORRUPT', `${where}: ${reason} in a segment that is not the last one`);
@@ -157,7 +156,7 @@ async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): 
     file: path,
     offsetBytes,
   });
-  return { seq, path, buf, records: scan.records, validBytes: offsetBytes, repair: 'truncate' };
+  return { seq, path, records: scan.records, validBytes: offsetBytes, repair: 'truncate' };
 }
 
 /**
@@ -174,7 +173,7 @@ function scanBadHeader(
     failStorage('WAL_CORRUPT', `${s.path} at byte offset 0: segment header is ${s.header}${intact === 'undecided' ? `; ${UNDECIDED}` : ''}`);
   }
   ctx.warn({ code: 'WAL_TAIL_TRUNCATED', message: `${s.path} at byte offset 0: torn segment header (${s.header}); rewriting it`, file: s.path, offsetBytes: 0 });
-  return { seq: s.seq, path: s.path, buf: s.buf, records: [], validBytes: SEGMENT_HEADER_BYTES, repair: 'rewrite-header' };
+  return { seq: s.seq, path: s.path, records: [], validBytes: SEGMENT_HEADER_BYTES, repair: 'rewrite-header' };
 }
 
 /** A log that does not start at sequence 1 must have lost its head to a checkpoint, not to a deletion. */
