@@ -24,7 +24,7 @@ export { DEFAULT_RAFT_OPTIONS } from './types.js';
 export { RaftError, assertInvariant, type RaftErrorCode } from './errors.js';
 export { commandOf, RaftCore } from './core.js';
 export { raftSpec, resolveRaftOptions, type RaftSpec, type RaftSpecOptions } from './spec.js';
-export { EMPTY_RAFT_STATE, applyRaftOp, foldRaftOps, lastIndexOf, raftStateToOps, type RaftDurableState } from './durable-state.js';
+export { EMPTY_RAFT_STATE, RaftStateBuilder, applyRaftOp, foldRaftOps, lastIndexOf, raftStateToOps, type FoldWork, type RaftDurableState } from './durable-state.js';
 export { RaftLog, entrySizeBytes } from './log.js';
 export { ConfigHistory, describeMembership, isMember, isVoter, makeMembership, membershipFromJson, membershipToJson, quorumSize } from './membership.js';
 export { SessionTable, type SessionCheck } from './sessions.js';

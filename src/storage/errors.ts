@@ -4,11 +4,15 @@
 
 export type StorageErrorCode =
   /**
-   * A record before the tail of the log fails its checksum or framing, or a segment is missing or
-   * mislabelled: data that may have been acknowledged is damaged, so open refuses.
+   * A record before the tail of the log fails its checksum or framing, a segment is missing or
+   * mislabelled, or a checksummed record does not continue the log as persist() would have
+   * required: data that may have been acknowledged is damaged, so open refuses.
    */
   | 'WAL_CORRUPT'
-  /** A checksummed record or snapshot uses a format version or codec this build cannot read. */
+  /**
+   * A checksummed record or snapshot uses a format version or codec this build cannot read, or
+   * its payload does not decode (not JSON, nested too deep) to the Raft op its type names.
+   */
   | 'WAL_UNSUPPORTED'
   /** The snapshot named by the latest checkpoint marker is missing or fails its checksum. */
   | 'SNAPSHOT_CORRUPT'
@@ -46,7 +50,11 @@ export function isStorageError(value: unknown, code?: StorageErrorCode): value i
 }
 
 export type StorageWarningCode =
-  /** A torn record at the end of the last segment was cut off (it was never acknowledged). */
+  /**
+   * A damaged record at the end of the last segment, with nothing intact after it, was cut off:
+   * what a crash in the middle of a write leaves. Its append never resolved on this node, unless
+   * the disk lost or reordered synced writes or damaged the final record at rest.
+   */
   | 'WAL_TAIL_TRUNCATED'
   /** A leftover temporary file from an interrupted snapshot or lock write was deleted. */
   | 'TEMP_FILE_REMOVED'

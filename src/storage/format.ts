@@ -91,9 +91,29 @@ export function checkSegmentHeader(bytes: Uint8Array, expectedFirstSeq: number):
 
 // ---- records --------------------------------------------------------------------------------
 
+/** CRC-32 (IEEE, reflected polynomial 0xEDB88320) of each byte value, for the table-driven steps below. */
+const CRC_TABLE = ((): Int32Array => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+/**
+ * zlib.crc32 of the 4 length bytes at `start`, computed here: a call into zlib and the view it
+ * needs cost more than the checksum of 4 bytes, and opening a log pays it once per record.
+ */
+function lengthChecksum(frame: Uint8Array, start: number): number {
+  let c = ~0;
+  for (let i = start; i < start + 4; i++) c = (CRC_TABLE[(c ^ (frame[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
 function recordChecksum(frame: Uint8Array, start: number, payloadBytes: number): number {
-  const overLength = crc32(frame.subarray(start, start + 4));
-  return crc32(frame.subarray(start + 8, start + RECORD_HEADER_BYTES + payloadBytes), overLength);
+  return crc32(frame.subarray(start + 8, start + RECORD_HEADER_BYTES + payloadBytes), lengthChecksum(frame, start));
 }
 
 /** One framed record: header and payload in a single buffer, ready to append. */
@@ -106,17 +126,23 @@ export function encodeRecord(type: number, payload: Uint8Array): Buffer {
   return frame;
 }
 
+/** Where a record lies in its segment buffer; payloadOf makes the view of its payload. */
 export interface ScannedRecord {
   readonly type: number;
-  /** A view into the segment buffer; copy it if the buffer is reused. */
-  readonly payload: Uint8Array;
   readonly offsetBytes: number;
+  readonly payloadBytes: number;
+}
+
+/** A view into the segment buffer (copy it if the buffer is reused). */
+export function payloadOf(buf: Buffer, record: ScannedRecord): Buffer {
+  const start = record.offsetBytes + RECORD_HEADER_BYTES;
+  return buf.subarray(start, start + record.payloadBytes);
 }
 
 export type RecordDamage = 'short header' | 'length past end of file' | 'invalid type' | 'checksum mismatch';
 
-export interface ScanResult {
-  readonly records: ScannedRecord[];
+export interface ScanResult<R extends ScannedRecord = ScannedRecord> {
+  readonly records: R[];
   /** Offset just past the last good record. */
   readonly endBytes: number;
   /** Set when the scan stopped before the end of the buffer. */
@@ -129,40 +155,72 @@ export interface ScanResult {
  * good record into "damage".
  */
 export function readRecordAt(buf: Buffer, offset: number): ScannedRecord | RecordDamage {
-  if (buf.length - offset < RECORD_HEADER_BYTES) return 'short header';
-  const payloadBytes = buf.readUInt32LE(offset);
-  const type = buf.readUInt8(offset + 8);
-  if (type === RECORD_TYPE_INVALID) return 'invalid type';
-  if (offset + RECORD_HEADER_BYTES + payloadBytes > buf.length) return 'length past end of file';
-  if (buf.readUInt32LE(offset + 4) !== recordChecksum(buf, offset, payloadBytes)) return 'checksum mismatch';
-  const start = offset + RECORD_HEADER_BYTES;
-  return { type, payload: buf.subarray(start, start + payloadBytes), offsetBytes: offset };
+  const payloadBytes = checkRecordAt(buf, offset);
+  return typeof payloadBytes === 'string' ? payloadBytes : { type: buf.readUInt8(offset + 8), offsetBytes: offset, payloadBytes };
 }
 
-/** Reads records from `start` until the end of the buffer or the first damaged frame. */
-export function scanRecords(buf: Buffer, start: number): ScanResult {
+/** readRecordAt without the record object: the payload length, or the damage. */
+function checkRecordAt(buf: Buffer, offset: number): number | RecordDamage {
+  if (buf.length - offset < RECORD_HEADER_BYTES) return 'short header';
+  const payloadBytes = buf.readUInt32LE(offset);
+  if (buf.readUInt8(offset + 8) === RECORD_TYPE_INVALID) return 'invalid type';
+  if (offset + RECORD_HEADER_BYTES + payloadBytes > buf.length) return 'length past end of file';
+  if (buf.readUInt32LE(offset + 4) !== recordChecksum(buf, offset, payloadBytes)) return 'checksum mismatch';
+  return payloadBytes;
+}
+
+/**
+ * Reads records from `start` until the end of the buffer or the first damaged frame. `make`
+ * builds each record (the k-th of the scan) as the caller keeps it: one object per record, not
+ * two, which the garbage collector of a 200,000-record open notices.
+ */
+export function scanRecords(buf: Buffer, start: number): ScanResult;
+export function scanRecords<R extends ScannedRecord>(buf: Buffer, start: number, make: (type: number, offsetBytes: number, payloadBytes: number, k: number) => R): ScanResult<R>;
+export function scanRecords(
+  buf: Buffer,
+  start: number,
+  make: (type: number, offsetBytes: number, payloadBytes: number, k: number) => ScannedRecord = (type, offsetBytes, payloadBytes) => ({ type, offsetBytes, payloadBytes }),
+): ScanResult {
   const records: ScannedRecord[] = [];
   let offset = start;
   while (offset < buf.length) {
-    const record = readRecordAt(buf, offset);
-    if (typeof record === 'string') return { records, endBytes: offset, damage: { offsetBytes: offset, reason: record } };
-    records.push(record);
-    offset += RECORD_HEADER_BYTES + record.payload.length;
+    const payloadBytes = checkRecordAt(buf, offset);
+    if (typeof payloadBytes === 'string') return { records, endBytes: offset, damage: { offsetBytes: offset, reason: payloadBytes } };
+    records.push(make(buf.readUInt8(offset + 8), offset, payloadBytes, records.length));
+    offset += RECORD_HEADER_BYTES + payloadBytes;
   }
   return { records, endBytes: offset };
 }
 
 /**
+ * How many bytes of candidate records findIntactRecordAfter may checksum: this many times the
+ * bytes it searches, plus INTACT_SEARCH_ALLOWANCE_BYTES. Every offset whose length field fits
+ * in the file is a candidate, so bytes such as 0x01 repeated make each of millions of offsets a
+ * record of 16 MiB: unbounded, searching one such 64 MiB segment would checksum some 790 PB.
+ */
+export const INTACT_SEARCH_CHECKSUM_FACTOR = 16;
+export const INTACT_SEARCH_ALLOWANCE_BYTES = 16 * 1024 * 1024;
+
+/**
  * Looks for any intact record starting after `from`. A damaged frame followed by an intact one
  * cannot be a torn append (appends only ever tear at the end), so it must be corruption.
+ * Returns its offset, null when there is none, or 'undecided' when the search would checksum
+ * more than `maxChecksumBytes` (by default bounded by the bytes searched, see above).
  */
-export function findIntactRecordAfter(buf: Buffer, from: number): number | null {
+export function findIntactRecordAfter(
+  buf: Buffer,
+  from: number,
+  maxChecksumBytes = INTACT_SEARCH_CHECKSUM_FACTOR * Math.max(0, buf.length - from) + INTACT_SEARCH_ALLOWANCE_BYTES,
+): number | null | 'undecided' {
+  let checksummedBytes = 0;
   for (let offset = from + 1; offset + RECORD_HEADER_BYTES <= buf.length; offset++) {
     // Cheap filters first so scanning garbage or zeros costs little.
     const payloadBytes = buf.readUInt32LE(offset);
     if (offset + RECORD_HEADER_BYTES + payloadBytes > buf.length) continue;
     if (buf.readUInt8(offset + 8) === RECORD_TYPE_INVALID) continue;
-    if (typeof readRecordAt(buf, offset) !== 'string') return offset;
+    checksummedBytes += RECORD_HEADER_BYTES + payloadBytes;
+    if (checksummedBytes > maxChecksumBytes) return 'undecided';
+    if (typeof checkRecordAt(buf, offset) !== 'string') return offset;
   }
   return null;
 }

@@ -2,8 +2,8 @@
 // the compact durable ops for spec.create(), and group-commits persist() calls. A host awaits
 // persist() before sending anything that depends on those ops.
 import { codecRegistry, jsonCodec, type PayloadCodec } from './codec.js';
-import { failStorage, type StorageWarning } from './errors.js';
-import { EMPTY_RAFT_STATE, applyRaftOp, lastIndexOf, raftStateToOps, type RaftDurableState } from '../raft/durable-state.js';
+import { describeCause, failStorage, isStorageError, type StorageWarning } from './errors.js';
+import { RaftStateBuilder, lastIndexOf, raftStateToOps, type FoldWork, type RaftDurableState } from '../raft/durable-state.js';
 import { checkRaftOp } from './raft-op-check.js';
 import type { HardState, JsonValue, LogEntry, RaftPersistOp } from './raft-types.js';
 import type { RecoveredRecord } from './recovery.js';
@@ -18,6 +18,8 @@ export interface RaftStorageOptions extends WalOptions {
   readonly codec?: PayloadCodec;
   /** Further codecs able to read records written before a codec switch. */
   readonly readCodecs?: readonly PayloadCodec[];
+  /** Counts the work of folding the recovered records (log entries copied), e.g. for tests that bound it. */
+  readonly recoveryWork?: FoldWork;
 }
 
 export class RaftStorage {
@@ -44,8 +46,7 @@ export class RaftStorage {
     const codecs = codecRegistry([jsonCodec, ...(options.readCodecs ?? []), codec]);
     const opened = await openWal(dir, options);
     try {
-      let state = opened.snapshot === null ? EMPTY_RAFT_STATE : applyRaftOp(EMPTY_RAFT_STATE, decodeSnapshot(opened.snapshot, codecs, dir));
-      for (const record of opened.records) state = applyRaftOp(state, decodeRecord(record, codecs));
+      const state = foldRecovered(opened.snapshot, opened.records, codecs, dir, options.recoveryWork);
       return new RaftStorage(opened.wal, codec, raftStateToOps(state), state, opened.warnings);
     } catch (error) {
       await opened.wal.close();
@@ -160,24 +161,79 @@ export function coalesceRaftOps(ops: readonly RaftPersistOp[], previous: HardSta
   return { ops: out, lastHardState: last };
 }
 
+// ---- recovery -------------------------------------------------------------------------------
+
+/**
+ * Decodes the snapshot and the records after it and folds them, in time linear in the entries
+ * they hold. Each op must fit the log as persist() would have accepted it: a checksummed record
+ * that does not (entries out of order, or leaving a gap) was not written by this adapter.
+ */
+function foldRecovered(
+  snapshot: Uint8Array | null,
+  records: readonly RecoveredRecord[],
+  codecs: ReadonlyMap<number, PayloadCodec>,
+  dir: string,
+  work: FoldWork | undefined,
+): RaftDurableState {
+  const builder = new RaftStateBuilder(undefined, work);
+  let lastIndex: number | null = null;
+  if (snapshot !== null) {
+    const op = decodeSnapshot(snapshot, codecs, dir);
+    lastIndex = checkRecovered(op, lastIndex, `latest snapshot in ${dir}`);
+    builder.apply(op);
+  }
+  // No closure or string per record here: this loop runs once per record of the log.
+  for (const record of records) {
+    const op = decodeRecord(record, codecs);
+    lastIndex = checkRecovered(op, lastIndex, record);
+    builder.apply(op);
+  }
+  return builder.state();
+}
+
+/** checkRaftOp for an op read back: what persist() would have refused cannot have been written by it. */
+function checkRecovered(op: RaftPersistOp, lastIndex: number | null, where: Place): number | null {
+  try {
+    return checkRaftOp(op, lastIndex);
+  } catch (error) {
+    if (isStorageError(error, 'STORAGE_INVALID_OP')) failStorage('WAL_CORRUPT', `${placeOf(where)}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Where an op was read: a record, or a description; spelled out only for an error message. */
+type Place = RecoveredRecord | string;
+
+function placeOf(where: Place): string {
+  return typeof where === 'string' ? where : `${where.file} at byte offset ${where.offsetBytes}`;
+}
+
 // ---- decoding -------------------------------------------------------------------------------
 
-function codecFor(codecs: ReadonlyMap<number, PayloadCodec>, id: number, where: string): PayloadCodec {
-  return codecs.get(id) ?? failStorage('WAL_UNSUPPORTED', `${where}: written with codec id ${id}, which is not configured`);
+/** Decodes with the codec of id `id`; every failure becomes a StorageError naming the place. */
+function decodeWith(codecs: ReadonlyMap<number, PayloadCodec>, id: number, bytes: Uint8Array, where: Place): unknown {
+  const codec = codecs.get(id);
+  if (codec === undefined) return failStorage('WAL_UNSUPPORTED', `${placeOf(where)}: written with codec id ${id}, which is not configured`);
+  try {
+    return codec.decode(bytes);
+  } catch (error) {
+    // a codec names no place; a codec other than ours may throw anything
+    if (isStorageError(error)) return failStorage(error.code, `${placeOf(where)}: ${error.message}`, error);
+    return failStorage('WAL_UNSUPPORTED', `${placeOf(where)}: codec ${codec.name} cannot decode it: ${describeCause(error)}`, error);
+  }
 }
 
 function decodeRecord(record: RecoveredRecord, codecs: ReadonlyMap<number, PayloadCodec>): RaftPersistOp {
-  const where = `${record.file} at byte offset ${record.offsetBytes}`;
-  const value = codecFor(codecs, record.type >> 4, where).decode(record.payload);
+  const value = decodeWith(codecs, record.type >> 4, record.payload, record);
   const tag = record.type & 0xf;
   if (tag === TAG_HARD_STATE && isHardState(value)) return { kind: 'hardState', state: value };
   if (tag === TAG_ENTRIES && isEntryList(value)) return { kind: 'entries', entries: value };
-  return failStorage('WAL_UNSUPPORTED', `${where}: record type ${record.type} does not hold a Raft op this build understands`);
+  return failStorage('WAL_UNSUPPORTED', `${placeOf(record)}: record type ${record.type} does not hold a Raft op this build understands`);
 }
 
 function decodeSnapshot(payload: Uint8Array, codecs: ReadonlyMap<number, PayloadCodec>, dir: string): RaftPersistOp {
   const where = `latest snapshot in ${dir}`;
-  const value = codecFor(codecs, payload[0] ?? 0, where).decode(payload.subarray(1));
+  const value = decodeWith(codecs, payload[0] ?? 0, payload.subarray(1), where);
   if (!isRecord(value) || !isRecord(value.meta) || !isHardState(value.hardState) || !isEntryList(value.entriesAfter)) {
     return failStorage('WAL_UNSUPPORTED', `${where}: does not hold a Raft snapshot this build understands`);
   }

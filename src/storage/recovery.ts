@@ -16,21 +16,33 @@ import {
   decodeSnapshotFile,
   encodeSegmentHeader,
   findIntactRecordAfter,
+  payloadOf,
   scanRecords,
   segmentFileName,
   snapshotFileName,
   type CheckpointMarker,
   type DataFile,
-  type ScannedRecord,
 } from './format.js';
 
 /** A record recovered from the log, with where it was found (for error messages upstream). */
-export interface RecoveredRecord {
-  readonly type: number;
-  readonly payload: Uint8Array;
-  readonly seq: number;
-  readonly file: string;
-  readonly offsetBytes: number;
+export class RecoveredRecord {
+  constructor(
+    readonly type: number,
+    readonly seq: number,
+    readonly file: string,
+    readonly offsetBytes: number,
+    private readonly segment: Buffer,
+    readonly payloadBytes: number,
+  ) {}
+
+  /**
+   * A view into the segment as read at open, made on each read: a log holds hundreds of
+   * thousands of records, and holding a view per record until all were read made the garbage
+   * collector copy each one over and over.
+   */
+  get payload(): Buffer {
+    return payloadOf(this.segment, this);
+  }
 }
 
 export interface RecoveredLog {
@@ -48,7 +60,7 @@ export interface RecoveredLog {
 interface SegmentScan {
   readonly seq: number;
   readonly path: string;
-  readonly records: ScannedRecord[];
+  readonly records: RecoveredRecord[];
   readonly validBytes: number;
   /** The file must be cut to `validBytes` (torn tail) or re-headed (torn header). */
   readonly repair: 'none' | 'truncate' | 'rewrite-header';
@@ -112,22 +124,35 @@ async function removeTempFiles(ctx: RecoveryContext, files: readonly DataFile[])
   return temps.length > 0;
 }
 
+/** Why a damaged tail whose bytes were too costly to search is refused, not cut off. */
+const UNDECIDED =
+  'the bytes after it hold so many would-be records that searching them for an intact one was given up, ' +
+  'so this cannot be told apart from damage before acknowledged records and is not cut off as a torn append';
+
 /** Scans one segment. Damage in a segment that is not the last is corruption, always. */
 async function scanSegment(ctx: RecoveryContext, seq: number, isLast: boolean): Promise<SegmentScan> {
   const path = join(ctx.dir, segmentFileName(seq));
   const buf = await io(`read ${path}`, () => readFile(path));
   const header = checkSegmentHeader(buf, seq);
   if (header !== 'ok') return scanBadHeader(ctx, { seq, path, buf, isLast, header });
-  const scan = scanRecords(buf, SEGMENT_HEADER_BYTES);
+  const scan = scanRecords(buf, SEGMENT_HEADER_BYTES, (type, offsetBytes, payloadBytes, k) => new RecoveredRecord(type, seq + k, path, offsetBytes, buf, payloadBytes));
   if (scan.damage === undefined) return { seq, path, records: scan.records, validBytes: scan.endBytes, repair: 'none' };
   const { offsetBytes, reason } = scan.damage;
   const where = `${path} at byte offset ${offsetBytes}`;
   if (!isLast) failStorage('WAL_CORRUPT', `${where}: ${reason} in a segment that is not the last one`);
   const intact = findIntactRecordAfter(buf, offsetBytes);
+  if (intact === 'undecided') failStorage('WAL_CORRUPT', `${where}: ${reason}; ${UNDECIDED}`);
   if (intact !== null) failStorage('WAL_CORRUPT', `${where}: ${reason}, but an intact record follows at byte offset ${intact}, so this is not a torn append`);
+  // What we know: nothing intact follows, which is how a crash in the middle of a write leaves a
+  // record. Such an append never resolved here (appends resolve only once durable). That it was
+  // never acknowledged at all is more than we know: a disk that loses or reorders writes it
+  // reported synced, or damages the final record at rest, looks the same.
   ctx.warn({
     code: 'WAL_TAIL_TRUNCATED',
-    message: `${where}: ${reason} in the final record; cutting ${buf.length - offsetBytes} torn bytes (never acknowledged)`,
+    message:
+      `${where}: ${reason} with no intact record after it, as a crash in the middle of a write leaves a torn record; ` +
+      `truncated the last ${buf.length - offsetBytes} bytes there. That append never resolved on this node (appends resolve only ` +
+      'once durable), unless the disk lost or reordered writes it had reported synced, or damaged the final record at rest',
     file: path,
     offsetBytes,
   });
@@ -144,7 +169,9 @@ function scanBadHeader(
 ): SegmentScan {
   if (s.header === 'bad-version') failStorage('WAL_UNSUPPORTED', `${s.path}: segment format version ${s.buf.readUInt32LE(8)} is not supported ${VERSION_HINT}`);
   const intact = findIntactRecordAfter(s.buf, SEGMENT_HEADER_BYTES - 1);
-  if (!s.isLast || intact !== null) failStorage('WAL_CORRUPT', `${s.path} at byte offset 0: segment header is ${s.header}`);
+  if (!s.isLast || intact !== null) {
+    failStorage('WAL_CORRUPT', `${s.path} at byte offset 0: segment header is ${s.header}${intact === 'undecided' ? `; ${UNDECIDED}` : ''}`);
+  }
   ctx.warn({ code: 'WAL_TAIL_TRUNCATED', message: `${s.path} at byte offset 0: torn segment header (${s.header}); rewriting it`, file: s.path, offsetBytes: 0 });
   return { seq: s.seq, path: s.path, records: [], validBytes: SEGMENT_HEADER_BYTES, repair: 'rewrite-header' };
 }
@@ -169,16 +196,16 @@ function collectRecords(
   scan: SegmentScan,
   state: { records: RecoveredRecord[]; checkpoint: { seq: number; marker: CheckpointMarker } | null; nextSeq: number },
 ): void {
-  for (const [k, record] of scan.records.entries()) {
-    const seq = scan.seq + k;
-    const where = `${scan.path} at byte offset ${record.offsetBytes}`;
+  for (const record of scan.records) {
+    // where the record lies is spelled out only for an error: a string (or a closure) per
+    // record showed in the time to open a long log
     if (record.type === RECORD_TYPE_CHECKPOINT) {
-      state.checkpoint = { seq, marker: decodeCheckpointMarker(record.payload, where) };
+      state.checkpoint = { seq: record.seq, marker: decodeCheckpointMarker(record.payload, `${scan.path} at byte offset ${record.offsetBytes}`) };
       state.records = [];
     } else if (record.type >= MIN_USER_RECORD_TYPE) {
-      state.records.push({ type: record.type, payload: record.payload, seq, file: scan.path, offsetBytes: record.offsetBytes });
+      state.records.push(record);
     } else {
-      failStorage('WAL_UNSUPPORTED', `${where}: reserved record type ${record.type}`);
+      failStorage('WAL_UNSUPPORTED', `${scan.path} at byte offset ${record.offsetBytes}: reserved record type ${record.type}`);
     }
   }
   state.nextSeq = scan.seq + scan.records.length;

@@ -126,6 +126,14 @@ describe('recovery of a torn tail', () => {
     expect(returned).toEqual(warnings);
     expect(warnings[0]?.file).toBe(firstSegment(dir));
     expect(warnings[0]?.offsetBytes).toBe(size - (RECORD_HEADER_BYTES + 5));
+    // The message names file and offset and claims only what is known: a crash mid-write tears
+    // an append before it resolves, but a disk that loses synced writes looks the same.
+    const message = warnings[0]?.message ?? '';
+    expect(message).toContain(`${firstSegment(dir)} at byte offset ${size - (RECORD_HEADER_BYTES + 5)}`);
+    expect(message).toMatch(/torn record; truncated the last 12 bytes there/);
+    expect(message).toMatch(/never resolved on this node/);
+    expect(message).toMatch(/unless the disk lost or reordered writes/);
+    expect(message).not.toMatch(/never acknowledged/);
     // The repair is durable and appends continue after it.
     const { wal } = await openWal(dir);
     await wal.append([rec('four')]);
@@ -175,6 +183,19 @@ describe('recovery of a torn tail', () => {
 });
 
 describe('corruption is refused', () => {
+  it('refuses, after a bounded search, a damaged tail followed by bytes that read as a million would-be records', async () => {
+    // Every fourth offset of the 4 MiB appended reads as a 256 KiB record: searching them all for
+    // an intact one would checksum 256 GiB. Open gives up within its bound and refuses.
+    const dir = await newDir();
+    await writeAll(dir, ['one', 'two']);
+    const garbage = Buffer.alloc(4 << 20);
+    for (let i = 0; i < garbage.length; i += 4) garbage.writeUInt32LE(0x0004_0001, i);
+    await appendFile(firstSegment(dir), garbage);
+    const error = await expectCorrupt(dir, /searching them for an intact one was given up/);
+    expect(error.message).toContain(`${firstSegment(dir)} at byte offset ${SEGMENT_HEADER_BYTES + 2 * (RECORD_HEADER_BYTES + 3)}`);
+    expect(await fileBytes(firstSegment(dir))).toBe(SEGMENT_HEADER_BYTES + 2 * (RECORD_HEADER_BYTES + 3) + garbage.length); // nothing cut
+  });
+
   it('refuses a flipped bit in an earlier record, naming the file and offset', async () => {
     const dir = await newDir();
     await writeAll(dir, ['one', 'two', 'three']);
