@@ -12,6 +12,8 @@ export interface OriginPolicy {
   readonly allowedOrigins?: readonly string[];
   /** Told of each refusal, for metrics. */
   readonly onRefused?: (reason: 'host' | 'origin') => void;
+  /** How to allow more, for the refusal's message (the node's flags, say). */
+  readonly hint?: string;
 }
 
 /** The host name of a Host header value ("a.b:80", "[::1]:7001", "10.0.0.1"), lower-cased; undefined if malformed. */
@@ -39,13 +41,13 @@ export function originGuard(policy: OriginPolicy): RequestGuard {
       const allowed = name !== undefined && (isIP(name) !== 0 || name === 'localhost' || hosts.has(name));
       if (!allowed) {
         policy.onRefused?.('host');
-        throw new HttpError(403, 'HOST_NOT_ALLOWED', `requests for host ${JSON.stringify(host.slice(0, 100))} are refused (DNS rebinding protection); use an IP address or localhost, or start the node with --allowed-hosts`);
+        throw new HttpError(403, 'HOST_NOT_ALLOWED', `requests for host ${JSON.stringify(host.slice(0, 100))} are refused (DNS rebinding protection); use an IP address or localhost${policy.hint === undefined ? '' : `, or ${policy.hint}`}`);
       }
     }
     const origin = request.headers.get('origin');
     if (origin !== undefined && !origins.has(origin.toLowerCase())) {
       policy.onRefused?.('origin');
-      throw new HttpError(403, 'ORIGIN_NOT_ALLOWED', `requests from web pages at ${JSON.stringify(origin.slice(0, 100))} are refused; start the node with --allowed-origins to allow a web application`);
+      throw new HttpError(403, 'ORIGIN_NOT_ALLOWED', `requests from web pages at ${JSON.stringify(origin.slice(0, 100))} are refused${policy.hint === undefined ? '' : `; ${policy.hint}`}`);
     }
   };
 }

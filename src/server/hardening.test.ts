@@ -198,3 +198,23 @@ describe('a node that lost its data', () => {
     expect(s['role']).not.toBe('leader');
   });
 });
+
+describe('readiness', () => {
+  it('a caught-up follower is ready; cut off from the leader it says why it is not', async () => {
+    cluster = await startInProcessCluster(3);
+    const leader = await leaderOf(cluster);
+    expect((await http('PUT', `${cluster.urls[leader] as string}/v1/kv/r`, { value: 1 })).status).toBe(200);
+    const follower = Object.keys(cluster.urls).find((id) => id !== leader) as string;
+    const url = cluster.urls[follower] as string;
+    // idle for longer than the silence it tolerates: heartbeats alone must keep it ready
+    await new Promise((r) => setTimeout(r, 2500));
+    const ready = await http('GET', `${url}/readyz`);
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+    expect(ready.body['checks']).toEqual({ storage: true, identity: true, leader: true, caughtUp: true });
+    expect((await http('GET', `${cluster.urls[leader] as string}/readyz`)).status).toBe(200);
+    // cut off from everyone: no leader heard (and soon none known)
+    cluster.nodes.get(follower)?.transport.faults.partition([follower], Object.keys(cluster.urls).filter((id) => id !== follower));
+    await waitUntil('the follower to say it is not ready', async () => (await http('GET', `${url}/readyz`)).status === 503, 15_000);
+    expect(String(((await http('GET', `${url}/readyz`)).body['checks'] as Record<string, unknown>)['leader'])).toMatch(/leader/);
+  });
+});

@@ -302,7 +302,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       : {}),
   };
   const router = buildApi(backend);
-  const guard = originGuard({ allowedHosts: [...(config.allowedHosts ?? []), new URL(self.client).hostname], allowedOrigins: [new URL(self.client).origin, ...(config.allowedOrigins ?? [])], onRefused: (reason) => metrics.countRefusal(reason) });
+  const guard = originGuard({ hint: 'start the node with --allowed-hosts or --allowed-origins', allowedHosts: [...(config.allowedHosts ?? []), new URL(self.client).hostname], allowedOrigins: [new URL(self.client).origin, ...(config.allowedOrigins ?? [])], onRefused: (reason) => metrics.countRefusal(reason) });
   const client = new URL(self.client);
   try {
     server = await HttpServer.listen({
@@ -409,7 +409,8 @@ function trackReadiness(transport: Transport<RaftMessage>, core: () => RaftCore,
   let leaderHeardAt = -Infinity;
   let leaderCommit = 0;
   transport.onMessage((from, msg) => {
-    if (msg.type !== 'append') return;
+    // what only a leader sends: appends, heartbeats and snapshots
+    if (msg.type !== 'append' && msg.type !== 'heartbeat' && msg.type !== 'snapshot') return;
     leaderHeardAt = performance.now();
     const commit = (msg as { commit?: unknown }).commit;
     if (typeof commit === 'number' && commit > leaderCommit) leaderCommit = commit;
