@@ -97,6 +97,8 @@ export interface LocalClusterOptions {
   readonly tls?: boolean;
   /** Print endpoints and progress to stdout. */
   readonly announce?: boolean;
+  /** Each node's log rotates at this size (rotating-file-stream syntax, e.g. "10M"). Default 10M. */
+  readonly logRotateSize?: string;
   readonly logLevel?: string;
   /** How to run `synod` for each node; default: this process's own entry point and loader flags. */
   readonly command?: readonly string[];
@@ -119,7 +121,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
     const dir = join(dataDir, child.id);
     mkdirSync(dir, { recursive: true });
     // with classical rotation the generator gets the rotation index first (null for the live file)
-    const log = createStream((index: number | Date) => (typeof index === 'number' && index > 0 ? `node.log.${index}` : 'node.log'), { path: dir, size: LOG_ROTATE_BYTES, rotate: LOG_KEEP_FILES });
+    const log = createStream((index: number | Date) => (typeof index === 'number' && index > 0 ? `node.log.${index}` : 'node.log'), { path: dir, size: o.logRotateSize ?? LOG_ROTATE_BYTES, rotate: LOG_KEEP_FILES });
     log.on('error', () => undefined); // a full disk must not take the supervisor down with the node
     // by default the same entry point and loader flags as this process: works from dist/ and from source (tsx)
     const command = o.command ?? [...process.execArgv, process.argv[1] as string];

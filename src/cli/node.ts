@@ -109,6 +109,8 @@ export function registerNodeCommand(program: Command): void {
         const stop = (): void => {
           if (stopping) return;
           stopping = true;
+          // stop watching stdin, or its open pipe would keep the process alive after a clean close
+          if (flags.exitWithParent === true) process.stdin.destroy();
           void running.close().then(resolve, (err: unknown) => {
             running.logger.error({ err }, 'shutdown failed');
             resolve();

@@ -199,7 +199,8 @@ export interface RawRequest {
 export type RequestGuard = (request: RawRequest, path: string) => void;
 
 /** Authenticates a routed request and checks it may use the route; throws an HttpError (401, 403, 429) to refuse. */
-export type RequestAuthorizer = (access: RouteAccess, request: ApiRequest, raw: RawRequest) => Promise<Principal | null>;
+/** Resolves to the caller (null: none), or undefined when nothing was asked (authentication off). */
+export type RequestAuthorizer = (access: RouteAccess, request: ApiRequest, raw: RawRequest) => Promise<Principal | null | undefined> | undefined;
 
 export interface AnswerHooks {
   readonly guard?: RequestGuard;
@@ -229,7 +230,8 @@ export async function answerRequest(router: Router, request: RawRequest, onError
     }
     const body = method === 'GET' ? undefined : parseJsonBody(request.body);
     const apiRequest: ApiRequest = { method, path: url.pathname, target: request.target, params: found.params, query: url.searchParams, headers: request.headers, remoteAddress: request.remoteAddress, body };
-    const principal = hooks.authorize === undefined ? undefined : await hooks.authorize(found.route.access, apiRequest, request);
+    const asked = hooks.authorize?.(found.route.access, apiRequest, request);
+    const principal = asked === undefined ? undefined : await asked;
     const out = await found.route.handler(principal === undefined ? apiRequest : { ...apiRequest, principal });
     if (typeof out.body === 'string') return { answer: { status: out.status, headers: { 'content-type': 'text/plain; version=0.0.4', ...out.headers }, body: out.body }, route };
     return { answer: jsonAnswer(out.status, out.body, out.headers), route };

@@ -12,10 +12,10 @@ import type { JsonValue } from '../sim/index.js';
 import { RaftStorage, StorageError } from '../storage/index.js';
 import { Transport, type NetLogRecord } from '../net/index.js';
 import { buildApi, type ApiBackend, type ReadinessReport } from './api.js';
-import { Authenticator } from './auth.js';
+import { Authenticator, type Principal, type RouteAccess } from './auth.js';
 import { Forwarder, type LeaderWatch } from './forward.js';
 import { originGuard } from './guard.js';
-import { answerRequest } from './http.js';
+import { answerRequest, type ApiRequest, type RawRequest } from './http.js';
 import { HttpServer } from './http-server.js';
 import { defaultClusterId, KnownPeers, openIdentity, RECOVERY_HINT, type InitialClusterState, type NodeIdentity } from './identity.js';
 import { createNodeMetrics } from './metrics.js';
@@ -271,7 +271,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const backend: ApiBackend = {
     id: config.id,
     clusterId: identity.clusterId,
-    submit: async (request, timeoutMs) => (failure !== undefined ? { ok: false, error: 'timeout', leaderHint: null, message: 'node stopped after a storage failure' } : host.request(request, timeoutMs)),
+    submit: async (request, timeoutMs) => {
+      if (failure !== undefined) return { ok: false, error: 'timeout', leaderHint: null, message: 'node stopped after a storage failure' };
+      // past its bound of waiting requests the host refuses at once: that is overload, not a fault
+      return host.request(request, timeoutMs).catch((): RaftResponse => ({ ok: false, error: 'overloaded', leaderHint: null, message: 'too many requests are waiting on this node' }));
+    },
     queryLocal: (query: KvQuery) => core().queryLocal(query as unknown as JsonValue),
     status: () => core().status(),
     health: () => (failure === undefined ? { ok: true } : { ok: false, reason: `storage failed: ${failure.message}` }),
@@ -303,6 +307,15 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   };
   const router = buildApi(backend);
   const guard = originGuard({ hint: 'start the node with --allowed-hosts or --allowed-origins', allowedHosts: [...(config.allowedHosts ?? []), new URL(self.client).hostname], allowedOrigins: [new URL(self.client).origin, ...(config.allowedOrigins ?? [])], onRefused: (reason) => metrics.countRefusal(reason) });
+  const debug = logger.isLevelEnabled('debug');
+  const authorizeRequest = async (access: RouteAccess, req: ApiRequest, raw: RawRequest): Promise<Principal | null> => {
+    const identify = (): Promise<Principal | null> => auth.identify({ headers: req.headers, remoteAddress: req.remoteAddress, ...(raw.clientCertName === undefined ? {} : { clientCertName: raw.clientCertName }) });
+    // a public route answers anyone: credentials only say who is asking (whoami), and bad ones refuse nothing
+    if (access === 'public') return req.headers.has('authorization') || raw.clientCertName !== undefined ? identify().catch(() => null) : null;
+    const principal = await identify();
+    auth.authorize(principal, access, req);
+    return principal;
+  };
   const client = new URL(self.client);
   try {
     server = await HttpServer.listen({
@@ -316,19 +329,16 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         const started = performance.now();
         const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'), {
           guard,
-          authorize: async (access, req, raw) => {
+          authorize: (access, req, raw) => {
             // with auth off nothing is asked (credentials sent anyway are ignored, as etcd does)
-            if (!auth.enabled) return null;
-            const identify = () => auth.identify({ headers: req.headers, remoteAddress: req.remoteAddress, ...(raw.clientCertName === undefined ? {} : { clientCertName: raw.clientCertName }) });
-            // a public route answers anyone: credentials only say who is asking (whoami), and bad ones refuse nothing
-            if (access === 'public') return req.headers.has('authorization') || raw.clientCertName !== undefined ? identify().catch(() => null) : null;
-            const principal = await identify();
-            auth.authorize(principal, access, req);
-            return principal;
+            if (!auth.enabled) return undefined;
+            return authorizeRequest(access, req, raw);
           },
         });
         const seconds = (performance.now() - started) / 1000;
         metrics.countRequest(route, request.method, answer.status, seconds);
+        // routes and timing only: never headers, bodies or credentials
+        if (debug) logger.debug({ route, method: request.method, status: answer.status, ms: seconds * 1000 }, 'request');
         return answer;
       },
     });

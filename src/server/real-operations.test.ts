@@ -108,3 +108,22 @@ describe('real processes: operator procedures', () => {
     expect(existsSync(join(cluster.dataDir, 'tls', 'ca.crt'))).toBe(true);
   }, 90_000);
 });
+
+describe('real processes: logs', () => {
+  it('node logs rotate at their size limit, keeping a bounded number of old files', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'synod-logs-'));
+    dirs.push(dataDir);
+    const basePort = 31_600 + (process.pid % 10) * 20;
+    restored = await startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'debug', logRotateSize: '16K', command: synodCommand });
+    if (restored.clientTls.ca !== undefined) trustCa(restored.clientTls.ca);
+    const leader = await leaderAmong(restored.endpoints);
+    const url = restored.endpoints[leader] as string;
+    // each request is one debug line: enough of them to rotate the leader's log several times over
+    for (let i = 0; i < 600; i++) await http('PUT', `${url}/v1/kv/l${i % 20}`, { value: i });
+    await http('GET', `${url}/v1/kv/l1`);
+    const files = (await import('node:fs')).readdirSync(join(dataDir, leader)).filter((f) => f.startsWith('node.log'));
+    expect(files).toContain('node.log.1');
+    expect(files.length).toBeLessThanOrEqual(6); // node.log and at most five old ones
+    for (const f of files) expect((await import('node:fs')).statSync(join(dataDir, leader, f)).size).toBeLessThan(64 * 1024);
+  }, 90_000);
+});
