@@ -1,9 +1,10 @@
 // Operator commands: `synod snapshot compact|save|restore` (log compaction, backup and restore;
 // docs/runtime.md, "Backup and restore") and `synod certs create` (a CA and node certificates).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { BackupError, parseBackup, restoreBackup } from '../server/backup.js';
+import { writeFileDurably } from '../server/identity.js';
 import { clusterIdOf } from '../server/node.js';
 import { callApi, expectOk } from './client.js';
 import { CliError } from './errors.js';
@@ -53,7 +54,7 @@ export function registerAdminCommands(program: Command): void {
       const body = expectOk(answer);
       const backup = parseBackup(body, `the answer of ${answer.endpoint}`);
       const text = JSON.stringify(backup) + '\n';
-      writeDurably(file, text);
+      writeFileDurably(file, text);
       const summary = { file, node: backup.node, index: backup.index, term: backup.term, bytes: Buffer.byteLength(text), sha256: backup.sha256 };
       process.stdout.write(f.json === true ? JSON.stringify(summary) + '\n' : `saved the state at index ${backup.index} (term ${backup.term}) from node ${backup.node} to ${file}: ${summary.bytes} bytes, sha256 ${backup.sha256}\n`);
     });
@@ -136,16 +137,4 @@ export function readClusterFile(path: string): ClusterFile {
 export function resolveClusterPath(clusterFile: string, path: string, id: string): string {
   const named = path.replaceAll('{id}', id);
   return isAbsolute(named) ? named : join(dirname(clusterFile), named);
-}
-
-function writeDurably(path: string, text: string): void {
-  const temp = `${path}.tmp`;
-  const fd = openSync(temp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
 }

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NetError, isNetError } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame } from './frame.js';
+import { splitAt } from './test/harness.js';
 
 /** Feeds `chunks` and returns the payloads, or the NetError that stopped decoding. */
 function decodeAll(chunks: readonly Uint8Array[], maxFrameBytes: number): { payloads: Buffer[]; error: NetError | null } {
@@ -20,17 +21,6 @@ function decodeAll(chunks: readonly Uint8Array[], maxFrameBytes: number): { payl
   }
 }
 
-/** Cuts `bytes` at the given offsets (sorted, deduplicated, clamped). */
-function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => Math.min(c, bytes.length)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of [...points, bytes.length]) {
-    chunks.push(bytes.subarray(start, point));
-    start = point;
-  }
-  return chunks;
-}
 
 describe('FrameDecoder', () => {
   it('decodes back-to-back frames in one chunk, including empty ones', () => {

@@ -13,7 +13,7 @@ import { NetError, type NetErrorCode } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, MAX_FRAME_LIMIT_BYTES, encodeFrame } from './frame.js';
 import type { NetLogRecord } from './log.js';
 import type { TransportMetrics } from './metrics.js';
-import { HOST, RawClient, helloFrame, startNode, waitFor, type Node } from './test/harness.js';
+import { HOST, RawClient, helloFrame, splitAt, startNode, waitFor, type Node } from './test/harness.js';
 
 // ---------------------------------------------------------------- streams and mutations
 
@@ -118,17 +118,6 @@ function mutate(stream: Buffer, mutations: readonly Mutation[]): Buffer {
   return bytes;
 }
 
-/** Cuts `bytes` at the given offsets (clamped, sorted, deduplicated). */
-function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => Math.min(c, bytes.length)))].sort((x, y) => x - y);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of [...points, bytes.length]) {
-    chunks.push(bytes.subarray(start, point));
-    start = point;
-  }
-  return chunks;
-}
 
 // ---------------------------------------------------------------- the pure receive pipeline
 

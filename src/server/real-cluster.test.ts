@@ -185,6 +185,16 @@ describe('real processes', () => {
     expect(stderr).toMatch(/WAL_CORRUPT|corrupt/i);
     expect(stderr).toContain(segment.split('/').at(-1) as string);
     expect(stderr).toMatch(/offset \d+/);
+    // and started by the supervisor, the same reason reaches it (and the dashboard)
+    cluster.restart(victim);
+    let reason = '';
+    await waitUntil('the supervisor to see it exit', async () => {
+      const n = ((await http('GET', `${cluster?.controlUrl as string}/api/nodes`)).body as unknown as { id: string; process: string; lastExit?: { code: number; reason: string | null } }[]).find((x) => x.id === victim);
+      reason = n?.process === 'stopped' && n.lastExit?.code === 1 ? (n.lastExit.reason ?? '') : '';
+      return reason !== '';
+    }, 30_000);
+    expect(reason).toMatch(/WAL_CORRUPT/);
+    expect(reason).toContain(segment.split('/').at(-1) as string);
   });
 
   it('membership: a new node joins as a learner, catches up, is promoted; another is removed', async () => {

@@ -3,22 +3,12 @@
 // NemesisSyntaxError with a short message, never another exception, never a long stall.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fuzzParameters, fuzzTimeoutMs } from '../../test/fuzz-runs.js';
+import { fuzzParametersShort, fuzzTimeoutMs } from '../../test/fuzz-runs.js';
 import { NemesisSyntaxError, parseNemesisScript, parseRandomNemesis, type NemesisAction, type NemesisStep, type Target } from './nemesis.js';
 
 const TIMEOUT_MS = fuzzTimeoutMs(20_000);
 
-/** Reports a failure with long runs of one character collapsed: inputs here reach 100 000 chars. */
-function shortReport<T>(details: fc.RunDetails<T>): void {
-  if (!details.failed) return;
-  const shown = fc.stringify(details.counterexample).replace(/(.)\1{40,}/gs, (run, c: string) => `${c}…×${run.length}`);
-  const cause = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message) : String(details.errorInstance);
-  throw new Error(`property failed (seed ${details.seed}, path "${details.counterexamplePath ?? ''}")\ncounterexample: ${shown.slice(0, 4000)}\ncause: ${cause.slice(0, 4000)}`);
-}
-
-function params<T>(defaultRuns: number): fc.Parameters<T> {
-  return { ...fuzzParameters<T>(defaultRuns), reporter: shortReport<T> };
-}
+const params = fuzzParametersShort;
 
 /** The result, or null for a NemesisSyntaxError with a short, non-empty message; anything else throws. */
 function typed<T>(parse: () => T): T | null {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { serveDashboard } from '../../src/cli/cluster.js';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,4 +95,25 @@ export async function goTo(page: Page, ms: number): Promise<void> {
   await page.getByTestId('goto-input').fill(String(ms));
   await page.getByTestId('goto').click();
   await page.waitForFunction((t) => document.querySelector('[data-testid=status]')?.getAttribute('data-time') === String(t), ms);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createNetServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+/**
+ * A base port whose control, client (P+1..P+3) and peer (P+101..P+103) ports are free, ending in
+ * `ending` (each test file its own: the server tests' clusters use bases that end in 00).
+ */
+export async function freeBasePort(ending: number): Promise<number> {
+  for (let k = 0; k < 60; k++) {
+    const base = 24_000 + ending + 100 * ((process.pid + k) % 60);
+    const ports = [base, base + 1, base + 2, base + 3, base + 101, base + 102, base + 103];
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no free base port ending in ${ending}`);
 }

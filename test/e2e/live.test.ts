@@ -5,7 +5,6 @@
 // killed node, and still offers the simulation. Screenshots go to artifacts/screenshots/.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,33 +15,13 @@ import { defaultWebDir, serveDashboard, startLocalCluster, type ClusterHandle } 
 import { raftAdapter } from '../../web/src/adapters/raft.js';
 import { LiveSource, type LiveNodeInfo } from '../../web/src/source/live.js';
 import { parseValue } from '../../web/src/ui/live.js';
-import { buildApp, CHROMIUM, hasChromium, launch, screenshot, type Browser } from './harness.js';
+import { buildApp, freeBasePort, CHROMIUM, hasChromium, launch, screenshot, type Browser } from './harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 
 if (!hasChromium) console.warn(`e2e: skipping the live-mode tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createNetServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-/**
- * A base port whose control, client (P+1..P+3) and peer (P+101..P+103) ports are free. Bases end
- * in 50: the server tests' clusters use bases that end in 00 (src/server/test/harness.ts).
- */
-async function freeBasePort(): Promise<number> {
-  for (let k = 0; k < 60; k++) {
-    const base = 24_050 + 100 * ((process.pid + k) % 60);
-    const ports = [base, base + 1, base + 2, base + 3, base + 101, base + 102, base + 103];
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error('no free base port between 24050 and 29950');
-}
 
 async function get(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url);
@@ -122,7 +101,7 @@ describe.skipIf(!hasChromium)('live mode in Chromium', () => {
     // a build of our own: the visualizer tests build into web/dist at the same time
     webDir = mkdtempSync(join(tmpdir(), 'synod-web-'));
     dataDir = mkdtempSync(join(tmpdir(), 'synod-live-'));
-    const [basePort] = await Promise.all([freeBasePort(), buildApp(webDir)]);
+    const [basePort] = await Promise.all([freeBasePort(50), buildApp(webDir)]);
     [cluster, browser] = await Promise.all([startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir }), launch()]);
   }, 90_000);
 

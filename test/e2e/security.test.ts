@@ -4,7 +4,7 @@
 // in), and a node that stopped says why on the page.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type ClusterHandle } from '../../src/cli/cluster.js';
 import { callApi } from '../../src/cli/client.js';
-import { buildApp, CHROMIUM, hasChromium, launch, type Browser } from './harness.js';
+import { buildApp, freeBasePort, CHROMIUM, hasChromium, launch, type Browser } from './harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
@@ -20,22 +20,6 @@ const ROOT_PASSWORD = 'e2e-root-password';
 
 if (!hasChromium) console.warn(`e2e: skipping the security tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createNetServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-/** A base port ending in 70 (the live test's end in 50, the server tests' in 00). */
-async function freeBasePort(): Promise<number> {
-  for (let k = 0; k < 60; k++) {
-    const base = 24_070 + 100 * ((process.pid + k + 7) % 60);
-    if ((await Promise.all([base, base + 1, base + 2, base + 3, base + 101, base + 102, base + 103].map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error('no free base port');
-}
 
 describe.skipIf(!hasChromium)('the live cluster against other web pages, with authentication on', () => {
   let cluster: ClusterHandle | undefined;
@@ -48,7 +32,7 @@ describe.skipIf(!hasChromium)('the live cluster against other web pages, with au
   beforeAll(async () => {
     webDir = mkdtempSync(join(tmpdir(), 'synod-web-'));
     dataDir = mkdtempSync(join(tmpdir(), 'synod-sec-'));
-    [basePort] = await Promise.all([freeBasePort(), buildApp(webDir)]);
+    [basePort] = await Promise.all([freeBasePort(70), buildApp(webDir)]);
     // rebind.test resolves to this machine, as a DNS rebinding attack makes it
     [cluster, browser] = await Promise.all([startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir, faultInjection: true }), launch(['--host-resolver-rules=MAP rebind.test 127.0.0.1'])]);
   }, 90_000);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { History } from '../../sim/history.js';
-import { fuzzParameters, fuzzRuns, fuzzTimeoutMs } from '../../../test/fuzz-runs.js';
+import { fuzzParametersShort, fuzzRuns, fuzzTimeoutMs } from '../../../test/fuzz-runs.js';
 import { etcdHistoriesDir } from '../../../test/shared-histories.js';
 import { checkHistory } from '../checker.js';
 import { CHECK_ERROR_CODES, CheckError } from '../errors.js';
@@ -23,17 +23,7 @@ import { parseSynodHistory } from './synod.js';
 const KNOWN_CODES: ReadonlySet<string> = new Set(CHECK_ERROR_CODES);
 const TIMEOUT_MS = fuzzTimeoutMs(20_000);
 
-/** Reports a failure with long runs of one character collapsed: inputs here reach 200 000 chars. */
-function shortReport<T>(details: fc.RunDetails<T>): void {
-  if (!details.failed) return;
-  const shown = fc.stringify(details.counterexample).replace(/(.)\1{40,}/gs, (run, c: string) => `${c}…×${run.length}`);
-  const cause = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message) : String(details.errorInstance);
-  throw new Error(`property failed (seed ${details.seed}, path "${details.counterexamplePath ?? ''}")\ncounterexample: ${shown.slice(0, 4000)}\ncause: ${cause.slice(0, 4000)}`);
-}
-
-function params<T>(defaultRuns: number): fc.Parameters<T> {
-  return { ...fuzzParameters<T>(defaultRuns), reporter: shortReport<T> };
-}
+const params = fuzzParametersShort;
 
 /** The value, or the CheckError thrown; any other exception fails the property. */
 function typed<T>(run: () => T): T | CheckError {

@@ -373,3 +373,15 @@ export class Flood {
     });
   }
 }
+
+/** Cuts `bytes` at the given offsets (clamped, sorted, deduplicated): a stream as the socket may deliver it. */
+export function splitAt(bytes: Buffer, cuts: readonly number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => Math.min(c, bytes.length)))].sort((x, y) => x - y);
+  const chunks: Buffer[] = [];
+  let start = 0;
+  for (const point of [...points, bytes.length]) {
+    chunks.push(bytes.subarray(start, point));
+    start = point;
+  }
+  return chunks;
+}
