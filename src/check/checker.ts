@@ -1,7 +1,7 @@
 // Entry point of linearizability checking: prepares a history's operations with a model, splits
 // them into independent partitions by key (P-compositionality) and runs the search on each,
 // all within one budget.
-import type { History, Operation } from '../sim/history.js';
+import type { History, Operation } from '../core/index.js';
 import { Budget, type BudgetOptions, type BudgetReason } from './budget.js';
 import { CheckError } from './errors.js';
 import { StepTable } from './machine.js';

@@ -1,6 +1,6 @@
 // JSON helpers shared by the models and parsers: a canonical text form (object keys sorted) so
 // that equal values compare equal as strings, and a type guard for untrusted input.
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 
 export type { JsonValue };
 

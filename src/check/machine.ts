@@ -1,7 +1,7 @@
 // A model compiled for one partition: states interned as small integers and transitions memoised
 // in per-state rows, so the search usually steps with two array reads instead of calling the
 // model and building state keys in its inner loop.
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 import type { Model } from './model.js';
 
 const NOT_COMPUTED = 0;

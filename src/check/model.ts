@@ -1,7 +1,7 @@
 // The contract between the search and a data-type model. A model turns history operations into
 // calls, steps a sequential specification, and names states canonically so the search can intern
 // them as small integers and memoise transitions; the search itself never looks inside a state.
-import type { JsonValue, Operation } from '../sim/history.js';
+import type { JsonValue, Operation } from '../core/index.js';
 
 /** One operation as the model will replay it, and the partition (key) it belongs to. */
 export interface PreparedCall<C> {

@@ -3,7 +3,7 @@
 // random histories; and a violation's prefix replays in the model to the states it reports.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { History, JsonValue } from '../sim/history.js';
+import type { History, JsonValue } from '../core/index.js';
 import { checkHistory } from './checker.js';
 import type { Model } from './model.js';
 import { kvModel } from './models/kv.js';

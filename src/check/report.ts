@@ -1,7 +1,7 @@
 // Renders check results for people (short text) and for tools (JSON that carries the operations
 // a violation refers to, so a visualizer needs nothing but the report). Every piece of text taken
 // from the history is escaped (escape.ts): a report is printed on terminals.
-import type { History, JsonValue, Operation } from '../sim/history.js';
+import type { History, JsonValue, Operation } from '../core/index.js';
 import type { CheckResult, Violation } from './result.js';
 import type { SessionResult } from './session.js';
 import { escapeControls } from './escape.js';

@@ -1,6 +1,6 @@
 // What a check returns: a verdict, per-partition figures, and for a violation the evidence
 // (longest partial linearization and the operations that cannot be placed), all plain JSON.
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 import type { BudgetReason } from './budget.js';
 
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';

@@ -2,7 +2,7 @@
 // long, mostly sequential histories are checked quickly with few states.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { History } from '../sim/history.js';
+import type { History } from '../core/index.js';
 import { Budget } from './budget.js';
 import { checkHistory, partitionHistory } from './checker.js';
 import { StepTable } from './machine.js';

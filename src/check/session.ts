@@ -1,7 +1,7 @@
 // Session guarantees over per-process order: read-your-writes and monotonic reads for models that
 // read and write values. A read is flagged only when real-time order proves every write of its
 // value was overwritten first, so a flagged pair is never allowed by any linearization.
-import type { History, Operation } from '../sim/history.js';
+import type { History, Operation } from '../core/index.js';
 import { CheckError } from './errors.js';
 import type { Model, SessionEffect } from './model.js';
 

@@ -1,7 +1,7 @@
 // The Synod history reader: a document from HistoryRecorder round-trips, and each malformed field
 // gives HISTORY_FORMAT with a message naming the operation.
 import { describe, expect, it } from 'vitest';
-import { HistoryRecorder } from '../sim/history.js';
+import { HistoryRecorder } from '../core/index.js';
 import { parseSynodHistory, validateHistory } from './formats/synod.js';
 import { MAX_VALUE_DEPTH } from './json.js';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckError } from './errors.js';
 import { parseJepsenLog } from './formats/jepsen.js';
 import { parseSynodHistory } from './formats/synod.js';
-import { HistoryRecorder } from '../sim/history.js';
+import { HistoryRecorder } from '../core/index.js';
 import { etcdHistoriesDir } from '../../test/shared-histories.js';
 
 function errorOf(parse: () => unknown): CheckError | 'parsed' {

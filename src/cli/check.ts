@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { History, JsonValue } from '../sim/history.js';
+import type { History, JsonValue } from '../core/index.js';
 import {
   CheckError,
   MODEL_NAMES,

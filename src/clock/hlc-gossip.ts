@@ -2,7 +2,7 @@
 // periodically stamps a message with its HLC and sends it to a random peer, which merges it.
 // Run under a simulator with skewed, drifting clocks, its annotations let monitors check HLC bounds.
 
-import type { CoreEnv, Effects, NodeId, ProtocolCore, ProtocolSpec } from '../sim/core.js';
+import type { CoreEnv, Effects, NodeId, ProtocolCore, ProtocolSpec } from '../core/index.js';
 import { isClockError, requireOption, requireWholeOption, type ClockErrorCode } from './errors.js';
 import { formatPackedHlc, HybridLogicalClock, parsePackedHlc, type HlcTimestamp } from './hlc.js';
 

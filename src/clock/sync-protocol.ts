@@ -2,7 +2,7 @@
 // requests; every other node samples offset and delay periodically, trusts the sample with the
 // smallest delay among recent ones (least room for asymmetry), and keeps a corrected clock.
 
-import type { CoreEnv, Effects, NodeId, ProtocolCore, ProtocolSpec } from '../sim/core.js';
+import type { CoreEnv, Effects, NodeId, ProtocolCore, ProtocolSpec } from '../core/index.js';
 import { requireOption, requireWholeOption } from './errors.js';
 import { computeNtpSample, type NtpSample } from './sync-math.js';
 

@@ -2,7 +2,7 @@
 // vc(a) < vc(b)), at the price of size growing with the number of nodes that ever wrote.
 // Values are immutable maps; zero counters are never stored, so equal clocks are equal maps.
 
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import { failClock } from './errors.js';
 
 export type VectorClock = ReadonlyMap<NodeId, number>;

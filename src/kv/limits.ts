@@ -1,7 +1,7 @@
 // Bounds on what the KV accepts, checked before a command enters the log. A value that the log's
 // codec, the peer transport or a snapshot could not carry must be refused at the door: once an
 // entry is in the leader's log it has to replicate, and one that cannot stops every later write.
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 
 /** Longest key, in UTF-8 bytes (etcd has no fixed limit; 4 KiB keeps keys out of the value business). */
 export const MAX_KEY_BYTES = 4096;

@@ -3,10 +3,10 @@
 // reference map) over random command sequences.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 import { KvError, KvStore, canonicalJson, kvRequestProblem, type KvCommand, type KvRequest } from './store.js';
 
-const run = (store: KvStore, request: KvRequest): JsonValue => store.apply(request as unknown as JsonValue, 0);
+const run = (store: KvStore, request: KvRequest): JsonValue => store.apply(request, 0);
 
 describe('operations', () => {
   it('put, get and delete with create/mod revisions and versions', () => {
@@ -70,8 +70,9 @@ describe('operations', () => {
     expect(kvRequestProblem({ op: 'nope' })).toMatch(/unknown kv op/);
     expect(kvRequestProblem({ op: 'range', limit: 0 })).toMatch(/limit/);
     expect(kvRequestProblem({ op: 'incr', key: 'a', by: 'x' })).toMatch(/by/);
-    expect(kv.validateQuery({ op: 'put', key: 'a', value: 1 })).toMatch(/command/);
-    expect(kv.apply({ op: 'cas', key: 'a' }, 1)).toMatchObject({ error: 'bad-request' });
+    expect(kv.decodeQuery({ op: 'put', key: 'a', value: 1 })).toMatchObject({ ok: false, problem: expect.stringMatching(/command/) });
+    expect(kv.decodeCommand({ op: 'cas', key: 'a' })).toMatchObject({ ok: false });
+    expect(kv.decodeCommand({ op: 'cas', key: 'a', from: 1, to: 2 })).toEqual({ ok: true, value: { op: 'cas', key: 'a', from: 1, to: 2 } });
   });
 });
 

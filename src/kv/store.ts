@@ -1,8 +1,7 @@
 // The replicated key-value state machine: get, put, delete, compare-and-set on value or version,
 // increment and range/prefix listing, with a global revision that grows with every change and
 // per-key create/mod revisions and versions (etcd-like). Pure and deterministic: no clocks, no I/O.
-import type { JsonValue } from '../sim/history.js';
-import type { StateMachine } from '../raft/types.js';
+import type { Decoded, JsonValue, StateMachine } from '../core/index.js';
 import { keyProblem, valueProblem } from './limits.js';
 
 export type KvCommand =
@@ -24,14 +23,15 @@ export type KvQuery =
 
 export type KvRequest = KvCommand | KvQuery;
 
-export interface KvItem {
+// a type, not an interface: results must be JSON values (an interface has no index signature)
+export type KvItem = {
   readonly key: string;
   readonly value: JsonValue;
   /** 1 when created, +1 on every change; a deleted key starts again at 1. */
   readonly version: number;
   readonly createRevision: number;
   readonly modRevision: number;
-}
+};
 
 export type KvResult =
   | { readonly revision: number; readonly version: number } // put
@@ -40,7 +40,7 @@ export type KvResult =
   | { readonly revision: number; readonly value: number; readonly version: number } // incr
   | { readonly revision: number; readonly error: 'not-a-number' } // incr of a non-number
   | { readonly revision: number; readonly value: JsonValue; readonly version: number; readonly createRevision: number; readonly modRevision: number } // get
-  | { readonly revision: number; readonly items: readonly KvItem[]; readonly more: boolean } // range
+  | { readonly revision: number; readonly items: KvItem[]; readonly more: boolean } // range
   | { readonly error: 'bad-request'; readonly message: string };
 
 export type KvErrorCode = 'BAD_SNAPSHOT';
@@ -82,6 +82,59 @@ function optionalString(r: { [key: string]: JsonValue }, name: string): string |
   return v === undefined || typeof v === 'string' ? null : `${name} must be a string`;
 }
 
+/** A command or query as JSON, for a request to a Raft node (optional fields left out when absent). */
+export function kvRequestToJson(request: KvRequest): JsonValue {
+  const out: { [key: string]: JsonValue } = {};
+  for (const [name, value] of Object.entries(request) as [string, JsonValue | undefined][]) if (value !== undefined) out[name] = value;
+  return out;
+}
+
+/** Why the leader would refuse `raw` as a command (malformed, or past the limits); null when it would take it. */
+export function kvCommandProblem(raw: JsonValue): string | null {
+  const decoded = decodeKvRequest(raw);
+  if (!decoded.ok) return decoded.problem;
+  return decoded.value.op === 'get' || decoded.value.op === 'range' ? null : kvLimitProblem(decoded.value);
+}
+
+/** Decodes a KV command or query from JSON: its fields copied out once checked, so nothing is cast. */
+export function decodeKvRequest(raw: JsonValue): Decoded<KvRequest> {
+  const problem = kvRequestProblem(raw);
+  if (problem !== null) return { ok: false, problem };
+  const r = raw as { [key: string]: JsonValue };
+  const key = r['key'] as string;
+  const text = (name: string): string | undefined => (typeof r[name] === 'string' ? (r[name] as string) : undefined);
+  const op = r['op'];
+  let value: KvRequest;
+  switch (op) {
+    case 'get':
+    case 'delete':
+      value = { op, key };
+      break;
+    case 'put':
+      value = { op, key, value: r['value'] as JsonValue };
+      break;
+    case 'cas':
+      value = { op, key, from: r['from'] as JsonValue, to: r['to'] as JsonValue };
+      break;
+    case 'casVersion':
+      value = { op, key, version: r['version'] as number, value: r['value'] as JsonValue };
+      break;
+    case 'incr':
+      value = typeof r['by'] === 'number' ? { op, key, by: r['by'] } : { op, key };
+      break;
+    default: {
+      const range: { op: 'range'; start?: string; end?: string; prefix?: string; exclude?: string; limit?: number } = { op: 'range' };
+      for (const name of ['start', 'end', 'prefix', 'exclude'] as const) {
+        const v = text(name);
+        if (v !== undefined) range[name] = v;
+      }
+      if (typeof r['limit'] === 'number') range.limit = r['limit'];
+      value = range;
+    }
+  }
+  return { ok: true, value };
+}
+
 /** Why `request` is not a well-formed KV command or query; null when it is. */
 export function kvRequestProblem(request: JsonValue): string | null {
   if (!isRecord(request)) return 'a kv request must be an object with an "op"';
@@ -117,7 +170,7 @@ export function kvRequestProblem(request: JsonValue): string | null {
   }
 }
 
-export class KvStore implements StateMachine {
+export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
   private readonly data = new Map<string, Stored>();
   private revisionValue = 0;
 
@@ -130,26 +183,28 @@ export class KvStore implements StateMachine {
     return this.data.size;
   }
 
-  validateCommand(command: JsonValue): string | null {
-    return kvRequestProblem(command) ?? kvLimitProblem(command as unknown as KvCommand);
+  /** Commands, and reads sent through the log (answered like queries). */
+  decodeCommand(raw: JsonValue): Decoded<KvRequest> {
+    return decodeKvRequest(raw);
   }
 
-  validateQuery(query: JsonValue): string | null {
-    const problem = kvRequestProblem(query);
-    if (problem !== null) return problem;
-    const op = (query as { op: string }).op;
-    return op === 'get' || op === 'range' ? null : `${op} changes state; send it as a command`;
+  decodeQuery(raw: JsonValue): Decoded<KvQuery> {
+    const decoded = decodeKvRequest(raw);
+    if (!decoded.ok) return decoded;
+    const request = decoded.value;
+    return request.op === 'get' || request.op === 'range' ? { ok: true, value: request } : { ok: false, problem: `${request.op} changes state; send it as a command` };
   }
 
-  /** Applies a command (reads are accepted too, and answered like queries). */
-  apply(command: JsonValue, _index: number): JsonValue {
-    const problem = kvRequestProblem(command);
-    if (problem !== null) return { error: 'bad-request', message: problem };
-    return this.execute(command as unknown as KvRequest) as unknown as JsonValue;
+  admitCommand(command: KvRequest): string | null {
+    return command.op === 'get' || command.op === 'range' ? null : kvLimitProblem(command);
   }
 
-  query(query: JsonValue): JsonValue {
-    return this.apply(query, 0);
+  apply(command: KvRequest, _index: number): KvResult {
+    return this.execute(command);
+  }
+
+  query(query: KvQuery): KvResult {
+    return this.execute(query);
   }
 
   execute(request: KvRequest): KvResult {

@@ -3,6 +3,7 @@
 // the pending connection that has shown the least progress, oldest first, from the newcomer's own
 // group when that group is full, else from the group holding the most slots (docs/net.md, Limits).
 import { isIPv4, isIPv6 } from 'node:net';
+import { assertInvariant, InvariantError } from '../core/index.js';
 
 /**
  * How far an unauthenticated connection has got, in order: nothing received yet; TLS handshake
@@ -131,13 +132,13 @@ export class AdmissionTable<T> {
       this.remove(victim);
       return { victim, victimGroup, victimProgress: PROGRESS_NAMES[rank] as HandshakeProgress, groupFull: false };
     }
-    throw new Error('admission table: evicting from an empty set of entries');
+    throw new InvariantError('admission table: evicting from an empty set of entries');
   }
 
   private largestGroup(): string {
     const names = this.bySize.get(this.largest);
     const first = names?.values().next();
-    if (first === undefined || first.done === true) throw new Error('admission table: full but no group is counted');
+    assertInvariant(first !== undefined && first.done !== true, () => 'admission table: full but no group is counted');
     return first.value;
   }
 

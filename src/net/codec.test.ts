@@ -3,7 +3,7 @@
 // NET_FRAME_MALFORMED (never another exception, never a crash of later decodes).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../sim/core.js';
+import type { Message } from '../core/index.js';
 import { FRAME_KIND, NONCE_BYTES, PROTOCOL_VERSION, decodeWireFrame, encodeMessageFrame, encodeWireFrame, type WireFrame } from './codec.js';
 import { NetError } from './errors.js';
 import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame } from './frame.js';

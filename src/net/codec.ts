@@ -2,7 +2,7 @@
 // Decoding accepts only the exact shapes below and turns every failure of the untrusted bytes,
 // including msgpackr's own errors and stack overflows, into NET_FRAME_MALFORMED.
 import { Packr, Unpackr } from 'msgpackr';
-import type { Message, NodeId } from '../sim/core.js';
+import type { Message, NodeId } from '../core/index.js';
 import { NetError, describeCause } from './errors.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
 

@@ -2,7 +2,7 @@
 // socket setup, frame decoding, byte/frame counters, batched writes, and a single failure path
 // that counts, logs and closes, so a bad connection never disturbs the others.
 import type { Socket } from 'node:net';
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, decodeWireFrame, type AuthenticatedRefuseReason, type WireFrame } from './codec.js';
 import { NetError, describeCause, type NetErrorCode } from './errors.js';
 import { FrameDecoder } from './frame.js';

@@ -1,7 +1,7 @@
 // The fault-injection hook: per-node filters that drop, delay or cut (partition) messages to and
 // from named peers. It only decides; the transport applies the decision on its send and receive
 // paths. Exists only when a transport is started with `faultInjection: true`.
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import { failNet } from './errors.js';
 import type { TimerHandle, Timers } from './options.js';
 

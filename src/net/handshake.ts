@@ -3,7 +3,7 @@
 // stranger before the round trip. Pure functions: the connection code (outbound.ts, inbound.ts)
 // moves the frames; this file decides what is proved and checks it in constant time.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import { NONCE_BYTES, PROOF_BYTES } from './codec.js';
 
 /**

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { HandshakeProgress } from './admission.js';
-import type { Message, NodeId } from '../sim/core.js';
+import type { Message, NodeId } from '../core/index.js';
 import { PROTOCOL_VERSION, encodeWireFrame, type RefuseReason, type WireFrame } from './codec.js';
 import { Connection, reportFailure, type ConnectionContext } from './connection.js';
 import { NetError, type NetErrorCode } from './errors.js';

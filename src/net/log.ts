@@ -2,7 +2,7 @@
 // stable `event` name and flat fields, so a pino adapter is one line:
 // `logger: ({ level, msg, ...fields }) => pino[level](fields, msg)`. Events a stranger can trigger
 // at will pass through a per-event rate limit, so a flood cannot grow the log without bound.
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import type { NetErrorCode } from './errors.js';
 import type { TimerHandle, Timers } from './options.js';
 

@@ -1,6 +1,6 @@
 // Counters the transport keeps, in total and per peer, handed out as plain-object snapshots so
 // the node process can export them (Prometheus, logs) without holding references to live state.
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 
 /** Counted both in total and per peer (events before a peer is known count in the total only). */
 export const COUNTER_NAMES = [

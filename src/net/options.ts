@@ -1,7 +1,7 @@
 // Options of Transport.start: their defaults, and validation that fails early with
 // NET_INVALID_OPTION naming the option, so a misconfigured node refuses to start instead of
 // misbehaving under load.
-import type { Message, NodeId } from '../sim/core.js';
+import type { Message, NodeId } from '../core/index.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, MAX_CLUSTER_ID_BYTES, MAX_INCARNATION_BYTES, isValidNodeId, type AuthenticatedRefuseReason } from './codec.js';
 import { failNet } from './errors.js';

@@ -2,7 +2,7 @@
 // the handshake, batched flushing with socket backpressure, liveness pings, and reconnection
 // with jittered backoff. Each link owns at most one socket; messages on it stay in order.
 import { connect } from 'node:net';
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import { Backoff } from './backoff.js';
 import { PROTOCOL_VERSION, encodeWireFrame, type WireFrame } from './codec.js';
 import { Connection, reportFailure, type ConnectionContext } from './connection.js';

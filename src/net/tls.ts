@@ -5,7 +5,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, createSecureContext, createServer as createTlsServer, type PeerCertificate, type SecureContext, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import { NetError, describeCause, failNet } from './errors.js';
 import type { PeerAddress } from './options.js';
 

@@ -2,7 +2,7 @@
 // listening socket for peers' connections to us, one outbound link per peer for ours to them,
 // membership changes, metrics, graceful close and (in tests only) the fault-injection hook.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { Message, NodeId } from '../sim/core.js';
+import type { Message, NodeId } from '../core/index.js';
 import { AdmissionTable, addressGroup } from './admission.js';
 import { encodeMessageFrame, isValidNodeId } from './codec.js';
 import type { ConnectionContext, IdentityHooks } from './connection.js';

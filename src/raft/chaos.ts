@@ -6,6 +6,7 @@ import type { LinkConfig } from '../sim/network.js';
 import { DEFAULT_RANDOM_NEMESIS, scheduleRandomNemesis, type RandomNemesisOptions } from '../sim/nemesis.js';
 import type { Verdict } from '../check/index.js';
 import { RaftCluster, type ClusterOptions } from './cluster.js';
+import { isInvariantError } from '../core/index.js';
 import { RaftError } from './errors.js';
 import type { MonitorViolation } from './monitors.js';
 import type { RaftOptions } from './types.js';
@@ -101,7 +102,7 @@ export function runChaos(options: ChaosOptions): ChaosResult {
       extra.push({ kind: 'linearizability', atMs: sim.nowMs, message: `history not linearizable on key ${JSON.stringify(v?.key ?? '')}: operation ${v?.stuck ?? '?'} cannot be placed` });
     }
   } catch (err) {
-    if (!(err instanceof RaftError)) throw err;
+    if (!(err instanceof RaftError) && !isInvariantError(err)) throw err;
     extra.push({ kind: 'invariant', atMs: sim.nowMs, message: `${err.code}: ${err.message}` });
   }
   const violations = [...cluster.violations(), ...extra];

@@ -1,13 +1,12 @@
 // A simulated Raft + KV cluster for tests, scenarios, chaos runs and users: N nodes in the
 // deterministic simulator, faults, clients that retry and record every operation in the
 // history, monitors watching every step, inspection of each node, and the linearizability check.
-import type { NodeId } from '../sim/core.js';
-import type { History, JsonValue, Operation, Outcome } from '../sim/history.js';
+import type { History, JsonValue, NodeId, Operation, Outcome, ProtocolSpec } from '../core/index.js';
 import type { LinkConfig } from '../sim/network.js';
 import { findLeader } from '../sim/nemesis.js';
 import { Simulation, type SimulationOptions } from '../sim/simulation.js';
 import { checkHistory, kvModel, type CheckResult } from '../check/index.js';
-import { KvStore, type KvRequest, type KvResult } from '../kv/store.js';
+import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/store.js';
 import type { RaftCore } from './core.js';
 import { RaftMonitor, type MonitorViolation } from './monitors.js';
 import { raftSpec, type RaftSpec } from './spec.js';
@@ -54,7 +53,7 @@ export interface ClusterOptions {
   /** An extra observer of the cores, besides the monitor. */
   readonly observer?: RaftObserver;
   /** Wraps the spec before the simulation runs it (the visualizer records every call this way). */
-  readonly wrapSpec?: (spec: RaftSpec) => RaftSpec;
+  readonly wrapSpec?: (spec: RaftSpec<KvRequest, KvQuery, KvResult>) => ProtocolSpec<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>;
   /** Finds the RaftCore inside a wrapped core; needed with `wrapSpec` when it wraps cores. */
   readonly unwrapCore?: (core: unknown) => RaftCore | undefined;
 }
@@ -121,7 +120,7 @@ export class RaftCluster {
     };
     this.sim = new Simulation({
       seed: options.seed,
-      protocol: (options.wrapSpec ?? ((spec: RaftSpec) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: () => new KvStore() })),
+      protocol: (options.wrapSpec ?? ((spec: RaftSpec<KvRequest, KvQuery, KvResult>) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: () => new KvStore() })),
       nodes: ids,
       link: options.link,
       fsyncMs: options.fsyncMs ?? 0,

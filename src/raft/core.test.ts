@@ -2,11 +2,11 @@
 // them exact messages and ticks, and inspects what they persist, send and answer. This is where
 // the rules that random runs rarely reach are pinned down (Figure 8, hints, persistence order).
 import { describe, expect, it } from 'vitest';
-import type { Effects, NodeId, OutputOptions } from '../sim/core.js';
-import type { JsonValue } from '../sim/history.js';
+import type { Effects, NodeId, OutputOptions } from '../core/index.js';
+import type { JsonValue } from '../core/index.js';
 import { KvStore } from '../kv/store.js';
 import { RaftCore } from './core.js';
-import { RaftError } from './errors.js';
+import { InvariantError } from '../core/index.js';
 import { resolveRaftOptions } from './spec.js';
 import type { LogEntry, RaftMessage, RaftOptions, RaftPersistOp, RaftRequest, RaftResponse } from './types.js';
 
@@ -226,7 +226,7 @@ describe('elections', () => {
   it('a node that sees two leaders in one term fails loudly', () => {
     const f = new Node('3');
     f.deliver('1', { type: 'heartbeat', term: 2, commit: 0, round: 1 });
-    expect(() => f.deliver('2', { type: 'heartbeat', term: 2, commit: 0, round: 1 })).toThrow(RaftError);
+    expect(() => f.deliver('2', { type: 'heartbeat', term: 2, commit: 0, round: 1 })).toThrow(InvariantError);
   });
 
   it('pre-vote: a pre-candidate does not raise its term, and nodes in touch with a leader refuse it', () => {

@@ -1,9 +1,10 @@
 // The Raft core: a deterministic, sans-I/O state machine driven by messages, ticks and client
 // requests (src/sim/core.ts). It emits durable ops through fx.persist before any dependent send
 // (the host orders them), sends messages, answers clients and applies committed entries.
-import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../sim/core.js';
-import type { JsonValue } from '../sim/history.js';
-import { RaftError, assertInvariant } from './errors.js';
+import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
+import type { JsonValue } from '../core/index.js';
+import { assertInvariant, undecodable, type StateMachine } from '../core/index.js';
+import { RaftError } from './errors.js';
 import { RaftLog } from './log.js';
 import {
   ConfigHistory,
@@ -32,7 +33,6 @@ import type {
   RaftResponse,
   Role,
   SnapshotMeta,
-  StateMachine,
 } from './types.js';
 
 type Fx = Effects<RaftMessage, RaftPersistOp, RaftResponse>;
@@ -43,9 +43,9 @@ interface PendingProposal {
   readonly term: number;
 }
 
-interface PendingRead {
+interface PendingRead<Q> {
   readonly requestId: string;
-  readonly op: JsonValue;
+  readonly op: Q;
   readonly startedTick: number;
   readIndex: number;
   /**
@@ -96,7 +96,11 @@ const DEPARTING_TIMEOUT_ELECTIONS = 10;
 /** A snapshot being received may not grow beyond this (UTF-16 code units). */
 const MAX_INCOMING_SNAPSHOT_CHARS = 256 * 1024 * 1024;
 
-export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
+/**
+ * `C`, `Q`, `R`: the state machine's command, query and result types. Raft itself stores and
+ * ships commands as JSON; the machine decodes them (StateMachine.decodeCommand).
+ */
+export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue> implements ProtocolCore<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
   readonly id: NodeId;
   private readonly log = new RaftLog();
   private readonly configs: ConfigHistory;
@@ -124,7 +128,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private readonly votes = new Map<NodeId, boolean>();
   private readonly progress = new Map<NodeId, Progress>();
   private readonly proposals = new Map<number, PendingProposal>();
-  private reads: PendingRead[] = [];
+  private reads: PendingRead<Q>[] = [];
   /**
    * Leader: the heartbeat round the latest reads wait on, until a quorum acknowledges it (0: none).
    * Reads arriving meanwhile wait for the next round, started when this one is acknowledged or at
@@ -132,7 +136,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
    * (as etcd batches ReadIndex requests) instead of one round, and one message per peer, per read.
    */
   private readRound = 0;
-  private awaitingTermCommit: { requestId: string; op: JsonValue; startedTick: number }[] = [];
+  private awaitingTermCommit: { requestId: string; op: Q; startedTick: number }[] = [];
   private round = 0;
   /**
    * Per heartbeat or probe round: when it was sent (lease reads), the last log index at that
@@ -176,7 +180,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     private readonly env: CoreEnv,
     durable: readonly RaftPersistOp[],
     private readonly opts: RaftOptions,
-    private readonly machine: StateMachine,
+    private readonly machine: StateMachine<C, Q, R>,
   ) {
     this.id = env.id;
     this.sessions = new SessionTable(opts.maxSessions);
@@ -228,7 +232,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   }
 
   private get out(): Fx {
-    if (this.fx === undefined) throw new RaftError('INVARIANT', `node ${this.id}: effects used outside a host call`);
+    assertInvariant(this.fx !== undefined, () => `node ${this.id}: effects used outside a host call`);
     return this.fx;
   }
 
@@ -275,7 +279,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   }
 
   /** Answers a read against this node's applied state (no linearizability: for tests and tools). */
-  queryLocal(query: JsonValue): JsonValue {
+  queryLocal(query: Q): R {
     return this.machine.query(query);
   }
 
@@ -1214,8 +1218,10 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
   private propose(requestId: string, clientId: string | null, seq: number, op: JsonValue): void {
     if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
     if (this.transfer !== undefined) return this.reply(requestId, { ok: false, error: 'transfer-in-progress', leaderHint: this.transfer.target });
-    const invalid = this.machine.validateCommand?.(op) ?? null;
-    if (invalid !== null) return this.reply(requestId, this.failure('bad-request', invalid));
+    const decoded = this.machine.decodeCommand(op);
+    if (!decoded.ok) return this.reply(requestId, this.failure('bad-request', decoded.problem));
+    const refused = this.machine.admitCommand?.(decoded.value) ?? null;
+    if (refused !== null) return this.reply(requestId, this.failure('bad-request', refused));
     if (this.proposals.size >= this.opts.maxPendingProposals || this.log.lastIndex - this.commit >= this.opts.maxUncommittedEntries) {
       return this.reply(requestId, this.failure('overloaded'));
     }
@@ -1240,10 +1246,11 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
 
   // ---------------------------------------------------------------- reads
 
-  private handleRead(requestId: string, op: JsonValue): void {
+  private handleRead(requestId: string, raw: JsonValue): void {
     if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
-    const invalid = this.machine.validateQuery?.(op) ?? null;
-    if (invalid !== null) return this.reply(requestId, this.failure('bad-request', invalid));
+    const decoded = this.machine.decodeQuery(raw);
+    if (!decoded.ok) return this.reply(requestId, this.failure('bad-request', decoded.problem));
+    const op = decoded.value;
     if (this.reads.length + this.awaitingTermCommit.length >= this.opts.maxPendingReads) return this.reply(requestId, this.failure('overloaded'));
     // Until the leader commits an entry of its term, its commit index may lag what was committed before.
     if (!this.committedInTerm()) {
@@ -1253,8 +1260,8 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
     this.startRead(requestId, op, this.tickCount);
   }
 
-  private startRead(requestId: string, op: JsonValue, startedTick: number): void {
-    const read: PendingRead = { requestId, op, startedTick, readIndex: this.commit, round: AWAITING_ROUND, confirmed: false };
+  private startRead(requestId: string, op: Q, startedTick: number): void {
+    const read: PendingRead<Q> = { requestId, op, startedTick, readIndex: this.commit, round: AWAITING_ROUND, confirmed: false };
     this.reads.push(read);
     if (this.leaseValid() || this.selfIsQuorum()) {
       read.round = 0;
@@ -1309,7 +1316,7 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
 
   private serveReads(): void {
     if (this.reads.length === 0) return;
-    const remaining: PendingRead[] = [];
+    const remaining: PendingRead<Q>[] = [];
     for (const read of this.reads) {
       if (read.confirmed && this.applied >= read.readIndex) {
         // the read index is committed (a quorum stored it) and confirmed: nothing local to wait for
@@ -1377,7 +1384,9 @@ export class RaftCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResp
       if (seen.kind === 'duplicate') return { kind: 'result', value: seen.result };
       if (seen.kind === 'stale') return { kind: 'stale' };
     }
-    const value = this.machine.apply(op, entry.index);
+    // the same answer on every node: a command that does not decode applies as an error
+    const decoded = this.machine.decodeCommand(op);
+    const value: JsonValue = decoded.ok ? this.machine.apply(decoded.value, entry.index) : undecodable(decoded.problem);
     if (clientId !== null) this.sessions.record(clientId, seq, value);
     return { kind: 'result', value };
   }
@@ -1474,7 +1483,7 @@ function requestProblem(req: RaftRequest): string | null {
 /** The client session and state-machine command a command entry carries. */
 export function commandOf(entry: LogEntry): { clientId: string | null; seq: number; op: JsonValue } {
   const data = entry.data;
-  if (!isRecord(data) || !('op' in data)) throw new RaftError('INVARIANT', `command entry ${entry.index} has no op: ${JSON.stringify(data)}`);
+  assertInvariant(isRecord(data) && 'op' in data, () => `command entry ${entry.index} has no op: ${JSON.stringify(data)}`);
   const clientId = data['clientId'];
   const seq = data['seq'];
   return { clientId: typeof clientId === 'string' ? clientId : null, seq: typeof seq === 'number' ? seq : 0, op: data['op'] as JsonValue };

@@ -1,7 +1,7 @@
 // The logical durable state of a Raft node (snapshot, hard state, log) and the pure rules that
 // fold persist ops into it. Storage recovery folds what it reads and hands back the compact
 // equivalent, so create() replays a handful of ops; the visualizer folds a crashed node's disk.
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 import type { HardState, LogEntry, RaftPersistOp, SnapshotMeta } from './types.js';
 
 export interface RaftDurableState {

@@ -1,9 +1,7 @@
-// Typed errors of the Raft core with stable codes. An INVARIANT error means the core caught
-// itself (or a peer) breaking a Raft safety property: it is thrown loudly, never swallowed.
+// Typed errors of the Raft core with stable codes. A broken safety property (two leaders in a
+// term, a committed entry overwritten) is an InvariantError of src/core, thrown loudly.
 
 export type RaftErrorCode =
-  /** A safety invariant failed (two leaders in a term, a committed entry overwritten, ...). */
-  | 'INVARIANT'
   /** An option is out of range or options contradict each other. */
   | 'BAD_OPTION'
   /** The durable ops handed back at restart do not describe a valid state. */
@@ -19,9 +17,4 @@ export class RaftError extends Error {
     super(message);
     this.name = 'RaftError';
   }
-}
-
-/** Throws an INVARIANT error when `condition` is false; `describe` runs only on failure. */
-export function assertInvariant(condition: boolean, describe: () => string): asserts condition {
-  if (!condition) throw new RaftError('INVARIANT', describe());
 }

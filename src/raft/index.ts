@@ -18,10 +18,9 @@ export type {
   ReadMode,
   Role,
   SnapshotMeta,
-  StateMachine,
 } from './types.js';
 export { DEFAULT_RAFT_OPTIONS } from './types.js';
-export { RaftError, assertInvariant, type RaftErrorCode } from './errors.js';
+export { RaftError, type RaftErrorCode } from './errors.js';
 export { commandOf, RaftCore } from './core.js';
 export { raftSpec, resolveRaftOptions, type RaftSpec, type RaftSpecOptions } from './spec.js';
 export { EMPTY_RAFT_STATE, RaftStateBuilder, applyRaftOp, foldRaftOps, lastIndexOf, raftStateToOps, type FoldWork, type RaftDurableState } from './durable-state.js';

@@ -3,10 +3,10 @@
 // log well formed.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { RaftError } from './errors.js';
+import { InvariantError } from '../core/index.js';
 import { RaftLog, entrySizeBytes } from './log.js';
 import { ConfigHistory, makeMembership, quorumSize } from './membership.js';
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 import type { LogEntry } from './types.js';
 
 function logWithTerms(terms: readonly number[], snapshotIndex = 0, snapshotTerm = 0): RaftLog {
@@ -34,7 +34,7 @@ describe('RaftLog', () => {
 
   it('refuses gaps, decreasing terms and truncation below the snapshot', () => {
     const log = logWithTerms([1, 2], 5, 1);
-    expect(() => log.append([{ index: 9, term: 2, kind: 'noop', data: null }])).toThrow(RaftError);
+    expect(() => log.append([{ index: 9, term: 2, kind: 'noop', data: null }])).toThrow(InvariantError);
     expect(() => log.append([{ index: 8, term: 1, kind: 'noop', data: null }])).toThrow(/below the last term/);
     expect(() => log.truncateFrom(5)).toThrow(/snapshot/);
   });
@@ -86,7 +86,7 @@ describe('ConfigHistory', () => {
     h.compactTo(6, h.at(6));
     expect(h.currentIndex).toBe(6);
     expect(h.at(1).learners).toEqual(['4']);
-    expect(() => h.add(6, makeMembership(['1']))).toThrow(RaftError);
+    expect(() => h.add(6, makeMembership(['1']))).toThrow(InvariantError);
   });
 
   it('majorities of configurations one voter apart always overlap', () => {

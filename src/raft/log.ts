@@ -1,8 +1,8 @@
 // The in-memory Raft log: the entries after the latest snapshot, with the snapshot's index and
 // term standing in for everything before it. Terms never decrease along a log, which lets the
 // backtracking hints use binary search; every mutation checks the shape it leaves behind.
-import { assertInvariant } from './errors.js';
-import type { JsonValue } from '../sim/history.js';
+import { assertInvariant } from '../core/index.js';
+import type { JsonValue } from '../core/index.js';
 import type { LogEntry } from './types.js';
 
 /** Rough JSON size of an entry, cached per (immutable) entry object. */

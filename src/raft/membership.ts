@@ -1,9 +1,10 @@
 // Cluster membership: configurations as data, their JSON form in config entries and snapshots,
 // quorums, and the history of configurations a log holds. A configuration takes effect as soon
 // as its entry is in a node's log (committed or not); truncating the entry reverts it.
-import type { NodeId } from '../sim/core.js';
-import type { JsonValue } from '../sim/history.js';
-import { RaftError, assertInvariant } from './errors.js';
+import type { NodeId } from '../core/index.js';
+import type { JsonValue } from '../core/index.js';
+import { assertInvariant } from '../core/index.js';
+import { RaftError } from './errors.js';
 import type { Membership } from './types.js';
 
 export function makeMembership(voters: readonly NodeId[], learners: readonly NodeId[] = []): Membership {

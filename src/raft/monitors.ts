@@ -2,8 +2,8 @@
 // happens (through the core's observer hooks), check logs pairwise on demand, and record each
 // violation with the virtual time it was seen: election safety, leader completeness, log
 // matching, state-machine safety, no acknowledged write lost, and convergence after settling.
-import type { NodeId } from '../sim/core.js';
-import type { JsonValue } from '../sim/history.js';
+import type { NodeId } from '../core/index.js';
+import type { JsonValue } from '../core/index.js';
 import type { RaftCore } from './core.js';
 import type { LogEntry, RaftObserver } from './types.js';
 

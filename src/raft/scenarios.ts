@@ -1,7 +1,7 @@
 // Scenario scripts for Raft + KV clusters: plain-data steps ("isolate L1", "expect a leader
 // within 2 s as L2") with a name and a caption, a runner that plays them on a RaftCluster with
 // every monitor on, and the library of scenarios the tests run and the visualizer replays.
-import type { NodeId } from '../sim/core.js';
+import type { NodeId } from '../core/index.js';
 import type { LinkConfig } from '../sim/network.js';
 import type { RandomStream } from '../sim/rng.js';
 import type { Verdict } from '../check/index.js';

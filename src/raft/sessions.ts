@@ -1,7 +1,7 @@
 // Client sessions: the last sequence number applied per client and its result, so a command
 // retried after a timeout or a leader change is applied once and answered with the first result.
 // The table is replicated state (it changes only when entries are applied) and goes into snapshots.
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 import { RaftError } from './errors.js';
 
 export type SessionCheck = { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly result: JsonValue } | { readonly kind: 'stale' };

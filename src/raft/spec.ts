@@ -1,16 +1,17 @@
 // Builds the ProtocolSpec a host (the simulator, or a real server) runs Raft with: validated
 // options, a fresh state machine per node life, and the rule that a snapshot op supersedes
 // every earlier durable op, so hosts can drop them once it is synced.
-import type { ProtocolSpec } from '../sim/core.js';
+import type { JsonValue, ProtocolSpec, StateMachine } from '../core/index.js';
 import { RaftCore } from './core.js';
 import { RaftError } from './errors.js';
-import { DEFAULT_RAFT_OPTIONS, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse, type StateMachine } from './types.js';
+import { DEFAULT_RAFT_OPTIONS, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from './types.js';
 
-export type RaftSpec = ProtocolSpec<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>;
+/** A Raft spec whose cores are RaftCores over a state machine of commands C, queries Q and results R. */
+export type RaftSpec<C = unknown, Q = unknown, R extends JsonValue = JsonValue> = ProtocolSpec<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, RaftCore<C, Q, R>>;
 
-export interface RaftSpecOptions extends Partial<RaftOptions> {
+export interface RaftSpecOptions<C, Q, R extends JsonValue> extends Partial<RaftOptions> {
   /** Called once per node life (creation and every restart); the core restores it from snapshots. */
-  readonly createStateMachine: () => StateMachine;
+  readonly createStateMachine: () => StateMachine<C, Q, R>;
 }
 
 const POSITIVE_INTEGERS = [
@@ -54,13 +55,13 @@ export function resolveRaftOptions(options: Partial<RaftOptions> = {}): RaftOpti
   return o;
 }
 
-export function raftSpec(options: RaftSpecOptions): RaftSpec {
+export function raftSpec<C, Q, R extends JsonValue>(options: RaftSpecOptions<C, Q, R>): RaftSpec<C, Q, R> {
   const { createStateMachine, ...rest } = options;
   const opts = resolveRaftOptions(rest);
   return {
     name: 'raft',
     tickIntervalMs: opts.tickMs,
-    create: (env, durable) => new RaftCore(env, durable, opts, createStateMachine()),
+    create: (env, durable) => new RaftCore<C, Q, R>(env, durable, opts, createStateMachine()),
     supersedesEarlier: (op) => op.kind === 'snapshot',
   };
 }

@@ -1,8 +1,8 @@
 // The shapes the Raft core shares with its hosts: durable records (the WAL's contract), wire
 // messages, client requests and responses, the pluggable state machine and the options.
 // Everything here is plain JSON-compatible data so hosts can store and send it as is.
-import type { NodeId } from '../sim/core.js';
-import type { JsonValue } from '../sim/history.js';
+import type { NodeId } from '../core/index.js';
+import type { JsonValue } from '../core/index.js';
 
 // ---------------------------------------------------------------- durable state (fixed interface)
 
@@ -165,25 +165,6 @@ export type RaftResponse =
   | { readonly ok: false; readonly error: RaftErrorReason; readonly leaderHint: NodeId | null; readonly message?: string };
 
 // ---------------------------------------------------------------- the replicated state machine
-
-/** A deterministic state machine. Same commands in the same order give the same results everywhere. */
-export interface StateMachine {
-  /** Applies a committed command; `index` is its log index. Must not throw for well-formed commands. */
-  apply(command: JsonValue, index: number): JsonValue;
-  /** Answers a read against the current state without changing it. */
-  query(query: JsonValue): JsonValue;
-  /**
-   * The current state as a JSON value that later applies never change: the core keeps it to send
-   * to followers, and a host may encode it lazily while the state machine moves on. Copy what
-   * `apply` mutates in place; values only ever replaced may be shared.
-   */
-  snapshot(): JsonValue;
-  restore(data: JsonValue): void;
-  /** Optional: a reason to refuse a command before it enters the log (null when fine). */
-  validateCommand?(command: JsonValue): string | null;
-  /** Optional: a reason to refuse a read (null when fine). */
-  validateQuery?(query: JsonValue): string | null;
-}
 
 /** Hooks for monitors and tests; called synchronously inside the core. They must not call back into it. */
 export interface RaftObserver {

@@ -1,7 +1,7 @@
 // Background KV clients for scenarios and chaos runs: each client loops over random operations
 // (get, put, cas, incr, delete) on a few keys, with unique written values so the
 // linearizability check stays decisive, until told to stop.
-import type { JsonValue } from '../sim/history.js';
+import type { JsonValue } from '../core/index.js';
 import type { RandomStream } from '../sim/rng.js';
 import type { KvRequest } from '../kv/store.js';
 import type { KvClient, RaftCluster } from './cluster.js';

@@ -3,6 +3,7 @@
 // durable before any message or reply of that call, or of a later one, leaves the process
 // (outputs the core marks `awaitPersist: false` leave at once).
 import type { CoreEnv, Effects, Message, NodeId, ProtocolCore, ProtocolSpec } from '../sim/index.js';
+import { assertInvariant } from '../core/index.js';
 
 /** Durable storage of a core's persist ops (e.g. RaftStorage over the WAL). */
 export interface DurableStore<P> {
@@ -41,8 +42,8 @@ interface Outputs<M, Res> {
 /** Bounds the requests waiting for a reply; past it new ones are refused at once. */
 const MAX_PENDING_REQUESTS = 100_000;
 
-export class NodeHost<M extends Message, Req, Res, P> {
-  private core: ProtocolCore<M, Req, Res, P> | undefined;
+export class NodeHost<M extends Message, Req, Res, P, Core extends ProtocolCore<M, Req, Res, P> = ProtocolCore<M, Req, Res, P>> {
+  private core: Core | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private nextRequestId = 0;
   private readonly pendingRequests = new Map<string, (res: Res) => void>();
@@ -65,13 +66,13 @@ export class NodeHost<M extends Message, Req, Res, P> {
   private earlyOutputs: Outputs<M, Res> = { sends: [], replies: [] };
 
   constructor(
-    private readonly spec: ProtocolSpec<M, Req, Res, P>,
+    private readonly spec: ProtocolSpec<M, Req, Res, P, Core>,
     private readonly options: NodeHostOptions<M, P>,
   ) {}
 
   /** Builds the core from the recovered ops and starts ticking and listening. */
   start(): void {
-    if (this.core !== undefined) throw new Error(`node ${this.options.id} already started`);
+    assertInvariant(this.core === undefined, () => `node ${this.options.id} already started`);
     const env: CoreEnv = {
       id: this.options.id,
       members: this.options.members,
@@ -124,7 +125,7 @@ export class NodeHost<M extends Message, Req, Res, P> {
   }
 
   /** The running core, for inspection (tests, status endpoints). */
-  get running(): ProtocolCore<M, Req, Res, P> | undefined {
+  get running(): Core | undefined {
     return this.core;
   }
 

@@ -3,7 +3,7 @@
 // transfer. A follower forwards what needs the leader (forward.ts); bad input gets a 4xx with a
 // JSON error and the node keeps serving. Every error says whether a retry is safe.
 import type { JsonValue } from '../sim/index.js';
-import { keyProblem, type KvCommand, type KvQuery } from '../kv/index.js';
+import { keyProblem, kvRequestToJson, type KvCommand, type KvQuery } from '../kv/index.js';
 import type { NodeStatus, RaftRequest, RaftResponse } from '../raft/index.js';
 import { addAuthRoutes } from './auth-api.js';
 import type { Authenticator } from './auth.js';
@@ -212,11 +212,11 @@ function command(op: KvCommand, body: unknown): RaftRequest {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const clientId = b['clientId'];
   const seq = b['seq'];
-  if (clientId === undefined) return { type: 'command', clientId: null, seq: 0, op: op as unknown as JsonValue };
+  if (clientId === undefined) return { type: 'command', clientId: null, seq: 0, op: kvRequestToJson(op) };
   if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256 || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
     throw new HttpError(400, 'BAD_SESSION', 'a session needs a string "clientId" of 1 to 256 characters and an integer "seq" >= 1');
   }
-  return { type: 'command', clientId, seq, op: op as unknown as JsonValue };
+  return { type: 'command', clientId, seq, op: kvRequestToJson(op) };
 }
 
 type LeaderCall = (r: RaftRequest, req: ApiRequest, redirectSafe: boolean) => Promise<ApiResponse>;
@@ -226,7 +226,7 @@ async function read(backend: ApiBackend, leaderCall: LeaderCall, query: KvQuery,
   if (consistency === 'serializable') return { status: 200, body: { result: backend.queryLocal(query), consistency, node: backend.id } };
   if (consistency !== 'linearizable') throw new HttpError(400, 'BAD_REQUEST', '"consistency" must be "linearizable" or "serializable"');
   // a read has no effect: it may always be sent again, to another leader too
-  return leaderCall({ type: 'read', op: query as unknown as JsonValue }, req, true);
+  return leaderCall({ type: 'read', op: kvRequestToJson(query) }, req, true);
 }
 
 /** Runs a request on this node if it leads; otherwise forwards it to the leader (following leader changes). */

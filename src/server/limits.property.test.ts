@@ -4,13 +4,12 @@
 // (deep nesting, size, lone surrogates) are refused before they reach the log.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KvStore, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_VALUE_DEPTH } from '../kv/index.js';
+import { kvCommandProblem, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_VALUE_DEPTH } from '../kv/index.js';
 import { decodeWireFrame, encodeMessageFrame } from '../net/codec.js';
 import { FRAME_HEADER_BYTES } from '../net/frame.js';
 import type { JsonValue } from '../sim/index.js';
 import { jsonCodec, jsonParts } from '../storage/codec.js';
 
-const store = new KvStore();
 
 /** Nests `inner` in `depth` arrays or objects, alternating, without recursion. */
 function nest(inner: JsonValue, depth: number, objects: boolean): JsonValue {
@@ -57,7 +56,7 @@ describe('value limits', () => {
     fc.assert(
       fc.property(key, value, (k, v) => {
         const command = { op: 'put', key: k, value: v } as JsonValue;
-        const problem = store.validateCommand(command);
+        const problem = kvCommandProblem(command);
         if (problem === null) carriesEverywhere(command);
         else expect(problem).toMatch(/key|value|nests|bytes|surrogate|empty/);
       }),
@@ -67,12 +66,12 @@ describe('value limits', () => {
 
   it('refuses the reported hostile values before they reach the log', () => {
     const deep = (n: number): JsonValue => JSON.parse('['.repeat(n) + ']'.repeat(n)) as JsonValue;
-    for (const depth of [2_000, 3_000, 4_500, 10_000]) expect(store.validateCommand({ op: 'put', key: 'k', value: deep(depth) })).toMatch(/deeper than 64/);
-    expect(store.validateCommand({ op: 'put', key: 'k', value: deep(MAX_VALUE_DEPTH) })).toBeNull();
-    expect(store.validateCommand({ op: 'cas', key: 'k', from: null, to: deep(3_000) })).toMatch(/"to"/);
-    expect(store.validateCommand({ op: 'casVersion', key: 'k', version: 0, value: 'x'.repeat(MAX_VALUE_BYTES + 1) })).toMatch(/limit/);
-    expect(store.validateCommand({ op: 'put', key: 'k'.repeat(MAX_KEY_BYTES + 1), value: 1 })).toMatch(/key/);
-    expect(store.validateCommand({ op: 'put', key: '\ud800', value: 1 })).toMatch(/surrogate/);
-    expect(store.validateCommand({ op: 'put', key: 'k', value: { ['\udc00']: 1 } })).toMatch(/surrogate/);
+    for (const depth of [2_000, 3_000, 4_500, 10_000]) expect(kvCommandProblem({ op: 'put', key: 'k', value: deep(depth) })).toMatch(/deeper than 64/);
+    expect(kvCommandProblem({ op: 'put', key: 'k', value: deep(MAX_VALUE_DEPTH) })).toBeNull();
+    expect(kvCommandProblem({ op: 'cas', key: 'k', from: null, to: deep(3_000) })).toMatch(/"to"/);
+    expect(kvCommandProblem({ op: 'casVersion', key: 'k', version: 0, value: 'x'.repeat(MAX_VALUE_BYTES + 1) })).toMatch(/limit/);
+    expect(kvCommandProblem({ op: 'put', key: 'k'.repeat(MAX_KEY_BYTES + 1), value: 1 })).toMatch(/key/);
+    expect(kvCommandProblem({ op: 'put', key: '\ud800', value: 1 })).toMatch(/surrogate/);
+    expect(kvCommandProblem({ op: 'put', key: 'k', value: { ['\udc00']: 1 } })).toMatch(/surrogate/);
   });
 });

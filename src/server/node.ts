@@ -4,11 +4,11 @@
 // storage fails stops serving at once and says so (health 503, then onFatal: the CLI exits).
 import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { KvStore, type KvQuery } from '../kv/index.js';
+import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/index.js';
 import { commandOf, raftSpec, type LogEntry, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from '../raft/index.js';
 import type { RaftCore } from '../raft/core.js';
+import { assertInvariant } from '../core/index.js';
 import { NodeHost } from '../runtime/index.js';
-import type { JsonValue } from '../sim/index.js';
 import { RaftStorage, StorageError } from '../storage/index.js';
 import { Transport, type NetLogRecord } from '../net/index.js';
 import { buildApi, type ApiBackend, type ReadinessReport } from './api.js';
@@ -87,6 +87,9 @@ export interface RunningNode {
   /** Graceful shutdown: stop accepting, finish in-flight requests, then close transport and log. */
   close(): Promise<void>;
 }
+
+/** The Raft core over the KV store, as this process runs it. */
+type KvRaftCore = RaftCore<KvRequest, KvQuery, KvResult>;
 
 const MEMBER_KEY_PREFIX = '_synod/members/';
 /** A leader writes its log on its own thread while no more client requests than this wait. */
@@ -234,7 +237,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     metrics.observeCommit((performance.now() - started) / 1000);
   };
 
-  const host = new NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>(spec, {
+  const host = new NodeHost(spec, {
     id: config.id,
     // a joiner's core must not count itself a voter, or an empty log could vote and campaign
     members: Object.keys(config.members).filter((id) => config.join !== true || id !== config.id).sort(),
@@ -242,9 +245,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
     onFatal: fail,
   });
-  const core = (): RaftCore => host.running as unknown as RaftCore;
+  const core = (): KvRaftCore => {
+    const running = host.running;
+    assertInvariant(running !== undefined, () => `node ${config.id}: its core is read before the host started`);
+    return running;
+  };
   // an operator who removed a member and added it back wrote a newer member record: its new directory is accepted
-  memberRevision = (peer) => ((core()?.queryLocal({ op: 'get', key: `${MEMBER_KEY_PREFIX}${peer}` }) as { modRevision?: number } | undefined)?.modRevision ?? 0);
+  // (handshakes can come before the core starts: nothing is known of any member record then)
+  memberRevision = (peer) => {
+    const found = host.running?.queryLocal({ op: 'get', key: `${MEMBER_KEY_PREFIX}${peer}` });
+    return found !== undefined && 'modRevision' in found ? found.modRevision : 0;
+  };
   const metrics = createNodeMetrics({ id: config.id, status: () => core().status(), transport: () => transport.metrics(), wal: () => storage.stats, healthy: () => failure === undefined });
   const watch = leaderWatch(host, core);
   const readiness = trackReadiness(transport, core, () => failure, () => performance.now() - refusedByPeersAt < 30_000, config.raft?.electionTimeoutMaxTicks ?? (NODE_RAFT_DEFAULTS.electionTimeoutMaxTicks as number), config.raft?.tickMs ?? (NODE_RAFT_DEFAULTS.tickMs as number));
@@ -264,7 +275,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   });
   const auth = new Authenticator({
     clusterSecret: config.secret,
-    state: { get: (key) => (core().queryLocal({ op: 'get', key }) as { value?: unknown }).value ?? null },
+    state: {
+      get: (key) => {
+        const found = core().queryLocal({ op: 'get', key });
+        return 'value' in found ? found.value : null;
+      },
+    },
     ...(config.authTokenTtlMs === undefined ? {} : { tokenTtlMs: config.authTokenTtlMs }),
     onFailure: (reason) => metrics.countRefusal(`auth_${reason}`),
   });
@@ -276,7 +292,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       // past its bound of waiting requests the host refuses at once: that is overload, not a fault
       return host.request(request, timeoutMs).catch((): RaftResponse => ({ ok: false, error: 'overloaded', leaderHint: null, message: 'too many requests are waiting on this node' }));
     },
-    queryLocal: (query: KvQuery) => core().queryLocal(query as unknown as JsonValue),
+    queryLocal: (query: KvQuery) => core().queryLocal(query),
     status: () => core().status(),
     health: () => (failure === undefined ? { ok: true } : { ok: false, reason: `storage failed: ${failure.message}` }),
     readiness,
@@ -396,7 +412,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 }
 
 /** The leader as the core knows it, with a callback on every change (from the core's annotations). */
-function leaderWatch(host: NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>, core: () => RaftCore): LeaderWatch {
+function leaderWatch(host: NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, KvRaftCore>, core: () => KvRaftCore): LeaderWatch {
   const listeners = new Set<() => void>();
   host.onAnnotate((key) => {
     if (key !== 'leader' && key !== 'term') return;
@@ -415,7 +431,7 @@ function leaderWatch(host: NodeHost<RaftMessage, RaftRequest, RaftResponse, Raft
  * Readiness: storage writable, a leader known and (on a follower) heard from recently, and the
  * applied state within READY_LAG_ENTRIES of the commit index the leader last announced.
  */
-function trackReadiness(transport: Transport<RaftMessage>, core: () => RaftCore, failure: () => Error | undefined, refusedByPeers: () => boolean, electionTimeoutMaxTicks: number, tickMs: number): () => ReadinessReport {
+function trackReadiness(transport: Transport<RaftMessage>, core: () => KvRaftCore, failure: () => Error | undefined, refusedByPeers: () => boolean, electionTimeoutMaxTicks: number, tickMs: number): () => ReadinessReport {
   let leaderHeardAt = -Infinity;
   let leaderCommit = 0;
   transport.onMessage((from, msg) => {

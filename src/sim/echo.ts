@@ -1,7 +1,7 @@
 // A small demonstration core that exercises every part of the contract: a client asks any node
 // to broadcast a value; the node records it durably, sends it to every peer, retransmits on
 // ticks until acknowledged, and answers the client once a majority holds the value.
-import type { CoreEnv, Effects, NodeId, ProtocolCore, ProtocolSpec } from './core.js';
+import type { CoreEnv, Effects, NodeId, ProtocolCore, ProtocolSpec } from '../core/index.js';
 import type { Simulation } from './simulation.js';
 
 export type EchoMessage = { readonly type: 'bcast'; readonly id: string; readonly value: number } | { readonly type: 'ack'; readonly id: string };

@@ -1,6 +1,6 @@
 // Public surface of synod/sim: the core contract, the simulator, its faults and its records.
-export type { CoreEnv, Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from './core.js';
-export { HistoryRecorder, type History, type JsonValue, type Operation, type Outcome } from './history.js';
+export type { CoreEnv, Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from '../core/index.js';
+export { HistoryRecorder, type History, type JsonValue, type Operation, type Outcome } from '../core/index.js';
 export { Simulation, type AnnotationValue, type MessageCounters, type SimStats, type SimulationOptions } from './simulation.js';
 export { DEFAULT_LINK, sampleLatencyMs, validateLink, type LatencyDistribution, type LinkConfig } from './network.js';
 export { SimDisk, type DiskRecord } from './disk.js';

@@ -1,7 +1,7 @@
 // The nemesis: faults on a schedule. A script ("at 2000 ms partition {1,2} | {3,4,5}; at 5000 ms
 // heal; at 6000 ms crash leader") or a seeded random schedule with a configurable mix; both
 // drive a simulation through its fault methods, so every fault lands in the trace.
-import type { Message, NodeId } from './core.js';
+import type { Message, NodeId } from '../core/index.js';
 import type { Simulation } from './simulation.js';
 
 /** A target: a node id, the current leader (by the `role`/`term` annotations), or a random node. */

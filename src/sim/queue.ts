@@ -2,6 +2,7 @@
 // tie-break: events at the same virtual millisecond run in the order they were scheduled, which
 // keeps runs deterministic. BucketQueue is the fast one the simulator uses; EventQueue (a binary
 // heap) holds its far-future overflow and serves as the reference in tests.
+import { assertInvariant } from '../core/index.js';
 
 export interface Scheduled {
   atMs: number;
@@ -89,7 +90,7 @@ export class BucketQueue<E extends Scheduled> {
   }
 
   push(event: E): void {
-    if (event.atMs < this.cursorMs) throw new Error(`event queue: event at ${event.atMs} ms is before ${this.cursorMs} ms`);
+    assertInvariant(event.atMs >= this.cursorMs, () => `event queue: event at ${event.atMs} ms is before ${this.cursorMs} ms`);
     if (event.atMs >= this.cursorMs + WINDOW_MS) {
       this.far.push(event); // the heap stamps its own order; buckets keep ours
       return;

@@ -2,7 +2,7 @@
 // that persistence comes before speech. A probe core records what reaches it.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { CoreEnv, Effects, NodeId, ProtocolSpec } from './core.js';
+import type { CoreEnv, Effects, NodeId, ProtocolSpec } from '../core/index.js';
 import { Simulation } from './simulation.js';
 import { echoSpec, runEchoWorkload, type EchoCore } from './echo.js';
 import { BucketQueue, EventQueue, type Scheduled } from './queue.js';

@@ -1,13 +1,14 @@
 // The deterministic simulator: runs sans-I/O protocol cores in virtual time (integer ms) over a
 // simulated network and disk, injects faults on request, and records a trace and a history.
 // Everything random comes from named streams of one seed, so a seed replays exactly.
-import type { CoreEnv, Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from './core.js';
+import type { CoreEnv, Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from '../core/index.js';
 import { SimDisk } from './disk.js';
-import { HistoryRecorder, type History, type JsonValue, type Outcome } from './history.js';
+import { HistoryRecorder, type History, type JsonValue, type Outcome } from '../core/index.js';
 import { CutSet, DEFAULT_LINK, sampleLatencyMs, validateLink, type LinkConfig } from './network.js';
 import { BucketQueue } from './queue.js';
 import { RandomSource, type RandomStream } from './rng.js';
 import { TraceRecorder, type DropReason, type TraceEvent } from './trace.js';
+import { assertInvariant } from '../core/index.js';
 
 export type AnnotationValue = string | number | boolean | null;
 
@@ -249,7 +250,7 @@ export class Simulation<M extends Message, Req, Res, P> {
 
   private advanceTo(atMs: number): void {
     if (atMs === this.lastEventMs) {
-      if (++this.eventsAtThisMs > MAX_EVENTS_PER_MS) throw new Error(`simulation livelock: over ${MAX_EVENTS_PER_MS} events at ${atMs} ms`);
+      assertInvariant(++this.eventsAtThisMs <= MAX_EVENTS_PER_MS, () => `simulation livelock: over ${MAX_EVENTS_PER_MS} events at ${atMs} ms`);
     } else {
       this.lastEventMs = atMs;
       this.eventsAtThisMs = 0;
@@ -723,7 +724,7 @@ export class Simulation<M extends Message, Req, Res, P> {
 
   private transmit(node: SimNode<M, Req, Res, P>, toId: NodeId, msg: M): void {
     const to = this.byId.get(toId);
-    if (to === undefined) throw new Error(`node ${node.id} sent ${msg.type} to unknown node ${JSON.stringify(toId)}`);
+    assertInvariant(to !== undefined, () => `node ${node.id} sent ${msg.type} to unknown node ${JSON.stringify(toId)}`);
     this.stats.total.sent++;
     const counters = this.countFor(msg.type);
     counters.sent++;

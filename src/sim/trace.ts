@@ -2,8 +2,9 @@
 // is the run's fingerprint: same seed and configuration, same hash, byte for byte.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { JsonValue, Outcome } from './history.js';
-import type { NodeId } from './core.js';
+import type { JsonValue, Outcome } from '../core/index.js';
+import type { NodeId } from '../core/index.js';
+import { assertInvariant } from '../core/index.js';
 
 export type DropReason = 'loss' | 'partition' | 'down' | 'stale' | 'manual';
 
@@ -53,7 +54,7 @@ export class TraceRecorder {
   }
 
   record(event: TraceEvent): void {
-    if (this.digest !== undefined) throw new Error('trace: recording after the hash was taken');
+    assertInvariant(this.digest === undefined, () => 'trace: recording after the hash was taken');
     const line = JSON.stringify(event);
     this.count++;
     this.lines?.push(line);

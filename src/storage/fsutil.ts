@@ -4,6 +4,7 @@
 import { writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { io } from './errors.js';
+import { assertInvariant } from '../core/index.js';
 
 /** The two sync points of the storage layer. Tests inject these to count, delay or fail syncs. */
 export interface SyncHooks {
@@ -30,7 +31,7 @@ export async function writeFully(handle: FileHandle, bytes: Uint8Array, position
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error(`write made no progress at byte ${position + done}`);
+    assertInvariant(bytesWritten > 0, () => `write made no progress at byte ${position + done}`);
     done += bytesWritten;
   }
 }
@@ -40,7 +41,7 @@ export function writeFullySync(handle: FileHandle, bytes: Uint8Array, position: 
   let done = 0;
   while (done < bytes.length) {
     const bytesWritten = writeSync(handle.fd, bytes, done, bytes.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error(`write made no progress at byte ${position + done}`);
+    assertInvariant(bytesWritten > 0, () => `write made no progress at byte ${position + done}`);
     done += bytesWritten;
   }
 }

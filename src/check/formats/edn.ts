@@ -2,7 +2,7 @@
 // decimals, keywords, strings and vectors. Keywords become strings that keep their leading colon.
 // The input is untrusted: nesting is bounded (the reader recurses), strings are scanned by hand
 // (EDN escapes are not JSON's), and numbers that would not compare exactly are refused.
-import type { JsonValue } from '../../sim/history.js';
+import type { JsonValue } from '../../core/index.js';
 import { CheckError } from '../errors.js';
 import { MAX_VALUE_DEPTH } from '../json.js';
 

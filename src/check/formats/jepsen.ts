@@ -3,7 +3,7 @@
 // open at the end count as unknown-outcome; every malformed line is reported with its number.
 // A log is a sequence of newline-terminated lines: one that ends part-way through a line was cut
 // off, and its last record cannot be trusted (a cut value can still parse, as a different value).
-import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
+import type { History, JsonValue, Operation, Outcome } from '../../core/index.js';
 import { CheckError } from '../errors.js';
 import { EdnSyntaxError, parseEdnValue } from './edn.js';
 import { LineSplitter } from './lines.js';

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { History } from '../../sim/history.js';
+import type { History } from '../../core/index.js';
 import { fuzzParametersShort, fuzzRuns, fuzzTimeoutMs } from '../../../test/fuzz-runs.js';
 import { etcdHistoriesDir } from '../../../test/shared-histories.js';
 import { checkHistory } from '../checker.js';

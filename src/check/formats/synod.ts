@@ -1,6 +1,6 @@
 // Reads Synod's own history documents (format "synod-history/1", see src/sim/history.ts) from
 // untrusted JSON, checking every field so the search can rely on the shapes it is given.
-import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
+import type { History, JsonValue, Operation, Outcome } from '../../core/index.js';
 import { CheckError } from '../errors.js';
 import { jsonValueProblem } from '../json.js';
 

@@ -1,6 +1,6 @@
 // A key-value map. Keys are independent, so every key is its own partition and a state is just
 // the canonical JSON of one key's value ("null": absent). Inputs are small JSON objects naming the key.
-import type { JsonValue, Operation } from '../../sim/history.js';
+import type { JsonValue, Operation } from '../../core/index.js';
 import { canonicalJson, isRecord } from '../json.js';
 import { CheckError } from '../errors.js';
 import type { Model, PreparedCall, SessionEffect } from '../model.js';

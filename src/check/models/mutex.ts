@@ -1,6 +1,6 @@
 // A mutex (or lease) lock with fencing tokens. One holder at a time, and every grant must carry a
 // token above every token granted before it; a lock name in the input partitions independent locks.
-import type { JsonValue, Operation } from '../../sim/history.js';
+import type { JsonValue, Operation } from '../../core/index.js';
 import { isRecord } from '../json.js';
 import { CheckError } from '../errors.js';
 import type { Model, PreparedCall } from '../model.js';

@@ -1,6 +1,6 @@
 // A single read/write/compare-and-set register. States are the canonical JSON of the value held
 // (null: no value yet), so comparing values is comparing strings and every state interns cheaply.
-import type { JsonValue, Operation } from '../../sim/history.js';
+import type { JsonValue, Operation } from '../../core/index.js';
 import { canonicalJson } from '../json.js';
 import { CheckError } from '../errors.js';
 import type { Model, PreparedCall, SessionEffect } from '../model.js';

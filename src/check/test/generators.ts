@@ -2,7 +2,7 @@
 // against a model (linearizable by construction), with every window widened around its
 // operation's linearization point; and small random histories that promise nothing.
 import fc from 'fast-check';
-import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
+import type { History, JsonValue, Operation, Outcome } from '../../core/index.js';
 import { assignProcesses } from './histories.js';
 
 /** Linearization points are this far apart; windows widen by up to WIDEN on each side. */

@@ -1,6 +1,6 @@
 // Test helpers: a terse way to write small histories by hand, and a brute-force reference checker
 // (every order of every subset of unknown-outcome operations) to compare the search against.
-import type { History, JsonValue, Operation, Outcome } from '../../sim/history.js';
+import type { History, JsonValue, Operation, Outcome } from '../../core/index.js';
 import type { Model } from '../model.js';
 
 export interface OpSpec {

@@ -1,7 +1,7 @@
 // Test-only stand-ins for the simulator: an Effects sink that records what a core emits, and a
 // CoreEnv whose clock and random stream the test controls directly.
 
-import type { CoreEnv, Effects, Message, NodeId } from '../../sim/core.js';
+import type { CoreEnv, Effects, Message, NodeId } from '../../core/index.js';
 
 export interface SentMessage<M> {
   readonly to: NodeId;

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
-import type { Message, NodeId } from '../../sim/core.js';
+import type { Message, NodeId } from '../../core/index.js';
 import { PROTOCOL_VERSION, decodeWireFrame, encodeWireFrame, type WireFrame } from '../codec.js';
 import { FrameDecoder } from '../frame.js';
 import { computeProof, newNonce, verifyProof, type HandshakeTranscript } from '../handshake.js';

@@ -9,7 +9,10 @@
  */
 export type Outcome = 'ok' | 'fail' | 'unknown';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+import { assertInvariant } from './assert.js';
+import type { JsonValue } from './json.js';
+
+export type { JsonValue };
 
 export interface Operation {
   /** Position in the history, 0-based, in order of invoke. */
@@ -47,7 +50,7 @@ export class HistoryRecorder {
 
   complete(index: number, outcome: Outcome, output: JsonValue, atMs: number): Operation {
     const pending = this.open.get(index);
-    if (pending === undefined) throw new Error(`history: operation ${index} is not open`);
+    assertInvariant(pending !== undefined, () => `history: operation ${index} is not open`);
     this.open.delete(index);
     const op: Operation = { index, ...pending, output: outcome === 'unknown' ? null : output, completeMs: atMs, outcome };
     this.done.push(op);

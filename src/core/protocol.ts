@@ -62,13 +62,17 @@ export interface ProtocolCore<M extends Message, Req, Res, P> {
   start?(fx: Effects<M, P, Res>): void;
 }
 
-/** How a host builds and restarts a core. */
-export interface ProtocolSpec<M extends Message, Req, Res, P> {
+/**
+ * How a host builds and restarts a core. `Core` is what `create` returns: a spec may promise a
+ * richer core than the contract (Raft's has status and reads of its state), which its hosts then
+ * see without casts.
+ */
+export interface ProtocolSpec<M extends Message, Req, Res, P, Core extends ProtocolCore<M, Req, Res, P> = ProtocolCore<M, Req, Res, P>> {
   readonly name: string;
   /** Interval between ticks on the node's local clock; 0 for a core that needs none. */
   readonly tickIntervalMs: number;
   /** Builds a core; `durable` holds the synced persist ops of an earlier life, oldest first. */
-  create(env: CoreEnv, durable: readonly P[]): ProtocolCore<M, Req, Res, P>;
+  create(env: CoreEnv, durable: readonly P[]): Core;
   /**
    * Optional: says that `op` makes every earlier persisted op redundant (a snapshot or a full
    * state record), so a host may discard them once `op` is synced. Keeps replay bounded.
