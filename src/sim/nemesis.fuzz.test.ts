@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzParametersShort, fuzzTimeoutMs } from '../../test/fuzz-runs.js';
+import { linkRateFault } from './faults.js';
 import { NemesisSyntaxError, parseNemesisScript, parseRandomNemesis, type NemesisAction, type NemesisStep, type Target } from './nemesis.js';
 
 const TIMEOUT_MS = fuzzTimeoutMs(20_000);
@@ -48,10 +49,10 @@ function wellFormed(steps: readonly NemesisStep[]): void {
         wellFormedGroup(action.from);
         wellFormedGroup(action.to);
         break;
-      case 'loss':
-      case 'duplicate':
-      case 'reorder':
-        expect(action.rate >= 0 && action.rate <= 1).toBe(true);
+      case 'link':
+        for (const r of Object.values(action.change)) expect(r >= 0 && r <= 1).toBe(true);
+        break;
+      case 'drop':
         break;
       case 'pause':
         expect(action.durationMs).toBeGreaterThanOrEqual(0);
@@ -97,7 +98,7 @@ const action: fc.Arbitrary<NemesisAction> = fc.oneof(
   fc.tuple(target, fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.integer({ min: -999_999, max: 1_000_000 })).map(
     ([t, offsetMs, driftPpm]): NemesisAction => ({ kind: 'clock', target: t, offsetMs, driftPpm }),
   ),
-  fc.tuple(fc.constantFrom('loss' as const, 'duplicate' as const, 'reorder' as const), rate).map(([kind, r]): NemesisAction => ({ kind, rate: r })),
+  fc.tuple(fc.constantFrom('loss' as const, 'duplicate' as const, 'reorder' as const), rate).map(([kind, r]): NemesisAction => linkRateFault(kind, r)),
 );
 
 const program = fc.array(fc.record({ atMs: ms, action }), { maxLength: 8 });
@@ -126,10 +127,12 @@ function showAction(a: NemesisAction, s: Style): string {
       return `slow${s.space}${showTarget(a.target)}${s.space}${unit(a.processingMs, 'ms')}`;
     case 'clock':
       return `clock${s.space}${showTarget(a.target)}${s.space}${unit(a.offsetMs, 'ms')}${s.space}${unit(a.driftPpm, 'ppm')}`;
-    case 'loss':
-    case 'duplicate':
-    case 'reorder':
-      return `${a.kind}${s.space}${a.rate}`;
+    case 'link': {
+      const [name, value] = Object.entries(a.change)[0] as [string, number];
+      return `${name.replace('Rate', '')}${s.space}${value}`;
+    }
+    case 'drop':
+      throw new Error('the nemesis grammar has no word for dropping one message');
     default:
       return `${a.kind}${s.space}${showTarget(a.target)}`;
   }

@@ -37,7 +37,7 @@ describe('parseNemesisScript', () => {
       { atMs: 6500, action: { kind: 'pause', target: { kind: 'random' }, durationMs: 800 } },
       { atMs: 7000, action: { kind: 'slow', target: { kind: 'node', id: '3' }, processingMs: 15 } },
       { atMs: 7500, action: { kind: 'clock', target: { kind: 'node', id: '2' }, offsetMs: 300, driftPpm: 50 } },
-      { atMs: 8000, action: { kind: 'loss', rate: 0.2 } },
+      { atMs: 8000, action: { kind: 'link', from: '*', to: '*', both: false, change: { lossRate: 0.2 } } },
       { atMs: 9000, action: { kind: 'restart', target: { kind: 'all' } } },
     ]);
   });

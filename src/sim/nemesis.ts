@@ -1,25 +1,15 @@
 // The nemesis: faults on a schedule. A script ("at 2000 ms partition {1,2} | {3,4,5}; at 5000 ms
-// heal; at 6000 ms crash leader") or a seeded random schedule with a configurable mix; both
-// drive a simulation through its fault methods, so every fault lands in the trace.
+// heal; at 6000 ms crash leader") or a seeded random schedule with a configurable mix. The script
+// is a text syntax for the fault vocabulary of faults.ts; both drive a simulation through
+// applyFault, so every fault lands in the trace.
 import type { Message, NodeId } from '../core/index.js';
+import { applyFault, findLeader, linkRateFault, type Fault, type Target } from './faults.js';
 import type { Simulation } from './simulation.js';
 
-/** A target: a node id, the current leader (by the `role`/`term` annotations), or a random node. */
-export type Target = { readonly kind: 'node'; readonly id: NodeId } | { readonly kind: 'leader' } | { readonly kind: 'random' };
+export { findLeader, type Target };
 
-export type NemesisAction =
-  | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
-  | { readonly kind: 'partition-one-way'; readonly from: readonly NodeId[]; readonly to: readonly NodeId[] }
-  | { readonly kind: 'isolate'; readonly target: Target }
-  | { readonly kind: 'heal' }
-  | { readonly kind: 'crash'; readonly target: Target }
-  | { readonly kind: 'restart'; readonly target: Target | { readonly kind: 'all' } }
-  | { readonly kind: 'pause'; readonly target: Target; readonly durationMs: number }
-  | { readonly kind: 'slow'; readonly target: Target; readonly processingMs: number }
-  | { readonly kind: 'clock'; readonly target: Target; readonly offsetMs: number; readonly driftPpm: number }
-  | { readonly kind: 'loss'; readonly rate: number }
-  | { readonly kind: 'duplicate'; readonly rate: number }
-  | { readonly kind: 'reorder'; readonly rate: number };
+/** What a nemesis step does: a fault of the one vocabulary (faults.ts). */
+export type NemesisAction = Fault;
 
 export interface NemesisStep {
   readonly atMs: number;
@@ -159,7 +149,7 @@ function parseAction(text: string, step: string): NemesisAction {
     case 'loss':
     case 'duplicate':
     case 'reorder':
-      action = { kind: verb, rate: args.number('rate', null, 0, 1) };
+      action = linkRateFault(verb, args.number('rate', null, 0, 1));
       break;
     default:
       throw new NemesisSyntaxError(`unknown action "${quote(verb)}" in "${quote(step)}" (known: partition, isolate, heal, crash, restart, pause, slow, clock, loss, duplicate, reorder)`);
@@ -190,78 +180,9 @@ export function parseNemesisScript(script: string): NemesisStep[] {
   return steps;
 }
 
-/** The up node that calls itself leader with the highest term, if any. */
-export function findLeader<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>): NodeId | undefined {
-  let best: NodeId | undefined;
-  let bestTerm = -Infinity;
-  for (const id of sim.nodeIds) {
-    if (!sim.isUp(id)) continue;
-    const a = sim.annotations(id);
-    if (a.get('role') !== 'leader') continue;
-    const term = Number(a.get('term') ?? 0);
-    if (term > bestTerm) {
-      best = id;
-      bestTerm = term;
-    }
-  }
-  return best;
-}
-
-function resolve<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>, target: Target): NodeId | undefined {
-  switch (target.kind) {
-    case 'node':
-      return target.id;
-    case 'leader':
-      return findLeader(sim);
-    case 'random':
-      return sim.random.stream('nemesis').pick(sim.nodeIds);
-  }
-}
-
 /** Carries out one action now. Returns a short description for the trace. */
 export function applyNemesisAction<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>, action: NemesisAction): string {
-  const on = (target: Target, fn: (id: NodeId) => void, verb: string, detail = ''): string => {
-    const id = resolve(sim, target);
-    if (id === undefined) return `${verb}: no ${target.kind} to act on`;
-    fn(id);
-    return `${verb} ${id}${detail}`;
-  };
-  switch (action.kind) {
-    case 'partition':
-      sim.partition(action.groups);
-      return `partition ${action.groups.map((g) => `{${g.join(',')}}`).join(' | ')}`;
-    case 'partition-one-way':
-      sim.partitionOneWay(action.from, action.to);
-      return `partition {${action.from.join(',')}} -> {${action.to.join(',')}}`;
-    case 'isolate':
-      return on(action.target, (id) => sim.isolate(id), 'isolate');
-    case 'heal':
-      sim.heal();
-      return 'heal';
-    case 'crash':
-      return on(action.target, (id) => sim.crash(id), 'crash');
-    case 'restart':
-      if (action.target.kind === 'all') {
-        for (const id of sim.nodeIds) sim.restart(id);
-        return 'restart all';
-      }
-      return on(action.target, (id) => sim.restart(id), 'restart');
-    case 'pause':
-      return on(action.target, (id) => sim.pause(id, action.durationMs), 'pause', ` for ${action.durationMs} ms`);
-    case 'slow':
-      return on(action.target, (id) => sim.setSlow(id, action.processingMs), 'slow', ` ${action.processingMs} ms per input`);
-    case 'clock':
-      return on(action.target, (id) => sim.setClock(id, action.offsetMs, action.driftPpm), 'clock', ` offset ${action.offsetMs} ms, drift ${action.driftPpm} ppm`);
-    case 'loss':
-      sim.setLink('*', '*', { lossRate: action.rate });
-      return `loss ${action.rate}`;
-    case 'duplicate':
-      sim.setLink('*', '*', { duplicateRate: action.rate });
-      return `duplicate ${action.rate}`;
-    case 'reorder':
-      sim.setLink('*', '*', { reorderRate: action.rate });
-      return `reorder ${action.rate}`;
-  }
+  return applyFault(sim, action);
 }
 
 /** Schedules every step of a script on the simulation (times are absolute virtual ms). */
@@ -353,8 +274,8 @@ function startRandomFault<M extends Message, Req, Res, P>(sim: Simulation<M, Req
     case 'loss':
     case 'duplicate':
     case 'reorder':
-      act({ kind, rate: (5 + (seed % 20)) / 100 });
-      undo(() => act({ kind, rate: 0 }));
+      act(linkRateFault(kind, (5 + (seed % 20)) / 100));
+      undo(() => act(linkRateFault(kind, 0)));
       break;
   }
 }
