@@ -52,6 +52,6 @@ export {
   type Scenario,
   type ScenarioResult,
   type ScenarioStep,
-} from './scenarios.js';
+} from './scenarios/index.js';
 export { DEFAULT_CHAOS, runChaos, type ChaosOptions, type ChaosResult } from './chaos.js';
 export { randomKvOp, startWorkload, type Workload, type WorkloadOptions } from './workload.js';

@@ -1,7 +1,7 @@
 // Runs every scenario of the library over several seeds: each must meet its expectations, keep
 // every monitor quiet and leave a linearizable KV history.
 import { describe, expect, it } from 'vitest';
-import { SCENARIOS, runScenario, type ScenarioResult } from './scenarios.js';
+import { SCENARIOS, runScenario, type ScenarioResult } from './scenarios/index.js';
 
 const SEEDS = [1, 2, 3];
 

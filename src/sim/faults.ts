@@ -10,7 +10,7 @@ import type { Simulation } from './simulation.js';
 export type Target = { readonly kind: 'node'; readonly id: NodeId } | { readonly kind: 'leader' } | { readonly kind: 'random' };
 
 /** The link settings a fault may change. */
-export type LinkChange = Partial<Pick<LinkConfig, 'lossRate' | 'duplicateRate' | 'reorderRate' | 'extraDelayMs'>>;
+export type LinkChange = Partial<LinkConfig>;
 
 export type Fault =
   /** Cuts every link between nodes of different groups, both ways; nodes in no group stay connected. */

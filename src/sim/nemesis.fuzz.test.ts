@@ -50,7 +50,7 @@ function wellFormed(steps: readonly NemesisStep[]): void {
         wellFormedGroup(action.to);
         break;
       case 'link':
-        for (const r of Object.values(action.change)) expect(r >= 0 && r <= 1).toBe(true);
+        for (const r of Object.values(action.change)) expect(typeof r === 'number' && r >= 0 && r <= 1).toBe(true);
         break;
       case 'drop':
         break;
