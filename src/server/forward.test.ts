@@ -95,4 +95,21 @@ describe('Forwarder', () => {
     expect(await pending).toEqual({ status: 200, body: { local: true } });
     f.close();
   });
+
+  it('follows the next leader when the old one steps down before this node hears of its successor (safe requests only)', async () => {
+    // the race CI hit: the cut-off leader answers "leadership lost" while this node still names it
+    const lost = 'HTTP/1.1 504 Gateway Timeout\r\ncontent-length: 59\r\nconnection: close\r\n\r\n{"error":{"code":"LEADERSHIP_LOST","message":"lost","x":1}}';
+    const steppedDown = await listen((socket) => socket.once('data', () => socket.end(lost)));
+    const answering = await listen((socket) => socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{"ok":true}')));
+    const watch = watchOf('1');
+    const urls: Record<string, string> = { '1': `http://127.0.0.1:${steppedDown}`, '3': `http://127.0.0.1:${answering}` };
+    const f = new Forwarder({ selfId: '2', clientUrl: (id) => urls[id], watch, timeoutMs: 30_000 });
+    const safe = f.forward(put, '1', true, () => Promise.reject(new Error('no')));
+    const unsafe = await f.forward(put, '1', false, () => Promise.reject(new Error('no')));
+    expect(unsafe.status).toBe(504); // a plain write may have been applied: its answer passes through
+    await new Promise((r) => setTimeout(r, 200));
+    watch.set('3');
+    expect(await safe).toEqual({ status: 200, body: { ok: true } });
+    f.close();
+  });
 });

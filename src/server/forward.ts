@@ -11,6 +11,8 @@ import { HttpError, type ApiRequest, type ApiResponse } from './http.js';
 export const FORWARDED_HEADER = 'x-synod-forwarded';
 /** How many times one request may be redirected to a newer leader. */
 const MAX_REDIRECTS = 3;
+/** Answers by which a leader says it no longer leads (so a safe request may follow the next one). */
+const STEPPED_DOWN_CODES: ReadonlySet<string> = new Set(['LEADERSHIP_LOST', 'NOT_LEADER', 'NO_LEADER']);
 /** Headers a forward carries over from the client's request. */
 const PASSED_HEADERS = ['authorization', 'content-type'] as const;
 
@@ -67,7 +69,17 @@ export class Forwarder {
     const url = this.options.clientUrl(leader);
     if (url === undefined) throw new HttpError(503, 'NO_LEADER', 'no leader is known right now; retry shortly', { leaderHint: leader, safeToRetry: true });
     const outcome = await this.send(new URL(url), req, leader);
-    if ('status' in outcome) return outcome;
+    if ('status' in outcome) {
+      // the old leader stepped down before this node heard of its successor: wait for one (bounded)
+      // and redirect, when that cannot apply the request twice
+      const code = errorCode(outcome.body) ?? '';
+      // NOT_LEADER and NO_LEADER are definite (the request was not taken); LEADERSHIP_LOST is not
+      const redirectable = redirectSafe || code === 'NOT_LEADER' || code === 'NO_LEADER';
+      if (!redirectable || redirects >= MAX_REDIRECTS || !STEPPED_DOWN_CODES.has(code)) return outcome;
+      const next = await this.waitForLeaderOtherThan(leader);
+      if (next === null) return outcome;
+      return next === this.options.selfId ? local() : this.forward(req, next, redirectSafe, local, redirects + 1);
+    }
     switch (outcome.kind) {
       case 'unreachable':
         throw new HttpError(503, 'LEADER_UNREACHABLE', `the leader (node ${leader}) could not be reached, so the request did not reach it: ${outcome.message}`, { leaderHint: leader, safeToRetry: true });
@@ -83,6 +95,24 @@ export class Forwarder {
         throw new HttpError(503, 'LEADER_CHANGED', `node ${outcome.newLeader} took over from node ${leader} while the request waited on it; the operation may or may not have taken effect (send writes with clientId and seq to make retries safe)`, { leaderHint: outcome.newLeader, safeToRetry: safe });
       }
     }
+  }
+
+  /** The next leader this node learns of that is not `old`, or null if none within the forward timeout. */
+  private waitForLeaderOtherThan(old: string): Promise<string | null> {
+    const known = this.options.watch.leader();
+    if (known !== null && known !== old) return Promise.resolve(known);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(null), this.options.timeoutMs);
+      const stop = this.options.watch.onChange(() => {
+        const now = this.options.watch.leader();
+        if (now !== null && now !== old) done(now);
+      });
+      function done(result: string | null): void {
+        clearTimeout(timer);
+        stop();
+        resolve(result);
+      }
+    });
   }
 
   private send(url: URL, req: ApiRequest, leader: string): Promise<ApiResponse | ForwardFailure> {
@@ -161,4 +191,12 @@ export class Forwarder {
     const tls = this.options.tls;
     return tls === undefined ? undefined : new HttpsAgent({ keepAlive: true, maxSockets: 256, ...tls() });
   }
+}
+
+function errorCode(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }
