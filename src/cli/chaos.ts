@@ -3,7 +3,9 @@
 // summary and, for every failing seed, the exact command that replays it.
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
-import { DEFAULT_CHAOS, runChaos, type ChaosResult } from '../raft/chaos.js';
+import { chaosProtocolNames, simProtocol } from '../primitives/index.js';
+import type { ChaosResult } from '../sim/chaos.js';
+import type { SimProtocol } from '../sim/sim-protocol.js';
 import { CliError } from './errors.js';
 import { parseIntOption } from './options.js';
 
@@ -11,60 +13,61 @@ interface ChaosFlags {
   protocol?: string;
   seeds: string;
   firstSeed: string;
-  nodes: string;
-  durationMs: string;
+  nodes?: string;
+  durationMs?: string;
   json?: boolean;
 }
 
 export interface ChaosRunPlan {
+  readonly protocol: string;
   readonly seeds: number;
   readonly firstSeed: number;
   readonly nodes: number;
   readonly durationMs: number;
 }
 
-const PROTOCOLS = ['raft'];
 const EXIT_VIOLATION = 1;
 /** Violations printed per failing seed (the rest are counted). */
 const SHOWN_PER_SEED = 3;
 
 export function registerChaosCommand(program: Command): void {
+  const names = chaosProtocolNames();
   program
     .command('chaos')
     .description('run seeded chaos tests of a protocol (exit 0: no violation, 1: a violation, 2: bad input)')
-    .option('--protocol <name>', `protocol to test (${PROTOCOLS.join(', ')})`)
+    .option('--protocol <name>', `protocol to test (${names.join(', ')})`)
     .option('--seeds <n>', 'how many seeds to run', '100')
     .option('--first-seed <s>', 'the first seed; seeds run from it upwards', '1')
-    .option('--nodes <n>', 'cluster size', String(DEFAULT_CHAOS.nodes))
-    .option('--duration-ms <t>', 'virtual time of faults and client load per seed (then heal and settle)', String(DEFAULT_CHAOS.durationMs))
+    .option('--nodes <n>', 'cluster size (default: the protocol\'s)')
+    .option('--duration-ms <t>', 'virtual time of faults and client load per seed, then heal and settle (default: the protocol\'s)')
     .option('--json', 'print the summary as one JSON object')
-    .addHelpText('after', `
-Each seed runs a Raft + KV cluster under a random nemesis (partitions, crashes and restarts,
-pauses, clock faults, loss, duplication, reordering, slow nodes, membership changes) with
-concurrent KV clients, heals it, lets it settle, and checks election safety, log matching,
-leader completeness, state-machine safety, that no acknowledged write was lost, convergence,
-and the linearizability of the KV history. A seed replays exactly.
+    .addHelpText('after', `\n${names.map((n) => `${n}: ${simProtocol(n)?.chaos?.explanation ?? ''}`).join('\n\n')}
 
 Example:
   synod chaos --protocol raft --seeds 200 --nodes 5 --duration-ms 5000`)
     .action((flags: ChaosFlags) => {
-      process.exitCode = runChaosCommand(parseFlags(flags), flags.json === true);
+      const plan = parseFlags(flags);
+      process.exitCode = runChaosCommand(simProtocol(plan.protocol) as SimProtocol, plan, flags.json === true);
     });
 }
 
 function parseFlags(flags: ChaosFlags): ChaosRunPlan {
-  if (flags.protocol === undefined) throw new CliError('BAD_OPTION', `--protocol is required (${PROTOCOLS.join(', ')})`);
-  if (!PROTOCOLS.includes(flags.protocol)) throw new CliError('UNKNOWN_PROTOCOL', `chaos does not know protocol "${flags.protocol}" (known: ${PROTOCOLS.join(', ')})`);
+  const names = chaosProtocolNames();
+  if (flags.protocol === undefined) throw new CliError('BAD_OPTION', `--protocol is required (${names.join(', ')})`);
+  const protocol = simProtocol(flags.protocol);
+  if (protocol?.chaos === undefined) throw new CliError('UNKNOWN_PROTOCOL', `chaos does not know protocol "${flags.protocol}" (known: ${names.join(', ')})`);
+  const defaults = protocol.chaos.defaults;
   return {
+    protocol: protocol.name,
     seeds: parseIntOption('--seeds', flags.seeds, 1, 10_000_000),
     firstSeed: parseIntOption('--first-seed', flags.firstSeed, 0, Number.MAX_SAFE_INTEGER - 10_000_000),
-    nodes: parseIntOption('--nodes', flags.nodes, 1, 15),
-    durationMs: parseIntOption('--duration-ms', flags.durationMs, 100, 3_600_000),
+    nodes: parseIntOption('--nodes', flags.nodes ?? String(defaults.nodes), 1, 15),
+    durationMs: parseIntOption('--duration-ms', flags.durationMs ?? String(defaults.durationMs), 100, 3_600_000),
   };
 }
 
 export function replayCommand(plan: Omit<ChaosRunPlan, 'seeds' | 'firstSeed'>, seed: number): string {
-  return `synod chaos --protocol raft --seeds 1 --first-seed ${seed} --nodes ${plan.nodes} --duration-ms ${plan.durationMs}`;
+  return `synod chaos --protocol ${plan.protocol} --seeds 1 --first-seed ${seed} --nodes ${plan.nodes} --duration-ms ${plan.durationMs}`;
 }
 
 export interface ChaosTotals {
@@ -76,7 +79,8 @@ export interface ChaosTotals {
   undecided: number;
 }
 
-function runChaosCommand(plan: ChaosRunPlan, json: boolean): number {
+function runChaosCommand(protocol: SimProtocol, plan: ChaosRunPlan, json: boolean): number {
+  const run = (protocol.chaos as NonNullable<SimProtocol['chaos']>).run;
   const started = performance.now();
   const progress = process.stderr.isTTY === true && !json;
   const failures: ChaosResult[] = [];
@@ -84,7 +88,7 @@ function runChaosCommand(plan: ChaosRunPlan, json: boolean): number {
   for (let i = 0; i < plan.seeds; i++) {
     const seed = plan.firstSeed + i;
     if (progress) process.stderr.write(`\rchaos: seed ${seed} (${i + 1}/${plan.seeds}), ${failures.length} failing so far`);
-    const result = runChaos({ seed, nodes: plan.nodes, durationMs: plan.durationMs });
+    const result = run({ seed, nodes: plan.nodes, durationMs: plan.durationMs });
     totals.ok += result.ops.ok;
     totals.fail += result.ops.fail;
     totals.unknown += result.ops.unknown;
@@ -116,7 +120,7 @@ function printText(plan: ChaosRunPlan, failures: readonly ChaosResult[], totals:
 export function formatChaosSummary(plan: ChaosRunPlan, failures: readonly ChaosResult[], totals: ChaosTotals, seconds: number): string {
   const last = plan.firstSeed + plan.seeds - 1;
   const lines = [
-    `raft chaos: ${plan.seeds} seed(s) ${plan.firstSeed}..${last}, ${plan.nodes} nodes, ${plan.durationMs} ms of faults each: ${failures.length === 0 ? 'no violations' : `${failures.length} seed(s) with violations`}`,
+    `${plan.protocol} chaos: ${plan.seeds} seed(s) ${plan.firstSeed}..${last}, ${plan.nodes} nodes, ${plan.durationMs} ms of faults each: ${failures.length === 0 ? 'no violations' : `${failures.length} seed(s) with violations`}`,
     `  client operations: ${totals.ok} ok, ${totals.fail} failed, ${totals.unknown} unknown; ${totals.elections} elections; ${totals.messages} messages; ${seconds.toFixed(1)} s`,
   ];
   if (totals.undecided > 0) lines.push(`  linearizability undecided (checker budget) for ${totals.undecided} seed(s)`);
@@ -131,7 +135,6 @@ export function formatChaosSummary(plan: ChaosRunPlan, failures: readonly ChaosR
 
 function printJson(plan: ChaosRunPlan, failures: readonly ChaosResult[], totals: ChaosTotals, seconds: number): void {
   const summary = {
-    protocol: 'raft',
     ...plan,
     passed: plan.seeds - failures.length,
     failed: failures.length,

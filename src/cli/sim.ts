@@ -13,7 +13,8 @@ import {
   type Message,
 } from '../sim/index.js';
 import { CliError } from './errors.js';
-import { simProtocol, simProtocolNames, type BuiltSimulation } from './protocols.js';
+import { simProtocol, simProtocolNames } from '../primitives/index.js';
+import type { BuiltSimulation } from '../sim/sim-protocol.js';
 import { parseIntOption } from './options.js';
 
 interface SimRunFlags {

@@ -30,7 +30,7 @@ describe('synod chaos', () => {
   });
 
   it('reports each failing seed with its violations and the exact command that replays it', () => {
-    const plan = { seeds: 10, firstSeed: 40, nodes: 5, durationMs: 3000 };
+    const plan = { protocol: 'raft', seeds: 10, firstSeed: 40, nodes: 5, durationMs: 3000 };
     const failing: ChaosResult = {
       seed: 43,
       ok: false,

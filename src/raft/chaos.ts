@@ -3,13 +3,12 @@
 // clients; then everything is healed and the cluster must settle. Every monitor runs throughout,
 // and the recorded history must be linearizable. One seed replays one run exactly.
 import type { LinkConfig } from '../sim/network.js';
-import { DEFAULT_RANDOM_NEMESIS, scheduleRandomNemesis, type RandomNemesisOptions } from '../sim/nemesis.js';
-import type { Verdict } from '../check/index.js';
+import { runChaosPhases, type ChaosResult, type ChaosSubject, type Violation } from '../sim/chaos.js';
+import { DEFAULT_RANDOM_NEMESIS, type RandomNemesisOptions } from '../sim/nemesis.js';
 import { RaftCluster, type ClusterOptions } from './cluster.js';
 import { isInvariantError } from '../core/index.js';
 import { RaftError } from './errors.js';
-import type { MonitorViolation } from './monitors.js';
-import type { RaftOptions } from './types.js';
+import type { RaftMessage, RaftOptions, RaftPersistOp, RaftRequest, RaftResponse } from './types.js';
 import { startWorkload } from './workload.js';
 
 export interface ChaosOptions {
@@ -34,18 +33,7 @@ export interface ChaosOptions {
   readonly membership?: boolean;
 }
 
-export interface ChaosResult {
-  readonly seed: number;
-  /** No violation (a linearizability verdict of unknown is not one). */
-  readonly ok: boolean;
-  readonly violations: readonly MonitorViolation[];
-  readonly linearizability: Verdict | 'skipped';
-  readonly ops: { readonly ok: number; readonly fail: number; readonly unknown: number };
-  readonly elections: number;
-  readonly messages: number;
-  readonly virtualMs: number;
-  readonly traceSha256: string | undefined;
-}
+export type { ChaosResult };
 
 export const DEFAULT_CHAOS = {
   nodes: 5,
@@ -83,42 +71,26 @@ export function runChaos(options: ChaosOptions): ChaosResult {
     trace: options.trace,
     client: { requestTimeoutMs: 250, opTimeoutMs: 2000 },
   });
-  const sim = cluster.sim;
-  const extra: MonitorViolation[] = [];
-  let linearizability: ChaosResult['linearizability'] = 'skipped';
-  try {
-    const nemesis = { ...CHAOS_NEMESIS, ...options.nemesis, untilMs: o.durationMs };
-    scheduleRandomNemesis(sim, nemesis);
-    startWorkload(cluster, { clients: o.clients, keys: o.keys, thinkMs: o.thinkMs, untilMs: o.durationMs, prefix: 'c' });
-    if (options.membership !== false) startMembershipChurn(cluster, o.durationMs);
-    cluster.runFor(o.durationMs + nemesis.maxFaultMs + 1);
-    const leader = cluster.settle(o.settleMs);
-    if (leader !== undefined) finalWrites(cluster, o.clients, extra);
-    cluster.monitor.checkLogs();
-    const check = cluster.checkLinearizability(o.checkerMaxStates);
-    linearizability = check.verdict;
-    if (check.verdict === 'not-linearizable') {
+  const subject: ChaosSubject<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> = {
+    cluster,
+    startLoad: (untilMs) => {
+      startWorkload(cluster, { clients: o.clients, keys: o.keys, thinkMs: o.thinkMs, untilMs, prefix: 'c' });
+      if (options.membership !== false) startMembershipChurn(cluster, untilMs);
+    },
+    settle: (timeoutMs) => cluster.settle(timeoutMs) !== undefined,
+    afterSettle: (report) => finalWrites(cluster, o.clients, report),
+    finalChecks: () => cluster.monitor.checkLogs(),
+    check: () => {
+      const check = cluster.checkLinearizability(o.checkerMaxStates);
       const v = check.violation;
-      extra.push({ kind: 'linearizability', atMs: sim.nowMs, message: `history not linearizable on key ${JSON.stringify(v?.key ?? '')}: operation ${v?.stuck ?? '?'} cannot be placed` });
-    }
-  } catch (err) {
-    if (!(err instanceof RaftError) && !isInvariantError(err)) throw err;
-    extra.push({ kind: 'invariant', atMs: sim.nowMs, message: `${err.code}: ${err.message}` });
-  }
-  const violations = [...cluster.violations(), ...extra];
-  const ops = { ok: 0, fail: 0, unknown: 0 };
-  for (const op of cluster.history().ops) ops[op.outcome]++;
-  return {
-    seed: o.seed,
-    ok: violations.length === 0 && cluster.monitor.violationCount === 0,
-    violations,
-    linearizability,
-    ops,
-    elections: cluster.monitor.elections,
-    messages: sim.stats.total.sent,
-    virtualMs: sim.nowMs,
-    traceSha256: cluster.traceSha256(),
+      return { verdict: check.verdict, explanation: `history not linearizable on key ${JSON.stringify(v?.key ?? '')}: operation ${v?.stuck ?? '?'} cannot be placed` };
+    },
+    violations: () => cluster.violations(),
+    violationCount: () => cluster.monitor.violationCount,
+    elections: () => cluster.monitor.elections,
+    isInvariantError: (err): err is Error & { readonly code: string } => err instanceof RaftError || isInvariantError(err),
   };
+  return runChaosPhases(subject, { seed: o.seed, durationMs: o.durationMs, nemesis: { ...CHAOS_NEMESIS, ...options.nemesis }, settleMs: o.settleMs });
 }
 
 /**
@@ -147,13 +119,13 @@ function startMembershipChurn(cluster: RaftCluster, untilMs: number): void {
 }
 
 /** After settling, every client must get one write through: the healed cluster is live. */
-function finalWrites(cluster: RaftCluster, clients: number, violations: MonitorViolation[]): void {
+function finalWrites(cluster: RaftCluster, clients: number, report: (v: Violation) => void): void {
   for (let c = 1; c <= clients; c++) {
     const client = cluster.client(`c${c}`);
     cluster.runUntil(() => !client.busy, 5000);
     const handle = cluster.exec({ op: 'put', key: `final-${c}`, value: c }, client);
     if (handle.outcome !== 'ok') {
-      violations.push({ kind: 'liveness', atMs: cluster.nowMs, message: `client c${c}: a write after settling ended ${handle.outcome ?? 'unfinished'} (${handle.error ?? ''})` });
+      report({ kind: 'liveness', atMs: cluster.nowMs, message: `client c${c}: a write after settling ended ${handle.outcome ?? 'unfinished'} (${handle.error ?? ''})` });
     }
   }
 }

@@ -2,9 +2,12 @@
 // deterministic simulator, faults, clients that retry and record every operation in the
 // history, monitors watching every step, inspection of each node, and the linearizability check.
 import type { History, JsonValue, NodeId, Operation, Outcome, ProtocolSpec } from '../core/index.js';
+import { SessionClient, type ClientAnswer, type ClientOptions, type ClientProtocol, type OpHandle as GenericOpHandle, type SubmitOptions as GenericSubmitOptions } from '../sim/client.js';
+import { SimCluster } from '../sim/cluster.js';
+import { findLeader } from '../sim/faults.js';
 import type { LinkConfig } from '../sim/network.js';
-import { findLeader } from '../sim/nemesis.js';
 import { Simulation, type SimulationOptions } from '../sim/simulation.js';
+import { kvRequestToJson } from '../kv/store.js';
 import { checkHistory, kvModel, type CheckResult } from '../check/index.js';
 import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/store.js';
 import type { RaftCore } from './core.js';
@@ -25,14 +28,7 @@ import type {
 
 export type RaftSimulation = Simulation<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>;
 
-export interface ClientOptions {
-  /** How long one attempt waits for a reply before trying another node. */
-  readonly requestTimeoutMs: number;
-  /** How long an operation is retried before it ends: unknown for a command that may have applied, fail otherwise. */
-  readonly opTimeoutMs: number;
-  /** Pause before retrying after a refusal that names no leader. */
-  readonly retryBackoffMs: number;
-}
+export type { ClientOptions };
 
 export const DEFAULT_CLIENT_OPTIONS: ClientOptions = { requestTimeoutMs: 300, opTimeoutMs: 3000, retryBackoffMs: 30 };
 
@@ -64,21 +60,8 @@ export interface NodeView extends NodeStatus {
   readonly log: readonly LogEntry[];
 }
 
-/** A client operation in flight or finished. */
-export interface OpHandle {
-  readonly op: KvRequest;
-  readonly process: string;
-  /** Its position in the history. */
-  readonly historyIndex: number;
-  done: boolean;
-  outcome: Outcome | undefined;
-  result: KvResult | undefined;
-  /** The last refusal or why the client gave up. */
-  error: string | undefined;
-  /** Log index of an applied command, or the read index of a read. */
-  index: number | undefined;
-  attempts: number;
-}
+/** A KV operation in flight or finished. */
+export type OpHandle = GenericOpHandle<KvRequest, KvResult>;
 
 export interface AdminResult {
   readonly ok: boolean;
@@ -91,8 +74,8 @@ const READ_OPS = new Set(['get', 'range']);
 /** Refusals that prove a command did not apply; other failures leave its fate open. */
 const DEFINITE_REFUSALS = new Set<RaftErrorReason>(['not-leader', 'overloaded', 'transfer-in-progress', 'config-change-in-progress', 'bad-request']);
 
-export class RaftCluster {
-  readonly sim: RaftSimulation;
+export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
+  declare readonly sim: RaftSimulation;
   readonly monitor: RaftMonitor;
   readonly clientOptions: ClientOptions;
   /** The members every node was bootstrapped with (joiners get them too). */
@@ -103,31 +86,36 @@ export class RaftCluster {
 
   constructor(options: ClusterOptions) {
     const ids = typeof options.nodes === 'object' ? [...options.nodes] : Array.from({ length: options.nodes ?? 3 }, (_, i) => String(i + 1));
+    // the monitor watches the cores from their first step: the observer reaches it once it exists
+    const watching: { monitor?: RaftMonitor } = {};
+    const extra = options.observer;
+    const observer: RaftObserver = {
+      applied: (node, entry, term) => {
+        watching.monitor?.applied(node, entry, term);
+        extra?.applied?.(node, entry, term);
+      },
+      becameLeader: (node, term) => {
+        watching.monitor?.becameLeader(node, term);
+        extra?.becameLeader?.(node, term);
+      },
+    };
+    super(
+      new Simulation({
+        seed: options.seed,
+        protocol: (options.wrapSpec ?? ((spec: RaftSpec<KvRequest, KvQuery, KvResult>) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: () => new KvStore() })),
+        nodes: ids,
+        link: options.link,
+        fsyncMs: options.fsyncMs ?? 0,
+        tornWriteRate: options.tornWriteRate,
+        clientLatencyMs: options.clientLatencyMs,
+        trace: options.trace ?? false,
+      }),
+    );
     this.bootstrap = ids;
     this.unwrapCore = options.unwrapCore;
     this.clientOptions = { ...DEFAULT_CLIENT_OPTIONS, ...options.client };
     this.monitor = new RaftMonitor({ now: () => this.sim.nowMs, nodeIds: () => this.sim.nodeIds, core: (id) => this.core(id) });
-    const extra = options.observer;
-    const observer: RaftObserver = {
-      applied: (node, entry, term) => {
-        this.monitor.applied(node, entry, term);
-        extra?.applied?.(node, entry, term);
-      },
-      becameLeader: (node, term) => {
-        this.monitor.becameLeader(node, term);
-        extra?.becameLeader?.(node, term);
-      },
-    };
-    this.sim = new Simulation({
-      seed: options.seed,
-      protocol: (options.wrapSpec ?? ((spec: RaftSpec<KvRequest, KvQuery, KvResult>) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: () => new KvStore() })),
-      nodes: ids,
-      link: options.link,
-      fsyncMs: options.fsyncMs ?? 0,
-      tornWriteRate: options.tornWriteRate,
-      clientLatencyMs: options.clientLatencyMs,
-      trace: options.trace ?? false,
-    });
+    watching.monitor = this.monitor;
     this.logCheckEveryMs = options.logCheckEveryMs ?? 100;
     if (this.logCheckEveryMs > 0) this.scheduleLogCheck();
   }
@@ -139,84 +127,7 @@ export class RaftCluster {
     });
   }
 
-  // ---------------------------------------------------------------- time
-
-  get nowMs(): number {
-    return this.sim.nowMs;
-  }
-
-  get nodeIds(): NodeId[] {
-    return this.sim.nodeIds;
-  }
-
-  runFor(ms: number): void {
-    this.sim.runFor(ms);
-  }
-
-  runUntil(predicate: () => boolean, timeoutMs: number): boolean {
-    return this.sim.runUntilTrue(predicate, timeoutMs);
-  }
-
-  // ---------------------------------------------------------------- faults (each also noted in the trace)
-
-  partition(groups: readonly (readonly NodeId[])[]): void {
-    this.sim.partition(groups);
-  }
-
-  partitionOneWay(from: readonly NodeId[], to: readonly NodeId[]): void {
-    this.sim.partitionOneWay(from, to);
-  }
-
-  isolate(id: NodeId): void {
-    this.sim.isolate(id);
-  }
-
-  heal(): void {
-    this.sim.heal();
-  }
-
-  crash(id: NodeId): void {
-    this.sim.crash(id);
-  }
-
-  restart(id: NodeId): void {
-    this.sim.restart(id);
-  }
-
-  crashAll(): void {
-    for (const id of this.nodeIds) this.sim.crash(id);
-  }
-
-  restartAll(): void {
-    for (const id of this.nodeIds) this.sim.restart(id);
-  }
-
-  pause(id: NodeId, ms: number): void {
-    this.sim.pause(id, ms);
-  }
-
-  setSlow(id: NodeId, processingMs: number): void {
-    this.sim.setSlow(id, processingMs);
-  }
-
-  setClock(id: NodeId, offsetMs: number, driftPpm = 0): void {
-    this.sim.setClock(id, offsetMs, driftPpm);
-  }
-
-  /** Changes links (loss, delay, duplication, reordering); '*' for all. */
-  setLink(from: NodeId | '*', to: NodeId | '*', change: Partial<LinkConfig>): void {
-    this.sim.setLink(from, to, change);
-  }
-
-  note(text: string): void {
-    this.sim.note(text);
-  }
-
   // ---------------------------------------------------------------- nodes
-
-  isUp(id: NodeId): boolean {
-    return this.sim.isUp(id);
-  }
 
   core(id: NodeId): RaftCore | undefined {
     const core = this.sim.core(id);
@@ -272,7 +183,7 @@ export class RaftCluster {
     const process = name ?? `c${this.clients.size + 1}`;
     let c = this.clients.get(process);
     if (c === undefined) {
-      c = new KvClient(this, process);
+      c = new SessionClient(this, RAFT_KV_CLIENT, process, (index, clientId, seq) => this.monitor.acknowledged(index as number, clientId, seq));
       this.clients.set(process, c);
     }
     return c;
@@ -360,17 +271,7 @@ export class RaftCluster {
     }
   }
 
-  /** Round-robin over the nodes, for a client that has no better guess. */
-  nextNode(after: NodeId): NodeId {
-    const ids = this.nodeIds;
-    return ids[(ids.indexOf(after) + 1) % ids.length] as NodeId;
-  }
-
   // ---------------------------------------------------------------- results
-
-  history(): History {
-    return this.sim.historySnapshot();
-  }
 
   /** The history restricted to the operations the checker's kv model knows (reads like range dropped). */
   kvHistory(): History {
@@ -397,12 +298,7 @@ export class RaftCluster {
    * load first: under load the followers are always a little behind. Returns the settled leader.
    */
   settle(timeoutMs = 5000): NodeId | undefined {
-    this.heal();
-    this.setLink('*', '*', { lossRate: 0, duplicateRate: 0, reorderRate: 0, extraDelayMs: 0 });
-    for (const id of this.nodeIds) {
-      this.restart(id);
-      this.setSlow(id, 0);
-    }
+    this.healEverything();
     const settled = this.runUntil(() => this.caughtUp(), timeoutMs) ? this.readyLeader() : undefined;
     this.monitor.checkLogs();
     if (settled === undefined) {
@@ -425,21 +321,6 @@ export class RaftCluster {
     });
   }
 
-  /** The trace's SHA-256 (ends the trace); undefined when tracing is off. */
-  traceSha256(): string | undefined {
-    return this.sim.trace?.sha256();
-  }
-
-  /** The trace as JSON Lines (needs `trace: { keepLines: true }`), e.g. for the visualizer. */
-  traceJsonLines(): string {
-    if (this.sim.trace === undefined) throw new RangeError('tracing is off: create the cluster with trace: { keepLines: true }');
-    return this.sim.trace.toJsonLines();
-  }
-
-  /** Called by clients when an operation finishes. */
-  recordAcknowledged(index: number, clientId: string, seq: number): void {
-    this.monitor.acknowledged(index, clientId, seq);
-  }
 }
 
 // ================================================================ clients
@@ -488,167 +369,33 @@ export function historyOutputOf(op: KvRequest, result: KvResult): { outcome: Out
   }
 }
 
-/**
- * A client process: one operation at a time, retried across nodes (following leader hints)
- * until it succeeds or the operation times out. Commands carry (client id, seq) so a retry
- * applies once. Every operation is recorded in the history: ok, fail (certainly no effect), or
- * unknown (a command that may have applied).
- */
-export class KvClient {
-  private seq = 0;
-  /** The node that answered last, tried first next time (a real client caches its leader too). */
-  leaderGuess: NodeId | undefined;
-  private current: OpHandle | undefined;
+/** A KV client process of a Raft cluster: the generic retrying client with a session (src/sim/client.ts). */
+export type KvClient = SessionClient<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, KvRequest, KvResult>;
 
-  constructor(
-    private readonly cluster: RaftCluster,
-    readonly process: string,
-  ) {}
+export type SubmitOptions = GenericSubmitOptions<KvRequest, KvResult>;
 
-  get busy(): boolean {
-    return this.current !== undefined && !this.current.done;
-  }
-
-  /** Starts `op`; the handle fills in as the simulation runs. `retry: false` tries one node once. */
-  submit(op: KvRequest, options: SubmitOptions = {}): OpHandle {
-    if (this.busy) throw new RangeError(`client ${this.process} already has an operation in flight`);
-    const isRead = READ_OPS.has(op.op);
-    const operation = new ClientOperation(this.cluster, this, op, isRead ? 0 : ++this.seq, options);
-    this.current = operation.handle;
-    operation.start();
-    return operation.handle;
-  }
-}
-
-export interface SubmitOptions {
-  /** false: one attempt only. */
-  readonly retry?: boolean;
-  /** The node to try first (default: the last node that answered, else a seeded random one). */
-  readonly target?: NodeId;
-  readonly onDone?: (handle: OpHandle) => void;
-}
-
-/** One operation of a client: its attempts, what they proved, and its entry in the history. */
-class ClientOperation {
-  readonly handle: OpHandle;
-  private readonly isRead: boolean;
-  private readonly request: RaftRequest;
-  private readonly deadlineMs: number;
-  /** Some attempt may have been applied (commands only). */
-  private uncertain = false;
-  private outstanding = false;
-  /** Leader hints followed in a row. */
-  private hops = 0;
-  /** Round-robin cursor, independent of hint-following, so a client cannot cycle among stale nodes. */
-  private cursor: NodeId;
-
-  constructor(
-    private readonly cluster: RaftCluster,
-    private readonly client: KvClient,
-    private readonly op: KvRequest,
-    private readonly seq: number,
-    private readonly options: SubmitOptions,
-  ) {
-    const sim = cluster.sim;
-    const call = historyCallOf(op);
-    this.handle = { op, process: client.process, historyIndex: sim.invoke(client.process, call.f, call.input), done: false, outcome: undefined, result: undefined, error: undefined, index: undefined, attempts: 0 };
-    this.isRead = READ_OPS.has(op.op);
-    this.request = this.isRead ? { type: 'read', op: op as unknown as JsonValue } : { type: 'command', clientId: client.process, seq, op: op as unknown as JsonValue };
-    this.deadlineMs = sim.nowMs + cluster.clientOptions.opTimeoutMs;
-    // A client knows no leader at first: it starts at a node of its own seeded choice and follows hints.
-    this.cursor = options.target ?? client.leaderGuess ?? sim.random.stream(`client:${client.process}`).pick(cluster.nodeIds);
-  }
-
-  start(): void {
-    this.cluster.sim.after(this.cluster.clientOptions.opTimeoutMs, () => this.giveUp());
-    this.attempt(this.cursor);
-  }
-
-  private attempt(target: NodeId): void {
-    if (this.handle.done) return;
-    const sim = this.cluster.sim;
-    this.handle.attempts++;
-    this.outstanding = true;
-    const timeoutMs = Math.min(this.cluster.clientOptions.requestTimeoutMs, Math.max(1, this.deadlineMs - sim.nowMs));
-    sim.request(target, this.request, { timeoutMs, process: this.client.process }, (res) => {
-      this.outstanding = false;
-      if (this.handle.done) return;
-      if (res === undefined) this.onNoAnswer();
-      else if (res.ok) this.onSuccess(target, res);
-      else this.onRefusal(target, res);
-    });
-  }
-
-  private onNoAnswer(): void {
-    if (!this.isRead) this.uncertain = true;
-    this.handle.error = 'timeout';
-    this.client.leaderGuess = undefined;
-    this.retry(this.nextByRoundRobin(), 0);
-  }
-
-  private onSuccess(target: NodeId, res: Extract<RaftResponse, { ok: true }>): void {
-    if (!('result' in res)) return this.finish('fail', null, 'unexpected status reply');
-    this.client.leaderGuess = target;
-    const result = res.result as unknown as KvResult;
-    this.handle.result = result;
-    this.handle.index = res.index;
-    if (!this.isRead) this.cluster.recordAcknowledged(res.index, this.client.process, this.seq);
-    const { outcome, output } = historyOutputOf(this.op, result);
-    this.finish(outcome, output);
-  }
-
-  private onRefusal(target: NodeId, res: Extract<RaftResponse, { ok: false }>): void {
-    const backoffMs = this.cluster.clientOptions.retryBackoffMs;
-    this.handle.error = res.error;
-    if (!DEFINITE_REFUSALS.has(res.error) && !this.isRead) this.uncertain = true;
+/** What a Raft node's answers mean to a KV client. */
+export const RAFT_KV_CLIENT: ClientProtocol<KvRequest, RaftRequest, RaftResponse, KvResult> = {
+  isRead: (op) => READ_OPS.has(op.op),
+  request: (op, session) => (session === null ? { type: 'read', op: kvRequestToJson(op) } : { type: 'command', clientId: session.clientId, seq: session.seq, op: kvRequestToJson(op) }),
+  interpret: (res): ClientAnswer<KvResult> => {
+    if (res.ok) return 'result' in res ? { kind: 'ok', result: res.result as KvResult, index: res.index } : { kind: 'unexpected', error: 'unexpected status reply' };
+    const definite = DEFINITE_REFUSALS.has(res.error);
     switch (res.error) {
       case 'not-leader':
       case 'transfer-in-progress':
-        // Hints are followed at once, but only a few in a row: nodes that were removed or cut off
-        // may point at each other. Then the client tries the next node after a pause.
-        if (res.leaderHint !== null && this.hops < 3) {
-          this.hops++;
-          this.client.leaderGuess = res.leaderHint;
-          return this.retry(res.leaderHint, 0);
-        }
-        this.hops = 0;
-        this.client.leaderGuess = undefined;
-        return this.retry(this.nextByRoundRobin(), backoffMs);
+        return { kind: 'refused', error: res.error, definite, next: 'follow-hint', hint: res.leaderHint };
       case 'overloaded':
       case 'config-change-in-progress':
-        return this.retry(target, backoffMs);
+        return { kind: 'refused', error: res.error, definite, next: 'same', hint: res.leaderHint };
       case 'leadership-lost':
       case 'stale-session':
       case 'timeout':
-        return this.retry(this.nextByRoundRobin(), backoffMs);
+        return { kind: 'refused', error: res.error, definite, next: 'next', hint: res.leaderHint };
       default:
-        return this.finish('fail', res.error, res.error);
+        return { kind: 'refused', error: res.error, definite, next: 'fail', hint: res.leaderHint };
     }
-  }
-
-  private nextByRoundRobin(): NodeId {
-    this.cursor = this.cluster.nextNode(this.cursor);
-    return this.cursor;
-  }
-
-  private retry(target: NodeId, delayMs: number): void {
-    if (this.options.retry === false) return this.giveUp();
-    if (this.cluster.nowMs + delayMs >= this.deadlineMs) return this.giveUp();
-    this.cluster.sim.after(delayMs, () => this.attempt(target));
-  }
-
-  /** Out of time or attempts: a command that may have been applied is unknown; anything else failed. */
-  private giveUp(): void {
-    const maybeApplied = !this.isRead && (this.uncertain || this.outstanding);
-    this.finish(maybeApplied ? 'unknown' : 'fail', null, this.handle.error ?? 'deadline');
-  }
-
-  private finish(outcome: Outcome, output: JsonValue, error?: string): void {
-    if (this.handle.done) return;
-    this.handle.done = true;
-    this.handle.outcome = outcome;
-    this.handle.error = error;
-    this.cluster.sim.complete(this.handle.historyIndex, outcome, output);
-    this.options.onDone?.(this.handle);
-  }
-}
+  },
+  historyCall: historyCallOf,
+  historyOutput: historyOutputOf,
+};

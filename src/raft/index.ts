@@ -30,7 +30,8 @@ export { SessionTable, type SessionCheck } from './sessions.js';
 export { RaftMonitor, describeEntry, sameEntry, type MonitorSource, type MonitorViolation, type ViolationKind } from './monitors.js';
 export {
   DEFAULT_CLIENT_OPTIONS,
-  KvClient,
+  RAFT_KV_CLIENT,
+  type KvClient,
   RaftCluster,
   historyCallOf,
   historyOutputOf,

@@ -1,0 +1,22 @@
+// Every primitive the generic commands know, in one list: `synod sim run --protocol NAME` and
+// `synod chaos --protocol NAME` look them up here. A new primitive appears by adding its
+// SimProtocol to this list (see docs/adding-a-primitive.md).
+import { clockSyncSimProtocol, hlcGossipSimProtocol } from '../clock/sim-protocols.js';
+import { raftSimProtocol } from '../raft/sim-protocol.js';
+import { echoSimProtocol } from '../sim/echo-protocol.js';
+import type { SimProtocol } from '../sim/sim-protocol.js';
+
+export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol];
+
+export function simProtocol(name: string): SimProtocol | undefined {
+  return SIM_PROTOCOLS.find((p) => p.name === name);
+}
+
+export function simProtocolNames(): string[] {
+  return SIM_PROTOCOLS.map((p) => p.name);
+}
+
+/** The primitives `synod chaos` can run: those with monitors and a checker. */
+export function chaosProtocolNames(): string[] {
+  return SIM_PROTOCOLS.filter((p) => p.chaos !== undefined).map((p) => p.name);
+}
