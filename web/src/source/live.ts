@@ -7,7 +7,7 @@
 // paused process cannot answer), notes what changed in an activity list, and sends the user's
 // actions. A live cluster has no rewind and no message-level view: the nodes publish their state,
 // not their traffic.
-import type { NodeView, ProtocolAdapter } from '../adapters/types.js';
+import type { LogView, NodeView, ProtocolAdapter } from '../adapters/types.js';
 import type { Action } from '../engine/actions.js';
 import { hashText } from '../engine/hash.js';
 import type { ClusterSource, ClusterView, NodeDisplay, SourceCapabilities } from './types.js';
@@ -138,6 +138,10 @@ export class LiveSource implements ClusterSource {
     readonly base = '',
   ) {}
 
+  get style(): ProtocolAdapter {
+    return this.adapter;
+  }
+
   /** Whether the page was served by the supervisor: GET /api/nodes answers with a list. */
   static async detect(base = '', timeoutMs = 2000): Promise<boolean> {
     if (typeof fetch !== 'function') return false;
@@ -242,8 +246,8 @@ export class LiveSource implements ClusterSource {
     if (this.activityLines.length > ACTIVITY_LINES) this.activityLines.shift();
   }
 
-  view(_logWindow: number): ClusterView {
-    const nodes: NodeDisplay[] = this.rows.map(describeRow);
+  view(_logWindow: number): ClusterView<RaftNodeDisplay> {
+    const nodes: RaftNodeDisplay[] = this.rows.map(describeRow);
     const leader = this.leader();
     const stale = this.connectionValue !== 'open' || (this.lastUpdate > 0 && Date.now() - this.lastUpdate > STALE_AFTER_MS);
     return {
@@ -263,6 +267,7 @@ export class LiveSource implements ClusterSource {
       leader,
       failure: stale && this.updates > 0 ? 'no fresh state from the supervisor' : null,
       workload: false,
+      panels: {},
     };
   }
 
@@ -420,11 +425,14 @@ function storedToken(): string | null {
   }
 }
 
+/** A Raft node: its log positions are always known (the last ones it reported). */
+type RaftNodeDisplay = NodeDisplay<NodeView & { readonly log: LogView }>;
+
 /** A node as the ring draws it: role, term and indices from its status (or the last one it gave). */
-function describeRow(r: LiveNodeRow): NodeDisplay {
+function describeRow(r: LiveNodeRow): RaftNodeDisplay {
   const s = r.status;
   const indices = s === null ? null : `commit ${s.commit} · applied ${s.applied}`;
-  const base: Omit<NodeView, 'role' | 'details'> = {
+  const base = {
     id: r.id,
     up: r.process !== 'stopped',
     term: r.process === 'stopped' || (!r.fresh && r.process === 'running') ? null : (s?.term ?? null),

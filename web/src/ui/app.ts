@@ -12,6 +12,7 @@ import { Header } from './header.js';
 import { HistoryPanel } from './history.js';
 import { LOG_WINDOW, LogPanel } from './logs.js';
 import { MonitorPanel } from './monitors.js';
+import { AdapterPanels } from './panel-views.js';
 import { ClientPanel, legendPanel, NetworkPanel, NodePanel, type PanelActions } from './panels.js';
 import { ClusterRing } from './ring.js';
 import { TimeBar } from './timebar.js';
@@ -29,7 +30,9 @@ export interface AppOptions {
 /** What is built for each run (a new run rebuilds them). */
 interface RunParts {
   readonly ring: ClusterRing;
-  readonly logs: LogPanel;
+  /** Absent when the protocol's nodes have no log. */
+  readonly logs: LogPanel | undefined;
+  readonly extra: AdapterPanels;
   readonly history: HistoryPanel;
   readonly monitors: MonitorPanel;
   readonly node: NodePanel;
@@ -314,19 +317,21 @@ export class App {
     });
     this.parts = {
       ring,
-      logs: new LogPanel(adapter),
+      logs: adapter.logLegend === undefined ? undefined : new LogPanel(adapter),
+      extra: new AdapterPanels(adapter.panels ?? []),
       history: new HistoryPanel(),
       monitors,
       node: new NodePanel(adapter, actions),
-      network: new NetworkPanel(actions, true),
+      network: new NetworkPanel(actions, adapter.hasLeader),
       client: new ClientPanel(adapter, actions),
     };
     const p = this.parts;
     const stage = h('section', { class: 'stage' }, h('p', { class: 'blurb' }, adapter.blurb), this.caption, ring.svg, this.status);
-    const side = h('aside', { class: 'side' }, p.node.el, p.network.el, p.client.el, panel('Safety monitors', 'monitor-panel', monitors.el), legendPanel(adapter));
+    const logs = p.logs === undefined ? null : panel('Logs', 'log-panel', p.logs.el);
+    const side = h('aside', { class: 'side' }, p.node.el, p.network.el, p.client.el, ...p.extra.at('side'), panel('Safety monitors', 'monitor-panel', monitors.el), legendPanel(adapter));
     this.body.append(
-      h('div', { class: 'main' }, h('div', { class: 'left' }, stage, panel('Logs', 'log-panel', p.logs.el)), side),
-      h('div', { class: 'lower' }, panel('Client history', 'history-panel', p.history.el), panel('Recent events', 'event-panel', this.events)),
+      h('div', { class: 'main' }, h('div', { class: 'left' }, stage, logs, ...p.extra.at('main')), side),
+      h('div', { class: 'lower' }, panel('Client history', 'history-panel', p.history.el), panel('Recent events', 'event-panel', this.events), ...p.extra.at('lower')),
     );
   }
 
@@ -374,7 +379,8 @@ export class App {
     const wall = performance.now();
     if (!this.source.playing || wall - this.lastSlowPanels > SLOW_PANEL_MS) {
       this.lastSlowPanels = wall;
-      p.logs.render(view);
+      p.logs?.render(view);
+      p.extra.render(view.panels);
       p.history.render(view);
       this.renderEvents(view);
     }

@@ -214,18 +214,26 @@ export class ClientPanel {
   }
 }
 
+/** Roles, message types, links, and the marks this protocol uses (timer arc, leader star, log colours). */
 export function legendPanel(adapter: ProtocolAdapter): HTMLElement {
   const roles = adapter.roles.map((r) => h('li', {}, h('span', { class: 'swatch', style: `background:${r.color}` }), r.label));
   roles.push(h('li', {}, h('span', { class: 'swatch down' }), 'down (crashed)'));
   const msgs = adapter.messageTypes.map((m) => h('li', {}, h('span', { class: m.response ? 'msg-swatch response' : 'msg-swatch', style: m.response ? `border-color:${m.color}` : `background:${m.color};border-color:${m.color}` }), `${m.type}: ${m.label}`));
   msgs.push(h('li', {}, h('span', { class: 'cross-swatch' }, '✕'), 'dropped message'));
+  const marks = [
+    h('li', {}, h('span', { class: 'line-swatch cut' }), 'cut link'),
+    h('li', {}, h('span', { class: 'line-swatch lossy' }), 'lossy or slow link'),
+    adapter.timerLabel === undefined ? null : h('li', {}, h('span', { class: 'arc-swatch' }), `${adapter.timerLabel} (time left)`),
+    adapter.hasLeader ? h('li', {}, '★ leader') : null,
+    h('li', {}, h('span', { class: 'pause-swatch' }), 'paused'),
+  ];
   const terms = [1, 2, 3, 4, 5, 6].map((t) => h('span', { class: 'term-swatch', style: `background:${termColor(t)}` }, String(t)));
   return panel(
     'Legend',
     'legend',
     h('ul', { class: 'legend' }, ...roles),
     h('ul', { class: 'legend' }, ...msgs, h('li', {}, 'filled: request · hollow: response')),
-    h('ul', { class: 'legend' }, h('li', {}, h('span', { class: 'line-swatch cut' }), 'cut link'), h('li', {}, h('span', { class: 'line-swatch lossy' }), 'lossy or slow link'), h('li', {}, h('span', { class: 'arc-swatch' }), 'election timer (time left)'), h('li', {}, '★ leader'), h('li', {}, h('span', { class: 'pause-swatch' }), 'paused')),
-    h('div', { class: 'legend-terms' }, 'Log colours: ', ...terms, ' …'),
+    h('ul', { class: 'legend' }, ...marks),
+    adapter.logLegend === undefined ? null : h('div', { class: 'legend-terms' }, 'Log colours: ', ...terms, ' …'),
   );
 }
