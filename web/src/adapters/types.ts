@@ -5,39 +5,18 @@
 // panels it shows, which client operations and protocol actions to offer, which safety monitors
 // to run and which checker model the history is checked against. See docs/visualizer.md.
 import type { Model } from '../../../src/check/index.js';
-import type { Message, NodeId, ProtocolCore, ProtocolSpec, Simulation } from '../../../src/sim/index.js';
+import type { FaultableSim, Message, NodeId, ProtocolCore, ProtocolSpec, Simulation } from '../../../src/sim/index.js';
 import type { Action } from '../engine/actions.js';
 
-/** The simulator methods the engine uses; none depends on a protocol's message or request types. */
-export type SimControl = Pick<
-  Simulation<Message, unknown, unknown, unknown>,
-  | 'seed'
-  | 'nowMs'
-  | 'stats'
-  | 'nodeIds'
-  | 'isUp'
-  | 'annotations'
-  | 'runUntil'
-  | 'runUntilTrue'
-  | 'step'
-  | 'crash'
-  | 'restart'
-  | 'pause'
-  | 'partition'
-  | 'isolate'
-  | 'heal'
-  | 'isCut'
-  | 'setLink'
-  | 'link'
-  | 'subscribe'
-  | 'invoke'
-  | 'complete'
-  | 'historySnapshot'
-  | 'after'
-  | 'random'
-  | 'note'
-  | 'dropInFlight'
->;
+/**
+ * The simulator methods the engine uses; none depends on a protocol's message or request types.
+ * It is a FaultableSim: the engine applies every fault with the simulator's applyFault.
+ */
+export type SimControl = FaultableSim &
+  Pick<
+    Simulation<Message, unknown, unknown, unknown>,
+    'seed' | 'nowMs' | 'stats' | 'runUntil' | 'runUntilTrue' | 'step' | 'isCut' | 'link' | 'subscribe' | 'invoke' | 'complete' | 'historySnapshot' | 'after' | 'note'
+  >;
 
 /** One entry of a node's log as drawn: coloured by term, labelled by its command. */
 export interface LogCell {

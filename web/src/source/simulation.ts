@@ -2,7 +2,7 @@
 // that plays, pauses, steps and seeks, and builds the views the UI draws.
 import { checkHistory } from '../../../src/check/index.js';
 import type { TraceEvent } from '../../../src/sim/index.js';
-import type { NodeStyle, PanelContents, ProtocolAdapter, Scenario } from '../adapters/types.js';
+import type { NodeStyle, NodeView, PanelContents, ProtocolAdapter, Scenario } from '../adapters/types.js';
 import { encodeRun, type Action, type RunSpec } from '../engine/actions.js';
 import { hashText } from '../engine/hash.js';
 import { Timeline } from '../engine/timeline.js';
@@ -143,7 +143,7 @@ export class SimulationSource implements ClusterSource, TimeControl {
     const sim = session.sim;
     const now = sim.nowMs;
     const ids = run.nodeIds();
-    const nodes: NodeDisplay[] = ids.map((id) => ({ ...run.describeNode(id, logWindow), paused: session.isPaused(id) }));
+    const nodes: NodeDisplay[] = ids.map((id) => withFaults(run.describeNode(id, logWindow), session.nodeFaults(id), session.isPaused(id)));
     const cuts: [string, string][] = [];
     for (const a of ids) for (const b of ids) if (a !== b && sim.isCut(a, b)) cuts.push([a, b]);
     const messages: MessageDisplay[] = [];
@@ -255,6 +255,11 @@ export class SimulationSource implements ClusterSource, TimeControl {
       this.check = { verdict: 'unknown', text: `checker error: ${err instanceof Error ? err.message : String(err)}`, unplaceable: [], stuck: null };
     }
   }
+}
+
+/** A node's view with the faults in force on it (slow, clock) added to its details. */
+function withFaults(view: NodeView, faults: readonly string[], paused: boolean): NodeDisplay {
+  return faults.length === 0 ? { ...view, paused } : { ...view, details: [...view.details, ...faults], paused };
 }
 
 function stateHash(now: number, nodes: readonly NodeDisplay[], cuts: readonly (readonly [string, string])[], panels: PanelContents): string {

@@ -41,6 +41,10 @@ export class NodePanel {
 
   constructor(adapter: ProtocolAdapter, actions: PanelActions) {
     const pauseMs = h('input', { type: 'number', min: 10, step: 100, value: 1000, size: 5, 'data-testid': 'pause-ms' });
+    const slowMs = h('input', { type: 'number', min: 0, step: 5, value: 20, size: 4, 'data-testid': 'slow-ms' });
+    const clockOffset = h('input', { type: 'number', step: 100, value: 500, size: 5, 'data-testid': 'clock-offset' });
+    const clockDrift = h('input', { type: 'number', step: 10_000, value: 0, size: 6, 'data-testid': 'clock-drift' });
+    const numberIn = (el: HTMLInputElement, min: number, max: number): number => Math.min(max, Math.max(min, Math.round(Number(el.value) || 0)));
     this.nodeSelect.addEventListener('change', () => actions.selectNode(this.nodeSelect.value));
     const node = (): string => this.nodeSelect.value;
     this.crashButton.onclick = () => {
@@ -54,6 +58,18 @@ export class NodePanel {
       'node-panel',
       h('div', { class: 'row' }, this.nodeSelect, this.crashButton, button('Isolate', 'node-isolate', 'Cut this node off from all others', () => node() !== '' && actions.dispatch({ kind: 'isolate', node: node() }))),
       h('div', { class: 'row' }, button('Pause', 'node-pause', 'Stop-the-world pause: the node handles nothing for a while', () => node() !== '' && actions.dispatch({ kind: 'pause', node: node(), ms: Math.max(1, Number(pauseMs.value) || 1000) })), 'for ', pauseMs, ' ms'),
+      h('div', { class: 'row' }, button('Slow', 'node-slow', 'Each message, tick or request the node handles costs it this much time (0: back to normal)', () => node() !== '' && actions.dispatch({ kind: 'slow', node: node(), ms: numberIn(slowMs, 0, 10_000) })), slowMs, ' ms per input'),
+      h(
+        'div',
+        { class: 'row' },
+        button('Clock', 'node-clock', "Set the node's local clock: ahead (or behind) of true time by the offset, running fast (or slow) by the drift; its timers tick at its own rate", () =>
+          node() !== '' && actions.dispatch({ kind: 'clock', node: node(), offsetMs: numberIn(clockOffset, -3_600_000, 3_600_000), driftPpm: numberIn(clockDrift, -900_000, 1_000_000) }),
+        ),
+        clockOffset,
+        ' ms, drift ',
+        clockDrift,
+        ' ppm',
+      ),
       protocolActions.length > 0 ? h('div', { class: 'row' }, ...protocolActions) : null,
       h('p', { class: 'hint' }, 'Click a node to crash or restart it; right-click to select it here. Click a message in flight to drop it.'),
     );
@@ -92,16 +108,18 @@ export class NetworkPanel {
     hasLeader: boolean,
   ) {
     const apply = (): void => {
-      const groups = this.partitionInput.value
-        .split('|')
+      const text = this.partitionInput.value;
+      const oneWay = text.includes('>');
+      const groups = text
+        .split(oneWay ? '>' : '|')
         .map((g) => g.split(/[\s,]+/).filter((x) => x !== ''))
         .filter((g) => g.length > 0);
-      if (groups.length < 2) {
-        actions.showBanner('A partition needs two or more groups, e.g. "1,2 | 3,4,5".');
+      if (oneWay ? groups.length !== 2 : groups.length < 2) {
+        actions.showBanner('A partition needs two or more groups, e.g. "1,2 | 3,4,5"; a one-way cut two, e.g. "1,2 > 3" (1 and 2 can no longer reach 3).');
         return;
       }
       actions.hideBanner();
-      actions.dispatch({ kind: 'partition', groups });
+      actions.dispatch(oneWay ? { kind: 'cut', from: groups[0] as string[], to: groups[1] as string[] } : { kind: 'partition', groups });
     };
     this.partitionInput.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') apply();
@@ -119,7 +137,7 @@ export class NetworkPanel {
       'Network',
       'network-panel',
       h('div', { class: 'row' }, 'Partition: ', this.chips),
-      h('div', { class: 'row' }, this.partitionInput, button('Apply', 'partition-apply', 'Cut the links between the groups', apply)),
+      h('div', { class: 'row' }, this.partitionInput, button('Apply', 'partition-apply', 'Cut the links between the groups ("1,2 | 3"), or one way only ("1,2 > 3": messages from 1 and 2 to 3 are lost)', apply)),
       h('div', { class: 'row' }, ...leaderFaults, button('Heal', 'heal', 'Restore every link', () => actions.dispatch({ kind: 'heal' }), 'good')),
       h('div', { class: 'row' }, 'Link ', this.linkFrom, '→', this.linkTo, h('label', {}, both, 'both ways')),
       h(
