@@ -184,7 +184,17 @@ export class ClusterRing {
     attr(els.body, 'fill', n.up ? (this.roleColors.get(n.role) ?? '#e2e8f0') : '#e5e7eb');
     // inside: the term when the node has one, else its first detail line
     const termShown = typeof n.term === 'number';
-    text(els.sub, n.up ? (termShown ? `term ${n.term}` : (n.details[0] ?? '')) : n.process === 'stopped' ? 'stopped' : 'down');
+    const sub = n.up ? (termShown ? `term ${n.term}` : (n.details[0] ?? '')) : n.process === 'stopped' ? 'stopped' : 'down';
+    text(els.sub, sub);
+    // a long detail line is squeezed to fit inside the circle (about 6.6 px a character at 12 px)
+    const room = Math.round(2 * this.radius - 12);
+    if (sub.length * 6.6 > room) {
+      attr(els.sub, 'textLength', room);
+      attr(els.sub, 'lengthAdjust', 'spacingAndGlyphs');
+    } else if (els.sub.hasAttribute('textLength')) {
+      els.sub.removeAttribute('textLength');
+      els.sub.removeAttribute('lengthAdjust');
+    }
     const line1: string[] = [];
     // a protocol with one role (every node alike) does not label it
     if (n.up && (this.style.roles.length > 1 || !this.roleColors.has(n.role))) line1.push(n.role);
