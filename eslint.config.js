@@ -44,6 +44,19 @@ export default tseslint.config(
     rules: coreRestrictions,
   },
   {
+    // the visualizer runs in the browser: it may import the deterministic cores, never a host
+    // folder of src/ or a Node module
+    files: ['web/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)src/(cli|server|net|storage|runtime|supervisor|service)(/|$)', message: 'The visualizer runs in the browser: import only src/core, sim, raft, kv, clock, check (no host code).' },
+          { regex: '^node:', message: 'The visualizer runs in the browser: no Node modules.' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['bin/**/*.js', 'scripts/**/*.{js,mjs}'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

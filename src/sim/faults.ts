@@ -35,8 +35,17 @@ export type Fault =
 
 export type FaultKind = Fault['kind'];
 
+/**
+ * What applyFault uses of a simulation. None of it depends on the protocol's types, so any
+ * Simulation is one, and so is a protocol-neutral view of one (the visualizer's engine).
+ */
+export type FaultableSim = Pick<
+  Simulation<Message, unknown, unknown, unknown>,
+  'nodeIds' | 'isUp' | 'annotations' | 'random' | 'partition' | 'partitionOneWay' | 'isolate' | 'heal' | 'crash' | 'restart' | 'pause' | 'setSlow' | 'setClock' | 'setLink' | 'dropInFlight'
+>;
+
 /** The up node that calls itself leader with the highest term, if any. */
-export function findLeader<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>): NodeId | undefined {
+export function findLeader(sim: Pick<FaultableSim, 'nodeIds' | 'isUp' | 'annotations'>): NodeId | undefined {
   let best: NodeId | undefined;
   let bestTerm = -Infinity;
   for (const id of sim.nodeIds) {
@@ -53,7 +62,7 @@ export function findLeader<M extends Message, Req, Res, P>(sim: Simulation<M, Re
 }
 
 /** The node a target names now; undefined when there is none (no leader). Random targets draw from the "nemesis" stream. */
-export function resolveTarget<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>, target: Target): NodeId | undefined {
+export function resolveTarget(sim: FaultableSim, target: Target): NodeId | undefined {
   switch (target.kind) {
     case 'node':
       return target.id;
@@ -79,7 +88,7 @@ function rateWord(f: Extract<Fault, { kind: 'link' }>): string | undefined {
 }
 
 /** Carries out one fault now. Returns a short description for the trace. */
-export function applyFault<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>, fault: Fault): string {
+export function applyFault(sim: FaultableSim, fault: Fault): string {
   const on = (target: Target, fn: (id: NodeId) => void, verb: string, detail = ''): string => {
     const id = resolveTarget(sim, target);
     if (id === undefined) return `${verb}: no ${target.kind} to act on`;

@@ -6,7 +6,7 @@ export { DEFAULT_LINK, sampleLatencyMs, validateLink, type LatencyDistribution, 
 export { SimDisk, type DiskRecord } from './disk.js';
 export { RandomSource, RandomStream } from './rng.js';
 export { TraceRecorder, type DropReason, type TraceEvent, type TraceEventKind } from './trace.js';
-export { applyFault, linkRateFault, resolveTarget, type Fault, type FaultKind, type LinkChange } from './faults.js';
+export { applyFault, linkRateFault, resolveTarget, type Fault, type FaultableSim, type FaultKind, type LinkChange } from './faults.js';
 export {
   applyNemesisAction,
   DEFAULT_RANDOM_NEMESIS,

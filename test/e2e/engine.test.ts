@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { echoAdapter } from '../../web/src/adapters/echo.js';
 import { raftAdapter } from '../../web/src/adapters/raft.js';
-import { decodeRun, encodeRun, RunFormatError, type RunSpec, type TimedAction } from '../../web/src/engine/actions.js';
+import { actionFault, decodeRun, encodeRun, RunFormatError, type RunSpec, type TimedAction } from '../../web/src/engine/actions.js';
 import { SimSession } from '../../web/src/engine/session.js';
 import { Timeline } from '../../web/src/engine/timeline.js';
 import { SimulationSource } from '../../web/src/source/simulation.js';
@@ -25,6 +25,9 @@ describe('run links', () => {
       { at: 200, action: { kind: 'partition', groups: [['1', '2'], ['3', '4', '5']] } },
       { at: 250, action: { kind: 'isolate', node: 'leader' } },
       { at: 300, action: { kind: 'heal' } },
+      { at: 310, action: { kind: 'cut', from: ['1', '2'], to: ['3'] } },
+      { at: 320, action: { kind: 'slow', node: '4', ms: 25 } },
+      { at: 330, action: { kind: 'clock', node: 'leader', offsetMs: -500, driftPpm: 20000 } },
       { at: 350, action: { kind: 'link', from: '1', to: '*', loss: 0.25, delayMs: 40, both: true } },
       { at: 400, action: { kind: 'drop', msg: 1234 } },
       { at: 450, action: { kind: 'client', op: 'write', node: null } },
@@ -44,6 +47,7 @@ describe('run links', () => {
     expect(() => decodeRun('p=raft&a=explode(1)@5', defaults)).toThrow(RunFormatError);
     expect(() => decodeRun('p=raft&a=crash(1)', defaults)).toThrow(/lacks "@time"/);
     expect(() => decodeRun('p=raft&a=partition(1,2)@5', defaults)).toThrow(/two or more/);
+    expect(() => decodeRun('p=raft&a=cut(1/2/3)@5', defaults)).toThrow(/two non-empty groups/);
     expect(() => decodeRun('n=many', defaults)).toThrow(RunFormatError);
   });
 });
@@ -90,6 +94,43 @@ describe('time travel', () => {
     timeline.act({ kind: 'client', op: 'write', node: '2' });
     expect(timeline.actions.map((a) => a.action.kind)).toEqual(['crash', 'client']);
     expect(timeline.horizonMs).toBe(800);
+  });
+});
+
+describe('faults', () => {
+  it("every fault action is one of the simulator's Faults, its nodes resolved", () => {
+    const resolve = (ref: string): string | undefined => (ref === 'leader' ? '2' : ['1', '2', '3'].includes(ref) ? ref : undefined);
+    expect(actionFault({ kind: 'crash', node: 'leader' }, resolve)).toEqual({ kind: 'crash', target: { kind: 'node', id: '2' } });
+    expect(actionFault({ kind: 'restart', node: '9' }, resolve)).toEqual({ skip: 'no such node now' });
+    expect(actionFault({ kind: 'pause', node: '1', ms: 300 }, resolve)).toEqual({ kind: 'pause', target: { kind: 'node', id: '1' }, durationMs: 300 });
+    expect(actionFault({ kind: 'slow', node: '3', ms: 20 }, resolve)).toEqual({ kind: 'slow', target: { kind: 'node', id: '3' }, processingMs: 20 });
+    expect(actionFault({ kind: 'clock', node: '3', offsetMs: 500, driftPpm: 0 }, resolve)).toEqual({ kind: 'clock', target: { kind: 'node', id: '3' }, offsetMs: 500, driftPpm: 0 });
+    expect(actionFault({ kind: 'partition', groups: [['1', '9'], ['2', '3']] }, resolve)).toEqual({ kind: 'partition', groups: [['1'], ['2', '3']] });
+    expect(actionFault({ kind: 'partition', groups: [['1', '2', '3'], ['9']] }, resolve)).toEqual({ skip: 'fewer than two groups of known nodes' });
+    expect(actionFault({ kind: 'cut', from: ['1'], to: ['2', '3'] }, resolve)).toEqual({ kind: 'partition-one-way', from: ['1'], to: ['2', '3'] });
+    expect(actionFault({ kind: 'link', from: '1', to: '*', loss: 0.2, delayMs: 5, both: true }, resolve)).toEqual({ kind: 'link', from: '1', to: '*', both: true, change: { lossRate: 0.2, extraDelayMs: 5 } });
+    expect(actionFault({ kind: 'heal' }, resolve)).toEqual({ kind: 'heal' });
+    expect(actionFault({ kind: 'drop', msg: 7 }, resolve)).toEqual({ kind: 'drop', msg: 7 });
+  });
+
+  it('a one-way cut, a slow node and a shifted clock show in the view and replay from a link', () => {
+    const source = new SimulationSource(raftAdapter, { protocol: 'raft', nodes: 3, seed: 5, actions: [] });
+    source.seek(1000);
+    source.dispatch({ kind: 'cut', from: ['1'], to: ['2', '3'] });
+    source.dispatch({ kind: 'slow', node: '2', ms: 15 });
+    source.dispatch({ kind: 'clock', node: '3', offsetMs: 400, driftPpm: 100_000 });
+    const view = source.view(1);
+    expect(view.cuts).toEqual([['1', '2'], ['1', '3']]);
+    expect(view.nodes.find((n) => n.id === '2')?.details).toContain('slow 15 ms/input');
+    expect(view.nodes.find((n) => n.id === '3')?.details).toContain('clock +400 ms, +100000 ppm');
+    source.dispatch({ kind: 'slow', node: '2', ms: 0 });
+    expect(source.view(1).nodes.find((n) => n.id === '2')?.details.some((d) => d.startsWith('slow'))).toBe(false);
+    source.seek(2500);
+    const at2500 = fingerprint(source);
+    const { run } = decodeRun(source.shareFragment(), defaults);
+    const copy = new SimulationSource(raftAdapter, run);
+    copy.seek(2500);
+    expect(fingerprint(copy)).toEqual(at2500);
   });
 });
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultWebDir, serveDashboard, startLocalCluster, type ClusterHandle } from '../../src/cli/cluster.js';
-import { raftAdapter } from '../../web/src/adapters/raft.js';
+import { kvLiveAdapter } from '../../web/src/adapters/live-kv.js';
 import { LiveSource, type LiveNodeInfo } from '../../web/src/source/live.js';
 import { parseValue } from '../../web/src/ui/live.js';
 import { buildApp, freeBasePort, CHROMIUM, hasChromium, launch, screenshot, type Browser } from './harness.js';
@@ -51,7 +51,7 @@ describe('LiveSource', () => {
   const info = (id: string, process: LiveNodeInfo['process'], s?: unknown): LiveNodeInfo => ({ id, process, pid: process === 'stopped' ? null : 100 + Number(id), restarts: 0, endpoint: `http://127.0.0.1:${7000 + Number(id)}`, ...(s === undefined ? {} : { status: s }) });
 
   it('draws running, paused, stopped and silent nodes, and finds the leader', () => {
-    const source = new LiveSource(raftAdapter);
+    const source = new LiveSource(kvLiveAdapter);
     source.ingest({ time: 1, nodes: [info('1', 'running', status('1', 'leader', 2, '1', 5)), info('2', 'running', status('2', 'follower', 2, '1', 5)), info('3', 'running', status('3', 'follower', 2, '1', 4))] });
     expect(source.leader()).toBe('1');
     let view = source.view(0);

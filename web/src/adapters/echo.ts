@@ -2,10 +2,11 @@
 // node, which stores the value, broadcasts it and answers once a majority holds it; a read
 // answers from the node's own copy. Reads are therefore not linearizable when a node lags (a
 // partition, a lossy link), which the history panel shows with the checker's "grow-only set"
-// model below.
+// model below. Its nodes have no term and no log: the ring shows the neutral node view, and the
+// values each node holds are the adapter's own panel ("Values held").
 import { CheckError, type Model } from '../../../src/check/index.js';
 import { echoSpec, Simulation, type EchoCore, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type JsonValue, type NodeId, type Operation } from '../../../src/sim/index.js';
-import type { LogCell, ProtocolAdapter, ProtocolRun, SafetyMonitor, Scenario } from './types.js';
+import type { LogCell, LogView, PanelDef, ProtocolAdapter, ProtocolRun, SafetyMonitor, Scenario } from './types.js';
 
 type EchoSim = Simulation<EchoMessage, EchoRequest, EchoResponse, EchoOp>;
 
@@ -130,6 +131,23 @@ class NoInventedValues implements SafetyMonitor {
 
 // ---------------------------------------------------------------- the adapter
 
+const VALUES_PANEL: PanelDef = {
+  id: 'values',
+  title: 'Values held',
+  place: 'main',
+  hint: 'Values a node holds, in the order it stored them, coloured by the node the value was written through.',
+};
+
+/** A node's values as a row of cells (the newest `window`), coloured by the node each was written through. */
+function valuesRow(values: readonly number[], origin: ReadonlyMap<number, NodeId>, window: number): LogView {
+  const first = Math.max(0, values.length - window);
+  const cells: LogCell[] = values.slice(first).map((v, k) => {
+    const from = origin.get(v) ?? '?';
+    return { index: first + k + 1, term: Number(from) || 0, label: String(v), title: `value ${v}, written through node ${from}`, special: false };
+  });
+  return { cells, lastIndex: values.length, commit: null, applied: null, snapshotIndex: 0 };
+}
+
 export const echoAdapter: ProtocolAdapter = {
   id: 'echo',
   title: 'Echo broadcast (demo core)',
@@ -142,7 +160,8 @@ export const echoAdapter: ProtocolAdapter = {
     { type: 'bcast', label: 'broadcast a value', color: '#8b5cf6', response: false },
     { type: 'ack', label: 'acknowledge', color: '#10b981', response: true },
   ],
-  logLegend: 'Values a node holds, in the order it stored them, coloured by the node the value was written through.',
+  hasLeader: false,
+  panels: [VALUES_PANEL],
   clientOps: [
     { id: 'write', label: 'Write', title: 'Broadcast a new value through a node (the chosen one, or a random one)', target: 'none' },
     { id: 'read', label: 'Read', title: 'Read the set of values one node holds', target: 'none' },
@@ -179,27 +198,14 @@ export const echoAdapter: ProtocolAdapter = {
       sim,
       nodeIds: () => sim.nodeIds,
       leader: () => undefined,
-      describeNode(id, logWindow) {
-        const core = inner(id);
+      describeNode(id) {
         const up = sim.isUp(id);
-        const values = core?.deliveredValues() ?? [];
-        const first = Math.max(0, values.length - logWindow);
-        const cells: LogCell[] = values.slice(first).map((v, k) => {
-          const from = origin.get(v) ?? '?';
-          return { index: first + k + 1, term: Number(from) || 0, label: String(v), title: `value ${v}, written through node ${from}`, special: false };
-        });
-        return {
-          id,
-          up,
-          role: up ? 'node' : 'down',
-          term: null,
-          vote: null,
-          leader: null,
-          timer: null,
-          details: up ? [`holds ${values.length}`] : [],
-          log: { cells, lastIndex: values.length, commit: null, applied: null, snapshotIndex: 0 },
-          member: true,
-        };
+        const held = inner(id)?.deliveredValues().length ?? 0;
+        return { id, up, role: up ? 'node' : 'down', details: up ? [`holds ${held}`] : [] };
+      },
+      describePanels(logWindow) {
+        const rows = sim.nodeIds.map((id) => ({ node: id, up: sim.isUp(id), log: valuesRow(inner(id)?.deliveredValues() ?? [], origin, logWindow) }));
+        return { [VALUES_PANEL.id]: { kind: 'sequences', rowTestId: 'log', rows } };
       },
       describeMessage(msg) {
         const m = msg as EchoMessage;

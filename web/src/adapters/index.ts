@@ -1,5 +1,10 @@
-// The protocols the visualizer knows; the first is the default.
+// The protocols the visualizer knows; the first is the default. And the services live mode
+// knows, by the name GET /api/cluster gives (any other gets the generic live adapter).
 import { echoAdapter } from './echo.js';
+import type { LiveAdapter } from './live.js';
+import { clockLiveAdapter } from './live-clock.js';
+import { genericLiveAdapter } from './live-generic.js';
+import { kvLiveAdapter } from './live-kv.js';
 import { raftAdapter } from './raft.js';
 import type { ProtocolAdapter } from './types.js';
 
@@ -9,4 +14,11 @@ export const DEFAULT_ADAPTER = ADAPTERS[0] as ProtocolAdapter;
 
 export function adapterById(id: string): ProtocolAdapter | undefined {
   return ADAPTERS.find((a) => a.id === id);
+}
+
+export const LIVE_ADAPTERS: readonly LiveAdapter[] = [kvLiveAdapter, clockLiveAdapter];
+
+/** The live adapter of a service ("kv" when the supervisor does not say). */
+export function liveAdapterFor(service: string): LiveAdapter {
+  return LIVE_ADAPTERS.find((a) => a.service === service) ?? genericLiveAdapter(service);
 }

@@ -1,14 +1,15 @@
 // The Raft adapter: the project's Raft core with the KV state machine (src/raft, src/kv), run
 // with timings slowed to a watchable pace. Nodes show role, term, vote, election timer and log;
-// clients write and read one key through the project's retrying KvClient; the history is checked
-// with the checker's kv model; the project's RaftMonitor and a per-step log-matching check
-// watch safety; the project's scenario scripts are the guided stories.
+// a "Configuration" panel shows the membership each node believes in; clients write and read
+// one key through the project's retrying KvClient; the history is checked with the checker's kv
+// model; the project's RaftMonitor and a per-step log-matching check watch safety; the project's
+// scenario scripts are the guided stories.
 import { kvModel, type Model } from '../../../src/check/index.js';
 import { describeEntry, sameEntry, type LogEntry, type MonitorViolation, type RaftCore, type RaftMessage, type ViolationKind } from '../../../src/raft/index.js';
 import type { NodeId } from '../../../src/sim/index.js';
 import { VizRaftCluster } from './raft-cluster.js';
 import { raftScenario, RAFT_SCENARIOS, ScenarioDriver } from './raft-scenarios.js';
-import type { LogCell, NodeView, ProtocolAdapter, ProtocolRun, SafetyMonitor } from './types.js';
+import type { LogCell, NodeView, PanelDef, ProtocolAdapter, ProtocolRun, SafetyMonitor, TableContent, TableRow } from './types.js';
 
 /** Slower than the library defaults (15 ms ticks, heartbeat every tick, 1-5 ms links) so it can be watched. */
 const VIZ_RAFT = { tickMs: 15, heartbeatTicks: 4, electionTimeoutMinTicks: 10, electionTimeoutMaxTicks: 20, snapshotThresholdEntries: 200 } as const;
@@ -133,6 +134,30 @@ function cells(entries: readonly LogEntry[], window: number): LogCell[] {
   }));
 }
 
+const MEMBERSHIP_PANEL: PanelDef = {
+  id: 'membership',
+  title: 'Configuration',
+  place: 'lower',
+  hint: 'The membership each node believes in (a row per node): V voter, L learner, · not a member; the entry that set it, pending until committed there.',
+};
+
+/** The membership matrix: what each up node counts as voters and learners. */
+function membershipTable(c: VizRaftCluster): TableContent {
+  const ids = c.nodeIds;
+  const rows = ids.map((id): TableRow => {
+    const core = c.core(id);
+    if (core === undefined) return { key: id, tone: 'dim', cells: [`node ${id}`, ...ids.map(() => '—'), 'down'] };
+    const s = core.status();
+    const cells = ids.map((m) => {
+      if (s.voters.includes(m)) return { text: 'V', tone: 'good' as const, title: `node ${id} counts ${m} as a voter` };
+      if (s.learners.includes(m)) return { text: 'L', tone: 'warn' as const, title: `node ${id} counts ${m} as a learner` };
+      return { text: '·', tone: 'dim' as const, title: `${m} is not a member for node ${id}` };
+    });
+    return { key: id, cells: [`node ${id}`, ...cells, `#${s.configIndex}${s.commit >= s.configIndex ? '' : ' (pending)'}`] };
+  });
+  return { kind: 'table', columns: ['seen by', ...ids, 'set at'], rows };
+}
+
 export const raftAdapter: ProtocolAdapter = {
   id: 'raft',
   title: 'Raft + KV',
@@ -160,6 +185,9 @@ export const raftAdapter: ProtocolAdapter = {
     { type: 'snapshotResp', label: 'snapshot answer', color: '#a16207', response: true },
     { type: 'timeoutNow', label: 'campaign now (transfer)', color: '#dc2626', response: false },
   ],
+  timerLabel: 'election timer',
+  hasLeader: true,
+  panels: [MEMBERSHIP_PANEL],
   logLegend: 'Log entries coloured and labelled by term (c: configuration change, ·: no-op). Dashed: not yet committed at that node; green bar: commit index. A down node shows what its disk holds.',
   clientOps: [
     { id: 'write', label: 'Write', title: 'put x = a new value, through a retrying client', target: 'none' },
@@ -221,6 +249,7 @@ export const raftAdapter: ProtocolAdapter = {
       nodeIds: () => sim.nodeIds,
       leader: () => c.leader(),
       describeNode,
+      describePanels: () => ({ [MEMBERSHIP_PANEL.id]: membershipTable(c) }),
       describeMessage: (m) => describeMessage(m as RaftMessage),
       clientOp(op, process, node, value) {
         const request = op === 'read' ? ({ op: 'get', key: 'x' } as const) : op === 'incr' ? ({ op: 'incr', key: 'n', by: 1 } as const) : ({ op: 'put', key: 'x', value } as const);

@@ -1,42 +1,22 @@
 // The protocol adapter: everything the visualizer needs to know about one protocol. The engine,
 // the drawing and the controls are protocol-neutral; an adapter says how to build a simulation
-// of N nodes from a seed, how to read a node's state and log for drawing, which client
-// operations and protocol actions to offer, which safety monitors to run and which checker
-// model the history is checked against. See docs/visualizer.md.
+// of N nodes from a seed, how to describe a node for drawing (a neutral NodeView: id, up, role,
+// details, and only the parts the protocol has: term, vote, leader, timer, log), which extra
+// panels it shows, which client operations and protocol actions to offer, which safety monitors
+// to run and which checker model the history is checked against. See docs/visualizer.md.
 import type { Model } from '../../../src/check/index.js';
-import type { Message, NodeId, ProtocolCore, ProtocolSpec, Simulation } from '../../../src/sim/index.js';
+import type { FaultableSim, Message, NodeId, ProtocolCore, ProtocolSpec, Simulation } from '../../../src/sim/index.js';
 import type { Action } from '../engine/actions.js';
 
-/** The simulator methods the engine uses; none depends on a protocol's message or request types. */
-export type SimControl = Pick<
-  Simulation<Message, unknown, unknown, unknown>,
-  | 'seed'
-  | 'nowMs'
-  | 'stats'
-  | 'nodeIds'
-  | 'isUp'
-  | 'annotations'
-  | 'runUntil'
-  | 'runUntilTrue'
-  | 'step'
-  | 'crash'
-  | 'restart'
-  | 'pause'
-  | 'partition'
-  | 'isolate'
-  | 'heal'
-  | 'isCut'
-  | 'setLink'
-  | 'link'
-  | 'subscribe'
-  | 'invoke'
-  | 'complete'
-  | 'historySnapshot'
-  | 'after'
-  | 'random'
-  | 'note'
-  | 'dropInFlight'
->;
+/**
+ * The simulator methods the engine uses; none depends on a protocol's message or request types.
+ * It is a FaultableSim: the engine applies every fault with the simulator's applyFault.
+ */
+export type SimControl = FaultableSim &
+  Pick<
+    Simulation<Message, unknown, unknown, unknown>,
+    'seed' | 'nowMs' | 'stats' | 'runUntil' | 'runUntilTrue' | 'step' | 'isCut' | 'link' | 'subscribe' | 'invoke' | 'complete' | 'historySnapshot' | 'after' | 'note'
+  >;
 
 /** One entry of a node's log as drawn: coloured by term, labelled by its command. */
 export interface LogCell {
@@ -61,22 +41,106 @@ export interface LogView {
   readonly snapshotIndex: number;
 }
 
-/** A node's state at the displayed time, for drawing. */
+/** A timer drawn as the arc around a node (the part left), in ticks. */
+export interface NodeTimer {
+  readonly elapsed: number;
+  readonly timeout: number;
+}
+
+/**
+ * A node's state at the displayed time, for drawing. Every protocol gives the first four; the
+ * others are optional and drawn only when present: no log, no log strip; no term, no term badge.
+ */
 export interface NodeView {
   readonly id: NodeId;
   readonly up: boolean;
-  /** One of the adapter's roles (its colour and legend entry). */
+  /** One of the adapter's roles (its colour and legend entry), or "down" / "unknown". */
   readonly role: string;
-  readonly term: number | null;
-  readonly vote: NodeId | null;
-  readonly leader: NodeId | null;
-  /** Election timer in ticks (null when it is not running, e.g. on a leader or a down node). */
-  readonly timer: { readonly elapsed: number; readonly timeout: number } | null;
-  /** A few short extra lines ("commit 5", "delivered 3"). */
+  /** A few short lines ("commit 5", "holds 3"): the first inside the node when it has no term, the rest under it. */
   readonly details: readonly string[];
+  /** Absent: the protocol has no terms; null: it has, but this node's is not known now. */
+  readonly term?: number | null;
+  /** Whom the node voted for in its term (absent: the protocol has no votes). */
+  readonly vote?: NodeId | null;
+  /** The leader this node follows (absent: the protocol has no leader). */
+  readonly leader?: NodeId | null;
+  /** E.g. Raft's election timer; null while it does not run (a leader, a down node). */
+  readonly timer?: NodeTimer | null;
+  readonly log?: LogView;
+  /** False when the node is not a voting or learning member of the configuration (removed, or not yet added); absent: always a member. */
+  readonly member?: boolean;
+}
+
+/** What the ring needs to know about a protocol: its colours and what its timer arc means. */
+export interface NodeStyle {
+  readonly roles: readonly RoleDef[];
+  readonly messageTypes: readonly MessageTypeDef[];
+  /** The name of the timer drawn as the arc around a node ("election timer"); absent: no timer. */
+  readonly timerLabel?: string;
+}
+
+// ---------------------------------------------------------------- adapter panels
+
+/** Where the page mounts an adapter's panel: beside the ring, under it (with the logs), or in the bottom row. */
+export type PanelPlace = 'side' | 'main' | 'lower';
+
+/** An extra panel an adapter adds to the page. Its content comes with every view (ClusterView.panels). */
+export interface PanelDef {
+  /** The section's data-testid is `panel-${id}`. */
+  readonly id: string;
+  readonly title: string;
+  readonly place: PanelPlace;
+  /** One line on what it shows, under the title. */
+  readonly hint?: string;
+}
+
+/**
+ * What an adapter panel shows at one moment, as plain data: the page keeps it with the frame (so
+ * previews while scrubbing show it too) and draws it with its own widgets (ui/panel-views.ts).
+ */
+export type PanelContent = TableContent | SequencesContent;
+
+/** Panel contents by panel id; a panel without content this time is left as it was. */
+export type PanelContents = Readonly<Record<string, PanelContent>>;
+
+export type Tone = 'good' | 'bad' | 'warn' | 'dim';
+
+export interface TableCell {
+  readonly text: string;
+  readonly tone?: Tone;
+  /** Tooltip. */
+  readonly title?: string;
+}
+
+export interface TableRow {
+  /** The row's data-testid is `${panel id}-row-${key}`. */
+  readonly key: string;
+  readonly cells: readonly (string | TableCell)[];
+  /** The whole row faded (e.g. values a node can no longer report) or marked. */
+  readonly tone?: Tone;
+}
+
+/** A table: a membership matrix, a node's counters, a transaction's participants, ... */
+export interface TableContent {
+  readonly kind: 'table';
+  readonly columns: readonly string[];
+  readonly rows: readonly TableRow[];
+  /** Shown in place of the table when there are no rows. */
+  readonly empty?: string;
+}
+
+/** One row of cells per node, aligned by index, drawn like the logs (the values a node holds, ...). */
+export interface SequencesContent {
+  readonly kind: 'sequences';
+  /** Each row's data-testid is `${rowTestId}-${node}`. */
+  readonly rowTestId: string;
+  readonly rows: readonly SequenceRow[];
+}
+
+export interface SequenceRow {
+  readonly node: NodeId;
+  readonly up: boolean;
   readonly log: LogView;
-  /** False when the node is not a voting or learning member of the configuration (removed, or not yet added). */
-  readonly member: boolean;
 }
 
 export interface RoleDef {
@@ -162,6 +226,8 @@ export interface ProtocolRun {
   readonly sim: SimControl;
   /** State of a node now; `logWindow` is how many of the newest entries to return. */
   describeNode(id: NodeId, logWindow: number): NodeView;
+  /** The content of the adapter's panels now (a fresh copy: frames keep it); `logWindow` as above. */
+  describePanels?(logWindow: number): PanelContents;
   /** One line for a message's tooltip. */
   describeMessage(msg: Message): string;
   /**
@@ -184,7 +250,7 @@ export interface ProtocolRun {
   scenarioCaption?(): string | null;
 }
 
-export interface ProtocolAdapter {
+export interface ProtocolAdapter extends NodeStyle {
   readonly id: string;
   readonly title: string;
   /** One sentence about what is shown. */
@@ -194,10 +260,12 @@ export interface ProtocolAdapter {
   readonly initialSpeed: number;
   /** Scrubber range for a fresh run before anything happened (ms). */
   readonly initialSpanMs: number;
-  readonly roles: readonly RoleDef[];
-  readonly messageTypes: readonly MessageTypeDef[];
-  /** A short explanation of the log drawing (legend). */
-  readonly logLegend: string;
+  /** Whether the protocol elects a leader (the ★, "Isolate leader", "Leader in minority"). */
+  readonly hasLeader: boolean;
+  /** A short explanation of the log drawing; absent: the nodes have no log (no Logs panel). */
+  readonly logLegend?: string;
+  /** Extra panels, filled by ProtocolRun.describePanels. */
+  readonly panels?: readonly PanelDef[];
   readonly clientOps: readonly ActionDef[];
   readonly nodeActions: readonly ActionDef[];
   readonly clusterActions: readonly ActionDef[];

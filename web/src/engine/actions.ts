@@ -1,7 +1,9 @@
 // What a user (or a guided scenario) can do to a simulated cluster, as plain data. A run is a
 // seed plus a list of timed actions; replaying the list from the seed reproduces the run exactly,
-// so the list is also what goes into a shared link (see encodeRun / decodeRun).
-import type { NodeId } from '../../../src/sim/index.js';
+// so the list is also what goes into a shared link (see encodeRun / decodeRun). The fault actions
+// are the visualizer's syntax over the simulator's one fault vocabulary (src/sim/faults.ts):
+// actionFault turns one into a Fault, and the session applies it with applyFault.
+import type { Fault, NodeId } from '../../../src/sim/index.js';
 
 /** A node id, or "leader": the node that is leader when the action runs (if any). */
 export type NodeRef = NodeId | 'leader';
@@ -13,8 +15,14 @@ export type Action =
   | { readonly kind: 'pause'; readonly node: NodeRef; readonly ms: number }
   /** Cuts every link between nodes of different groups (both ways); unnamed nodes stay connected. */
   | { readonly kind: 'partition'; readonly groups: readonly (readonly NodeId[])[] }
+  /** Cuts the links from the nodes `from` to the nodes `to`, one way only. */
+  | { readonly kind: 'cut'; readonly from: readonly NodeId[]; readonly to: readonly NodeId[] }
   | { readonly kind: 'isolate'; readonly node: NodeRef }
   | { readonly kind: 'heal' }
+  /** Each input the node handles costs it `ms` of virtual time (0: back to normal). */
+  | { readonly kind: 'slow'; readonly node: NodeRef; readonly ms: number }
+  /** The node's local clock reads `offsetMs` ahead of virtual time from now on and runs `driftPpm` fast (its timers too). */
+  | { readonly kind: 'clock'; readonly node: NodeRef; readonly offsetMs: number; readonly driftPpm: number }
   /** Loss rate and added delay of the link from `from` to `to` ("*": all), and back when `both`. */
   | { readonly kind: 'link'; readonly from: NodeId | '*'; readonly to: NodeId | '*'; readonly loss: number; readonly delayMs: number; readonly both: boolean }
   /** Drops the message in flight with this number (its position among all messages sent). */
@@ -31,6 +39,65 @@ export type Action =
  * between two events of the same millisecond (single-stepping), `seq`, the number of events
  * processed before it. Without `seq` the action runs after every event due at `at`.
  */
+/** The actions that are faults (every other one is a client, workload or protocol action). */
+export type FaultAction = Extract<Action, { readonly kind: 'crash' | 'restart' | 'pause' | 'partition' | 'cut' | 'isolate' | 'heal' | 'slow' | 'clock' | 'link' | 'drop' }>;
+
+const FAULT_KINDS: ReadonlySet<Action['kind']> = new Set<FaultAction['kind']>(['crash', 'restart', 'pause', 'partition', 'cut', 'isolate', 'heal', 'slow', 'clock', 'link', 'drop']);
+
+export function isFaultAction(a: Action): a is FaultAction {
+  return FAULT_KINDS.has(a.kind);
+}
+
+/**
+ * The Fault a fault action stands for, with its nodes resolved by `resolve` ("leader" to the
+ * adapter's leader; undefined for a node that does not exist now), or why there is none now.
+ * Nodes that do not exist are left out of partitions.
+ */
+export function actionFault(a: FaultAction, resolve: (ref: NodeRef) => NodeId | undefined): Fault | { readonly skip: string } {
+  const node = (ref: NodeRef): { readonly kind: 'node'; readonly id: NodeId } | undefined => {
+    const id = resolve(ref);
+    return id === undefined ? undefined : { kind: 'node', id };
+  };
+  const known = (ids: readonly NodeId[]): NodeId[] => ids.filter((id) => resolve(id) === id);
+  const noNode = { skip: 'no such node now' } as const;
+  switch (a.kind) {
+    case 'crash':
+    case 'restart':
+    case 'isolate': {
+      const target = node(a.node);
+      return target === undefined ? noNode : { kind: a.kind, target };
+    }
+    case 'pause': {
+      const target = node(a.node);
+      return target === undefined ? noNode : { kind: 'pause', target, durationMs: a.ms };
+    }
+    case 'slow': {
+      const target = node(a.node);
+      return target === undefined ? noNode : { kind: 'slow', target, processingMs: a.ms };
+    }
+    case 'clock': {
+      const target = node(a.node);
+      return target === undefined ? noNode : { kind: 'clock', target, offsetMs: a.offsetMs, driftPpm: a.driftPpm };
+    }
+    case 'partition': {
+      const groups = a.groups.map(known).filter((g) => g.length > 0);
+      return groups.length >= 2 ? { kind: 'partition', groups } : { skip: 'fewer than two groups of known nodes' };
+    }
+    case 'cut': {
+      const from = known(a.from);
+      const to = known(a.to);
+      return from.length > 0 && to.length > 0 ? { kind: 'partition-one-way', from, to } : { skip: 'no known node on one side' };
+    }
+    case 'heal':
+      return { kind: 'heal' };
+    case 'link':
+      // a link to itself is set once, even "both ways"
+      return { kind: 'link', from: a.from, to: a.to, both: a.both && a.from !== a.to, change: { lossRate: a.loss, extraDelayMs: a.delayMs } };
+    case 'drop':
+      return { kind: 'drop', msg: a.msg };
+  }
+}
+
 export interface TimedAction {
   readonly at: number;
   readonly seq?: number;
@@ -81,9 +148,14 @@ export function actionToText(a: Action): string {
     case 'isolate':
       return `${a.kind}(${a.node})`;
     case 'pause':
-      return `pause(${a.node},${a.ms})`;
+    case 'slow':
+      return `${a.kind}(${a.node},${a.ms})`;
+    case 'clock':
+      return `clock(${a.node},${a.offsetMs},${a.driftPpm})`;
     case 'partition':
       return `partition(${a.groups.map((g) => g.join(',')).join('/')})`;
+    case 'cut':
+      return `cut(${a.from.join(',')}/${a.to.join(',')})`;
     case 'heal':
       return 'heal';
     case 'link':
@@ -111,11 +183,17 @@ export function actionFromText(text: string): Action {
     case 'isolate':
       return { kind: verb, node: nodeRef(args[0], what) };
     case 'pause':
-      return { kind: 'pause', node: nodeRef(args[0], what), ms: num(args[1], what, 0, 3_600_000) };
-    case 'partition': {
+    case 'slow':
+      return { kind: verb, node: nodeRef(args[0], what), ms: num(args[1], what, 0, 3_600_000) };
+    case 'clock':
+      return { kind: 'clock', node: nodeRef(args[0], what), offsetMs: num(args[1], what, -3_600_000, 3_600_000), driftPpm: num(args[2] ?? '0', what, -999_999, 1_000_000) };
+    case 'partition':
+    case 'cut': {
       const groups = (m[2] ?? '').split('/').map((g) => g.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+      if (verb === 'cut' && (groups.length !== 2 || groups.some((g) => g.length === 0))) throw new RunFormatError(`cut needs two non-empty groups (from/to) in ${what}`);
       if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new RunFormatError(`partition needs two or more non-empty groups in ${what}`);
-      return { kind: 'partition', groups: groups.map((g) => g.map((id) => nodeRef(id, what))) };
+      const ids = groups.map((g) => g.map((id) => nodeRef(id, what)));
+      return verb === 'cut' ? { kind: 'cut', from: ids[0] as NodeId[], to: ids[1] as NodeId[] } : { kind: 'partition', groups: ids };
     }
     case 'heal':
       return { kind: 'heal' };

@@ -111,15 +111,18 @@ export class MessageTracker {
     if (fate === 'dropped') record.arriveAt = Math.min(record.arriveAt, t);
   }
 
-  /** The user drops message `id` now; false when it is not in flight. */
-  dropByUser(id: number): boolean {
+  /** Whether message `id` is in flight (the user may drop it). */
+  canDrop(id: number): boolean {
+    return this.open.get(id)?.fate === 'flight';
+  }
+
+  /** Marks message `id` dropped by the user (the simulator was told with a "drop" fault). */
+  droppedByUser(id: number): void {
     const record = this.open.get(id);
-    if (record === undefined || record.fate !== 'flight') return false;
-    this.sim.dropInFlight(id);
+    if (record === undefined || record.fate !== 'flight') return;
     record.fate = 'dropped';
     record.reason = 'manual';
     record.endAt = this.sim.nowMs;
-    return true;
   }
 
   private prune(now: number): void {

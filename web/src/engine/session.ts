@@ -2,9 +2,9 @@
 // current branch, and everything the view needs that the simulator does not keep (messages in
 // flight, monitor verdicts, a fingerprint of the events so far). A session only moves forward;
 // going back in time means building a new session and replaying the actions (see Timeline).
-import type { Message, NodeId, TraceEvent } from '../../../src/sim/index.js';
+import { applyFault, type Message, type NodeId, type TraceEvent } from '../../../src/sim/index.js';
 import type { ProtocolAdapter, ProtocolRun, SimControl } from '../adapters/types.js';
-import { actionToText, type Action, type NodeRef, type RunSpec, type TimedAction } from './actions.js';
+import { actionFault, actionToText, isFaultAction, type Action, type FaultAction, type NodeRef, type RunSpec, type TimedAction } from './actions.js';
 import { RollingHash } from './hash.js';
 import { MessageTracker } from './messages.js';
 import { unwrapCore, wrapSpec, type CoreHooks } from './wrap.js';
@@ -54,6 +54,9 @@ export class SimSession {
   settled = true;
   failure: Failure | null = null;
   readonly pausedUntil = new Map<NodeId, number>();
+  /** Nodes made slow (ms per input) or given a clock offset and drift, as the trace says. */
+  private readonly slowMs = new Map<NodeId, number>();
+  private readonly clocks = new Map<NodeId, { readonly offsetMs: number; readonly driftPpm: number }>();
   /** Open operation count per client process. */
   private readonly openOps = new Map<string, number>();
   private readonly hash = new RollingHash();
@@ -150,6 +153,14 @@ export class SimSession {
         break;
       case 'pause':
         this.pausedUntil.set(e.node, Math.max(this.pausedUntil.get(e.node) ?? 0, e.t + e.ms));
+        break;
+      case 'slow':
+        if (e.processingMs > 0) this.slowMs.set(e.node, e.processingMs);
+        else this.slowMs.delete(e.node);
+        break;
+      case 'clock':
+        if (e.offsetMs !== 0 || e.driftPpm !== 0) this.clocks.set(e.node, { offsetMs: e.offsetMs, driftPpm: e.driftPpm });
+        else this.clocks.delete(e.node);
         break;
       default:
         break;
@@ -251,44 +262,11 @@ export class SimSession {
 
   private apply(action: Action): void {
     const text = actionToText(action);
-    const on = (ref: NodeRef, fn: (id: NodeId) => void): void => {
-      const id = this.resolve(ref);
-      if (id === undefined) this.sim.note(`visualizer: ${text}: no such node now`);
-      else fn(id);
-    };
+    if (isFaultAction(action)) {
+      this.applyFaultAction(action, text);
+      return;
+    }
     switch (action.kind) {
-      case 'crash':
-        on(action.node, (id) => this.sim.crash(id));
-        break;
-      case 'restart':
-        on(action.node, (id) => this.sim.restart(id));
-        break;
-      case 'pause':
-        on(action.node, (id) => this.sim.pause(id, action.ms));
-        break;
-      case 'isolate':
-        on(action.node, (id) => this.sim.isolate(id));
-        break;
-      case 'partition': {
-        const known = new Set(this.run.nodeIds());
-        const groups = action.groups.map((g) => g.filter((id) => known.has(id))).filter((g) => g.length > 0);
-        if (groups.length >= 2) this.sim.partition(groups);
-        else this.sim.note(`visualizer: ${text}: fewer than two groups of known nodes`);
-        break;
-      }
-      case 'heal':
-        this.sim.heal();
-        break;
-      case 'link': {
-        const change = { lossRate: action.loss, extraDelayMs: action.delayMs };
-        this.sim.setLink(action.from, action.to, change);
-        if (action.both && !(action.from === action.to)) this.sim.setLink(action.to, action.from, change);
-        break;
-      }
-      case 'drop':
-        if (!this.messages.dropByUser(action.msg)) this.sim.note(`visualizer: ${text}: not in flight`);
-        else this.sim.note(`visualizer: dropped message #${action.msg}`);
-        break;
       case 'client':
         this.run.clientOp(action.op, this.idleClient('c'), action.node, this.nextValue++);
         break;
@@ -302,6 +280,27 @@ export class SimSession {
         break;
       }
     }
+  }
+
+  /** A fault: built as the simulator's Fault and applied by applyFault, the one code path every fault takes. */
+  private applyFaultAction(action: FaultAction, text: string): void {
+    const fault = actionFault(action, (ref) => this.resolve(ref));
+    if ('skip' in fault) {
+      this.sim.note(`visualizer: ${text}: ${fault.skip}`);
+      return;
+    }
+    if (fault.kind === 'drop') {
+      // only a message still in flight; the tracker marks it dropped by the user
+      if (!this.messages.canDrop(fault.msg)) {
+        this.sim.note(`visualizer: ${text}: not in flight`);
+        return;
+      }
+      applyFault(this.sim, fault);
+      this.messages.droppedByUser(fault.msg);
+      this.sim.note(`visualizer: dropped message #${fault.msg}`);
+      return;
+    }
+    applyFault(this.sim, fault);
   }
 
   /** The lowest-numbered client of this family with no operation open. */
@@ -337,6 +336,16 @@ export class SimSession {
   /** Whether the node is inside a pause now. */
   isPaused(id: NodeId): boolean {
     return (this.pausedUntil.get(id) ?? -1) > this.sim.nowMs;
+  }
+
+  /** Short lines for the node faults in force on a node ("slow 20 ms/input", "clock +500 ms"). */
+  nodeFaults(id: NodeId): string[] {
+    const lines: string[] = [];
+    const slow = this.slowMs.get(id);
+    if (slow !== undefined) lines.push(`slow ${slow} ms/input`);
+    const clock = this.clocks.get(id);
+    if (clock !== undefined) lines.push(`clock ${clock.offsetMs >= 0 ? '+' : ''}${clock.offsetMs} ms${clock.driftPpm === 0 ? '' : `, ${clock.driftPpm > 0 ? '+' : ''}${clock.driftPpm} ppm`}`);
+    return lines;
   }
 
   describeMessage(msg: Message | undefined, type: string): string {

@@ -1,32 +1,29 @@
 // Live mode: a cluster of real node processes run by `synod cluster up` (src/cli/cluster.ts). The
-// supervisor serves this page and, on the same origin, its control API: GET /api/nodes (each
-// process and the node's GET /v1/status), GET /api/events (the same list as server-sent events,
-// every 200 ms when something changed and at least once a second), POST /api/nodes/:id/kill |
-// pause | resume | restart, and GET / POST /api/kv/:key (proxied to a running node). LiveSource
-// turns the stream into the ClusterViews the ring draws, remembers what each node said last (a
-// paused process cannot answer), notes what changed in an activity list, and sends the user's
-// actions. A live cluster has no rewind and no message-level view: the nodes publish their state,
-// not their traffic.
-import type { NodeView, ProtocolAdapter } from '../adapters/types.js';
+// supervisor serves this page and, on the same origin, its control API: GET /api/cluster (the
+// service it runs: {"service": "kv" | "clock-sync", "nodes": N}), GET /api/nodes (each process
+// and the node's GET /v1/status), GET /api/events (the same list as server-sent events, every
+// 200 ms when something changed and at least once a second), POST /api/nodes/:id/kill | pause |
+// resume | restart, and, for the kv service, GET / POST /api/kv/:key (proxied to a running node).
+// LiveSource turns the stream into the ClusterViews the ring draws, through the live adapter of
+// the service (adapters/live.ts: what a node's status means), remembers what each node said last
+// (a paused process cannot answer), notes what changed in an activity list, and sends the user's
+// actions. A live cluster has no rewind and no message-level view: the nodes publish their
+// state, not their traffic.
+import type { LiveAdapter, LiveExit, LiveNodeRow, ProcessState } from '../adapters/live.js';
+import { exitText } from '../adapters/live.js';
+import type { NodeStyle, NodeView } from '../adapters/types.js';
 import type { Action } from '../engine/actions.js';
 import { hashText } from '../engine/hash.js';
 import type { ClusterSource, ClusterView, NodeDisplay, SourceCapabilities } from './types.js';
 
-export type ProcessState = 'running' | 'paused' | 'stopped';
+export { exitText, type LiveExit, type LiveNodeRow, type ProcessState } from '../adapters/live.js';
+export type { LiveStatus } from '../adapters/live-kv.js';
 
-/** A node's GET /v1/status (src/raft NodeStatus). */
-export interface LiveStatus {
-  readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly vote: string | null;
-  readonly leader: string | null;
-  readonly commit: number;
-  readonly applied: number;
-  readonly lastIndex: number;
-  readonly snapshotIndex: number;
-  readonly voters: readonly string[];
-  readonly learners: readonly string[];
+/** GET /api/cluster: the service the supervisor runs. */
+export interface ClusterInfo {
+  readonly service: string;
+  /** The number of nodes it was started with (null: not said). */
+  readonly nodes: number | null;
 }
 
 /** One entry of GET /api/nodes. */
@@ -40,12 +37,6 @@ export interface LiveNodeInfo {
   readonly status?: unknown;
   /** How the process ended last time, with its own one-line reason (a corrupt log, lost data, a failed disk). */
   readonly lastExit?: LiveExit;
-}
-
-export interface LiveExit {
-  readonly code: number | null;
-  readonly signal: string | null;
-  readonly reason: string | null;
 }
 
 /** One message of GET /api/events. */
@@ -68,37 +59,11 @@ export interface KvAnswer {
   readonly value?: unknown;
 }
 
-export interface LiveNodeRow {
-  readonly id: string;
-  readonly process: ProcessState;
-  readonly pid: number | null;
-  readonly restarts: number;
-  readonly endpoint: string;
-  /** The node's status now, or the last one it gave (see `fresh`). */
-  readonly status: LiveStatus | null;
-  /** True when `status` is from the latest poll; false when it is the last known one. */
-  readonly fresh: boolean;
-  readonly lastExit: LiveExit | null;
-}
-
 /** An update older than this (wall ms) means the stream is stuck. */
 export const STALE_AFTER_MS = 3000;
 const ACTIVITY_LINES = 40;
 /** How long a restart of a running node waits for the process to end before starting it again. */
 const STOP_WAIT_MS = 8000;
-
-function isStatus(v: unknown): v is LiveStatus {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  return typeof s['role'] === 'string' && typeof s['term'] === 'number' && typeof s['commit'] === 'number';
-}
-
-/** ": exited with code 1: WAL_CORRUPT ..." for a process that told why it stopped. */
-export function exitText(exit: LiveExit | null): string {
-  if (exit === null) return '';
-  const how = exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${String(exit.code)}`;
-  return `: ${how}${exit.reason === null ? '' : `: ${exit.reason}`}`;
-}
 
 /** Where the page keeps its login token (this tab only; gone when the tab closes). */
 const TOKEN_KEY = 'synod-token';
@@ -115,12 +80,16 @@ function errorText(status: number, body: unknown): string {
   return e === undefined ? `HTTP ${status}` : `${e.code ?? `HTTP ${status}`}: ${e.message ?? ''}`;
 }
 
-export class LiveSource implements ClusterSource {
+/** The service a cluster runs, when the supervisor does not say (before GET /api/cluster existed, it ran kv). */
+export const DEFAULT_SERVICE = 'kv';
+
+/** `S`: what a node's status is for this service; `V`: the node view its adapter gives. */
+export class LiveSource<S = unknown, V extends NodeView = NodeView> implements ClusterSource {
   readonly kind = 'live' as const;
   readonly capabilities: SourceCapabilities = { timeTravel: false, dropMessages: false, linkFaults: false };
   private readonly listeners = new Set<() => void>();
-  private rows: LiveNodeRow[] = [];
-  private readonly lastStatus = new Map<string, LiveStatus>();
+  private rows: LiveNodeRow<S>[] = [];
+  private readonly lastStatus = new Map<string, S>();
   private readonly activityLines: string[] = [];
   private stream: EventSource | undefined;
   private connectionValue: Connection = 'connecting';
@@ -134,9 +103,13 @@ export class LiveSource implements ClusterSource {
 
   /** @param base the supervisor's origin ('' for the page's own) */
   constructor(
-    readonly adapter: ProtocolAdapter,
+    readonly adapter: LiveAdapter<S, V>,
     readonly base = '',
   ) {}
+
+  get style(): NodeStyle {
+    return this.adapter.style;
+  }
 
   /** Whether the page was served by the supervisor: GET /api/nodes answers with a list. */
   static async detect(base = '', timeoutMs = 2000): Promise<boolean> {
@@ -149,6 +122,25 @@ export class LiveSource implements ClusterSource {
       return Array.isArray(await res.json());
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The service the supervisor runs (GET /api/cluster); "kv" when it does not say (an older supervisor) or cannot be asked. */
+  static async cluster(base = '', timeoutMs = 2000): Promise<ClusterInfo> {
+    const fallback: ClusterInfo = { service: DEFAULT_SERVICE, nodes: null };
+    if (typeof fetch !== 'function') return fallback;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const res = await fetch(`${base}/api/cluster`, { signal: abort.signal, headers: { accept: 'application/json' } });
+      if (!res.ok || !(res.headers.get('content-type') ?? '').includes('json')) return fallback;
+      const body = (await res.json()) as { service?: unknown; nodes?: unknown } | null;
+      const service = typeof body?.service === 'string' && body.service !== '' ? body.service : DEFAULT_SERVICE;
+      return { service, nodes: typeof body?.nodes === 'number' ? body.nodes : null };
+    } catch {
+      return fallback;
     } finally {
       clearTimeout(timer);
     }
@@ -167,7 +159,7 @@ export class LiveSource implements ClusterSource {
     return this.updates;
   }
 
-  get nodes(): readonly LiveNodeRow[] {
+  get nodes(): readonly LiveNodeRow<S>[] {
     return this.rows;
   }
 
@@ -203,9 +195,13 @@ export class LiveSource implements ClusterSource {
   ingest(snapshot: LiveSnapshot): void {
     this.connectionValue = 'open';
     const before = new Map(this.rows.map((r) => [r.id, r]));
+    const changes: string[] = [];
     this.rows = snapshot.nodes.map((n) => {
-      const status = n.process === 'running' && isStatus(n.status) ? n.status : null;
-      if (status !== null) this.lastStatus.set(n.id, status);
+      const status = n.process === 'running' ? this.adapter.parseStatus(n.status) : null;
+      if (status !== null) {
+        if (this.adapter.changes !== undefined) changes.push(...this.adapter.changes(n.id, this.lastStatus.get(n.id) ?? null, status));
+        this.lastStatus.set(n.id, status);
+      }
       return { id: n.id, process: n.process, pid: n.pid, restarts: n.restarts, endpoint: n.endpoint, status: status ?? this.lastStatus.get(n.id) ?? null, fresh: status !== null, lastExit: n.lastExit ?? null };
     });
     this.lastUpdate = Date.now();
@@ -218,23 +214,20 @@ export class LiveSource implements ClusterSource {
         else if (row.process === 'running' && old.fresh !== row.fresh) this.note(row.fresh ? `node ${row.id} answers again` : `node ${row.id} does not answer`);
       }
     }
-    const leader = this.leader();
-    if (leader !== this.leaderSeen) {
-      const term = leader === null ? null : (this.rows.find((r) => r.id === leader)?.status?.term ?? null);
-      this.note(leader === null ? 'no leader' : `node ${leader} leads (term ${term ?? '?'})`);
-      this.leaderSeen = leader;
+    for (const line of changes) this.note(line);
+    if (this.adapter.hasLeader) {
+      const leader = this.leader();
+      if (leader !== this.leaderSeen) {
+        this.note(leader === null ? 'no leader' : (this.adapter.leaderText?.(leader, this.rows) ?? `node ${leader} leads`));
+        this.leaderSeen = leader;
+      }
     }
     this.changed();
   }
 
-  /** The running, answering node that says it leads, with the highest term. */
+  /** The leader as the service's adapter sees it (Raft: the running, answering node that says it leads, with the highest term). */
   leader(): string | null {
-    let best: LiveNodeRow | undefined;
-    for (const r of this.rows) {
-      if (r.process !== 'running' || !r.fresh || r.status?.role !== 'leader') continue;
-      if (best === undefined || (r.status.term ?? 0) > (best.status?.term ?? 0)) best = r;
-    }
-    return best?.id ?? null;
+    return this.adapter.leader(this.rows);
   }
 
   private note(text: string): void {
@@ -242,8 +235,9 @@ export class LiveSource implements ClusterSource {
     if (this.activityLines.length > ACTIVITY_LINES) this.activityLines.shift();
   }
 
-  view(_logWindow: number): ClusterView {
-    const nodes: NodeDisplay[] = this.rows.map(describeRow);
+  view(_logWindow: number): ClusterView<NodeDisplay<V>> {
+    const nodes = this.rows.map((r) => this.adapter.describeNode(r));
+    const panels = this.adapter.describePanels(this.rows);
     const leader = this.leader();
     const stale = this.connectionValue !== 'open' || (this.lastUpdate > 0 && Date.now() - this.lastUpdate > STALE_AFTER_MS);
     return {
@@ -259,10 +253,11 @@ export class LiveSource implements ClusterSource {
       caption: null,
       recent: [...this.activityLines],
       traceHash: '',
-      stateHash: hashText(JSON.stringify(nodes.map((n) => [n.id, n.process, n.up, n.role, n.term, n.leader, n.log.commit, n.log.applied, n.reachable]))),
+      stateHash: hashText(JSON.stringify([nodes.map((n) => [n.id, n.process, n.up, n.role, n.term, n.leader, n.log?.commit, n.log?.applied, n.reachable, n.details]), panels])),
       leader,
       failure: stale && this.updates > 0 ? 'no fresh state from the supervisor' : null,
       workload: false,
+      panels,
     };
   }
 
@@ -420,22 +415,3 @@ function storedToken(): string | null {
   }
 }
 
-/** A node as the ring draws it: role, term and indices from its status (or the last one it gave). */
-function describeRow(r: LiveNodeRow): NodeDisplay {
-  const s = r.status;
-  const indices = s === null ? null : `commit ${s.commit} · applied ${s.applied}`;
-  const base: Omit<NodeView, 'role' | 'details'> = {
-    id: r.id,
-    up: r.process !== 'stopped',
-    term: r.process === 'stopped' || (!r.fresh && r.process === 'running') ? null : (s?.term ?? null),
-    vote: s?.vote ?? null,
-    leader: s?.leader ?? null,
-    timer: null,
-    log: { cells: [], lastIndex: s?.lastIndex ?? 0, commit: s?.commit ?? null, applied: s?.applied ?? null, snapshotIndex: s?.snapshotIndex ?? 0 },
-    member: s === null || s.voters.includes(r.id) || s.learners.includes(r.id),
-  };
-  if (r.process === 'stopped') return { ...base, role: 'down', details: r.lastExit === null ? [] : [exitText(r.lastExit).slice(2)], paused: false, process: 'stopped' };
-  if (r.process === 'paused') return { ...base, role: s?.role ?? 'unknown', details: [indices === null ? 'paused' : `paused · ${indices}`], paused: true, process: 'paused' };
-  if (!r.fresh) return { ...base, role: 'unknown', details: ['no answer', `process running${r.pid === null ? '' : ` (pid ${r.pid})`}`], paused: false, process: 'running', reachable: false };
-  return { ...base, role: s?.role ?? 'unknown', details: indices === null ? [] : [indices], paused: false, process: 'running', reachable: true };
-}

@@ -2,7 +2,7 @@
 // that plays, pauses, steps and seeks, and builds the views the UI draws.
 import { checkHistory } from '../../../src/check/index.js';
 import type { TraceEvent } from '../../../src/sim/index.js';
-import type { ProtocolAdapter, Scenario } from '../adapters/types.js';
+import type { NodeStyle, NodeView, PanelContents, ProtocolAdapter, Scenario } from '../adapters/types.js';
 import { encodeRun, type Action, type RunSpec } from '../engine/actions.js';
 import { hashText } from '../engine/hash.js';
 import { Timeline } from '../engine/timeline.js';
@@ -22,6 +22,7 @@ export class SimulationSource implements ClusterSource, TimeControl {
   readonly kind = 'simulation' as const;
   readonly capabilities: SourceCapabilities = { timeTravel: true, dropMessages: true, linkFaults: true };
   readonly timeline: Timeline;
+  readonly style: NodeStyle;
   private readonly listeners = new Set<() => void>();
   private playingValue = false;
   private carry = 0;
@@ -36,6 +37,7 @@ export class SimulationSource implements ClusterSource, TimeControl {
     readonly adapter: ProtocolAdapter,
     run: RunSpec,
   ) {
+    this.style = adapter;
     this.timeline = new Timeline(adapter, run);
     this.scenario = run.scenario === undefined ? undefined : adapter.scenarios.find((s) => s.id === run.scenario);
     this.speed = adapter.initialSpeed;
@@ -141,7 +143,7 @@ export class SimulationSource implements ClusterSource, TimeControl {
     const sim = session.sim;
     const now = sim.nowMs;
     const ids = run.nodeIds();
-    const nodes: NodeDisplay[] = ids.map((id) => ({ ...run.describeNode(id, logWindow), paused: session.isPaused(id) }));
+    const nodes: NodeDisplay[] = ids.map((id) => withFaults(run.describeNode(id, logWindow), session.nodeFaults(id), session.isPaused(id)));
     const cuts: [string, string][] = [];
     for (const a of ids) for (const b of ids) if (a !== b && sim.isCut(a, b)) cuts.push([a, b]);
     const messages: MessageDisplay[] = [];
@@ -167,6 +169,7 @@ export class SimulationSource implements ClusterSource, TimeControl {
     }
     const history = sim.historySnapshot().ops;
     this.updateCheck(history);
+    const panels: PanelContents = run.describePanels?.(logWindow) ?? {};
     return {
       timeMs: now,
       events: session.eventCount,
@@ -180,10 +183,11 @@ export class SimulationSource implements ClusterSource, TimeControl {
       caption: this.caption(now),
       recent: session.recentEvents().map(describeEvent),
       traceHash: session.traceHash,
-      stateHash: stateHash(now, nodes, cuts),
+      stateHash: stateHash(now, nodes, cuts, panels),
       leader: run.leader() ?? null,
       failure: session.failure === null ? null : `the simulation stopped at ${session.failure.atMs} ms: ${session.failure.message}`,
       workload: session.workload,
+      panels,
     };
   }
 
@@ -253,13 +257,20 @@ export class SimulationSource implements ClusterSource, TimeControl {
   }
 }
 
-function stateHash(now: number, nodes: readonly NodeDisplay[], cuts: readonly (readonly [string, string])[]): string {
+/** A node's view with the faults in force on it (slow, clock) added to its details. */
+function withFaults(view: NodeView, faults: readonly string[], paused: boolean): NodeDisplay {
+  return faults.length === 0 ? { ...view, paused } : { ...view, details: [...view.details, ...faults], paused };
+}
+
+function stateHash(now: number, nodes: readonly NodeDisplay[], cuts: readonly (readonly [string, string])[], panels: PanelContents): string {
   const parts: string[] = [String(now)];
   for (const n of nodes) {
-    const log = n.log.cells.map((c) => `${c.index}:${c.term}`).join(',');
-    parts.push(`${n.id}|${n.up ? 'up' : 'down'}|${n.role}|${n.term ?? ''}|${n.vote ?? ''}|${n.leader ?? ''}|${n.log.commit ?? ''}|${n.log.lastIndex}|${log}|${n.details.join(';')}`);
+    const log = n.log?.cells.map((c) => `${c.index}:${c.term}`).join(',') ?? '';
+    parts.push(`${n.id}|${n.up ? 'up' : 'down'}|${n.role}|${n.term ?? ''}|${n.vote ?? ''}|${n.leader ?? ''}|${n.log?.commit ?? ''}|${n.log?.lastIndex ?? ''}|${log}|${n.details.join(';')}`);
   }
   parts.push(cuts.map(([a, b]) => `${a}>${b}`).join(','));
+  // what the adapter's panels show is drawn state too
+  if (Object.keys(panels).length > 0) parts.push(JSON.stringify(panels));
   return hashText(parts.join('\n'));
 }
 

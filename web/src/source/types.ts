@@ -4,17 +4,21 @@
 // real node processes that the local-cluster supervisor streams over server-sent events, and
 // sends actions to the supervisor as HTTP requests.
 import type { Operation } from '../../../src/sim/index.js';
-import type { NodeView, ProtocolAdapter } from '../adapters/types.js';
+import type { NodeStyle, NodeView, PanelContents } from '../adapters/types.js';
 import type { Action } from '../engine/actions.js';
 import type { MonitorState } from '../engine/session.js';
 
-export interface NodeDisplay extends NodeView {
+/** What a source adds to a node's view: whether it is paused and, live, its process. */
+export interface NodeProcess {
   readonly paused: boolean;
   /** Live mode: the state of the node's process (a simulated node has none). */
   readonly process?: 'running' | 'paused' | 'stopped';
   /** Live mode: false when the process runs but its API did not answer (role and term unknown). */
   readonly reachable?: boolean;
 }
+
+/** A node as drawn; `V` is the view its adapter gives (a live adapter may promise more, e.g. a log). */
+export type NodeDisplay<V extends NodeView = NodeView> = V & NodeProcess;
 
 export interface MessageDisplay {
   readonly id: number;
@@ -44,11 +48,11 @@ export interface CheckDisplay {
   readonly stuck: number | null;
 }
 
-export interface ClusterView {
+export interface ClusterView<N extends NodeDisplay = NodeDisplay> {
   readonly timeMs: number;
   /** Events processed so far. */
   readonly events: number;
-  readonly nodes: readonly NodeDisplay[];
+  readonly nodes: readonly N[];
   readonly messages: readonly MessageDisplay[];
   /** Directed links that are cut, as [from, to]. */
   readonly cuts: readonly (readonly [string, string])[];
@@ -66,6 +70,8 @@ export interface ClusterView {
   readonly leader: string | null;
   readonly failure: string | null;
   readonly workload: boolean;
+  /** The content of the adapter's own panels (ProtocolAdapter.panels / LiveAdapter.panels). */
+  readonly panels: PanelContents;
 }
 
 export interface SourceCapabilities {
@@ -78,7 +84,8 @@ export interface SourceCapabilities {
 
 export interface ClusterSource {
   readonly kind: 'simulation' | 'live';
-  readonly adapter: ProtocolAdapter;
+  /** How nodes are drawn (roles, message types, timer). */
+  readonly style: NodeStyle;
   readonly capabilities: SourceCapabilities;
   /** The state to draw now. `logWindow`: entries per log to include. */
   view(logWindow: number): ClusterView;

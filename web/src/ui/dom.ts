@@ -62,3 +62,16 @@ export function termColor(term: number): string {
 export function formatMs(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 }
+
+export function button(label: string, testid: string, title: string, onClick: () => void, cls = ''): HTMLButtonElement {
+  const b = h('button', { type: 'button', 'data-testid': testid, title, class: cls }, label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function select(testid: string, options: readonly (readonly [string, string])[], value: string): HTMLSelectElement {
+  const el = h('select', { 'data-testid': testid });
+  for (const [v, label] of options) el.append(h('option', { value: v }, label));
+  el.value = value;
+  return el;
+}

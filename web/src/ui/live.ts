@@ -1,17 +1,23 @@
 // The "Live cluster" page: the real node processes of `synod cluster up`, drawn on the same ring
-// as a simulation (colour = role, term inside, star = leader, cross = stopped, orange badge =
-// paused), a table of every node with its process state, role, term, leader, commit and applied
-// index and buttons to kill, pause, resume and restart its process, a put/get form for the
-// key-value store, and a list of what changed. It draws whatever LiveSource last received.
-import type { ProtocolAdapter } from '../adapters/types.js';
+// as a simulation with the neutral node view the service's live adapter gives (colour = role,
+// for Raft term inside and star = leader; cross = stopped, orange badge = paused), a table of
+// every node with its process state, the adapter's columns (Raft: role, term, leader, commit,
+// applied and last index; clock sync: role, injected offset, estimate, bound) and buttons to
+// kill, pause, resume and restart its process, the adapter's own panels, a put/get form when the
+// service is the key-value store, and a list of what changed. It draws whatever LiveSource last
+// received.
+import type { LiveAdapter } from '../adapters/live.js';
 import { exitText, STALE_AFTER_MS, type LiveNodeRow, type LiveSource, type NodeCommand } from '../source/live.js';
 import type { ClusterView } from '../source/types.js';
 import { attr, clear, h, panel, text } from './dom.js';
+import { AdapterPanels } from './panel-views.js';
 import { ClusterRing } from './ring.js';
 
 interface RowEls {
   readonly tr: HTMLTableRowElement;
-  readonly cells: Record<'process' | 'role' | 'term' | 'leader' | 'commit' | 'applied' | 'last', HTMLTableCellElement>;
+  readonly process: HTMLTableCellElement;
+  /** One per adapter column. */
+  readonly cells: readonly HTMLTableCellElement[];
   readonly kill: HTMLButtonElement;
   readonly pause: HTMLButtonElement;
   readonly restart: HTMLButtonElement;
@@ -45,26 +51,36 @@ export class LiveApp {
   private active = true;
   private raf = 0;
   private rowKey = '';
+  private readonly adapter: LiveAdapter;
+  private readonly extra: AdapterPanels;
 
   constructor(
     private readonly source: LiveSource,
-    private readonly adapter: ProtocolAdapter,
     tabs: () => HTMLElement,
   ) {
-    this.ring = new ClusterRing(adapter, {
+    const adapter = source.adapter;
+    this.adapter = adapter;
+    this.extra = new AdapterPanels(adapter.panels);
+    this.ring = new ClusterRing(adapter.style, {
       nodeClick: (id) => this.select(id),
       nodeContext: (id) => this.select(id),
       messageClick: () => undefined,
       clickHint: 'click: select its row in the Nodes table (kill, pause, restart there)',
     });
-    this.header.append(h('h1', {}, 'Synod'), tabs(), h('span', { class: 'dim' }, `local cluster at ${location.host}`), this.connection);
+    this.header.append(
+      h('h1', {}, 'Synod'),
+      tabs(),
+      h('span', { class: 'dim' }, `local cluster at ${location.host} · `, h('span', { 'data-testid': 'live-service', 'data-service': adapter.service }, adapter.title)),
+      this.connection,
+    );
     const stage = h(
       'section',
       { class: 'stage' },
-      h('p', { class: 'blurb' }, 'Real node processes started by ', h('code', {}, 'synod cluster up'), ', as their HTTP APIs report them (polled every 200 ms). Same drawing as the simulation: colour = role, term inside, ★ = leader, cross = stopped, orange badge = paused.'),
+      h('p', { class: 'blurb' }, 'Real node processes started by ', h('code', {}, 'synod cluster up'), `, as their HTTP APIs report them (polled every 200 ms). ${adapter.blurb}`),
       this.ring.svg,
       this.status,
     );
+    const lower = this.extra.at('lower');
     this.el.append(
       this.header,
       this.banner,
@@ -74,9 +90,10 @@ export class LiveApp {
         h(
           'div',
           { class: 'main' },
-          h('div', { class: 'left' }, stage, this.nodesPanel()),
-          h('aside', { class: 'side' }, this.signInPanel(), this.kvPanel(), panel('Activity', 'live-activity-panel', this.activity), this.legendPanel()),
+          h('div', { class: 'left' }, stage, this.nodesPanel(), ...this.extra.at('main')),
+          h('aside', { class: 'side' }, this.signInPanel(), adapter.keyValue ? this.kvPanel() : null, ...this.extra.at('side'), panel('Activity', 'live-activity-panel', this.activity), this.legendPanel()),
         ),
+        lower.length > 0 ? h('div', { class: 'lower' }, ...lower) : null,
       ),
     );
     source.onChange(() => this.schedule());
@@ -107,7 +124,7 @@ export class LiveApp {
   // ---------------------------------------------------------------- panels
 
   private nodesPanel(): HTMLElement {
-    const head = h('tr', {}, ...['Node', 'Process', 'Role', 'Term', 'Leader', 'Commit', 'Applied', 'Last index', ''].map((c) => h('th', {}, c)));
+    const head = h('tr', {}, ...['Node', 'Process', ...this.adapter.columns.map((c) => c.title), ''].map((c) => h('th', {}, c)));
     return panel(
       'Nodes',
       'live-nodes',
@@ -187,7 +204,7 @@ export class LiveApp {
   }
 
   private legendPanel(): HTMLElement {
-    const roles = this.adapter.roles.map((r) => h('li', {}, h('span', { class: 'swatch', style: `background:${r.color}` }), r.label));
+    const roles = this.adapter.style.roles.map((r) => h('li', {}, h('span', { class: 'swatch', style: `background:${r.color}` }), r.label));
     return panel(
       'Legend',
       'live-legend',
@@ -198,7 +215,7 @@ export class LiveApp {
         h('li', {}, h('span', { class: 'swatch down' }), 'stopped (process ended)'),
         h('li', {}, h('span', { class: 'pause-swatch' }), 'paused (SIGSTOP)'),
         h('li', {}, h('span', { class: 'swatch unreachable' }), 'running, not answering'),
-        h('li', {}, '★ leader'),
+        this.adapter.hasLeader ? h('li', {}, '★ leader') : null,
       ),
     );
   }
@@ -211,6 +228,7 @@ export class LiveApp {
     (this.signIn.parentElement as HTMLElement | null)?.toggleAttribute('hidden', !this.source.needsLogin && this.source.user === null);
     this.ring.render(view);
     this.renderRows(view);
+    this.extra.render(view.panels);
     this.renderStatus(view);
     clear(this.activity);
     for (const line of [...this.source.activity()].reverse()) this.activity.append(h('li', {}, line));
@@ -232,10 +250,8 @@ export class LiveApp {
     const running = view.nodes.filter((n) => n.process === 'running').length;
     const paused = view.nodes.filter((n) => n.process === 'paused').length;
     const leaderTerm = view.nodes.find((n) => n.id === view.leader)?.term;
-    text(
-      st,
-      `${view.nodes.length} node processes · ${running} running${paused > 0 ? ` · ${paused} paused` : ''} · ${view.leader === null ? 'no leader' : `leader ${view.leader} (term ${leaderTerm ?? '?'})`}${age === null ? '' : ` · updated ${(age / 1000).toFixed(1)} s ago`}`,
-    );
+    const leader = !this.adapter.hasLeader ? '' : view.leader === null ? ' · no leader' : ` · leader ${view.leader} (term ${leaderTerm ?? '?'})`;
+    text(st, `${view.nodes.length} node processes · ${running} running${paused > 0 ? ` · ${paused} paused` : ''}${leader}${age === null ? '' : ` · updated ${(age / 1000).toFixed(1)} s ago`}`);
     if (conn === 'lost') this.showBanner(`Lost the connection to the cluster supervisor at ${location.host}; retrying. If you stopped \`synod cluster up\` (Ctrl-C), start it again.`);
     else if (stale && age !== null) this.showBanner(`No update from the supervisor for ${(age / 1000).toFixed(0)} s: what you see may be out of date.`);
     else if (conn === 'open' && age === null) this.showBanner('Connected; waiting for the first update…');
@@ -260,12 +276,12 @@ export class LiveApp {
       this.rows.clear();
       for (const r of rows) this.rows.set(r.id, this.createRow(r.id));
     }
-    for (const r of rows) this.updateRow(r, view.leader);
+    for (const r of rows) this.updateRow(r, view);
   }
 
   private createRow(id: string): RowEls {
-    const cell = (): HTMLTableCellElement => h('td');
-    const cells = { process: cell(), role: cell(), term: cell(), leader: cell(), commit: cell(), applied: cell(), last: cell() };
+    const process = h('td');
+    const cells = this.adapter.columns.map(() => h('td'));
     const act = (what: NodeCommand | 'pause-toggle', label: string, title: string): HTMLButtonElement => {
       const b = h('button', { type: 'button', class: 'small', 'data-testid': `live-${what === 'pause-toggle' ? 'pause' : what}-${id}`, title }, label);
       b.addEventListener('click', () => {
@@ -288,33 +304,30 @@ export class LiveApp {
     const restart = act('restart', 'Restart', 'start the process again (killing it first if it runs)');
     const idCell = h('th', { scope: 'row' }, id);
     idCell.addEventListener('click', () => this.select(id));
-    const tr = h('tr', { 'data-testid': `live-row-${id}` }, idCell, cells.process, cells.role, cells.term, cells.leader, cells.commit, cells.applied, cells.last, h('td', { class: 'actions' }, kill, pause, restart));
+    const tr = h('tr', { 'data-testid': `live-row-${id}` }, idCell, process, ...cells, h('td', { class: 'actions' }, kill, pause, restart));
     if (this.selected === id) tr.classList.add('selected');
     this.table.append(tr);
-    return { tr, cells, kill, pause, restart };
+    return { tr, process, cells, kill, pause, restart };
   }
 
-  private updateRow(r: LiveNodeRow, leader: string | null): void {
+  private updateRow(r: LiveNodeRow, view: ClusterView): void {
     const els = this.rows.get(r.id);
     if (els === undefined) return;
-    const s = r.status;
     const answering = r.process === 'running' && r.fresh;
+    const shown = view.nodes.find((n) => n.id === r.id);
     attr(els.tr, 'data-process', r.process);
-    attr(els.tr, 'data-role', answering && s !== null ? s.role : r.process === 'stopped' ? 'down' : 'unknown');
+    attr(els.tr, 'data-role', answering && r.status !== null ? (shown?.role ?? 'unknown') : r.process === 'stopped' ? 'down' : 'unknown');
     els.tr.classList.toggle('last-known', !answering);
     const processText = r.process === 'running' ? (r.fresh ? 'running' : 'running · no answer') : r.process;
     // a stopped node says why it stopped (its own last line: a corrupt log, lost data, a failed disk)
     const why = r.process === 'stopped' ? exitText(r.lastExit) : '';
-    text(els.cells.process, `${processText}${r.pid !== null ? ` (pid ${r.pid})` : ''}${r.restarts > 0 ? ` · ${r.restarts} restart${r.restarts === 1 ? '' : 's'}` : ''}${why}`);
-    attr(els.cells.process, 'title', why === '' ? '' : why.slice(2));
-    attr(els.cells.process, 'class', `proc-${r.process}${r.process === 'running' && !r.fresh ? ' unreachable' : ''}`);
-    const role = s === null ? '—' : `${s.role}${r.id === leader ? ' ★' : ''}`;
-    text(els.cells.role, r.process === 'stopped' ? '—' : role);
-    text(els.cells.term, s === null ? '—' : String(s.term));
-    text(els.cells.leader, s === null ? '—' : (s.leader ?? 'none'));
-    text(els.cells.commit, s === null ? '—' : String(s.commit));
-    text(els.cells.applied, s === null ? '—' : String(s.applied));
-    text(els.cells.last, s === null ? '—' : String(s.lastIndex));
+    text(els.process, `${processText}${r.pid !== null ? ` (pid ${r.pid})` : ''}${r.restarts > 0 ? ` · ${r.restarts} restart${r.restarts === 1 ? '' : 's'}` : ''}${why}`);
+    attr(els.process, 'title', why === '' ? '' : why.slice(2));
+    attr(els.process, 'class', `proc-${r.process}${r.process === 'running' && !r.fresh ? ' unreachable' : ''}`);
+    this.adapter.columns.forEach((c, i) => {
+      const cell = els.cells[i];
+      if (cell !== undefined) text(cell, c.text(r, view.leader));
+    });
     const busy = this.busy.has(r.id);
     els.kill.disabled = busy || r.process === 'stopped';
     els.pause.disabled = busy || r.process === 'stopped';

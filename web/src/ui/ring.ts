@@ -1,8 +1,9 @@
-// The cluster drawn as a ring: nodes (colour = role, arc = election timer, star = leader), the
-// links between them (red dashes = cut, orange = lossy or slow), and the messages in flight
-// moving along them (filled = request, hollow = response, red cross = dropped). Elements are
-// kept between frames and only their attributes change, so a busy 9-node cluster stays cheap.
-import type { ProtocolAdapter } from '../adapters/types.js';
+// The cluster drawn as a ring: nodes (colour = role, star = leader, and only what the protocol
+// has: a term badge, a vote, a timer arc), the links between them (red dashes = cut, orange =
+// lossy or slow), and the messages in flight moving along them (filled = request, hollow =
+// response, red cross = dropped). Elements are kept between frames and only their attributes
+// change, so a busy 9-node cluster stays cheap.
+import type { NodeStyle } from '../adapters/types.js';
 import type { ClusterView, MessageDisplay, NodeDisplay } from '../source/types.js';
 import { attr, s, text } from './dom.js';
 
@@ -54,13 +55,13 @@ export class ClusterRing {
   private readonly roleColors: Map<string, string>;
 
   constructor(
-    private readonly adapter: ProtocolAdapter,
+    private readonly style: NodeStyle,
     private readonly handlers: RingHandlers,
   ) {
     this.svg = s('svg', { viewBox: `0 0 ${SIZE} ${SIZE}`, class: 'ring', 'data-testid': 'cluster', role: 'img', 'aria-label': 'cluster' });
     this.svg.append(this.linkLayer, this.msgLayer, this.nodeLayer);
-    this.colors = new Map(adapter.messageTypes.map((m) => [m.type, { color: m.color, response: m.response }]));
-    this.roleColors = new Map(adapter.roles.map((r) => [r.id, r.color]));
+    this.colors = new Map(style.messageTypes.map((m) => [m.type, { color: m.color, response: m.response }]));
+    this.roleColors = new Map(style.roles.map((r) => [r.id, r.color]));
   }
 
   select(id: string | null): void {
@@ -170,28 +171,47 @@ export class ClusterRing {
 
   private renderNode(n: NodeDisplay, leader: string | null): void {
     const els = this.nodes.get(n.id) ?? this.createNode(n.id);
-    const r = this.radius;
     const role = n.up ? n.role : 'down';
+    const member = n.member !== false;
     attr(els.g, 'data-role', role);
     attr(els.g, 'data-up', n.up ? 'true' : 'false');
     attr(els.g, 'data-term', n.term ?? '');
     attr(els.g, 'data-paused', n.paused ? 'true' : 'false');
-    attr(els.g, 'data-member', n.member ? 'true' : 'false');
+    attr(els.g, 'data-member', member ? 'true' : 'false');
     attr(els.g, 'data-process', n.process ?? '');
     attr(els.g, 'data-reachable', n.reachable === false ? 'false' : 'true');
-    attr(els.g, 'class', `node${n.up ? '' : ' down'}${n.paused ? ' paused' : ''}${n.member ? '' : ' non-member'}${n.reachable === false ? ' unreachable' : ''}${this.selected === n.id ? ' selected' : ''}`);
+    attr(els.g, 'class', `node${n.up ? '' : ' down'}${n.paused ? ' paused' : ''}${member ? '' : ' non-member'}${n.reachable === false ? ' unreachable' : ''}${this.selected === n.id ? ' selected' : ''}`);
     attr(els.body, 'fill', n.up ? (this.roleColors.get(n.role) ?? '#e2e8f0') : '#e5e7eb');
-    text(els.sub, n.up ? (n.term !== null ? `term ${n.term}` : (n.details[0] ?? '')) : n.process === 'stopped' ? 'stopped' : 'down');
+    // inside: the term when the node has one, else its first detail line
+    const termShown = typeof n.term === 'number';
+    const sub = n.up ? (termShown ? `term ${n.term}` : (n.details[0] ?? '')) : n.process === 'stopped' ? 'stopped' : 'down';
+    text(els.sub, sub);
+    // a long detail line is squeezed to fit inside the circle (about 6.6 px a character at 12 px)
+    const room = Math.round(2 * this.radius - 12);
+    if (sub.length * 6.6 > room) {
+      attr(els.sub, 'textLength', room);
+      attr(els.sub, 'lengthAdjust', 'spacingAndGlyphs');
+    } else if (els.sub.hasAttribute('textLength')) {
+      els.sub.removeAttribute('textLength');
+      els.sub.removeAttribute('lengthAdjust');
+    }
     const line1: string[] = [];
-    if (n.up && n.role !== 'node') line1.push(n.role);
-    if (n.up && n.vote !== null) line1.push(`voted ${n.vote}`);
+    // a protocol with one role (every node alike) does not label it
+    if (n.up && (this.style.roles.length > 1 || !this.roleColors.has(n.role))) line1.push(n.role);
+    if (n.up && n.vote != null) line1.push(`voted ${n.vote}`);
     text(els.below1, line1.join(' · '));
-    text(els.below2, n.up ? n.details.filter((_, i) => n.term !== null || i > 0).join(' · ') : '');
+    text(els.below2, n.up ? n.details.filter((_, i) => termShown || i > 0).join(' · ') : '');
     attr(els.star, 'visibility', n.up && n.id === leader ? 'visible' : 'hidden');
     attr(els.badge, 'visibility', n.up && n.paused ? 'visible' : 'hidden');
     attr(els.cross, 'visibility', n.up ? 'hidden' : 'visible');
-    const circumference = 2 * Math.PI * (r + 7);
-    if (n.up && n.timer !== null && n.timer.timeout > 0) {
+    this.renderTimer(els, n);
+    text(els.title, this.tooltip(n, role, member).join('\n'));
+  }
+
+  /** The arc around the node: the part of its timer left. */
+  private renderTimer(els: NodeEls, n: NodeDisplay): void {
+    const circumference = 2 * Math.PI * (this.radius + 7);
+    if (n.up && n.timer != null && n.timer.timeout > 0) {
       const left = Math.max(0, Math.min(1, 1 - n.timer.elapsed / n.timer.timeout));
       attr(els.timer, 'stroke-dasharray', `${(left * circumference).toFixed(1)} ${circumference.toFixed(1)}`);
       attr(els.timer, 'visibility', 'visible');
@@ -200,14 +220,21 @@ export class ClusterRing {
       attr(els.timer, 'visibility', 'hidden');
       attr(els.track, 'visibility', 'hidden');
     }
-    const tip = [
-      `node ${n.id}: ${n.up ? role : (n.process ?? 'down')}${n.paused ? ' (paused)' : ''}${n.member ? '' : ' (not a member)'}${n.reachable === false ? ' (not answering)' : ''}`,
-      n.term !== null ? `term ${n.term}, voted for ${n.vote ?? 'nobody'}, leader ${n.leader ?? 'unknown'}` : '',
-      n.timer !== null ? `election timer ${n.timer.elapsed}/${n.timer.timeout} ticks` : '',
+  }
+
+  private tooltip(n: NodeDisplay, role: string, member: boolean): string[] {
+    const agreement = [
+      n.term != null ? `term ${n.term}` : '',
+      n.vote !== undefined ? `voted for ${n.vote ?? 'nobody'}` : '',
+      n.leader !== undefined ? `leader ${n.leader ?? 'unknown'}` : '',
+    ].filter((part) => part !== '');
+    return [
+      `node ${n.id}: ${n.up ? role : (n.process ?? 'down')}${n.paused ? ' (paused)' : ''}${member ? '' : ' (not a member)'}${n.reachable === false ? ' (not answering)' : ''}`,
+      agreement.join(', '),
+      n.timer != null ? `${this.style.timerLabel ?? 'timer'} ${n.timer.elapsed}/${n.timer.timeout} ticks` : '',
       ...n.details,
       this.handlers.clickHint ?? 'click: crash / restart · right-click: select',
     ].filter((l) => l !== '');
-    text(els.title, tip.join('\n'));
   }
 
   private renderMessages(messages: readonly MessageDisplay[]): void {

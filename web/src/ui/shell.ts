@@ -2,7 +2,6 @@
 // (the real processes, ui/live.ts) and "Simulation" (the full visualizer, ui/app.ts). The
 // fragment says which: `#live`, or a simulated run (`#p=raft&...`, the link format). Only one mode
 // is shown and drawn at a time; the hidden simulation is paused.
-import { raftAdapter } from '../adapters/raft.js';
 import type { LiveSource } from '../source/live.js';
 import { App } from './app.js';
 import { h } from './dom.js';
@@ -22,7 +21,7 @@ export class Shell {
     const simRoot = h('div', { class: 'sim', 'data-testid': 'simulation' });
     const tabs = (): HTMLElement => this.tabs();
     this.app = new App(simRoot, { tabs });
-    this.live = new LiveApp(source, raftAdapter, tabs);
+    this.live = new LiveApp(source, tabs);
     this.app.setActive(false);
     root.append(this.live.el, simRoot);
     source.connect();
