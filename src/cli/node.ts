@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
-import { parseHostPort, startNode, type MemberAddress, type NodeConfig } from '../server/node.js';
+import type { JsonValue } from '../core/index.js';
+import type { RaftOptions } from '../raft/index.js';
+import { parseHostPort, type MemberAddress, type NodeConfig, type RunningNode } from '../server/node.js';
+import { DEFAULT_SERVICE, nodeService, nodeServiceNames } from '../server/services.js';
 import { resolveClusterPath } from './admin.js';
 import { CliError } from './errors.js';
 
@@ -18,11 +21,16 @@ export const NODE_PROCESS_FLAGS: readonly string[] = ['--max-semi-space-size=8']
 
 /** The cluster config file `synod cluster up` writes and `--config` reads. */
 export interface ClusterFile {
+  /** The service every node runs (default "kv"). */
+  readonly service?: string;
+  /** The service's own options (e.g. clock sync's serverId and clockOffsetsMs). */
+  readonly options?: Readonly<Record<string, JsonValue>>;
   readonly members: Record<string, MemberAddress>;
   readonly secret: string;
   /** Names the cluster (data directories of another cluster are refused); derived from the secret when absent. */
   readonly clusterId?: string;
-  readonly raft?: NodeConfig['raft'];
+  /** The KV service's Raft timing (kept at the top level, where cluster files before services had it). */
+  readonly raft?: Partial<RaftOptions>;
   readonly faultInjection?: boolean;
   /** HTTPS for the client API; paths relative to this file, "{id}" replaced by the node id. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string; readonly clientCertAuth?: 'none' | 'request' | 'require' };
@@ -31,6 +39,8 @@ export interface ClusterFile {
 }
 
 interface NodeFlags {
+  service?: string;
+  clockOffsetMs?: string;
   id: string;
   dataDir: string;
   peers?: string;
@@ -60,7 +70,8 @@ export const NODE_EXIT_STORAGE_FAILED = 3;
 export function registerNodeCommand(program: Command): void {
   program
     .command('node')
-    .description('start one Synod node (Raft + KV over a durable log and TCP)')
+    .description('start one Synod node: a service over a durable log and TCP (default: the Raft KV)')
+    .option('--service <name>', `the service to run: ${nodeServiceNames().join(', ')} (default: the config file's "service", else ${DEFAULT_SERVICE})`)
     .requiredOption('--id <id>', 'this node\'s id')
     .requiredOption('--data-dir <dir>', 'where the write-ahead log and snapshots live')
     .option('--peers <list>', 'bootstrap members: ID=PEER_HOST:PORT/CLIENT_HOST:PORT,... (this node included)')
@@ -81,12 +92,13 @@ export function registerNodeCommand(program: Command): void {
     .option('--peer-key-file <file>', 'the key of --peer-cert-file')
     .option('--peer-trusted-ca-file <file>', 'the CA that signed every member\'s peer certificate')
     .option('--fault-injection', 'enable the transport fault hook (tests only)')
+    .option('--clock-offset-ms <ms>', 'skew this node\'s clock by MS milliseconds on purpose (clock-sync service; fault injection)')
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText('after', '\nExample:\n  synod node --id 1 --data-dir data/1 --secret s3cret-s3cret-s3cret \\\n    --peers 1=127.0.0.1:7101/127.0.0.1:7001,2=127.0.0.1:7102/127.0.0.1:7002,3=127.0.0.1:7103/127.0.0.1:7003')
     .action(async (flags: NodeFlags) => {
-      const config = nodeConfigFrom(flags);
+      const { config, service } = nodeConfigFrom(flags);
       limitHeapGrowth();
-      let node: Awaited<ReturnType<typeof startNode>> | undefined;
+      let node: RunningNode | undefined;
       const onFatal = (err: Error): void => {
         // one line for whoever started us (the supervisor shows it), then exit once the log is written
         const code = (err as { code?: unknown }).code;
@@ -95,7 +107,7 @@ export function registerNodeCommand(program: Command): void {
         setTimeout(() => process.exit(NODE_EXIT_STORAGE_FAILED), 200);
       };
       try {
-        node = await startNode({ ...config, onFatal });
+        node = await service.start({ ...config, onFatal });
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         throw new CliError(typeof code === 'string' ? code : 'NODE_START', `node ${flags.id} could not start: ${(err as Error).message}`, 1);
@@ -129,7 +141,7 @@ export function registerNodeCommand(program: Command): void {
     });
 }
 
-function nodeConfigFrom(flags: NodeFlags): NodeConfig {
+function nodeConfigFrom(flags: NodeFlags): { config: NodeConfig; service: NonNullable<ReturnType<typeof nodeService>> } {
   let file: ClusterFile | undefined;
   if (flags.config !== undefined) {
     try {
@@ -154,7 +166,18 @@ function nodeConfigFrom(flags: NodeFlags): NodeConfig {
   // a joiner's client address is served over HTTPS when TLS is on
   if (self !== undefined && tls !== undefined) self = { ...self, client: self.client.replace(/^http:/, 'https:') };
   if (flags.initialClusterState !== 'new' && flags.initialClusterState !== 'existing') throw new CliError('BAD_OPTION', `--initial-cluster-state must be "new" or "existing", got "${flags.initialClusterState}"`);
-  return {
+  const serviceName = flags.service ?? file?.service ?? DEFAULT_SERVICE;
+  const service = nodeService(serviceName);
+  if (service === undefined) throw new CliError('UNKNOWN_SERVICE', `unknown service "${serviceName}" (known: ${nodeServiceNames().join(', ')})`);
+  if (flags.service !== undefined && file?.service !== undefined && flags.service !== file.service) throw new CliError('BAD_OPTION', `--service ${flags.service} but ${flags.config as string} is a cluster of ${file.service}`);
+  const options: Record<string, JsonValue> = { ...service.defaults.options, ...(file?.options ?? {}) };
+  if (file?.raft !== undefined) options['raft'] = file.raft as unknown as JsonValue;
+  if (flags.clockOffsetMs !== undefined) {
+    const offset = Number(flags.clockOffsetMs);
+    if (!/^-?\d+(\.\d+)?$/.test(flags.clockOffsetMs.trim()) || !Number.isFinite(offset) || Math.abs(offset) > 86_400_000) throw new CliError('BAD_OPTION', `--clock-offset-ms must be a number of milliseconds within a day, got "${flags.clockOffsetMs}"`);
+    options['clockOffsetMs'] = offset;
+  }
+  const config: NodeConfig = {
     id: flags.id,
     dataDir: flags.dataDir,
     members,
@@ -167,10 +190,11 @@ function nodeConfigFrom(flags: NodeFlags): NodeConfig {
     ...(peerTls === undefined ? {} : { peerTls }),
     ...(flags.allowedHosts === undefined ? {} : { allowedHosts: listOption(flags.allowedHosts) }),
     ...(flags.allowedOrigins === undefined ? {} : { allowedOrigins: listOption(flags.allowedOrigins) }),
-    ...(file?.raft === undefined ? {} : { raft: file.raft }),
+    options,
     faultInjection: flags.faultInjection === true || file?.faultInjection === true,
     logLevel: flags.logLevel,
   };
+  return { config, service };
 }
 
 /** TLS files from the flags (all three, or none), else from the cluster file. */

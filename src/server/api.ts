@@ -1,5 +1,5 @@
-// The node's HTTP/JSON client and admin API: KV operations (linearizable reads by default,
-// serializable on request), status, health and readiness, membership, snapshots and leadership
+// The KV service's HTTP/JSON client and admin API: KV operations (linearizable reads by default,
+// serializable on request), membership, snapshots and leadership
 // transfer. A follower forwards what needs the leader (forward.ts); bad input gets a 4xx with a
 // JSON error and the node keeps serving. Every error says whether a retry is safe.
 import type { JsonValue } from '../sim/index.js';
@@ -16,12 +16,6 @@ export interface HealthReport {
   /** False once the node cannot keep its promises (its storage failed): it stops serving. */
   readonly ok: boolean;
   readonly reason?: string;
-}
-
-export interface ReadinessReport {
-  readonly ready: boolean;
-  /** Each check by name: true when it passes, otherwise why not. */
-  readonly checks: Readonly<Record<string, true | string>>;
 }
 
 export interface MemberInfo {
@@ -48,8 +42,8 @@ export interface ApiBackend {
   /** A read of the local state machine, without consulting the leader (may be stale). */
   queryLocal(query: KvQuery): JsonValue;
   status(): NodeStatus;
+  /** False once the node stopped serving (its storage failed): requests are refused. */
   health(): HealthReport;
-  readiness(): ReadinessReport;
   /** The client URL of a member, if known. */
   clientUrl(id: string): string | undefined;
   /** The peer address of a member, if known. */
@@ -58,25 +52,12 @@ export interface ApiBackend {
   announceMember(id: string, peer: string, client: string): Promise<void>;
   /** The state machine at this node's applied index. */
   exportSnapshot(): SnapshotExport;
-  metricsText(): Promise<string>;
   readonly forwarder: Forwarder;
   readonly auth: Authenticator;
-  /** The transport's fault hook when fault injection is on (tests only); undefined otherwise. */
-  readonly faults?: FaultHook;
-}
-
-/** The subset of the transport's fault controller the API exposes, and a storage fault (tests only). */
-export interface FaultHook {
-  partition(sideA: readonly string[], sideB: readonly string[]): void;
-  heal(): void;
-  setDropRate(peer: string, probability: number): void;
-  /** From now on every write to the node's log fails, as a dying disk's would. */
-  failStorage(): void;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** Route access when authentication is on (routes that say nothing are root-only). */
-const PUBLIC = { access: 'public' } as const;
 const ANY_USER = { access: 'user' } as const;
 const READ_KEY = { key: 'read' } as const;
 const WRITE_KEY = { access: { key: 'write' } } as const;
@@ -84,25 +65,14 @@ const WRITE_KEY = { access: { key: 'write' } } as const;
 export const RESERVED_PREFIX = '_synod/';
 const NO_BODY = {};
 
-export function buildApi(backend: ApiBackend): Router {
+/** Adds the KV service's routes to `router` (the node's own routes are there already). */
+export function buildApi(backend: ApiBackend, router: Router = new Router()): Router {
   const leaderCall = (request: RaftRequest, req: ApiRequest, redirectSafe: boolean): Promise<ApiResponse> => callLeader(backend, request, req, redirectSafe);
   const write = (op: KvCommand, req: ApiRequest, body: unknown): Promise<ApiResponse> => {
     const request = command(op, body);
     return leaderCall(request, req, request.type === 'command' && request.clientId !== null);
   };
-  const router = new Router();
   router
-    .add('GET', '/health', () => {
-      const h = backend.health();
-      return { status: h.ok ? 200 : 503, body: { ok: h.ok, id: backend.id, ...(h.reason === undefined ? {} : { reason: h.reason }) } };
-    }, PUBLIC)
-    .add('GET', '/readyz', () => {
-      const r = backend.readiness();
-      return { status: r.ready ? 200 : 503, body: { ready: r.ready, id: backend.id, checks: r.checks } };
-    }, PUBLIC)
-    .add('GET', '/metrics', async () => ({ status: 200, body: await backend.metricsText() }), PUBLIC)
-    // public, as /health: roles, terms and indexes, no data (the dashboard and monitoring read it without credentials)
-    .add('GET', '/v1/status', () => ({ status: 200, body: backend.status() }), PUBLIC)
     .add('GET', '/v1/members', () => ({ status: 200, body: { members: membersOf(backend) } }), ANY_USER)
     .add('POST', '/v1/snapshot', async () => {
       // this node's own log is compacted: not forwarded to the leader
@@ -152,17 +122,6 @@ export function buildApi(backend: ApiBackend): Router {
     })
     .add('POST', '/v1/members/:id/promote', (req) => leaderCall({ type: 'promote', node: req.params['id'] as string }, req, false))
     .add('DELETE', '/v1/members/:id', (req) => leaderCall({ type: 'removeNode', node: req.params['id'] as string }, req, false))
-    .add('POST', '/v1/faults', (req) => {
-      // test-only: partition this node's links, or heal them (off unless started with fault injection)
-      if (backend.faults === undefined) throw new HttpError(404, 'FAULTS_DISABLED', 'fault injection is off on this node');
-      const body = expectObject(req.body, 'faults');
-      if (body['action'] === 'heal') backend.faults.heal();
-      else if (body['action'] === 'partition' && Array.isArray(body['from'])) backend.faults.partition([backend.id], body['from'].map(String));
-      else if (body['action'] === 'drop' && typeof body['peer'] === 'string' && typeof body['rate'] === 'number') backend.faults.setDropRate(body['peer'], body['rate']);
-      else if (body['action'] === 'fail-storage') backend.faults.failStorage();
-      else throw new HttpError(400, 'BAD_REQUEST', 'faults: {action:"partition", from:[ids]} | {action:"drop", peer, rate} | {action:"heal"} | {action:"fail-storage"}');
-      return { status: 200, body: { ok: true } };
-    })
     .add('POST', '/v1/leader/transfer', (req) => leaderCall({ type: 'transferLeadership', node: expectString(expectObject(req.body, 'transfer')['to'], 'to') }, req, false));
   addAuthRoutes(router, backend, (request, req) => leaderCall(request, req, false));
   return router;

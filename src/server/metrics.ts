@@ -8,9 +8,9 @@ import type { WalStats } from '../storage/index.js';
 
 export interface NodeMetricsSources {
   readonly id: string;
-  status(): NodeStatus;
   transport(): TransportMetrics;
-  wal(): Readonly<WalStats>;
+  /** The store's write-ahead log counters, when it has one. */
+  wal(): Readonly<WalStats> | undefined;
   /** 1 while the node serves, 0 after its storage failed. */
   healthy(): boolean;
 }
@@ -36,13 +36,6 @@ export function createNodeMetrics(src: NodeMetricsSources): NodeMetrics {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
   gauge('synod_up', '1 while the node serves; 0 after its storage failed (it stops serving and exits)', () => (src.healthy() ? 1 : 0));
-  gauge('synod_raft_term', 'current Raft term', () => src.status().term);
-  gauge('synod_raft_is_leader', '1 when this node leads', () => (src.status().role === 'leader' ? 1 : 0));
-  gauge('synod_raft_commit_index', 'highest committed log index', () => src.status().commit);
-  gauge('synod_raft_applied_index', 'highest applied log index', () => src.status().applied);
-  gauge('synod_raft_last_index', 'last log index', () => src.status().lastIndex);
-  gauge('synod_raft_snapshot_index', 'log index of the latest snapshot', () => src.status().snapshotIndex);
-  gauge('synod_raft_voters', 'voting members in the configuration', () => src.status().voters.length);
 
   // counters read from running totals elsewhere: a collect() adds what grew since the last scrape
   const counter = (name: string, help: string, read: () => number): void => {
@@ -72,11 +65,11 @@ export function createNodeMetrics(src: NodeMetricsSources): NodeMetrics {
   gauge('synod_net_pending_handshakes', 'peer connections not authenticated yet', () => src.transport().pendingHandshakes);
   counter('synod_net_queue_drops_total', 'queued peer messages dropped (queue full, peer gone)', () => src.transport().queueDrops);
   counter('synod_net_reconnects_total', 'outbound peer connections re-established', () => src.transport().reconnects);
-  counter('synod_wal_appends_total', 'persist calls accepted by the write-ahead log', () => src.wal().appends);
-  counter('synod_wal_batches_total', 'group commits (one durable write each)', () => src.wal().batches);
-  counter('synod_wal_file_syncs_total', 'fdatasync calls (snapshots, new segments; commits write through O_DSYNC)', () => src.wal().fileSyncs);
-  counter('synod_wal_bytes_written_total', 'bytes written to the log and snapshots', () => src.wal().bytesWritten);
-  counter('synod_wal_checkpoints_total', 'snapshots written', () => src.wal().checkpoints);
+  counter('synod_wal_appends_total', 'persist calls accepted by the write-ahead log', () => src.wal()?.appends ?? 0);
+  counter('synod_wal_batches_total', 'group commits (one durable write each)', () => src.wal()?.batches ?? 0);
+  counter('synod_wal_file_syncs_total', 'fdatasync calls (snapshots, new segments; commits write through O_DSYNC)', () => src.wal()?.fileSyncs ?? 0);
+  counter('synod_wal_bytes_written_total', 'bytes written to the log and snapshots', () => src.wal()?.bytesWritten ?? 0);
+  counter('synod_wal_checkpoints_total', 'snapshots written', () => src.wal()?.checkpoints ?? 0);
 
   const httpRequests = new Counter({ name: 'synod_http_requests_total', help: 'HTTP requests served', labelNames: ['route', 'method', 'status'], registers: [registry] });
   const httpSeconds = new Histogram({ name: 'synod_http_request_duration_seconds', help: 'time from a request being read to its answer', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS_S, registers: [registry] });
@@ -107,4 +100,18 @@ export function createNodeMetrics(src: NodeMetricsSources): NodeMetrics {
     observeCommit: (seconds) => commitSeconds.observe(seconds),
     countRefusal: (reason) => refusals.labels(reason).inc(),
   };
+}
+
+/** The Raft core's gauges (the KV service registers them). */
+export function registerRaftGauges(registry: Registry, status: () => NodeStatus): void {
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  gauge('synod_raft_term', 'current Raft term', () => status().term);
+  gauge('synod_raft_is_leader', '1 when this node leads', () => (status().role === 'leader' ? 1 : 0));
+  gauge('synod_raft_commit_index', 'highest committed log index', () => status().commit);
+  gauge('synod_raft_applied_index', 'highest applied log index', () => status().applied);
+  gauge('synod_raft_last_index', 'last log index', () => status().lastIndex);
+  gauge('synod_raft_snapshot_index', 'log index of the latest snapshot', () => status().snapshotIndex);
+  gauge('synod_raft_voters', 'voting members in the configuration', () => status().voters.length);
 }

@@ -1,32 +1,24 @@
-// A Synod node process: the Raft core and the KV state machine over the durable write-ahead log
-// and the authenticated TCP transport, serving the HTTP/JSON API with metrics and structured
-// logs, and shutting down gracefully (finish in-flight requests, flush, close). A node whose
-// storage fails stops serving at once and says so (health 503, then onFatal: the CLI exits).
+// The generic node process: runs one service (a primitive's core, see service.ts) over a durable
+// store and the authenticated TCP transport, serving its HTTP/JSON API with health, readiness,
+// status, metrics and structured logs, and shutting down gracefully (finish in-flight requests,
+// flush, close). A node whose storage fails stops serving at once and says so (health 503, then
+// onFatal: the CLI exits). The Raft KV (kv-service.ts) is one service; clock sync is another.
 import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/index.js';
-import { commandOf, raftSpec, type LogEntry, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from '../raft/index.js';
-import type { RaftCore } from '../raft/core.js';
-import { assertInvariant } from '../core/index.js';
+import type { JsonValue, Message, ProtocolCore } from '../core/index.js';
 import { NodeHost } from '../runtime/index.js';
-import { RaftStorage, StorageError } from '../storage/index.js';
-import { Transport, type NetLogRecord } from '../net/index.js';
-import { buildApi, type ApiBackend, type ReadinessReport } from './api.js';
-import { Authenticator, type Principal, type RouteAccess } from './auth.js';
-import { Forwarder, type LeaderWatch } from './forward.js';
+import { StorageError } from '../storage/index.js';
+import { Transport, type FaultController, type NetLogRecord, type TransportMetrics } from '../net/index.js';
+import type { Principal, RouteAccess } from './auth.js';
 import { originGuard } from './guard.js';
-import { answerRequest, type ApiRequest, type RawRequest } from './http.js';
+import { answerRequest, expectObject, HttpError, Router, type ApiRequest, type RawRequest } from './http.js';
 import { HttpServer } from './http-server.js';
 import { defaultClusterId, KnownPeers, openIdentity, RECOVERY_HINT, type InitialClusterState, type NodeIdentity } from './identity.js';
 import { createNodeMetrics } from './metrics.js';
+import type { MemberAddress, ServiceContext, ServiceDefinition, ServiceInstance } from './service.js';
 import { loadTls, TlsError, TlsWatcher, type TlsFiles, type TlsMaterial } from './tls.js';
 
-export interface MemberAddress {
-  /** host:port of the peer (Raft) listener. */
-  readonly peer: string;
-  /** http(s)://host:port of the client API. */
-  readonly client: string;
-}
+export type { MemberAddress } from './service.js';
 
 export interface NodeConfig {
   readonly id: string;
@@ -49,7 +41,8 @@ export interface NodeConfig {
    * a running cluster, so an empty data directory means its state was lost, and it refuses to start.
    */
   readonly initialClusterState?: InitialClusterState;
-  readonly raft?: Partial<RaftOptions>;
+  /** The service's own options (e.g. the KV's "raft" timing; clock sync's "clockOffsetMs"). */
+  readonly options?: Readonly<Record<string, JsonValue>>;
   /** Enables the transport's fault hook and /v1/faults (tests only). */
   readonly faultInjection?: boolean;
   readonly maxBodyBytes?: number;
@@ -64,8 +57,6 @@ export interface NodeConfig {
   readonly tls?: TlsFiles & { readonly clientCertAuth?: 'none' | 'request' | 'require' };
   /** Mutual TLS between peers (the node certificate must be valid as server and client). */
   readonly peerTls?: TlsFiles;
-  /** How long a login token stays valid (default 10 minutes). */
-  readonly authTokenTtlMs?: number;
   readonly logLevel?: string;
   /** Where logs go; stderr by default. */
   readonly logDestination?: NodeJS.WritableStream;
@@ -76,11 +67,18 @@ export interface NodeConfig {
   readonly onFatal?: (err: Error) => void;
 }
 
+/** What a running node shows of its transport: fault injection (tests) and counters. */
+export interface NodeTransportView {
+  readonly faults: FaultController;
+  metrics(): TransportMetrics;
+}
+
 export interface RunningNode {
   readonly id: string;
+  readonly service: string;
   readonly clientUrl: string;
   readonly logger: Logger;
-  readonly transport: Transport<RaftMessage>;
+  readonly transport: NodeTransportView;
   readonly identity: NodeIdentity;
   /** Reads the TLS files again now (as on SIGHUP); they are also checked every few seconds. */
   reloadTls(): void;
@@ -88,39 +86,7 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-/** The Raft core over the KV store, as this process runs it. */
-type KvRaftCore = RaftCore<KvRequest, KvQuery, KvResult>;
-
-const MEMBER_KEY_PREFIX = '_synod/members/';
-/** A leader writes its log on its own thread while no more client requests than this wait. */
-const LEADER_INLINE_MAX_PENDING = 1;
-/** A follower whose applied index is within this many entries of the leader's announced commit counts as caught up. */
-const READY_LAG_ENTRIES = 1000;
-
-/**
- * Timing for real processes, like etcd's defaults (heartbeat 100 ms, election 1 s): a Node
- * process pauses for garbage collection and for snapshots of a large store, and the simulator's
- * 15 ms heartbeats and 150-300 ms elections deposed healthy leaders during such pauses.
- */
-export const NODE_RAFT_DEFAULTS: Partial<RaftOptions> = {
-  tickMs: 25,
-  heartbeatTicks: 4,
-  electionTimeoutMinTicks: 20,
-  electionTimeoutMaxTicks: 40,
-  retransmitTicks: 4,
-  // one append in flight per follower, not eight: each append costs a follower a wakeup, a
-  // write and an answer, so fewer, larger appends cost it less CPU. Alternating runs, 64 clients
-  // on 2 cores: followers 60-61 us per put at 1 against 65-71 at 2; throughput and p99 the same
-  // within noise, with 64 clients and with 8
-  maxInflightAppends: 1,
-  // a snapshot serialises the whole store: take one every 100,000 entries (etcd's default),
-  // not every 1,000 as the simulator's small tests do
-  snapshotThresholdEntries: 100_000,
-  // and keep 5,000 entries before it (etcd's figure): under load one follower is always a batch
-  // behind the commit index, and compacting right up to it sent that follower the whole store
-  // (40 MB at 100,000 keys), which cost the leader up to 90 MiB and stalled it mid-load
-  snapshotCatchUpEntries: 5_000,
-};
+const PUBLIC = { access: 'public' } as const;
 
 export function parseHostPort(text: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(text);
@@ -133,7 +99,8 @@ export function clusterIdOf(config: Pick<NodeConfig, 'clusterId' | 'secret'>): s
   return config.clusterId ?? defaultClusterId(config.secret, (text) => createHash('sha256').update(text).digest('hex'));
 }
 
-export async function startNode(config: NodeConfig): Promise<RunningNode> {
+/** Starts one node of `service`: its store, identity, transport, core and HTTP API. */
+export async function startServiceNode<M extends Message, Req, Res, P, Core extends ProtocolCore<M, Req, Res, P>>(service: ServiceDefinition<M, Req, Res, P, Core>, config: NodeConfig): Promise<RunningNode> {
   const logger = pino({ level: config.logLevel ?? 'info', base: { node: config.id } }, config.logDestination ?? process.stderr);
   const self = config.members[config.id] ?? config.self;
   if (self === undefined) throw new Error(`node ${config.id}: its own addresses are neither in members nor in self`);
@@ -149,79 +116,36 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   let clientTls: TlsMaterial | undefined = config.tls === undefined ? undefined : loadTls(config.tls, named(clientHost));
   let peerTls: TlsMaterial | undefined = config.peerTls === undefined ? undefined : loadTls(config.peerTls, named(peerHost));
 
-  // A follower's log writes block its event loop until durable: it waits on them anyway, and a
-  // write from the I/O thread pool costs two thread wakeups more (see WalOptions.writeInline).
-  // A leader does the same while at most one client request waits (it has sent its appends by
-  // then, and nobody else is waiting); under load its loop must keep serving while the log syncs.
   let writeInline = (): boolean => false;
-  const storage = await RaftStorage.open(config.dataDir, {
-    onWarning: (w) => logger.warn({ storage: w }, w.message),
-    writeInline: () => writeInline(),
-  });
+  const store = await service.openStore({ dataDir: config.dataDir, logger, writeInline: () => writeInline() });
   let identity: NodeIdentity;
+  let knownPeers: KnownPeers;
   try {
-    const opened = openIdentity(config.dataDir, { clusterId: clusterIdOf(config), nodeId: config.id, initialClusterState: config.initialClusterState ?? 'new', hasState: storage.durableOps.length > 0, now: () => new Date() });
+    const opened = openIdentity(config.dataDir, { clusterId: clusterIdOf(config), nodeId: config.id, initialClusterState: service.stateless === true ? 'new' : (config.initialClusterState ?? 'new'), hasState: store.recovered.length > 0, now: () => new Date() });
     identity = opened.identity;
     if (opened.created === 'upgraded') logger.info({ incarnation: identity.incarnation }, 'data directory predates identities: identity.json written for it');
+    // peers' data directories as first met: one that comes back with another directory lost its votes and acknowledgements
+    knownPeers = new KnownPeers(config.dataDir);
   } catch (err) {
-    await storage.close();
+    await store.close();
     throw err;
   }
 
-  // peers' data directories as first met: one that comes back with another directory lost its votes and acknowledgements
-  let knownPeers: KnownPeers;
-  try {
-    knownPeers = new KnownPeers(config.dataDir);
-  } catch (err) {
-    await storage.close();
-    throw err;
-  }
   let refusedByPeersAt = -Infinity;
   let memberRevision = (_peer: string): number => 0;
   const toTransportTls = (m: TlsMaterial) => ({ key: m.key, cert: m.cert, ca: m.ca, requireNodeId: true });
-  const transport = await Transport.start<RaftMessage>({
-    selfId: config.id,
-    listen: parseHostPort(self.peer),
-    peers: Object.fromEntries([...directory].filter(([id]) => id !== config.id).map(([id, a]) => [id, parseHostPort(a.peer)])),
-    secret: config.secret,
-    clusterId: identity.clusterId,
-    incarnation: identity.incarnation,
-    checkPeerIncarnation: (peer, incarnation) => {
-      const verdict = knownPeers.check(peer, incarnation, memberRevision(peer));
-      if (verdict === 'refuse') logger.error({ peer, incarnation, known: knownPeers.incarnationOf(peer) }, `node ${peer} came back with another data directory: it lost its state, and is refused until it is removed and added again (docs/runtime.md, "Recovering a node")`);
-      return verdict;
-    },
-    onRefused: (peer, reason) => {
-      if (reason !== 'identity_changed') return;
-      if (performance.now() - refusedByPeersAt > 10_000) logger.error({ peer }, `node ${peer} refuses this node: it knew another data directory for it (this node's state was lost or replaced). ${RECOVERY_HINT}`);
-      refusedByPeersAt = performance.now();
-    },
-    ...(peerTls === undefined ? {} : { tls: toTransportTls(peerTls) }),
-    faultInjection: config.faultInjection === true,
-    logger: (r: NetLogRecord) => {
-      // the logger already names this node; a second "node" key would repeat it in every line
-      const { level, msg, event, node: _self, ...fields } = r;
-      logger[level]({ ...fields, net: event }, msg);
-    },
-  });
-
-  const learnMember = (entry: LogEntry): void => {
-    const op = entry.kind === 'command' ? (commandOf(entry).op as { op?: string; key?: string; value?: MemberAddress } | null) : null;
-    if (op === null || op.op !== 'put' || typeof op.key !== 'string' || !op.key.startsWith(MEMBER_KEY_PREFIX)) return;
-    const id = op.key.slice(MEMBER_KEY_PREFIX.length);
-    if (op.value === undefined || id === config.id) return;
-    directory.set(id, op.value);
-    transport.addPeer(id, parseHostPort(op.value.peer));
-  };
-  const spec = raftSpec({ ...NODE_RAFT_DEFAULTS, ...config.raft,
-    createStateMachine: () => new KvStore(),
-    observer: { applied: (node, entry) => node === config.id && learnMember(entry) },
+  const transport = await startTransport<M>(config, directory, self, identity, knownPeers, logger, peerTls === undefined ? undefined : toTransportTls(peerTls), {
+    memberRevision: (peer) => memberRevision(peer),
+    refused: () => void (refusedByPeersAt = performance.now()),
+    refusedRecently: () => performance.now() - refusedByPeersAt < 10_000,
+  }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
   });
 
   // ---- failure: a node that cannot persist can keep no promise, so it stops at once, visibly
   let failure: Error | undefined;
   let storageFaultInjected = false;
-  let server: HttpServer | undefined;
   const fail = (err: Error): void => {
     if (failure !== undefined) return;
     failure = err;
@@ -230,101 +154,49 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     void transport.close({ deadlineMs: 0 });
     config.onFatal?.(err);
   };
-  const persist = async (ops: readonly RaftPersistOp[]): Promise<void> => {
+  const persist = async (ops: readonly P[]): Promise<void> => {
     if (storageFaultInjected) throw new StorageError('STORAGE_IO', 'injected storage failure (POST /v1/faults fail-storage)');
     const started = performance.now();
-    await storage.persist(ops);
+    await store.persist(ops);
     metrics.observeCommit((performance.now() - started) / 1000);
   };
-
+  const metrics = createNodeMetrics({ id: config.id, transport: () => transport.metrics(), wal: () => store.stats, healthy: () => failure === undefined });
+  const ctx: ServiceContext<M> = {
+    id: config.id,
+    options: config.options ?? {},
+    logger,
+    secret: config.secret,
+    transport,
+    identity,
+    directory,
+    registry: metrics.registry,
+    clientTls: () => clientTls,
+    failure: () => failure,
+    countRefusal: (reason) => metrics.countRefusal(reason),
+    setWriteInline: (policy) => void (writeInline = policy),
+  };
+  const spec = service.createSpec(ctx);
+  const members = Object.keys(config.members);
   const host = new NodeHost(spec, {
     id: config.id,
-    // a joiner's core must not count itself a voter, or an empty log could vote and campaign
-    members: Object.keys(config.members).filter((id) => config.join !== true || id !== config.id).sort(),
-    store: { recovered: storage.durableOps, persist },
+    ...(service.clock === undefined ? {} : { now: service.clock(ctx) }),
+    members: (service.startMembers?.(members, config.id, config.join === true) ?? members).sort(),
+    store: { recovered: store.recovered, persist },
     transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
     onFatal: fail,
   });
-  const core = (): KvRaftCore => {
-    const running = host.running;
-    assertInvariant(running !== undefined, () => `node ${config.id}: its core is read before the host started`);
-    return running;
-  };
-  // an operator who removed a member and added it back wrote a newer member record: its new directory is accepted
-  // (handshakes can come before the core starts: nothing is known of any member record then)
-  memberRevision = (peer) => {
-    const found = host.running?.queryLocal({ op: 'get', key: `${MEMBER_KEY_PREFIX}${peer}` });
-    return found !== undefined && 'modRevision' in found ? found.modRevision : 0;
-  };
-  const metrics = createNodeMetrics({ id: config.id, status: () => core().status(), transport: () => transport.metrics(), wal: () => storage.stats, healthy: () => failure === undefined });
-  const watch = leaderWatch(host, core);
-  const readiness = trackReadiness(transport, core, () => failure, () => performance.now() - refusedByPeersAt < 30_000, config.raft?.electionTimeoutMaxTicks ?? (NODE_RAFT_DEFAULTS.electionTimeoutMaxTicks as number), config.raft?.tickMs ?? (NODE_RAFT_DEFAULTS.tickMs as number));
   host.start();
-  writeInline = () => core().displayRole !== 'leader' || host.pendingRequestCount <= LEADER_INLINE_MAX_PENDING;
+  const instance = service.attach(ctx, host);
+  memberRevision = (peer) => instance.memberRevision?.(peer) ?? 0;
+  const refusedByPeers = (): boolean => performance.now() - refusedByPeersAt < 30_000;
 
-  const forwarder = new Forwarder({
-    selfId: config.id,
-    // the leader checks the caller again: it gets a short-lived token for the user this node authenticated
-    // (a client certificate would not reach it: the forward carries this node's certificate)
-    authorization: (req) => (req.principal?.kind === 'user' ? `Bearer ${auth.tokenFor(req.principal.name)}` : undefined),
-    clientUrl: (id) => directory.get(id)?.client,
-    watch,
-    timeoutMs: 5000,
-    // to the leader's API: trust the cluster CA, and present this node's certificate if it asks for one
-    ...(clientTls === undefined ? {} : { tls: () => ({ ca: (clientTls as TlsMaterial).ca, cert: (clientTls as TlsMaterial).cert, key: (clientTls as TlsMaterial).key }) }),
-  });
-  const auth = new Authenticator({
-    clusterSecret: config.secret,
-    state: {
-      get: (key) => {
-        const found = core().queryLocal({ op: 'get', key });
-        return 'value' in found ? found.value : null;
-      },
-    },
-    ...(config.authTokenTtlMs === undefined ? {} : { tokenTtlMs: config.authTokenTtlMs }),
-    onFailure: (reason) => metrics.countRefusal(`auth_${reason}`),
-  });
-  const backend: ApiBackend = {
-    id: config.id,
-    clusterId: identity.clusterId,
-    submit: async (request, timeoutMs) => {
-      if (failure !== undefined) return { ok: false, error: 'timeout', leaderHint: null, message: 'node stopped after a storage failure' };
-      // past its bound of waiting requests the host refuses at once: that is overload, not a fault
-      return host.request(request, timeoutMs).catch((): RaftResponse => ({ ok: false, error: 'overloaded', leaderHint: null, message: 'too many requests are waiting on this node' }));
-    },
-    queryLocal: (query: KvQuery) => core().queryLocal(query),
-    status: () => core().status(),
-    health: () => (failure === undefined ? { ok: true } : { ok: false, reason: `storage failed: ${failure.message}` }),
-    readiness,
-    clientUrl: (id) => directory.get(id)?.client,
-    peerAddress: (id) => directory.get(id)?.peer,
-    announceMember: async (id, peer, client) => {
-      parseHostPort(peer);
-      const res = await host.request({ type: 'command', clientId: null, seq: 0, op: { op: 'put', key: `${MEMBER_KEY_PREFIX}${id}`, value: { peer, client } } }, 5000);
-      if (res === undefined || !res.ok) throw new Error(`could not record the addresses of ${id}: ${res === undefined ? 'timeout' : res.error}`);
-    },
-    exportSnapshot: () => {
-      const { meta, data } = core().exportApplied();
-      return { index: meta.index, term: meta.term, config: meta.config, data };
-    },
-    metricsText: () => metrics.registry.metrics(),
-    forwarder,
-    auth,
-    ...(config.faultInjection === true
-      ? {
-          faults: {
-            partition: (a, b) => transport.faults.partition(a, b),
-            heal: () => transport.faults.heal(),
-            setDropRate: (peer, p) => transport.faults.setDropRate(peer, p, 'both'),
-            failStorage: () => void (storageFaultInjected = true),
-          },
-        }
-      : {}),
-  };
-  const router = buildApi(backend);
+  const router = nodeRouter(config, service.name, instance, metrics.registry, () => failure, refusedByPeers, transport, () => void (storageFaultInjected = true));
   const guard = originGuard({ hint: 'start the node with --allowed-hosts or --allowed-origins', allowedHosts: [...(config.allowedHosts ?? []), new URL(self.client).hostname], allowedOrigins: [new URL(self.client).origin, ...(config.allowedOrigins ?? [])], onRefused: (reason) => metrics.countRefusal(reason) });
   const debug = logger.isLevelEnabled('debug');
-  const authorizeRequest = async (access: RouteAccess, req: ApiRequest, raw: RawRequest): Promise<Principal | null> => {
+  const auth = instance.auth;
+  const authorizeRequest = async (access: RouteAccess, req: ApiRequest, raw: RawRequest): Promise<Principal | null | undefined> => {
+    // with auth off (or a service without users) nothing is asked: credentials sent anyway are ignored, as etcd does
+    if (auth === undefined || !auth.enabled) return undefined;
     const identify = (): Promise<Principal | null> => auth.identify({ headers: req.headers, remoteAddress: req.remoteAddress, ...(raw.clientCertName === undefined ? {} : { clientCertName: raw.clientCertName }) });
     // a public route answers anyone: credentials only say who is asking (whoami), and bad ones refuse nothing
     if (access === 'public') return req.headers.has('authorization') || raw.clientCertName !== undefined ? identify().catch(() => null) : null;
@@ -333,6 +205,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     return principal;
   };
   const client = new URL(self.client);
+  let server: HttpServer;
   try {
     server = await HttpServer.listen({
       host: client.hostname,
@@ -345,11 +218,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         const started = performance.now();
         const { answer, route } = await answerRequest(router, request, (err) => logger.error({ err }, 'request failed'), {
           guard,
-          authorize: (access, req, raw) => {
-            // with auth off nothing is asked (credentials sent anyway are ignored, as etcd does)
-            if (!auth.enabled) return undefined;
-            return authorizeRequest(access, req, raw);
-          },
+          authorize: (access, req, raw) => (auth === undefined || !auth.enabled ? undefined : authorizeRequest(access, req, raw)),
         });
         const seconds = (performance.now() - started) / 1000;
         metrics.countRequest(route, request.method, answer.status, seconds);
@@ -360,38 +229,27 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     });
   } catch (err) {
     host.stop();
+    instance.close?.();
     await transport.close({ deadlineMs: 0 });
-    await storage.close();
+    await store.close();
     throw err;
   }
-  logger.info({ client: self.client, peer: self.peer, recoveredOps: storage.durableOps.length, incarnation: identity.incarnation, tls: clientTls !== undefined, peerTls: peerTls !== undefined }, 'node started');
-  const watchers: TlsWatcher[] = [];
-  const warnIfExpiring = (what: string, m: TlsMaterial): void => {
-    const daysLeft = (m.notAfter.getTime() - Date.now()) / 86_400_000;
-    if (daysLeft < 30) logger.warn({ notAfter: m.notAfter.toISOString() }, `the ${what} certificate expires in ${Math.max(0, Math.floor(daysLeft))} days; renew it (synod certs create), it is picked up without a restart`);
-  };
-  if (config.tls !== undefined && clientTls !== undefined) {
-    warnIfExpiring('client API', clientTls);
-    watchers.push(new TlsWatcher(config.tls, named(clientHost), (m) => {
+  logger.info({ service: service.name, client: self.client, peer: self.peer, recoveredOps: store.recovered.length, incarnation: identity.incarnation, tls: clientTls !== undefined, peerTls: peerTls !== undefined }, 'node started');
+  const watchers = watchTls(config, logger, named(clientHost), named(peerHost), clientTls, peerTls, {
+    client: (m) => {
       clientTls = m;
-      server?.reloadTls();
-      forwarder.reloadTls();
-      logger.info({ notAfter: m.notAfter.toISOString() }, 'client API certificate reloaded');
-      warnIfExpiring('client API', m);
-    }, (err) => logger.error({ code: (err as TlsError).code }, `the client API's TLS files changed but cannot be used (${err.message}); still using the previous ones`)));
-  }
-  if (config.peerTls !== undefined && peerTls !== undefined) {
-    warnIfExpiring('peer', peerTls);
-    watchers.push(new TlsWatcher(config.peerTls, named(peerHost), (m) => {
+      server.reloadTls();
+      instance.reloadTls?.();
+    },
+    peer: (m) => {
       peerTls = m;
       transport.reloadTls(toTransportTls(m));
-      logger.info({ notAfter: m.notAfter.toISOString() }, 'peer certificate reloaded');
-      warnIfExpiring('peer', m);
-    }, (err) => logger.error({ code: (err as TlsError).code }, `the peer TLS files changed but cannot be used (${err.message}); still using the previous ones`)));
-  }
+    },
+  });
 
   return {
     id: config.id,
+    service: service.name,
     clientUrl: self.client,
     logger,
     transport,
@@ -401,60 +259,104 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     close: async () => {
       for (const w of watchers) w.close();
-      await server?.close(5000);
+      await server.close(5000);
       host.stop();
-      forwarder.close();
+      instance.close?.();
       await transport.close({ deadlineMs: 1000 });
-      await storage.close().catch((err: unknown) => logger.warn({ err }, 'the log did not close cleanly'));
+      await store.close().catch((err: unknown) => logger.warn({ err }, 'the log did not close cleanly'));
       logger.info('node stopped');
     },
   };
 }
 
-/** The leader as the core knows it, with a callback on every change (from the core's annotations). */
-function leaderWatch(host: NodeHost<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, KvRaftCore>, core: () => KvRaftCore): LeaderWatch {
-  const listeners = new Set<() => void>();
-  host.onAnnotate((key) => {
-    if (key !== 'leader' && key !== 'term') return;
-    for (const listener of [...listeners]) listener();
-  });
-  return {
-    leader: () => core().status().leader,
-    onChange: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
+interface PeerChecks {
+  memberRevision(peer: string): number;
+  refused(): void;
+  refusedRecently(): boolean;
 }
 
-/**
- * Readiness: storage writable, a leader known and (on a follower) heard from recently, and the
- * applied state within READY_LAG_ENTRIES of the commit index the leader last announced.
- */
-function trackReadiness(transport: Transport<RaftMessage>, core: () => KvRaftCore, failure: () => Error | undefined, refusedByPeers: () => boolean, electionTimeoutMaxTicks: number, tickMs: number): () => ReadinessReport {
-  let leaderHeardAt = -Infinity;
-  let leaderCommit = 0;
-  transport.onMessage((from, msg) => {
-    // what only a leader sends: appends, heartbeats and snapshots
-    if (msg.type !== 'append' && msg.type !== 'heartbeat' && msg.type !== 'snapshot') return;
-    leaderHeardAt = performance.now();
-    const commit = (msg as { commit?: unknown }).commit;
-    if (typeof commit === 'number' && commit > leaderCommit) leaderCommit = commit;
+function startTransport<M extends Message>(config: NodeConfig, directory: ReadonlyMap<string, MemberAddress>, self: MemberAddress, identity: NodeIdentity, knownPeers: KnownPeers, logger: Logger, tls: { key: string | Buffer; cert: string | Buffer; ca: string | Buffer; requireNodeId: boolean } | undefined, checks: PeerChecks): Promise<Transport<M>> {
+  return Transport.start<M>({
+    selfId: config.id,
+    listen: parseHostPort(self.peer),
+    peers: Object.fromEntries([...directory].filter(([id]) => id !== config.id).map(([id, a]) => [id, parseHostPort(a.peer)])),
+    secret: config.secret,
+    clusterId: identity.clusterId,
+    incarnation: identity.incarnation,
+    checkPeerIncarnation: (peer, incarnation) => {
+      const verdict = knownPeers.check(peer, incarnation, checks.memberRevision(peer));
+      if (verdict === 'refuse') logger.error({ peer, incarnation, known: knownPeers.incarnationOf(peer) }, `node ${peer} came back with another data directory: it lost its state, and is refused until it is removed and added again (docs/runtime.md, "Recovering a node")`);
+      return verdict;
+    },
+    onRefused: (peer, reason) => {
+      if (reason !== 'identity_changed') return;
+      if (!checks.refusedRecently()) logger.error({ peer }, `node ${peer} refuses this node: it knew another data directory for it (this node's state was lost or replaced). ${RECOVERY_HINT}`);
+      checks.refused();
+    },
+    ...(tls === undefined ? {} : { tls }),
+    faultInjection: config.faultInjection === true,
+    logger: (r: NetLogRecord) => {
+      // the logger already names this node; a second "node" key would repeat it in every line
+      const { level, msg, event, node: _self, ...fields } = r;
+      logger[level]({ ...fields, net: event }, msg);
+    },
   });
-  const silenceMs = 2 * electionTimeoutMaxTicks * tickMs;
-  return () => {
-    const s = core().status();
-    const checks: Record<string, true | string> = {};
+}
+
+/** The node's own routes (health, readiness, status, metrics, test faults) and the service's. */
+function nodeRouter<M extends Message>(config: NodeConfig, serviceName: string, instance: ServiceInstance, registry: { metrics(): Promise<string> }, failure: () => Error | undefined, refusedByPeers: () => boolean, transport: Transport<M>, failStorage: () => void): Router {
+  const health = (): { ok: boolean; reason?: string } => {
     const failed = failure();
-    checks['storage'] = failed === undefined ? true : `storage failed: ${failed.message}`;
-    checks['identity'] = refusedByPeers() ? 'peers refuse this node: they knew another data directory for it (its state was lost or replaced)' : true;
-    checks['leader'] = s.leader === null ? 'no leader is known' : true;
-    if (s.leader !== null && s.role !== 'leader') {
-      const quietMs = performance.now() - leaderHeardAt;
-      if (quietMs > silenceMs) checks['leader'] = `nothing heard from leader ${s.leader} for ${Number.isFinite(quietMs) ? `${Math.round(quietMs)} ms` : 'ever'}`;
-    }
-    const target = Math.max(s.commit, s.role === 'leader' ? 0 : leaderCommit);
-    checks['caughtUp'] = s.applied + READY_LAG_ENTRIES >= target ? true : `applied ${s.applied}, the leader has committed ${target}`;
-    return { ready: Object.values(checks).every((c) => c === true), checks };
+    return failed === undefined ? { ok: true } : { ok: false, reason: `storage failed: ${failed.message}` };
   };
+  const router = new Router()
+    .add('GET', '/health', () => {
+      const h = health();
+      return { status: h.ok ? 200 : 503, body: { ok: h.ok, id: config.id, ...(h.reason === undefined ? {} : { reason: h.reason }) } };
+    }, PUBLIC)
+    .add('GET', '/readyz', () => {
+      const failed = failure();
+      const checks: Record<string, true | string> = {
+        storage: failed === undefined ? true : `storage failed: ${failed.message}`,
+        identity: refusedByPeers() ? 'peers refuse this node: they knew another data directory for it (its state was lost or replaced)' : true,
+        ...instance.readiness(),
+      };
+      const ready = Object.values(checks).every((c) => c === true);
+      return { status: ready ? 200 : 503, body: { ready, id: config.id, service: serviceName, checks } };
+    }, PUBLIC)
+    .add('GET', '/metrics', async () => ({ status: 200, body: await registry.metrics() }), PUBLIC)
+    // public, as /health: roles and progress, no data (the dashboard and monitoring read it without credentials)
+    .add('GET', '/v1/status', () => ({ status: 200, body: { id: config.id, service: serviceName, ...instance.status() } }), PUBLIC)
+    .add('POST', '/v1/faults', (req) => {
+      // test-only: partition this node's links, drop, heal, or fail its storage (off unless started with fault injection)
+      if (config.faultInjection !== true) throw new HttpError(404, 'FAULTS_DISABLED', 'fault injection is off on this node');
+      const body = expectObject(req.body, 'faults');
+      if (body['action'] === 'heal') transport.faults.heal();
+      else if (body['action'] === 'partition' && Array.isArray(body['from'])) transport.faults.partition([config.id], body['from'].map(String));
+      else if (body['action'] === 'drop' && typeof body['peer'] === 'string' && typeof body['rate'] === 'number') transport.faults.setDropRate(body['peer'], body['rate'], 'both');
+      else if (body['action'] === 'fail-storage') failStorage();
+      else throw new HttpError(400, 'BAD_REQUEST', 'faults: {action:"partition", from:[ids]} | {action:"drop", peer, rate} | {action:"heal"} | {action:"fail-storage"}');
+      return { status: 200, body: { ok: true } };
+    });
+  instance.addRoutes(router);
+  return router;
+}
+
+function watchTls(config: NodeConfig, logger: Logger, clientNames: string[], peerNames: string[], clientTls: TlsMaterial | undefined, peerTls: TlsMaterial | undefined, reload: { client(m: TlsMaterial): void; peer(m: TlsMaterial): void }): TlsWatcher[] {
+  const watchers: TlsWatcher[] = [];
+  const warnIfExpiring = (what: string, m: TlsMaterial): void => {
+    const daysLeft = (m.notAfter.getTime() - Date.now()) / 86_400_000;
+    if (daysLeft < 30) logger.warn({ notAfter: m.notAfter.toISOString() }, `the ${what} certificate expires in ${Math.max(0, Math.floor(daysLeft))} days; renew it (synod certs create), it is picked up without a restart`);
+  };
+  const watch = (what: string, files: TlsFiles, names: string[], initial: TlsMaterial, apply: (m: TlsMaterial) => void): void => {
+    warnIfExpiring(what, initial);
+    watchers.push(new TlsWatcher(files, names, (m) => {
+      apply(m);
+      logger.info({ notAfter: m.notAfter.toISOString() }, `${what} certificate reloaded`);
+      warnIfExpiring(what, m);
+    }, (err) => logger.error({ code: (err as TlsError).code }, `the ${what} TLS files changed but cannot be used (${err.message}); still using the previous ones`)));
+  };
+  if (config.tls !== undefined && clientTls !== undefined) watch('client API', config.tls, clientNames, clientTls, reload.client);
+  if (config.peerTls !== undefined && peerTls !== undefined) watch('peer', config.peerTls, peerNames, peerTls, reload.peer);
+  return watchers;
 }

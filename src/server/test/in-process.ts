@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { startNode, type MemberAddress, type NodeConfig, type RunningNode } from '../node.js';
+import { startNode } from '../kv-service.js';
+import type { MemberAddress, NodeConfig, RunningNode } from '../node.js';
 
 /** Ports handed out by this process: the OS may offer a port again once it is closed. */
 const handedOut = new Set<number>();
