@@ -18,6 +18,7 @@ import { callApi, DEFAULT_CLUSTER_FILE, encodeSegment, type ClientTls } from './
 import { resolveClusterPath } from './admin.js';
 import { CliError } from './errors.js';
 import { NODE_PROCESS_FLAGS, type ClusterFile } from './node.js';
+import { DEFAULT_SERVICE, nodeService, nodeServiceNames } from '../server/services.js';
 import { parseIntOption } from './options.js';
 
 interface Child {
@@ -60,15 +61,18 @@ export function registerClusterCommand(program: Command): void {
   cluster
     .command('up')
     .description('start N nodes on this machine, print their endpoints, supervise them until Ctrl-C')
-    .option('--nodes <n>', 'number of nodes', '3')
+    .option('--service <name>', `the service every node runs: ${nodeServiceNames().join(', ')}`, DEFAULT_SERVICE)
+    .option('--nodes <n>', 'number of nodes (default: the service\'s, 3)')
     .option('--data-dir <dir>', 'where each node keeps its log (DIR/<id>)', 'synod-data')
     .option('--base-port <p>', 'control API on P, clients on P+i, peers on P+100+i', '7000')
     .option('--no-tls', 'a new cluster without TLS (plain HTTP and TCP); by default a throwaway CA and certificates are made in DIR/tls')
     .option('--fault-injection', 'enable the transport fault hook on every node (tests only)')
-    .action(async (flags: { nodes: string; dataDir: string; basePort: string; tls: boolean; faultInjection?: boolean }) => {
-      const nodes = parseIntOption('--nodes', flags.nodes, 1, 9);
+    .action(async (flags: { service: string; nodes?: string; dataDir: string; basePort: string; tls: boolean; faultInjection?: boolean }) => {
+      const service = nodeService(flags.service);
+      if (service === undefined) throw new CliError('UNKNOWN_SERVICE', `unknown service "${flags.service}" (known: ${nodeServiceNames().join(', ')})`);
+      const nodes = parseIntOption('--nodes', flags.nodes ?? String(service.defaults.nodes), 1, 9);
       const basePort = parseIntOption('--base-port', flags.basePort, 1024, 65_000);
-      const handle = await startLocalCluster({ nodes, dataDir: flags.dataDir, basePort, tls: flags.tls, faultInjection: flags.faultInjection === true, announce: true });
+      const handle = await startLocalCluster({ service: service.name, nodes, dataDir: flags.dataDir, basePort, tls: flags.tls, faultInjection: flags.faultInjection === true, announce: true });
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = (): void => {
@@ -85,6 +89,8 @@ export function registerClusterCommand(program: Command): void {
 }
 
 export interface LocalClusterOptions {
+  /** The service every node runs (default kv); an existing cluster keeps the one its file names. */
+  readonly service?: string;
   readonly nodes: number;
   readonly dataDir: string;
   readonly basePort: number;
@@ -158,7 +164,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   const webDir = resolve(o.webDir ?? defaultWebDir());
   let control: ControlServer;
   try {
-    control = await startControlServer(o.basePort, children, launch, endpoints, webDir, clientTls);
+    control = await startControlServer(o.basePort, children, launch, endpoints, webDir, clientTls, file.service ?? DEFAULT_SERVICE);
   } catch (err) {
     // e.g. the base port is taken: do not leave the node processes behind
     await Promise.all([...children.values()].map((c) => stopChild(c)));
@@ -174,7 +180,8 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   else say('  TLS: off (this cluster was made with --no-tls, or before TLS existed)');
   // the CLI finds the endpoints and the CA in ./synod-data/cluster.json by itself
   const flagsHint = resolve(DEFAULT_CLUSTER_FILE) === join(dataDir, 'cluster.json') ? '' : ` --endpoints ${Object.values(endpoints).join(',')}${clientTls.ca === undefined ? '' : ` --cacert ${join(dataDir, 'tls', 'ca.crt')}`}`;
-  say(`Try: synod kv put greeting hello${flagsHint}`);
+  if ((file.service ?? DEFAULT_SERVICE) === 'kv') say(`Try: synod kv put greeting hello${flagsHint}`);
+  else say(`Try: curl ${clientTls.ca === undefined ? '' : `--cacert ${join(dataDir, 'tls', 'ca.crt')} `}${endpoints[ids[1] ?? ids[0] ?? '1'] ?? ''}/v1/status`);
 
   const handle: ClusterHandle = {
     controlUrl: `http://127.0.0.1:${o.basePort}`,
@@ -195,9 +202,12 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
       await Promise.all([...children.values()].map((c) => stopChild(c)));
     },
   };
-  await waitForLeader(Object.values(endpoints), 20_000, clientTls).then(
-    (leader) => say(`cluster ready: node ${leader} leads`),
-    () => say('no leader yet; the nodes keep trying (see their logs)'),
+  await waitForReady(Object.values(endpoints), 20_000, clientTls).then(
+    (statuses) => {
+      const leader = statuses.find((s) => s.role === 'leader');
+      say(`cluster ready: ${leader === undefined ? `${statuses.length} nodes ready (${statuses.map((s) => `${s.id} ${s.role}`).join(', ')})` : `node ${leader.id} leads`}`);
+    },
+    (err: Error) => say(`not ready yet: ${err.message}; the nodes keep trying (see their logs)`),
   );
   return handle;
 }
@@ -212,6 +222,8 @@ function loadOrCreateClusterFile(dataDir: string, o: LocalClusterOptions): Clust
       throw new CliError('BAD_CONFIG', `cannot read ${path}: ${(err as Error).message}`);
     }
     if (typeof file.members !== 'object' || file.members === null || typeof file.secret !== 'string') throw new CliError('BAD_CONFIG', `${path} is not a Synod cluster file (it needs "members" and "secret")`);
+    const service = file.service ?? DEFAULT_SERVICE;
+    if (o.service !== undefined && o.service !== service) throw new CliError('CLUSTER_EXISTS', `${path} is a cluster of ${service}, not ${o.service}; use another --data-dir or remove it`);
     if (Object.keys(file.members).length !== o.nodes) throw new CliError('CLUSTER_EXISTS', `${path} describes ${Object.keys(file.members).length} nodes, not ${o.nodes}; use another --data-dir or remove it`);
     return { ...file, created: false };
   }
@@ -219,7 +231,11 @@ function loadOrCreateClusterFile(dataDir: string, o: LocalClusterOptions): Clust
   const scheme = tls ? 'https' : 'http';
   const members = Object.fromEntries(Array.from({ length: o.nodes }, (_, i) => [String(i + 1), { peer: `127.0.0.1:${o.basePort + 101 + i}`, client: `${scheme}://127.0.0.1:${o.basePort + 1 + i}` }]));
   const files = { certFile: 'tls/node-{id}.crt', keyFile: 'tls/node-{id}.key', caFile: 'tls/ca.crt' };
+  const service = nodeService(o.service ?? DEFAULT_SERVICE);
+  if (service === undefined) throw new CliError('UNKNOWN_SERVICE', `unknown service "${o.service ?? ''}" (known: ${nodeServiceNames().join(', ')})`);
   const file: ClusterFile = {
+    service: service.name,
+    options: service.defaults.options,
     members,
     secret: randomBytes(24).toString('base64'),
     clusterId: randomBytes(8).toString('hex'),
@@ -328,13 +344,15 @@ const FEED_KEEPALIVE_MS = 1000;
 /** One attempt of the key-value proxy (a follower forwards to the leader, which waits up to 5 s). */
 const KV_PROXY_TIMEOUT_MS = 6000;
 
-async function startControlServer(port: number, children: Map<string, Child>, launch: (c: Child) => void, endpoints: Record<string, string>, webDir: string, tls: ClientTls): Promise<ControlServer> {
+async function startControlServer(port: number, children: Map<string, Child>, launch: (c: Child) => void, endpoints: Record<string, string>, webDir: string, tls: ClientTls, service: string): Promise<ControlServer> {
   const snapshot = (): Promise<NodeInfo[]> => Promise.all([...children.values()].map((c) => describe(c, endpoints[c.id] as string, tls)));
   const feed = new StatusFeed(snapshot);
   /** With authentication on, process control is for root: the caller's token is checked by a node. */
   const requireRoot = async (headers: ReadonlyMap<string, string>): Promise<void> => {
     const authorization = headers.get('authorization');
     const answer = await proxyKv(children, endpoints, feed.leader(), 'GET', '/v1/auth/whoami', undefined, tls, authorization).catch(() => undefined);
+    // a service without users (clock sync) has no whoami: nothing to check
+    if (answer?.status === 404) return;
     const who = answer?.body as { authEnabled?: boolean; user?: string | null; roles?: string[] } | undefined;
     if (who === undefined || answer?.status !== 200) throw new HttpError(503, 'NO_NODE_ANSWERED', 'no node could say whether authentication is on; try again', { safeToRetry: true });
     if (who.authEnabled !== true) return;
@@ -357,6 +375,8 @@ async function startControlServer(port: number, children: Map<string, Child>, la
   // access 'public' here: the supervisor has no users of its own; the nodes check the credentials it passes on
   const open = { access: 'public' } as const;
   const router = new Router()
+    // what the dashboard needs first: which service the nodes run (it picks its view from it)
+    .add('GET', '/api/cluster', () => ({ status: 200, body: { service, nodes: children.size } }), open)
     .add('GET', '/api/nodes', async () => ({ status: 200, body: await snapshot() }), open)
     .add('POST', '/api/nodes/:id/kill', (r) => act(r, () => signalChild(children, r.params['id'] as string, 'SIGKILL')), open)
     .add('POST', '/api/nodes/:id/pause', (r) => act(r, () => signalChild(children, r.params['id'] as string, 'SIGSTOP')), open)
@@ -627,4 +647,33 @@ export async function waitForLeader(endpoints: readonly string[], timeoutMs: num
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('no leader elected in time');
+}
+
+/**
+ * Polls the nodes until a majority report ready (GET /readyz 200: the service's own checks pass,
+ * e.g. a leader known and caught up for the KV, a recent sample for clock sync); returns the
+ * statuses of those ready. A majority, not all: one node that cannot start must not hide the rest.
+ */
+export async function waitForReady(endpoints: readonly string[], timeoutMs: number, tls: ClientTls = {}): Promise<{ id: string; role: string }[]> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting = 'no node answered';
+  while (Date.now() < deadline) {
+    const statuses: { id: string; role: string }[] = [];
+    for (const e of endpoints) {
+      try {
+        const ready = await callApi([e], 'GET', '/readyz', undefined, 500, { tls });
+        if (ready.status !== 200) {
+          waiting = `${e}: ${JSON.stringify((ready.body as { checks?: unknown }).checks ?? ready.body)}`;
+          continue;
+        }
+        const s = (await callApi([e], 'GET', '/v1/status', undefined, 500, { tls })).body as { id?: string; role?: string };
+        statuses.push({ id: s.id ?? e, role: s.role ?? 'unknown' });
+      } catch (err) {
+        waiting = `${e}: ${(err as Error).message}`;
+      }
+    }
+    if (statuses.length > endpoints.length / 2) return statuses;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no majority of the nodes became ready in ${timeoutMs} ms (${waiting})`);
 }

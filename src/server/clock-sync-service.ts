@@ -25,8 +25,6 @@ export interface ClockSyncServiceOptions {
 /** Nothing is persisted: after a restart a client simply samples again. */
 const NO_STORE: ServiceStore<never> = { recovered: [], persist: () => Promise.resolve(), close: () => Promise.resolve() };
 const REQUEST_TIMEOUT_MS = 2000;
-/** A client whose trusted sample is older than this many sampling periods is not ready (it lost the server). */
-const STALE_SAMPLE_PERIODS = 5;
 
 export const clockSyncService: ServiceDefinition<ClockSyncMessage, ClockSyncQuery, ClockSyncReading, never, SyncCore> = {
   name: 'clock-sync',
@@ -46,11 +44,6 @@ export const clockSyncService: ServiceDefinition<ClockSyncMessage, ClockSyncQuer
   attach: (ctx, host) => {
     const o = optionsOf(ctx);
     const injectedOffsetMs = injectedOffsetOf(ctx);
-    const periodMs = (o.tickIntervalMs ?? 100) * (o.syncEveryTicks ?? 10);
-    let sampledAt = -Infinity;
-    host.onAnnotate((key) => {
-      if (key === 'offsetEstimateMs') sampledAt = performance.now();
-    });
     const number = (key: string): number | null => {
       const v = host.annotations().get(key);
       return typeof v === 'number' ? v : null;
@@ -76,9 +69,8 @@ export const clockSyncService: ServiceDefinition<ClockSyncMessage, ClockSyncQuer
       },
       readiness: (): Record<string, true | string> => {
         if (host.annotations().get('role') === 'server') return { reference: true };
-        const ageMs = performance.now() - sampledAt;
-        if (!Number.isFinite(ageMs)) return { sampled: 'no sample from the reference node yet' };
-        return { sampled: ageMs <= STALE_SAMPLE_PERIODS * periodMs ? true : `last sample ${Math.round(ageMs)} ms ago` };
+        // ready once it trusts a sample (the core keeps the best of its recent ones; it does not say how old)
+        return { sampled: number('offsetEstimateMs') === null ? 'no sample from the reference node yet' : true };
       },
       addRoutes: (router) => {
         // the core's own reading: corrected time, offset estimate and error bound
