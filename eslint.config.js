@@ -25,7 +25,11 @@ export const coreRestrictions = {
   'no-restricted-properties': ['error',
     { object: 'Math', property: 'random', message: 'Cores take randomness from the host (env.random).' },
   ],
-  'no-restricted-imports': ['error', { paths: forbiddenModules.map((name) => ({ name, message: 'Cores do no I/O; hosts pass it in.' })) }],
+  'no-restricted-imports': ['error', {
+    paths: forbiddenModules.map((name) => ({ name, message: 'Cores do no I/O; hosts pass it in.' })),
+    // dependencies point one way: a core never imports a host folder
+    patterns: [{ regex: `(^|/)(${HOST_FOLDERS.join('|')})/`, message: 'Cores know nothing of hosts: import only src/core and other cores.' }],
+  }],
 };
 
 export default tseslint.config(

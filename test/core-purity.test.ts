@@ -38,4 +38,16 @@ describe('core purity lint rule', () => {
   it('leaves clean core code alone', async () => {
     expect(await problems('export const double = (x: number): number => 2 * x;', 'src/raft/example.ts')).toEqual([]);
   });
+
+  it.each(['cli', 'server', 'net', 'storage', 'runtime'])('forbids a core to import the host folder %s', async (host) => {
+    for (const core of ['src/raft', 'src/kv', 'src/core', 'src/primitives']) {
+      const found = await problems(`import * as h from '../${host}/index.js';\nexport const x = h;`, `${core}/example.ts`);
+      expect(found.some((p) => p.includes('Cores know nothing of hosts'))).toBe(true);
+    }
+  });
+
+  it('lets the visualizer import cores but no host code', async () => {
+    expect((await problems("import * as h from '../../../src/server/node.js';\nexport const x = h;", 'web/src/ui/example.ts')).some((p) => p.startsWith('no-restricted-imports'))).toBe(true);
+    expect((await problems("import * as r from '../../../src/raft/index.js';\nexport const x = r;", 'web/src/ui/example.ts')).filter((p) => p.startsWith('no-restricted'))).toEqual([]);
+  });
 });
