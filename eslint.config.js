@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Folders that are hosts of real I/O; every other folder under src/ is a deterministic core. */
-export const HOST_FOLDERS = ['cli', 'server', 'net', 'storage', 'runtime'];
+export const HOST_FOLDERS = ['cli', 'server', 'net', 'storage', 'runtime', 'supervisor'];
 
 const forbiddenModules = ['fs', 'net', 'dgram', 'child_process', 'worker_threads', 'http', 'https', 'os', 'process', 'timers', 'cluster']
   .flatMap((name) => [name, `node:${name}`, `${name}/promises`, `node:${name}/promises`]);

@@ -11,7 +11,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalCluster } from '../src/cli/cluster.js';
+import { startLocalCluster } from '../src/supervisor/index.js';
 import { httpJson, startEtcdCluster } from './lib/etcd.js';
 import { LeanHttpClient } from './lib/http-client.js';
 import { formatLoad, runLoad, type LoadResult } from './lib/load.js';

@@ -1,15 +1,15 @@
 // Operator commands: `synod snapshot compact|save|restore` (log compaction, backup and restore;
 // docs/runtime.md, "Backup and restore") and `synod certs create` (a CA and node certificates).
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { BackupError, parseBackup, restoreBackup } from '../server/backup.js';
 import { writeFileDurably } from '../server/identity.js';
 import { clusterIdOf } from '../server/node.js';
-import { callApi, expectOk } from './client.js';
+import { callApi } from '../supervisor/node-client.js';
+import { expectOk } from './client.js';
 import { CliError } from './errors.js';
 import { connectionOf } from './kv.js';
-import type { ClusterFile } from './node.js';
+import { readClusterFile } from '../supervisor/cluster-file.js';
 import { parseIntOption } from './options.js';
 
 /** Backups larger than this are refused at restore (a V8 string holds at most about 512 MiB). */
@@ -98,7 +98,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--client <name>', 'also make a client certificate with this common name (client-NAME.crt)')
     .action(async (f: { dir: string; nodes: string; hosts: string; days: string; client?: string }) => {
       const days = parseIntOption('--days', f.days, 1, 3650);
-      const certs = await import('./certs.js');
+      const certs = await import('../supervisor/certs.js');
       const nodeIds = f.nodes.split(',').map((s) => s.trim()).filter(Boolean);
       if (nodeIds.length === 0) throw new CliError('BAD_OPTION', '--nodes is empty');
       const result = await certs.ensureClusterTls(f.dir, { nodeIds, hosts: f.hosts.split(',').map((s) => s.trim()).filter(Boolean), days });
@@ -120,21 +120,3 @@ function statSizeOf(file: string): number {
   }
 }
 
-export function readClusterFile(path: string): ClusterFile {
-  let file: ClusterFile;
-  try {
-    file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
-  } catch (err) {
-    throw new CliError('BAD_CONFIG', `cannot read config ${path}: ${(err as Error).message}`);
-  }
-  if (typeof file !== 'object' || file === null || typeof file.members !== 'object' || file.members === null || typeof file.secret !== 'string') {
-    throw new CliError('BAD_CONFIG', `${path} is not a Synod cluster file (it needs "members" and "secret")`);
-  }
-  return file;
-}
-
-/** A path in a cluster file, relative to the file's directory, with {id} replaced. */
-export function resolveClusterPath(clusterFile: string, path: string, id: string): string {
-  const named = path.replaceAll('{id}', id);
-  return isAbsolute(named) ? named : join(dirname(clusterFile), named);
-}

@@ -1,30 +1,9 @@
-// A small HTTP(S) client for the node API, used by the CLI commands and the supervisor: tries each
-// endpoint in turn until one answers, trusts the cluster's CA for HTTPS, sends credentials when
-// given, and turns the API's JSON errors into one-line CLI errors. Paths are sent as built here,
-// never re-parsed as URLs (which would turn the key ".." into a step up the path).
+// What the CLI commands add to the node client (src/supervisor/node-client.ts): endpoints from flags
+// or the cluster file, and the API's JSON errors turned into one-line CLI errors.
 import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { CliError } from './errors.js';
-
-export interface ApiAnswer {
-  readonly status: number;
-  readonly body: unknown;
-  readonly endpoint: string;
-}
-
-/** How to reach the nodes: TLS trust and client certificate, and headers (credentials) for every request. */
-export interface ClientTls {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
-}
-
-export interface CallOptions {
-  readonly tls?: ClientTls;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+import type { ApiAnswer } from '../supervisor/node-client.js';
 
 export const DEFAULT_ENDPOINTS = 'http://127.0.0.1:7001,http://127.0.0.1:7002,http://127.0.0.1:7003';
 /** Where `npm start` (synod cluster up) keeps its cluster by default, relative to the working directory. */
@@ -43,72 +22,6 @@ export function parseEndpoints(text: string): string[] {
   }
   if (list.length === 0) throw new CliError('BAD_ENDPOINT', 'no endpoints given');
   return list;
-}
-
-/** One path segment: percent-encoded, and "." or ".." spelled with escapes so that nothing reads them as steps. */
-export function encodeSegment(text: string): string {
-  const encoded = encodeURIComponent(text);
-  return /^\.+$/.test(encoded) ? encoded.replaceAll('.', '%2E') : encoded;
-}
-
-function once(endpoint: string, method: string, path: string, body: unknown, timeoutMs: number, options: CallOptions): Promise<ApiAnswer> {
-  return new Promise((resolvePromise, reject) => {
-    const url = new URL(endpoint);
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string | number> = { ...options.headers };
-    if (data !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(data);
-    }
-    const https = url.protocol === 'https:';
-    const tls = options.tls ?? {};
-    const onAnswer = (res: IncomingMessage): void => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // metrics and other text answers stay text
-        }
-        resolvePromise({ status: res.statusCode ?? 0, body: parsed, endpoint });
-      });
-    };
-    const requestOptions = { host: url.hostname, port: Number(url.port || (https ? 443 : 80)), method, path: `${url.pathname.replace(/\/$/, '')}${path}`, timeout: timeoutMs, headers };
-    const req = https ? httpsRequest({ ...requestOptions, ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }) }, onAnswer) : httpRequest(requestOptions, onAnswer);
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(describeRequestError(err, https))));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
-}
-
-/** One readable line for a failed request; TLS failures say what to do. */
-function describeRequestError(err: NodeJS.ErrnoException, https: boolean): string {
-  const code = err.code ?? '';
-  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
-    return `the server's certificate is not signed by a CA we trust (${code}); pass the cluster's CA with --cacert (npm start keeps it in synod-data/tls/ca.crt)`;
-  }
-  if (code === 'CERT_HAS_EXPIRED') return "the server's certificate has expired (CERT_HAS_EXPIRED)";
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the server's certificate is for another name (${err.message})`;
-  if (code === 'ECONNRESET' && https) return `${err.message} (if the server asks for a client certificate, pass --cert and --key)`;
-  if (code === 'EPROTO' && /wrong version number|packet length too long/i.test(err.message)) return `${err.message} (is this endpoint HTTPS? check http:// versus https://)`;
-  return err.message;
-}
-
-/** Calls the first endpoint that answers at all (any HTTP status); fails when none does. */
-export async function callApi(endpoints: readonly string[], method: string, path: string, body?: unknown, timeoutMs = 10_000, options: CallOptions = {}): Promise<ApiAnswer> {
-  const failures: string[] = [];
-  for (const endpoint of endpoints) {
-    try {
-      return await once(endpoint, method, path, body, timeoutMs, options);
-    } catch (err) {
-      failures.push(`${endpoint}: ${(err as Error).message}`);
-    }
-  }
-  throw new CliError('UNREACHABLE', `no endpoint answered (${failures.join('; ')})`, 1);
 }
 
 /** The body of a 2xx answer; otherwise a CliError carrying the API's error code and message. */

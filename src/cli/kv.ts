@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { callApi, DEFAULT_CLUSTER_FILE, DEFAULT_ENDPOINTS, encodeSegment, expectOk, parseEndpoints, readClusterFileForClient, safeToRetry, type ApiAnswer, type CallOptions } from './client.js';
+import { callApi, encodeSegment, type ApiAnswer, type CallOptions } from '../supervisor/node-client.js';
+import { DEFAULT_CLUSTER_FILE, DEFAULT_ENDPOINTS, expectOk, parseEndpoints, readClusterFileForClient, safeToRetry } from './client.js';
 import { CliError } from './errors.js';
 import { parseIntOption } from './options.js';
 

@@ -2,6 +2,7 @@
 // errors are printed as one line with a stable code and a non-zero exit, never a stack trace.
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
+import { SupervisorError } from '../supervisor/errors.js';
 import { registerCheckCommand } from './check.js';
 import { registerSimCommand } from './sim.js';
 import { registerDemoCommand } from './demo.js';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof CliError) {
+    if (err instanceof CliError || err instanceof SupervisorError) {
       process.stderr.write(`synod: ${err.message} [${err.code}]\n`);
       process.exitCode = err.exitCode;
       return;

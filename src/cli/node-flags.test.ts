@@ -1,6 +1,7 @@
 // The node flags `cluster up` passes, and the check that tells a hand-started node it lacks them.
 import { describe, expect, it } from 'vitest';
-import { NODE_PROCESS_FLAGS, missingNodeFlags } from './node.js';
+import { NODE_PROCESS_FLAGS } from '../supervisor/cluster-file.js';
+import { missingNodeFlags } from './node.js';
 
 describe('node process flags', () => {
   it('are all missing from a plain `node synod.js node` start', () => {

@@ -4,39 +4,10 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import type { JsonValue } from '../core/index.js';
-import type { RaftOptions } from '../raft/index.js';
 import { parseHostPort, type MemberAddress, type NodeConfig, type RunningNode } from '../server/node.js';
 import { DEFAULT_SERVICE, nodeService, nodeServiceNames } from '../server/services.js';
-import { resolveClusterPath } from './admin.js';
+import { NODE_PROCESS_FLAGS, resolveClusterPath, type ClusterFile } from '../supervisor/cluster-file.js';
 import { CliError } from './errors.js';
-
-/**
- * Node (V8) flags `synod cluster up` starts each node process with; run `synod node` directly
- * with the same ones (docs/runtime.md). A young generation of at most 2 x 8 MiB instead of
- * Node 20's 2 x 16: the highest node's peak resident memory after 130,000 puts fell from
- * 181-190 to 168-172 MiB in alternating runs, at the same throughput (a 4 MiB one cost about 5%).
- * A node cannot set this for itself: V8 sizes its heap before any script runs.
- */
-export const NODE_PROCESS_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
-
-/** The cluster config file `synod cluster up` writes and `--config` reads. */
-export interface ClusterFile {
-  /** The service every node runs (default "kv"). */
-  readonly service?: string;
-  /** The service's own options (e.g. clock sync's serverId and clockOffsetsMs). */
-  readonly options?: Readonly<Record<string, JsonValue>>;
-  readonly members: Record<string, MemberAddress>;
-  readonly secret: string;
-  /** Names the cluster (data directories of another cluster are refused); derived from the secret when absent. */
-  readonly clusterId?: string;
-  /** The KV service's Raft timing (kept at the top level, where cluster files before services had it). */
-  readonly raft?: Partial<RaftOptions>;
-  readonly faultInjection?: boolean;
-  /** HTTPS for the client API; paths relative to this file, "{id}" replaced by the node id. */
-  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string; readonly clientCertAuth?: 'none' | 'request' | 'require' };
-  /** Mutual TLS between peers; paths as for `tls`. */
-  readonly peerTls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
-}
 
 interface NodeFlags {
   service?: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkHistory, kvModel } from '../check/index.js';
 import { http, leaderAmong, RecordingClient, startTestCluster, statusOf, synodCommand, trackChild, waitUntil } from './test/harness.js';
-import { NODE_PROCESS_FLAGS } from '../cli/node.js';
+import { NODE_PROCESS_FLAGS } from '../supervisor/cluster-file.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
 let cluster: TestCluster | undefined;

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLocalCluster, type ClusterHandle } from '../cli/cluster.js';
+import { startLocalCluster, type ClusterHandle } from '../supervisor/index.js';
 import { http, leaderAmong, startTestCluster, synodCommand, trackChild, trustCa } from './test/harness.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serveDashboard } from '../../src/cli/cluster.js';
+import { serveDashboard } from '../../src/supervisor/index.js';
 import { liveAdapterFor } from '../../web/src/adapters/index.js';
 import { clockLiveAdapter, type ClockStatus } from '../../web/src/adapters/live-clock.js';
 import { kvLiveAdapter } from '../../web/src/adapters/live-kv.js';

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultWebDir, serveDashboard, startLocalCluster, type ClusterHandle } from '../../src/cli/cluster.js';
+import { defaultWebDir, serveDashboard, startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
 import { kvLiveAdapter } from '../../web/src/adapters/live-kv.js';
 import { LiveSource, type LiveNodeInfo } from '../../web/src/source/live.js';
 import { parseValue } from '../../web/src/ui/live.js';

@@ -10,8 +10,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCluster, type ClusterHandle } from '../../src/cli/cluster.js';
-import { callApi } from '../../src/cli/client.js';
+import { startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
+import { callApi } from '../../src/supervisor/index.js';
 import { buildApp, freeBasePort, CHROMIUM, hasChromium, launch, type Browser } from './harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

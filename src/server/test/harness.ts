@@ -8,7 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startLocalCluster, type ClusterHandle } from '../../cli/cluster.js';
+import { startLocalCluster, type ClusterHandle } from '../../supervisor/index.js';
 import { HistoryRecorder, type JsonValue, type Outcome } from '../../sim/index.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));

@@ -1,4 +1,4 @@
-// Live mode: a cluster of real node processes run by `synod cluster up` (src/cli/cluster.ts). The
+// Live mode: a cluster of real node processes run by `synod cluster up` (src/supervisor). The
 // supervisor serves this page and, on the same origin, its control API: GET /api/cluster (the
 // service it runs: {"service": "kv" | "clock-sync", "nodes": N}), GET /api/nodes (each process
 // and the node's GET /v1/status), GET /api/events (the same list as server-sent events, every
