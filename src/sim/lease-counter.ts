@@ -391,7 +391,7 @@ export class LeaseCounterCluster extends SimCluster<LeaseCounterMessage, LeaseCo
     const check = this.checkLinearizability();
     const v = this.found;
     return [
-      `counter: ${String(this.counter())}; operations ok ${c.ok}, fail ${c.fail}, unknown ${c.unknown}`,
+      `counter: ${String(this.counter())}; finished operations: ok ${c.ok}, fail ${c.fail}, unknown ${c.unknown}`,
       `writes refused by fencing: ${this.fencedCount()}`,
       v.length === 0 ? 'stale-write monitor: no stale write' : `stale-write monitor: ${v.length} stale write(s), first at ${v[0]?.atMs} ms: ${v[0]?.message}`,
       `linearizability of the counter history: ${check.verdict}`,
