@@ -40,6 +40,27 @@ describe('synod sim run', () => {
     expect(run.stdout).toMatch(/worst corrected error: \d+\.\d ms/);
   });
 
+  it('runs the lease-counter composition: the paused holder\'s write is fenced, or overwrites without fencing', () => {
+    const fenced = runSynod(['sim', 'run', '--protocol', 'lease-counter', '--nodes', '5', '--seed', '7', '--duration-ms', '2000']);
+    expect(fenced.status).toBe(0);
+    expect(fenced.stdout).toContain('writes refused by fencing: 1');
+    expect(fenced.stdout).toContain('linearizability of the counter history: linearizable');
+    const unfenced = runSynod(['sim', 'run', '--protocol', 'lease-counter-unfenced', '--nodes', '5', '--seed', '7', '--duration-ms', '2000']);
+    expect(unfenced.status).toBe(0);
+    expect(unfenced.stdout).toMatch(/stale-write monitor: 1 stale write/);
+    expect(unfenced.stdout).toContain('linearizability of the counter history: not-linearizable');
+  });
+
+  it('runs lease-counter chaos: no violation with fencing, a replayable failing seed without', () => {
+    const fenced = runSynod(['chaos', '--protocol', 'lease-counter', '--seeds', '10']);
+    expect(fenced.status).toBe(0);
+    expect(fenced.stdout).toMatch(/no violations/);
+    const unfenced = runSynod(['chaos', '--protocol', 'lease-counter-unfenced', '--seeds', '1', '--first-seed', '23']);
+    expect(unfenced.status).toBe(1);
+    expect(unfenced.stdout).toContain('stale-write');
+    expect(unfenced.stdout).toContain('replay: synod chaos --protocol lease-counter-unfenced --seeds 1 --first-seed 23');
+  });
+
   it.each([
     [['--protocol', 'nope'], /unknown protocol "nope"/],
     [['--protocol', 'echo', '--nemesis', 'at 100 ms explode 3'], /unknown action "explode"/],

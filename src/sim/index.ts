@@ -23,3 +23,32 @@ export {
   type Target,
 } from './nemesis.js';
 export { EchoCore, echoSpec, runEchoWorkload, type EchoMessage, type EchoOp, type EchoRequest, type EchoResponse, type EchoWorkloadOptions } from './echo.js';
+export {
+  ComposedCore,
+  composeSpecs,
+  type ComposedMessage,
+  type ComposedOp,
+  type ComposedRequest,
+  type ComposedResponse,
+  type ComposedSpec,
+  type ComposeOptions,
+  type PartSpecs,
+  type Placement,
+  type Routes,
+} from './compose.js';
+export {
+  ClientNodeCore,
+  ClientNodeDriver,
+  clientNodeSpec,
+  randomWorkload,
+  scriptedWorkload,
+  type ClientContext,
+  type ClientDriverOptions,
+  type ClientNodeOp,
+  type ClientNodeOptions,
+  type ClientNodeRequest,
+  type ClientNodeResponse,
+  type ClientProgram,
+  type Workload,
+} from './client-node.js';
+export { LeaseCounterCluster, leaseCounterSpec, type CounterOp, type LeaseCounterOptions } from './lease-counter.js';
