@@ -9,6 +9,8 @@ import { casResultOf, stepCas, type CasResult } from './register.js';
 export type KvCall =
   | { readonly kind: 'get'; readonly value: string }
   | { readonly kind: 'put'; readonly value: string }
+  /** `suffix` is the (raw, not JSON) string concatenated onto the key's string value. */
+  | { readonly kind: 'append'; readonly suffix: string }
   | { readonly kind: 'cas'; readonly from: string; readonly to: string; readonly result: CasResult }
   /** `expected` is the canonical value the client saw after incrementing, or null when not seen. */
   | { readonly kind: 'incr'; readonly by: number; readonly expected: string | null };
@@ -40,6 +42,12 @@ function prepareIncr(op: Operation, input: { [key: string]: JsonValue }): KvCall
   return { kind: 'incr', by, expected: seen ? canonicalJson(op.output) : null };
 }
 
+function prepareAppend(op: Operation, input: { [key: string]: JsonValue }): KvCall {
+  const suffix = field(op, input, 'value');
+  if (typeof suffix !== 'string') throw badOp(op, 'input.value must be a string');
+  return { kind: 'append', suffix };
+}
+
 function prepareKvCall(op: Operation): KvCall | null {
   const input = inputObject(op);
   switch (op.f) {
@@ -58,8 +66,10 @@ function prepareKvCall(op: Operation): KvCall | null {
       };
     case 'incr':
       return prepareIncr(op, input);
+    case 'append':
+      return prepareAppend(op, input);
     default:
-      throw badOp(op, 'is not an operation of kv (get, put, delete, cas, incr)');
+      throw badOp(op, 'is not an operation of kv (get, put, delete, cas, incr, append)');
   }
 }
 
@@ -68,6 +78,13 @@ function stepIncr(state: string, by: number, expected: string | null): string | 
   if (typeof current !== 'number') return undefined;
   const next = canonicalJson(current + by);
   return expected === null || expected === next ? next : undefined;
+}
+
+/** String concatenation; an absent key counts as "", and appending "" changes nothing (not even creating the key). */
+function stepAppend(state: string, suffix: string): string | undefined {
+  if (suffix === '') return state;
+  const current = state === ABSENT ? '' : (JSON.parse(state) as JsonValue);
+  return typeof current === 'string' ? JSON.stringify(current + suffix) : undefined;
 }
 
 function kvSessionEffect(op: Operation): SessionEffect | null {
@@ -84,6 +101,8 @@ function kvSessionEffect(op: Operation): SessionEffect | null {
       return call.result === 'refused' ? null : { kind: 'write', key, value: call.to };
     case 'incr':
       return { kind: 'write', key, value: call.expected };
+    case 'append':
+      return { kind: 'write', key, value: null };
   }
 }
 
@@ -105,6 +124,8 @@ export const kvModel: Model<string, KvCall> = {
         return stepCas(state, call.from, call.to, call.result);
       case 'incr':
         return stepIncr(state, call.by, call.expected);
+      case 'append':
+        return stepAppend(state, call.suffix);
     }
   },
   stateKey: (state) => state,
