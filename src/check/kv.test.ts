@@ -34,8 +34,20 @@ describe('kv linearizability', () => {
     const first = check(specs);
     expect(first.verdict).toBe('not-linearizable');
     expect(first.violation?.key).toBe('a');
-    expect(first.partitions).toHaveLength(1);
-    expect(check(specs, true).partitions).toHaveLength(2);
+    // every key is reported; smallest first, so b (one operation) was decided before a
+    expect(first.partitions.map((p) => [p.key, p.verdict])).toEqual([
+      ['a', 'not-linearizable'],
+      ['b', 'linearizable'],
+    ]);
+    const wider: OpSpec[] = [...specs, { p: 3, f: 'get', input: { key: 'b' }, output: null, at: [6, 7] as const }];
+    expect(check(wider).partitions.map((p) => [p.key, p.verdict, p.reason])).toEqual([
+      ['a', 'not-linearizable', null],
+      ['b', 'unknown', 'stopped'],
+    ]);
+    expect(check(wider, true).partitions.map((p) => [p.key, p.verdict])).toEqual([
+      ['a', 'not-linearizable'],
+      ['b', 'linearizable'],
+    ]);
   });
 
   it('treats delete as making the key absent (get returns null)', () => {

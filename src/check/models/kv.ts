@@ -83,8 +83,9 @@ function stepIncr(state: string, by: number, expected: string | null): string | 
 /** String concatenation; an absent key counts as "", and appending "" changes nothing (not even creating the key). */
 function stepAppend(state: string, suffix: string): string | undefined {
   if (suffix === '') return state;
-  const current = state === ABSENT ? '' : (JSON.parse(state) as JsonValue);
-  return typeof current === 'string' ? JSON.stringify(current + suffix) : undefined;
+  if (state === ABSENT) return JSON.stringify(suffix);
+  // a canonical JSON string is "…": join the texts without parsing (what is inside stays valid JSON)
+  return state.charCodeAt(0) === 0x22 ? state.slice(0, -1) + JSON.stringify(suffix).slice(1) : undefined;
 }
 
 function kvSessionEffect(op: Operation): SessionEffect | null {
@@ -111,6 +112,11 @@ export const kvModel: Model<string, KvCall> = {
   prepare(op: Operation): PreparedCall<KvCall> | null {
     if (op.outcome === 'fail') return null;
     const call = prepareKvCall(op);
+    return call === null ? null : { key: inputObject(op)['key'] as string, call };
+  },
+  observeFailure(op: Operation): PreparedCall<KvCall> | null {
+    if (op.f !== 'cas') return null;
+    const call = prepareKvCall({ ...op, outcome: 'ok', output: false });
     return call === null ? null : { key: inputObject(op)['key'] as string, call };
   },
   initial: () => ABSENT,
