@@ -22,6 +22,7 @@ export { checkSessions, type SessionGuarantee, type SessionResult, type SessionV
 export { JepsenLogReader, parseJepsenLog, type JepsenReadOptions } from './formats/jepsen.js';
 export { DEFAULT_MAX_LINE_CHARS, LineSplitter } from './formats/lines.js';
 export { parseEdnValue, type EdnOptions } from './formats/edn.js';
+export { DETECT_HEAD_BYTES, HISTORY_FORMATS, detectHistoryFormat, type HistoryFormat } from './formats/detect.js';
 export {
   EdnEventReader,
   EdnHistoryReader,

@@ -60,6 +60,11 @@ function isOpening(c: number): boolean {
   return c === 0x7b || c === 0x5b || c === 0x28; // { [ (
 }
 
+/** The closing bracket of an opening one: } for {, ] for [, ) for (. */
+function closerOf(c: number): number {
+  return c === 0x28 ? 0x29 : c + 2;
+}
+
 function isClosing(c: number): boolean {
   return c === 0x7d || c === 0x5d || c === 0x29; // } ] )
 }
@@ -70,7 +75,8 @@ function isClosing(c: number): boolean {
  */
 class FormScanner {
   private inForm = false;
-  private depth = 0;
+  /** The closing brackets still expected, innermost last; the map is complete when none are. */
+  private closers: number[] = [];
   private inString = false;
   private escaped = false;
   private pieces: string[] = [];
@@ -92,9 +98,9 @@ class FormScanner {
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (this.inForm) {
-        if (this.depth === 0) {
+        if (this.closers.length === 0) {
           // the tag of a tagged map (#jepsen.history.Op{...}): symbol characters up to the bracket
-          if (isOpening(c)) this.depth = 1;
+          if (isOpening(c)) this.closers.push(closerOf(c));
           else if (isSpace(c) || isClosing(c) || c === QUOTE || c === BACKSLASH) throw fail(line, `expected a map after "${excerpt(text.slice(start, i))}"`);
           continue;
         }
@@ -104,12 +110,13 @@ class FormScanner {
           else if (c === QUOTE) this.inString = false;
         } else if (c === QUOTE) this.inString = true;
         else if (c === BACKSLASH) i++; // a character literal: its character is no bracket
-        else if (isOpening(c)) this.depth++;
+        else if (isOpening(c)) this.closers.push(closerOf(c));
         else if (isClosing(c)) {
-          if (--this.depth === 0) {
-            this.emit(text.slice(start, i + 1));
-            continue;
+          if (this.closers.pop() !== c) {
+            const sofar = this.pieces.length === 0 ? text.slice(start, i + 1) : `${this.pieces[0]!}…`;
+            throw fail(this.formLine, `bad map "${excerpt(sofar)}": "${text[i]!}" closes no bracket opened before it`);
           }
+          if (this.closers.length === 0) this.emit(text.slice(start, i + 1));
         }
         continue;
       }
@@ -124,7 +131,7 @@ class FormScanner {
       else if (c === 0x7b || c === HASH) {
         // a map, or a tagged map such as #jepsen.history.Op{...}
         this.inForm = true;
-        this.depth = c === HASH ? 0 : 1;
+        if (c !== HASH) this.closers.push(closerOf(c));
         this.formLine = line;
         start = i;
       } else throw fail(line, `expected a map such as {:type :invoke, :f :read, ...}, got "${excerpt(text.slice(i))}"`);
