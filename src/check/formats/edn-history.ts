@@ -89,11 +89,12 @@ class FormScanner {
   sawContent = false;
 
   constructor(
-    private readonly onForm: (text: string, line: number) => void,
+    private readonly onForm: (text: string, line: number, parsed?: JsonValue) => void,
     private readonly maxChars: number,
   ) {}
 
   line(text: string, line: number): void {
+    if (!this.inForm && this.vector !== 'closed' && this.wholeLineMap(text, line)) return;
     let start = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -146,6 +147,29 @@ class FormScanner {
     }
   }
 
+  /**
+   * The common case, one map per line: the line parsed whole, without scanning it character by
+   * character first. False (nothing consumed) when it is not exactly one map, for the scanner.
+   */
+  private wholeLineMap(text: string, line: number): boolean {
+    let from = 0;
+    while (from < text.length && isSpace(text.charCodeAt(from))) from++;
+    let to = text.length;
+    while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
+    if (text.charCodeAt(from) !== 0x7b || text.charCodeAt(to - 1) !== 0x7d) return false;
+    let value: JsonValue;
+    try {
+      value = parseEdnValue(text.slice(from, to), { collections: true });
+    } catch {
+      return false; // the scanner finds the maps, or the error, with its line
+    }
+    if (!isRecord(value)) return false;
+    this.sawContent = true;
+    this.forms++;
+    this.onForm(text.slice(from, to), line, value);
+    return true;
+  }
+
   private emit(last: string): void {
     const text = this.pieces.length === 0 ? last : `${this.pieces.join('\n')}\n${last}`;
     this.pieces = [];
@@ -187,10 +211,10 @@ function processOf(map: { [key: string]: JsonValue }, line: number): string {
 }
 
 /** The event a map describes; EDN_HISTORY naming the line when it is not one. */
-function toEvent(text: string, line: number, position: number): EdnEvent {
+function toEvent(text: string, line: number, position: number, parsed?: JsonValue): EdnEvent {
   let map: JsonValue;
   try {
-    map = parseEdnValue(text, { collections: true });
+    map = parsed ?? parseEdnValue(text, { collections: true });
   } catch (err) {
     if (err instanceof EdnSyntaxError) throw fail(line, `bad map "${excerpt(text)}": ${err.message}`);
     throw err;
@@ -226,7 +250,7 @@ export class EdnEventReader {
     options: EdnReadOptions = {},
   ) {
     const max = options.maxLineChars ?? DEFAULT_MAX_LINE_CHARS;
-    this.scanner = new FormScanner((text, line) => this.onEvent(toEvent(text, line, this.events++)), max);
+    this.scanner = new FormScanner((text, line, parsed) => this.onEvent(toEvent(text, line, this.events++, parsed)), max);
     this.splitter = new LineSplitter((content, line) => this.scanner.line(content, line), max);
   }
 

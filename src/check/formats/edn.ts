@@ -122,8 +122,9 @@ class Reader {
       if (this.text[this.at] === '}' || this.at >= this.text.length) throw new EdnSyntaxError(`map key "${excerpt(key)}" has no value`);
       const value = this.read(depth);
       if (Object.hasOwn(map, key)) throw new EdnSyntaxError(`map key "${excerpt(key)}" appears twice`);
-      // defineProperty: a key such as "__proto__" must become an own property, not a prototype
-      Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+      // "__proto__" must become an own property, not the prototype: only defineProperty does that
+      if (key === '__proto__') Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+      else map[key] = value;
     }
   }
 
