@@ -1,7 +1,6 @@
-// Reads histories written as EDN maps, one per operation event: Jepsen's history.edn (a map per
-// line, or one vector of maps) and Porcupine's KV test logs. Events come out typed (for any
-// checker, the transactional one included) and are paired into Synod operations per process.
-// The input is untrusted: maps are found by a bracket scanner that holds one map at a time.
+// Reads histories of EDN maps, one per event (Jepsen's history.edn, Porcupine's KV logs) from
+// untrusted text, holding one map at a time: typed events for any checker (the transactional one
+// included), and Synod operations paired per process for the linearizability checker.
 import type { History, JsonValue, Operation, Outcome } from '../../core/index.js';
 import { CheckError } from '../errors.js';
 import { canonicalJson, isRecord } from '../json.js';
