@@ -99,13 +99,15 @@ function toViolation<S, C>(
 const FIRST_SLICE_STEPS = 1 << 12;
 /** Each round's slice is this much longer: short rounds find easy violations, long ones keep switching rare. */
 const SLICE_GROWTH = 1.5;
-/** Rounds stop doubling the slice here (about a second of search). */
+/** Slices stop growing here (about a second of search). */
 const MAX_SLICE_STEPS = 1 << 23;
 
-/** One partition's search as the scheduler runs it, in slices. */
+/**
+ * One partition's search as the scheduler runs it, in slices. Its tables are made at its first
+ * slice and dropped when it is decided, so only the partitions in progress hold memory.
+ */
 class PartitionTask<S, C> {
-  private search: ResumableSearch | null;
-  private readonly table: StepTable<S, C>;
+  private state: { readonly table: StepTable<S, C>; readonly search: ResumableSearch } | 'unstarted' | 'done' = 'unstarted';
   ms = 0;
   report: PartitionReport | null = null;
   violation: Violation | null = null;
@@ -114,19 +116,27 @@ class PartitionTask<S, C> {
 
   constructor(
     readonly partition: Partition<C>,
-    model: Model<S, C>,
+    private readonly model: Model<S, C>,
     private readonly budget: Budget,
-  ) {
-    this.table = new StepTable(model, partition.calls, model.initial(partition.key));
-    this.search = startSearch(
+  ) {}
+
+  private start(): { readonly table: StepTable<S, C>; readonly search: ResumableSearch } {
+    const { partition, model } = this;
+    const table = new StepTable(model, partition.calls, model.initial(partition.key));
+    const search = startSearch(
       {
         invokeTimes: Float64Array.from(partition.ops, (op) => op.invokeMs),
         completeTimes: Float64Array.from(partition.ops, (op) => (op.outcome === 'unknown' ? Infinity : op.completeMs)),
-        initialState: this.table.initial,
-        transitions: this.table,
+        initialState: table.initial,
+        transitions: table,
       },
-      budget,
+      this.budget,
     );
+    return { table, search };
+  }
+
+  private get search(): ResumableSearch | null {
+    return typeof this.state === 'object' ? this.state.search : null;
   }
 
   steps(): number {
@@ -135,8 +145,9 @@ class PartitionTask<S, C> {
 
   /** Runs until `untilSteps` steps in all; true when the partition is decided (or gave up). */
   runSlice(untilSteps: number, now: (() => number) | undefined): boolean {
-    const search = this.search;
-    if (search === null) return true;
+    if (this.state === 'done') return true;
+    if (this.state === 'unstarted') this.state = this.start();
+    const { search, table } = this.state;
     this.budget.settle(-this.heldStates, -this.heldBytes);
     const started = now?.() ?? 0;
     const found = search.run(untilSteps);
@@ -150,11 +161,11 @@ class PartitionTask<S, C> {
     }
     this.heldStates = this.heldBytes = 0;
     this.budget.settle(found.states);
-    this.search = null; // frees the memo
+    this.state = 'done'; // frees the memo and the tables
     const verdict: Verdict =
       found.kind === 'linearizable' ? 'linearizable' : found.kind === 'violation' ? 'not-linearizable' : 'unknown';
     this.report = this.reportOf(verdict, found.states, found.steps, found.kind === 'exhausted' ? found.reason : null, now);
-    if (found.kind === 'violation') this.violation = toViolation(this.partition, this.table, found);
+    if (found.kind === 'violation') this.violation = toViolation(this.partition, table, found);
     return true;
   }
 
@@ -162,7 +173,7 @@ class PartitionTask<S, C> {
   abandon(reason: BudgetReason | 'stopped', now: (() => number) | undefined): void {
     if (this.report !== null) return;
     const { states, steps } = this.search?.size ?? { states: 0, steps: 0 };
-    this.search = null;
+    this.state = 'done';
     this.report = this.reportOf('unknown', states, steps, reason, now);
   }
 
