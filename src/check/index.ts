@@ -33,7 +33,7 @@ export {
   type EdnHistoryOptions,
   type EdnReadOptions,
   type EdnShape,
-  type EventType,
+  type EdnEventType,
 } from './formats/edn-history.js';
 export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';

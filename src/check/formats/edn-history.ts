@@ -7,7 +7,7 @@ import { canonicalJson, isRecord } from '../json.js';
 import { EdnSyntaxError, parseEdnValue } from './edn.js';
 import { DEFAULT_MAX_LINE_CHARS, LineSplitter } from './lines.js';
 
-export type EventType = 'invoke' | 'ok' | 'fail' | 'info';
+export type EdnEventType = 'invoke' | 'ok' | 'fail' | 'info';
 
 /** One map of an EDN history, its fields converted to JSON (keywords are strings like ":append"). */
 export interface EdnEvent {
@@ -15,7 +15,7 @@ export interface EdnEvent {
   readonly line: number;
   /** 0-based position among all events of the file, nemesis ones included (Jepsen's :index). */
   readonly position: number;
-  readonly type: EventType;
+  readonly type: EdnEventType;
   /** `:process` as text: "3" for the integer 3, ":nemesis" for the keyword. */
   readonly process: string;
   /** `:f` without its colon: "read", "txn". */
@@ -35,8 +35,8 @@ export interface EdnReadOptions {
   readonly maxLineChars?: number;
 }
 
-const TYPES: Readonly<Record<string, EventType>> = { ':invoke': 'invoke', ':ok': 'ok', ':fail': 'fail', ':info': 'info' };
-const OUTCOME: Readonly<Record<EventType, Outcome>> = { invoke: 'unknown', ok: 'ok', fail: 'fail', info: 'unknown' };
+const TYPES: Readonly<Record<string, EdnEventType>> = { ':invoke': 'invoke', ':ok': 'ok', ':fail': 'fail', ':info': 'info' };
+const OUTCOME: Readonly<Record<EdnEventType, Outcome>> = { invoke: 'unknown', ok: 'ok', fail: 'fail', info: 'unknown' };
 
 /** Input quoted in a message: maps can be megabytes long. */
 function excerpt(text: string): string {
