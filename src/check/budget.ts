@@ -11,7 +11,10 @@ export interface BudgetOptions {
   readonly budgetMs?: number;
   /** Give up after memoising this many (linearized set, state) configurations over the whole check. */
   readonly maxStates?: number;
-  /** Give up when one partition's memo table would outgrow this many bytes. */
+  /**
+   * Give up on a partition when the memo tables held at once (the partitions being searched side
+   * by side) would outgrow this many bytes.
+   */
   readonly maxMemoryBytes?: number;
 }
 
@@ -31,6 +34,7 @@ export class Budget {
   private readonly maxStates: number;
   private readonly maxMemoryBytes: number;
   private settledStates = 0;
+  private heldBytes = 0;
 
   constructor(options: BudgetOptions = {}) {
     this.maxStates = requirePositive('maxStates', options.maxStates, DEFAULT_MAX_STATES);
@@ -43,16 +47,21 @@ export class Budget {
     this.deadlineMs = this.now === undefined ? Infinity : this.now() + budgetMs;
   }
 
-  /** Why the check must stop now, or null; `states` and `bytes` are the current partition's. */
+  /** Why the check must stop now, or null; `states` and `bytes` are the running partition's. */
   exceeded(states: number, bytes: number): BudgetReason | null {
     if (this.settledStates + states > this.maxStates) return 'state-budget';
-    if (bytes > this.maxMemoryBytes) return 'memory-budget';
+    if (this.heldBytes + bytes > this.maxMemoryBytes) return 'memory-budget';
     if (this.now !== undefined && this.now() > this.deadlineMs) return 'time-budget';
     return null;
   }
 
-  /** Counts a finished partition's states against the whole check. */
-  settle(states: number): void {
+  /**
+   * Counts states and held memo bytes of partitions other than the running one: positive when a
+   * partition pauses or ends (an ended one passes bytes 0: its memo is freed), negative when a
+   * paused one resumes and counts as running again.
+   */
+  settle(states: number, bytes = 0): void {
     this.settledStates += states;
+    this.heldBytes += bytes;
   }
 }

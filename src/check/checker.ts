@@ -7,11 +7,20 @@ import { CheckError } from './errors.js';
 import { StepTable } from './machine.js';
 import type { Model } from './model.js';
 import type { CheckResult, PartitionReport, Verdict, Violation } from './result.js';
-import { searchLinearization, type SearchOutcome } from './search.js';
+import { startSearch, type ResumableSearch, type SearchOutcome } from './search.js';
+
+/** What a failed compare-and-set means: it did not happen, or it compared and found another value. */
+export type FailedCas = 'dropped' | 'observed';
 
 export interface CheckOptions extends BudgetOptions {
   /** Keep checking the remaining partitions after a violation (default: stop at the first). */
   readonly allPartitions?: boolean;
+  /**
+   * 'dropped' (default, as Knossos): a failed cas certainly did not take effect and is left out.
+   * 'observed' (as Porcupine's etcd model): it completed, and saw a value other than the expected
+   * one, so it constrains the order like a read; models without observeFailure drop it anyway.
+   */
+  readonly failedCas?: FailedCas;
 }
 
 export interface Partition<C> {
@@ -29,11 +38,15 @@ function assertTimes(op: Operation): void {
 }
 
 /** Groups the operations that can matter by key, in order of each key's first appearance. */
-export function partitionHistory<S, C>(history: History, model: Model<S, C>): Partition<C>[] {
+export function partitionHistory<S, C>(history: History, model: Model<S, C>, options: Pick<CheckOptions, 'failedCas'> = {}): Partition<C>[] {
   const byKey = new Map<string, Partition<C>>();
+  const observe = options.failedCas === 'observed' && model.observeFailure !== undefined;
+  if (options.failedCas !== undefined && options.failedCas !== 'observed' && options.failedCas !== 'dropped') {
+    throw new CheckError('BAD_OPTION', `failedCas must be "observed" or "dropped", not ${JSON.stringify(options.failedCas)}`);
+  }
   for (const op of history.ops) {
     assertTimes(op);
-    const prepared = model.prepare(op);
+    const prepared = observe && op.outcome === 'fail' ? (model.observeFailure?.(op) ?? null) : model.prepare(op);
     if (prepared === null) continue;
     let partition = byKey.get(prepared.key);
     if (partition === undefined) byKey.set(prepared.key, (partition = { key: prepared.key, ops: [], calls: [] }));
@@ -82,53 +95,130 @@ function toViolation<S, C>(
   };
 }
 
-function checkPartition<S, C>(
-  partition: Partition<C>,
-  model: Model<S, C>,
-  budget: Budget,
-): { report: PartitionReport; violation: Violation | null } {
-  const table = new StepTable(model, partition.calls, model.initial(partition.key));
-  const found = searchLinearization(
-    {
-      invokeTimes: Float64Array.from(partition.ops, (op) => op.invokeMs),
-      completeTimes: Float64Array.from(partition.ops, (op) => (op.outcome === 'unknown' ? Infinity : op.completeMs)),
-      initialState: table.initial,
-      transitions: table,
-    },
-    budget,
-  );
-  budget.settle(found.states);
-  const verdict: Verdict =
-    found.kind === 'linearizable' ? 'linearizable' : found.kind === 'violation' ? 'not-linearizable' : 'unknown';
-  const report: PartitionReport = {
-    key: partition.key,
-    verdict,
-    ops: partition.ops.length,
-    states: found.states,
-    steps: found.steps,
-    reason: found.kind === 'exhausted' ? found.reason : null,
-  };
-  return { report, violation: found.kind === 'violation' ? toViolation(partition, table, found) : null };
+/** Steps a partition gets in the first round of slices (the search pauses at multiples of 1024). */
+const FIRST_SLICE_STEPS = 1 << 12;
+/** Each round's slice is this much longer: short rounds find easy violations, long ones keep switching rare. */
+const SLICE_GROWTH = 1.5;
+/** Slices stop growing here (about a second of search). */
+const MAX_SLICE_STEPS = 1 << 23;
+
+/**
+ * One partition's search as the scheduler runs it, in slices. Its tables are made at its first
+ * slice and dropped when it is decided, so only the partitions in progress hold memory.
+ */
+class PartitionTask<S, C> {
+  private state: { readonly table: StepTable<S, C>; readonly search: ResumableSearch } | 'unstarted' | 'done' = 'unstarted';
+  ms = 0;
+  report: PartitionReport | null = null;
+  violation: Violation | null = null;
+  private heldStates = 0;
+  private heldBytes = 0;
+
+  constructor(
+    readonly partition: Partition<C>,
+    private readonly model: Model<S, C>,
+    private readonly budget: Budget,
+  ) {}
+
+  private start(): { readonly table: StepTable<S, C>; readonly search: ResumableSearch } {
+    const { partition, model } = this;
+    const table = new StepTable(model, partition.calls, model.initial(partition.key));
+    const search = startSearch(
+      {
+        invokeTimes: Float64Array.from(partition.ops, (op) => op.invokeMs),
+        completeTimes: Float64Array.from(partition.ops, (op) => (op.outcome === 'unknown' ? Infinity : op.completeMs)),
+        initialState: table.initial,
+        transitions: table,
+      },
+      this.budget,
+    );
+    return { table, search };
+  }
+
+  private get search(): ResumableSearch | null {
+    return typeof this.state === 'object' ? this.state.search : null;
+  }
+
+  steps(): number {
+    return this.search?.size.steps ?? 0;
+  }
+
+  /** Runs until `untilSteps` steps in all; true when the partition is decided (or gave up). */
+  runSlice(untilSteps: number, now: (() => number) | undefined): boolean {
+    if (this.state === 'done') return true;
+    if (this.state === 'unstarted') this.state = this.start();
+    const { search, table } = this.state;
+    this.budget.settle(-this.heldStates, -this.heldBytes);
+    const started = now?.() ?? 0;
+    const found = search.run(untilSteps);
+    if (now !== undefined) this.ms += now() - started;
+    const { states, bytes } = search.size;
+    if (found === null) {
+      this.heldStates = states;
+      this.heldBytes = bytes;
+      this.budget.settle(states, bytes);
+      return false;
+    }
+    this.heldStates = this.heldBytes = 0;
+    this.budget.settle(found.states);
+    this.state = 'done'; // frees the memo and the tables
+    const verdict: Verdict =
+      found.kind === 'linearizable' ? 'linearizable' : found.kind === 'violation' ? 'not-linearizable' : 'unknown';
+    this.report = this.reportOf(verdict, found.states, found.steps, found.kind === 'exhausted' ? found.reason : null, now);
+    if (found.kind === 'violation') this.violation = toViolation(this.partition, table, found);
+    return true;
+  }
+
+  /** Ends an undecided search: the whole check stopped, for `reason` (or a violation elsewhere). */
+  abandon(reason: BudgetReason | 'stopped', now: (() => number) | undefined): void {
+    if (this.report !== null) return;
+    const { states, steps } = this.search?.size ?? { states: 0, steps: 0 };
+    this.state = 'done';
+    this.report = this.reportOf('unknown', states, steps, reason, now);
+  }
+
+  private reportOf(verdict: Verdict, states: number, steps: number, reason: PartitionReport['reason'], now: (() => number) | undefined): PartitionReport {
+    const ms = now === undefined ? null : Math.round(this.ms * 1000) / 1000;
+    return { key: this.partition.key, verdict, ops: this.partition.ops.length, states, steps, reason, ms };
+  }
 }
 
 /**
- * Is `history` linearizable with respect to `model`? Failed operations are dropped; an operation
- * with an unknown outcome may take effect at any point after its invocation, or never.
+ * Is `history` linearizable with respect to `model`? Failed operations are dropped (a failed
+ * compare-and-set is kept as an observation with `failedCas: 'observed'`); an operation with an
+ * unknown outcome may take effect at any point after its invocation, or never.
+ *
+ * Partitions are searched side by side: smallest first, round-robin in slices of steps that
+ * grow by half each round, so a partition that is plainly not linearizable is found early whatever
+ * the order of keys, even behind one whose search is hard.
  */
 export function checkHistory<S, C>(history: History, model: Model<S, C>, options: CheckOptions = {}): CheckResult {
   const budget = new Budget(options);
-  const partitions: PartitionReport[] = [];
+  const now = options.now;
+  const tasks = partitionHistory(history, model, options).map((p) => new PartitionTask(p, model, budget));
+  // smallest first; Array.prototype.sort is stable, so ties keep the order of first appearance
+  let live = [...tasks].sort((a, b) => a.partition.ops.length - b.partition.ops.length);
   let violation: Violation | null = null;
   let reason: BudgetReason | null = null;
-  for (const partition of partitionHistory(history, model)) {
-    const checked = checkPartition(partition, model, budget);
-    partitions.push(checked.report);
-    violation ??= checked.violation;
-    reason ??= checked.report.reason;
-    if (violation !== null && options.allPartitions !== true) break;
-    // time and states are budgets of the whole check; memory is per partition
-    if (checked.report.reason === 'time-budget' || checked.report.reason === 'state-budget') break;
+  let slice = FIRST_SLICE_STEPS;
+  let stop: BudgetReason | 'stopped' | null = null;
+  while (live.length > 0 && stop === null) {
+    for (const task of live) {
+      const steps = live.length === 1 ? Infinity : task.steps() + slice;
+      if (!task.runSlice(steps, now)) continue;
+      const report = task.report!;
+      violation ??= task.violation;
+      if (report.reason !== null && report.reason !== 'stopped') reason ??= report.reason;
+      if (task.violation !== null && options.allPartitions !== true) stop = 'stopped';
+      // time and states are budgets of the whole check; memory is of the memos held at once
+      else if (report.reason === 'time-budget' || report.reason === 'state-budget') stop = report.reason;
+      if (stop !== null) break;
+    }
+    live = live.filter((task) => task.report === null);
+    slice = Math.min(Math.round(slice * SLICE_GROWTH), MAX_SLICE_STEPS);
   }
+  for (const task of live) task.abandon(stop ?? 'stopped', now);
   const verdict: Verdict = violation !== null ? 'not-linearizable' : reason !== null ? 'unknown' : 'linearizable';
+  const partitions = tasks.map((task) => task.report!);
   return { verdict, model: model.name, partitions, violation, reason: verdict === 'unknown' ? reason : null };
 }

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { historyOf } from './test/histories.js';
 import { runSynod, type CliRun } from '../cli/test/run-cli.js';
 import { etcdHistoriesDir } from '../../test/shared-histories.js';
+import { porcupineKvText } from '../../test/porcupine-kv.js';
 
 const etcd002 = join(etcdHistoriesDir, 'etcd_002.log');
 const dir = mkdtempSync(join(tmpdir(), 'synod-check-'));
@@ -150,5 +151,83 @@ describe('synod check', () => {
     const sessions = synod('--model', 'mutex', '--sessions', good);
     expect(sessions.status).toBe(2);
     expect(sessions.stderr).toMatch(/--sessions is not defined for model mutex.*\[BAD_OPTION\]/);
+  });
+});
+
+describe('synod check: formats, --fail-cas and --all', () => {
+  const ednRegister = write(
+    'register.edn',
+    [
+      '{:type :invoke, :f :write, :value 1, :process 0, :time 10, :index 0}',
+      '{:type :ok, :f :write, :value 1, :process 0, :time 20, :index 1}',
+      '{:type :invoke, :f :cas, :value [1 2], :process 1, :time 30, :index 2}',
+      '{:type :fail, :f :cas, :value [1 2], :process 1, :time 40, :index 3}',
+      '{:type :info, :f :kill, :value nil, :process :nemesis, :time 45, :index 4}',
+      '{:type :invoke, :f :read, :value nil, :process 0, :time 50, :index 5}',
+      '{:type :ok, :f :read, :value 1, :process 0, :time 60, :index 6}',
+      '',
+    ].join('\n'),
+  );
+  const logRegister = write(
+    'register.log',
+    ['0\t:invoke\t:write\t1', '0\t:ok\t:write\t1', '1\t:invoke\t:cas\t[1 2]', '1\t:fail\t:cas\t[1 2]', '0\t:invoke\t:read\tnil', '0\t:ok\t:read\t1', '']
+      .map((l) => (l === '' ? '' : `INFO  jepsen.util - ${l}`))
+      .join('\n'),
+  );
+  const porcupineBad = write('c01-bad.txt', porcupineKvText('c01-bad'));
+  const jsonNamedLog = write('synod-history.log', readFileSync(good, 'utf8'));
+
+  type Line = { file: string; verdict: string; format?: string; failCas?: string; partitions?: { key: string; verdict: string; ms: number | null; reason: string | null }[]; error?: { code: string } };
+  const parse = (run: CliRun): Line[] => run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+
+  it('detects each format from the file, whatever its name, with the failed-cas default of each', () => {
+    const run = synod('--model', 'register', '--json', ednRegister, logRegister, jsonNamedLog);
+    expect(parse(run).map((l) => [l.format, l.failCas, l.verdict])).toEqual([
+      ['edn', 'dropped', 'linearizable'],
+      ['jepsen-log', 'observed', 'not-linearizable'],
+      ['synod', 'dropped', 'linearizable'],
+    ]);
+    expect(run.status).toBe(1);
+  });
+
+  it('--fail-cas overrides the default', () => {
+    expect(synod('--model', 'register', '--fail-cas', 'observed', ednRegister).status).toBe(1);
+    expect(synod('--model', 'register', '--fail-cas', 'dropped', logRegister).status).toBe(0);
+    expect(synod('--model', 'register', '--fail-cas', 'sometimes', logRegister).status).toBe(2);
+  });
+
+  it('--format forces a reader, and a file that is not in it fails with that reader\'s error', () => {
+    const run = synod('--model', 'register', '--format', 'jepsen-log', '--json', write('good-nl.json', `${readFileSync(good, 'utf8')}\n`));
+    expect(run.status).toBe(2);
+    expect(parse(run)[0]?.error?.code).toBe('JEPSEN_PARSE');
+    expect(synod('--model', 'register', '--format', 'edn', ednRegister).status).toBe(0);
+    expect(synod('--model', 'register', '--format', 'xml', ednRegister).status).toBe(2);
+  });
+
+  it("reads Porcupine's KV logs for the kv model, with per-key verdicts and times in --json", () => {
+    const run = synod('--model', 'kv', '--json', porcupineBad);
+    expect(run.status).toBe(1);
+    const [line] = parse(run);
+    expect(line).toMatchObject({ format: 'porcupine-kv', verdict: 'not-linearizable' });
+    expect(line?.partitions?.length).toBe(8);
+    expect(line?.partitions?.every((p) => typeof p.ms === 'number')).toBe(true);
+    expect(line?.partitions?.some((p) => p.verdict === 'not-linearizable')).toBe(true);
+  });
+
+  it('--all decides every key and lists each one in text', () => {
+    const all = synod('--model', 'kv', '--all', '--json', porcupineBad);
+    const partitions = parse(all)[0]?.partitions ?? [];
+    expect(partitions.every((p) => p.verdict !== 'unknown')).toBe(true);
+    const text = synod('--model', 'kv', '--all', porcupineBad);
+    expect(text.stdout).toMatch(/^ {2}key "0": (linearizable|not-linearizable), \d+ operations, \d+ states, [\d.]+ ms$/m);
+    expect(text.stdout.match(/^ {2}key "/gm)).toHaveLength(8);
+  });
+
+  it('a malformed EDN history is one line naming the line and code, exit 2', () => {
+    const broken = write('broken.edn', '{:type :invoke, :f :read, :process 0}\n{:type :ok, :f :read, :process 0, :value [1}\n');
+    const run = synod('--model', 'register', broken);
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^synod: .*broken\.edn: line 2: bad map .*"}" closes no bracket opened before it \[EDN_HISTORY\]$/m);
   });
 });

@@ -7,6 +7,7 @@ export const CHECK_ERROR_CODES = [
   'HISTORY_FORMAT', // a Synod history document is malformed
   'JEPSEN_PARSE', // a Jepsen log line is malformed or out of place
   'EDN_SYNTAX', // an EDN value (in a Jepsen log line) is malformed or unsupported
+  'EDN_HISTORY', // a map of an EDN history (Jepsen history.edn, Porcupine kv log) is malformed or out of place
   'EMPTY_HISTORY', // the input is empty or blank, or holds no operation to check
   'TRUNCATED_HISTORY', // a line-based log ends part-way through a line (no final newline)
   'HISTORY_TOO_LARGE', // a whole-document input is larger than the reader accepts

@@ -1,6 +1,6 @@
 // Public surface of synod/check: linearizability checking (Wing & Gong / Lowe search with
 // memoisation and per-key partitioning), session guarantees, models, history formats and reports.
-export { checkHistory, partitionHistory, type CheckOptions, type Partition } from './checker.js';
+export { checkHistory, partitionHistory, type CheckOptions, type FailedCas, type Partition } from './checker.js';
 export type { CheckResult, LinearizedStep, PartitionReport, Verdict, Violation } from './result.js';
 export { DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_STATES, type BudgetOptions, type BudgetReason } from './budget.js';
 export { CHECK_ERROR_CODES, CheckError, type CheckErrorCode } from './errors.js';
@@ -21,6 +21,20 @@ export {
 export { checkSessions, type SessionGuarantee, type SessionResult, type SessionViolation } from './session.js';
 export { JepsenLogReader, parseJepsenLog, type JepsenReadOptions } from './formats/jepsen.js';
 export { DEFAULT_MAX_LINE_CHARS, LineSplitter } from './formats/lines.js';
+export { parseEdnValue, type EdnOptions } from './formats/edn.js';
+export { DETECT_HEAD_BYTES, HISTORY_FORMATS, detectHistoryFormat, type HistoryFormat } from './formats/detect.js';
+export {
+  EdnEventReader,
+  EdnHistoryReader,
+  parseEdnHistory,
+  parsePorcupineKv,
+  readEdnEvents,
+  type EdnEvent,
+  type EdnHistoryOptions,
+  type EdnReadOptions,
+  type EdnShape,
+  type EdnEventType,
+} from './formats/edn-history.js';
 export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';

@@ -34,8 +34,20 @@ describe('kv linearizability', () => {
     const first = check(specs);
     expect(first.verdict).toBe('not-linearizable');
     expect(first.violation?.key).toBe('a');
-    expect(first.partitions).toHaveLength(1);
-    expect(check(specs, true).partitions).toHaveLength(2);
+    // every key is reported; smallest first, so b (one operation) was decided before a
+    expect(first.partitions.map((p) => [p.key, p.verdict])).toEqual([
+      ['a', 'not-linearizable'],
+      ['b', 'linearizable'],
+    ]);
+    const wider: OpSpec[] = [...specs, { p: 3, f: 'get', input: { key: 'b' }, output: null, at: [6, 7] as const }];
+    expect(check(wider).partitions.map((p) => [p.key, p.verdict, p.reason])).toEqual([
+      ['a', 'not-linearizable', null],
+      ['b', 'unknown', 'stopped'],
+    ]);
+    expect(check(wider, true).partitions.map((p) => [p.key, p.verdict])).toEqual([
+      ['a', 'not-linearizable'],
+      ['b', 'linearizable'],
+    ]);
   });
 
   it('treats delete as making the key absent (get returns null)', () => {
@@ -87,6 +99,65 @@ describe('kv linearizability', () => {
     expect(result.verdict).toBe('linearizable');
   });
 
+  it('append concatenates strings, an absent key counting as ""', () => {
+    const appended = (seen: string | null) =>
+      check([
+        { p: 1, f: 'append', input: { key: 'k', value: 'x 0 y' }, at: [0, 1] },
+        { p: 1, f: 'append', input: { key: 'k', value: 'x 1 y' }, at: [2, 3] },
+        { p: 2, f: 'get', input: { key: 'k' }, output: seen, at: [4, 5] },
+      ]).verdict;
+    expect(appended('x 0 yx 1 y')).toBe('linearizable');
+    expect(appended('x 1 yx 0 y')).toBe('not-linearizable');
+    expect(appended('x 0 y')).toBe('not-linearizable');
+    expect(appended(null)).toBe('not-linearizable');
+  });
+
+  it('concurrent appends may land in either order, but both land', () => {
+    const both = (seen: string) =>
+      check([
+        { p: 1, f: 'append', input: { key: 'k', value: 'a' }, at: [0, 10] },
+        { p: 2, f: 'append', input: { key: 'k', value: 'b' }, at: [1, 11] },
+        { p: 3, f: 'get', input: { key: 'k' }, output: seen, at: [12, 13] },
+      ]).verdict;
+    expect(both('ab')).toBe('linearizable');
+    expect(both('ba')).toBe('linearizable');
+    expect(both('a')).toBe('not-linearizable');
+  });
+
+  it('append onto a put string; onto a non-string is impossible; an empty append changes nothing', () => {
+    expect(
+      check([
+        { p: 1, f: 'put', input: { key: 'k', value: 'ab' }, at: [0, 1] },
+        { p: 1, f: 'append', input: { key: 'k', value: 'c' }, at: [2, 3] },
+        { p: 1, f: 'get', input: { key: 'k' }, output: 'abc', at: [4, 5] },
+      ]).verdict,
+    ).toBe('linearizable');
+    expect(
+      check([
+        { p: 1, f: 'put', input: { key: 'k', value: 1 }, at: [0, 1] },
+        { p: 1, f: 'append', input: { key: 'k', value: 'c' }, at: [2, 3] },
+      ]).verdict,
+    ).toBe('not-linearizable');
+    expect(
+      check([
+        { p: 1, f: 'append', input: { key: 'k', value: '' }, at: [0, 1] },
+        { p: 1, f: 'get', input: { key: 'k' }, output: null, at: [2, 3] },
+      ]).verdict,
+    ).toBe('linearizable');
+  });
+
+  it('an unknown-outcome append may or may not have landed', () => {
+    const maybe = (seen: string | null) =>
+      check([
+        { p: 1, f: 'append', input: { key: 'k', value: 'a' }, at: [0, 1], outcome: 'unknown' },
+        { p: 2, f: 'get', input: { key: 'k' }, output: seen, at: [2, 3] },
+        { p: 2, f: 'get', input: { key: 'k' }, output: 'a', at: [4, 5] },
+      ]).verdict;
+    expect(maybe(null)).toBe('linearizable');
+    expect(maybe('a')).toBe('linearizable');
+    expect(maybe('aa')).toBe('not-linearizable');
+  });
+
   it('rejects malformed inputs with BAD_OP', () => {
     const bad: OpSpec[] = [
       { p: 1, f: 'get', input: 'a', at: [0, 1] as const },
@@ -94,6 +165,8 @@ describe('kv linearizability', () => {
       { p: 1, f: 'put', input: { key: 'a' }, at: [0, 1] as const },
       { p: 1, f: 'incr', input: { key: 'a', by: 'x' }, at: [0, 1] as const },
       { p: 1, f: 'scan', input: { key: 'a' }, at: [0, 1] as const },
+      { p: 1, f: 'append', input: { key: 'a', value: 1 }, at: [0, 1] as const },
+      { p: 1, f: 'append', input: { key: 'a' }, at: [0, 1] as const },
     ];
     for (const spec of bad) expect(() => check([spec])).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
   });

@@ -24,6 +24,12 @@ export interface Model<S, C> {
    * for shapes the model does not accept.
    */
   prepare(op: Operation): PreparedCall<C> | null;
+  /**
+   * For a failed operation that still observed something (a compare-and-set refused because the
+   * value differed), the call that records the observation; null when the failure tells nothing.
+   * Used only when the caller asks for it (CheckOptions.failedCas 'observed').
+   */
+  observeFailure?(op: Operation): PreparedCall<C> | null;
   /** The state every partition starts in. */
   initial(key: string): S;
   /**

@@ -13,7 +13,13 @@ export interface PartitionReport {
   /** Configurations (linearized set, state) memoised. */
   readonly states: number;
   readonly steps: number;
-  readonly reason: BudgetReason | null;
+  /**
+   * Why the verdict is unknown: a budget ran out, or 'stopped' when the check ended at another
+   * partition's violation before this one was decided. Null when decided.
+   */
+  readonly reason: BudgetReason | 'stopped' | null;
+  /** Milliseconds of search spent on this partition, on the caller's clock; null without `now`. */
+  readonly ms: number | null;
 }
 
 export interface LinearizedStep {
@@ -37,7 +43,10 @@ export interface Violation {
 export interface CheckResult {
   readonly verdict: Verdict;
   readonly model: string;
-  /** Partitions in the order their keys first appear; checking stops at the first violation. */
+  /**
+   * Every partition, in the order its key first appears. Checking stops at the first violation
+   * found (unless allPartitions), leaving undecided partitions 'unknown' with reason 'stopped'.
+   */
   readonly partitions: readonly PartitionReport[];
   readonly violation: Violation | null;
   /** Why the verdict is unknown; null otherwise. */

@@ -41,6 +41,7 @@ export type SearchOutcome =
   | ({ readonly kind: 'exhausted'; readonly reason: BudgetReason } & Figures);
 
 const NIL = -1;
+const UNSTARTED = -2;
 const FULL_WORD = -1;
 /** Sets of up to this many 32-bit words are memoised whole, without tracking their window. */
 const WHOLE_SET_WORDS = 8;
@@ -116,6 +117,8 @@ class Search implements WordWindow {
   private setHash = 0;
   private steps = 0;
   private readonly best: BestDeadEnd;
+  /** The event to resume the walk at, after a pause. */
+  private cursor = UNSTARTED;
 
   constructor(
     private readonly problem: SearchProblem,
@@ -136,11 +139,20 @@ class Search implements WordWindow {
     this.best = new BestDeadEnd(n);
   }
 
-  run(): SearchOutcome {
+  /**
+   * Searches until decided, or pauses (returning null) at the first budget check at or past
+   * `untilSteps` steps in all; the next call resumes exactly where this one paused.
+   */
+  run(untilSteps = Infinity): SearchOutcome | null {
     const { next, head, memo } = this;
-    let e = next[head]!;
+    let e = this.cursor === UNSTARTED ? next[head]! : this.cursor;
     while (e !== NIL) {
       if ((++this.steps & CHECK_EVERY_MASK) === 0) {
+        if (this.steps >= untilSteps) {
+          this.steps--; // the turn is taken again on resuming
+          this.cursor = e;
+          return null;
+        }
         const reason = this.budget.exceeded(memo.size, memo.bytes);
         if (reason !== null) return { kind: 'exhausted', reason, ...this.figures() };
       }
@@ -175,6 +187,11 @@ class Search implements WordWindow {
 
   private figures(): Figures {
     return { states: this.memo.size, steps: this.steps };
+  }
+
+  /** Configurations memoised and bytes held so far. */
+  get size(): { readonly states: number; readonly bytes: number; readonly steps: number } {
+    return { states: this.memo.size, bytes: this.memo.bytes, steps: this.steps };
   }
 
   private setBit(op: number): void {
@@ -265,6 +282,19 @@ class Search implements WordWindow {
  * `wholeSetWords` is for tests: below it sets are memoised whole, above it by window.
  */
 export function searchLinearization(problem: SearchProblem, budget: Budget, wholeSetWords = WHOLE_SET_WORDS): SearchOutcome {
-  if (problem.invokeTimes.length === 0) return { kind: 'linearizable', states: 0, steps: 0 };
-  return new Search(problem, budget, wholeSetWords).run();
+  return startSearch(problem, budget, wholeSetWords).run() ?? { kind: 'exhausted', reason: 'time-budget', states: 0, steps: 0 };
+}
+
+/** A search that can be run in slices: `run(untilSteps)` returns null when it paused undecided. */
+export interface ResumableSearch {
+  run(untilSteps?: number): SearchOutcome | null;
+  readonly size: { readonly states: number; readonly bytes: number; readonly steps: number };
+}
+
+/** Starts (without running) the search of one partition. */
+export function startSearch(problem: SearchProblem, budget: Budget, wholeSetWords = WHOLE_SET_WORDS): ResumableSearch {
+  if (problem.invokeTimes.length === 0) {
+    return { run: () => ({ kind: 'linearizable', states: 0, steps: 0 }), size: { states: 0, bytes: 0, steps: 0 } };
+  }
+  return new Search(problem, budget, wholeSetWords);
 }

@@ -1,5 +1,6 @@
-// `synod check`: reads history files (Synod JSON or Jepsen logs), checks each for linearizability
-// against a model and prints one verdict per file. This host owns the file I/O and the wall clock
+// `synod check`: reads history files (Synod JSON, Jepsen logs, Jepsen history.edn, Porcupine KV
+// logs; the format detected from the file's start), checks each for linearizability against a
+// model and prints one verdict per file. This host owns the file I/O and the wall clock
 // that the checker core is not allowed to touch. Everything it prints that came from a file or
 // its name goes through escapeControls: a history must not drive the terminal it is read on.
 import { createReadStream } from 'node:fs';
@@ -9,7 +10,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { History, JsonValue } from '../core/index.js';
 import {
   CheckError,
+  DETECT_HEAD_BYTES,
+  EdnHistoryReader,
+  HISTORY_FORMATS,
   MODEL_NAMES,
+  detectHistoryFormat,
   checkHistory,
   checkResultToJson,
   checkSessions,
@@ -20,6 +25,8 @@ import {
   JepsenLogReader,
   parseSynodHistory,
   type CheckResult,
+  type FailedCas,
+  type HistoryFormat,
   type SessionResult,
   type Verdict,
 } from '../check/index.js';
@@ -31,6 +38,9 @@ interface CheckCommandOptions {
   readonly budgetMs: number;
   readonly maxStates?: number;
   readonly sessions?: boolean;
+  readonly format: HistoryFormat | 'auto';
+  readonly failCas?: FailedCas;
+  readonly all?: boolean;
 }
 
 interface FileOutcome {
@@ -76,41 +86,107 @@ function tooLarge(message: string): CheckError {
   return new CheckError('HISTORY_TOO_LARGE', message);
 }
 
+/** A file's chunks: the ones already read to detect its format, then the rest of the stream. */
+type Chunks = AsyncIterable<Buffer>;
+
 /**
  * A Synod document, read in chunks up to the limit. A regular file is measured first; a pipe or
  * a growing file is cut off at the first chunk that passes the limit.
  */
-async function readDocument(file: string, limits: ReadLimits): Promise<History> {
+async function readDocument(file: string, chunks: Chunks, limits: ReadLimits): Promise<History> {
   const limit = limits.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
   const info = await stat(file);
   const most = `${limit} bytes${mib(limit)} a Synod JSON history may have`;
   if (info.isFile() && info.size > limit) throw tooLarge(`${info.size} bytes${mib(info.size)} is more than the ${most}`);
-  const chunks: Buffer[] = [];
+  const parts: Buffer[] = [];
   let total = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+  for await (const chunk of chunks) {
     total += chunk.length;
     if (total > limit) throw tooLarge(`more than the ${most} (stopped reading after ${total} bytes)`);
-    chunks.push(chunk);
+    parts.push(chunk);
   }
   // TextDecoder drops a byte-order mark and, like readFile, turns invalid UTF-8 into U+FFFD
-  return parseSynodHistory(new TextDecoder('utf-8').decode(Buffer.concat(chunks, total)));
+  return parseSynodHistory(new TextDecoder('utf-8').decode(Buffer.concat(parts, total)));
 }
 
-/** A Jepsen log, decoded and split into lines chunk by chunk: memory holds the history, one chunk and one line. */
-async function readLog(file: string, limits: ReadLimits): Promise<History> {
-  const reader = new JepsenLogReader(limits.maxLineChars === undefined ? {} : { maxLineChars: limits.maxLineChars });
+/** A line- or map-based history, decoded chunk by chunk: memory holds the history, one chunk and one line (or map). */
+async function readStream(chunks: Chunks, reader: { push(text: string): void; finish(): History }): Promise<History> {
   const decoder = new TextDecoder('utf-8');
-  for await (const chunk of createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
-    reader.push(decoder.decode(chunk, { stream: true }));
-  }
+  for await (const chunk of chunks) reader.push(decoder.decode(chunk, { stream: true }));
   reader.push(decoder.decode());
   return reader.finish();
 }
 
-/** `.json` files are Synod histories; anything else is read as a Jepsen log. */
-export function readHistoryFile(file: string, limits: ReadLimits = {}): Promise<History> {
-  return file.toLowerCase().endsWith('.json') ? readDocument(file, limits) : readLog(file, limits);
+export interface ReadOptions {
+  /** The format; 'auto' (default) detects it from the file's first few KiB (detectHistoryFormat). */
+  readonly format?: HistoryFormat | 'auto';
+  /** Read EDN histories' operations as kv calls (for the kv model): keys from :key or [key value] tuples. */
+  readonly kv?: boolean;
 }
+
+/** Reads chunks until `bytes` have arrived or the file ended; returns them and the iterator to go on with. */
+async function readHead(iterator: AsyncIterator<Buffer>, bytes: number): Promise<{ head: Buffer[]; ended: boolean }> {
+  const head: Buffer[] = [];
+  let total = 0;
+  while (total < bytes) {
+    const next = await iterator.next();
+    if (next.done === true) return { head, ended: true };
+    head.push(next.value);
+    total += next.value.length;
+  }
+  return { head, ended: false };
+}
+
+/** Reads a history file in the given format, or the one its start shows; returns the format too. */
+export async function readHistory(file: string, limits: ReadLimits = {}, options: ReadOptions = {}): Promise<{ history: History; format: HistoryFormat }> {
+  const stream = createReadStream(file, { highWaterMark: limits.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+  const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  try {
+    let format = options.format ?? 'auto';
+    let head: Buffer[] = [];
+    let ended = false;
+    if (format === 'auto') {
+      ({ head, ended } = await readHead(iterator, DETECT_HEAD_BYTES));
+      format = detectHistoryFormat(new TextDecoder('utf-8').decode(Buffer.concat(head)), file);
+    }
+    async function* chunks(): AsyncGenerator<Buffer> {
+      yield* head;
+      if (ended) return;
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+    }
+    const maxLine = limits.maxLineChars === undefined ? {} : { maxLineChars: limits.maxLineChars };
+    switch (format) {
+      case 'synod':
+        return { format, history: await readDocument(file, chunks(), limits) };
+      case 'jepsen-log':
+        return { format, history: await readStream(chunks(), new JepsenLogReader(maxLine)) };
+      case 'porcupine-kv':
+        return { format, history: await readStream(chunks(), new EdnHistoryReader({ ...maxLine, shape: 'kv', emptyIsAbsent: true })) };
+      case 'edn':
+        return { format, history: await readStream(chunks(), new EdnHistoryReader({ ...maxLine, shape: options.kv === true ? 'kv' : 'plain' })) };
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** A history file in the format its first few KiB show (see readHistory). */
+export async function readHistoryFile(file: string, limits: ReadLimits = {}, options: ReadOptions = {}): Promise<History> {
+  return (await readHistory(file, limits, options)).history;
+}
+
+/**
+ * What a failed cas means unless --fail-cas says: in Jepsen's text logs (etcd and stores like it)
+ * a cas fails when it compared and found another value, so it is an observation; Synod records
+ * such a refusal as ok with output false, so its "fail" means "did not happen"; Jepsen's
+ * history.edn is read as Knossos reads it (dropped); Porcupine's KV logs have no cas.
+ */
+export const DEFAULT_FAILED_CAS: Readonly<Record<HistoryFormat, FailedCas>> = {
+  synod: 'dropped',
+  'jepsen-log': 'observed',
+  edn: 'dropped',
+  'porcupine-kv': 'dropped',
+};
 
 function errorOf(err: unknown): { code: string; message: string } | null {
   if (err instanceof CheckError) return { code: err.code, message: err.message };
@@ -141,11 +217,32 @@ function warningFor(counts: OutcomeCounts): string | null {
   return `no operation completed ok (${counts.fail} failed, ${counts.unknown} unknown of ${counts.ops}), so nothing constrains this verdict`;
 }
 
-function printResult(file: string, history: History, result: CheckResult, sessions: SessionResult | null, ms: number, json: boolean): void {
+interface Printed {
+  readonly file: string;
+  readonly format: HistoryFormat;
+  readonly failedCas: FailedCas;
+  readonly history: History;
+  readonly result: CheckResult;
+  readonly sessions: SessionResult | null;
+  readonly ms: number;
+}
+
+/** One line per partition (for --all): its verdict, size and time. */
+function partitionLines(result: CheckResult): string[] {
+  return result.partitions.map((p) => {
+    const why = p.reason === null ? '' : ` (${p.reason})`;
+    const ms = p.ms === null ? '' : `, ${p.ms.toFixed(1)} ms`;
+    return `  key ${JSON.stringify(p.key)}: ${p.verdict}${why}, ${p.ops} operations, ${p.states} states${ms}`;
+  });
+}
+
+function printResult({ file, format, failedCas, history, result, sessions, ms }: Printed, json: boolean, all: boolean): void {
   const counts = countOutcomes(history);
   const warning = warningFor(counts);
   if (json) {
     const extra: { [key: string]: JsonValue } = {
+      format,
+      failCas: failedCas,
       counts: { ...counts },
       ...(warning === null ? {} : { warning }),
       ...(sessions === null ? {} : { sessions: JSON.parse(JSON.stringify(sessions)) as JsonValue }),
@@ -155,6 +252,7 @@ function printResult(file: string, history: History, result: CheckResult, sessio
   }
   const [first, ...rest] = formatCheckText(result, history).split('\n');
   const lines = [`${escapeControls(file)}: ${first} in ${ms.toFixed(1)} ms`, ...(warning === null ? [] : [`  warning: ${warning}`]), ...rest];
+  if (all) lines.push(...partitionLines(result));
   if (sessions !== null) lines.push(...formatSessionText(sessions, history).split('\n').map((l) => `  ${l}`));
   // the report escapes what it takes from the history; escaping each line again costs little
   // and keeps the output safe should a formatter forget
@@ -175,14 +273,17 @@ async function checkFile(file: string, options: CheckCommandOptions): Promise<Fi
   const started = performance.now();
   try {
     const model = modelByName(options.model);
-    const history = await readHistoryFile(file);
+    const { history, format } = await readHistory(file, {}, { format: options.format, kv: options.model === 'kv' });
     // an empty history is vacuously linearizable, which is never what the caller wanted to learn
     if (history.ops.length === 0) throw new CheckError('EMPTY_HISTORY', 'the history has no client operations to check');
-    const budget = options.budgetMs > 0 ? { now: () => performance.now(), budgetMs: options.budgetMs } : {};
+    const budget = options.budgetMs > 0 ? { budgetMs: options.budgetMs } : {};
     const maxStates = options.maxStates === undefined || options.maxStates === 0 ? undefined : options.maxStates;
-    const result = checkHistory(history, model, { ...budget, maxStates });
+    const failedCas = options.failCas ?? DEFAULT_FAILED_CAS[format];
+    const all = options.all === true;
+    const result = checkHistory(history, model, { ...budget, now: () => performance.now(), maxStates, failedCas, allPartitions: all });
     const sessions = options.sessions === true ? checkSessions(history, model) : null;
-    printResult(file, history, result, sessions, performance.now() - started, options.json === true);
+    const ms = performance.now() - started;
+    printResult({ file, format, failedCas, history, result, sessions, ms }, options.json === true, all);
     return { verdict: result.verdict, failed: false };
   } catch (err) {
     const failure = errorOf(err);
@@ -208,7 +309,10 @@ export function registerCheckCommand(program: Command): void {
     .option('--budget-ms <n>', 'give up on a file after this many ms, verdict unknown (0: no limit)', parseCount, DEFAULT_BUDGET_MS)
     .option('--max-states <n>', 'give up on a file after memoising this many search states (0: default)', parseCount)
     .option('--sessions', 'also check read-your-writes and monotonic reads (register, kv)')
-    .argument('<files...>', 'histories: *.json is a Synod history, anything else a Jepsen log')
+    .addOption(new Option('--format <format>', 'history format (auto: detected from the start of each file)').choices(['auto', ...HISTORY_FORMATS]).default('auto'))
+    .addOption(new Option('--fail-cas <mode>', 'a failed cas: observed (saw another value) or dropped (did not happen); default per format').choices(['observed', 'dropped']))
+    .option('--all', "decide every partition (key) instead of stopping at the first violation, and list each key's verdict")
+    .argument('<files...>', 'histories: Synod JSON, Jepsen log, Jepsen history.edn or Porcupine KV log')
     .action(async (files: string[], options: CheckCommandOptions) => {
       if (options.sessions === true && modelByName(options.model).sessionEffect === undefined) {
         throw new CliError('BAD_OPTION', `--sessions is not defined for model ${options.model} (use register or kv)`);

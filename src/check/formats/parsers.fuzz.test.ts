@@ -1,4 +1,5 @@
-// Fuzzing the history readers (Synod JSON, Jepsen log, its EDN values, chunked reading) with
+// Fuzzing the history readers (Synod JSON, Jepsen log, its EDN values, EDN histories of Jepsen and
+// Porcupine, format detection, chunked reading) with
 // random text and bytes, mutations of the real etcd histories and well-formed but meaningless
 // histories. Each must parse or throw a CheckError with a known code, never anything else; what
 // parses must then check (small budget) and print, again with nothing but CheckErrors.
@@ -16,7 +17,10 @@ import { kvModel, mutexModel, registerModel } from '../models/index.js';
 import type { Model } from '../model.js';
 import { checkResultToJson, formatCheckText, formatSessionText } from '../report.js';
 import { checkSessions } from '../session.js';
+import { PORCUPINE_KV, porcupineKvText } from '../../../test/porcupine-kv.js';
 import { parseEdnValue } from './edn.js';
+import { EdnHistoryReader, parseEdnHistory, parsePorcupineKv, type EdnShape } from './edn-history.js';
+import { HISTORY_FORMATS, detectHistoryFormat } from './detect.js';
 import { JepsenLogReader, parseJepsenLog } from './jepsen.js';
 import { parseSynodHistory } from './synod.js';
 
@@ -67,6 +71,20 @@ const etcdTexts: readonly string[] = readdirSync(etcdHistoriesDir)
   .filter((f) => f.endsWith('.log'))
   .sort()
   .map((f) => readFileSync(join(etcdHistoriesDir, f), 'utf8'));
+
+/** Porcupine's KV logs, and a few etcd logs rewritten as Jepsen history.edn maps. */
+const ednTexts: readonly string[] = [
+  ...PORCUPINE_KV.slice(0, 4).map(porcupineKvText),
+  ...etcdTexts.slice(0, 6).map((text) =>
+    text
+      .split('\n')
+      .flatMap((line, index) => {
+        const m = /jepsen\.util - (\S+)\s+:(\w+)\s+:(\w+)\s*(.*)$/.exec(line);
+        return m === null ? [] : [`{:type :${m[2]}, :f :${m[3]}, :value ${m[4] === '' ? 'nil' : m[4]}, :process ${m[1]}, :time ${index * 1000}, :index ${index}}`];
+      })
+      .join('\n'),
+  ),
+];
 
 /** The etcd histories as Synod documents, for the JSON reader. */
 const etcdDocs: readonly string[] = etcdTexts.slice(0, 20).map((text) => JSON.stringify(parseJepsenLog(text)));
@@ -198,6 +216,28 @@ const jepsenLog = fc.array(jepsenLine, { maxLength: 30 }).map(
   (events) => events.map((e) => `INFO  jepsen.util - ${e.process}${e.separator}:${e.type}${e.separator}:${e.f}${e.separator}${e.value}\n`).join(''),
 );
 
+const ednHistoryMap = fc.record({
+  process: fc.constantFrom('0', '1', '2', ':nemesis', '"p"', ':x', '1.5', 'nil'),
+  type: fc.constantFrom(':invoke', ':ok', ':fail', ':info', ':invoke', ':ok', ':bogus', '"ok"'),
+  f: fc.constantFrom(':read', ':write', ':cas', ':get', ':put', ':append', ':txn', ':start', '7'),
+  value: fc.oneof(ednValue, fc.constantFrom('{:a 1}', '#{1 2}', '(1 2)', '[:k 1]', '["k" [1 2]]', '#inst "2020"')),
+  key: fc.option(fc.constantFrom('"1"', '2', ':k', '[1]', '{"a" 1}'), { nil: undefined }),
+  tag: fc.constantFrom('', '', '#jepsen.history.Op'),
+  separator: fc.constantFrom(', ', ' ', ',\n '),
+});
+
+const ednHistory = fc.tuple(fc.array(ednHistoryMap, { maxLength: 30 }), fc.boolean()).map(([maps, vector]) => {
+  const text = maps
+    .map((m) => {
+      const fields = [`:type ${m.type}`, `:f ${m.f}`, `:value ${m.value}`, `:process ${m.process}`, ...(m.key === undefined ? [] : [`:key ${m.key}`])];
+      return `${m.tag}{${fields.join(m.separator)}}`;
+    })
+    .join('\n');
+  return vector ? `[${text}]\n` : `${text}\n`;
+});
+
+const SHAPES: readonly EdnShape[] = ['plain', 'kv'];
+
 const jsonScalar = fc.oneof(fc.integer({ min: -3, max: 12 }), fc.double(), fc.constant(1e308), fc.constant(-0), fc.string({ maxLength: 5 }), fc.boolean(), fc.constant(null));
 
 const synodOp = fc.record(
@@ -274,6 +314,90 @@ describe('history readers under fuzzing', () => {
       fc.property(fc.oneof(randomText, nastyToken, ednValue), (text) => {
         const value = typed(() => parseEdnValue(text));
         if (!(value instanceof CheckError)) expect(jsonValueProblem(value)).toBeNull();
+        const full = typed(() => parseEdnValue(text, { collections: true }));
+        if (!(full instanceof CheckError)) expect(jsonValueProblem(full)).toBeNull();
+      }),
+      params(300),
+    );
+  });
+
+  it('the EDN history readers survive random text and bytes', { timeout: TIMEOUT_MS }, () => {
+    fc.assert(
+      fc.property(randomText, (text) => {
+        for (const shape of SHAPES) readerOutcome(() => parseEdnHistory(text, { shape }));
+        readerOutcome(() => parseEdnHistory(`{:type :invoke, :f :write, :process 0, :value ${text}}\n`));
+        readerOutcome(() => parsePorcupineKv(`{:process 0, :type :invoke, :f :append, :key "1", :value ${text}}\n`));
+      }),
+      params(300),
+    );
+  });
+
+  it('the EDN history readers survive mutations of Porcupine and Jepsen EDN histories', { timeout: TIMEOUT_MS }, () => {
+    fc.assert(
+      fc.property(fc.nat(ednTexts.length - 1), mutations, fc.constantFrom(...SHAPES), (pick, edits, shape) => {
+        readerOutcome(() => parseEdnHistory(applyAll(ednTexts[pick]!, edits), { shape, emptyIsAbsent: shape === 'kv' }));
+      }),
+      params(150),
+    );
+  });
+
+  it('the EDN history readers survive well-formed histories of meaningless events', { timeout: TIMEOUT_MS }, () => {
+    fc.assert(
+      fc.property(ednHistory, fc.constantFrom(...SHAPES), (text, shape) => readerOutcome(() => parseEdnHistory(text, { shape }))),
+      params(200),
+    );
+  });
+
+  it('the EDN history reader gives the same answer whatever the chunks', { timeout: TIMEOUT_MS }, () => {
+    const texts = fc.oneof(ednHistory, randomText, fc.tuple(fc.nat(ednTexts.length - 1), mutations).map(([pick, edits]) => applyAll(ednTexts[pick]!, edits)));
+    fc.assert(
+      fc.property(texts, fc.array(fc.nat(), { maxLength: 8 }), (text, cuts) => {
+        const whole = typed(() => parseEdnHistory(text, { shape: 'kv' }));
+        const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+        const chunked = typed(() => {
+          const reader = new EdnHistoryReader({ shape: 'kv' });
+          let from = 0;
+          for (const to of [...points, text.length]) {
+            reader.push(text.slice(from, to));
+            from = to;
+          }
+          return reader.finish();
+        });
+        if (whole instanceof CheckError) expect(chunked).toMatchObject({ code: whole.code, line: whole.line, message: whole.message });
+        else expect(chunked).toEqual(whole);
+      }),
+      params(200),
+    );
+  });
+
+  it('the EDN history reader survives deep nesting, huge lines and cuts anywhere', { timeout: TIMEOUT_MS }, () => {
+    const nasty = fc.constantFrom(
+      '['.repeat(DEEP),
+      `${'['.repeat(DEEP)}${']'.repeat(DEEP)}`,
+      `${'{:a '.repeat(DEEP)}1${'}'.repeat(DEEP)}`,
+      `${'#{'.repeat(DEEP)}${'}'.repeat(DEEP)}`,
+      `${'('.repeat(DEEP)}${')'.repeat(DEEP)}`,
+      `"${'\\"'.repeat(DEEP)}`,
+      `[${'1 '.repeat(DEEP)}]`,
+      `"${'x'.repeat(200_000)}"`,
+      '}'.repeat(100),
+    );
+    fc.assert(
+      fc.property(fc.nat(ednTexts.length - 1), nasty, fc.nat(), (pick, value, cut) => {
+        const text = ednTexts[pick]!;
+        const line = text.indexOf(':value ') + ':value '.length;
+        const nested = `${text.slice(0, line)}${value} ${text.slice(line)}`;
+        readerOutcome(() => parseEdnHistory(nested, { shape: 'kv' }));
+        readerOutcome(() => parseEdnHistory(nested.slice(0, cut % (nested.length + 1))));
+      }),
+      { ...params(40), numRuns: Math.min(fuzzRuns(40), 400) },
+    );
+  });
+
+  it('format detection names a known format for any text', { timeout: TIMEOUT_MS }, () => {
+    fc.assert(
+      fc.property(fc.oneof(randomText, ednHistory, jepsenLog, synodDoc), fc.constantFrom('', 'h.json', 'h.edn', 'h.log', 'h.txt'), (text, name) => {
+        expect(HISTORY_FORMATS).toContain(detectHistoryFormat(text, name));
       }),
       params(300),
     );

@@ -9,6 +9,8 @@ import { casResultOf, stepCas, type CasResult } from './register.js';
 export type KvCall =
   | { readonly kind: 'get'; readonly value: string }
   | { readonly kind: 'put'; readonly value: string }
+  /** `suffix` is the (raw, not JSON) string concatenated onto the key's string value. */
+  | { readonly kind: 'append'; readonly suffix: string }
   | { readonly kind: 'cas'; readonly from: string; readonly to: string; readonly result: CasResult }
   /** `expected` is the canonical value the client saw after incrementing, or null when not seen. */
   | { readonly kind: 'incr'; readonly by: number; readonly expected: string | null };
@@ -40,6 +42,12 @@ function prepareIncr(op: Operation, input: { [key: string]: JsonValue }): KvCall
   return { kind: 'incr', by, expected: seen ? canonicalJson(op.output) : null };
 }
 
+function prepareAppend(op: Operation, input: { [key: string]: JsonValue }): KvCall {
+  const suffix = field(op, input, 'value');
+  if (typeof suffix !== 'string') throw badOp(op, 'input.value must be a string');
+  return { kind: 'append', suffix };
+}
+
 function prepareKvCall(op: Operation): KvCall | null {
   const input = inputObject(op);
   switch (op.f) {
@@ -58,8 +66,10 @@ function prepareKvCall(op: Operation): KvCall | null {
       };
     case 'incr':
       return prepareIncr(op, input);
+    case 'append':
+      return prepareAppend(op, input);
     default:
-      throw badOp(op, 'is not an operation of kv (get, put, delete, cas, incr)');
+      throw badOp(op, 'is not an operation of kv (get, put, delete, cas, incr, append)');
   }
 }
 
@@ -68,6 +78,14 @@ function stepIncr(state: string, by: number, expected: string | null): string | 
   if (typeof current !== 'number') return undefined;
   const next = canonicalJson(current + by);
   return expected === null || expected === next ? next : undefined;
+}
+
+/** String concatenation; an absent key counts as "", and appending "" changes nothing (not even creating the key). */
+function stepAppend(state: string, suffix: string): string | undefined {
+  if (suffix === '') return state;
+  if (state === ABSENT) return JSON.stringify(suffix);
+  // a canonical JSON string is "…": join the texts without parsing (what is inside stays valid JSON)
+  return state.charCodeAt(0) === 0x22 ? state.slice(0, -1) + JSON.stringify(suffix).slice(1) : undefined;
 }
 
 function kvSessionEffect(op: Operation): SessionEffect | null {
@@ -84,6 +102,8 @@ function kvSessionEffect(op: Operation): SessionEffect | null {
       return call.result === 'refused' ? null : { kind: 'write', key, value: call.to };
     case 'incr':
       return { kind: 'write', key, value: call.expected };
+    case 'append':
+      return { kind: 'write', key, value: null };
   }
 }
 
@@ -92,6 +112,11 @@ export const kvModel: Model<string, KvCall> = {
   prepare(op: Operation): PreparedCall<KvCall> | null {
     if (op.outcome === 'fail') return null;
     const call = prepareKvCall(op);
+    return call === null ? null : { key: inputObject(op)['key'] as string, call };
+  },
+  observeFailure(op: Operation): PreparedCall<KvCall> | null {
+    if (op.f !== 'cas') return null;
+    const call = prepareKvCall({ ...op, outcome: 'ok', output: false });
     return call === null ? null : { key: inputObject(op)['key'] as string, call };
   },
   initial: () => ABSENT,
@@ -105,6 +130,8 @@ export const kvModel: Model<string, KvCall> = {
         return stepCas(state, call.from, call.to, call.result);
       case 'incr':
         return stepIncr(state, call.by, call.expected);
+      case 'append':
+        return stepAppend(state, call.suffix);
     }
   },
   stateKey: (state) => state,

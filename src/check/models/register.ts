@@ -63,6 +63,9 @@ export const registerModel: Model<string, RegisterCall> = {
     const call = prepareRegisterCall(op);
     return call === null ? null : { key: '', call };
   },
+  observeFailure(op: Operation): PreparedCall<RegisterCall> | null {
+    return op.f === 'cas' ? { key: '', call: { kind: 'cas', ...parseCasInput(op), result: 'refused' } } : null;
+  },
   initial: () => NO_VALUE,
   step(state: string, call: RegisterCall): string | undefined {
     switch (call.kind) {
