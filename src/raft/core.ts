@@ -15,9 +15,9 @@ import {
   membershipFromJson,
   membershipToJson,
   peersOf,
-  quorumSize,
 } from './membership.js';
 import { Progress } from './progress.js';
+import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
 import { SessionTable } from './sessions.js';
 import type {
   AdminRequestType,
@@ -463,9 +463,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private quorumRecentlyActive(): boolean {
-    const config = this.configs.current;
-    const active = config.voters.filter((v) => v === this.id || this.progress.get(v)?.recentActive === true).length;
-    return active >= quorumSize(config);
+    return quorumHas(this.configs.current, (v) => v === this.id || this.progress.get(v)?.recentActive === true);
   }
 
   private tickTransferAndPromotion(): void {
@@ -535,19 +533,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   /** Counts the votes of the current configuration's voters. */
-  private tally(): 'won' | 'lost' | 'pending' {
-    const config = this.configs.current;
-    let granted = 0;
-    let rejected = 0;
-    for (const voter of config.voters) {
-      const v = this.votes.get(voter);
-      if (v === true) granted++;
-      else if (v === false) rejected++;
-    }
-    const quorum = quorumSize(config);
-    if (granted >= quorum) return 'won';
-    if (rejected > config.voters.length - quorum) return 'lost';
-    return 'pending';
+  private tally(): VoteResult {
+    return voteResult(this.configs.current, this.votes);
   }
 
   private becomeLeader(): void {
@@ -1046,9 +1033,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const config = this.configs.current;
     // The leader counts its own log only as far as it is known durable (always at least as far as
     // any follower acknowledged, so this only holds back a leader that is the only voter).
-    const matches = config.voters.map((v) => (v === this.id ? this.durableIndex : (this.progress.get(v)?.match ?? 0)));
-    matches.sort((a, b) => b - a);
-    const candidate = matches[quorumSize(config) - 1] ?? 0;
+    const candidate = quorumValue(config, (v) => (v === this.id ? this.durableIndex : (this.progress.get(v)?.match ?? 0))) ?? 0;
     if (candidate <= this.commit || this.log.termAt(candidate) !== this.term) return;
     const wasCommittedInTerm = this.committedInTerm();
     this.setCommit(candidate);
@@ -1279,8 +1264,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private selfIsQuorum(): boolean {
-    const config = this.configs.current;
-    return isVoter(config, this.id) && quorumSize(config) === 1;
+    return quorumHas(this.configs.current, (v) => v === this.id);
   }
 
   /** Every read waiting for a round gets `round`, which started after each of them arrived. */
@@ -1296,10 +1280,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
   private quorumAcked(round: number): boolean {
-    const config = this.configs.current;
-    let acks = 0;
-    for (const v of config.voters) if (v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= round) acks++;
-    return acks >= quorumSize(config);
+    return quorumHas(this.configs.current, (v) => v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= round);
   }
 
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
@@ -1350,9 +1331,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.opts.readMode !== 'lease' || this.transfer !== undefined) return;
     const config = this.configs.current;
     const now = this.env.now();
-    const sentTimes = config.voters.map((v) => (v === this.id ? now : (this.rounds.get(this.progress.get(v)?.ackedRound ?? 0)?.sentAtMs ?? -Infinity)));
-    sentTimes.sort((a, b) => b - a);
-    const start = sentTimes[quorumSize(config) - 1] ?? -Infinity;
+    const start = quorumValue(config, (v) => (v === this.id ? now : (this.rounds.get(this.progress.get(v)?.ackedRound ?? 0)?.sentAtMs ?? -Infinity))) ?? -Infinity;
     const durationMs = (this.opts.electionTimeoutMinTicks - 1) * this.opts.tickMs * (1 - this.opts.maxClockDrift);
     this.leaseUntilMs = Math.max(this.leaseUntilMs, start + durationMs);
   }

@@ -26,6 +26,7 @@ export { raftSpec, resolveRaftOptions, type RaftSpec, type RaftSpecOptions } fro
 export { EMPTY_RAFT_STATE, RaftStateBuilder, applyRaftOp, foldRaftOps, lastIndexOf, raftStateToOps, type FoldWork, type RaftDurableState } from './durable-state.js';
 export { RaftLog, entrySizeBytes } from './log.js';
 export { ConfigHistory, describeMembership, isMember, isVoter, makeMembership, membershipFromJson, membershipToJson, quorumSize } from './membership.js';
+export { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
 export { SessionTable, type SessionCheck } from './sessions.js';
 export { RaftMonitor, describeEntry, sameEntry, type MonitorSource, type MonitorViolation, type ViolationKind } from './monitors.js';
 export {
