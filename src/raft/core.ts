@@ -18,6 +18,7 @@ import {
 } from './membership.js';
 import { Progress } from './progress.js';
 import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
+import { ReadQueue } from './read-queue.js';
 import { SessionTable } from './sessions.js';
 import type {
   AdminRequestType,
@@ -41,19 +42,6 @@ type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 interface PendingProposal {
   readonly requestId: string;
   readonly term: number;
-}
-
-interface PendingRead<Q> {
-  readonly requestId: string;
-  readonly op: Q;
-  readonly startedTick: number;
-  readIndex: number;
-  /**
-   * The heartbeat round whose acknowledgement by a quorum confirms leadership; 0 when confirmed
-   * another way; AWAITING_ROUND until the next round starts (see readRound).
-   */
-  round: number;
-  confirmed: boolean;
 }
 
 interface Transfer {
@@ -85,8 +73,6 @@ type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { r
 
 /** "Not in contact with any leader": larger than any election timeout. */
 const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
-/** A read that arrived while a read round was in flight waits for the next round. */
-const AWAITING_ROUND = Number.POSITIVE_INFINITY;
 /** Heartbeat rounds whose send time is kept for lease reads. */
 const MAX_ROUNDS_KEPT = 256;
 /** Outputs that need not wait for this node's unsynced writes (see OutputOptions). */
@@ -128,15 +114,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly votes = new Map<NodeId, boolean>();
   private readonly progress = new Map<NodeId, Progress>();
   private readonly proposals = new Map<number, PendingProposal>();
-  private reads: PendingRead<Q>[] = [];
-  /**
-   * Leader: the heartbeat round the latest reads wait on, until a quorum acknowledges it (0: none).
-   * Reads arriving meanwhile wait for the next round, started when this one is acknowledged or at
-   * the next heartbeat, whichever comes first: one round in flight serves any number of reads
-   * (as etcd batches ReadIndex requests) instead of one round, and one message per peer, per read.
-   */
-  private readRound = 0;
-  private awaitingTermCommit: { requestId: string; op: Q; startedTick: number }[] = [];
+  private readonly reads = new ReadQueue<Q>();
   private round = 0;
   /**
    * Per heartbeat or probe round: when it was sent (lease reads), the last log index at that
@@ -566,11 +544,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private abandonLeadership(cause: NodeId | null): void {
     for (const p of this.proposals.values()) this.reply(p.requestId, this.failure('leadership-lost'));
     this.proposals.clear();
-    for (const r of this.reads) this.reply(r.requestId, this.failure('not-leader'));
-    for (const r of this.awaitingTermCommit) this.reply(r.requestId, this.failure('not-leader'));
-    this.reads = [];
-    this.readRound = 0;
-    this.awaitingTermCommit = [];
+    for (const requestId of this.reads.clear()) this.reply(requestId, this.failure('not-leader'));
     if (this.promotion !== undefined) this.reply(this.promotion.requestId, this.failure('not-leader'));
     this.promotion = undefined;
     if (this.transfer !== undefined) {
@@ -1037,7 +1011,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (candidate <= this.commit || this.log.termAt(candidate) !== this.term) return;
     const wasCommittedInTerm = this.committedInTerm();
     this.setCommit(candidate);
-    if (!wasCommittedInTerm) this.startAwaitingReads();
+    if (!wasCommittedInTerm) this.startDeferredReads();
     this.confirmReads();
     // A leader that removed itself leads until the removal commits, then steps down.
     if (!isVoter(config, this.id) && this.commit >= this.configs.currentIndex) this.becomeFollower(this.term, null, null);
@@ -1066,7 +1040,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       if (d !== undefined && d.notifiedRound === 0 && commit >= d.configIndex) d.notifiedRound = round;
       this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
     }
-    this.assignReadRound(round);
+    this.reads.assignRound(round);
     return round;
   }
 
@@ -1236,46 +1210,24 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const decoded = this.machine.decodeQuery(raw);
     if (!decoded.ok) return this.reply(requestId, this.failure('bad-request', decoded.problem));
     const op = decoded.value;
-    if (this.reads.length + this.awaitingTermCommit.length >= this.opts.maxPendingReads) return this.reply(requestId, this.failure('overloaded'));
+    if (this.reads.size >= this.opts.maxPendingReads) return this.reply(requestId, this.failure('overloaded'));
     // Until the leader commits an entry of its term, its commit index may lag what was committed before.
-    if (!this.committedInTerm()) {
-      this.awaitingTermCommit.push({ requestId, op, startedTick: this.tickCount });
-      return;
-    }
+    if (!this.committedInTerm()) return this.reads.defer(requestId, op, this.tickCount);
     this.startRead(requestId, op, this.tickCount);
   }
 
+  /** Without a lease, the read waits for a heartbeat round sent after it arrived (started now if none is in flight). */
   private startRead(requestId: string, op: Q, startedTick: number): void {
-    const read: PendingRead<Q> = { requestId, op, startedTick, readIndex: this.commit, round: AWAITING_ROUND, confirmed: false };
-    this.reads.push(read);
-    if (this.leaseValid() || this.selfIsQuorum()) {
-      read.round = 0;
-      read.confirmed = true;
-    } else if (this.readRound === 0) {
-      this.broadcastHeartbeats(); // assigns this read the new round
-    }
-    // otherwise the round in flight began before this read arrived: it waits for the next one
+    const confirmed = this.leaseValid() || this.selfIsQuorum();
+    if (this.reads.add(requestId, op, startedTick, this.commit, confirmed)) this.broadcastHeartbeats(); // assigns it the round
   }
 
-  private startAwaitingReads(): void {
-    const waiting = this.awaitingTermCommit;
-    this.awaitingTermCommit = [];
-    for (const r of waiting) this.startRead(r.requestId, r.op, r.startedTick);
+  private startDeferredReads(): void {
+    for (const r of this.reads.takeDeferred()) this.startRead(r.requestId, r.op, r.startedTick);
   }
 
   private selfIsQuorum(): boolean {
     return quorumHas(this.configs.current, (v) => v === this.id);
-  }
-
-  /** Every read waiting for a round gets `round`, which started after each of them arrived. */
-  private assignReadRound(round: number): void {
-    let assigned = false;
-    for (const read of this.reads) {
-      if (read.round !== AWAITING_ROUND) continue;
-      read.round = round;
-      assigned = true;
-    }
-    if (assigned) this.readRound = round;
   }
 
   /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
@@ -1285,37 +1237,15 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
   private confirmReads(): void {
-    let awaiting = false;
-    for (const read of this.reads) {
-      if (read.round === AWAITING_ROUND) awaiting = true;
-      else if (!read.confirmed && this.quorumAcked(read.round)) read.confirmed = true;
-    }
-    if (this.readRound === 0 || !this.quorumAcked(this.readRound)) return;
-    this.readRound = 0;
-    if (awaiting) this.broadcastHeartbeats(); // assigns them the new round
+    if (this.reads.confirm((round) => this.quorumAcked(round))) this.broadcastHeartbeats(); // assigns the waiting reads the new round
   }
 
   private serveReads(): void {
-    if (this.reads.length === 0) return;
-    const remaining: PendingRead<Q>[] = [];
-    for (const read of this.reads) {
-      if (read.confirmed && this.applied >= read.readIndex) {
-        // the read index is committed (a quorum stored it) and confirmed: nothing local to wait for
-        this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex }, EARLY);
-      } else {
-        remaining.push(read);
-      }
-    }
-    this.reads = remaining;
+    for (const read of this.reads.takeServable(this.applied)) this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex }, EARLY);
   }
 
   private expireReads(): void {
-    const limit = 2 * this.opts.electionTimeoutMaxTicks;
-    const expired = (startedTick: number): boolean => this.tickCount - startedTick > limit;
-    for (const r of this.reads) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
-    for (const r of this.awaitingTermCommit) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
-    this.reads = this.reads.filter((r) => !expired(r.startedTick));
-    this.awaitingTermCommit = this.awaitingTermCommit.filter((r) => !expired(r.startedTick));
+    for (const requestId of this.reads.expire(this.tickCount, 2 * this.opts.electionTimeoutMaxTicks)) this.reply(requestId, this.failure('timeout'));
   }
 
   /**
