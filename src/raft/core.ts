@@ -19,6 +19,7 @@ import {
 import { Progress } from './progress.js';
 import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
 import { ReadQueue } from './read-queue.js';
+import { nextChunk, parseSnapshotPayload, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
 import type {
   AdminRequestType,
@@ -56,19 +57,6 @@ interface Promotion {
   readonly deadlineTick: number;
 }
 
-interface IncomingSnapshot {
-  readonly term: number;
-  readonly meta: SnapshotMeta;
-  readonly parts: string[];
-  received: number;
-}
-
-/** The replicated payload of a snapshot: the state machine's data and the client sessions. */
-interface SnapshotPayload {
-  readonly machine: JsonValue;
-  readonly sessions: JsonValue;
-}
-
 type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { readonly kind: 'stale' };
 
 /** "Not in contact with any leader": larger than any election timeout. */
@@ -79,8 +67,6 @@ const MAX_ROUNDS_KEPT = 256;
 const EARLY: OutputOptions = { awaitPersist: false };
 /** A removed node is kept informed for at most this many (maximum) election timeouts. */
 const DEPARTING_TIMEOUT_ELECTIONS = 10;
-/** A snapshot being received may not grow beyond this (UTF-16 code units). */
-const MAX_INCOMING_SNAPSHOT_CHARS = 256 * 1024 * 1024;
 
 /**
  * `C`, `Q`, `R`: the state machine's command, query and result types. Raft itself stores and
@@ -146,12 +132,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
    * never hears of its removal would keep campaigning (thesis §4.2.3).
    */
   private readonly departing = new Map<NodeId, { readonly configIndex: number; notifiedRound: number; readonly deadlineTick: number }>();
-  private incoming: IncomingSnapshot | undefined;
+  private readonly incoming: SnapshotReceiver;
   private fx: Fx | undefined;
-  /**
-   * Where in each snapshot interval this node snapshots: bootstrap members are spread evenly, so
-   * the nodes of a cluster do not all pause to write a snapshot of the whole store at once.
-   */
+  /** Where in each snapshot interval this node snapshots (see snapshotPhase). */
   private readonly snapshotPhaseEntries: number;
 
   constructor(
@@ -162,8 +145,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   ) {
     this.id = env.id;
     this.sessions = new SessionTable(opts.maxSessions);
-    const position = Math.max(0, env.members.indexOf(env.id));
-    this.snapshotPhaseEntries = Math.floor((position * opts.snapshotThresholdEntries) / Math.max(1, env.members.length));
+    this.incoming = new SnapshotReceiver(env.id);
+    this.snapshotPhaseEntries = snapshotPhase(env.members.indexOf(env.id), opts.snapshotThresholdEntries, env.members.length);
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
     // configuration too, so it never campaigns until a configuration entry makes it a voter.
     const bootstrap = makeMembership(env.members);
@@ -801,25 +784,13 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const answer = (done: boolean, matchIndex: number, nextOffset: number): void =>
       this.out.send(from, { type: 'snapshotResp', term: this.term, snapshotIndex: msg.meta.index, done, matchIndex, nextOffset });
     if (msg.meta.index <= this.commit) {
-      this.incoming = undefined;
+      this.incoming.discard();
       answer(true, this.commit, 0);
       return;
     }
-    let inc = this.incoming;
-    if (inc === undefined || inc.term !== this.term || inc.meta.index !== msg.meta.index || inc.meta.term !== msg.meta.term) {
-      if (msg.offset !== 0) return answer(false, 0, 0);
-      inc = this.incoming = { term: this.term, meta: msg.meta, parts: [], received: 0 };
-    }
-    if (msg.offset !== inc.received) return answer(false, 0, inc.received);
-    if (inc.received + msg.chunk.length > MAX_INCOMING_SNAPSHOT_CHARS) {
-      this.incoming = undefined;
-      throw new RaftError('BAD_SNAPSHOT', `node ${this.id}: snapshot from ${from} exceeds ${MAX_INCOMING_SNAPSHOT_CHARS} characters`);
-    }
-    inc.parts.push(msg.chunk);
-    inc.received += msg.chunk.length;
-    if (!msg.done) return answer(false, 0, inc.received);
-    this.incoming = undefined;
-    this.installSnapshot(msg.meta, parseSnapshotText(inc.parts.join(''), from));
+    const got = this.incoming.receive(this.term, from, msg);
+    if (got.kind === 'more') return answer(false, 0, got.nextOffset);
+    this.installSnapshot(msg.meta, got.payload);
     answer(true, msg.meta.index, 0);
   }
 
@@ -905,9 +876,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private sendSnapshotChunk(peer: NodeId, pr: Progress): void {
     const snap = pr.snapshot;
     if (snap === undefined) return;
-    const chunk = snap.text.slice(snap.offset, snap.offset + this.opts.snapshotChunkChars);
-    const done = snap.offset + chunk.length >= snap.text.length;
-    this.out.send(peer, { type: 'snapshot', term: this.term, meta: snap.meta, offset: snap.offset, chunk, done });
+    const { offset, chunk, done } = nextChunk(snap, this.opts.snapshotChunkChars);
+    this.out.send(peer, { type: 'snapshot', term: this.term, meta: snap.meta, offset, chunk, done });
     pr.lastSendTick = this.tickCount;
   }
 
@@ -1309,16 +1279,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     else this.reply(p.requestId, { ok: true, result: outcome.value, index: entry.index }, EARLY);
   }
 
-  /**
-   * Snapshots when the applied index crosses this node's next boundary (every threshold entries,
-   * shifted by its phase), at least half a threshold after the last snapshot.
-   */
   private maybeSnapshot(): void {
-    const threshold = this.opts.snapshotThresholdEntries;
-    const last = this.snapshotMeta.index;
-    if (threshold <= 0 || this.applied - last < threshold / 2) return;
-    const interval = (index: number): number => Math.floor((index + this.snapshotPhaseEntries) / threshold);
-    if (interval(this.applied) > interval(last) || this.applied - last >= threshold * 2) this.takeSnapshot();
+    if (snapshotDue(this.applied, this.snapshotMeta.index, this.opts.snapshotThresholdEntries, this.snapshotPhaseEntries)) this.takeSnapshot();
   }
 
   /** Snapshots the state machine at the applied index and compacts the log up to it. */
@@ -1396,21 +1358,4 @@ export function commandOf(entry: LogEntry): { clientId: string | null; seq: numb
   const clientId = data['clientId'];
   const seq = data['seq'];
   return { clientId: typeof clientId === 'string' ? clientId : null, seq: typeof seq === 'number' ? seq : 0, op: data['op'] as JsonValue };
-}
-
-function parseSnapshotPayload(data: JsonValue): SnapshotPayload {
-  if (!isRecord(data) || !('machine' in data) || !Array.isArray(data['sessions'])) {
-    throw new RaftError('BAD_SNAPSHOT', 'a snapshot must be {machine, sessions}');
-  }
-  return { machine: data['machine'] as JsonValue, sessions: data['sessions'] };
-}
-
-function parseSnapshotText(text: string, from: NodeId): SnapshotPayload {
-  let data: JsonValue;
-  try {
-    data = JSON.parse(text) as JsonValue;
-  } catch {
-    throw new RaftError('BAD_SNAPSHOT', `snapshot from ${from} is not valid JSON`);
-  }
-  return parseSnapshotPayload(data);
 }
