@@ -16,6 +16,7 @@ import {
   membershipToJson,
   peersOf,
 } from './membership.js';
+import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
 import { Progress } from './progress.js';
 import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
 import { ReadQueue } from './read-queue.js';
@@ -61,8 +62,6 @@ type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { r
 
 /** "Not in contact with any leader": larger than any election timeout. */
 const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
-/** Heartbeat rounds whose send time is kept for lease reads. */
-const MAX_ROUNDS_KEPT = 256;
 /** Outputs that need not wait for this node's unsynced writes (see OutputOptions). */
 const EARLY: OutputOptions = { awaitPersist: false };
 /** A removed node is kept informed for at most this many (maximum) election timeouts. */
@@ -82,7 +81,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private term = 0;
   private vote: NodeId | null = null;
   private commit = 0;
-  private persisted: HardState = { term: 0, vote: null, commit: 0 };
+  private readonly stored = new HardStateTracker();
   private snapshotMeta: SnapshotMeta;
   private snapshotPayload: SnapshotPayload | undefined;
   private snapshotText: string | undefined;
@@ -101,28 +100,11 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly progress = new Map<NodeId, Progress>();
   private readonly proposals = new Map<number, PendingProposal>();
   private readonly reads = new ReadQueue<Q>();
-  private round = 0;
-  /**
-   * Per heartbeat or probe round: when it was sent (lease reads), the last log index at that
-   * moment, and whether its messages waited for the sync (then an answer proves that index durable).
-   */
-  private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number; readonly waitedForSync: boolean }>();
-  /**
-   * Leader: the highest index of its own log known to be durable. An answer to a message that
-   * waited for the host's sync (a heartbeat, a self-addressed syncProbe) proves every write before
-   * it durable. Appends do not wait (thesis §10.2.1), so their answers prove nothing about ours.
-   */
-  private durableIndex = 0;
-  /** Leader: the round of the syncProbe in flight, if any (one at a time; resent each heartbeat). */
-  private probeRound: number | null = null;
-  /**
-   * Leader: its term (and vote) are known durable, so appends of this term may leave before the
-   * entries they carry are synced here. True once a vote from another node or a synced probe proves it.
-   */
-  private termDurable = false;
+  /** Leader: its heartbeat and probe rounds (send time for leases, log end for durability). */
+  private readonly rounds = new HeartbeatRounds();
+  /** Leader: how far its own log and its term are known durable, and the syncProbe in flight. */
+  private readonly durability = new LeaderDurability();
   private configText: { readonly config: Membership; readonly text: string } | undefined;
-  /** Set when the current call persisted something, so a changed commit index may ride along. */
-  private persistedInCall = false;
   private leaseUntilMs = -Infinity;
   private transfer: Transfer | undefined;
   private promotion: Promotion | undefined;
@@ -182,7 +164,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private run(fx: Fx, body: () => void): void {
     this.fx = fx;
     try {
-      this.persistedInCall = false;
+      this.stored.beginCall();
       body();
       this.applyCommitted(this.opts.maxApplyPerCall);
       this.maybePersistHardState();
@@ -293,7 +275,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.term = hard.term;
     this.vote = hard.vote;
     this.commit = hard.commit;
-    this.persisted = hard;
+    this.stored.restored(hard);
     this.configs.reset(this.log.snapshotIndex, membershipFromJson(this.snapshotMeta.config));
     for (const entry of this.log.all()) if (entry.kind === 'config') this.configs.add(entry.index, membershipFromJson(entry.data));
     if (this.snapshotPayload !== undefined) this.restoreMachine(this.snapshotPayload);
@@ -312,22 +294,15 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private persistHardState(): void {
-    const p = this.persisted;
-    if (p.term === this.term && p.vote === this.vote && p.commit === this.commit) return;
     const state = this.hardState();
+    if (!this.stored.differs(state)) return;
     this.out.persist({ kind: 'hardState', state });
-    this.persisted = state;
-    this.persistedInCall = true;
+    this.stored.written(state);
   }
 
-  /**
-   * End of a call: a new term or vote must be stored, but the commit index is volatile state in
-   * Raft (a restarted node learns it again from the leader), so it is written only along with
-   * other writes. That spares an fsync on every call that merely advances the commit index.
-   */
+  /** End of a call: a new term or vote is written; a new commit index only along with other writes. */
   private maybePersistHardState(): void {
-    const p = this.persisted;
-    if (p.term !== this.term || p.vote !== this.vote || (p.commit !== this.commit && this.persistedInCall)) this.persistHardState();
+    if (this.stored.dueAtEndOfCall(this.hardState())) this.persistHardState();
   }
 
   /** Writes entries; a changed term or vote goes first, so a log never holds a term above the stored one. */
@@ -335,7 +310,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (entries.length === 0) return;
     this.persistHardState();
     this.out.persist({ kind: 'entries', entries });
-    this.persistedInCall = true;
+    this.stored.noteWrite();
   }
 
   private persistSnapshot(): void {
@@ -347,8 +322,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       hardState,
       entriesAfter: this.log.lastIndex > this.snapshotMeta.index ? this.log.slice(this.snapshotMeta.index + 1, this.log.lastIndex) : [],
     });
-    this.persisted = hardState;
-    this.persistedInCall = true;
+    this.stored.written(hardState);
   }
 
   private setCommit(index: number): void {
@@ -406,7 +380,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeats();
       for (const [peer, pr] of this.progress) this.retransmitIfStalled(peer, pr);
-      this.probeRound = null; // a probe can be lost (in the simulator): allow one more per heartbeat
+      this.durability.allowProbe();
       this.maybeProbeDurability();
     }
     this.checkQuorumElapsed++;
@@ -505,13 +479,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.leaderContactTicks = 0;
     this.heartbeatElapsed = 0;
     this.checkQuorumElapsed = 0;
-    this.round = 0;
-    this.rounds.clear();
+    this.rounds.reset();
     this.leaseUntilMs = -Infinity;
-    // Granted votes answer requests sent after the whole log and the term were written: durable.
-    this.termDurable = [...this.votes].some(([id, granted]) => granted && id !== this.id);
-    this.durableIndex = this.termDurable ? this.log.lastIndex : this.log.snapshotIndex;
-    this.probeRound = null;
+    const votedByOthers = [...this.votes].some(([id, granted]) => granted && id !== this.id);
+    this.durability.startTerm(votedByOthers, this.log.lastIndex, this.log.snapshotIndex);
     this.progress.clear();
     this.departing.clear();
     this.syncProgressWithConfig();
@@ -646,19 +617,16 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   private handleSyncProbe(from: NodeId, msg: Msg<'syncProbe'>): void {
     if (from !== this.id || this.role !== 'leader') return;
-    if (msg.round === this.probeRound) this.probeRound = null;
+    this.durability.probeReturned(msg.round);
     const round = this.rounds.get(msg.round);
     if (round === undefined) return;
-    this.termDurable = true; // the probe was sent in this term, after the term was written
-    this.noteDurable(round.lastIndex);
+    this.noteSynced(round.lastIndex); // the probe was sent in this term, after the term was written
     this.maybeProbeDurability();
   }
 
-  /** The leader's own log is durable up to `index`; with that, more may be committed. */
-  private noteDurable(index: number): void {
-    if (index <= this.durableIndex) return;
-    this.durableIndex = Math.min(index, this.log.lastIndex);
-    this.maybeCommit();
+  /** An answer proved the term, and the leader's own log up to `index`, durable: more may be committed. */
+  private noteSynced(index: number): void {
+    if (this.durability.synced(index, this.log.lastIndex)) this.maybeCommit();
   }
 
   /**
@@ -668,9 +636,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
    * pace of the fastest follower rather than the slowest).
    */
   private maybeProbeDurability(): void {
-    if (this.role !== 'leader' || this.durableIndex >= this.log.lastIndex || this.probeRound !== null) return;
-    this.probeRound = this.newRound(true);
-    this.out.send(this.id, { type: 'syncProbe', term: this.term, round: this.probeRound });
+    if (this.role !== 'leader' || !this.durability.needsProbe(this.log.lastIndex)) return;
+    const round = this.newRound(true);
+    this.durability.probeSent(round);
+    this.out.send(this.id, { type: 'syncProbe', term: this.term, round });
   }
 
   // ---------------------------------------------------------------- follower side of replication
@@ -856,7 +825,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const entries = pr.next <= this.log.lastIndex ? this.log.sliceBounded(pr.next, this.opts.maxEntriesPerAppend, this.opts.maxBytesPerAppend) : [];
     // Once the term is durable, appends need not wait for the entries to be synced here: the
     // leader counts itself towards a quorum only as far as a probe proved (thesis §10.2.1).
-    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit }, this.termDurable ? EARLY : undefined);
+    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit }, this.durability.termDurable ? EARLY : undefined);
     if (pr.state === 'replicate') {
       if (entries.length > 0) pr.sentAppend((entries[entries.length - 1] as LogEntry).index, this.tickCount);
     } else {
@@ -927,10 +896,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.confirmReads();
       this.extendLease();
       const round = this.rounds.get(msg.round);
-      if (round?.waitedForSync === true) {
-        this.termDurable = true; // this heartbeat of the term left only after the term was synced
-        this.noteDurable(round.lastIndex);
-      }
+      if (round?.waitedForSync === true) this.noteSynced(round.lastIndex); // it left only after the term was synced
       if (this.role !== 'leader') return;
     }
     const d = this.departing.get(from);
@@ -977,7 +943,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const config = this.configs.current;
     // The leader counts its own log only as far as it is known durable (always at least as far as
     // any follower acknowledged, so this only holds back a leader that is the only voter).
-    const candidate = quorumValue(config, (v) => (v === this.id ? this.durableIndex : (this.progress.get(v)?.match ?? 0))) ?? 0;
+    const candidate = quorumValue(config, (v) => (v === this.id ? this.durability.durableIndex : (this.progress.get(v)?.match ?? 0))) ?? 0;
     if (candidate <= this.commit || this.log.termAt(candidate) !== this.term) return;
     const wasCommittedInTerm = this.committedInTerm();
     this.setCommit(candidate);
@@ -992,17 +958,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private newRound(waitedForSync: boolean): number {
-    this.round++;
-    this.rounds.set(this.round, { sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync });
-    this.rounds.delete(this.round - MAX_ROUNDS_KEPT);
-    return this.round;
+    return this.rounds.start({ sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync });
   }
 
   private broadcastHeartbeats(): number {
     // Once the term is durable a heartbeat depends on nothing unsynced, so it need not queue
     // behind this node's writes (a snapshot being written can hold them for a second); its
     // answer then proves nothing about this node's disk.
-    const early = this.termDurable;
+    const early = this.durability.termDurable;
     const round = this.newRound(!early);
     for (const [peer, pr] of this.progress) {
       const commit = Math.min(pr.match, this.commit);
