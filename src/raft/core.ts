@@ -9,13 +9,13 @@ import { RaftLog } from './log.js';
 import {
   ConfigHistory,
   describeMembership,
-  isMember,
   isVoter,
   makeMembership,
   membershipFromJson,
   membershipToJson,
   peersOf,
 } from './membership.js';
+import { canChangeConfig, DepartingPeers, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
 import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
 import { Progress } from './progress.js';
 import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
@@ -44,18 +44,6 @@ type Msg<T extends RaftMessage['type']> = Extract<RaftMessage, { type: T }>;
 interface PendingProposal {
   readonly requestId: string;
   readonly term: number;
-}
-
-interface Transfer {
-  readonly target: NodeId;
-  readonly requestId: string;
-  readonly deadlineTick: number;
-}
-
-interface Promotion {
-  readonly node: NodeId;
-  readonly requestId: string;
-  readonly deadlineTick: number;
 }
 
 type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { readonly kind: 'stale' };
@@ -106,14 +94,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly durability = new LeaderDurability();
   private configText: { readonly config: Membership; readonly text: string } | undefined;
   private leaseUntilMs = -Infinity;
-  private transfer: Transfer | undefined;
-  private promotion: Promotion | undefined;
-  /**
-   * Leader: nodes the latest configuration removed. They keep receiving the log until they have
-   * acknowledged a heartbeat telling them the removal is committed; otherwise a removed node that
-   * never hears of its removal would keep campaigning (thesis §4.2.3).
-   */
-  private readonly departing = new Map<NodeId, { readonly configIndex: number; notifiedRound: number; readonly deadlineTick: number }>();
+  private transfer: PendingTransfer | undefined;
+  private promotion: PendingPromotion | undefined;
+  /** Leader: nodes the latest configuration removed, kept informed until they know it (thesis §4.2.3). */
+  private readonly departing = new DepartingPeers();
   private readonly incoming: SnapshotReceiver;
   private fx: Fx | undefined;
   /** Where in each snapshot interval this node snapshots (see snapshotPhase). */
@@ -402,11 +386,11 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private tickTransferAndPromotion(): void {
-    if (this.transfer !== undefined && this.tickCount >= this.transfer.deadlineTick) {
+    if (isOverdue(this.transfer, this.tickCount)) {
       this.reply(this.transfer.requestId, this.failure('transfer-timeout', `node ${this.transfer.target} did not take over in time`));
       this.transfer = undefined;
     }
-    if (this.promotion !== undefined && this.tickCount >= this.promotion.deadlineTick) {
+    if (isOverdue(this.promotion, this.tickCount)) {
       this.reply(this.promotion.requestId, this.failure('catch-up-timeout', `learner ${this.promotion.node} did not catch up in time`));
       this.promotion = undefined;
     }
@@ -899,11 +883,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       if (round?.waitedForSync === true) this.noteSynced(round.lastIndex); // it left only after the term was synced
       if (this.role !== 'leader') return;
     }
-    const d = this.departing.get(from);
-    if (d !== undefined && d.notifiedRound > 0 && msg.round >= d.notifiedRound) {
-      this.forgetDeparted(from);
-      return;
-    }
+    if (this.departing.acknowledged(from, msg.round)) return this.forgetDeparted(from);
     if (pr.state === 'probe') pr.probeSent = false;
     if (pr.match < this.log.lastIndex) this.sendAppends(from, pr);
     this.maybeSendTimeoutNow(from, pr);
@@ -969,8 +949,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const round = this.newRound(!early);
     for (const [peer, pr] of this.progress) {
       const commit = Math.min(pr.match, this.commit);
-      const d = this.departing.get(peer);
-      if (d !== undefined && d.notifiedRound === 0 && commit >= d.configIndex) d.notifiedRound = round;
+      this.departing.heartbeatSent(peer, commit, round);
       this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
     }
     this.reads.assignRound(round);
@@ -1003,7 +982,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     }
     for (const peer of this.progress.keys()) {
       if (peers.includes(peer) || this.departing.has(peer)) continue;
-      this.departing.set(peer, { configIndex: this.configs.currentIndex, notifiedRound: 0, deadlineTick: this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks });
+      this.departing.add(peer, this.configs.currentIndex, this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks);
     }
   }
 
@@ -1014,20 +993,20 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   /** Drops removed nodes that know their removal is committed, or that did not answer in time. */
   private tickDeparting(): void {
-    for (const [peer, d] of this.departing) if (this.tickCount >= d.deadlineTick) this.forgetDeparted(peer);
+    for (const peer of this.departing.overdue(this.tickCount)) this.forgetDeparted(peer);
   }
 
-  /** One change at a time, and only once this leader committed an entry of its term (Ongaro's fix). */
   private canChangeConfig(): boolean {
-    return this.committedInTerm() && this.configs.currentIndex <= this.commit;
+    return canChangeConfig(this.committedInTerm(), this.configs.currentIndex, this.commit);
   }
 
-  private proposeConfig(requestId: string, config: Membership): void {
+  private proposeConfig(requestId: string, plan: ConfigPlan): void {
+    if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
     if (!this.canChangeConfig()) {
       this.reply(requestId, this.failure('config-change-in-progress', 'a configuration change is still uncommitted or the leader is new'));
       return;
     }
-    const entry = this.appendAsLeader('config', membershipToJson(config));
+    const entry = this.appendAsLeader('config', membershipToJson(plan.config));
     this.proposals.set(entry.index, { requestId, term: this.term });
     this.broadcastAppends();
     this.maybeCommit();
@@ -1037,17 +1016,16 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const config = this.configs.current;
     switch (type) {
       case 'addLearner':
-        if (isMember(config, node)) return this.reply(requestId, this.failure('already-member', `${node} is already in the configuration (${describeMembership(config)})`));
-        return this.proposeConfig(requestId, makeMembership(config.voters, [...config.learners, node]));
-      case 'promote':
-        if (!config.learners.includes(node)) return this.reply(requestId, this.failure('not-a-learner', `${node} is not a learner (${describeMembership(config)})`));
+        return this.proposeConfig(requestId, planAddLearner(config, node));
+      case 'promote': {
+        const plan = planPromotion(config, node);
+        if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
         if (this.promotion !== undefined) return this.reply(requestId, this.failure('config-change-in-progress', `promotion of ${this.promotion.node} is pending`));
         this.promotion = { node, requestId, deadlineTick: this.tickCount + this.opts.promoteTimeoutTicks };
         return this.maybePromote();
+      }
       case 'removeNode':
-        if (!isMember(config, node)) return this.reply(requestId, this.failure('not-a-member', `${node} is not in the configuration`));
-        if (isVoter(config, node) && config.voters.length === 1) return this.reply(requestId, this.failure('last-voter', `cannot remove the last voter ${node}`));
-        return this.proposeConfig(requestId, makeMembership(config.voters.filter((v) => v !== node), config.learners.filter((l) => l !== node)));
+        return this.proposeConfig(requestId, planRemoveNode(config, node));
       case 'transferLeadership':
         return this.startTransfer(requestId, node);
     }
@@ -1058,15 +1036,15 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const p = this.promotion;
     if (p === undefined || this.role !== 'leader') return;
     const pr = this.progress.get(p.node);
-    const config = this.configs.current;
-    if (!config.learners.includes(p.node)) {
-      this.reply(p.requestId, this.failure('not-a-learner'));
+    const plan = planPromotion(this.configs.current, p.node);
+    if (!plan.ok) {
+      this.reply(p.requestId, this.failure('not-a-learner')); // it was removed meanwhile
       this.promotion = undefined;
       return;
     }
     if (pr === undefined || pr.match < this.commit || !this.canChangeConfig()) return;
     this.promotion = undefined;
-    this.proposeConfig(p.requestId, makeMembership([...config.voters, p.node], config.learners.filter((l) => l !== p.node)));
+    this.proposeConfig(p.requestId, plan);
   }
 
   private startTransfer(requestId: string, target: NodeId): void {
