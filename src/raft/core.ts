@@ -3,7 +3,7 @@
 // (the host orders them), sends messages, answers clients and applies committed entries.
 import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
 import type { JsonValue } from '../core/index.js';
-import { assertInvariant, undecodable, type StateMachine } from '../core/index.js';
+import { assertInvariant, type StateMachine } from '../core/index.js';
 import { RaftError } from './errors.js';
 import { RaftLog } from './log.js';
 import {
@@ -15,6 +15,7 @@ import {
   membershipToJson,
   peersOf,
 } from './membership.js';
+import { applyEntry, requestProblem, type ApplyOutcome } from './commands.js';
 import { canChangeConfig, DepartingPeers, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
 import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
 import { Progress } from './progress.js';
@@ -45,8 +46,6 @@ interface PendingProposal {
   readonly requestId: string;
   readonly term: number;
 }
-
-type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { readonly kind: 'stale' };
 
 /** "Not in contact with any leader": larger than any election timeout. */
 const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
@@ -1184,7 +1183,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       const index = this.applied + 1;
       const entry = this.log.entryAt(index);
       assertInvariant(entry !== undefined, () => `node ${this.id}: committed entry ${index} is missing (log (${this.log.snapshotIndex}, ${this.log.lastIndex}])`);
-      const outcome = this.applyEntry(entry);
+      const outcome = applyEntry(entry, this.machine, this.sessions);
       this.applied = index;
       assertInvariant(this.applied <= this.commit, () => `node ${this.id}: applied ${this.applied} beyond commit ${this.commit}`);
       this.opts.observer?.applied?.(this.id, entry, this.term);
@@ -1193,22 +1192,6 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.fx === undefined) return;
     this.serveReads();
     this.maybeSnapshot();
-  }
-
-  private applyEntry(entry: LogEntry): ApplyOutcome {
-    if (entry.kind === 'config') return { kind: 'result', value: entry.data };
-    if (entry.kind === 'noop') return { kind: 'result', value: null };
-    const { clientId, seq, op } = commandOf(entry);
-    if (clientId !== null) {
-      const seen = this.sessions.check(clientId, seq);
-      if (seen.kind === 'duplicate') return { kind: 'result', value: seen.result };
-      if (seen.kind === 'stale') return { kind: 'stale' };
-    }
-    // the same answer on every node: a command that does not decode applies as an error
-    const decoded = this.machine.decodeCommand(op);
-    const value: JsonValue = decoded.ok ? this.machine.apply(decoded.value, entry.index) : undecodable(decoded.problem);
-    if (clientId !== null) this.sessions.record(clientId, seq, value);
-    return { kind: 'result', value };
   }
 
   private answerProposal(entry: LogEntry, outcome: ApplyOutcome): void {
@@ -1261,42 +1244,4 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.configText?.config !== config) this.configText = { config, text: describeMembership(config) };
     return this.configText.text;
   }
-}
-
-// ================================================================ helpers
-
-function isRecord(value: unknown): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Checks a client request's shape (it comes from outside); null when it is well formed. */
-function requestProblem(req: RaftRequest): string | null {
-  if (!isRecord(req)) return 'a request must be an object with a "type"';
-  switch (req.type) {
-    case 'status':
-    case 'snapshot':
-      return null;
-    case 'command':
-      if (req.clientId !== null && typeof req.clientId !== 'string') return 'command.clientId must be a string or null';
-      if (!Number.isSafeInteger(req.seq) || req.seq < 0) return 'command.seq must be an integer >= 0';
-      return req.op === undefined ? 'command.op is missing' : null;
-    case 'read':
-      return req.op === undefined ? 'read.op is missing' : null;
-    case 'addLearner':
-    case 'promote':
-    case 'removeNode':
-    case 'transferLeadership':
-      return typeof req.node === 'string' && req.node.length > 0 ? null : `${req.type}.node must be a node id`;
-    default:
-      return `unknown request type ${JSON.stringify((req as { type?: unknown }).type)}`;
-  }
-}
-
-/** The client session and state-machine command a command entry carries. */
-export function commandOf(entry: LogEntry): { clientId: string | null; seq: number; op: JsonValue } {
-  const data = entry.data;
-  assertInvariant(isRecord(data) && 'op' in data, () => `command entry ${entry.index} has no op: ${JSON.stringify(data)}`);
-  const clientId = data['clientId'];
-  const seq = data['seq'];
-  return { clientId: typeof clientId === 'string' ? clientId : null, seq: typeof seq === 'number' ? seq : 0, op: data['op'] as JsonValue };
 }
