@@ -21,6 +21,7 @@ import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durabilit
 import { Progress } from './progress.js';
 import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
 import { ReadQueue } from './read-queue.js';
+import { nextAfterRejection, planAppend } from './replication.js';
 import { nextChunk, parseSnapshotPayload, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
 import type {
@@ -629,78 +630,19 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   private handleAppend(from: NodeId, msg: Msg<'append'>): void {
     this.acceptLeader(from);
-    let prevIndex = msg.prevIndex;
-    let prevTerm = msg.prevTerm;
-    let entries = msg.entries;
-    if (prevIndex < this.commit) {
-      // Entries up to our commit index are committed, hence identical to the leader's: skip them.
-      const skip = this.commit - prevIndex;
-      for (const e of entries.slice(0, skip)) {
-        const local = this.log.termAt(e.index);
-        assertInvariant(local === undefined || local === e.term, () => `node ${this.id}: leader ${from} sent term ${e.term} at committed index ${e.index} (local term ${local})`);
-      }
-      if (skip >= entries.length) {
-        this.sendAppendSuccess(from, this.commit);
-        return;
-      }
-      const atCommit = entries[skip - 1] as LogEntry;
-      entries = entries.slice(skip);
-      prevIndex = this.commit;
-      prevTerm = atCommit.term;
-    }
-    const localPrevTerm = this.log.termAt(prevIndex);
-    if (localPrevTerm !== prevTerm) {
-      assertInvariant(prevIndex > this.commit || localPrevTerm === undefined, () => `node ${this.id}: leader ${from} disagrees at committed index ${prevIndex} (term ${prevTerm} vs ${localPrevTerm})`);
-      this.rejectAppend(from, prevIndex, localPrevTerm);
+    const plan = planAppend(this.log, this.commit, msg, this.id, from);
+    if (plan.kind === 'reject') {
+      const { rejectedIndex, conflictTerm, conflictIndex } = plan;
+      this.out.send(from, { type: 'appendResp', term: this.term, success: false, matchIndex: 0, rejectedIndex, conflictTerm, conflictIndex });
       return;
     }
-    const lastNew = this.mergeEntries(prevIndex, entries);
-    if (msg.commit > this.commit) this.setCommit(Math.max(this.commit, Math.min(msg.commit, lastNew)));
-    this.sendAppendSuccess(from, lastNew);
-  }
-
-  private sendAppendSuccess(to: NodeId, matchIndex: number): void {
-    this.out.send(to, { type: 'appendResp', term: this.term, success: true, matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
-  }
-
-  /** Rejects with a hint so the leader can skip a whole conflicting term at once. */
-  private rejectAppend(to: NodeId, prevIndex: number, localPrevTerm: number | undefined): void {
-    let conflictTerm: number | null = null;
-    let conflictIndex = this.log.lastIndex + 1;
-    if (localPrevTerm !== undefined) {
-      conflictTerm = localPrevTerm;
-      conflictIndex = this.log.firstIndexOfTerm(localPrevTerm, prevIndex);
+    if (plan.truncateFrom !== null) this.truncateFrom(plan.truncateFrom);
+    if (plan.append.length > 0) {
+      this.appendEntries(plan.append);
+      this.persistEntries(plan.append);
     }
-    this.out.send(to, { type: 'appendResp', term: this.term, success: false, matchIndex: 0, rejectedIndex: prevIndex, conflictTerm, conflictIndex });
-  }
-
-  /** Stores entries that follow a matching prevIndex; returns the index of the last one. */
-  private mergeEntries(prevIndex: number, entries: readonly LogEntry[]): number {
-    for (let k = 0; k < entries.length; k++) {
-      const entry = entries[k] as LogEntry;
-      assertInvariant(entry.index === prevIndex + 1 + k, () => `node ${this.id}: append entries not contiguous after ${prevIndex}`);
-      const localTerm = this.log.termAt(entry.index);
-      if (localTerm === entry.term) {
-        this.assertSameEntry(entry);
-        continue;
-      }
-      if (localTerm !== undefined) {
-        assertInvariant(entry.index > this.commit, () => `node ${this.id}: would overwrite committed entry ${entry.index} (commit ${this.commit})`);
-        this.truncateFrom(entry.index);
-      }
-      const rest = entries.slice(k);
-      this.appendEntries(rest);
-      this.persistEntries(rest);
-      break;
-    }
-    return prevIndex + entries.length;
-  }
-
-  /** Log matching: an entry with the same index and term must be the same entry. */
-  private assertSameEntry(entry: LogEntry): void {
-    const local = this.log.entryAt(entry.index);
-    if (local === undefined || local === entry) return;
-    assertInvariant(local.kind === entry.kind && JSON.stringify(local.data) === JSON.stringify(entry.data), () => `log matching violated at ${this.id}: index ${entry.index} term ${entry.term} holds ${JSON.stringify(local)} but the leader sent ${JSON.stringify(entry)}`);
+    if (msg.commit > this.commit) this.setCommit(Math.max(this.commit, Math.min(msg.commit, plan.matchIndex)));
+    this.out.send(from, { type: 'appendResp', term: this.term, success: true, matchIndex: plan.matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
   }
 
   private truncateFrom(index: number): void {
@@ -860,13 +802,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (pr.state === 'snapshot') return;
     if (pr.state === 'replicate' && msg.rejectedIndex <= pr.match) return; // stale
     if (pr.state === 'probe' && msg.rejectedIndex !== pr.next - 1) return; // stale
-    let next = msg.conflictIndex;
-    if (msg.conflictTerm !== null) {
-      const idx = this.log.lastIndexWithTermAtMost(msg.conflictTerm, msg.rejectedIndex);
-      if (this.log.termAt(idx) === msg.conflictTerm) next = idx + 1;
-    }
-    next = Math.max(pr.match + 1, Math.min(next, msg.rejectedIndex));
-    pr.becomeProbe(next);
+    pr.becomeProbe(nextAfterRejection(this.log, pr.match, msg));
     this.sendAppend(from, pr);
   }
 
