@@ -4,7 +4,6 @@
 import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
 import type { JsonValue } from '../core/index.js';
 import { assertInvariant, type StateMachine } from '../core/index.js';
-import { RaftError } from './errors.js';
 import { RaftLog } from './log.js';
 import {
   ConfigHistory,
@@ -21,8 +20,9 @@ import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durabilit
 import { Progress } from './progress.js';
 import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
 import { ReadQueue } from './read-queue.js';
+import { recover } from './recovery.js';
 import { nextAfterRejection, planAppend } from './replication.js';
-import { nextChunk, parseSnapshotPayload, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
+import { nextChunk, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
 import type {
   AdminRequestType,
@@ -230,39 +230,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   // ================================================================ restart
 
   private replay(durable: readonly RaftPersistOp[]): void {
-    let hard: HardState = { term: 0, vote: null, commit: 0 };
-    for (const op of durable) {
-      switch (op.kind) {
-        case 'hardState':
-          hard = op.state;
-          break;
-        case 'entries': {
-          const first = op.entries[0];
-          if (first === undefined) break;
-          if (first.index <= this.log.snapshotIndex || first.index > this.log.lastIndex + 1) {
-            throw new RaftError('BAD_DURABLE_STATE', `node ${this.id}: stored entries start at ${first.index}, outside (${this.log.snapshotIndex}, ${this.log.lastIndex + 1}]`);
-          }
-          this.log.replaceFrom(op.entries);
-          break;
-        }
-        case 'snapshot':
-          this.log.reset(op.meta.index, op.meta.term, op.entriesAfter);
-          this.snapshotMeta = op.meta;
-          this.snapshotPayload = parseSnapshotPayload(op.data);
-          hard = op.hardState;
-          break;
-      }
-    }
-    if (hard.commit < this.log.snapshotIndex || hard.commit > this.log.lastIndex) {
-      throw new RaftError('BAD_DURABLE_STATE', `node ${this.id}: stored commit ${hard.commit} outside the stored log [${this.log.snapshotIndex}, ${this.log.lastIndex}]`);
-    }
-    this.term = hard.term;
-    this.vote = hard.vote;
-    this.commit = hard.commit;
-    this.stored.restored(hard);
-    this.configs.reset(this.log.snapshotIndex, membershipFromJson(this.snapshotMeta.config));
-    for (const entry of this.log.all()) if (entry.kind === 'config') this.configs.add(entry.index, membershipFromJson(entry.data));
-    if (this.snapshotPayload !== undefined) this.restoreMachine(this.snapshotPayload);
+    const { hardState, snapshotMeta, snapshotPayload } = recover(this.id, durable, this.log, this.configs, this.snapshotMeta);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.commit = hardState.commit;
+    this.stored.restored(hardState);
+    this.snapshotMeta = snapshotMeta;
+    this.snapshotPayload = snapshotPayload;
+    if (snapshotPayload !== undefined) this.restoreMachine(snapshotPayload);
     this.applied = this.log.snapshotIndex;
   }
 
