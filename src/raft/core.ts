@@ -729,8 +729,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (pr.state === 'replicate') {
       if (entries.length > 0) pr.sentAppend((entries[entries.length - 1] as LogEntry).index, this.tickCount);
     } else {
-      pr.probeSent = true;
-      pr.lastSendTick = this.tickCount;
+      pr.sentProbe(this.tickCount);
     }
   }
 
@@ -758,11 +757,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.handleRejection(from, pr, msg);
       return;
     }
-    const moved = pr.updateMatch(msg.matchIndex, this.tickCount);
-    if (pr.state === 'replicate') pr.freeInflightsTo(msg.matchIndex);
-    else if (pr.state === 'probe') pr.becomeReplicate();
-    else if (pr.snapshot !== undefined && pr.match >= pr.snapshot.meta.index) pr.becomeProbe(pr.match + 1);
-    if (moved) this.afterMatchMoved(from, pr);
+    if (pr.appendAcked(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
     if (this.role === 'leader') this.sendAppends(from, pr);
   }
 
@@ -774,9 +769,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handleRejection(from: NodeId, pr: Progress, msg: Msg<'appendResp'>): void {
-    if (pr.state === 'snapshot') return;
-    if (pr.state === 'replicate' && msg.rejectedIndex <= pr.match) return; // stale
-    if (pr.state === 'probe' && msg.rejectedIndex !== pr.next - 1) return; // stale
+    if (!pr.isCurrentRejection(msg.rejectedIndex)) return;
     pr.becomeProbe(nextAfterRejection(this.log, pr.match, msg));
     this.sendAppend(from, pr);
   }
@@ -804,25 +797,20 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.role !== 'leader' || pr === undefined) return;
     pr.recentActive = true;
     if (msg.done) {
-      const moved = pr.updateMatch(msg.matchIndex, this.tickCount);
-      if (pr.state === 'snapshot' && pr.snapshot !== undefined && pr.match >= pr.snapshot.meta.index) pr.becomeProbe(pr.match + 1);
-      if (moved) this.afterMatchMoved(from, pr);
+      if (pr.snapshotInstalled(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
       if (this.role === 'leader') this.sendAppends(from, pr);
       return;
     }
-    if (pr.state !== 'snapshot' || pr.snapshot === undefined || pr.snapshot.meta.index !== msg.snapshotIndex) return;
-    pr.snapshot.offset = Math.min(msg.nextOffset, pr.snapshot.text.length);
-    pr.lastProgressTick = this.tickCount;
-    this.sendSnapshotChunk(from, pr);
+    if (pr.snapshotAcked(msg.snapshotIndex, msg.nextOffset, this.tickCount)) this.sendSnapshotChunk(from, pr);
   }
 
   /** Resends to a follower whose appends or snapshot chunks went unanswered for a while (lost messages). */
   private retransmitIfStalled(peer: NodeId, pr: Progress): void {
-    const stalledFor = (since: number): boolean => this.tickCount - since >= this.opts.retransmitTicks;
-    if (pr.state === 'replicate' && pr.inflight.length > 0 && stalledFor(pr.lastProgressTick)) {
+    const stalled = pr.stalled(this.tickCount, this.opts.retransmitTicks);
+    if (stalled === 'append') {
       pr.becomeProbe(pr.match + 1);
       this.sendAppend(peer, pr);
-    } else if (pr.state === 'snapshot' && stalledFor(pr.lastSendTick)) {
+    } else if (stalled === 'snapshot') {
       this.sendSnapshotChunk(peer, pr);
     }
   }
