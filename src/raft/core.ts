@@ -1,6 +1,9 @@
 // The Raft core: a deterministic, sans-I/O state machine driven by messages, ticks and client
 // requests (src/sim/core.ts). It emits durable ops through fx.persist before any dependent send
 // (the host orders them), sends messages, answers clients and applies committed entries.
+// The rules that stand alone live in pure helpers (quorum, election, replication, read-queue,
+// durability, snapshots, config-change, commands, recovery); this file holds the node's state
+// and wires them to roles, timers, messages and requests.
 import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
 import type { JsonValue } from '../core/index.js';
 import { assertInvariant, type StateMachine } from '../core/index.js';
@@ -16,6 +19,7 @@ import {
 } from './membership.js';
 import { applyEntry, requestProblem, type ApplyOutcome } from './commands.js';
 import { canChangeConfig, DepartingPeers, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
+import { grantsPreVote, grantsVote } from './election.js';
 import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
 import { Progress } from './progress.js';
 import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
@@ -396,11 +400,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   private becomePreCandidate(): void {
     this.role = 'precandidate';
-    this.leader = null;
-    this.leaderContactTicks = NO_CONTACT_TICKS;
-    this.votes.clear();
-    this.votes.set(this.id, true);
-    this.resetElectionTimer();
+    this.startCampaign();
     if (this.tally() === 'won') {
       this.becomeCandidate(false);
       return;
@@ -413,17 +413,22 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.term++;
     this.vote = this.id;
     this.role = 'candidate';
-    this.leader = null;
-    this.leaderContactTicks = NO_CONTACT_TICKS;
-    this.votes.clear();
-    this.votes.set(this.id, true);
-    this.resetElectionTimer();
+    this.startCampaign();
     if (this.tally() === 'won') {
       this.becomeLeader();
       return;
     }
     const msg: RaftMessage = { type: 'vote', term: this.term, lastIndex: this.log.lastIndex, lastTerm: this.log.lastTerm, transfer };
     for (const voter of this.configs.current.voters) if (voter !== this.id) this.out.send(voter, msg);
+  }
+
+  /** A (pre-)campaign starts: no leader, only this node's own vote, a new timeout. */
+  private startCampaign(): void {
+    this.leader = null;
+    this.leaderContactTicks = NO_CONTACT_TICKS;
+    this.votes.clear();
+    this.votes.set(this.id, true);
+    this.resetElectionTimer();
   }
 
   /** Counts the votes of the current configuration's voters. */
@@ -528,13 +533,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handlePreVote(from: NodeId, msg: Msg<'preVote'>): void {
-    // Granted only to a node with an up-to-date log that could win a real election, and only when
-    // this node has not heard from a leader for a minimum election timeout (thesis §9.6).
-    const grant =
-      msg.term > this.term &&
-      this.role !== 'leader' &&
-      this.leaderContactTicks >= this.opts.electionTimeoutMinTicks &&
-      this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    const voter = { term: this.term, isLeader: this.role === 'leader', leaderContactTicks: this.leaderContactTicks, electionTimeoutMinTicks: this.opts.electionTimeoutMinTicks };
+    const grant = grantsPreVote(voter, msg.term, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     this.out.send(from, { type: 'preVoteResp', term: grant ? msg.term : this.term, granted: grant });
   }
 
@@ -552,8 +552,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handleVote(from: NodeId, msg: Msg<'vote'>): void {
-    const canVote = this.vote === from || (this.vote === null && this.leader === null);
-    const grant = canVote && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    const grant = grantsVote(this.vote, this.leader, from, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     if (grant) {
       this.vote = from;
       this.resetElectionTimer();
