@@ -1,23 +1,32 @@
 // The Raft core: a deterministic, sans-I/O state machine driven by messages, ticks and client
 // requests (src/sim/core.ts). It emits durable ops through fx.persist before any dependent send
 // (the host orders them), sends messages, answers clients and applies committed entries.
+// The rules that stand alone live in pure helpers (quorum, election, replication, read-queue,
+// durability, snapshots, config-change, commands, recovery); this file holds the node's state
+// and wires them to roles, timers, messages and requests.
 import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
 import type { JsonValue } from '../core/index.js';
-import { assertInvariant, undecodable, type StateMachine } from '../core/index.js';
-import { RaftError } from './errors.js';
+import { assertInvariant, type StateMachine } from '../core/index.js';
 import { RaftLog } from './log.js';
 import {
   ConfigHistory,
   describeMembership,
-  isMember,
   isVoter,
   makeMembership,
   membershipFromJson,
   membershipToJson,
   peersOf,
-  quorumSize,
 } from './membership.js';
+import { applyEntry, requestProblem, type ApplyOutcome } from './commands.js';
+import { canChangeConfig, DepartingPeers, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
+import { grantsPreVote, grantsVote } from './election.js';
+import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
 import { Progress } from './progress.js';
+import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
+import { ReadQueue } from './read-queue.js';
+import { recover } from './recovery.js';
+import { nextAfterRejection, planAppend } from './replication.js';
+import { nextChunk, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
 import type {
   AdminRequestType,
@@ -43,58 +52,12 @@ interface PendingProposal {
   readonly term: number;
 }
 
-interface PendingRead<Q> {
-  readonly requestId: string;
-  readonly op: Q;
-  readonly startedTick: number;
-  readIndex: number;
-  /**
-   * The heartbeat round whose acknowledgement by a quorum confirms leadership; 0 when confirmed
-   * another way; AWAITING_ROUND until the next round starts (see readRound).
-   */
-  round: number;
-  confirmed: boolean;
-}
-
-interface Transfer {
-  readonly target: NodeId;
-  readonly requestId: string;
-  readonly deadlineTick: number;
-}
-
-interface Promotion {
-  readonly node: NodeId;
-  readonly requestId: string;
-  readonly deadlineTick: number;
-}
-
-interface IncomingSnapshot {
-  readonly term: number;
-  readonly meta: SnapshotMeta;
-  readonly parts: string[];
-  received: number;
-}
-
-/** The replicated payload of a snapshot: the state machine's data and the client sessions. */
-interface SnapshotPayload {
-  readonly machine: JsonValue;
-  readonly sessions: JsonValue;
-}
-
-type ApplyOutcome = { readonly kind: 'result'; readonly value: JsonValue } | { readonly kind: 'stale' };
-
 /** "Not in contact with any leader": larger than any election timeout. */
 const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
-/** A read that arrived while a read round was in flight waits for the next round. */
-const AWAITING_ROUND = Number.POSITIVE_INFINITY;
-/** Heartbeat rounds whose send time is kept for lease reads. */
-const MAX_ROUNDS_KEPT = 256;
 /** Outputs that need not wait for this node's unsynced writes (see OutputOptions). */
 const EARLY: OutputOptions = { awaitPersist: false };
 /** A removed node is kept informed for at most this many (maximum) election timeouts. */
 const DEPARTING_TIMEOUT_ELECTIONS = 10;
-/** A snapshot being received may not grow beyond this (UTF-16 code units). */
-const MAX_INCOMING_SNAPSHOT_CHARS = 256 * 1024 * 1024;
 
 /**
  * `C`, `Q`, `R`: the state machine's command, query and result types. Raft itself stores and
@@ -110,7 +73,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private term = 0;
   private vote: NodeId | null = null;
   private commit = 0;
-  private persisted: HardState = { term: 0, vote: null, commit: 0 };
+  private readonly stored = new HardStateTracker();
   private snapshotMeta: SnapshotMeta;
   private snapshotPayload: SnapshotPayload | undefined;
   private snapshotText: string | undefined;
@@ -128,52 +91,20 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly votes = new Map<NodeId, boolean>();
   private readonly progress = new Map<NodeId, Progress>();
   private readonly proposals = new Map<number, PendingProposal>();
-  private reads: PendingRead<Q>[] = [];
-  /**
-   * Leader: the heartbeat round the latest reads wait on, until a quorum acknowledges it (0: none).
-   * Reads arriving meanwhile wait for the next round, started when this one is acknowledged or at
-   * the next heartbeat, whichever comes first: one round in flight serves any number of reads
-   * (as etcd batches ReadIndex requests) instead of one round, and one message per peer, per read.
-   */
-  private readRound = 0;
-  private awaitingTermCommit: { requestId: string; op: Q; startedTick: number }[] = [];
-  private round = 0;
-  /**
-   * Per heartbeat or probe round: when it was sent (lease reads), the last log index at that
-   * moment, and whether its messages waited for the sync (then an answer proves that index durable).
-   */
-  private readonly rounds = new Map<number, { readonly sentAtMs: number; readonly lastIndex: number; readonly waitedForSync: boolean }>();
-  /**
-   * Leader: the highest index of its own log known to be durable. An answer to a message that
-   * waited for the host's sync (a heartbeat, a self-addressed syncProbe) proves every write before
-   * it durable. Appends do not wait (thesis §10.2.1), so their answers prove nothing about ours.
-   */
-  private durableIndex = 0;
-  /** Leader: the round of the syncProbe in flight, if any (one at a time; resent each heartbeat). */
-  private probeRound: number | null = null;
-  /**
-   * Leader: its term (and vote) are known durable, so appends of this term may leave before the
-   * entries they carry are synced here. True once a vote from another node or a synced probe proves it.
-   */
-  private termDurable = false;
+  private readonly reads = new ReadQueue<Q>();
+  /** Leader: its heartbeat and probe rounds (send time for leases, log end for durability). */
+  private readonly rounds = new HeartbeatRounds();
+  /** Leader: how far its own log and its term are known durable, and the syncProbe in flight. */
+  private readonly durability = new LeaderDurability();
   private configText: { readonly config: Membership; readonly text: string } | undefined;
-  /** Set when the current call persisted something, so a changed commit index may ride along. */
-  private persistedInCall = false;
   private leaseUntilMs = -Infinity;
-  private transfer: Transfer | undefined;
-  private promotion: Promotion | undefined;
-  /**
-   * Leader: nodes the latest configuration removed. They keep receiving the log until they have
-   * acknowledged a heartbeat telling them the removal is committed; otherwise a removed node that
-   * never hears of its removal would keep campaigning (thesis §4.2.3).
-   */
-  private readonly departing = new Map<NodeId, { readonly configIndex: number; notifiedRound: number; readonly deadlineTick: number }>();
-  private incoming: IncomingSnapshot | undefined;
+  private transfer: PendingTransfer | undefined;
+  private promotion: PendingPromotion | undefined;
+  /** Leader: nodes the latest configuration removed, kept informed until they know it (thesis §4.2.3). */
+  private readonly departing = new DepartingPeers();
+  private readonly incoming: SnapshotReceiver;
   private fx: Fx | undefined;
-  /**
-   * Where in each snapshot interval this node snapshots: bootstrap members are spread evenly, so
-   * the nodes of a cluster do not all pause to write a snapshot of the whole store at once.
-   */
+  /** Where in each snapshot interval this node snapshots (see snapshotPhase). */
   private readonly snapshotPhaseEntries: number;
 
   constructor(
@@ -184,8 +115,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   ) {
     this.id = env.id;
     this.sessions = new SessionTable(opts.maxSessions);
-    const position = Math.max(0, env.members.indexOf(env.id));
-    this.snapshotPhaseEntries = Math.floor((position * opts.snapshotThresholdEntries) / Math.max(1, env.members.length));
+    this.incoming = new SnapshotReceiver(env.id);
+    this.snapshotPhaseEntries = snapshotPhase(env.members.indexOf(env.id), opts.snapshotThresholdEntries, env.members.length);
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
     // configuration too, so it never campaigns until a configuration entry makes it a voter.
     const bootstrap = makeMembership(env.members);
@@ -221,7 +152,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private run(fx: Fx, body: () => void): void {
     this.fx = fx;
     try {
-      this.persistedInCall = false;
+      this.stored.beginCall();
       body();
       this.applyCommitted(this.opts.maxApplyPerCall);
       this.maybePersistHardState();
@@ -303,39 +234,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   // ================================================================ restart
 
   private replay(durable: readonly RaftPersistOp[]): void {
-    let hard: HardState = { term: 0, vote: null, commit: 0 };
-    for (const op of durable) {
-      switch (op.kind) {
-        case 'hardState':
-          hard = op.state;
-          break;
-        case 'entries': {
-          const first = op.entries[0];
-          if (first === undefined) break;
-          if (first.index <= this.log.snapshotIndex || first.index > this.log.lastIndex + 1) {
-            throw new RaftError('BAD_DURABLE_STATE', `node ${this.id}: stored entries start at ${first.index}, outside (${this.log.snapshotIndex}, ${this.log.lastIndex + 1}]`);
-          }
-          this.log.replaceFrom(op.entries);
-          break;
-        }
-        case 'snapshot':
-          this.log.reset(op.meta.index, op.meta.term, op.entriesAfter);
-          this.snapshotMeta = op.meta;
-          this.snapshotPayload = parseSnapshotPayload(op.data);
-          hard = op.hardState;
-          break;
-      }
-    }
-    if (hard.commit < this.log.snapshotIndex || hard.commit > this.log.lastIndex) {
-      throw new RaftError('BAD_DURABLE_STATE', `node ${this.id}: stored commit ${hard.commit} outside the stored log [${this.log.snapshotIndex}, ${this.log.lastIndex}]`);
-    }
-    this.term = hard.term;
-    this.vote = hard.vote;
-    this.commit = hard.commit;
-    this.persisted = hard;
-    this.configs.reset(this.log.snapshotIndex, membershipFromJson(this.snapshotMeta.config));
-    for (const entry of this.log.all()) if (entry.kind === 'config') this.configs.add(entry.index, membershipFromJson(entry.data));
-    if (this.snapshotPayload !== undefined) this.restoreMachine(this.snapshotPayload);
+    const { hardState, snapshotMeta, snapshotPayload } = recover(this.id, durable, this.log, this.configs, this.snapshotMeta);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.commit = hardState.commit;
+    this.stored.restored(hardState);
+    this.snapshotMeta = snapshotMeta;
+    this.snapshotPayload = snapshotPayload;
+    if (snapshotPayload !== undefined) this.restoreMachine(snapshotPayload);
     this.applied = this.log.snapshotIndex;
   }
 
@@ -351,22 +257,15 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private persistHardState(): void {
-    const p = this.persisted;
-    if (p.term === this.term && p.vote === this.vote && p.commit === this.commit) return;
     const state = this.hardState();
+    if (!this.stored.differs(state)) return;
     this.out.persist({ kind: 'hardState', state });
-    this.persisted = state;
-    this.persistedInCall = true;
+    this.stored.written(state);
   }
 
-  /**
-   * End of a call: a new term or vote must be stored, but the commit index is volatile state in
-   * Raft (a restarted node learns it again from the leader), so it is written only along with
-   * other writes. That spares an fsync on every call that merely advances the commit index.
-   */
+  /** End of a call: a new term or vote is written; a new commit index only along with other writes. */
   private maybePersistHardState(): void {
-    const p = this.persisted;
-    if (p.term !== this.term || p.vote !== this.vote || (p.commit !== this.commit && this.persistedInCall)) this.persistHardState();
+    if (this.stored.dueAtEndOfCall(this.hardState())) this.persistHardState();
   }
 
   /** Writes entries; a changed term or vote goes first, so a log never holds a term above the stored one. */
@@ -374,7 +273,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (entries.length === 0) return;
     this.persistHardState();
     this.out.persist({ kind: 'entries', entries });
-    this.persistedInCall = true;
+    this.stored.noteWrite();
   }
 
   private persistSnapshot(): void {
@@ -386,8 +285,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       hardState,
       entriesAfter: this.log.lastIndex > this.snapshotMeta.index ? this.log.slice(this.snapshotMeta.index + 1, this.log.lastIndex) : [],
     });
-    this.persisted = hardState;
-    this.persistedInCall = true;
+    this.stored.written(hardState);
   }
 
   private setCommit(index: number): void {
@@ -445,7 +343,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeats();
       for (const [peer, pr] of this.progress) this.retransmitIfStalled(peer, pr);
-      this.probeRound = null; // a probe can be lost (in the simulator): allow one more per heartbeat
+      this.durability.allowProbe();
       this.maybeProbeDurability();
     }
     this.checkQuorumElapsed++;
@@ -463,17 +361,15 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private quorumRecentlyActive(): boolean {
-    const config = this.configs.current;
-    const active = config.voters.filter((v) => v === this.id || this.progress.get(v)?.recentActive === true).length;
-    return active >= quorumSize(config);
+    return quorumHas(this.configs.current, (v) => v === this.id || this.progress.get(v)?.recentActive === true);
   }
 
   private tickTransferAndPromotion(): void {
-    if (this.transfer !== undefined && this.tickCount >= this.transfer.deadlineTick) {
+    if (isOverdue(this.transfer, this.tickCount)) {
       this.reply(this.transfer.requestId, this.failure('transfer-timeout', `node ${this.transfer.target} did not take over in time`));
       this.transfer = undefined;
     }
-    if (this.promotion !== undefined && this.tickCount >= this.promotion.deadlineTick) {
+    if (isOverdue(this.promotion, this.tickCount)) {
       this.reply(this.promotion.requestId, this.failure('catch-up-timeout', `learner ${this.promotion.node} did not catch up in time`));
       this.promotion = undefined;
     }
@@ -504,11 +400,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   private becomePreCandidate(): void {
     this.role = 'precandidate';
-    this.leader = null;
-    this.leaderContactTicks = NO_CONTACT_TICKS;
-    this.votes.clear();
-    this.votes.set(this.id, true);
-    this.resetElectionTimer();
+    this.startCampaign();
     if (this.tally() === 'won') {
       this.becomeCandidate(false);
       return;
@@ -521,11 +413,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.term++;
     this.vote = this.id;
     this.role = 'candidate';
-    this.leader = null;
-    this.leaderContactTicks = NO_CONTACT_TICKS;
-    this.votes.clear();
-    this.votes.set(this.id, true);
-    this.resetElectionTimer();
+    this.startCampaign();
     if (this.tally() === 'won') {
       this.becomeLeader();
       return;
@@ -534,20 +422,18 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     for (const voter of this.configs.current.voters) if (voter !== this.id) this.out.send(voter, msg);
   }
 
+  /** A (pre-)campaign starts: no leader, only this node's own vote, a new timeout. */
+  private startCampaign(): void {
+    this.leader = null;
+    this.leaderContactTicks = NO_CONTACT_TICKS;
+    this.votes.clear();
+    this.votes.set(this.id, true);
+    this.resetElectionTimer();
+  }
+
   /** Counts the votes of the current configuration's voters. */
-  private tally(): 'won' | 'lost' | 'pending' {
-    const config = this.configs.current;
-    let granted = 0;
-    let rejected = 0;
-    for (const voter of config.voters) {
-      const v = this.votes.get(voter);
-      if (v === true) granted++;
-      else if (v === false) rejected++;
-    }
-    const quorum = quorumSize(config);
-    if (granted >= quorum) return 'won';
-    if (rejected > config.voters.length - quorum) return 'lost';
-    return 'pending';
+  private tally(): VoteResult {
+    return voteResult(this.configs.current, this.votes);
   }
 
   private becomeLeader(): void {
@@ -557,13 +443,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.leaderContactTicks = 0;
     this.heartbeatElapsed = 0;
     this.checkQuorumElapsed = 0;
-    this.round = 0;
-    this.rounds.clear();
+    this.rounds.reset();
     this.leaseUntilMs = -Infinity;
-    // Granted votes answer requests sent after the whole log and the term were written: durable.
-    this.termDurable = [...this.votes].some(([id, granted]) => granted && id !== this.id);
-    this.durableIndex = this.termDurable ? this.log.lastIndex : this.log.snapshotIndex;
-    this.probeRound = null;
+    const votedByOthers = [...this.votes].some(([id, granted]) => granted && id !== this.id);
+    this.durability.startTerm(votedByOthers, this.log.lastIndex, this.log.snapshotIndex);
     this.progress.clear();
     this.departing.clear();
     this.syncProgressWithConfig();
@@ -579,11 +462,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private abandonLeadership(cause: NodeId | null): void {
     for (const p of this.proposals.values()) this.reply(p.requestId, this.failure('leadership-lost'));
     this.proposals.clear();
-    for (const r of this.reads) this.reply(r.requestId, this.failure('not-leader'));
-    for (const r of this.awaitingTermCommit) this.reply(r.requestId, this.failure('not-leader'));
-    this.reads = [];
-    this.readRound = 0;
-    this.awaitingTermCommit = [];
+    for (const requestId of this.reads.clear()) this.reply(requestId, this.failure('not-leader'));
     if (this.promotion !== undefined) this.reply(this.promotion.requestId, this.failure('not-leader'));
     this.promotion = undefined;
     if (this.transfer !== undefined) {
@@ -654,13 +533,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handlePreVote(from: NodeId, msg: Msg<'preVote'>): void {
-    // Granted only to a node with an up-to-date log that could win a real election, and only when
-    // this node has not heard from a leader for a minimum election timeout (thesis §9.6).
-    const grant =
-      msg.term > this.term &&
-      this.role !== 'leader' &&
-      this.leaderContactTicks >= this.opts.electionTimeoutMinTicks &&
-      this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    const voter = { term: this.term, isLeader: this.role === 'leader', leaderContactTicks: this.leaderContactTicks, electionTimeoutMinTicks: this.opts.electionTimeoutMinTicks };
+    const grant = grantsPreVote(voter, msg.term, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     this.out.send(from, { type: 'preVoteResp', term: grant ? msg.term : this.term, granted: grant });
   }
 
@@ -678,8 +552,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handleVote(from: NodeId, msg: Msg<'vote'>): void {
-    const canVote = this.vote === from || (this.vote === null && this.leader === null);
-    const grant = canVote && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+    const grant = grantsVote(this.vote, this.leader, from, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     if (grant) {
       this.vote = from;
       this.resetElectionTimer();
@@ -702,19 +575,16 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   private handleSyncProbe(from: NodeId, msg: Msg<'syncProbe'>): void {
     if (from !== this.id || this.role !== 'leader') return;
-    if (msg.round === this.probeRound) this.probeRound = null;
+    this.durability.probeReturned(msg.round);
     const round = this.rounds.get(msg.round);
     if (round === undefined) return;
-    this.termDurable = true; // the probe was sent in this term, after the term was written
-    this.noteDurable(round.lastIndex);
+    this.noteSynced(round.lastIndex); // the probe was sent in this term, after the term was written
     this.maybeProbeDurability();
   }
 
-  /** The leader's own log is durable up to `index`; with that, more may be committed. */
-  private noteDurable(index: number): void {
-    if (index <= this.durableIndex) return;
-    this.durableIndex = Math.min(index, this.log.lastIndex);
-    this.maybeCommit();
+  /** An answer proved the term, and the leader's own log up to `index`, durable: more may be committed. */
+  private noteSynced(index: number): void {
+    if (this.durability.synced(index, this.log.lastIndex)) this.maybeCommit();
   }
 
   /**
@@ -724,87 +594,29 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
    * pace of the fastest follower rather than the slowest).
    */
   private maybeProbeDurability(): void {
-    if (this.role !== 'leader' || this.durableIndex >= this.log.lastIndex || this.probeRound !== null) return;
-    this.probeRound = this.newRound(true);
-    this.out.send(this.id, { type: 'syncProbe', term: this.term, round: this.probeRound });
+    if (this.role !== 'leader' || !this.durability.needsProbe(this.log.lastIndex)) return;
+    const round = this.newRound(true);
+    this.durability.probeSent(round);
+    this.out.send(this.id, { type: 'syncProbe', term: this.term, round });
   }
 
   // ---------------------------------------------------------------- follower side of replication
 
   private handleAppend(from: NodeId, msg: Msg<'append'>): void {
     this.acceptLeader(from);
-    let prevIndex = msg.prevIndex;
-    let prevTerm = msg.prevTerm;
-    let entries = msg.entries;
-    if (prevIndex < this.commit) {
-      // Entries up to our commit index are committed, hence identical to the leader's: skip them.
-      const skip = this.commit - prevIndex;
-      for (const e of entries.slice(0, skip)) {
-        const local = this.log.termAt(e.index);
-        assertInvariant(local === undefined || local === e.term, () => `node ${this.id}: leader ${from} sent term ${e.term} at committed index ${e.index} (local term ${local})`);
-      }
-      if (skip >= entries.length) {
-        this.sendAppendSuccess(from, this.commit);
-        return;
-      }
-      const atCommit = entries[skip - 1] as LogEntry;
-      entries = entries.slice(skip);
-      prevIndex = this.commit;
-      prevTerm = atCommit.term;
-    }
-    const localPrevTerm = this.log.termAt(prevIndex);
-    if (localPrevTerm !== prevTerm) {
-      assertInvariant(prevIndex > this.commit || localPrevTerm === undefined, () => `node ${this.id}: leader ${from} disagrees at committed index ${prevIndex} (term ${prevTerm} vs ${localPrevTerm})`);
-      this.rejectAppend(from, prevIndex, localPrevTerm);
+    const plan = planAppend(this.log, this.commit, msg, this.id, from);
+    if (plan.kind === 'reject') {
+      const { rejectedIndex, conflictTerm, conflictIndex } = plan;
+      this.out.send(from, { type: 'appendResp', term: this.term, success: false, matchIndex: 0, rejectedIndex, conflictTerm, conflictIndex });
       return;
     }
-    const lastNew = this.mergeEntries(prevIndex, entries);
-    if (msg.commit > this.commit) this.setCommit(Math.max(this.commit, Math.min(msg.commit, lastNew)));
-    this.sendAppendSuccess(from, lastNew);
-  }
-
-  private sendAppendSuccess(to: NodeId, matchIndex: number): void {
-    this.out.send(to, { type: 'appendResp', term: this.term, success: true, matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
-  }
-
-  /** Rejects with a hint so the leader can skip a whole conflicting term at once. */
-  private rejectAppend(to: NodeId, prevIndex: number, localPrevTerm: number | undefined): void {
-    let conflictTerm: number | null = null;
-    let conflictIndex = this.log.lastIndex + 1;
-    if (localPrevTerm !== undefined) {
-      conflictTerm = localPrevTerm;
-      conflictIndex = this.log.firstIndexOfTerm(localPrevTerm, prevIndex);
+    if (plan.truncateFrom !== null) this.truncateFrom(plan.truncateFrom);
+    if (plan.append.length > 0) {
+      this.appendEntries(plan.append);
+      this.persistEntries(plan.append);
     }
-    this.out.send(to, { type: 'appendResp', term: this.term, success: false, matchIndex: 0, rejectedIndex: prevIndex, conflictTerm, conflictIndex });
-  }
-
-  /** Stores entries that follow a matching prevIndex; returns the index of the last one. */
-  private mergeEntries(prevIndex: number, entries: readonly LogEntry[]): number {
-    for (let k = 0; k < entries.length; k++) {
-      const entry = entries[k] as LogEntry;
-      assertInvariant(entry.index === prevIndex + 1 + k, () => `node ${this.id}: append entries not contiguous after ${prevIndex}`);
-      const localTerm = this.log.termAt(entry.index);
-      if (localTerm === entry.term) {
-        this.assertSameEntry(entry);
-        continue;
-      }
-      if (localTerm !== undefined) {
-        assertInvariant(entry.index > this.commit, () => `node ${this.id}: would overwrite committed entry ${entry.index} (commit ${this.commit})`);
-        this.truncateFrom(entry.index);
-      }
-      const rest = entries.slice(k);
-      this.appendEntries(rest);
-      this.persistEntries(rest);
-      break;
-    }
-    return prevIndex + entries.length;
-  }
-
-  /** Log matching: an entry with the same index and term must be the same entry. */
-  private assertSameEntry(entry: LogEntry): void {
-    const local = this.log.entryAt(entry.index);
-    if (local === undefined || local === entry) return;
-    assertInvariant(local.kind === entry.kind && JSON.stringify(local.data) === JSON.stringify(entry.data), () => `log matching violated at ${this.id}: index ${entry.index} term ${entry.term} holds ${JSON.stringify(local)} but the leader sent ${JSON.stringify(entry)}`);
+    if (msg.commit > this.commit) this.setCommit(Math.max(this.commit, Math.min(msg.commit, plan.matchIndex)));
+    this.out.send(from, { type: 'appendResp', term: this.term, success: true, matchIndex: plan.matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
   }
 
   private truncateFrom(index: number): void {
@@ -840,25 +652,13 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const answer = (done: boolean, matchIndex: number, nextOffset: number): void =>
       this.out.send(from, { type: 'snapshotResp', term: this.term, snapshotIndex: msg.meta.index, done, matchIndex, nextOffset });
     if (msg.meta.index <= this.commit) {
-      this.incoming = undefined;
+      this.incoming.discard();
       answer(true, this.commit, 0);
       return;
     }
-    let inc = this.incoming;
-    if (inc === undefined || inc.term !== this.term || inc.meta.index !== msg.meta.index || inc.meta.term !== msg.meta.term) {
-      if (msg.offset !== 0) return answer(false, 0, 0);
-      inc = this.incoming = { term: this.term, meta: msg.meta, parts: [], received: 0 };
-    }
-    if (msg.offset !== inc.received) return answer(false, 0, inc.received);
-    if (inc.received + msg.chunk.length > MAX_INCOMING_SNAPSHOT_CHARS) {
-      this.incoming = undefined;
-      throw new RaftError('BAD_SNAPSHOT', `node ${this.id}: snapshot from ${from} exceeds ${MAX_INCOMING_SNAPSHOT_CHARS} characters`);
-    }
-    inc.parts.push(msg.chunk);
-    inc.received += msg.chunk.length;
-    if (!msg.done) return answer(false, 0, inc.received);
-    this.incoming = undefined;
-    this.installSnapshot(msg.meta, parseSnapshotText(inc.parts.join(''), from));
+    const got = this.incoming.receive(this.term, from, msg);
+    if (got.kind === 'more') return answer(false, 0, got.nextOffset);
+    this.installSnapshot(msg.meta, got.payload);
     answer(true, msg.meta.index, 0);
   }
 
@@ -924,12 +724,11 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const entries = pr.next <= this.log.lastIndex ? this.log.sliceBounded(pr.next, this.opts.maxEntriesPerAppend, this.opts.maxBytesPerAppend) : [];
     // Once the term is durable, appends need not wait for the entries to be synced here: the
     // leader counts itself towards a quorum only as far as a probe proved (thesis §10.2.1).
-    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit }, this.termDurable ? EARLY : undefined);
+    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit }, this.durability.termDurable ? EARLY : undefined);
     if (pr.state === 'replicate') {
       if (entries.length > 0) pr.sentAppend((entries[entries.length - 1] as LogEntry).index, this.tickCount);
     } else {
-      pr.probeSent = true;
-      pr.lastSendTick = this.tickCount;
+      pr.sentProbe(this.tickCount);
     }
   }
 
@@ -944,9 +743,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private sendSnapshotChunk(peer: NodeId, pr: Progress): void {
     const snap = pr.snapshot;
     if (snap === undefined) return;
-    const chunk = snap.text.slice(snap.offset, snap.offset + this.opts.snapshotChunkChars);
-    const done = snap.offset + chunk.length >= snap.text.length;
-    this.out.send(peer, { type: 'snapshot', term: this.term, meta: snap.meta, offset: snap.offset, chunk, done });
+    const { offset, chunk, done } = nextChunk(snap, this.opts.snapshotChunkChars);
+    this.out.send(peer, { type: 'snapshot', term: this.term, meta: snap.meta, offset, chunk, done });
     pr.lastSendTick = this.tickCount;
   }
 
@@ -958,11 +756,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.handleRejection(from, pr, msg);
       return;
     }
-    const moved = pr.updateMatch(msg.matchIndex, this.tickCount);
-    if (pr.state === 'replicate') pr.freeInflightsTo(msg.matchIndex);
-    else if (pr.state === 'probe') pr.becomeReplicate();
-    else if (pr.snapshot !== undefined && pr.match >= pr.snapshot.meta.index) pr.becomeProbe(pr.match + 1);
-    if (moved) this.afterMatchMoved(from, pr);
+    if (pr.appendAcked(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
     if (this.role === 'leader') this.sendAppends(from, pr);
   }
 
@@ -974,16 +768,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handleRejection(from: NodeId, pr: Progress, msg: Msg<'appendResp'>): void {
-    if (pr.state === 'snapshot') return;
-    if (pr.state === 'replicate' && msg.rejectedIndex <= pr.match) return; // stale
-    if (pr.state === 'probe' && msg.rejectedIndex !== pr.next - 1) return; // stale
-    let next = msg.conflictIndex;
-    if (msg.conflictTerm !== null) {
-      const idx = this.log.lastIndexWithTermAtMost(msg.conflictTerm, msg.rejectedIndex);
-      if (this.log.termAt(idx) === msg.conflictTerm) next = idx + 1;
-    }
-    next = Math.max(pr.match + 1, Math.min(next, msg.rejectedIndex));
-    pr.becomeProbe(next);
+    if (!pr.isCurrentRejection(msg.rejectedIndex)) return;
+    pr.becomeProbe(nextAfterRejection(this.log, pr.match, msg));
     this.sendAppend(from, pr);
   }
 
@@ -996,17 +782,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.confirmReads();
       this.extendLease();
       const round = this.rounds.get(msg.round);
-      if (round?.waitedForSync === true) {
-        this.termDurable = true; // this heartbeat of the term left only after the term was synced
-        this.noteDurable(round.lastIndex);
-      }
+      if (round?.waitedForSync === true) this.noteSynced(round.lastIndex); // it left only after the term was synced
       if (this.role !== 'leader') return;
     }
-    const d = this.departing.get(from);
-    if (d !== undefined && d.notifiedRound > 0 && msg.round >= d.notifiedRound) {
-      this.forgetDeparted(from);
-      return;
-    }
+    if (this.departing.acknowledged(from, msg.round)) return this.forgetDeparted(from);
     if (pr.state === 'probe') pr.probeSent = false;
     if (pr.match < this.log.lastIndex) this.sendAppends(from, pr);
     this.maybeSendTimeoutNow(from, pr);
@@ -1017,25 +796,20 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.role !== 'leader' || pr === undefined) return;
     pr.recentActive = true;
     if (msg.done) {
-      const moved = pr.updateMatch(msg.matchIndex, this.tickCount);
-      if (pr.state === 'snapshot' && pr.snapshot !== undefined && pr.match >= pr.snapshot.meta.index) pr.becomeProbe(pr.match + 1);
-      if (moved) this.afterMatchMoved(from, pr);
+      if (pr.snapshotInstalled(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
       if (this.role === 'leader') this.sendAppends(from, pr);
       return;
     }
-    if (pr.state !== 'snapshot' || pr.snapshot === undefined || pr.snapshot.meta.index !== msg.snapshotIndex) return;
-    pr.snapshot.offset = Math.min(msg.nextOffset, pr.snapshot.text.length);
-    pr.lastProgressTick = this.tickCount;
-    this.sendSnapshotChunk(from, pr);
+    if (pr.snapshotAcked(msg.snapshotIndex, msg.nextOffset, this.tickCount)) this.sendSnapshotChunk(from, pr);
   }
 
   /** Resends to a follower whose appends or snapshot chunks went unanswered for a while (lost messages). */
   private retransmitIfStalled(peer: NodeId, pr: Progress): void {
-    const stalledFor = (since: number): boolean => this.tickCount - since >= this.opts.retransmitTicks;
-    if (pr.state === 'replicate' && pr.inflight.length > 0 && stalledFor(pr.lastProgressTick)) {
+    const stalled = pr.stalled(this.tickCount, this.opts.retransmitTicks);
+    if (stalled === 'append') {
       pr.becomeProbe(pr.match + 1);
       this.sendAppend(peer, pr);
-    } else if (pr.state === 'snapshot' && stalledFor(pr.lastSendTick)) {
+    } else if (stalled === 'snapshot') {
       this.sendSnapshotChunk(peer, pr);
     }
   }
@@ -1046,13 +820,11 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const config = this.configs.current;
     // The leader counts its own log only as far as it is known durable (always at least as far as
     // any follower acknowledged, so this only holds back a leader that is the only voter).
-    const matches = config.voters.map((v) => (v === this.id ? this.durableIndex : (this.progress.get(v)?.match ?? 0)));
-    matches.sort((a, b) => b - a);
-    const candidate = matches[quorumSize(config) - 1] ?? 0;
+    const candidate = quorumValue(config, (v) => (v === this.id ? this.durability.durableIndex : (this.progress.get(v)?.match ?? 0))) ?? 0;
     if (candidate <= this.commit || this.log.termAt(candidate) !== this.term) return;
     const wasCommittedInTerm = this.committedInTerm();
     this.setCommit(candidate);
-    if (!wasCommittedInTerm) this.startAwaitingReads();
+    if (!wasCommittedInTerm) this.startDeferredReads();
     this.confirmReads();
     // A leader that removed itself leads until the removal commits, then steps down.
     if (!isVoter(config, this.id) && this.commit >= this.configs.currentIndex) this.becomeFollower(this.term, null, null);
@@ -1063,25 +835,21 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private newRound(waitedForSync: boolean): number {
-    this.round++;
-    this.rounds.set(this.round, { sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync });
-    this.rounds.delete(this.round - MAX_ROUNDS_KEPT);
-    return this.round;
+    return this.rounds.start({ sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync });
   }
 
   private broadcastHeartbeats(): number {
     // Once the term is durable a heartbeat depends on nothing unsynced, so it need not queue
     // behind this node's writes (a snapshot being written can hold them for a second); its
     // answer then proves nothing about this node's disk.
-    const early = this.termDurable;
+    const early = this.durability.termDurable;
     const round = this.newRound(!early);
     for (const [peer, pr] of this.progress) {
       const commit = Math.min(pr.match, this.commit);
-      const d = this.departing.get(peer);
-      if (d !== undefined && d.notifiedRound === 0 && commit >= d.configIndex) d.notifiedRound = round;
+      this.departing.heartbeatSent(peer, commit, round);
       this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
     }
-    this.assignReadRound(round);
+    this.reads.assignRound(round);
     return round;
   }
 
@@ -1111,7 +879,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     }
     for (const peer of this.progress.keys()) {
       if (peers.includes(peer) || this.departing.has(peer)) continue;
-      this.departing.set(peer, { configIndex: this.configs.currentIndex, notifiedRound: 0, deadlineTick: this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks });
+      this.departing.add(peer, this.configs.currentIndex, this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks);
     }
   }
 
@@ -1122,20 +890,20 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   /** Drops removed nodes that know their removal is committed, or that did not answer in time. */
   private tickDeparting(): void {
-    for (const [peer, d] of this.departing) if (this.tickCount >= d.deadlineTick) this.forgetDeparted(peer);
+    for (const peer of this.departing.overdue(this.tickCount)) this.forgetDeparted(peer);
   }
 
-  /** One change at a time, and only once this leader committed an entry of its term (Ongaro's fix). */
   private canChangeConfig(): boolean {
-    return this.committedInTerm() && this.configs.currentIndex <= this.commit;
+    return canChangeConfig(this.committedInTerm(), this.configs.currentIndex, this.commit);
   }
 
-  private proposeConfig(requestId: string, config: Membership): void {
+  private proposeConfig(requestId: string, plan: ConfigPlan): void {
+    if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
     if (!this.canChangeConfig()) {
       this.reply(requestId, this.failure('config-change-in-progress', 'a configuration change is still uncommitted or the leader is new'));
       return;
     }
-    const entry = this.appendAsLeader('config', membershipToJson(config));
+    const entry = this.appendAsLeader('config', membershipToJson(plan.config));
     this.proposals.set(entry.index, { requestId, term: this.term });
     this.broadcastAppends();
     this.maybeCommit();
@@ -1145,17 +913,16 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const config = this.configs.current;
     switch (type) {
       case 'addLearner':
-        if (isMember(config, node)) return this.reply(requestId, this.failure('already-member', `${node} is already in the configuration (${describeMembership(config)})`));
-        return this.proposeConfig(requestId, makeMembership(config.voters, [...config.learners, node]));
-      case 'promote':
-        if (!config.learners.includes(node)) return this.reply(requestId, this.failure('not-a-learner', `${node} is not a learner (${describeMembership(config)})`));
+        return this.proposeConfig(requestId, planAddLearner(config, node));
+      case 'promote': {
+        const plan = planPromotion(config, node);
+        if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
         if (this.promotion !== undefined) return this.reply(requestId, this.failure('config-change-in-progress', `promotion of ${this.promotion.node} is pending`));
         this.promotion = { node, requestId, deadlineTick: this.tickCount + this.opts.promoteTimeoutTicks };
         return this.maybePromote();
+      }
       case 'removeNode':
-        if (!isMember(config, node)) return this.reply(requestId, this.failure('not-a-member', `${node} is not in the configuration`));
-        if (isVoter(config, node) && config.voters.length === 1) return this.reply(requestId, this.failure('last-voter', `cannot remove the last voter ${node}`));
-        return this.proposeConfig(requestId, makeMembership(config.voters.filter((v) => v !== node), config.learners.filter((l) => l !== node)));
+        return this.proposeConfig(requestId, planRemoveNode(config, node));
       case 'transferLeadership':
         return this.startTransfer(requestId, node);
     }
@@ -1166,15 +933,15 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const p = this.promotion;
     if (p === undefined || this.role !== 'leader') return;
     const pr = this.progress.get(p.node);
-    const config = this.configs.current;
-    if (!config.learners.includes(p.node)) {
-      this.reply(p.requestId, this.failure('not-a-learner'));
+    const plan = planPromotion(this.configs.current, p.node);
+    if (!plan.ok) {
+      this.reply(p.requestId, this.failure('not-a-learner')); // it was removed meanwhile
       this.promotion = undefined;
       return;
     }
     if (pr === undefined || pr.match < this.commit || !this.canChangeConfig()) return;
     this.promotion = undefined;
-    this.proposeConfig(p.requestId, makeMembership([...config.voters, p.node], config.learners.filter((l) => l !== p.node)));
+    this.proposeConfig(p.requestId, plan);
   }
 
   private startTransfer(requestId: string, target: NodeId): void {
@@ -1251,90 +1018,42 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const decoded = this.machine.decodeQuery(raw);
     if (!decoded.ok) return this.reply(requestId, this.failure('bad-request', decoded.problem));
     const op = decoded.value;
-    if (this.reads.length + this.awaitingTermCommit.length >= this.opts.maxPendingReads) return this.reply(requestId, this.failure('overloaded'));
+    if (this.reads.size >= this.opts.maxPendingReads) return this.reply(requestId, this.failure('overloaded'));
     // Until the leader commits an entry of its term, its commit index may lag what was committed before.
-    if (!this.committedInTerm()) {
-      this.awaitingTermCommit.push({ requestId, op, startedTick: this.tickCount });
-      return;
-    }
+    if (!this.committedInTerm()) return this.reads.defer(requestId, op, this.tickCount);
     this.startRead(requestId, op, this.tickCount);
   }
 
+  /** Without a lease, the read waits for a heartbeat round sent after it arrived (started now if none is in flight). */
   private startRead(requestId: string, op: Q, startedTick: number): void {
-    const read: PendingRead<Q> = { requestId, op, startedTick, readIndex: this.commit, round: AWAITING_ROUND, confirmed: false };
-    this.reads.push(read);
-    if (this.leaseValid() || this.selfIsQuorum()) {
-      read.round = 0;
-      read.confirmed = true;
-    } else if (this.readRound === 0) {
-      this.broadcastHeartbeats(); // assigns this read the new round
-    }
-    // otherwise the round in flight began before this read arrived: it waits for the next one
+    const confirmed = this.leaseValid() || this.selfIsQuorum();
+    if (this.reads.add(requestId, op, startedTick, this.commit, confirmed)) this.broadcastHeartbeats(); // assigns it the round
   }
 
-  private startAwaitingReads(): void {
-    const waiting = this.awaitingTermCommit;
-    this.awaitingTermCommit = [];
-    for (const r of waiting) this.startRead(r.requestId, r.op, r.startedTick);
+  private startDeferredReads(): void {
+    for (const r of this.reads.takeDeferred()) this.startRead(r.requestId, r.op, r.startedTick);
   }
 
   private selfIsQuorum(): boolean {
-    const config = this.configs.current;
-    return isVoter(config, this.id) && quorumSize(config) === 1;
-  }
-
-  /** Every read waiting for a round gets `round`, which started after each of them arrived. */
-  private assignReadRound(round: number): void {
-    let assigned = false;
-    for (const read of this.reads) {
-      if (read.round !== AWAITING_ROUND) continue;
-      read.round = round;
-      assigned = true;
-    }
-    if (assigned) this.readRound = round;
+    return quorumHas(this.configs.current, (v) => v === this.id);
   }
 
   /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
   private quorumAcked(round: number): boolean {
-    const config = this.configs.current;
-    let acks = 0;
-    for (const v of config.voters) if (v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= round) acks++;
-    return acks >= quorumSize(config);
+    return quorumHas(this.configs.current, (v) => v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= round);
   }
 
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
   private confirmReads(): void {
-    let awaiting = false;
-    for (const read of this.reads) {
-      if (read.round === AWAITING_ROUND) awaiting = true;
-      else if (!read.confirmed && this.quorumAcked(read.round)) read.confirmed = true;
-    }
-    if (this.readRound === 0 || !this.quorumAcked(this.readRound)) return;
-    this.readRound = 0;
-    if (awaiting) this.broadcastHeartbeats(); // assigns them the new round
+    if (this.reads.confirm((round) => this.quorumAcked(round))) this.broadcastHeartbeats(); // assigns the waiting reads the new round
   }
 
   private serveReads(): void {
-    if (this.reads.length === 0) return;
-    const remaining: PendingRead<Q>[] = [];
-    for (const read of this.reads) {
-      if (read.confirmed && this.applied >= read.readIndex) {
-        // the read index is committed (a quorum stored it) and confirmed: nothing local to wait for
-        this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex }, EARLY);
-      } else {
-        remaining.push(read);
-      }
-    }
-    this.reads = remaining;
+    for (const read of this.reads.takeServable(this.applied)) this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex }, EARLY);
   }
 
   private expireReads(): void {
-    const limit = 2 * this.opts.electionTimeoutMaxTicks;
-    const expired = (startedTick: number): boolean => this.tickCount - startedTick > limit;
-    for (const r of this.reads) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
-    for (const r of this.awaitingTermCommit) if (expired(r.startedTick)) this.reply(r.requestId, this.failure('timeout'));
-    this.reads = this.reads.filter((r) => !expired(r.startedTick));
-    this.awaitingTermCommit = this.awaitingTermCommit.filter((r) => !expired(r.startedTick));
+    for (const requestId of this.reads.expire(this.tickCount, 2 * this.opts.electionTimeoutMaxTicks)) this.reply(requestId, this.failure('timeout'));
   }
 
   /**
@@ -1350,9 +1069,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.opts.readMode !== 'lease' || this.transfer !== undefined) return;
     const config = this.configs.current;
     const now = this.env.now();
-    const sentTimes = config.voters.map((v) => (v === this.id ? now : (this.rounds.get(this.progress.get(v)?.ackedRound ?? 0)?.sentAtMs ?? -Infinity)));
-    sentTimes.sort((a, b) => b - a);
-    const start = sentTimes[quorumSize(config) - 1] ?? -Infinity;
+    const start = quorumValue(config, (v) => (v === this.id ? now : (this.rounds.get(this.progress.get(v)?.ackedRound ?? 0)?.sentAtMs ?? -Infinity))) ?? -Infinity;
     const durationMs = (this.opts.electionTimeoutMinTicks - 1) * this.opts.tickMs * (1 - this.opts.maxClockDrift);
     this.leaseUntilMs = Math.max(this.leaseUntilMs, start + durationMs);
   }
@@ -1364,7 +1081,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       const index = this.applied + 1;
       const entry = this.log.entryAt(index);
       assertInvariant(entry !== undefined, () => `node ${this.id}: committed entry ${index} is missing (log (${this.log.snapshotIndex}, ${this.log.lastIndex}])`);
-      const outcome = this.applyEntry(entry);
+      const outcome = applyEntry(entry, this.machine, this.sessions);
       this.applied = index;
       assertInvariant(this.applied <= this.commit, () => `node ${this.id}: applied ${this.applied} beyond commit ${this.commit}`);
       this.opts.observer?.applied?.(this.id, entry, this.term);
@@ -1373,22 +1090,6 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.fx === undefined) return;
     this.serveReads();
     this.maybeSnapshot();
-  }
-
-  private applyEntry(entry: LogEntry): ApplyOutcome {
-    if (entry.kind === 'config') return { kind: 'result', value: entry.data };
-    if (entry.kind === 'noop') return { kind: 'result', value: null };
-    const { clientId, seq, op } = commandOf(entry);
-    if (clientId !== null) {
-      const seen = this.sessions.check(clientId, seq);
-      if (seen.kind === 'duplicate') return { kind: 'result', value: seen.result };
-      if (seen.kind === 'stale') return { kind: 'stale' };
-    }
-    // the same answer on every node: a command that does not decode applies as an error
-    const decoded = this.machine.decodeCommand(op);
-    const value: JsonValue = decoded.ok ? this.machine.apply(decoded.value, entry.index) : undecodable(decoded.problem);
-    if (clientId !== null) this.sessions.record(clientId, seq, value);
-    return { kind: 'result', value };
   }
 
   private answerProposal(entry: LogEntry, outcome: ApplyOutcome): void {
@@ -1400,16 +1101,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     else this.reply(p.requestId, { ok: true, result: outcome.value, index: entry.index }, EARLY);
   }
 
-  /**
-   * Snapshots when the applied index crosses this node's next boundary (every threshold entries,
-   * shifted by its phase), at least half a threshold after the last snapshot.
-   */
   private maybeSnapshot(): void {
-    const threshold = this.opts.snapshotThresholdEntries;
-    const last = this.snapshotMeta.index;
-    if (threshold <= 0 || this.applied - last < threshold / 2) return;
-    const interval = (index: number): number => Math.floor((index + this.snapshotPhaseEntries) / threshold);
-    if (interval(this.applied) > interval(last) || this.applied - last >= threshold * 2) this.takeSnapshot();
+    if (snapshotDue(this.applied, this.snapshotMeta.index, this.opts.snapshotThresholdEntries, this.snapshotPhaseEntries)) this.takeSnapshot();
   }
 
   /** Snapshots the state machine at the applied index and compacts the log up to it. */
@@ -1449,59 +1142,4 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.configText?.config !== config) this.configText = { config, text: describeMembership(config) };
     return this.configText.text;
   }
-}
-
-// ================================================================ helpers
-
-function isRecord(value: unknown): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Checks a client request's shape (it comes from outside); null when it is well formed. */
-function requestProblem(req: RaftRequest): string | null {
-  if (!isRecord(req)) return 'a request must be an object with a "type"';
-  switch (req.type) {
-    case 'status':
-    case 'snapshot':
-      return null;
-    case 'command':
-      if (req.clientId !== null && typeof req.clientId !== 'string') return 'command.clientId must be a string or null';
-      if (!Number.isSafeInteger(req.seq) || req.seq < 0) return 'command.seq must be an integer >= 0';
-      return req.op === undefined ? 'command.op is missing' : null;
-    case 'read':
-      return req.op === undefined ? 'read.op is missing' : null;
-    case 'addLearner':
-    case 'promote':
-    case 'removeNode':
-    case 'transferLeadership':
-      return typeof req.node === 'string' && req.node.length > 0 ? null : `${req.type}.node must be a node id`;
-    default:
-      return `unknown request type ${JSON.stringify((req as { type?: unknown }).type)}`;
-  }
-}
-
-/** The client session and state-machine command a command entry carries. */
-export function commandOf(entry: LogEntry): { clientId: string | null; seq: number; op: JsonValue } {
-  const data = entry.data;
-  assertInvariant(isRecord(data) && 'op' in data, () => `command entry ${entry.index} has no op: ${JSON.stringify(data)}`);
-  const clientId = data['clientId'];
-  const seq = data['seq'];
-  return { clientId: typeof clientId === 'string' ? clientId : null, seq: typeof seq === 'number' ? seq : 0, op: data['op'] as JsonValue };
-}
-
-function parseSnapshotPayload(data: JsonValue): SnapshotPayload {
-  if (!isRecord(data) || !('machine' in data) || !Array.isArray(data['sessions'])) {
-    throw new RaftError('BAD_SNAPSHOT', 'a snapshot must be {machine, sessions}');
-  }
-  return { machine: data['machine'] as JsonValue, sessions: data['sessions'] };
-}
-
-function parseSnapshotText(text: string, from: NodeId): SnapshotPayload {
-  let data: JsonValue;
-  try {
-    data = JSON.parse(text) as JsonValue;
-  } catch {
-    throw new RaftError('BAD_SNAPSHOT', `snapshot from ${from} is not valid JSON`);
-  }
-  return parseSnapshotPayload(data);
 }

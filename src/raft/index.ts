@@ -21,11 +21,13 @@ export type {
 } from './types.js';
 export { DEFAULT_RAFT_OPTIONS } from './types.js';
 export { RaftError, type RaftErrorCode } from './errors.js';
-export { commandOf, RaftCore } from './core.js';
+export { RaftCore } from './core.js';
+export { applyEntry, commandOf, requestProblem, type ApplyOutcome } from './commands.js';
 export { raftSpec, resolveRaftOptions, type RaftSpec, type RaftSpecOptions } from './spec.js';
 export { EMPTY_RAFT_STATE, RaftStateBuilder, applyRaftOp, foldRaftOps, lastIndexOf, raftStateToOps, type FoldWork, type RaftDurableState } from './durable-state.js';
 export { RaftLog, entrySizeBytes } from './log.js';
 export { ConfigHistory, describeMembership, isMember, isVoter, makeMembership, membershipFromJson, membershipToJson, quorumSize } from './membership.js';
+export { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
 export { SessionTable, type SessionCheck } from './sessions.js';
 export { RaftMonitor, describeEntry, sameEntry, type MonitorSource, type MonitorViolation, type ViolationKind } from './monitors.js';
 export {

@@ -67,6 +67,56 @@ export class Progress {
     return true;
   }
 
+  /**
+   * An append was acknowledged up to `matchIndex`: frees the appends it covers, and leaves probe
+   * (the follower's position is found) or a snapshot the follower now has. True when match moved.
+   */
+  appendAcked(matchIndex: number, nowTick: number): boolean {
+    const moved = this.updateMatch(matchIndex, nowTick);
+    if (this.state === 'replicate') this.freeInflightsTo(matchIndex);
+    else if (this.state === 'probe') this.becomeReplicate();
+    else if (this.snapshot !== undefined && this.match >= this.snapshot.meta.index) this.becomeProbe(this.match + 1);
+    return moved;
+  }
+
+  /** The follower installed a snapshot (or no longer needed it) and matches up to `matchIndex`. True when match moved. */
+  snapshotInstalled(matchIndex: number, nowTick: number): boolean {
+    const moved = this.updateMatch(matchIndex, nowTick);
+    if (this.state === 'snapshot' && this.snapshot !== undefined && this.match >= this.snapshot.meta.index) this.becomeProbe(this.match + 1);
+    return moved;
+  }
+
+  /** The follower expects `nextOffset` of the snapshot at `snapshotIndex`. True when that is the one being sent: send on. */
+  snapshotAcked(snapshotIndex: number, nextOffset: number, nowTick: number): boolean {
+    if (this.state !== 'snapshot' || this.snapshot === undefined || this.snapshot.meta.index !== snapshotIndex) return false;
+    this.snapshot.offset = Math.min(nextOffset, this.snapshot.text.length);
+    this.lastProgressTick = nowTick;
+    return true;
+  }
+
+  /** Whether a rejection of the append after `rejectedIndex` answers the append being tried (others are stale). */
+  isCurrentRejection(rejectedIndex: number): boolean {
+    if (this.state === 'snapshot') return false;
+    if (this.state === 'replicate') return rejectedIndex > this.match;
+    return rejectedIndex === this.next - 1;
+  }
+
+  /**
+   * What to resend after `retransmitTicks` without an answer (lost messages): appends in flight
+   * are tried again from a probe, a snapshot chunk is sent again.
+   */
+  stalled(nowTick: number, retransmitTicks: number): 'append' | 'snapshot' | null {
+    if (this.state === 'replicate' && this.inflight.length > 0 && nowTick - this.lastProgressTick >= retransmitTicks) return 'append';
+    if (this.state === 'snapshot' && nowTick - this.lastSendTick >= retransmitTicks) return 'snapshot';
+    return null;
+  }
+
+  /** Records a probe append sent (one at a time until it is answered). */
+  sentProbe(nowTick: number): void {
+    this.probeSent = true;
+    this.lastSendTick = nowTick;
+  }
+
   /** Forgets in-flight appends that are acknowledged (their last index is at or below `index`). */
   freeInflightsTo(index: number): void {
     let k = 0;
