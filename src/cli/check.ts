@@ -3,7 +3,7 @@
 // that the checker core is not allowed to touch. Everything it prints that came from a file or
 // its name goes through escapeControls: a history must not drive the terminal it is read on.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { History, JsonValue } from '../core/index.js';
@@ -24,6 +24,7 @@ import {
   type Verdict,
 } from '../check/index.js';
 import { CliError } from './errors.js';
+import { ISOLATION_LEVELS, TXN_MODEL_NAMES, runTxnCheckCommand, type TxnCommandIo, type TxnModelName } from '../check/txn/index.js';
 
 interface CheckCommandOptions {
   readonly model: string;
@@ -31,6 +32,7 @@ interface CheckCommandOptions {
   readonly budgetMs: number;
   readonly maxStates?: number;
   readonly sessions?: boolean;
+  readonly isolation?: string;
 }
 
 interface FileOutcome {
@@ -199,17 +201,36 @@ export function exitCodeFor(outcomes: readonly FileOutcome[]): number {
   return EXIT_LINEARIZABLE;
 }
 
+/** Transactional histories are read whole (up to MAX_DOCUMENT_BYTES), then checked by src/check/txn. */
+const txnIo: TxnCommandIo = {
+  readText: async (file) => {
+    const info = await stat(file);
+    if (info.size > MAX_DOCUMENT_BYTES) throw tooLarge(`${info.size} bytes${mib(info.size)} is more than the ${MAX_DOCUMENT_BYTES} bytes a transaction history may have`);
+    return readFile(file, 'utf8');
+  },
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  now: () => performance.now(),
+};
+
 export function registerCheckCommand(program: Command): void {
   program
     .command('check')
     .description('check histories for linearizability (exit 0: all linearizable, 1: a violation, 2: unknown or unreadable)')
-    .addOption(new Option('--model <model>', 'data type the history is of').choices(MODEL_NAMES).makeOptionMandatory())
+    .addOption(new Option('--model <model>', 'data type the history is of').choices([...MODEL_NAMES, ...TXN_MODEL_NAMES]).makeOptionMandatory())
+    .addOption(new Option('--isolation <level>', 'txn-append, txn-rw: the isolation level to check (default serializable)').choices(ISOLATION_LEVELS))
     .option('--json', 'print one JSON object per file and line')
     .option('--budget-ms <n>', 'give up on a file after this many ms, verdict unknown (0: no limit)', parseCount, DEFAULT_BUDGET_MS)
     .option('--max-states <n>', 'give up on a file after memoising this many search states (0: default)', parseCount)
     .option('--sessions', 'also check read-your-writes and monotonic reads (register, kv)')
     .argument('<files...>', 'histories: *.json is a Synod history, anything else a Jepsen log')
     .action(async (files: string[], options: CheckCommandOptions) => {
+      if ((TXN_MODEL_NAMES as readonly string[]).includes(options.model)) {
+        const { model, isolation, json } = options;
+        process.exitCode = await runTxnCheckCommand(files, { model: model as TxnModelName, isolation, json }, txnIo);
+        return;
+      }
+      if (options.isolation !== undefined) throw new CliError('BAD_OPTION', '--isolation is for the transactional models txn-append and txn-rw');
       if (options.sessions === true && modelByName(options.model).sessionEffect === undefined) {
         throw new CliError('BAD_OPTION', `--sessions is not defined for model ${options.model} (use register or kv)`);
       }

@@ -222,7 +222,7 @@ class CycleSearch {
     const Y = `T${y.index}`;
     const noun = this.verb === 'append' ? 'append' : 'write';
     const past = this.verb === 'append' ? 'appended' : 'wrote';
-    const before = va < 0 ? (this.verb === 'append' ? 'the empty list' : 'nil, the initial value') : show(valA);
+    const before = this.verb === 'append' ? (va < 0 ? 'it read the empty list' : `it read up to ${show(valA)}`) : va < 0 ? 'it read nil, the initial value' : `it read ${show(valA)}`;
     const base = { from: x.index, to: y.index, key: keyValue };
     if (k & WW) return { ...base, type: 'ww', value: valA, valueAfter: valB, why: `${Y} ${past} ${show(valB)} to key ${K} after ${X}'s ${show(valA)} (ww)` };
     if (k & WR) return { ...base, type: 'wr', value: valA, why: `${Y} observed ${X}'s ${noun} of ${show(valA)} to key ${K} (wr)` };
@@ -231,7 +231,7 @@ class CycleSearch {
       type: 'rw',
       value: valA,
       valueAfter: valB,
-      why: `${X} did not observe ${Y}'s ${noun} of ${show(valB)} to key ${K}: it read ${before} there (rw)`,
+      why: `${X} did not observe ${Y}'s ${noun} of ${show(valB)} to key ${K}: ${before} (rw)`,
     };
   }
 }

@@ -4,3 +4,14 @@ export { checkTxnHistory, DEFAULT_MAX_SEARCH_STEPS, type TxnCheckOptions } from 
 export { FORBIDDEN, forbiddenBy, levelsRuledOut } from './isolation.js';
 export { historyOfTxns, parseTxnHistory, txnFormatForFile, MAX_TXN_HISTORY_CHARS, type TxnFormat } from './read.js';
 export * from './types.js';
+export {
+  formatTxnText,
+  runTxnCheckCommand,
+  txnResultToJson,
+  TXN_EXIT_INVALID,
+  TXN_EXIT_UNKNOWN,
+  TXN_EXIT_VALID,
+  type TxnCommandIo,
+  type TxnCommandOptions,
+} from './report.js';
+export { generateAppendHistory, historyToEdn, type GenerateOptions } from './generate.js';

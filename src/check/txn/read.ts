@@ -12,7 +12,8 @@ interface RawEvent {
   readonly type: 'invoke' | TxnOutcome;
   readonly f: JsonValue;
   readonly process: JsonValue;
-  readonly value: JsonValue;
+  /** The value, parsed on demand (an invocation's is only needed when it never completes ok). */
+  readonly value: () => JsonValue;
   readonly index: number | null;
   readonly line: number;
 }
@@ -88,9 +89,8 @@ class EdnMapScanner {
     return i;
   }
 
-  /** Every event map of the text; a top-level vector of maps is looked into. */
-  events(): RawEvent[] {
-    const out: RawEvent[] = [];
+  /** Passes every event map of the text to `out`; a top-level vector of maps is looked into. */
+  events(out: Pairer): void {
     this.skip();
     let inVector = false;
     if (this.text[this.at] === '[') {
@@ -102,28 +102,28 @@ class EdnMapScanner {
       this.skip();
       if (this.at >= this.text.length) {
         if (inVector) throw formatError('unclosed vector of operations', this.line);
-        return out;
+        return;
       }
       if (inVector && this.text[this.at] === ']') {
         this.at++;
         this.skip();
         if (this.at < this.text.length) throw formatError('text after the vector of operations', this.line);
-        return out;
+        return;
       }
       if (this.text[this.at] !== '{') throw formatError(`expected an operation map, found "${this.text.slice(this.at, this.at + 20)}"`, this.line);
-      out.push(this.readMap());
+      out.add(this.readMap());
     }
   }
 
   private readMap(): RawEvent {
     const line = this.line;
     this.at++;
-    const fields = new Map<string, { source: string; line: number }>();
+    const fields: { [key: string]: { source: string; line: number } | undefined } = {};
     // each pass reads a key and a value, or the closing brace
     for (;;) {
       this.skip();
       if (this.at >= this.text.length) throw formatError('unclosed operation map', line);
-      if (this.text[this.at] === '}') {
+      if (this.text.charCodeAt(this.at) === 125) {
         this.at++;
         break;
       }
@@ -131,16 +131,18 @@ class EdnMapScanner {
       const key = this.text.slice(this.at, keyEnd);
       this.at = keyEnd;
       this.skip();
-      if (this.at >= this.text.length || this.text[this.at] === '}') throw formatError(`no value for ${key}`, line);
+      if (this.at >= this.text.length || this.text.charCodeAt(this.at) === 125) throw formatError(`no value for ${key}`, line);
       const valueEnd = this.formEnd(this.at);
-      if (NEEDED.has(key)) fields.set(key, { source: this.text.slice(this.at, valueEnd), line: this.line });
+      if (NEEDED.has(key)) fields[key] = { source: this.text.slice(this.at, valueEnd), line: this.line };
       // count the newlines inside the value, so later line numbers stay right
-      for (let i = this.at; i < valueEnd; i++) if (this.text.charCodeAt(i) === 10) this.line++;
+      for (let i = this.text.indexOf('\n', this.at); i >= 0 && i < valueEnd; i = this.text.indexOf('\n', i + 1)) this.line++;
       this.at = valueEnd;
     }
     const parse = (key: string): JsonValue | undefined => {
-      const field = fields.get(key);
+      const field = fields[key];
       if (field === undefined) return undefined;
+      const simple = simpleAtom(field.source);
+      if (simple !== undefined) return simple;
       try {
         return parseEdnValue(field.source);
       } catch (err) {
@@ -151,12 +153,20 @@ class EdnMapScanner {
     // only transactions' values are read: other events (a nemesis's) may hold maps and more
     const f = parse(':f') ?? null;
     const isTxn = f === null || f === ':txn';
-    return rawEvent((k) => (k === 'value' && !isTxn ? null : k === 'f' ? f : parse(`:${k}`)), line, true);
+    const get = (k: string): JsonValue | undefined => (k === 'f' ? f : parse(`:${k}`));
+    return rawEvent(get, () => (isTxn ? (parse(':value') ?? null) : null), line, true);
   }
 }
 
 /** Builds an event from its fields (EDN keywords keep their colon; JSON strings may omit it). */
-function rawEvent(get: (key: string) => JsonValue | undefined, line: number, edn: boolean): RawEvent {
+/** Keywords and integers, the usual :type, :f, :process and :index, without the general parser. */
+function simpleAtom(source: string): JsonValue | undefined {
+  if (/^:[\w.*+!?-]+$/.test(source)) return source;
+  if (/^-?\d{1,15}$/.test(source)) return Number(source);
+  return undefined;
+}
+
+function rawEvent(get: (key: string) => JsonValue | undefined, value: () => JsonValue, line: number, edn: boolean): RawEvent {
   const typeValue = get('type');
   const type = typeof typeValue === 'string' ? typeValue.replace(/^:/, '') : '';
   if (type !== 'invoke' && type !== 'ok' && type !== 'fail' && type !== 'info') {
@@ -170,7 +180,7 @@ function rawEvent(get: (key: string) => JsonValue | undefined, line: number, edn
     type,
     f: get('f') ?? null,
     process: get('process') ?? null,
-    value: get('value') ?? null,
+    value,
     index: typeof index === 'number' ? index : null,
     line,
   };
@@ -179,7 +189,7 @@ function rawEvent(get: (key: string) => JsonValue | undefined, line: number, edn
 // ---------------------------------------------------------------------------------------------
 // JSON: an array of event objects, or {"events": [...]}.
 
-function jsonEvents(text: string): RawEvent[] {
+function jsonEvents(text: string, out: Pairer): void {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -191,9 +201,9 @@ function jsonEvents(text: string): RawEvent[] {
   const value = doc as JsonValue;
   const list = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value['events']) ? value['events'] : null;
   if (list === null) throw formatError('expected an array of events, or {"events": [...]}');
-  return list.map((item, i) => {
+  list.forEach((item, i) => {
     if (!isRecord(item)) throw formatError(`events[${i}] is not an object`);
-    return rawEvent((k) => item[k], i + 1, false);
+    out.add(rawEvent((k) => item[k], () => item['value'] ?? null, i + 1, false));
   });
 }
 
@@ -221,37 +231,44 @@ function isTxnEvent(e: RawEvent): boolean {
   return e.f === null || e.f === ':txn' || e.f === 'txn';
 }
 
-/** Pairs invocations with completions by process (a missing process counts as one process). */
-export function pairEvents(events: readonly RawEvent[]): TxnHistory {
-  const txns: Txn[] = [];
-  const open = new Map<string, { event: RawEvent; at: number }>();
-  const used = events.filter(isTxnEvent);
-  const push = (outcome: TxnOutcome, mops: Mop[], process: JsonValue, invokedAt: number, completedAt: number, index: number): void => {
-    txns.push({ id: txns.length, index, process, outcome, mops, invokedAt, completedAt });
-  };
-  used.forEach((e, at) => {
-    const proc = JSON.stringify(e.process);
+/** Pairs invocations with completions by process (a missing process counts as one process), as events arrive. */
+export class Pairer {
+  private readonly txns: Txn[] = [];
+  private readonly open = new Map<string, { event: RawEvent; at: number }>();
+  private at = 0;
+
+  add(e: RawEvent): void {
+    if (!isTxnEvent(e)) return;
+    const at = this.at++;
+    const proc = typeof e.process === 'number' ? `${e.process}` : JSON.stringify(e.process);
     if (e.type === 'invoke') {
-      if (open.has(proc)) throw formatError(`process ${proc} invokes a transaction while its previous one is still open`, e.line);
-      mopsOf(e.value, e.line);
-      open.set(proc, { event: e, at });
+      if (this.open.has(proc)) throw formatError(`process ${proc} invokes a transaction while its previous one is still open`, e.line);
+      this.open.set(proc, { event: e, at });
       return;
     }
-    const inv = open.get(proc);
-    open.delete(proc);
+    const inv = this.open.get(proc);
+    this.open.delete(proc);
     const index = e.index ?? inv?.event.index ?? at;
     // a fail or info keeps the invocation's writes (its reads were never returned)
     const source = e.type === 'ok' || inv === undefined ? e : inv.event;
-    let mops = mopsOf(source.value, source.line);
+    let mops = mopsOf(source.value(), source.line);
     if (e.type !== 'ok') mops = mops.map((m) => (m.f === 'r' ? { ...m, value: null } : m));
-    push(e.type, mops, e.process, inv?.at ?? -1, e.type === 'info' ? -1 : at, index);
-  });
-  // invocations never completed may or may not have taken effect
-  for (const { event, at } of open.values()) {
-    const mops = mopsOf(event.value, event.line).map((m) => (m.f === 'r' ? { ...m, value: null } : m));
-    push('info', mops, event.process, at, -1, event.index ?? at);
+    this.push(e.type, mops, e.process, inv?.at ?? -1, e.type === 'info' ? -1 : at, index);
   }
-  return { txns, events: used.length };
+
+  private push(outcome: TxnOutcome, mops: Mop[], process: JsonValue, invokedAt: number, completedAt: number, index: number): void {
+    this.txns.push({ id: this.txns.length, index, process, outcome, mops, invokedAt, completedAt });
+  }
+
+  finish(): TxnHistory {
+    // invocations never completed may or may not have taken effect
+    for (const { event, at } of this.open.values()) {
+      const mops = mopsOf(event.value(), event.line).map((m) => (m.f === 'r' ? { ...m, value: null } : m));
+      this.push('info', mops, event.process, at, -1, event.index ?? at);
+    }
+    this.open.clear();
+    return { txns: this.txns, events: this.at };
+  }
 }
 
 export type TxnFormat = 'edn' | 'json';
@@ -266,21 +283,19 @@ export function parseTxnHistory(text: string, format: TxnFormat = 'edn'): TxnHis
   if (text.length > MAX_TXN_HISTORY_CHARS) throw new CheckError('HISTORY_TOO_LARGE', `a transaction history may have at most ${MAX_TXN_HISTORY_CHARS} characters`);
   const body = text.replace(/^\uFEFF/, '');
   if (body.trim() === '') throw new CheckError('EMPTY_HISTORY', 'the history is empty');
-  const events = format === 'json' ? jsonEvents(body) : new EdnMapScanner(body).events();
-  const history = pairEvents(events);
+  const pairer = new Pairer();
+  if (format === 'json') jsonEvents(body, pairer);
+  else new EdnMapScanner(body).events(pairer);
+  const history = pairer.finish();
   if (history.txns.length === 0) throw new CheckError('EMPTY_HISTORY', 'the history has no transactions');
   return history;
 }
 
 /** Builds a history from completed transactions only (no invocations: no real-time order), as tests write them. */
 export function historyOfTxns(list: readonly { outcome?: TxnOutcome; process?: JsonValue; mops: readonly (readonly [string, JsonValue, JsonValue])[] }[]): TxnHistory {
-  const events: RawEvent[] = list.map((t, i) => ({
-    type: t.outcome ?? 'ok',
-    f: ':txn',
-    process: t.process ?? i,
-    value: t.mops.map((m) => [m[0], m[1], m[2]]),
-    index: i,
-    line: i + 1,
-  }));
-  return pairEvents(events);
+  const pairer = new Pairer();
+  list.forEach((t, i) => {
+    pairer.add({ type: t.outcome ?? 'ok', f: ':txn', process: t.process ?? i, value: () => t.mops.map((m) => [m[0], m[1], m[2]]), index: i, line: i + 1 });
+  });
+  return pairer.finish();
 }
