@@ -1,6 +1,6 @@
 // Generates list-append transaction histories from a simulated store that applies each
 // transaction atomically at its completion (so the history is strictly serializable), with
-// optional stale reads that break that; and writes a history as Jepsen EDN, one map per line.
+// optional stale reads that break that; and writes a history as Jepsen EDN or Synod's txn JSON.
 import type { JsonValue } from '../../core/index.js';
 import { show } from './infer.js';
 import type { Mop, Txn, TxnHistory } from './types.js';
@@ -109,4 +109,17 @@ export function historyToEdn(history: TxnHistory): string {
   }
   lines.sort((a, b) => a.at - b.at);
   return `${lines.map((l) => l.text).join('\n')}\n`;
+}
+
+/** The history in Synod's txn JSON form, {"events": [...]}, one event per line, in event order. */
+export function historyToJson(history: TxnHistory): string {
+  const events: { at: number; text: string }[] = [];
+  for (const t of history.txns) {
+    const process = t.process === null ? {} : { process: t.process };
+    const value = (read: boolean): JsonValue => t.mops.map((m) => [m.f, m.key, m.f === 'r' && !read ? null : m.value]);
+    if (t.invokedAt >= 0) events.push({ at: t.invokedAt, text: JSON.stringify({ type: 'invoke', f: 'txn', ...process, value: value(false) }) });
+    if (t.completedAt >= 0) events.push({ at: t.completedAt, text: JSON.stringify({ type: t.outcome, f: 'txn', ...process, value: value(true), index: t.index }) });
+  }
+  events.sort((a, b) => a.at - b.at);
+  return `{"events": [\n${events.map((e) => e.text).join(',\n')}\n]}\n`;
 }

@@ -14,4 +14,4 @@ export {
   type TxnCommandIo,
   type TxnCommandOptions,
 } from './report.js';
-export { generateAppendHistory, historyToEdn, type GenerateOptions } from './generate.js';
+export { generateAppendHistory, historyToEdn, historyToJson, type GenerateOptions } from './generate.js';

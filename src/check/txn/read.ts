@@ -220,10 +220,12 @@ function mopFunction(f: JsonValue): MopFunction | null {
 function mopsOf(value: JsonValue, line: number): Mop[] {
   if (!Array.isArray(value)) throw formatError('a transaction\'s "value" must be a vector of micro-operations', line);
   return value.map((m) => {
-    if (!Array.isArray(m) || m.length !== 3) throw formatError('a micro-operation must be [f key value]', line);
+    // a read may leave out its value when it is not known yet: [:r :x]
+    if (!Array.isArray(m) || m.length < 2 || m.length > 3) throw formatError('a micro-operation must be [f key value]', line);
     const f = mopFunction(m[0]!);
     if (f === null) throw formatError(`unknown micro-operation ${JSON.stringify(m[0])} (expected append, r or w)`, line);
-    return { f, key: m[1]!, value: m[2]! };
+    if (m.length === 2 && f !== 'r') throw formatError(`[${String(m[0])} key] needs a value`, line);
+    return { f, key: m[1]!, value: m[2] ?? null };
   });
 }
 
