@@ -94,6 +94,8 @@ class CycleSearch {
   readonly found: Found = { lists: new Map(), counts: new Map() };
   readonly budget: StepBudget;
   private readonly finder: PathFinder;
+  /** For the one search per component that must always finish (it proves the component's cycle). */
+  private readonly unbudgeted: PathFinder;
   incomplete: string | null = null;
 
   constructor(
@@ -105,6 +107,7 @@ class CycleSearch {
   ) {
     this.budget = new StepBudget(maxSteps);
     this.finder = new PathFinder(g, this.budget);
+    this.unbudgeted = new PathFinder(g, new StepBudget(Number.POSITIVE_INFINITY));
   }
 
   /** Edges whose ends are both in component c of comps, with kind in mask, grouped by component. */
@@ -125,10 +128,8 @@ class CycleSearch {
   /** The cycle closed by edge e: a shortest path from its head back to its tail. */
   closeCycle(e: number, mask: number, comps: Components, nonAdjacent: boolean, budgeted: boolean): number[] | null {
     const { from, to } = this.g.edges;
-    const saved = this.budget.used;
-    if (!budgeted) this.budget.used = 0;
-    const path = this.finder.find(to[e]!, from[e]!, mask, comps.comp, comps.comp[to[e]!]!, nonAdjacent, RW);
-    if (!budgeted) this.budget.used = saved;
+    const finder = budgeted ? this.finder : this.unbudgeted;
+    const path = finder.find(to[e]!, from[e]!, mask, comps.comp, comps.comp[to[e]!]!, nonAdjacent, RW);
     return path === null ? null : [e, ...path];
   }
 
