@@ -140,8 +140,10 @@ function inferKey(inf: Inference, s: KeyState): void {
   // the version order: the longest read, which every other read must be a prefix of
   let longest: Read | null = null;
   let incompatible = false;
+  // reads that disagreed with the longest read at the time they were compared
+  const disagreeing = new Set<Read>();
+  let longestDisagreed = false;
   for (const r of s.reads) {
-    checkRead(inf, s, r);
     if (longest === null) {
       longest = r;
       continue;
@@ -159,8 +161,19 @@ function inferKey(inf: Inference, s: KeyState): void {
         inf.report('incompatible-order', [longest.txn, r.txn], `reads of key ${show(k)} disagree on its order: T${longest.txn.index} read ${show(longest.list)} but T${r.txn.index} read ${show(r.list)}`, k);
       }
       incompatible = true;
+      disagreeing.add(r);
     }
-    if (r.atoms.length > longest.atoms.length) longest = r;
+    if (r.atoms.length > longest.atoms.length) {
+      longest = r;
+      if (!agree) longestDisagreed = true;
+    }
+  }
+  // a read that agreed with the longest read is its prefix, so it is judged by the longest read's
+  // elements; the others (only in histories with incompatible orders) are judged element by element
+  const prefixFacts = longest === null ? null : readFacts(s, longest);
+  for (const r of s.reads) {
+    if (prefixFacts !== null && !longestDisagreed && !disagreeing.has(r)) checkRead(inf, s, r, prefixFacts);
+    else checkRead(inf, s, r, readFacts(s, r));
   }
   const order = longest?.atoms ?? [];
   const orderValues = longest?.list ?? [];
@@ -252,30 +265,44 @@ function valueOfAtom(w: Txn, s: KeyState, atom: Atom): JsonValue {
   return null;
 }
 
-/** G1a, G1b, garbage and duplicate elements of one read. */
-function checkRead(inf: Inference, s: KeyState, r: Read): void {
+/** Where a list first repeats an element, and first holds an element no ok or info transaction appended (-1: nowhere). */
+interface ReadFacts {
+  readonly duplicateAt: number;
+  readonly badAt: number;
+}
+
+function readFacts(s: KeyState, r: Read): ReadFacts {
+  const seen = new Set<Atom>();
+  let duplicateAt = -1;
+  let badAt = -1;
+  for (let i = 0; i < r.atoms.length && (duplicateAt < 0 || badAt < 0); i++) {
+    const a = r.atoms[i]!;
+    if (duplicateAt < 0 && seen.has(a)) duplicateAt = i;
+    seen.add(a);
+    if (badAt < 0 && !s.writer.has(a)) badAt = i;
+  }
+  return { duplicateAt, badAt };
+}
+
+/** G1a, G1b, garbage and duplicate elements of one read (facts: of the read or of a list it is a prefix of). */
+function checkRead(inf: Inference, s: KeyState, r: Read, facts: ReadFacts): void {
   const k = s.key;
   const R = r.txn;
-  const seen = new Set<Atom>();
-  let duplicate = false;
-  let bad = false;
-  for (let i = 0; i < r.atoms.length; i++) {
-    const a = r.atoms[i]!;
-    if (seen.has(a)) duplicate = true;
-    seen.add(a);
-    if (bad || s.writer.has(a)) continue;
+  const n = r.atoms.length;
+  if (facts.badAt >= 0 && facts.badAt < n) {
+    const a = r.atoms[facts.badAt]!;
+    const value = r.list[facts.badAt]!;
     const failed = s.failedWriter.get(a);
-    if (failed !== undefined) inf.report('G1a', [R, failed], `T${R.index} read ${show(r.list[i]!)} of key ${show(k)}, appended by T${failed.index}, which failed`, k);
-    else inf.report('garbage-read', [R], `T${R.index} read ${show(r.list[i]!)} of key ${show(k)}, which no transaction appended`, k);
-    bad = true;
+    if (failed !== undefined) inf.report('G1a', [R, failed], `T${R.index} read ${show(value)} of key ${show(k)}, appended by T${failed.index}, which failed`, k);
+    else inf.report('garbage-read', [R], `T${R.index} read ${show(value)} of key ${show(k)}, which no transaction appended`, k);
   }
-  if (duplicate) inf.report('duplicate-elements', [R], `T${R.index} read ${show(r.list)} of key ${show(k)}, which holds an element more than once`, k);
-  if (r.atoms.length === 0) return;
-  const lastAtom = r.atoms[r.atoms.length - 1]!;
+  if (facts.duplicateAt >= 0 && facts.duplicateAt < n) inf.report('duplicate-elements', [R], `T${R.index} read ${show(r.list)} of key ${show(k)}, which holds an element more than once`, k);
+  if (n === 0) return;
+  const lastAtom = r.atoms[n - 1]!;
   const w = s.writer.get(lastAtom);
   if (w === undefined || w === R || s.ambiguous.has(lastAtom)) return;
   const final = s.lastAppend.get(w);
   if (final !== undefined && final !== lastAtom) {
-    inf.report('G1b', [R, w], `T${R.index} read ${show(r.list)} of key ${show(k)}, ending in ${show(r.list[r.list.length - 1]!)}, an intermediate append of T${w.index} (which appended more to it later)`, k);
+    inf.report('G1b', [R, w], `T${R.index} read ${show(r.list)} of key ${show(k)}, ending in ${show(r.list[n - 1]!)}, an intermediate append of T${w.index} (which appended more to it later)`, k);
   }
 }
