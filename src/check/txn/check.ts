@@ -253,6 +253,8 @@ export function checkTxnHistory(history: TxnHistory, options: TxnCheckOptions): 
   else inferRegister(inf);
   const txns = history.txns;
   const dependencyEdges = inf.edges.length;
+  // Elle calls this case unknown; here it stays valid, with a note that nothing constrained it
+  if (dependencyEdges === 0) inf.notes.unshift('no dependency was inferred between any two transactions, so no cycle could be found');
   const strict = isolation === 'strict-serializable';
   const nodes = strict ? addRealtime(inf, txns) : txns.length;
   const g = new Graph(nodes, inf.edges);
