@@ -128,11 +128,14 @@ class EdnMapScanner {
         break;
       }
       const keyEnd = this.formEnd(this.at);
+      // a stray closing bracket is not a form: refuse it rather than read nothing forever
+      if (keyEnd === this.at) throw formatError(`unexpected "${this.text[this.at]!}"`, this.line);
       const key = this.text.slice(this.at, keyEnd);
       this.at = keyEnd;
       this.skip();
       if (this.at >= this.text.length || this.text.charCodeAt(this.at) === 125) throw formatError(`no value for ${key}`, line);
       const valueEnd = this.formEnd(this.at);
+      if (valueEnd === this.at) throw formatError(`unexpected "${this.text[this.at]!}"`, this.line);
       if (NEEDED.has(key)) fields[key] = { source: this.text.slice(this.at, valueEnd), line: this.line };
       // count the newlines inside the value, so later line numbers stay right
       for (let i = this.text.indexOf('\n', this.at); i >= 0 && i < valueEnd; i = this.text.indexOf('\n', i + 1)) this.line++;
