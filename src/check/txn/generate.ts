@@ -2,6 +2,7 @@
 // transaction atomically at its completion (so the history is strictly serializable), with
 // optional stale reads that break that; and writes a history as Jepsen EDN or Synod's txn JSON.
 import type { JsonValue } from '../../core/index.js';
+import { CheckError } from '../errors.js';
 import { show } from './infer.js';
 import type { Mop, Txn, TxnHistory } from './types.js';
 
@@ -38,6 +39,9 @@ export function generateAppendHistory(options: GenerateOptions): TxnHistory {
   const perKey = options.appendsPerKey ?? 32;
   const maxMops = options.maxMops ?? 4;
   const stale = options.staleReads ?? 0;
+  if (!(processes >= 1 && activeKeys >= 1 && perKey >= 1 && maxMops >= 1 && Number.isSafeInteger(options.txns) && options.txns >= 0)) {
+    throw new CheckError('BAD_OPTION', 'generateAppendHistory needs txns >= 0 and at least one process, key, append per key and micro-operation');
+  }
   const pick = (n: number): number => Math.floor(rand() * n);
   const lists = new Map<number, number[]>();
   const active: number[] = [];
