@@ -39,3 +39,4 @@ export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';
 export { escapeControls } from './escape.js';
+export * from './txn/index.js';

@@ -4,7 +4,7 @@
 // that the checker core is not allowed to touch. Everything it prints that came from a file or
 // its name goes through escapeControls: a history must not drive the terminal it is read on.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { History, JsonValue } from '../core/index.js';
@@ -31,6 +31,7 @@ import {
   type Verdict,
 } from '../check/index.js';
 import { CliError } from './errors.js';
+import { ISOLATION_LEVELS, TXN_MODEL_NAMES, runTxnCheckCommand, type TxnCommandIo, type TxnModelName } from '../check/txn/index.js';
 
 interface CheckCommandOptions {
   readonly model: string;
@@ -41,6 +42,7 @@ interface CheckCommandOptions {
   readonly format: HistoryFormat | 'auto';
   readonly failCas?: FailedCas;
   readonly all?: boolean;
+  readonly isolation?: string;
 }
 
 interface FileOutcome {
@@ -300,11 +302,24 @@ export function exitCodeFor(outcomes: readonly FileOutcome[]): number {
   return EXIT_LINEARIZABLE;
 }
 
+/** Transactional histories are read whole (up to MAX_DOCUMENT_BYTES), then checked by src/check/txn. */
+const txnIo: TxnCommandIo = {
+  readText: async (file) => {
+    const info = await stat(file);
+    if (info.size > MAX_DOCUMENT_BYTES) throw tooLarge(`${info.size} bytes${mib(info.size)} is more than the ${MAX_DOCUMENT_BYTES} bytes a transaction history may have`);
+    return readFile(file, 'utf8');
+  },
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  now: () => performance.now(),
+};
+
 export function registerCheckCommand(program: Command): void {
   program
     .command('check')
     .description('check histories for linearizability (exit 0: all linearizable, 1: a violation, 2: unknown or unreadable)')
-    .addOption(new Option('--model <model>', 'data type the history is of').choices(MODEL_NAMES).makeOptionMandatory())
+    .addOption(new Option('--model <model>', 'data type the history is of').choices([...MODEL_NAMES, ...TXN_MODEL_NAMES]).makeOptionMandatory())
+    .addOption(new Option('--isolation <level>', 'txn-append, txn-rw: the isolation level to check (default serializable)').choices(ISOLATION_LEVELS))
     .option('--json', 'print one JSON object per file and line')
     .option('--budget-ms <n>', 'give up on a file after this many ms, verdict unknown (0: no limit)', parseCount, DEFAULT_BUDGET_MS)
     .option('--max-states <n>', 'give up on a file after memoising this many search states (0: default)', parseCount)
@@ -314,6 +329,15 @@ export function registerCheckCommand(program: Command): void {
     .option('--all', "decide every partition (key) instead of stopping at the first violation, and list each key's verdict")
     .argument('<files...>', 'histories: Synod JSON, Jepsen log, Jepsen history.edn or Porcupine KV log')
     .action(async (files: string[], options: CheckCommandOptions) => {
+      if ((TXN_MODEL_NAMES as readonly string[]).includes(options.model)) {
+        const { model, isolation, json } = options;
+        const linearOnly = [['--sessions', options.sessions === true], ['--fail-cas', options.failCas !== undefined], ['--all', options.all === true], ['--format', options.format !== 'auto']] as const;
+        const given = linearOnly.filter(([, set]) => set).map(([flag]) => flag);
+        if (given.length > 0) throw new CliError('BAD_OPTION', `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} not for the transactional model ${model} (its format is detected from each file)`);
+        process.exitCode = await runTxnCheckCommand(files, { model: model as TxnModelName, isolation, json }, txnIo);
+        return;
+      }
+      if (options.isolation !== undefined) throw new CliError('BAD_OPTION', '--isolation is for the transactional models txn-append and txn-rw');
       if (options.sessions === true && modelByName(options.model).sessionEffect === undefined) {
         throw new CliError('BAD_OPTION', `--sessions is not defined for model ${options.model} (use register or kv)`);
       }
