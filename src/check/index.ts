@@ -39,3 +39,18 @@ export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';
 export { escapeControls } from './escape.js';
+export {
+  DEFAULT_MAX_DRAWN_OPS,
+  historyChart,
+  operationKeys,
+  renderHtmlReport,
+  selectDrawn,
+  toMarkup,
+  type ChartHighlight,
+  type ChartOptions,
+  type DrawnOps,
+  type MarkupElement,
+  type MarkupNode,
+  type ReportOptions,
+  type ReportSection,
+} from './html/index.js';
