@@ -42,6 +42,9 @@ export { escapeControls } from './escape.js';
 export {
   DEFAULT_MAX_DRAWN_OPS,
   historyChart,
+  htmlReportEnd,
+  htmlReportSection,
+  htmlReportStart,
   operationKeys,
   renderHtmlReport,
   selectDrawn,

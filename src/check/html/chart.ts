@@ -100,14 +100,28 @@ function showKey(key: string): string {
 
 const READS = new Set(['read', 'get']);
 
-/** "write 1", "read → 1", "cas [1,2]": what a bar says. */
+/**
+ * What a bar says of an input: an object with a "key" (a kv call) without its key, which the
+ * partition already names: `{"key":"x","value":1}` is shown as `1`.
+ */
+function inputText(input: JsonValue): string {
+  if (input === null) return '';
+  if (typeof input === 'object' && !Array.isArray(input) && Object.hasOwn(input, 'key')) {
+    const rest = Object.entries(input).filter(([name]) => name !== 'key');
+    if (rest.length === 0) return '';
+    if (rest.length === 1) return JSON.stringify((rest[0] as [string, JsonValue])[1]) ?? '';
+    return JSON.stringify(Object.fromEntries(rest)) ?? '';
+  }
+  return JSON.stringify(input) ?? '';
+}
+
+/** "write 1", "read → 1", "cas [1,2] → false": what a bar says (its tooltip says all). */
 export function operationLabel(op: Operation, shortNames: boolean, max: number): string {
   const name = shortNames ? Array.from(op.f)[0] ?? '' : op.f;
-  const input = op.input === null ? '' : ` ${JSON.stringify(op.input)}`;
+  const input = inputText(op.input);
   const out = JSON.stringify(op.output) ?? 'null';
-  const shown = op.outcome === 'ok' && (READS.has(op.f) || (op.output !== null && out !== JSON.stringify(op.input)));
-  const output = shown ? ` → ${out}` : '';
-  return showText(`${name}${input}${output}`, max);
+  const shown = op.outcome === 'ok' && (READS.has(op.f) || (op.output !== null && out !== input));
+  return showText(`${name}${input === '' ? '' : ` ${input}`}${shown ? ` → ${out}` : ''}`, max);
 }
 
 interface Scale {

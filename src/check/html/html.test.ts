@@ -120,6 +120,7 @@ describe('renderHtmlReport', () => {
     const page = renderHtmlReport([{ title: 'missing.log', error: 'cannot read: ENOENT' }, section(staleRead)]);
     expect(page).toContain('<p class="error" data-testid="error">cannot read: ENOENT</p>');
     expect(page).toContain('<a href="#history-2">stale.json</a>');
+    expect(page).toContain('<section class="report" id="history-1" data-verdict="unknown">');
   });
 });
 

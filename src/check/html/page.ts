@@ -4,7 +4,7 @@
 import type { History, Operation } from '../../core/index.js';
 import { describeOperation, formatCheckText } from '../report.js';
 import type { CheckResult, Violation } from '../result.js';
-import { historyChart, MAX_STATE_CHARS, MAX_TITLE_CHARS, showJson } from './chart.js';
+import { historyChart, MAX_STATE_CHARS, MAX_TITLE_CHARS, showJson, type ChartOptions } from './chart.js';
 import { el, showText, toMarkup, type MarkupElement, type MarkupNode } from './markup.js';
 
 /** One checked history: a file, or anything else with a name. */
@@ -96,42 +96,46 @@ tr.violating td { color: var(--bad); font-weight: 600; }
 .op.open rect { opacity: 0.45; stroke-dasharray: 3 2; } .op.failed rect { opacity: 0.6; }
 .op.linearized rect { stroke: var(--good); stroke-width: 2; } .lin-order { font-size: 8px; fill: var(--good); }
 .op.unplaceable rect { stroke: var(--bad); stroke-width: 3; } .op.stuck rect { fill: var(--bad); }
-.op.hidden { display: none; }
 .op-label { font-size: 10px; fill: #fff; pointer-events: none; } .stuck-mark { font-size: 14px; font-weight: 700; fill: var(--bad); }
+[hidden] { display: none !important; }
 .legend { font-size: 12px; color: var(--dim); } .legend span { margin-right: 12px; }
 ol.prefix, ul.unplaceable { font-family: ui-monospace, monospace; font-size: 12px; } li.stuck { color: var(--bad); font-weight: 600; }
 li code { color: var(--good); }
 `;
 
-// filters bars by key and zooms the drawing; it reads only the page's own attributes
+// shows the chart of the chosen key and zooms the drawings; it reads only the page's own attributes
 const SCRIPT = `
 (function () {
   document.querySelectorAll('section.report').forEach(function (section) {
-    var svg = section.querySelector('svg.history-svg');
-    if (!svg) return;
+    var charts = section.querySelectorAll('[data-chart]');
     var filter = section.querySelector('select.key-filter');
-    function apply() {
-      var want = filter ? filter.value : '';
-      svg.querySelectorAll('g.op').forEach(function (g) {
-        g.classList.toggle('hidden', want !== '' && g.getAttribute('data-key') !== want);
+    if (filter) {
+      filter.addEventListener('change', function () {
+        charts.forEach(function (chart) { chart.hidden = chart.getAttribute('data-chart') !== filter.value; });
       });
     }
-    if (filter) { filter.addEventListener('change', apply); apply(); }
-    var width = Number(svg.getAttribute('width'));
-    var height = Number(svg.getAttribute('height'));
+    var svgs = section.querySelectorAll('svg.history-svg');
+    svgs.forEach(function (svg) {
+      svg.setAttribute('data-width', svg.getAttribute('width'));
+      svg.setAttribute('data-height', svg.getAttribute('height'));
+    });
     var zoom = 1;
     function setZoom(z) {
       zoom = Math.min(8, Math.max(0.02, z));
-      svg.setAttribute('width', String(Math.round(width * zoom)));
-      svg.setAttribute('height', String(Math.round(height * zoom)));
+      svgs.forEach(function (svg) {
+        svg.setAttribute('width', String(Math.round(Number(svg.getAttribute('data-width')) * zoom)));
+        svg.setAttribute('height', String(Math.round(Number(svg.getAttribute('data-height')) * zoom)));
+      });
       section.setAttribute('data-zoom', String(zoom));
     }
     section.querySelectorAll('button[data-zoom]').forEach(function (button) {
       button.addEventListener('click', function () {
         var how = button.getAttribute('data-zoom');
+        var visible = section.querySelector('[data-chart]:not([hidden])');
+        var svg = visible && visible.querySelector('svg');
         if (how === 'in') setZoom(zoom * 1.5);
         else if (how === 'out') setZoom(zoom / 1.5);
-        else setZoom(Math.min(1, svg.parentElement.clientWidth / width));
+        else if (svg) setZoom(Math.min(1, visible.clientWidth / Number(svg.getAttribute('data-width'))));
       });
     });
   });
@@ -153,12 +157,9 @@ function partitionTable(result: CheckResult, ids: ReadonlyMap<string, string>, m
   ];
 }
 
-function keyFilter(result: CheckResult, ids: ReadonlyMap<string, string>, max: number): MarkupNode | null {
-  if (result.partitions.length < 2) return null;
-  const violating = result.violation?.key;
-  const listed = result.partitions.slice(0, max).map((p) => p.key);
-  if (violating !== undefined && !listed.includes(violating)) listed.push(violating);
-  const options = listed.map((key) => el('option', { value: ids.get(key) ?? '', selected: key === violating ? 'selected' : undefined }, showJson(key, 80)));
+/** The key filter: one option per key that has a chart of its own. */
+function keyFilter(keys: readonly string[], ids: ReadonlyMap<string, string>, selected: string): MarkupNode {
+  const options = keys.map((key) => el('option', { value: ids.get(key) ?? '', selected: ids.get(key) === selected ? 'selected' : undefined }, showJson(key, 80)));
   return el('label', {}, 'key ', el('select', { class: 'key-filter', 'data-testid': 'key-filter' }, el('option', { value: '' }, 'all keys'), ...options));
 }
 
@@ -204,8 +205,9 @@ export function reportSection(section: ReportSection, number: number, options: R
   for (const key of section.keys?.values() ?? []) if (!ids.has(key)) ids.set(key, String(ids.size));
   const drawn = selectDrawn(history, result.violation, section.keys, options.maxOps ?? DEFAULT_MAX_DRAWN_OPS);
   const violation = result.violation;
-  const chart = historyChart(drawn.ops, {
+  const chartOptions: ChartOptions = {
     scale: 'order',
+    slotWidth: 22,
     rowHeight: 30,
     barHeight: 16,
     left: 56,
@@ -213,17 +215,63 @@ export function reportSection(section: ReportSection, number: number, options: R
     keys: section.keys,
     keyAttribute: (key) => ids.get(key) ?? '',
     highlight: violation === null ? undefined : violation,
-  });
+  };
+  // a chart of all keys, and one per key (each on its own time slots, so a key's operations sit
+  // side by side) for the keys of the partition table; the filter shows one at a time
+  const byKey = new Map<string, Operation[]>();
+  const listed = new Set(result.partitions.slice(0, maxPartitions).map((p) => p.key));
+  if (violation !== null) listed.add(violation.key);
+  for (const op of drawn.ops) {
+    const key = section.keys?.get(op.index);
+    if (key === undefined || !listed.has(key)) continue;
+    const ops = byKey.get(key) ?? [];
+    if (ops.length === 0) byKey.set(key, ops);
+    ops.push(op);
+  }
+  const filtered = byKey.size > 1;
+  const shown = filtered && violation !== null ? (ids.get(violation.key) ?? '') : '';
+  const chartOf = (id: string, ops: readonly Operation[]): MarkupElement =>
+    el('div', { class: 'chart-scroll', 'data-chart': id, hidden: id === shown ? undefined : 'hidden' }, historyChart(ops, chartOptions));
+  const charts = [chartOf('', drawn.ops), ...(filtered ? [...byKey].map(([key, ops]) => chartOf(ids.get(key) ?? '', ops)) : [])];
   return el('section', attrs, ...head,
     ...(result.partitions.length > 1 ? partitionTable(result, ids, maxPartitions) : []),
-    el('div', { class: 'controls' }, keyFilter(result, ids, maxPartitions),
+    el('div', { class: 'controls' }, filtered ? keyFilter([...byKey.keys()], ids, shown) : null,
       el('button', { type: 'button', 'data-zoom': 'out', title: 'zoom out' }, '−'),
       el('button', { type: 'button', 'data-zoom': 'in', title: 'zoom in' }, '+'),
       el('button', { type: 'button', 'data-zoom': 'fit', title: 'fit the width' }, 'fit')),
     drawn.omitted === null ? null : el('p', { class: 'omitted', 'data-testid': 'omitted' }, drawn.omitted),
-    el('div', { class: 'chart-scroll' }, chart),
+    ...charts,
     LEGEND,
     ...(violation === null ? [] : violationDetails(violation, history, options.maxPrefixSteps ?? 200)));
+}
+
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'";
+
+/**
+ * The page up to its first section: head (inline style; a Content-Security-Policy that forbids
+ * every external resource), title and, for several histories, a list of links to their sections.
+ * With htmlReportSection and htmlReportEnd a host can write a page section by section.
+ */
+export function htmlReportStart(titles: readonly string[], options: ReportOptions = {}): string {
+  const title = options.title ?? 'Synod check report';
+  const head = el('head', {},
+    el('meta', { charset: 'utf-8' }),
+    el('meta', { 'http-equiv': 'Content-Security-Policy', content: CSP }),
+    el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }),
+    el('title', {}, showText(title, 200)),
+    el('style', {}, STYLE));
+  const contents = titles.length > 1 ? el('ul', { class: 'contents' }, ...titles.map((t, k) => el('li', {}, el('a', { href: `#history-${k + 1}` }, showText(t, 200))))) : null;
+  return `<!doctype html>\n<html lang="en">${toMarkup(head)}<body>${toMarkup(el('h1', {}, showText(title, 200)))}${contents === null ? '' : toMarkup(contents)}\n`;
+}
+
+/** Section `number` (from 1, matching htmlReportStart's links) as HTML text. */
+export function htmlReportSection(section: ReportSection, number: number, options: ReportOptions = {}): string {
+  return `${toMarkup(reportSection(section, number, options))}\n`;
+}
+
+/** The rest of the page after the last section: the script (key filter, zoom). */
+export function htmlReportEnd(): string {
+  return `${toMarkup(el('script', {}, SCRIPT))}</body></html>\n`;
 }
 
 /**
@@ -232,17 +280,8 @@ export function reportSection(section: ReportSection, number: number, options: R
  * the same sections give the same text.
  */
 export function renderHtmlReport(sections: readonly ReportSection[], options: ReportOptions = {}): string {
-  const title = options.title ?? 'Synod check report';
-  const contents = sections.length > 1
-    ? el('ul', { class: 'contents' }, ...sections.map((s, k) => el('li', {}, el('a', { href: `#history-${k + 1}` }, showText(s.title, 200)), ` — ${s.result?.verdict ?? 'unknown'}`)))
-    : null;
-  const page = el('html', { lang: 'en' },
-    el('head', {},
-      el('meta', { charset: 'utf-8' }),
-      el('meta', { 'http-equiv': 'Content-Security-Policy', content: "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" }),
-      el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }),
-      el('title', {}, title),
-      el('style', {}, STYLE)),
-    el('body', {}, el('h1', {}, title), contents, ...sections.map((s, k) => reportSection(s, k + 1, options)), el('script', {}, SCRIPT)));
-  return `<!doctype html>\n${toMarkup(page)}\n`;
+  const parts = [htmlReportStart(sections.map((s) => s.title), options)];
+  sections.forEach((s, k) => parts.push(htmlReportSection(s, k + 1, options)));
+  parts.push(htmlReportEnd());
+  return parts.join('');
 }
