@@ -23,7 +23,7 @@ export interface ChartOptions {
    * no bar is too thin to see and precedence (all that linearizability looks at) stays exact.
    */
   readonly scale?: 'time' | 'order';
-  /** Width of the drawing for the 'time' scale (default 960). */
+  /** Width of the drawing for the 'time' scale (default 960); for 'order', the width to fill when there are few slots. */
   readonly width?: number;
   /** Units per distinct time for the 'order' scale (default 14). */
   readonly slotWidth?: number;
@@ -137,7 +137,7 @@ function timeScale(from: number, to: number, left: number, width: number): Scale
   return { x, end: to, width, ticks: [0, 1, 2, 3, 4].map((k) => from + ((to - from) * k) / 4) };
 }
 
-function orderScale(ops: readonly Operation[], to: number, left: number, slot: number): Scale {
+function orderScale(ops: readonly Operation[], to: number, left: number, minSlot: number, minWidth: number): Scale {
   const times = new Set<number>();
   for (const op of ops) {
     times.add(op.invokeMs);
@@ -146,6 +146,8 @@ function orderScale(ops: readonly Operation[], to: number, left: number, slot: n
   const sorted = [...times].sort((a, b) => a - b);
   const rank = new Map(sorted.map((t, k) => [t, k]));
   const slots = sorted.length + 1;
+  // few distinct times: wider slots (up to 4 times as wide) fill the width given
+  const slot = Math.max(minSlot, Math.min(4 * minSlot, (minWidth - left - 8) / slots));
   const x = (t: number): number => left + slot * (t >= to && !rank.has(t) ? slots - 0.5 : (rank.get(t) ?? slots - 0.5) + 0.5);
   const every = Math.max(1, Math.ceil(sorted.length / 12));
   const ticks = sorted.filter((_, k) => k % every === 0);
@@ -182,7 +184,7 @@ export function historyChart(ops: readonly Operation[], options: ChartOptions = 
   if (ops.length === 0) first = last = 0;
   const from = options.fromMs ?? first;
   const to = Math.max(options.toMs ?? last, from);
-  const scale = options.scale === 'order' ? orderScale(ops, to, left, options.slotWidth ?? 14) : timeScale(from, to, left, options.width ?? 960);
+  const scale = options.scale === 'order' ? orderScale(ops, to, left, options.slotWidth ?? 14, options.width ?? 0) : timeScale(from, to, left, options.width ?? 960);
   const processes = [...new Set(ops.map((o) => o.process))].sort(compareNatural);
   const lane = new Map(processes.map((p, k) => [p, k]));
   const height = 24 + Math.max(1, processes.length) * row;

@@ -208,6 +208,7 @@ export function reportSection(section: ReportSection, number: number, options: R
   const chartOptions: ChartOptions = {
     scale: 'order',
     slotWidth: 22,
+    width: 1200,
     rowHeight: 30,
     barHeight: 16,
     left: 56,
