@@ -124,6 +124,18 @@ describe('renderHtmlReport', () => {
   });
 });
 
+describe('operationKeys', () => {
+  it('gives failed operations and unknown reads their key too, and single-object models ""', () => {
+    const history = historyOf([
+      { p: 1, f: 'put', input: { key: 'a', value: 1 }, at: [0, 1], outcome: 'fail' },
+      { p: 2, f: 'get', input: { key: 'b' }, at: [2, 3], outcome: 'unknown' },
+      { p: 3, f: 'frobnicate', input: 7, at: [4, 5] },
+    ]);
+    expect([...operationKeys(history, kvModel)]).toEqual([[0, 'a'], [1, 'b']]);
+    expect([...operationKeys(historyOf([{ p: 1, f: 'read', at: [0, 1], outcome: 'unknown' }]), registerModel)]).toEqual([[0, '']]);
+  });
+});
+
 describe('historyChart', () => {
   it('extends unknown outcomes to the end of the window and stays in the time scale', () => {
     const svg = toMarkup(historyChart(staleRead.ops, { width: 640, left: 40, toMs: 300 }));
