@@ -152,6 +152,15 @@ describe('synod check', () => {
     expect(sessions.status).toBe(2);
     expect(sessions.stderr).toMatch(/--sessions is not defined for model mutex.*\[BAD_OPTION\]/);
   });
+
+  it('refuses flags of one family of models given to the other', () => {
+    const isolation = synod('--model', 'register', '--isolation', 'serializable', good);
+    expect(isolation.status).toBe(2);
+    expect(isolation.stderr).toMatch(/--isolation is for the transactional models.*\[BAD_OPTION\]/);
+    const linearOnly = synod('--model', 'txn-append', '--all', '--html', join(dir, 'never.html'), good);
+    expect(linearOnly.status).toBe(2);
+    expect(linearOnly.stderr).toMatch(/--all, --html are for the linearizability models, not the transactional model txn-append \[BAD_OPTION\]/);
+  });
 });
 
 describe('synod check: formats, --fail-cas and --all', () => {
@@ -229,5 +238,48 @@ describe('synod check: formats, --fail-cas and --all', () => {
     expect(run.status).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^synod: .*broken\.edn: line 2: bad map .*"}" closes no bracket opened before it \[EDN_HISTORY\]$/m);
+  });
+});
+
+describe('synod check --html', () => {
+  it('writes one self-contained page with a section per file, the violating operation marked', () => {
+    const page = join(dir, 'report.html');
+    const run = synod('--model', 'register', '--html', page, good, bad, join(dir, 'missing.log'));
+    expect(run.status).toBe(2);
+    const html = readFileSync(page, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html.match(/<section class="report"/g)).toHaveLength(3);
+    expect(html).toContain('data-verdict="linearizable"');
+    expect(html).toContain('data-verdict="not-linearizable"');
+    // bad.json: the read of null after the write of 1 got stuck
+    expect(html).toMatch(/<g class="op unplaceable stuck" data-testid="op" data-index="1" data-outcome="ok"[^>]*><title>#1 p1 read → null \[2, 3\]/);
+    expect(html).toContain('<li class="stuck" data-index="1">#1 p1 read → null [2, 3] ← completed before it could take effect</li>');
+    expect(html).toMatch(/<p class="error" data-testid="error">cannot read: ENOENT[^<]*\[READ_FAILED\]<\/p>/);
+    expect(html).not.toMatch(/(src|href)="(?!#)/);
+  });
+
+  it('a page that cannot be written is one line and exit 2, before any check', () => {
+    const run = synod('--model', 'register', '--html', join(dir, 'no-such-dir', 'r.html'), good);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`synod: --html ${join(dir, 'no-such-dir', 'r.html')}: cannot write the report (ENOENT) [HTML_WRITE]\n`);
+  });
+
+  it('refuses to write the page over a history it checks', () => {
+    const copy = write('copy.json', readFileSync(good, 'utf8'));
+    const run = synod('--model', 'register', '--html', copy, copy);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/is one of the histories to check; writing the report would destroy it \[BAD_OPTION\]\n$/);
+    expect(readFileSync(copy, 'utf8')).toBe(readFileSync(good, 'utf8'));
+  });
+
+  it("draws Porcupine's KV logs per key, the violating key's chart shown first", () => {
+    const porcupineBad = write('c01-bad-html.txt', porcupineKvText('c01-bad'));
+    const page = join(dir, 'kv.html');
+    expect(synod('--model', 'kv', '--html', page, porcupineBad).status).toBe(1);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toContain('<select class="key-filter" data-testid="key-filter">');
+    expect(html).toMatch(/<option value="\d+" selected="selected">/);
+    expect(html.match(/class="op[^"]* stuck"/g)?.length).toBe(2); // in the all-keys chart and the key's own
   });
 });

@@ -40,3 +40,21 @@ export { checkResultToJson, describeOperation, formatCheckText, formatSessionTex
 export { canonicalJson } from './json.js';
 export { escapeControls } from './escape.js';
 export * from './txn/index.js';
+export {
+  DEFAULT_MAX_DRAWN_OPS,
+  historyChart,
+  htmlReportEnd,
+  htmlReportSection,
+  htmlReportStart,
+  operationKeys,
+  renderHtmlReport,
+  selectDrawn,
+  toMarkup,
+  type ChartHighlight,
+  type ChartOptions,
+  type DrawnOps,
+  type MarkupElement,
+  type MarkupNode,
+  type ReportOptions,
+  type ReportSection,
+} from './html/index.js';

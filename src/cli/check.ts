@@ -4,7 +4,8 @@
 // that the checker core is not allowed to touch. Everything it prints that came from a file or
 // its name goes through escapeControls: a history must not drive the terminal it is read on.
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { History, JsonValue } from '../core/index.js';
@@ -21,12 +22,17 @@ import {
   escapeControls,
   formatCheckText,
   formatSessionText,
+  htmlReportEnd,
+  htmlReportSection,
+  htmlReportStart,
   modelByName,
+  operationKeys,
   JepsenLogReader,
   parseSynodHistory,
   type CheckResult,
   type FailedCas,
   type HistoryFormat,
+  type ReportSection,
   type SessionResult,
   type Verdict,
 } from '../check/index.js';
@@ -43,12 +49,15 @@ interface CheckCommandOptions {
   readonly failCas?: FailedCas;
   readonly all?: boolean;
   readonly isolation?: string;
+  readonly html?: string;
 }
 
 interface FileOutcome {
   readonly verdict: Verdict;
   /** Set when the file could not be read, parsed or checked. */
   readonly failed: boolean;
+  /** The file's part of the --html page, when one is asked for. */
+  readonly section?: ReportSection;
 }
 
 const EXIT_LINEARIZABLE = 0;
@@ -286,13 +295,68 @@ async function checkFile(file: string, options: CheckCommandOptions): Promise<Fi
     const sessions = options.sessions === true ? checkSessions(history, model) : null;
     const ms = performance.now() - started;
     printResult({ file, format, failedCas, history, result, sessions, ms }, options.json === true, all);
-    return { verdict: result.verdict, failed: false };
+    const section = options.html === undefined ? undefined : reportSectionOf({ file, format, failedCas, history, result, sessions, ms }, operationKeys(history, model));
+    return { verdict: result.verdict, failed: false, section };
   } catch (err) {
     const failure = errorOf(err);
     if (failure === null) throw err;
     printFailure(file, failure, performance.now() - started, options.json === true);
-    return { verdict: 'unknown', failed: true };
+    return { verdict: 'unknown', failed: true, section: { title: file, error: `${failure.message} [${failure.code}]` } };
   }
+}
+
+/** A checked file as a section of the --html page: the notes say what the text report says. */
+function reportSectionOf({ file, format, failedCas, history, result, sessions, ms }: Printed, keys: ReadonlyMap<number, string>): ReportSection {
+  const counts = countOutcomes(history);
+  const warning = warningFor(counts);
+  const notes = [
+    `format ${format}, failed cas ${failedCas}; ${counts.ops} operations: ${counts.ok} ok, ${counts.fail} failed, ${counts.unknown} unknown; checked in ${ms.toFixed(1)} ms`,
+    ...(warning === null ? [] : [`warning: ${warning}`]),
+    ...(sessions === null ? [] : formatSessionText(sessions, history).split('\n')),
+  ];
+  return { title: file, notes, history, result, keys };
+}
+
+function cannotWrite(path: string, err: unknown): CliError {
+  const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : 'error');
+  return new CliError('HTML_WRITE', `--html ${escapeControls(path)}: cannot write the report (${escapeControls(code)})`);
+}
+
+/** The --html page, opened before any check runs (so a bad path fails at once) and written in parts. */
+interface ReportFile {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Whether `path` is one of the histories: opening it for writing would empty it before it is read. */
+async function isInput(path: string, files: readonly string[]): Promise<boolean> {
+  const target = await stat(path).catch(() => null);
+  if (target === null) return files.some((f) => resolve(f) === resolve(path));
+  for (const file of files) {
+    const info = await stat(file).catch(() => null);
+    if (info !== null && info.dev === target.dev && info.ino === target.ino) return true;
+  }
+  return false;
+}
+
+async function openReport(path: string, files: readonly string[]): Promise<ReportFile> {
+  if (await isInput(path, files)) throw new CliError('BAD_OPTION', `--html ${escapeControls(path)} is one of the histories to check; writing the report would destroy it`);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'w');
+  } catch (err) {
+    throw cannotWrite(path, err);
+  }
+  return {
+    async write(text) {
+      try {
+        await handle.write(text);
+      } catch (err) {
+        throw cannotWrite(path, err);
+      }
+    },
+    close: () => handle.close(),
+  };
 }
 
 /** 2 if any file is undecided or unreadable, else 1 if any is not linearizable, else 0. */
@@ -327,13 +391,14 @@ export function registerCheckCommand(program: Command): void {
     .addOption(new Option('--format <format>', 'history format (auto: detected from the start of each file)').choices(['auto', ...HISTORY_FORMATS]).default('auto'))
     .addOption(new Option('--fail-cas <mode>', 'a failed cas: observed (saw another value) or dropped (did not happen); default per format').choices(['observed', 'dropped']))
     .option('--all', "decide every partition (key) instead of stopping at the first violation, and list each key's verdict")
+    .option('--html <file>', 'also write a self-contained HTML page of the histories (bars per process, the violation marked); one section per file')
     .argument('<files...>', 'histories: Synod JSON, Jepsen log, Jepsen history.edn or Porcupine KV log')
     .action(async (files: string[], options: CheckCommandOptions) => {
       if ((TXN_MODEL_NAMES as readonly string[]).includes(options.model)) {
         const { model, isolation, json } = options;
-        const linearOnly = [['--sessions', options.sessions === true], ['--fail-cas', options.failCas !== undefined], ['--all', options.all === true], ['--format', options.format !== 'auto']] as const;
+        const linearOnly = [['--sessions', options.sessions === true], ['--fail-cas', options.failCas !== undefined], ['--all', options.all === true], ['--format', options.format !== 'auto'], ['--html', options.html !== undefined]] as const;
         const given = linearOnly.filter(([, set]) => set).map(([flag]) => flag);
-        if (given.length > 0) throw new CliError('BAD_OPTION', `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} not for the transactional model ${model} (its format is detected from each file)`);
+        if (given.length > 0) throw new CliError('BAD_OPTION', `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} for the linearizability models, not the transactional model ${model}`);
         process.exitCode = await runTxnCheckCommand(files, { model: model as TxnModelName, isolation, json }, txnIo);
         return;
       }
@@ -341,8 +406,21 @@ export function registerCheckCommand(program: Command): void {
       if (options.sessions === true && modelByName(options.model).sessionEffect === undefined) {
         throw new CliError('BAD_OPTION', `--sessions is not defined for model ${options.model} (use register or kv)`);
       }
+      const report = options.html === undefined ? null : await openReport(options.html, files);
       const outcomes: FileOutcome[] = [];
-      for (const file of files) outcomes.push(await checkFile(file, options));
+      try {
+        await report?.write(htmlReportStart(files));
+        for (const [k, file] of files.entries()) {
+          const outcome = await checkFile(file, options);
+          // each section is written as soon as its file is checked: the page never holds more
+          // than one history in memory
+          if (outcome.section !== undefined) await report?.write(htmlReportSection(outcome.section, k + 1));
+          outcomes.push({ verdict: outcome.verdict, failed: outcome.failed });
+        }
+        await report?.write(htmlReportEnd());
+      } finally {
+        await report?.close();
+      }
       process.exitCode = exitCodeFor(outcomes);
     });
 }

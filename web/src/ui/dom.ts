@@ -1,4 +1,6 @@
 // Tiny DOM helpers: element creation with attributes and children, for HTML and SVG.
+import { attributeText, type MarkupNode } from '../../../src/check/html/index.js';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 type Attrs = Record<string, string | number | boolean | null | undefined>;
@@ -29,6 +31,18 @@ export function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs = {
   const el = document.createElementNS(SVG_NS, tag);
   setAttrs(el, attrs);
   append(el, children);
+  return el;
+}
+
+/**
+ * DOM nodes (in the SVG namespace) of a markup tree from src/check/html: attribute values and
+ * text are set as values, never parsed, so nothing in them can become markup.
+ */
+export function svgFromMarkup(node: MarkupNode): Node {
+  if (typeof node === 'string') return document.createTextNode(node);
+  const el = document.createElementNS(SVG_NS, node.tag);
+  for (const [name, value] of Object.entries(node.attrs)) if (name !== 'xmlns') el.setAttribute(name, attributeText(value));
+  for (const child of node.children) el.append(svgFromMarkup(child));
   return el;
 }
 
