@@ -1,8 +1,10 @@
-// `npm run bench -- check [DIR] [--repeat N] [--porcupine PATH]`: checks every etcd Jepsen history
-// and Porcupine's six KV histories against their known verdicts and reports wall time, total and
-// per history; with --porcupine (a Porcupine checkout or git dir, and Go installed) it builds
-// Porcupine and times it on the same histories in the same run. Exits non-zero on any
-// disagreement, so the benchmark doubles as a regression test of the checker on real data.
+// `npm run bench -- check [DIR] [--repeat N] [--porcupine PATH] [--txns N]`: checks every etcd
+// Jepsen history and Porcupine's six KV histories against their known verdicts and reports wall
+// time, total and per history; with --porcupine (a Porcupine checkout or git dir, and Go
+// installed) it builds Porcupine and times it on the same histories in the same run. Then it runs
+// the transactional part (bench/txn.ts) on a generated list-append history of N transactions
+// (default 100,000; 0 skips it). Exits non-zero on any disagreement, so the benchmark doubles as
+// a regression test of the checker on real data.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { checkHistory, kvModel, parseJepsenLog, parsePorcupineKv, registerModel, type FailedCas, type Verdict } from '../src/check/index.js';
 import { etcdHistoriesDir } from '../test/shared-histories.js';
 import { PORCUPINE_KV, porcupineKvExpected, porcupineKvText } from '../test/porcupine-kv.js';
+import { run as runTxnBench } from './txn.js';
 import { buildPorcupine, type PorcupineRunner, type PorcupineTime } from './lib/porcupine.js';
 
 /** `shared/histories/etcd-jepsen` beside the checkout (found upwards, so it works from a worktree too). */
@@ -30,18 +33,21 @@ interface Args {
   readonly dir: string;
   readonly repeat: number;
   readonly porcupine: string | null;
+  readonly txns: number;
 }
 
 function parseArgs(args: string[]): Args {
   let dir = DEFAULT_DIR;
   let repeat = 1;
   let porcupine: string | null = process.env['PORCUPINE_SRC'] ?? null;
+  let txns = 100_000;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--repeat') repeat = Math.max(1, Number(args[++i] ?? '1') | 0);
     else if (args[i] === '--porcupine') porcupine = args[++i] ?? null;
+    else if (args[i] === '--txns') txns = Math.max(0, Number(args[++i] ?? '0') | 0);
     else dir = args[i]!;
   }
-  return { dir, repeat, porcupine };
+  return { dir, repeat, porcupine, txns };
 }
 
 async function loadExpected(dir: string): Promise<Record<string, boolean>> {
@@ -180,7 +186,7 @@ function runPorcupine(source: string | null, etcdFiles: string[], repeat: number
 }
 
 export async function run(args: string[]): Promise<void> {
-  const { dir, repeat, porcupine } = parseArgs(args);
+  const { dir, repeat, porcupine, txns } = parseArgs(args);
   const expected = await loadExpected(dir);
   const names = (await readdir(dir)).filter((n) => n.endsWith('.log')).sort();
   const passes: number[] = [];
@@ -206,4 +212,8 @@ export async function run(args: string[]): Promise<void> {
   if (wrong.length > 0) process.stderr.write(`${wrong.length} verdicts disagree with expected.json\n`);
   if (wrongKv.length > 0) process.stderr.write(`${wrongKv.length} Porcupine KV verdicts are wrong\n`);
   if (wrong.length > 0 || wrongKv.length > 0 || droppedWrong > 0 || unlisted.length > 0 || names.length === 0) process.exitCode = 1;
+  if (txns > 0) {
+    process.stdout.write(`\ntransactional checker (bench/txn.ts). Elle is not run beside it: its Clojars dependencies (bifurcan-clj, dom-top, io.jepsen/history, jepsen.txn, rhizome) are neither in Debian nor reachable here:\n`);
+    await runTxnBench(['--txns', String(txns)]);
+  }
 }
