@@ -15,19 +15,20 @@ import {
   makeMembership,
   membershipFromJson,
   membershipToJson,
-  peersOf,
 } from './membership.js';
 import { applyEntry, requestProblem, type ApplyOutcome } from './commands.js';
-import { canChangeConfig, DepartingPeers, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
+import { canChangeConfig, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
 import { grantsPreVote, grantsVote } from './election.js';
 import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
-import { Progress } from './progress.js';
-import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
+import type { Progress } from './progress.js';
+import { quorumHas, voteResult, type VoteResult } from './quorum.js';
 import { ReadQueue } from './read-queue.js';
 import { recover } from './recovery.js';
-import { nextAfterRejection, planAppend } from './replication.js';
-import { nextChunk, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
+import { planAppend } from './replication.js';
+import { LeaderReplicator } from './replicator.js';
+import { SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
+import { ProgressTracker } from './tracker.js';
 import type {
   AdminRequestType,
   HardState,
@@ -89,7 +90,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private heartbeatElapsed = 0;
   private checkQuorumElapsed = 0;
   private readonly votes = new Map<NodeId, boolean>();
-  private readonly progress = new Map<NodeId, Progress>();
+  /** Leader: the nodes it replicates to, and what it sends them. */
+  private readonly tracker: ProgressTracker;
+  private readonly replicator: LeaderReplicator;
   private readonly proposals = new Map<number, PendingProposal>();
   private readonly reads = new ReadQueue<Q>();
   /** Leader: its heartbeat and probe rounds (send time for leases, log end for durability). */
@@ -100,8 +103,6 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private leaseUntilMs = -Infinity;
   private transfer: PendingTransfer | undefined;
   private promotion: PendingPromotion | undefined;
-  /** Leader: nodes the latest configuration removed, kept informed until they know it (thesis §4.2.3). */
-  private readonly departing = new DepartingPeers();
   private readonly incoming: SnapshotReceiver;
   private fx: Fx | undefined;
   /** Where in each snapshot interval this node snapshots (see snapshotPhase). */
@@ -116,6 +117,15 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.id = env.id;
     this.sessions = new SessionTable(opts.maxSessions);
     this.incoming = new SnapshotReceiver(env.id);
+    this.tracker = new ProgressTracker(env.id);
+    this.replicator = new LeaderReplicator(env.id, this.tracker, this.log, opts, {
+      term: () => this.term,
+      commit: () => this.commit,
+      nowTick: () => this.tickCount,
+      sendEarly: () => this.durability.termDurable,
+      snapshot: () => this.outgoingSnapshot(),
+      send: (peer, msg, options) => this.out.send(peer, msg, options),
+    });
     this.snapshotPhaseEntries = snapshotPhase(env.members.indexOf(env.id), opts.snapshotThresholdEntries, env.members.length);
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
     // configuration too, so it never campaigns until a configuration entry makes it a voter.
@@ -342,26 +352,22 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.heartbeatElapsed >= this.opts.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeats();
-      for (const [peer, pr] of this.progress) this.retransmitIfStalled(peer, pr);
+      this.replicator.retransmitStalled();
       this.durability.allowProbe();
       this.maybeProbeDurability();
     }
     this.checkQuorumElapsed++;
     if (this.checkQuorumElapsed >= this.opts.electionTimeoutMinTicks) {
       this.checkQuorumElapsed = 0;
-      if (this.opts.checkQuorum && !this.quorumRecentlyActive()) {
+      if (this.opts.checkQuorum && !this.tracker.quorumActive(this.configs.current)) {
         this.becomeFollower(this.term, null, null);
         return;
       }
-      for (const pr of this.progress.values()) pr.recentActive = false;
+      this.tracker.resetActivity();
     }
     this.tickTransferAndPromotion();
-    this.tickDeparting();
+    this.tracker.dropOverdue(this.tickCount);
     this.expireReads();
-  }
-
-  private quorumRecentlyActive(): boolean {
-    return quorumHas(this.configs.current, (v) => v === this.id || this.progress.get(v)?.recentActive === true);
   }
 
   private tickTransferAndPromotion(): void {
@@ -447,9 +453,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.leaseUntilMs = -Infinity;
     const votedByOthers = [...this.votes].some(([id, granted]) => granted && id !== this.id);
     this.durability.startTerm(votedByOthers, this.log.lastIndex, this.log.snapshotIndex);
-    this.progress.clear();
-    this.departing.clear();
-    this.syncProgressWithConfig();
+    this.tracker.clear();
+    this.syncTracker();
     this.opts.observer?.becameLeader?.(this.id, this.term);
     // A no-op of the new term: committing it commits everything before it (Figure 8) and lets
     // reads and configuration changes proceed.
@@ -470,8 +475,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.reply(t.requestId, cause === t.target ? { ok: true, result: { leader: t.target }, index: this.commit } : this.failure('leadership-lost'));
     }
     this.transfer = undefined;
-    this.progress.clear();
-    this.departing.clear();
+    this.tracker.clear();
     this.leaseUntilMs = -Infinity;
   }
 
@@ -693,71 +697,22 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     return entry;
   }
 
+  /** The leader's snapshot as sent to followers: its JSON text is made once, when first needed. */
+  private outgoingSnapshot(): { readonly meta: SnapshotMeta; readonly text: string } | undefined {
+    if (this.snapshotPayload === undefined) return undefined;
+    this.snapshotText ??= JSON.stringify(this.snapshotPayload);
+    return { meta: this.snapshotMeta, text: this.snapshotText };
+  }
+
   private broadcastAppends(): void {
-    for (const [peer, pr] of this.progress) this.sendAppends(peer, pr);
-  }
-
-  /** Fills the follower's pipeline: one probe at a time, or up to maxInflight appends. */
-  private sendAppends(peer: NodeId, pr: Progress): void {
-    if (pr.state === 'probe') {
-      if (!pr.probeSent) this.sendAppend(peer, pr);
-      return;
-    }
-    for (let i = 0; i < this.opts.maxInflightAppends && pr.state === 'replicate'; i++) {
-      if (pr.inflight.length >= this.opts.maxInflightAppends || pr.next > this.log.lastIndex) return;
-      this.sendAppend(peer, pr);
-    }
-  }
-
-  private sendAppend(peer: NodeId, pr: Progress): void {
-    if (pr.state === 'snapshot') {
-      this.sendSnapshotChunk(peer, pr);
-      return;
-    }
-    assertInvariant(pr.next <= this.log.lastIndex + 1, () => `leader ${this.id}: next index ${pr.next} for ${peer} beyond the log end ${this.log.lastIndex}`);
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.log.termAt(prevIndex);
-    if (prevTerm === undefined) {
-      this.startSnapshot(peer, pr);
-      return;
-    }
-    const entries = pr.next <= this.log.lastIndex ? this.log.sliceBounded(pr.next, this.opts.maxEntriesPerAppend, this.opts.maxBytesPerAppend) : [];
-    // Once the term is durable, appends need not wait for the entries to be synced here: the
-    // leader counts itself towards a quorum only as far as a probe proved (thesis §10.2.1).
-    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit }, this.durability.termDurable ? EARLY : undefined);
-    if (pr.state === 'replicate') {
-      if (entries.length > 0) pr.sentAppend((entries[entries.length - 1] as LogEntry).index, this.tickCount);
-    } else {
-      pr.sentProbe(this.tickCount);
-    }
-  }
-
-  private startSnapshot(peer: NodeId, pr: Progress): void {
-    const payload = this.snapshotPayload;
-    assertInvariant(payload !== undefined, () => `leader ${this.id}: ${peer} needs entries before ${this.log.firstIndex} but there is no snapshot`);
-    this.snapshotText ??= JSON.stringify(payload);
-    pr.becomeSnapshot({ meta: this.snapshotMeta, text: this.snapshotText, offset: 0 });
-    this.sendSnapshotChunk(peer, pr);
-  }
-
-  private sendSnapshotChunk(peer: NodeId, pr: Progress): void {
-    const snap = pr.snapshot;
-    if (snap === undefined) return;
-    const { offset, chunk, done } = nextChunk(snap, this.opts.snapshotChunkChars);
-    this.out.send(peer, { type: 'snapshot', term: this.term, meta: snap.meta, offset, chunk, done });
-    pr.lastSendTick = this.tickCount;
+    this.replicator.broadcastAppends();
   }
 
   private handleAppendResp(from: NodeId, msg: Msg<'appendResp'>): void {
-    const pr = this.progress.get(from);
+    const pr = this.tracker.get(from);
     if (this.role !== 'leader' || pr === undefined) return;
-    pr.recentActive = true;
-    if (!msg.success) {
-      this.handleRejection(from, pr, msg);
-      return;
-    }
-    if (pr.appendAcked(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
-    if (this.role === 'leader') this.sendAppends(from, pr);
+    if (this.replicator.appendAnswered(from, pr, msg)) this.afterMatchMoved(from, pr);
+    if (msg.success && this.role === 'leader') this.replicator.sendAppends(from, pr);
   }
 
   private afterMatchMoved(peer: NodeId, pr: Progress): void {
@@ -767,14 +722,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.maybePromote();
   }
 
-  private handleRejection(from: NodeId, pr: Progress, msg: Msg<'appendResp'>): void {
-    if (!pr.isCurrentRejection(msg.rejectedIndex)) return;
-    pr.becomeProbe(nextAfterRejection(this.log, pr.match, msg));
-    this.sendAppend(from, pr);
-  }
-
   private handleHeartbeatResp(from: NodeId, msg: Msg<'heartbeatResp'>): void {
-    const pr = this.progress.get(from);
+    const pr = this.tracker.get(from);
     if (this.role !== 'leader' || pr === undefined) return;
     pr.recentActive = true;
     if (msg.round > pr.ackedRound) {
@@ -785,33 +734,16 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       if (round?.waitedForSync === true) this.noteSynced(round.lastIndex); // it left only after the term was synced
       if (this.role !== 'leader') return;
     }
-    if (this.departing.acknowledged(from, msg.round)) return this.forgetDeparted(from);
-    if (pr.state === 'probe') pr.probeSent = false;
-    if (pr.match < this.log.lastIndex) this.sendAppends(from, pr);
+    if (this.tracker.forgetIfDeparted(from, msg.round)) return;
+    this.replicator.heartbeatAnswered(from, pr);
     this.maybeSendTimeoutNow(from, pr);
   }
 
   private handleSnapshotResp(from: NodeId, msg: Msg<'snapshotResp'>): void {
-    const pr = this.progress.get(from);
+    const pr = this.tracker.get(from);
     if (this.role !== 'leader' || pr === undefined) return;
-    pr.recentActive = true;
-    if (msg.done) {
-      if (pr.snapshotInstalled(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
-      if (this.role === 'leader') this.sendAppends(from, pr);
-      return;
-    }
-    if (pr.snapshotAcked(msg.snapshotIndex, msg.nextOffset, this.tickCount)) this.sendSnapshotChunk(from, pr);
-  }
-
-  /** Resends to a follower whose appends or snapshot chunks went unanswered for a while (lost messages). */
-  private retransmitIfStalled(peer: NodeId, pr: Progress): void {
-    const stalled = pr.stalled(this.tickCount, this.opts.retransmitTicks);
-    if (stalled === 'append') {
-      pr.becomeProbe(pr.match + 1);
-      this.sendAppend(peer, pr);
-    } else if (stalled === 'snapshot') {
-      this.sendSnapshotChunk(peer, pr);
-    }
+    if (this.replicator.snapshotAnswered(from, pr, msg)) this.afterMatchMoved(from, pr);
+    if (msg.done && this.role === 'leader') this.replicator.sendAppends(from, pr);
   }
 
   /** Commits the highest index a quorum of voters holds, but only by counting an entry of this term (Figure 8). */
@@ -820,7 +752,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const config = this.configs.current;
     // The leader counts its own log only as far as it is known durable (always at least as far as
     // any follower acknowledged, so this only holds back a leader that is the only voter).
-    const candidate = quorumValue(config, (v) => (v === this.id ? this.durability.durableIndex : (this.progress.get(v)?.match ?? 0))) ?? 0;
+    const candidate = this.tracker.committable(config, this.durability.durableIndex);
     if (candidate <= this.commit || this.log.termAt(candidate) !== this.term) return;
     const wasCommittedInTerm = this.committedInTerm();
     this.setCommit(candidate);
@@ -838,17 +770,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     return this.rounds.start({ sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync });
   }
 
+  /** Starts a heartbeat round; its messages wait for this node's sync until the term is durable (so an answer proves it). */
   private broadcastHeartbeats(): number {
-    // Once the term is durable a heartbeat depends on nothing unsynced, so it need not queue
-    // behind this node's writes (a snapshot being written can hold them for a second); its
-    // answer then proves nothing about this node's disk.
-    const early = this.durability.termDurable;
-    const round = this.newRound(!early);
-    for (const [peer, pr] of this.progress) {
-      const commit = Math.min(pr.match, this.commit);
-      this.departing.heartbeatSent(peer, commit, round);
-      this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
-    }
+    const round = this.newRound(!this.durability.termDurable);
+    this.replicator.sendHeartbeats(round);
     this.reads.assignRound(round);
     return round;
   }
@@ -859,7 +784,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private onConfigChanged(): void {
     const config = this.configs.current;
     if (this.role === 'leader') {
-      this.syncProgressWithConfig();
+      this.syncTracker();
       if (this.transfer !== undefined && !isVoter(config, this.transfer.target)) {
         this.reply(this.transfer.requestId, this.failure('not-a-voter'));
         this.transfer = undefined;
@@ -869,28 +794,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     }
   }
 
-  private syncProgressWithConfig(): void {
-    const peers = peersOf(this.configs.current, this.id);
-    for (const peer of peers) {
-      // a removed node added back may be a new data directory: what it matched before means nothing
-      // now, and a stale match would make the leader ignore its rejections for ever
-      if (this.departing.delete(peer)) this.progress.delete(peer);
-      if (!this.progress.has(peer)) this.progress.set(peer, new Progress(this.log.lastIndex + 1, this.tickCount));
-    }
-    for (const peer of this.progress.keys()) {
-      if (peers.includes(peer) || this.departing.has(peer)) continue;
-      this.departing.add(peer, this.configs.currentIndex, this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks);
-    }
-  }
-
-  private forgetDeparted(peer: NodeId): void {
-    this.departing.delete(peer);
-    this.progress.delete(peer);
-  }
-
-  /** Drops removed nodes that know their removal is committed, or that did not answer in time. */
-  private tickDeparting(): void {
-    for (const peer of this.departing.overdue(this.tickCount)) this.forgetDeparted(peer);
+  private syncTracker(): void {
+    const departDeadlineTick = this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks;
+    this.tracker.sync(this.configs.current, { configIndex: this.configs.currentIndex, nextIndex: this.log.lastIndex + 1, nowTick: this.tickCount, departDeadlineTick });
   }
 
   private canChangeConfig(): boolean {
@@ -932,7 +838,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private maybePromote(): void {
     const p = this.promotion;
     if (p === undefined || this.role !== 'leader') return;
-    const pr = this.progress.get(p.node);
+    const pr = this.tracker.get(p.node);
     const plan = planPromotion(this.configs.current, p.node);
     if (!plan.ok) {
       this.reply(p.requestId, this.failure('not-a-learner')); // it was removed meanwhile
@@ -950,9 +856,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.transfer = { target, requestId, deadlineTick: this.tickCount + this.opts.electionTimeoutMaxTicks };
     // The target will campaign ignoring leases, so this leader's lease ends now.
     this.leaseUntilMs = -Infinity;
-    const pr = this.progress.get(target) as Progress;
+    const pr = this.tracker.get(target) as Progress;
     this.maybeSendTimeoutNow(target, pr);
-    this.sendAppends(target, pr);
+    this.replicator.sendAppends(target, pr);
   }
 
   private maybeSendTimeoutNow(peer: NodeId, pr: Progress): void {
@@ -1040,7 +946,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
   private quorumAcked(round: number): boolean {
-    return quorumHas(this.configs.current, (v) => v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= round);
+    return this.tracker.quorumAcked(this.configs.current, round);
   }
 
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
@@ -1067,9 +973,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   private extendLease(): void {
     if (this.opts.readMode !== 'lease' || this.transfer !== undefined) return;
-    const config = this.configs.current;
-    const now = this.env.now();
-    const start = quorumValue(config, (v) => (v === this.id ? now : (this.rounds.get(this.progress.get(v)?.ackedRound ?? 0)?.sentAtMs ?? -Infinity))) ?? -Infinity;
+    const start = this.tracker.quorumAckedSentAtMs(this.configs.current, this.env.now(), (round) => this.rounds.get(round)?.sentAtMs ?? -Infinity);
     const durationMs = (this.opts.electionTimeoutMinTicks - 1) * this.opts.tickMs * (1 - this.opts.maxClockDrift);
     this.leaseUntilMs = Math.max(this.leaseUntilMs, start + durationMs);
   }
