@@ -17,7 +17,8 @@ import {
   membershipToJson,
 } from './membership.js';
 import { applyEntry, requestProblem, type ApplyOutcome } from './commands.js';
-import { canChangeConfig, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
+import { AdminRequests } from './admin.js';
+import { canChangeConfig } from './config-change.js';
 import { grantsPreVote, grantsVote } from './election.js';
 import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
 import type { Progress } from './progress.js';
@@ -30,7 +31,6 @@ import { SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } fr
 import { SessionTable } from './sessions.js';
 import { ProgressTracker } from './tracker.js';
 import type {
-  AdminRequestType,
   HardState,
   LogEntry,
   Membership,
@@ -101,8 +101,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly durability = new LeaderDurability();
   private configText: { readonly config: Membership; readonly text: string } | undefined;
   private leaseUntilMs = -Infinity;
-  private transfer: PendingTransfer | undefined;
-  private promotion: PendingPromotion | undefined;
+  /** Leader: admin requests in progress (a learner to promote, a leadership transfer). */
+  private readonly admin: AdminRequests;
   private readonly incoming: SnapshotReceiver;
   private fx: Fx | undefined;
   /** Where in each snapshot interval this node snapshots (see snapshotPhase). */
@@ -125,6 +125,19 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       sendEarly: () => this.durability.termDurable,
       snapshot: () => this.outgoingSnapshot(),
       send: (peer, msg, options) => this.out.send(peer, msg, options),
+    });
+    this.admin = new AdminRequests(env.id, this.tracker, opts, {
+      config: () => this.configs.current,
+      commit: () => this.commit,
+      nowTick: () => this.tickCount,
+      lastIndex: () => this.log.lastIndex,
+      mayChangeConfig: () => canChangeConfig(this.committedInTerm(), this.configs.currentIndex, this.commit),
+      proposeConfig: (requestId, config) => this.proposeEntry(requestId, 'config', membershipToJson(config)),
+      reply: (requestId, response) => this.reply(requestId, response),
+      refuse: (requestId, error, message) => this.reply(requestId, this.failure(error, message)),
+      sendTimeoutNow: (peer) => this.out.send(peer, { type: 'timeoutNow', term: this.term }),
+      sendAppends: (peer, pr) => this.replicator.sendAppends(peer, pr),
+      endLease: () => (this.leaseUntilMs = -Infinity),
     });
     this.snapshotPhaseEntries = snapshotPhase(env.members.indexOf(env.id), opts.snapshotThresholdEntries, env.members.length);
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
@@ -365,21 +378,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       }
       this.tracker.resetActivity();
     }
-    this.tickTransferAndPromotion();
+    this.admin.tick();
     this.tracker.dropOverdue(this.tickCount);
     this.expireReads();
-  }
-
-  private tickTransferAndPromotion(): void {
-    if (isOverdue(this.transfer, this.tickCount)) {
-      this.reply(this.transfer.requestId, this.failure('transfer-timeout', `node ${this.transfer.target} did not take over in time`));
-      this.transfer = undefined;
-    }
-    if (isOverdue(this.promotion, this.tickCount)) {
-      this.reply(this.promotion.requestId, this.failure('catch-up-timeout', `learner ${this.promotion.node} did not catch up in time`));
-      this.promotion = undefined;
-    }
-    this.maybePromote();
   }
 
   // ================================================================ roles
@@ -468,13 +469,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     for (const p of this.proposals.values()) this.reply(p.requestId, this.failure('leadership-lost'));
     this.proposals.clear();
     for (const requestId of this.reads.clear()) this.reply(requestId, this.failure('not-leader'));
-    if (this.promotion !== undefined) this.reply(this.promotion.requestId, this.failure('not-leader'));
-    this.promotion = undefined;
-    if (this.transfer !== undefined) {
-      const t = this.transfer;
-      this.reply(t.requestId, cause === t.target ? { ok: true, result: { leader: t.target }, index: this.commit } : this.failure('leadership-lost'));
-    }
-    this.transfer = undefined;
+    this.admin.abandon(cause);
     this.tracker.clear();
     this.leaseUntilMs = -Infinity;
   }
@@ -718,8 +713,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private afterMatchMoved(peer: NodeId, pr: Progress): void {
     this.maybeCommit();
     if (this.role !== 'leader') return;
-    this.maybeSendTimeoutNow(peer, pr);
-    this.maybePromote();
+    this.admin.maybeSendTimeoutNow(peer, pr);
+    this.admin.maybePromote();
   }
 
   private handleHeartbeatResp(from: NodeId, msg: Msg<'heartbeatResp'>): void {
@@ -736,7 +731,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     }
     if (this.tracker.forgetIfDeparted(from, msg.round)) return;
     this.replicator.heartbeatAnswered(from, pr);
-    this.maybeSendTimeoutNow(from, pr);
+    this.admin.maybeSendTimeoutNow(from, pr);
   }
 
   private handleSnapshotResp(from: NodeId, msg: Msg<'snapshotResp'>): void {
@@ -782,13 +777,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   /** The configuration in effect changed: adjust who the leader replicates to and who may campaign. */
   private onConfigChanged(): void {
-    const config = this.configs.current;
     if (this.role === 'leader') {
       this.syncTracker();
-      if (this.transfer !== undefined && !isVoter(config, this.transfer.target)) {
-        this.reply(this.transfer.requestId, this.failure('not-a-voter'));
-        this.transfer = undefined;
-      }
+      this.admin.configChanged(this.configs.current);
     } else if ((this.role === 'candidate' || this.role === 'precandidate') && !this.promotable()) {
       this.becomeFollower(this.term, null, null);
     }
@@ -797,73 +788,6 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private syncTracker(): void {
     const departDeadlineTick = this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks;
     this.tracker.sync(this.configs.current, { configIndex: this.configs.currentIndex, nextIndex: this.log.lastIndex + 1, nowTick: this.tickCount, departDeadlineTick });
-  }
-
-  private canChangeConfig(): boolean {
-    return canChangeConfig(this.committedInTerm(), this.configs.currentIndex, this.commit);
-  }
-
-  private proposeConfig(requestId: string, plan: ConfigPlan): void {
-    if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
-    if (!this.canChangeConfig()) {
-      this.reply(requestId, this.failure('config-change-in-progress', 'a configuration change is still uncommitted or the leader is new'));
-      return;
-    }
-    const entry = this.appendAsLeader('config', membershipToJson(plan.config));
-    this.proposals.set(entry.index, { requestId, term: this.term });
-    this.broadcastAppends();
-    this.maybeCommit();
-  }
-
-  private handleAdmin(requestId: string, type: AdminRequestType, node: NodeId): void {
-    const config = this.configs.current;
-    switch (type) {
-      case 'addLearner':
-        return this.proposeConfig(requestId, planAddLearner(config, node));
-      case 'promote': {
-        const plan = planPromotion(config, node);
-        if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
-        if (this.promotion !== undefined) return this.reply(requestId, this.failure('config-change-in-progress', `promotion of ${this.promotion.node} is pending`));
-        this.promotion = { node, requestId, deadlineTick: this.tickCount + this.opts.promoteTimeoutTicks };
-        return this.maybePromote();
-      }
-      case 'removeNode':
-        return this.proposeConfig(requestId, planRemoveNode(config, node));
-      case 'transferLeadership':
-        return this.startTransfer(requestId, node);
-    }
-  }
-
-  /** Promotes the pending learner once it has caught up with the commit index. */
-  private maybePromote(): void {
-    const p = this.promotion;
-    if (p === undefined || this.role !== 'leader') return;
-    const pr = this.tracker.get(p.node);
-    const plan = planPromotion(this.configs.current, p.node);
-    if (!plan.ok) {
-      this.reply(p.requestId, this.failure('not-a-learner')); // it was removed meanwhile
-      this.promotion = undefined;
-      return;
-    }
-    if (pr === undefined || pr.match < this.commit || !this.canChangeConfig()) return;
-    this.promotion = undefined;
-    this.proposeConfig(p.requestId, plan);
-  }
-
-  private startTransfer(requestId: string, target: NodeId): void {
-    if (target === this.id) return this.reply(requestId, { ok: true, result: { leader: this.id }, index: this.commit });
-    if (!isVoter(this.configs.current, target)) return this.reply(requestId, this.failure('not-a-voter', `${target} is not a voter`));
-    this.transfer = { target, requestId, deadlineTick: this.tickCount + this.opts.electionTimeoutMaxTicks };
-    // The target will campaign ignoring leases, so this leader's lease ends now.
-    this.leaseUntilMs = -Infinity;
-    const pr = this.tracker.get(target) as Progress;
-    this.maybeSendTimeoutNow(target, pr);
-    this.replicator.sendAppends(target, pr);
-  }
-
-  private maybeSendTimeoutNow(peer: NodeId, pr: Progress): void {
-    if (this.transfer === undefined || this.transfer.target !== peer || pr.match !== this.log.lastIndex) return;
-    this.out.send(peer, { type: 'timeoutNow', term: this.term });
   }
 
   // ---------------------------------------------------------------- client requests
@@ -883,14 +807,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
         return this.handleRead(requestId, req.op);
       default:
         if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
-        if (this.transfer !== undefined) return this.reply(requestId, this.failure('transfer-in-progress'));
-        return this.handleAdmin(requestId, req.type, req.node);
+        return this.admin.handle(requestId, req.type, req.node);
     }
   }
 
   private propose(requestId: string, clientId: string | null, seq: number, op: JsonValue): void {
     if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
-    if (this.transfer !== undefined) return this.reply(requestId, { ok: false, error: 'transfer-in-progress', leaderHint: this.transfer.target });
+    const transferTarget = this.admin.transferTarget;
+    if (transferTarget !== undefined) return this.reply(requestId, { ok: false, error: 'transfer-in-progress', leaderHint: transferTarget });
     const decoded = this.machine.decodeCommand(op);
     if (!decoded.ok) return this.reply(requestId, this.failure('bad-request', decoded.problem));
     const refused = this.machine.admitCommand?.(decoded.value) ?? null;
@@ -898,7 +822,12 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.proposals.size >= this.opts.maxPendingProposals || this.log.lastIndex - this.commit >= this.opts.maxUncommittedEntries) {
       return this.reply(requestId, this.failure('overloaded'));
     }
-    const entry = this.appendAsLeader('command', { clientId, seq, op });
+    this.proposeEntry(requestId, 'command', { clientId, seq, op });
+  }
+
+  /** Appends an entry of this term and sends it; `requestId` is answered once it is applied. */
+  private proposeEntry(requestId: string, kind: LogEntry['kind'], data: JsonValue): void {
+    const entry = this.appendAsLeader(kind, data);
     this.proposals.set(entry.index, { requestId, term: this.term });
     this.broadcastAppends();
     this.maybeCommit();
@@ -968,11 +897,11 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
    * until s + (min - 1) ticks, shrunk by the assumed clock drift. Time is this node's local clock.
    */
   private leaseValid(): boolean {
-    return this.opts.readMode === 'lease' && this.transfer === undefined && this.committedInTerm() && this.env.now() < this.leaseUntilMs;
+    return this.opts.readMode === 'lease' && this.admin.transferTarget === undefined && this.committedInTerm() && this.env.now() < this.leaseUntilMs;
   }
 
   private extendLease(): void {
-    if (this.opts.readMode !== 'lease' || this.transfer !== undefined) return;
+    if (this.opts.readMode !== 'lease' || this.admin.transferTarget !== undefined) return;
     const start = this.tracker.quorumAckedSentAtMs(this.configs.current, this.env.now(), (round) => this.rounds.get(round)?.sentAtMs ?? -Infinity);
     const durationMs = (this.opts.electionTimeoutMinTicks - 1) * this.opts.tickMs * (1 - this.opts.maxClockDrift);
     this.leaseUntilMs = Math.max(this.leaseUntilMs, start + durationMs);
