@@ -29,6 +29,7 @@ import { planAppend } from './replication.js';
 import { LeaderReplicator } from './replicator.js';
 import { SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
+import { RaftTimers } from './timers.js';
 import { ProgressTracker } from './tracker.js';
 import type {
   HardState,
@@ -53,8 +54,6 @@ interface PendingProposal {
   readonly term: number;
 }
 
-/** "Not in contact with any leader": larger than any election timeout. */
-const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
 /** Outputs that need not wait for this node's unsynced writes (see OutputOptions). */
 const EARLY: OutputOptions = { awaitPersist: false };
 /** A removed node is kept informed for at most this many (maximum) election timeouts. */
@@ -84,11 +83,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private leader: NodeId | null = null;
   private applied = 0;
   private tickCount = 0;
-  private electionElapsed = 0;
-  private electionTimeout: number;
-  private leaderContactTicks: number;
-  private heartbeatElapsed = 0;
-  private checkQuorumElapsed = 0;
+  private readonly timers: RaftTimers;
   private readonly votes = new Map<NodeId, boolean>();
   /** Leader: the nodes it replicates to, and what it sends them. */
   private readonly tracker: ProgressTracker;
@@ -146,10 +141,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.snapshotMeta = { index: 0, term: 0, config: membershipToJson(bootstrap) };
     this.configs = new ConfigHistory(bootstrap);
     this.replay(durable);
-    this.electionTimeout = this.randomElectionTimeout();
     // After a reboot in lease mode, behave as if a leader was just heard from: a leader's lease
     // may still count on this node's promise not to vote.
-    this.leaderContactTicks = opts.readMode === 'lease' ? 0 : NO_CONTACT_TICKS;
+    this.timers = new RaftTimers(opts, () => env.random(), opts.readMode === 'lease');
     this.applyCommitted(Number.MAX_SAFE_INTEGER);
   }
 
@@ -319,19 +313,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   // ================================================================ timers
 
-  private randomElectionTimeout(): number {
-    const { electionTimeoutMinTicks: min, electionTimeoutMaxTicks: max } = this.opts;
-    return min + Math.floor(this.env.random() * (max - min + 1));
-  }
-
-  private resetElectionTimer(): void {
-    this.electionElapsed = 0;
-    this.electionTimeout = this.randomElectionTimeout();
-  }
-
   /** With check-quorum, a node that heard from a leader less than a minimum election timeout ago ignores campaigns. */
   private inLease(): boolean {
-    return this.opts.checkQuorum && this.leaderContactTicks < this.opts.electionTimeoutMinTicks;
+    return this.opts.checkQuorum && this.timers.recentlyHeardFromLeader();
   }
 
   private tick(): void {
@@ -340,12 +324,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.tickLeader();
       return;
     }
-    if (this.leaderContactTicks < NO_CONTACT_TICKS) this.leaderContactTicks++;
-    this.electionElapsed++;
-    if (this.electionElapsed >= this.electionTimeout) {
-      this.resetElectionTimer();
-      if (this.promotable()) this.campaign(false);
-    }
+    if (this.timers.tickElection() && this.promotable()) this.campaign(false);
   }
 
   /**
@@ -360,18 +339,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private tickLeader(): void {
-    this.leaderContactTicks = 0;
-    this.heartbeatElapsed++;
-    if (this.heartbeatElapsed >= this.opts.heartbeatTicks) {
-      this.heartbeatElapsed = 0;
+    this.timers.heardFromLeader();
+    if (this.timers.heartbeatDue()) {
       this.broadcastHeartbeats();
       this.replicator.retransmitStalled();
       this.durability.allowProbe();
       this.maybeProbeDurability();
     }
-    this.checkQuorumElapsed++;
-    if (this.checkQuorumElapsed >= this.opts.electionTimeoutMinTicks) {
-      this.checkQuorumElapsed = 0;
+    if (this.timers.checkQuorumDue()) {
       if (this.opts.checkQuorum && !this.tracker.quorumActive(this.configs.current)) {
         this.becomeFollower(this.term, null, null);
         return;
@@ -394,10 +369,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (wasLeader) this.abandonLeadership(cause);
     this.role = 'follower';
     this.leader = leader;
-    if (leader !== null) this.leaderContactTicks = 0;
-    else if (wasLeader) this.leaderContactTicks = NO_CONTACT_TICKS;
+    if (leader !== null) this.timers.heardFromLeader();
+    else if (wasLeader) this.timers.loseLeader();
     this.votes.clear();
-    this.resetElectionTimer();
+    this.timers.resetElection();
   }
 
   private campaign(transfer: boolean): void {
@@ -432,10 +407,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   /** A (pre-)campaign starts: no leader, only this node's own vote, a new timeout. */
   private startCampaign(): void {
     this.leader = null;
-    this.leaderContactTicks = NO_CONTACT_TICKS;
+    this.timers.loseLeader();
     this.votes.clear();
     this.votes.set(this.id, true);
-    this.resetElectionTimer();
+    this.timers.resetElection();
   }
 
   /** Counts the votes of the current configuration's voters. */
@@ -447,9 +422,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     assertInvariant(this.vote === this.id, () => `node ${this.id}: becoming leader of term ${this.term} without voting for itself`);
     this.role = 'leader';
     this.leader = this.id;
-    this.leaderContactTicks = 0;
-    this.heartbeatElapsed = 0;
-    this.checkQuorumElapsed = 0;
+    this.timers.startLeading();
     this.rounds.reset();
     this.leaseUntilMs = -Infinity;
     const votedByOthers = [...this.votes].some(([id, granted]) => granted && id !== this.id);
@@ -480,8 +453,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.role !== 'follower') this.becomeFollower(this.term, from, from);
     assertInvariant(this.leader === null || this.leader === from, () => `two leaders in term ${this.term} seen by ${this.id}: ${this.leader} and ${from}`);
     this.leader = from;
-    this.electionElapsed = 0;
-    this.leaderContactTicks = 0;
+    this.timers.followLeader();
   }
 
   // ================================================================ messages
@@ -532,7 +504,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handlePreVote(from: NodeId, msg: Msg<'preVote'>): void {
-    const voter = { term: this.term, isLeader: this.role === 'leader', leaderContactTicks: this.leaderContactTicks, electionTimeoutMinTicks: this.opts.electionTimeoutMinTicks };
+    const voter = { term: this.term, isLeader: this.role === 'leader', leaderContactTicks: this.timers.leaderContactTicks, electionTimeoutMinTicks: this.opts.electionTimeoutMinTicks };
     const grant = grantsPreVote(voter, msg.term, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     this.out.send(from, { type: 'preVoteResp', term: grant ? msg.term : this.term, granted: grant });
   }
@@ -554,7 +526,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const grant = grantsVote(this.vote, this.leader, from, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     if (grant) {
       this.vote = from;
-      this.resetElectionTimer();
+      this.timers.resetElection();
     }
     this.out.send(from, { type: 'voteResp', term: this.term, granted: grant });
   }
@@ -964,8 +936,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     fx.annotate('applied', this.applied);
     fx.annotate('lastIndex', this.log.lastIndex);
     fx.annotate('snapshotIndex', this.snapshotMeta.index);
-    fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.electionElapsed);
-    fx.annotate('electionTimeout', this.electionTimeout);
+    fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.timers.electionElapsedTicks);
+    fx.annotate('electionTimeout', this.timers.electionTimeoutTicks);
     fx.annotate('config', this.describeConfig());
   }
 
