@@ -20,7 +20,7 @@ import { applyEntry, requestProblem, type ApplyOutcome } from './commands.js';
 import { AdminRequests } from './admin.js';
 import { canChangeConfig } from './config-change.js';
 import { grantsPreVote, grantsVote } from './election.js';
-import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
+import { DurableWriter, HeartbeatRounds, LeaderDurability } from './durability.js';
 import type { Progress } from './progress.js';
 import { quorumHas, voteResult, type VoteResult } from './quorum.js';
 import { ReadQueue } from './read-queue.js';
@@ -32,7 +32,6 @@ import { SessionTable } from './sessions.js';
 import { RaftTimers } from './timers.js';
 import { ProgressTracker } from './tracker.js';
 import type {
-  HardState,
   LogEntry,
   Membership,
   NodeStatus,
@@ -73,7 +72,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private term = 0;
   private vote: NodeId | null = null;
   private commit = 0;
-  private readonly stored = new HardStateTracker();
+  private readonly writer = new DurableWriter(
+    () => ({ term: this.term, vote: this.vote, commit: this.commit }),
+    (op) => this.out.persist(op),
+  );
   private snapshotMeta: SnapshotMeta;
   private snapshotPayload: SnapshotPayload | undefined;
   private snapshotText: string | undefined;
@@ -169,10 +171,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private run(fx: Fx, body: () => void): void {
     this.fx = fx;
     try {
-      this.stored.beginCall();
+      this.writer.beginCall();
       body();
       this.applyCommitted(this.opts.maxApplyPerCall);
-      this.maybePersistHardState();
+      this.writer.endCall();
       this.annotate();
     } finally {
       this.fx = undefined;
@@ -255,7 +257,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.commit = hardState.commit;
-    this.stored.restored(hardState);
+    this.writer.restored(hardState);
     this.snapshotMeta = snapshotMeta;
     this.snapshotPayload = snapshotPayload;
     if (snapshotPayload !== undefined) this.restoreMachine(snapshotPayload);
@@ -269,40 +271,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   // ================================================================ hard state and persistence
 
-  private hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.commit };
-  }
-
-  private persistHardState(): void {
-    const state = this.hardState();
-    if (!this.stored.differs(state)) return;
-    this.out.persist({ kind: 'hardState', state });
-    this.stored.written(state);
-  }
-
-  /** End of a call: a new term or vote is written; a new commit index only along with other writes. */
-  private maybePersistHardState(): void {
-    if (this.stored.dueAtEndOfCall(this.hardState())) this.persistHardState();
-  }
-
-  /** Writes entries; a changed term or vote goes first, so a log never holds a term above the stored one. */
-  private persistEntries(entries: readonly LogEntry[]): void {
-    if (entries.length === 0) return;
-    this.persistHardState();
-    this.out.persist({ kind: 'entries', entries });
-    this.stored.noteWrite();
-  }
-
   private persistSnapshot(): void {
-    const hardState = this.hardState();
-    this.out.persist({
-      kind: 'snapshot',
-      meta: this.snapshotMeta,
-      data: this.snapshotPayload as unknown as JsonValue,
-      hardState,
-      entriesAfter: this.log.lastIndex > this.snapshotMeta.index ? this.log.slice(this.snapshotMeta.index + 1, this.log.lastIndex) : [],
-    });
-    this.stored.written(hardState);
+    const meta = this.snapshotMeta;
+    const entriesAfter = this.log.lastIndex > meta.index ? this.log.slice(meta.index + 1, this.log.lastIndex) : [];
+    this.writer.writeSnapshot(meta, this.snapshotPayload as unknown as JsonValue, entriesAfter);
   }
 
   private setCommit(index: number): void {
@@ -584,7 +556,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (plan.truncateFrom !== null) this.truncateFrom(plan.truncateFrom);
     if (plan.append.length > 0) {
       this.appendEntries(plan.append);
-      this.persistEntries(plan.append);
+      this.writer.writeEntries(plan.append);
     }
     if (msg.commit > this.commit) this.setCommit(Math.max(this.commit, Math.min(msg.commit, plan.matchIndex)));
     this.out.send(from, { type: 'appendResp', term: this.term, success: true, matchIndex: plan.matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
@@ -659,7 +631,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private appendAsLeader(kind: LogEntry['kind'], data: JsonValue): LogEntry {
     const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.term, kind, data };
     this.appendEntries([entry]);
-    this.persistEntries([entry]);
+    this.writer.writeEntries([entry]);
     this.maybeProbeDurability();
     return entry;
   }
