@@ -27,7 +27,7 @@ import { ReadQueue } from './read-queue.js';
 import { recover } from './recovery.js';
 import { planAppend } from './replication.js';
 import { LeaderReplicator } from './replicator.js';
-import { SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
+import { LatestSnapshot, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
 import { RaftTimers } from './timers.js';
 import { ProgressTracker } from './tracker.js';
@@ -76,9 +76,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     () => ({ term: this.term, vote: this.vote, commit: this.commit }),
     (op) => this.out.persist(op),
   );
-  private snapshotMeta: SnapshotMeta;
-  private snapshotPayload: SnapshotPayload | undefined;
-  private snapshotText: string | undefined;
+  private readonly snapshot: LatestSnapshot;
 
   // volatile state
   private role: Exclude<Role, 'learner'> = 'follower';
@@ -120,7 +118,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       commit: () => this.commit,
       nowTick: () => this.tickCount,
       sendEarly: () => this.durability.termDurable,
-      snapshot: () => this.outgoingSnapshot(),
+      snapshot: () => this.snapshot.outgoing(),
       send: (peer, msg, options) => this.out.send(peer, msg, options),
     });
     this.admin = new AdminRequests(env.id, this.tracker, opts, {
@@ -140,7 +138,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
     // configuration too, so it never campaigns until a configuration entry makes it a voter.
     const bootstrap = makeMembership(env.members);
-    this.snapshotMeta = { index: 0, term: 0, config: membershipToJson(bootstrap) };
+    this.snapshot = new LatestSnapshot({ index: 0, term: 0, config: membershipToJson(bootstrap) });
     this.configs = new ConfigHistory(bootstrap);
     this.replay(durable);
     // After a reboot in lease mode, behave as if a leader was just heard from: a leader's lease
@@ -208,7 +206,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       commit: this.commit,
       applied: this.applied,
       lastIndex: this.log.lastIndex,
-      snapshotIndex: this.snapshotMeta.index,
+      snapshotIndex: this.snapshot.meta.index,
       configIndex: this.configs.currentIndex,
       voters: c.voters,
       learners: c.learners,
@@ -245,7 +243,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
    */
   exportApplied(): { readonly meta: SnapshotMeta; readonly data: JsonValue } {
     const index = this.applied;
-    const term = index === this.log.snapshotIndex ? this.snapshotMeta.term : (this.log.termAt(index) as number);
+    const term = index === this.log.snapshotIndex ? this.snapshot.meta.term : (this.log.termAt(index) as number);
     const payload: SnapshotPayload = { machine: this.machine.snapshot(), sessions: this.sessions.toJson() };
     return { meta: { index, term, config: membershipToJson(this.configs.at(index)) }, data: payload as unknown as JsonValue };
   }
@@ -253,13 +251,12 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   // ================================================================ restart
 
   private replay(durable: readonly RaftPersistOp[]): void {
-    const { hardState, snapshotMeta, snapshotPayload } = recover(this.id, durable, this.log, this.configs, this.snapshotMeta);
+    const { hardState, snapshotMeta, snapshotPayload } = recover(this.id, durable, this.log, this.configs, this.snapshot.meta);
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.commit = hardState.commit;
     this.writer.restored(hardState);
-    this.snapshotMeta = snapshotMeta;
-    this.snapshotPayload = snapshotPayload;
+    this.snapshot.replace(snapshotMeta, snapshotPayload);
     if (snapshotPayload !== undefined) this.restoreMachine(snapshotPayload);
     this.applied = this.log.snapshotIndex;
   }
@@ -272,9 +269,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   // ================================================================ hard state and persistence
 
   private persistSnapshot(): void {
-    const meta = this.snapshotMeta;
+    const { meta, payload } = this.snapshot;
     const entriesAfter = this.log.lastIndex > meta.index ? this.log.slice(meta.index + 1, this.log.lastIndex) : [];
-    this.writer.writeSnapshot(meta, this.snapshotPayload as unknown as JsonValue, entriesAfter);
+    this.writer.writeSnapshot(meta, payload as unknown as JsonValue, entriesAfter);
   }
 
   private setCommit(index: number): void {
@@ -617,9 +614,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.configs.reset(meta.index, config);
     }
     this.restoreMachine(payload);
-    this.snapshotMeta = meta;
-    this.snapshotPayload = payload;
-    this.snapshotText = undefined;
+    this.snapshot.replace(meta, payload);
     this.applied = meta.index;
     this.setCommit(meta.index);
     this.persistSnapshot();
@@ -634,13 +629,6 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.writer.writeEntries([entry]);
     this.maybeProbeDurability();
     return entry;
-  }
-
-  /** The leader's snapshot as sent to followers: its JSON text is made once, when first needed. */
-  private outgoingSnapshot(): { readonly meta: SnapshotMeta; readonly text: string } | undefined {
-    if (this.snapshotPayload === undefined) return undefined;
-    this.snapshotText ??= JSON.stringify(this.snapshotPayload);
-    return { meta: this.snapshotMeta, text: this.snapshotText };
   }
 
   private broadcastAppends(): void {
@@ -743,8 +731,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       case 'status':
         return this.reply(requestId, { ok: true, status: this.status() });
       case 'snapshot':
-        if (this.applied > this.snapshotMeta.index) this.takeSnapshot();
-        return this.reply(requestId, { ok: true, result: { snapshotIndex: this.snapshotMeta.index }, index: this.snapshotMeta.index });
+        if (this.applied > this.snapshot.meta.index) this.takeSnapshot();
+        return this.reply(requestId, { ok: true, result: { snapshotIndex: this.snapshot.meta.index }, index: this.snapshot.meta.index });
       case 'command':
         return this.propose(requestId, req.clientId, req.seq, req.op);
       case 'read':
@@ -879,16 +867,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private maybeSnapshot(): void {
-    if (snapshotDue(this.applied, this.snapshotMeta.index, this.opts.snapshotThresholdEntries, this.snapshotPhaseEntries)) this.takeSnapshot();
+    if (snapshotDue(this.applied, this.snapshot.meta.index, this.opts.snapshotThresholdEntries, this.snapshotPhaseEntries)) this.takeSnapshot();
   }
 
   /** Snapshots the state machine at the applied index and compacts the log up to it. */
   private takeSnapshot(): void {
     const index = this.applied;
     const config = this.configs.at(index);
-    this.snapshotMeta = { index, term: this.log.termAt(index) as number, config: membershipToJson(config) };
-    this.snapshotPayload = { machine: this.machine.snapshot(), sessions: this.sessions.toJson() };
-    this.snapshotText = undefined;
+    this.snapshot.replace({ index, term: this.log.termAt(index) as number, config: membershipToJson(config) }, { machine: this.machine.snapshot(), sessions: this.sessions.toJson() });
     // keep a tail of entries before the snapshot for followers slightly behind (in memory only)
     const keepAfter = Math.max(this.log.snapshotIndex, index - this.opts.snapshotCatchUpEntries);
     this.log.compactTo(keepAfter);
@@ -907,7 +893,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     fx.annotate('commit', this.commit);
     fx.annotate('applied', this.applied);
     fx.annotate('lastIndex', this.log.lastIndex);
-    fx.annotate('snapshotIndex', this.snapshotMeta.index);
+    fx.annotate('snapshotIndex', this.snapshot.meta.index);
     fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.timers.electionElapsedTicks);
     fx.annotate('electionTimeout', this.timers.electionTimeoutTicks);
     fx.annotate('config', this.describeConfig());
