@@ -23,7 +23,7 @@ import { grantsPreVote, grantsVote } from './election.js';
 import { DurableWriter, HeartbeatRounds, LeaderDurability } from './durability.js';
 import type { Progress } from './progress.js';
 import { quorumHas, voteResult, type VoteResult } from './quorum.js';
-import { ReadQueue } from './read-queue.js';
+import { LeaderLease, ReadQueue } from './read-queue.js';
 import { recover } from './recovery.js';
 import { planAppend } from './replication.js';
 import { LeaderReplicator } from './replicator.js';
@@ -95,7 +95,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   /** Leader: how far its own log and its term are known durable, and the syncProbe in flight. */
   private readonly durability = new LeaderDurability();
   private configText: { readonly config: Membership; readonly text: string } | undefined;
-  private leaseUntilMs = -Infinity;
+  private readonly lease: LeaderLease;
   /** Leader: admin requests in progress (a learner to promote, a leadership transfer). */
   private readonly admin: AdminRequests;
   private readonly incoming: SnapshotReceiver;
@@ -113,6 +113,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.sessions = new SessionTable(opts.maxSessions);
     this.incoming = new SnapshotReceiver(env.id);
     this.tracker = new ProgressTracker(env.id);
+    this.lease = new LeaderLease(opts);
     this.replicator = new LeaderReplicator(env.id, this.tracker, this.log, opts, {
       term: () => this.term,
       commit: () => this.commit,
@@ -132,7 +133,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       refuse: (requestId, error, message) => this.reply(requestId, this.failure(error, message)),
       sendTimeoutNow: (peer) => this.out.send(peer, { type: 'timeoutNow', term: this.term }),
       sendAppends: (peer, pr) => this.replicator.sendAppends(peer, pr),
-      endLease: () => (this.leaseUntilMs = -Infinity),
+      endLease: () => this.lease.end(),
     });
     this.snapshotPhaseEntries = snapshotPhase(env.members.indexOf(env.id), opts.snapshotThresholdEntries, env.members.length);
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
@@ -393,7 +394,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.leader = this.id;
     this.timers.startLeading();
     this.rounds.reset();
-    this.leaseUntilMs = -Infinity;
+    this.lease.end();
     const votedByOthers = [...this.votes].some(([id, granted]) => granted && id !== this.id);
     this.durability.startTerm(votedByOthers, this.log.lastIndex, this.log.snapshotIndex);
     this.tracker.clear();
@@ -402,7 +403,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     // A no-op of the new term: committing it commits everything before it (Figure 8) and lets
     // reads and configuration changes proceed.
     this.appendAsLeader('noop', null);
-    this.broadcastAppends();
+    this.replicator.broadcastAppends();
     this.maybeCommit();
   }
 
@@ -413,7 +414,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     for (const requestId of this.reads.clear()) this.reply(requestId, this.failure('not-leader'));
     this.admin.abandon(cause);
     this.tracker.clear();
-    this.leaseUntilMs = -Infinity;
+    this.lease.end();
   }
 
   /** A message of the current term from a leader: follow it, and check there is only one. */
@@ -631,10 +632,6 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     return entry;
   }
 
-  private broadcastAppends(): void {
-    this.replicator.broadcastAppends();
-  }
-
   private handleAppendResp(from: NodeId, msg: Msg<'appendResp'>): void {
     const pr = this.tracker.get(from);
     if (this.role !== 'leader' || pr === undefined) return;
@@ -761,7 +758,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private proposeEntry(requestId: string, kind: LogEntry['kind'], data: JsonValue): void {
     const entry = this.appendAsLeader(kind, data);
     this.proposals.set(entry.index, { requestId, term: this.term });
-    this.broadcastAppends();
+    this.replicator.broadcastAppends();
     this.maybeCommit();
   }
 
@@ -805,14 +802,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     return quorumHas(this.configs.current, (v) => v === this.id);
   }
 
-  /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
-  private quorumAcked(round: number): boolean {
-    return this.tracker.quorumAcked(this.configs.current, round);
-  }
-
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
   private confirmReads(): void {
-    if (this.reads.confirm((round) => this.quorumAcked(round))) this.broadcastHeartbeats(); // assigns the waiting reads the new round
+    if (this.reads.confirm((round) => this.tracker.quorumAcked(this.configs.current, round))) this.broadcastHeartbeats(); // assigns the waiting reads the new round
   }
 
   private serveReads(): void {
@@ -823,20 +815,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     for (const requestId of this.reads.expire(this.tickCount, 2 * this.opts.electionTimeoutMaxTicks)) this.reply(requestId, this.failure('timeout'));
   }
 
-  /**
-   * Lease reads: followers ignore campaigns for electionTimeoutMin ticks after hearing from the
-   * leader, so a leader whose heartbeat sent at time s was acknowledged by a quorum leads at least
-   * until s + (min - 1) ticks, shrunk by the assumed clock drift. Time is this node's local clock.
-   */
+  /** Lease reads (see LeaderLease): none during a transfer, whose target campaigns ignoring leases. */
   private leaseValid(): boolean {
-    return this.opts.readMode === 'lease' && this.admin.transferTarget === undefined && this.committedInTerm() && this.env.now() < this.leaseUntilMs;
+    return this.opts.readMode === 'lease' && this.admin.transferTarget === undefined && this.committedInTerm() && this.lease.holdsAt(this.env.now());
   }
 
   private extendLease(): void {
     if (this.opts.readMode !== 'lease' || this.admin.transferTarget !== undefined) return;
-    const start = this.tracker.quorumAckedSentAtMs(this.configs.current, this.env.now(), (round) => this.rounds.get(round)?.sentAtMs ?? -Infinity);
-    const durationMs = (this.opts.electionTimeoutMinTicks - 1) * this.opts.tickMs * (1 - this.opts.maxClockDrift);
-    this.leaseUntilMs = Math.max(this.leaseUntilMs, start + durationMs);
+    this.lease.extend(this.tracker.quorumAckedSentAtMs(this.configs.current, this.env.now(), (round) => this.rounds.get(round)?.sentAtMs ?? -Infinity));
   }
 
   // ---------------------------------------------------------------- applying
