@@ -1,9 +1,11 @@
 // The Raft core: a deterministic, sans-I/O state machine driven by messages, ticks and client
-// requests (src/sim/core.ts). It emits durable ops through fx.persist before any dependent send
-// (the host orders them), sends messages, answers clients and applies committed entries.
-// The rules that stand alone live in pure helpers (quorum, election, replication, read-queue,
-// durability, snapshots, config-change, commands, recovery); this file holds the node's state
-// and wires them to roles, timers, messages and requests.
+// requests (src/core/protocol.ts). It emits durable ops through fx.persist before any dependent
+// send (the host orders them), sends messages, answers clients and applies committed entries.
+// What stands alone lives in helpers: pure rules (quorum, election, replication, config-change,
+// commands, recovery), records (timers, durability, snapshots, read-queue, tracker), and the
+// leader's two workers behind narrow ports (replicator: appends, snapshots and heartbeats;
+// admin: membership changes and leadership transfer). This file holds the node's state and
+// wires them to roles, messages and requests.
 import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
 import type { JsonValue } from '../core/index.js';
 import { assertInvariant, type StateMachine } from '../core/index.js';
@@ -68,7 +70,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly configs: ConfigHistory;
   private readonly sessions: SessionTable;
 
-  // durable (hard) state and what was last written of it
+  // durable (hard) state, written in order by `writer`
   private term = 0;
   private vote: NodeId | null = null;
   private commit = 0;
@@ -267,7 +269,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.sessions.restore(payload.sessions);
   }
 
-  // ================================================================ hard state and persistence
+  // ================================================================ persistence and commit
 
   private persistSnapshot(): void {
     const { meta, payload } = this.snapshot;
