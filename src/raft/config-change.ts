@@ -1,7 +1,7 @@
 // Configuration changes and leadership transfer as a Raft leader decides them: the membership an
 // admin request asks for (or why it is refused), the pending promotion and transfer with their
-// deadlines, and the removed nodes still being told of their removal (thesis §4.2.3). Pure: the
-// core proposes the config entries, sends the messages and answers the requests.
+// deadlines, and the removed nodes still being told of their removal (thesis §4.2.3). Pure:
+// admin.ts carries the requests through, the tracker keeps the departing nodes, the core sends.
 import type { NodeId } from '../core/index.js';
 import { describeMembership, isMember, isVoter, makeMembership } from './membership.js';
 import type { Membership, RaftErrorReason } from './types.js';

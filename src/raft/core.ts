@@ -1,9 +1,11 @@
 // The Raft core: a deterministic, sans-I/O state machine driven by messages, ticks and client
-// requests (src/sim/core.ts). It emits durable ops through fx.persist before any dependent send
-// (the host orders them), sends messages, answers clients and applies committed entries.
-// The rules that stand alone live in pure helpers (quorum, election, replication, read-queue,
-// durability, snapshots, config-change, commands, recovery); this file holds the node's state
-// and wires them to roles, timers, messages and requests.
+// requests (src/core/protocol.ts). It emits durable ops through fx.persist before any dependent
+// send (the host orders them), sends messages, answers clients and applies committed entries.
+// What stands alone lives in helpers: pure rules (quorum, election, replication, config-change,
+// commands, recovery), records (timers, durability, snapshots, read-queue, tracker), and the
+// leader's two workers behind narrow ports (replicator: appends, snapshots and heartbeats;
+// admin: membership changes and leadership transfer). This file holds the node's state and
+// wires them to roles, messages and requests.
 import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
 import type { JsonValue } from '../core/index.js';
 import { assertInvariant, type StateMachine } from '../core/index.js';
@@ -15,22 +17,23 @@ import {
   makeMembership,
   membershipFromJson,
   membershipToJson,
-  peersOf,
 } from './membership.js';
 import { applyEntry, requestProblem, type ApplyOutcome } from './commands.js';
-import { canChangeConfig, DepartingPeers, isOverdue, planAddLearner, planPromotion, planRemoveNode, type ConfigPlan, type PendingPromotion, type PendingTransfer } from './config-change.js';
+import { AdminRequests } from './admin.js';
+import { canChangeConfig } from './config-change.js';
 import { grantsPreVote, grantsVote } from './election.js';
-import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
-import { Progress } from './progress.js';
-import { quorumHas, quorumValue, voteResult, type VoteResult } from './quorum.js';
-import { ReadQueue } from './read-queue.js';
+import { DurableWriter, HeartbeatRounds, LeaderDurability } from './durability.js';
+import type { Progress } from './progress.js';
+import { quorumHas, voteResult, type VoteResult } from './quorum.js';
+import { LeaderLease, ReadQueue } from './read-queue.js';
 import { recover } from './recovery.js';
-import { nextAfterRejection, planAppend } from './replication.js';
-import { nextChunk, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
+import { planAppend } from './replication.js';
+import { LeaderReplicator } from './replicator.js';
+import { LatestSnapshot, SnapshotReceiver, snapshotDue, snapshotPhase, type SnapshotPayload } from './snapshots.js';
 import { SessionTable } from './sessions.js';
+import { RaftTimers } from './timers.js';
+import { ProgressTracker } from './tracker.js';
 import type {
-  AdminRequestType,
-  HardState,
   LogEntry,
   Membership,
   NodeStatus,
@@ -52,8 +55,6 @@ interface PendingProposal {
   readonly term: number;
 }
 
-/** "Not in contact with any leader": larger than any election timeout. */
-const NO_CONTACT_TICKS = Number.MAX_SAFE_INTEGER;
 /** Outputs that need not wait for this node's unsynced writes (see OutputOptions). */
 const EARLY: OutputOptions = { awaitPersist: false };
 /** A removed node is kept informed for at most this many (maximum) election timeouts. */
@@ -69,27 +70,26 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly configs: ConfigHistory;
   private readonly sessions: SessionTable;
 
-  // durable (hard) state and what was last written of it
+  // durable (hard) state, written in order by `writer`
   private term = 0;
   private vote: NodeId | null = null;
   private commit = 0;
-  private readonly stored = new HardStateTracker();
-  private snapshotMeta: SnapshotMeta;
-  private snapshotPayload: SnapshotPayload | undefined;
-  private snapshotText: string | undefined;
+  private readonly writer = new DurableWriter(
+    () => ({ term: this.term, vote: this.vote, commit: this.commit }),
+    (op) => this.out.persist(op),
+  );
+  private readonly snapshot: LatestSnapshot;
 
   // volatile state
   private role: Exclude<Role, 'learner'> = 'follower';
   private leader: NodeId | null = null;
   private applied = 0;
   private tickCount = 0;
-  private electionElapsed = 0;
-  private electionTimeout: number;
-  private leaderContactTicks: number;
-  private heartbeatElapsed = 0;
-  private checkQuorumElapsed = 0;
+  private readonly timers: RaftTimers;
   private readonly votes = new Map<NodeId, boolean>();
-  private readonly progress = new Map<NodeId, Progress>();
+  /** Leader: the nodes it replicates to, and what it sends them. */
+  private readonly tracker: ProgressTracker;
+  private readonly replicator: LeaderReplicator;
   private readonly proposals = new Map<number, PendingProposal>();
   private readonly reads = new ReadQueue<Q>();
   /** Leader: its heartbeat and probe rounds (send time for leases, log end for durability). */
@@ -97,11 +97,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   /** Leader: how far its own log and its term are known durable, and the syncProbe in flight. */
   private readonly durability = new LeaderDurability();
   private configText: { readonly config: Membership; readonly text: string } | undefined;
-  private leaseUntilMs = -Infinity;
-  private transfer: PendingTransfer | undefined;
-  private promotion: PendingPromotion | undefined;
-  /** Leader: nodes the latest configuration removed, kept informed until they know it (thesis §4.2.3). */
-  private readonly departing = new DepartingPeers();
+  private readonly lease: LeaderLease;
+  /** Leader: admin requests in progress (a learner to promote, a leadership transfer). */
+  private readonly admin: AdminRequests;
   private readonly incoming: SnapshotReceiver;
   private fx: Fx | undefined;
   /** Where in each snapshot interval this node snapshots (see snapshotPhase). */
@@ -116,17 +114,39 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.id = env.id;
     this.sessions = new SessionTable(opts.maxSessions);
     this.incoming = new SnapshotReceiver(env.id);
+    this.tracker = new ProgressTracker(env.id);
+    this.lease = new LeaderLease(opts);
+    this.replicator = new LeaderReplicator(env.id, this.tracker, this.log, opts, {
+      term: () => this.term,
+      commit: () => this.commit,
+      nowTick: () => this.tickCount,
+      sendEarly: () => this.durability.termDurable,
+      snapshot: () => this.snapshot.outgoing(),
+      send: (peer, msg, options) => this.out.send(peer, msg, options),
+    });
+    this.admin = new AdminRequests(env.id, this.tracker, opts, {
+      config: () => this.configs.current,
+      commit: () => this.commit,
+      nowTick: () => this.tickCount,
+      lastIndex: () => this.log.lastIndex,
+      mayChangeConfig: () => canChangeConfig(this.committedInTerm(), this.configs.currentIndex, this.commit),
+      proposeConfig: (requestId, config) => this.proposeEntry(requestId, 'config', membershipToJson(config)),
+      reply: (requestId, response) => this.reply(requestId, response),
+      refuse: (requestId, error, message) => this.reply(requestId, this.failure(error, message)),
+      sendTimeoutNow: (peer) => this.out.send(peer, { type: 'timeoutNow', term: this.term }),
+      sendAppends: (peer, pr) => this.replicator.sendAppends(peer, pr),
+      endLease: () => this.lease.end(),
+    });
     this.snapshotPhaseEntries = snapshotPhase(env.members.indexOf(env.id), opts.snapshotThresholdEntries, env.members.length);
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
     // configuration too, so it never campaigns until a configuration entry makes it a voter.
     const bootstrap = makeMembership(env.members);
-    this.snapshotMeta = { index: 0, term: 0, config: membershipToJson(bootstrap) };
+    this.snapshot = new LatestSnapshot({ index: 0, term: 0, config: membershipToJson(bootstrap) });
     this.configs = new ConfigHistory(bootstrap);
     this.replay(durable);
-    this.electionTimeout = this.randomElectionTimeout();
     // After a reboot in lease mode, behave as if a leader was just heard from: a leader's lease
     // may still count on this node's promise not to vote.
-    this.leaderContactTicks = opts.readMode === 'lease' ? 0 : NO_CONTACT_TICKS;
+    this.timers = new RaftTimers(opts, () => env.random(), opts.readMode === 'lease');
     this.applyCommitted(Number.MAX_SAFE_INTEGER);
   }
 
@@ -152,10 +172,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private run(fx: Fx, body: () => void): void {
     this.fx = fx;
     try {
-      this.stored.beginCall();
+      this.writer.beginCall();
       body();
       this.applyCommitted(this.opts.maxApplyPerCall);
-      this.maybePersistHardState();
+      this.writer.endCall();
       this.annotate();
     } finally {
       this.fx = undefined;
@@ -189,7 +209,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       commit: this.commit,
       applied: this.applied,
       lastIndex: this.log.lastIndex,
-      snapshotIndex: this.snapshotMeta.index,
+      snapshotIndex: this.snapshot.meta.index,
       configIndex: this.configs.currentIndex,
       voters: c.voters,
       learners: c.learners,
@@ -226,7 +246,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
    */
   exportApplied(): { readonly meta: SnapshotMeta; readonly data: JsonValue } {
     const index = this.applied;
-    const term = index === this.log.snapshotIndex ? this.snapshotMeta.term : (this.log.termAt(index) as number);
+    const term = index === this.log.snapshotIndex ? this.snapshot.meta.term : (this.log.termAt(index) as number);
     const payload: SnapshotPayload = { machine: this.machine.snapshot(), sessions: this.sessions.toJson() };
     return { meta: { index, term, config: membershipToJson(this.configs.at(index)) }, data: payload as unknown as JsonValue };
   }
@@ -234,13 +254,12 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   // ================================================================ restart
 
   private replay(durable: readonly RaftPersistOp[]): void {
-    const { hardState, snapshotMeta, snapshotPayload } = recover(this.id, durable, this.log, this.configs, this.snapshotMeta);
+    const { hardState, snapshotMeta, snapshotPayload } = recover(this.id, durable, this.log, this.configs, this.snapshot.meta);
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.commit = hardState.commit;
-    this.stored.restored(hardState);
-    this.snapshotMeta = snapshotMeta;
-    this.snapshotPayload = snapshotPayload;
+    this.writer.restored(hardState);
+    this.snapshot.replace(snapshotMeta, snapshotPayload);
     if (snapshotPayload !== undefined) this.restoreMachine(snapshotPayload);
     this.applied = this.log.snapshotIndex;
   }
@@ -250,42 +269,12 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.sessions.restore(payload.sessions);
   }
 
-  // ================================================================ hard state and persistence
-
-  private hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.commit };
-  }
-
-  private persistHardState(): void {
-    const state = this.hardState();
-    if (!this.stored.differs(state)) return;
-    this.out.persist({ kind: 'hardState', state });
-    this.stored.written(state);
-  }
-
-  /** End of a call: a new term or vote is written; a new commit index only along with other writes. */
-  private maybePersistHardState(): void {
-    if (this.stored.dueAtEndOfCall(this.hardState())) this.persistHardState();
-  }
-
-  /** Writes entries; a changed term or vote goes first, so a log never holds a term above the stored one. */
-  private persistEntries(entries: readonly LogEntry[]): void {
-    if (entries.length === 0) return;
-    this.persistHardState();
-    this.out.persist({ kind: 'entries', entries });
-    this.stored.noteWrite();
-  }
+  // ================================================================ persistence and commit
 
   private persistSnapshot(): void {
-    const hardState = this.hardState();
-    this.out.persist({
-      kind: 'snapshot',
-      meta: this.snapshotMeta,
-      data: this.snapshotPayload as unknown as JsonValue,
-      hardState,
-      entriesAfter: this.log.lastIndex > this.snapshotMeta.index ? this.log.slice(this.snapshotMeta.index + 1, this.log.lastIndex) : [],
-    });
-    this.stored.written(hardState);
+    const { meta, payload } = this.snapshot;
+    const entriesAfter = this.log.lastIndex > meta.index ? this.log.slice(meta.index + 1, this.log.lastIndex) : [];
+    this.writer.writeSnapshot(meta, payload as unknown as JsonValue, entriesAfter);
   }
 
   private setCommit(index: number): void {
@@ -296,19 +285,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   // ================================================================ timers
 
-  private randomElectionTimeout(): number {
-    const { electionTimeoutMinTicks: min, electionTimeoutMaxTicks: max } = this.opts;
-    return min + Math.floor(this.env.random() * (max - min + 1));
-  }
-
-  private resetElectionTimer(): void {
-    this.electionElapsed = 0;
-    this.electionTimeout = this.randomElectionTimeout();
-  }
-
   /** With check-quorum, a node that heard from a leader less than a minimum election timeout ago ignores campaigns. */
   private inLease(): boolean {
-    return this.opts.checkQuorum && this.leaderContactTicks < this.opts.electionTimeoutMinTicks;
+    return this.opts.checkQuorum && this.timers.recentlyHeardFromLeader();
   }
 
   private tick(): void {
@@ -317,12 +296,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.tickLeader();
       return;
     }
-    if (this.leaderContactTicks < NO_CONTACT_TICKS) this.leaderContactTicks++;
-    this.electionElapsed++;
-    if (this.electionElapsed >= this.electionTimeout) {
-      this.resetElectionTimer();
-      if (this.promotable()) this.campaign(false);
-    }
+    if (this.timers.tickElection() && this.promotable()) this.campaign(false);
   }
 
   /**
@@ -337,43 +311,23 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private tickLeader(): void {
-    this.leaderContactTicks = 0;
-    this.heartbeatElapsed++;
-    if (this.heartbeatElapsed >= this.opts.heartbeatTicks) {
-      this.heartbeatElapsed = 0;
+    this.timers.heardFromLeader();
+    if (this.timers.heartbeatDue()) {
       this.broadcastHeartbeats();
-      for (const [peer, pr] of this.progress) this.retransmitIfStalled(peer, pr);
+      this.replicator.retransmitStalled();
       this.durability.allowProbe();
       this.maybeProbeDurability();
     }
-    this.checkQuorumElapsed++;
-    if (this.checkQuorumElapsed >= this.opts.electionTimeoutMinTicks) {
-      this.checkQuorumElapsed = 0;
-      if (this.opts.checkQuorum && !this.quorumRecentlyActive()) {
+    if (this.timers.checkQuorumDue()) {
+      if (this.opts.checkQuorum && !this.tracker.quorumActive(this.configs.current)) {
         this.becomeFollower(this.term, null, null);
         return;
       }
-      for (const pr of this.progress.values()) pr.recentActive = false;
+      this.tracker.resetActivity();
     }
-    this.tickTransferAndPromotion();
-    this.tickDeparting();
+    this.admin.tick();
+    this.tracker.dropOverdue(this.tickCount);
     this.expireReads();
-  }
-
-  private quorumRecentlyActive(): boolean {
-    return quorumHas(this.configs.current, (v) => v === this.id || this.progress.get(v)?.recentActive === true);
-  }
-
-  private tickTransferAndPromotion(): void {
-    if (isOverdue(this.transfer, this.tickCount)) {
-      this.reply(this.transfer.requestId, this.failure('transfer-timeout', `node ${this.transfer.target} did not take over in time`));
-      this.transfer = undefined;
-    }
-    if (isOverdue(this.promotion, this.tickCount)) {
-      this.reply(this.promotion.requestId, this.failure('catch-up-timeout', `learner ${this.promotion.node} did not catch up in time`));
-      this.promotion = undefined;
-    }
-    this.maybePromote();
   }
 
   // ================================================================ roles
@@ -387,10 +341,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (wasLeader) this.abandonLeadership(cause);
     this.role = 'follower';
     this.leader = leader;
-    if (leader !== null) this.leaderContactTicks = 0;
-    else if (wasLeader) this.leaderContactTicks = NO_CONTACT_TICKS;
+    if (leader !== null) this.timers.heardFromLeader();
+    else if (wasLeader) this.timers.loseLeader();
     this.votes.clear();
-    this.resetElectionTimer();
+    this.timers.resetElection();
   }
 
   private campaign(transfer: boolean): void {
@@ -425,10 +379,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   /** A (pre-)campaign starts: no leader, only this node's own vote, a new timeout. */
   private startCampaign(): void {
     this.leader = null;
-    this.leaderContactTicks = NO_CONTACT_TICKS;
+    this.timers.loseLeader();
     this.votes.clear();
     this.votes.set(this.id, true);
-    this.resetElectionTimer();
+    this.timers.resetElection();
   }
 
   /** Counts the votes of the current configuration's voters. */
@@ -440,21 +394,18 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     assertInvariant(this.vote === this.id, () => `node ${this.id}: becoming leader of term ${this.term} without voting for itself`);
     this.role = 'leader';
     this.leader = this.id;
-    this.leaderContactTicks = 0;
-    this.heartbeatElapsed = 0;
-    this.checkQuorumElapsed = 0;
+    this.timers.startLeading();
     this.rounds.reset();
-    this.leaseUntilMs = -Infinity;
+    this.lease.end();
     const votedByOthers = [...this.votes].some(([id, granted]) => granted && id !== this.id);
     this.durability.startTerm(votedByOthers, this.log.lastIndex, this.log.snapshotIndex);
-    this.progress.clear();
-    this.departing.clear();
-    this.syncProgressWithConfig();
+    this.tracker.clear();
+    this.syncTracker();
     this.opts.observer?.becameLeader?.(this.id, this.term);
     // A no-op of the new term: committing it commits everything before it (Figure 8) and lets
     // reads and configuration changes proceed.
     this.appendAsLeader('noop', null);
-    this.broadcastAppends();
+    this.replicator.broadcastAppends();
     this.maybeCommit();
   }
 
@@ -463,16 +414,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     for (const p of this.proposals.values()) this.reply(p.requestId, this.failure('leadership-lost'));
     this.proposals.clear();
     for (const requestId of this.reads.clear()) this.reply(requestId, this.failure('not-leader'));
-    if (this.promotion !== undefined) this.reply(this.promotion.requestId, this.failure('not-leader'));
-    this.promotion = undefined;
-    if (this.transfer !== undefined) {
-      const t = this.transfer;
-      this.reply(t.requestId, cause === t.target ? { ok: true, result: { leader: t.target }, index: this.commit } : this.failure('leadership-lost'));
-    }
-    this.transfer = undefined;
-    this.progress.clear();
-    this.departing.clear();
-    this.leaseUntilMs = -Infinity;
+    this.admin.abandon(cause);
+    this.tracker.clear();
+    this.lease.end();
   }
 
   /** A message of the current term from a leader: follow it, and check there is only one. */
@@ -481,8 +425,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.role !== 'follower') this.becomeFollower(this.term, from, from);
     assertInvariant(this.leader === null || this.leader === from, () => `two leaders in term ${this.term} seen by ${this.id}: ${this.leader} and ${from}`);
     this.leader = from;
-    this.electionElapsed = 0;
-    this.leaderContactTicks = 0;
+    this.timers.followLeader();
   }
 
   // ================================================================ messages
@@ -533,7 +476,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private handlePreVote(from: NodeId, msg: Msg<'preVote'>): void {
-    const voter = { term: this.term, isLeader: this.role === 'leader', leaderContactTicks: this.leaderContactTicks, electionTimeoutMinTicks: this.opts.electionTimeoutMinTicks };
+    const voter = { term: this.term, isLeader: this.role === 'leader', leaderContactTicks: this.timers.leaderContactTicks, electionTimeoutMinTicks: this.opts.electionTimeoutMinTicks };
     const grant = grantsPreVote(voter, msg.term, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     this.out.send(from, { type: 'preVoteResp', term: grant ? msg.term : this.term, granted: grant });
   }
@@ -555,7 +498,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const grant = grantsVote(this.vote, this.leader, from, this.log.isUpToDate(msg.lastIndex, msg.lastTerm));
     if (grant) {
       this.vote = from;
-      this.resetElectionTimer();
+      this.timers.resetElection();
     }
     this.out.send(from, { type: 'voteResp', term: this.term, granted: grant });
   }
@@ -613,7 +556,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (plan.truncateFrom !== null) this.truncateFrom(plan.truncateFrom);
     if (plan.append.length > 0) {
       this.appendEntries(plan.append);
-      this.persistEntries(plan.append);
+      this.writer.writeEntries(plan.append);
     }
     if (msg.commit > this.commit) this.setCommit(Math.max(this.commit, Math.min(msg.commit, plan.matchIndex)));
     this.out.send(from, { type: 'appendResp', term: this.term, success: true, matchIndex: plan.matchIndex, rejectedIndex: 0, conflictTerm: null, conflictIndex: 0 });
@@ -674,9 +617,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.configs.reset(meta.index, config);
     }
     this.restoreMachine(payload);
-    this.snapshotMeta = meta;
-    this.snapshotPayload = payload;
-    this.snapshotText = undefined;
+    this.snapshot.replace(meta, payload);
     this.applied = meta.index;
     this.setCommit(meta.index);
     this.persistSnapshot();
@@ -688,93 +629,27 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private appendAsLeader(kind: LogEntry['kind'], data: JsonValue): LogEntry {
     const entry: LogEntry = { index: this.log.lastIndex + 1, term: this.term, kind, data };
     this.appendEntries([entry]);
-    this.persistEntries([entry]);
+    this.writer.writeEntries([entry]);
     this.maybeProbeDurability();
     return entry;
   }
 
-  private broadcastAppends(): void {
-    for (const [peer, pr] of this.progress) this.sendAppends(peer, pr);
-  }
-
-  /** Fills the follower's pipeline: one probe at a time, or up to maxInflight appends. */
-  private sendAppends(peer: NodeId, pr: Progress): void {
-    if (pr.state === 'probe') {
-      if (!pr.probeSent) this.sendAppend(peer, pr);
-      return;
-    }
-    for (let i = 0; i < this.opts.maxInflightAppends && pr.state === 'replicate'; i++) {
-      if (pr.inflight.length >= this.opts.maxInflightAppends || pr.next > this.log.lastIndex) return;
-      this.sendAppend(peer, pr);
-    }
-  }
-
-  private sendAppend(peer: NodeId, pr: Progress): void {
-    if (pr.state === 'snapshot') {
-      this.sendSnapshotChunk(peer, pr);
-      return;
-    }
-    assertInvariant(pr.next <= this.log.lastIndex + 1, () => `leader ${this.id}: next index ${pr.next} for ${peer} beyond the log end ${this.log.lastIndex}`);
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.log.termAt(prevIndex);
-    if (prevTerm === undefined) {
-      this.startSnapshot(peer, pr);
-      return;
-    }
-    const entries = pr.next <= this.log.lastIndex ? this.log.sliceBounded(pr.next, this.opts.maxEntriesPerAppend, this.opts.maxBytesPerAppend) : [];
-    // Once the term is durable, appends need not wait for the entries to be synced here: the
-    // leader counts itself towards a quorum only as far as a probe proved (thesis §10.2.1).
-    this.out.send(peer, { type: 'append', term: this.term, prevIndex, prevTerm, entries, commit: this.commit }, this.durability.termDurable ? EARLY : undefined);
-    if (pr.state === 'replicate') {
-      if (entries.length > 0) pr.sentAppend((entries[entries.length - 1] as LogEntry).index, this.tickCount);
-    } else {
-      pr.sentProbe(this.tickCount);
-    }
-  }
-
-  private startSnapshot(peer: NodeId, pr: Progress): void {
-    const payload = this.snapshotPayload;
-    assertInvariant(payload !== undefined, () => `leader ${this.id}: ${peer} needs entries before ${this.log.firstIndex} but there is no snapshot`);
-    this.snapshotText ??= JSON.stringify(payload);
-    pr.becomeSnapshot({ meta: this.snapshotMeta, text: this.snapshotText, offset: 0 });
-    this.sendSnapshotChunk(peer, pr);
-  }
-
-  private sendSnapshotChunk(peer: NodeId, pr: Progress): void {
-    const snap = pr.snapshot;
-    if (snap === undefined) return;
-    const { offset, chunk, done } = nextChunk(snap, this.opts.snapshotChunkChars);
-    this.out.send(peer, { type: 'snapshot', term: this.term, meta: snap.meta, offset, chunk, done });
-    pr.lastSendTick = this.tickCount;
-  }
-
   private handleAppendResp(from: NodeId, msg: Msg<'appendResp'>): void {
-    const pr = this.progress.get(from);
+    const pr = this.tracker.get(from);
     if (this.role !== 'leader' || pr === undefined) return;
-    pr.recentActive = true;
-    if (!msg.success) {
-      this.handleRejection(from, pr, msg);
-      return;
-    }
-    if (pr.appendAcked(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
-    if (this.role === 'leader') this.sendAppends(from, pr);
+    if (this.replicator.appendAnswered(from, pr, msg)) this.afterMatchMoved(from, pr);
+    if (msg.success && this.role === 'leader') this.replicator.sendAppends(from, pr);
   }
 
   private afterMatchMoved(peer: NodeId, pr: Progress): void {
     this.maybeCommit();
     if (this.role !== 'leader') return;
-    this.maybeSendTimeoutNow(peer, pr);
-    this.maybePromote();
-  }
-
-  private handleRejection(from: NodeId, pr: Progress, msg: Msg<'appendResp'>): void {
-    if (!pr.isCurrentRejection(msg.rejectedIndex)) return;
-    pr.becomeProbe(nextAfterRejection(this.log, pr.match, msg));
-    this.sendAppend(from, pr);
+    this.admin.maybeSendTimeoutNow(peer, pr);
+    this.admin.maybePromote();
   }
 
   private handleHeartbeatResp(from: NodeId, msg: Msg<'heartbeatResp'>): void {
-    const pr = this.progress.get(from);
+    const pr = this.tracker.get(from);
     if (this.role !== 'leader' || pr === undefined) return;
     pr.recentActive = true;
     if (msg.round > pr.ackedRound) {
@@ -785,33 +660,16 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       if (round?.waitedForSync === true) this.noteSynced(round.lastIndex); // it left only after the term was synced
       if (this.role !== 'leader') return;
     }
-    if (this.departing.acknowledged(from, msg.round)) return this.forgetDeparted(from);
-    if (pr.state === 'probe') pr.probeSent = false;
-    if (pr.match < this.log.lastIndex) this.sendAppends(from, pr);
-    this.maybeSendTimeoutNow(from, pr);
+    if (this.tracker.forgetIfDeparted(from, msg.round)) return;
+    this.replicator.heartbeatAnswered(from, pr);
+    this.admin.maybeSendTimeoutNow(from, pr);
   }
 
   private handleSnapshotResp(from: NodeId, msg: Msg<'snapshotResp'>): void {
-    const pr = this.progress.get(from);
+    const pr = this.tracker.get(from);
     if (this.role !== 'leader' || pr === undefined) return;
-    pr.recentActive = true;
-    if (msg.done) {
-      if (pr.snapshotInstalled(msg.matchIndex, this.tickCount)) this.afterMatchMoved(from, pr);
-      if (this.role === 'leader') this.sendAppends(from, pr);
-      return;
-    }
-    if (pr.snapshotAcked(msg.snapshotIndex, msg.nextOffset, this.tickCount)) this.sendSnapshotChunk(from, pr);
-  }
-
-  /** Resends to a follower whose appends or snapshot chunks went unanswered for a while (lost messages). */
-  private retransmitIfStalled(peer: NodeId, pr: Progress): void {
-    const stalled = pr.stalled(this.tickCount, this.opts.retransmitTicks);
-    if (stalled === 'append') {
-      pr.becomeProbe(pr.match + 1);
-      this.sendAppend(peer, pr);
-    } else if (stalled === 'snapshot') {
-      this.sendSnapshotChunk(peer, pr);
-    }
+    if (this.replicator.snapshotAnswered(from, pr, msg)) this.afterMatchMoved(from, pr);
+    if (msg.done && this.role === 'leader') this.replicator.sendAppends(from, pr);
   }
 
   /** Commits the highest index a quorum of voters holds, but only by counting an entry of this term (Figure 8). */
@@ -820,7 +678,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     const config = this.configs.current;
     // The leader counts its own log only as far as it is known durable (always at least as far as
     // any follower acknowledged, so this only holds back a leader that is the only voter).
-    const candidate = quorumValue(config, (v) => (v === this.id ? this.durability.durableIndex : (this.progress.get(v)?.match ?? 0))) ?? 0;
+    const candidate = this.tracker.committable(config, this.durability.durableIndex);
     if (candidate <= this.commit || this.log.termAt(candidate) !== this.term) return;
     const wasCommittedInTerm = this.committedInTerm();
     this.setCommit(candidate);
@@ -838,17 +696,10 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     return this.rounds.start({ sentAtMs: this.env.now(), lastIndex: this.log.lastIndex, waitedForSync });
   }
 
+  /** Starts a heartbeat round; its messages wait for this node's sync until the term is durable (so an answer proves it). */
   private broadcastHeartbeats(): number {
-    // Once the term is durable a heartbeat depends on nothing unsynced, so it need not queue
-    // behind this node's writes (a snapshot being written can hold them for a second); its
-    // answer then proves nothing about this node's disk.
-    const early = this.durability.termDurable;
-    const round = this.newRound(!early);
-    for (const [peer, pr] of this.progress) {
-      const commit = Math.min(pr.match, this.commit);
-      this.departing.heartbeatSent(peer, commit, round);
-      this.out.send(peer, { type: 'heartbeat', term: this.term, commit, round }, early ? EARLY : undefined);
-    }
+    const round = this.newRound(!this.durability.termDurable);
+    this.replicator.sendHeartbeats(round);
     this.reads.assignRound(round);
     return round;
   }
@@ -857,107 +708,17 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   /** The configuration in effect changed: adjust who the leader replicates to and who may campaign. */
   private onConfigChanged(): void {
-    const config = this.configs.current;
     if (this.role === 'leader') {
-      this.syncProgressWithConfig();
-      if (this.transfer !== undefined && !isVoter(config, this.transfer.target)) {
-        this.reply(this.transfer.requestId, this.failure('not-a-voter'));
-        this.transfer = undefined;
-      }
+      this.syncTracker();
+      this.admin.configChanged(this.configs.current);
     } else if ((this.role === 'candidate' || this.role === 'precandidate') && !this.promotable()) {
       this.becomeFollower(this.term, null, null);
     }
   }
 
-  private syncProgressWithConfig(): void {
-    const peers = peersOf(this.configs.current, this.id);
-    for (const peer of peers) {
-      // a removed node added back may be a new data directory: what it matched before means nothing
-      // now, and a stale match would make the leader ignore its rejections for ever
-      if (this.departing.delete(peer)) this.progress.delete(peer);
-      if (!this.progress.has(peer)) this.progress.set(peer, new Progress(this.log.lastIndex + 1, this.tickCount));
-    }
-    for (const peer of this.progress.keys()) {
-      if (peers.includes(peer) || this.departing.has(peer)) continue;
-      this.departing.add(peer, this.configs.currentIndex, this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks);
-    }
-  }
-
-  private forgetDeparted(peer: NodeId): void {
-    this.departing.delete(peer);
-    this.progress.delete(peer);
-  }
-
-  /** Drops removed nodes that know their removal is committed, or that did not answer in time. */
-  private tickDeparting(): void {
-    for (const peer of this.departing.overdue(this.tickCount)) this.forgetDeparted(peer);
-  }
-
-  private canChangeConfig(): boolean {
-    return canChangeConfig(this.committedInTerm(), this.configs.currentIndex, this.commit);
-  }
-
-  private proposeConfig(requestId: string, plan: ConfigPlan): void {
-    if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
-    if (!this.canChangeConfig()) {
-      this.reply(requestId, this.failure('config-change-in-progress', 'a configuration change is still uncommitted or the leader is new'));
-      return;
-    }
-    const entry = this.appendAsLeader('config', membershipToJson(plan.config));
-    this.proposals.set(entry.index, { requestId, term: this.term });
-    this.broadcastAppends();
-    this.maybeCommit();
-  }
-
-  private handleAdmin(requestId: string, type: AdminRequestType, node: NodeId): void {
-    const config = this.configs.current;
-    switch (type) {
-      case 'addLearner':
-        return this.proposeConfig(requestId, planAddLearner(config, node));
-      case 'promote': {
-        const plan = planPromotion(config, node);
-        if (!plan.ok) return this.reply(requestId, this.failure(plan.error, plan.message));
-        if (this.promotion !== undefined) return this.reply(requestId, this.failure('config-change-in-progress', `promotion of ${this.promotion.node} is pending`));
-        this.promotion = { node, requestId, deadlineTick: this.tickCount + this.opts.promoteTimeoutTicks };
-        return this.maybePromote();
-      }
-      case 'removeNode':
-        return this.proposeConfig(requestId, planRemoveNode(config, node));
-      case 'transferLeadership':
-        return this.startTransfer(requestId, node);
-    }
-  }
-
-  /** Promotes the pending learner once it has caught up with the commit index. */
-  private maybePromote(): void {
-    const p = this.promotion;
-    if (p === undefined || this.role !== 'leader') return;
-    const pr = this.progress.get(p.node);
-    const plan = planPromotion(this.configs.current, p.node);
-    if (!plan.ok) {
-      this.reply(p.requestId, this.failure('not-a-learner')); // it was removed meanwhile
-      this.promotion = undefined;
-      return;
-    }
-    if (pr === undefined || pr.match < this.commit || !this.canChangeConfig()) return;
-    this.promotion = undefined;
-    this.proposeConfig(p.requestId, plan);
-  }
-
-  private startTransfer(requestId: string, target: NodeId): void {
-    if (target === this.id) return this.reply(requestId, { ok: true, result: { leader: this.id }, index: this.commit });
-    if (!isVoter(this.configs.current, target)) return this.reply(requestId, this.failure('not-a-voter', `${target} is not a voter`));
-    this.transfer = { target, requestId, deadlineTick: this.tickCount + this.opts.electionTimeoutMaxTicks };
-    // The target will campaign ignoring leases, so this leader's lease ends now.
-    this.leaseUntilMs = -Infinity;
-    const pr = this.progress.get(target) as Progress;
-    this.maybeSendTimeoutNow(target, pr);
-    this.sendAppends(target, pr);
-  }
-
-  private maybeSendTimeoutNow(peer: NodeId, pr: Progress): void {
-    if (this.transfer === undefined || this.transfer.target !== peer || pr.match !== this.log.lastIndex) return;
-    this.out.send(peer, { type: 'timeoutNow', term: this.term });
+  private syncTracker(): void {
+    const departDeadlineTick = this.tickCount + DEPARTING_TIMEOUT_ELECTIONS * this.opts.electionTimeoutMaxTicks;
+    this.tracker.sync(this.configs.current, { configIndex: this.configs.currentIndex, nextIndex: this.log.lastIndex + 1, nowTick: this.tickCount, departDeadlineTick });
   }
 
   // ---------------------------------------------------------------- client requests
@@ -969,22 +730,22 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       case 'status':
         return this.reply(requestId, { ok: true, status: this.status() });
       case 'snapshot':
-        if (this.applied > this.snapshotMeta.index) this.takeSnapshot();
-        return this.reply(requestId, { ok: true, result: { snapshotIndex: this.snapshotMeta.index }, index: this.snapshotMeta.index });
+        if (this.applied > this.snapshot.meta.index) this.takeSnapshot();
+        return this.reply(requestId, { ok: true, result: { snapshotIndex: this.snapshot.meta.index }, index: this.snapshot.meta.index });
       case 'command':
         return this.propose(requestId, req.clientId, req.seq, req.op);
       case 'read':
         return this.handleRead(requestId, req.op);
       default:
         if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
-        if (this.transfer !== undefined) return this.reply(requestId, this.failure('transfer-in-progress'));
-        return this.handleAdmin(requestId, req.type, req.node);
+        return this.admin.handle(requestId, req.type, req.node);
     }
   }
 
   private propose(requestId: string, clientId: string | null, seq: number, op: JsonValue): void {
     if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
-    if (this.transfer !== undefined) return this.reply(requestId, { ok: false, error: 'transfer-in-progress', leaderHint: this.transfer.target });
+    const transferTarget = this.admin.transferTarget;
+    if (transferTarget !== undefined) return this.reply(requestId, { ok: false, error: 'transfer-in-progress', leaderHint: transferTarget });
     const decoded = this.machine.decodeCommand(op);
     if (!decoded.ok) return this.reply(requestId, this.failure('bad-request', decoded.problem));
     const refused = this.machine.admitCommand?.(decoded.value) ?? null;
@@ -992,9 +753,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     if (this.proposals.size >= this.opts.maxPendingProposals || this.log.lastIndex - this.commit >= this.opts.maxUncommittedEntries) {
       return this.reply(requestId, this.failure('overloaded'));
     }
-    const entry = this.appendAsLeader('command', { clientId, seq, op });
+    this.proposeEntry(requestId, 'command', { clientId, seq, op });
+  }
+
+  /** Appends an entry of this term and sends it; `requestId` is answered once it is applied. */
+  private proposeEntry(requestId: string, kind: LogEntry['kind'], data: JsonValue): void {
+    const entry = this.appendAsLeader(kind, data);
     this.proposals.set(entry.index, { requestId, term: this.term });
-    this.broadcastAppends();
+    this.replicator.broadcastAppends();
     this.maybeCommit();
   }
 
@@ -1038,14 +804,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     return quorumHas(this.configs.current, (v) => v === this.id);
   }
 
-  /** Whether a quorum of voters (this node included) acknowledged `round` or a later one. */
-  private quorumAcked(round: number): boolean {
-    return quorumHas(this.configs.current, (v) => v === this.id || (this.progress.get(v)?.ackedRound ?? 0) >= round);
-  }
-
   /** A read is confirmed when a quorum acknowledged a heartbeat round sent after it arrived. */
   private confirmReads(): void {
-    if (this.reads.confirm((round) => this.quorumAcked(round))) this.broadcastHeartbeats(); // assigns the waiting reads the new round
+    if (this.reads.confirm((round) => this.tracker.quorumAcked(this.configs.current, round))) this.broadcastHeartbeats(); // assigns the waiting reads the new round
   }
 
   private serveReads(): void {
@@ -1056,22 +817,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     for (const requestId of this.reads.expire(this.tickCount, 2 * this.opts.electionTimeoutMaxTicks)) this.reply(requestId, this.failure('timeout'));
   }
 
-  /**
-   * Lease reads: followers ignore campaigns for electionTimeoutMin ticks after hearing from the
-   * leader, so a leader whose heartbeat sent at time s was acknowledged by a quorum leads at least
-   * until s + (min - 1) ticks, shrunk by the assumed clock drift. Time is this node's local clock.
-   */
+  /** Lease reads (see LeaderLease): none during a transfer, whose target campaigns ignoring leases. */
   private leaseValid(): boolean {
-    return this.opts.readMode === 'lease' && this.transfer === undefined && this.committedInTerm() && this.env.now() < this.leaseUntilMs;
+    return this.opts.readMode === 'lease' && this.admin.transferTarget === undefined && this.committedInTerm() && this.lease.holdsAt(this.env.now());
   }
 
   private extendLease(): void {
-    if (this.opts.readMode !== 'lease' || this.transfer !== undefined) return;
-    const config = this.configs.current;
-    const now = this.env.now();
-    const start = quorumValue(config, (v) => (v === this.id ? now : (this.rounds.get(this.progress.get(v)?.ackedRound ?? 0)?.sentAtMs ?? -Infinity))) ?? -Infinity;
-    const durationMs = (this.opts.electionTimeoutMinTicks - 1) * this.opts.tickMs * (1 - this.opts.maxClockDrift);
-    this.leaseUntilMs = Math.max(this.leaseUntilMs, start + durationMs);
+    if (this.opts.readMode !== 'lease' || this.admin.transferTarget !== undefined) return;
+    this.lease.extend(this.tracker.quorumAckedSentAtMs(this.configs.current, this.env.now(), (round) => this.rounds.get(round)?.sentAtMs ?? -Infinity));
   }
 
   // ---------------------------------------------------------------- applying
@@ -1102,16 +855,14 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private maybeSnapshot(): void {
-    if (snapshotDue(this.applied, this.snapshotMeta.index, this.opts.snapshotThresholdEntries, this.snapshotPhaseEntries)) this.takeSnapshot();
+    if (snapshotDue(this.applied, this.snapshot.meta.index, this.opts.snapshotThresholdEntries, this.snapshotPhaseEntries)) this.takeSnapshot();
   }
 
   /** Snapshots the state machine at the applied index and compacts the log up to it. */
   private takeSnapshot(): void {
     const index = this.applied;
     const config = this.configs.at(index);
-    this.snapshotMeta = { index, term: this.log.termAt(index) as number, config: membershipToJson(config) };
-    this.snapshotPayload = { machine: this.machine.snapshot(), sessions: this.sessions.toJson() };
-    this.snapshotText = undefined;
+    this.snapshot.replace({ index, term: this.log.termAt(index) as number, config: membershipToJson(config) }, { machine: this.machine.snapshot(), sessions: this.sessions.toJson() });
     // keep a tail of entries before the snapshot for followers slightly behind (in memory only)
     const keepAfter = Math.max(this.log.snapshotIndex, index - this.opts.snapshotCatchUpEntries);
     this.log.compactTo(keepAfter);
@@ -1130,9 +881,9 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     fx.annotate('commit', this.commit);
     fx.annotate('applied', this.applied);
     fx.annotate('lastIndex', this.log.lastIndex);
-    fx.annotate('snapshotIndex', this.snapshotMeta.index);
-    fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.electionElapsed);
-    fx.annotate('electionTimeout', this.electionTimeout);
+    fx.annotate('snapshotIndex', this.snapshot.meta.index);
+    fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.timers.electionElapsedTicks);
+    fx.annotate('electionTimeout', this.timers.electionTimeoutTicks);
     fx.annotate('config', this.describeConfig());
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
+import { DurableWriter, HardStateTracker, HeartbeatRounds, LeaderDurability } from './durability.js';
+import type { HardState, LogEntry, RaftPersistOp, SnapshotMeta } from './types.js';
 
 describe('HardStateTracker', () => {
   it('knows what differs from the hard state last written', () => {
@@ -26,6 +27,60 @@ describe('HardStateTracker', () => {
     // a hard state written in this call (say within a snapshot) counts as a write too
     t.written({ term: 1, vote: null, commit: 4 });
     expect(t.dueAtEndOfCall({ term: 1, vote: null, commit: 5 })).toBe(true);
+  });
+});
+
+describe('DurableWriter', () => {
+  const entry = (index: number, term: number): LogEntry => ({ index, term, kind: 'noop', data: null });
+
+  /** A writer over a hard state the test changes, and the ops it wrote, described briefly. */
+  function writer(): { state: { current: HardState }; w: DurableWriter; written: () => string[] } {
+    const state = { current: { term: 1, vote: null, commit: 0 } as HardState };
+    const ops: RaftPersistOp[] = [];
+    const w = new DurableWriter(() => state.current, (op) => ops.push(op));
+    const describeOp = (op: RaftPersistOp): string =>
+      op.kind === 'hardState' ? `hard ${op.state.term}/${op.state.vote ?? '-'}/${op.state.commit}` : op.kind === 'entries' ? `entries ${op.entries.map((e) => e.index).join(',')}` : `snapshot ${op.meta.index} with ${op.hardState.term}/${op.hardState.commit} + ${op.entriesAfter.length}`;
+    return { state, w, written: () => ops.splice(0).map(describeOp) };
+  }
+
+  it('writes a changed term or vote before the entries that follow it, and nothing twice', () => {
+    const { state, w, written } = writer();
+    w.restored({ term: 1, vote: null, commit: 0 });
+    w.beginCall();
+    state.current = { term: 2, vote: 'a', commit: 0 };
+    w.writeEntries([entry(1, 2)]);
+    w.writeEntries([entry(2, 2)]);
+    w.writeEntries([]);
+    w.endCall();
+    expect(written()).toEqual(['hard 2/a/0', 'entries 1', 'entries 2']);
+  });
+
+  it('at the end of a call writes a new vote, but a new commit index only along with other writes', () => {
+    const { state, w, written } = writer();
+    w.restored({ term: 1, vote: null, commit: 0 });
+    w.beginCall();
+    state.current = { term: 1, vote: null, commit: 3 };
+    w.endCall();
+    expect(written()).toEqual([]);
+    w.beginCall();
+    w.writeEntries([entry(4, 1)]);
+    w.endCall();
+    expect(written()).toEqual(['hard 1/-/3', 'entries 4']);
+    w.beginCall();
+    state.current = { term: 1, vote: 'b', commit: 3 };
+    w.endCall();
+    expect(written()).toEqual(['hard 1/b/3']);
+  });
+
+  it('writes a snapshot with the hard state of the moment, which then counts as written', () => {
+    const { state, w, written } = writer();
+    const meta: SnapshotMeta = { index: 5, term: 1, config: { voters: ['a'], learners: [] } };
+    w.beginCall();
+    state.current = { term: 3, vote: 'a', commit: 5 };
+    w.writeSnapshot(meta, { machine: null, sessions: [] }, [entry(6, 3)]);
+    w.endCall();
+    w.writeEntries([entry(7, 3)]);
+    expect(written()).toEqual(['snapshot 5 with 3/5 + 1', 'entries 7']);
   });
 });
 

@@ -1,8 +1,9 @@
 // Durability bookkeeping for the Raft core: which hard state was last written (so a new term or
-// vote is stored before anything that depends on it, and the commit index only rides along), and
-// on a leader how far its own log is known synced, learnt from answers to messages that waited
-// for the host's sync. Pure: the core writes and sends; these record what that proves.
-import type { HardState } from './types.js';
+// vote is stored before anything that depends on it, and the commit index only rides along), the
+// writes in that order, and on a leader how far its own log is known synced, learnt from answers
+// to messages that waited for the host's sync. Sans-I/O: ops go to the core's persist sink.
+import type { JsonValue } from '../core/index.js';
+import type { HardState, LogEntry, RaftPersistOp, SnapshotMeta } from './types.js';
 
 /** Heartbeat rounds whose record is kept (for lease reads and durability). */
 export const MAX_ROUNDS_KEPT = 256;
@@ -46,6 +47,59 @@ export class HardStateTracker {
   dueAtEndOfCall(current: HardState): boolean {
     const s = this.stored;
     return s.term !== current.term || s.vote !== current.vote || (s.commit !== current.commit && this.wroteInCall);
+  }
+}
+
+/**
+ * Writes a node's durable ops in the order Raft needs: a changed term or vote before the entries
+ * that follow it (so a log never holds a term above the stored one), the commit index only along
+ * with other writes, a snapshot together with the hard state it was taken under.
+ */
+export class DurableWriter {
+  private readonly stored = new HardStateTracker();
+
+  /** `current`: the node's hard state now; `persist`: where ops go (in order). */
+  constructor(
+    private readonly current: () => HardState,
+    private readonly persist: (op: RaftPersistOp) => void,
+  ) {}
+
+  /** The hard state read back from storage at restart. */
+  restored(state: HardState): void {
+    this.stored.restored(state);
+  }
+
+  /** A host call begins. */
+  beginCall(): void {
+    this.stored.beginCall();
+  }
+
+  /** Writes the hard state if it differs from the one last written. */
+  writeHardState(): void {
+    const state = this.current();
+    if (!this.stored.differs(state)) return;
+    this.persist({ kind: 'hardState', state });
+    this.stored.written(state);
+  }
+
+  /** A host call ends: a new term or vote is written; a new commit index only if something else was. */
+  endCall(): void {
+    if (this.stored.dueAtEndOfCall(this.current())) this.writeHardState();
+  }
+
+  /** Writes entries, a changed hard state first. */
+  writeEntries(entries: readonly LogEntry[]): void {
+    if (entries.length === 0) return;
+    this.writeHardState();
+    this.persist({ kind: 'entries', entries });
+    this.stored.noteWrite();
+  }
+
+  /** Writes a snapshot (the log's entries after it included), which carries the hard state now. */
+  writeSnapshot(meta: SnapshotMeta, data: JsonValue, entriesAfter: readonly LogEntry[]): void {
+    const hardState = this.current();
+    this.persist({ kind: 'snapshot', meta, data, hardState, entriesAfter });
+    this.stored.written(hardState);
   }
 }
 

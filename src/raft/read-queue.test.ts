@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReadQueue } from './read-queue.js';
+import { LeaderLease, ReadQueue } from './read-queue.js';
 
 describe('ReadQueue', () => {
   it('asks for a round for the first unconfirmed read, and batches the next ones behind it', () => {
@@ -76,5 +76,29 @@ describe('ReadQueue', () => {
     expect(q.clear()).toEqual(['p1', 'p2', 'd1']);
     expect(q.size).toBe(0);
     expect(q.add('p3', 'x', 0, 1, false)).toBe(true);
+  });
+});
+
+describe('LeaderLease', () => {
+  // minimum election timeout 5 ticks of 100 ms, 10% drift: (5 - 1) * 100 * 0.9 = 360 ms
+  const opts = { electionTimeoutMinTicks: 5, tickMs: 100, maxClockDrift: 0.1 };
+
+  it('holds until (min - 1) ticks after the acknowledged send time, shrunk by the drift', () => {
+    const lease = new LeaderLease(opts);
+    expect(lease.holdsAt(0)).toBe(false);
+    lease.extend(1000);
+    expect(lease.holdsAt(1359)).toBe(true);
+    expect(lease.holdsAt(1360)).toBe(false);
+  });
+
+  it('never shortens, and ends at once', () => {
+    const lease = new LeaderLease(opts);
+    lease.extend(1000);
+    lease.extend(500); // an older round acknowledged late
+    expect(lease.holdsAt(1300)).toBe(true);
+    lease.extend(-Infinity); // no quorum acknowledged anything yet
+    expect(lease.holdsAt(1300)).toBe(true);
+    lease.end();
+    expect(lease.holdsAt(0)).toBe(false);
   });
 });

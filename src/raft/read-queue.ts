@@ -1,7 +1,8 @@
 // A leader's linearizable reads waiting to be served (ReadIndex, thesis §6.4): each records the
 // commit index when it arrived and waits until a quorum acknowledges a heartbeat round sent after
-// it (or a lease or a lone voter confirms leadership at once) and the read index is applied.
-// Pure bookkeeping: the core sends the rounds, counts the acknowledgements and answers clients.
+// it (or a lease or a lone voter confirms leadership at once) and the read index is applied; and
+// the lease. Pure bookkeeping: the core sends the rounds, counts the acknowledgements and answers.
+import type { RaftOptions } from './types.js';
 
 /** A read that arrived before the leader committed an entry of its term: its read index is not known yet. */
 export interface DeferredRead<Q> {
@@ -116,5 +117,34 @@ export class ReadQueue<Q> {
     this.deferred = [];
     this.inFlightRound = 0;
     return ids;
+  }
+}
+
+/**
+ * A leader's lease for reads (thesis §6.4.1): followers ignore campaigns for electionTimeoutMin
+ * ticks after hearing from the leader, so a leader whose heartbeat sent at time s was acknowledged
+ * by a quorum leads at least until s + (min - 1) ticks, shrunk by the assumed clock drift. Times
+ * are the leader's local clock.
+ */
+export class LeaderLease {
+  private untilMs = -Infinity;
+  private readonly durationMs: number;
+
+  constructor(opts: Pick<RaftOptions, 'electionTimeoutMinTicks' | 'tickMs' | 'maxClockDrift'>) {
+    this.durationMs = (opts.electionTimeoutMinTicks - 1) * opts.tickMs * (1 - opts.maxClockDrift);
+  }
+
+  /** A quorum acknowledged heartbeats sent at `sentAtMs` or later: the lease runs from then (it never shortens). */
+  extend(sentAtMs: number): void {
+    this.untilMs = Math.max(this.untilMs, sentAtMs + this.durationMs);
+  }
+
+  holdsAt(nowMs: number): boolean {
+    return nowMs < this.untilMs;
+  }
+
+  /** Leadership starts, ends or is being handed over: no lease until a quorum acknowledges again. */
+  end(): void {
+    this.untilMs = -Infinity;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RaftError } from './errors.js';
-import { nextChunk, parseSnapshotPayload, parseSnapshotText, SnapshotReceiver, snapshotDue, snapshotPhase } from './snapshots.js';
+import { LatestSnapshot, nextChunk, parseSnapshotPayload, parseSnapshotText, SnapshotReceiver, snapshotDue, snapshotPhase } from './snapshots.js';
 import type { RaftMessage, SnapshotMeta } from './types.js';
 
 const meta: SnapshotMeta = { index: 10, term: 2, config: { voters: ['1'], learners: [] } };
@@ -18,6 +18,26 @@ describe('snapshot payload', () => {
     expect(() => parseSnapshotPayload({ machine: 1, sessions: {} })).toThrow(RaftError);
     expect(() => parseSnapshotPayload([])).toThrow(RaftError);
     expect(() => parseSnapshotText('{not json', '2')).toThrow(/from 2 is not valid JSON/);
+  });
+});
+
+describe('LatestSnapshot', () => {
+  it('has nothing to send before the first snapshot', () => {
+    const s = new LatestSnapshot({ index: 0, term: 0, config: { voters: ['1'], learners: [] } });
+    expect([s.meta.index, s.payload, s.outgoing()]).toEqual([0, undefined, undefined]);
+  });
+
+  it('sends the payload as JSON text, made once per snapshot', () => {
+    const machine: Record<string, string> = { k: 'v' };
+    const s = new LatestSnapshot(meta, { machine, sessions: [] });
+    const first = s.outgoing();
+    expect(first).toEqual({ meta, text });
+    machine['k'] = 'changed'; // a payload is never changed in place: the text is not made again
+    expect(s.outgoing()?.text).toBe(text);
+    const next: SnapshotMeta = { ...meta, index: 20 };
+    s.replace(next, { machine: { k: 'w' }, sessions: [] });
+    expect(s.outgoing()).toEqual({ meta: next, text: JSON.stringify({ machine: { k: 'w' }, sessions: [] }) });
+    expect(s.meta).toBe(next);
   });
 });
 

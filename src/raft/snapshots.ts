@@ -1,6 +1,7 @@
 // Snapshots in the Raft core: the replicated payload (state machine and client sessions) and its
-// checks, when a node takes one, and moving one to a follower in chunks (the leader cuts its JSON
-// text; the follower reassembles it in order). Pure: the core decides, sends and installs.
+// checks, a node's latest snapshot, when a node takes one, and moving one to a follower in chunks
+// (the leader cuts its JSON text; the follower reassembles it in order). Pure: the core decides,
+// sends and installs.
 import type { JsonValue, NodeId } from '../core/index.js';
 import { RaftError } from './errors.js';
 import type { OutgoingSnapshot } from './progress.js';
@@ -30,6 +31,39 @@ export function parseSnapshotText(text: string, from: NodeId): SnapshotPayload {
     throw new RaftError('BAD_SNAPSHOT', `snapshot from ${from} is not valid JSON`);
   }
   return parseSnapshotPayload(data);
+}
+
+/** A node's latest snapshot: what it covers, its payload (none before the first one), and its JSON text for followers. */
+export class LatestSnapshot {
+  private current: { readonly meta: SnapshotMeta; readonly payload: SnapshotPayload | undefined };
+  /** The payload's JSON text, made when a follower first needs it and kept until the next snapshot. */
+  private text: string | undefined;
+
+  constructor(meta: SnapshotMeta, payload?: SnapshotPayload) {
+    this.current = { meta, payload };
+  }
+
+  get meta(): SnapshotMeta {
+    return this.current.meta;
+  }
+
+  get payload(): SnapshotPayload | undefined {
+    return this.current.payload;
+  }
+
+  /** A snapshot was taken, installed or recovered: it replaces the latest one. */
+  replace(meta: SnapshotMeta, payload: SnapshotPayload | undefined): void {
+    this.current = { meta, payload };
+    this.text = undefined;
+  }
+
+  /** What a leader sends a follower: the metadata and the payload's JSON text; undefined before the first snapshot. */
+  outgoing(): { readonly meta: SnapshotMeta; readonly text: string } | undefined {
+    const { meta, payload } = this.current;
+    if (payload === undefined) return undefined;
+    this.text ??= JSON.stringify(payload);
+    return { meta, text: this.text };
+  }
 }
 
 // ---------------------------------------------------------------- when to take one
