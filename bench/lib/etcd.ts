@@ -55,6 +55,15 @@ export async function startEtcdCluster(dataDir: string, members: number, basePor
   return cluster;
 }
 
+/** The client URL of the member that is the leader (etcd clients may talk to any member; the bench uses the leader). */
+export async function findEtcdLeader(clientUrls: readonly string[], agent: Agent): Promise<string> {
+  for (const url of clientUrls) {
+    const s = (await httpJson('POST', `${url}/v3/maintenance/status`, {}, agent)) as { leader: string; header: { member_id: string } };
+    if (s.leader === s.header.member_id) return url;
+  }
+  throw new Error('no etcd member says it is the leader');
+}
+
 async function etcdHealthy(url: string): Promise<boolean> {
   try {
     const body = await httpJson('GET', `${url}/health`, undefined, new Agent());
