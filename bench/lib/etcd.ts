@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
 
 const ETCD = '/usr/bin/etcd';
 
@@ -32,6 +33,8 @@ export async function startEtcdCluster(dataDir: string, members: number, basePor
   const peerUrl = (i: number): string => `http://127.0.0.1:${basePort + 2 * i + 1}`;
   const clientUrls = names.map((_, i) => `http://127.0.0.1:${basePort + 2 * i}`);
   const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
+  // a member that cannot bind exits, and the health check would then reach whoever holds the port
+  for (let port = basePort; port < basePort + 2 * members; port++) await ensurePortFree(port);
   const processes = names.map((name, i) => {
     const dir = join(dataDir, name);
     mkdirSync(dir, { recursive: true });
@@ -43,16 +46,47 @@ export async function startEtcdCluster(dataDir: string, members: number, basePor
       '--log-level', 'error', '--quota-backend-bytes', String(8 * 1024 ** 3),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
   });
+  const stderrTails = processes.map(() => '');
+  processes.forEach((p, i) => p.stderr?.on('data', (chunk: Buffer) => void (stderrTails[i] = `${stderrTails[i]}${chunk.toString('utf8')}`.slice(-2000))));
+  const exited = (p: ChildProcess): boolean => p.exitCode !== null || p.signalCode !== null;
   const cluster: EtcdCluster = {
     clientUrls,
     processes,
     stop: async () => {
       for (const p of processes) p.kill('SIGTERM');
-      await Promise.all(processes.map((p) => (p.exitCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
+      await Promise.all(processes.map((p) => (exited(p) ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
     },
   };
-  await waitFor(async () => (await etcdHealthy(clientUrls[0] as string)), 30_000, 'etcd cluster to become healthy');
+  const checkAlive = (): void => {
+    const i = processes.findIndex(exited);
+    if (i >= 0) throw new Error(`etcd ${names[i]} exited while starting (code ${processes[i]?.exitCode}): ${stderrTails[i]?.trim()}`);
+  };
+  try {
+    await waitFor(async () => (checkAlive(), await etcdHealthy(clientUrls[0] as string)), 30_000, 'etcd cluster to become healthy');
+    checkAlive();
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
   return cluster;
+}
+
+/** Throws if something on this machine already listens on 127.0.0.1:`port` (another benchmark run, say). */
+async function ensurePortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(new Error(`port ${port} is in use (${(err as NodeJS.ErrnoException).code}); is another benchmark running?`)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** The client URL of the member that is the leader (etcd clients may talk to any member; the bench uses the leader). */
+export async function findEtcdLeader(clientUrls: readonly string[], agent: Agent): Promise<string> {
+  for (const url of clientUrls) {
+    const s = (await httpJson('POST', `${url}/v3/maintenance/status`, {}, agent)) as { leader: string; header: { member_id: string } };
+    if (s.leader === s.header.member_id) return url;
+  }
+  throw new Error('no etcd member says it is the leader');
 }
 
 async function etcdHealthy(url: string): Promise<boolean> {
