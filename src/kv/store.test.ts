@@ -100,7 +100,8 @@ describe('snapshots', () => {
 
 const keyArb = fc.constantFrom('a', 'b', 'c', 'd/1', 'd/2');
 const valueArb: fc.Arbitrary<JsonValue> = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom('x', 'y'), fc.constant(null));
-const commandArb: fc.Arbitrary<KvCommand> = fc.oneof(
+// the commands of the first version: every one names a key
+const commandArb: fc.Arbitrary<Extract<KvCommand, { readonly key: string }>> = fc.oneof(
   fc.record({ op: fc.constant('put' as const), key: keyArb, value: valueArb }),
   fc.record({ op: fc.constant('delete' as const), key: keyArb }),
   fc.record({ op: fc.constant('cas' as const), key: keyArb, from: valueArb, to: valueArb }),
