@@ -1,7 +1,8 @@
 // Measures what the KV state machine costs: heap bytes per live key and per retained revision,
 // snapshot text per key and per revision, and the put rate of KvStore.apply, on one machine.
 // The numbers in docs/kv.md ("Memory") come from it. `--module PATH` measures another build of
-// the store (a copy of an older src/kv/store.ts, say) with the same workload.
+// the store (a copy of an older src/kv/store.ts, say) with the same workload. Values are unique
+// flat strings of --value-bytes characters; heap = V8 heap used + array buffers, after two GCs.
 // Usage: node --expose-gc --import tsx scripts/kv-memory.ts [--keys N] [--revisions M] [--value-bytes B] [--retain R] [--module PATH]
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -38,28 +39,43 @@ function heapBytes(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-/** A value of about `valueBytes` characters that differs per write (so no two writes share a string). */
+/**
+ * A value of about `valueBytes` characters that differs per write (so no two writes share a
+ * string), flat as JSON.parse makes it when a command is decoded (a concatenation would leave a
+ * rope of several strings and count more than a real value costs).
+ */
 function valueFor(i: number): string {
   const text = `v${i}`;
-  return text.length >= valueBytes ? text : text + 'x'.repeat(valueBytes - text.length);
+  return JSON.parse(JSON.stringify(text.length >= valueBytes ? text : text + 'x'.repeat(valueBytes - text.length))) as string;
+}
+
+/** Puts per second into a fresh store: `keys` creations, then `updates` puts over them, values from a small pool (what is timed is apply). */
+function putRate(updates: number): { create: number; update: number } {
+  const pool = Array.from({ length: 1024 }, (_, i) => valueFor(i));
+  const fresh = retain > 0 ? new KvStore({ autoCompactRetainRevisions: retain }) : new KvStore();
+  let at = 0;
+  let t = performance.now();
+  for (let i = 0; i < keys; i++) fresh.apply({ op: 'put', key: keyNames[i], value: pool[i & 1023] }, ++at);
+  const create = keys / ((performance.now() - t) / 1000);
+  t = performance.now();
+  for (let i = 0; i < updates; i++) fresh.apply({ op: 'put', key: keyNames[i % keys], value: pool[i & 1023] }, ++at);
+  const update = updates / ((performance.now() - t) / 1000);
+  return { create: Math.round(create), update: Math.round(update) };
 }
 
 const { KvStore } = (await import(pathToFileURL(modulePath).href)) as { KvStore: StoreClass };
 const keyNames = Array.from({ length: keys }, (_, i) => `key/${String(i).padStart(7, '0')}`);
 
+const rate = putRate(revisions);
 const before = heapBytes();
 const store = retain > 0 ? new KvStore({ autoCompactRetainRevisions: retain }) : new KvStore();
 let index = 0;
-let started = performance.now();
 for (let i = 0; i < keys; i++) store.apply({ op: 'put', key: keyNames[i], value: valueFor(i) }, ++index);
-const createMs = performance.now() - started;
 const afterKeys = heapBytes();
-started = performance.now();
 for (let i = 0; i < revisions; i++) store.apply({ op: 'put', key: keyNames[i % keys], value: valueFor(keys + i) }, ++index);
-const updateMs = performance.now() - started;
 const afterRevisions = heapBytes();
 
-started = performance.now();
+let started = performance.now();
 const snapshotText = JSON.stringify(store.snapshot());
 const snapshotMs = performance.now() - started;
 started = performance.now();
@@ -79,8 +95,8 @@ const out = {
   heapBytesPerKey: Math.round(perKey),
   heapBytesPerRetainedRevision: Math.round(perRevision * 10) / 10,
   heapMiBTotal: Math.round(((afterRevisions - before) / 2 ** 20) * 10) / 10,
-  createPutsPerSecond: Math.round(keys / (createMs / 1000)),
-  updatePutsPerSecond: revisions === 0 ? 0 : Math.round(revisions / (updateMs / 1000)),
+  createPutsPerSecond: rate.create,
+  updatePutsPerSecond: rate.update,
   snapshotMiB: Math.round((snapshotText.length / 2 ** 20) * 10) / 10,
   snapshotMs: Math.round(snapshotMs),
   restoreMs: Math.round(restoreMs),

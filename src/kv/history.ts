@@ -73,7 +73,8 @@ export class KeyHistory {
   }
 
   private append(revision: number, slot: Slot, lease: number): void {
-    assertInvariant(revision > this.lastRevision, () => `kv: ${JSON.stringify(this.key)} changed twice at revision ${revision} (last change ${this.lastRevision})`);
+    // tested first so that the hot path builds no message closure
+    if (revision <= this.lastRevision) assertInvariant(false, () => `kv: ${JSON.stringify(this.key)} changed twice at revision ${revision} (last change ${this.lastRevision})`);
     if (this.leases === null && lease !== 0) this.leases = new Array<number>(this.revs.length).fill(0);
     this.revs.push(revision);
     this.values.push(slot);
@@ -174,9 +175,11 @@ export class KeyHistory {
       this.firstVersion = item.version;
       this.firstCreate = item.createRevision;
     }
-    this.revs.splice(0, from);
-    this.values.splice(0, from);
-    this.leases?.splice(0, from);
+    // fresh arrays, not splice: a spliced array keeps its grown capacity, which with many keys
+    // held more memory than the history compaction dropped
+    this.revs = this.revs.slice(from);
+    this.values = this.values.slice(from);
+    this.leases = this.leases === null ? null : this.leases.slice(from);
     if (this.leases !== null && this.leases.every((l) => l === 0)) this.leases = null;
     if (this.tombstones !== null) {
       const kept = this.tombstones.filter((i) => i >= from).map((i) => i - from);

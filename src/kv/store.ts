@@ -357,9 +357,9 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     for (let i = 0; i < count; i++) this.logKeys[start + i] = tail[i] as KeyHistory;
   }
 
-  private recordPut(key: string, value: JsonValue, lease: number): KeyHistory {
+  /** Records a put of `key`, whose history is `record` (undefined: none retained). */
+  private recordPut(record: KeyHistory | undefined, key: string, value: JsonValue, lease: number): KeyHistory {
     const revision = this.revisionValue + 1;
-    let record = this.keys.get(key);
     if (record === undefined) {
       record = new KeyHistory(key, revision, value, lease);
       this.keys.set(key, record);
@@ -368,6 +368,10 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
       if (!record.live) this.liveKeys++;
       record.put(revision, value, lease);
     }
+    return this.logChange(record, revision);
+  }
+
+  private logChange(record: KeyHistory, revision: number): KeyHistory {
     this.logRevs.push(revision);
     this.logKeys.push(record);
     this.pendingChanges++;
@@ -380,33 +384,41 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     if (lease !== 0) this.leases.get(lease)?.keys.delete(record.key);
     record.remove(revision);
     this.liveKeys--;
-    this.logRevs.push(revision);
-    this.logKeys.push(record);
-    this.pendingChanges++;
+    this.logChange(record, revision);
   }
 
   private putCommand(op: PutRequest): KvResult {
     if (op.lease !== undefined && op.value !== null && !this.leases.has(op.lease)) return { revision: this.revisionValue, error: 'lease-not-found', id: op.lease };
-    return this.write(() => this.doPut(op));
+    // the hot path of the store, written out: no closure, no spread
+    this.pendingChanges = 0;
+    const prevKv = op.prevKv === true ? this.currentItem(op.key) : undefined;
+    const version = this.doPut(op.key, op.value, op.lease ?? 0, op.ignoreLease === true);
+    const revision = this.commit();
+    return prevKv === undefined ? { revision, version } : { revision, version, prevKv };
   }
 
-  /** A put (of a lease known to exist); `value: null` deletes. */
-  private doPut(op: PutRequest): Body {
-    const record = this.currentRecord(op.key);
-    const prevKv = op.prevKv === true ? (record === undefined ? null : record.itemAt(record.revs.length - 1)) : undefined;
-    const withPrev = (body: { version: number }): Body => (prevKv === undefined ? body : { ...body, prevKv });
-    if (op.value === null) {
-      if (record !== undefined) this.recordDelete(record);
-      return withPrev({ version: 0 });
+  /** A put (of a lease known to exist, 0: none) in the write command under way; `value: null` deletes. The key's version after it. */
+  private doPut(key: string, value: JsonValue, lease: number, ignoreLease: boolean): number {
+    const record = this.keys.get(key);
+    const live = record !== undefined && record.live;
+    if (value === null) {
+      if (live) this.recordDelete(record);
+      return 0;
     }
-    const oldLease = record?.lease ?? 0;
-    const lease = op.ignoreLease === true ? oldLease : (op.lease ?? 0);
-    if (lease !== oldLease) {
-      if (oldLease !== 0) this.leases.get(oldLease)?.keys.delete(op.key);
-      if (lease !== 0) (this.leases.get(lease) as Lease).keys.add(record?.key ?? op.key);
+    const oldLease = live ? record.lease : 0;
+    const newLease = ignoreLease ? oldLease : lease;
+    if (newLease !== oldLease) {
+      if (oldLease !== 0) this.leases.get(oldLease)?.keys.delete(key);
+      if (newLease !== 0) (this.leases.get(newLease) as Lease).keys.add(record?.key ?? key);
     }
-    const written = this.recordPut(op.key, op.value, lease);
-    return withPrev({ version: written.version });
+    return this.recordPut(record, key, value, newLease).version;
+  }
+
+  /** A put of a txn: its result fields. */
+  private txnPut(op: PutRequest): Body {
+    const prevKv = op.prevKv === true ? this.currentItem(op.key) : undefined;
+    const version = this.doPut(op.key, op.value, op.lease ?? 0, op.ignoreLease === true);
+    return prevKv === undefined ? { version } : { version, prevKv };
   }
 
   private doDelete(op: DeleteRequest): Body {
@@ -437,16 +449,18 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
 
   /** cas and casVersion: a put that keeps the key's lease (`value: null` deletes). */
   private swap(key: string, value: JsonValue): KvResult {
-    const r = this.write(() => this.doPut({ op: 'put', key, value, ignoreLease: true })) as { revision: number; version: number };
-    return { revision: r.revision, swapped: true, version: r.version };
+    this.pendingChanges = 0;
+    const version = this.doPut(key, value, 0, true);
+    return { revision: this.commit(), swapped: true, version };
   }
 
   private increment(key: string, by: number): KvResult {
     const current = this.currentItem(key)?.value ?? 0;
     if (typeof current !== 'number') return { revision: this.revisionValue, error: 'not-a-number' };
     const value = current + by;
-    const r = this.write(() => this.doPut({ op: 'put', key, value, ignoreLease: true })) as { revision: number; version: number };
-    return { revision: r.revision, value, version: r.version };
+    this.pendingChanges = 0;
+    const version = this.doPut(key, value, 0, true);
+    return { revision: this.commit(), value, version };
   }
 
   // ================================================================ txn
@@ -495,7 +509,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const results: Body[] = plan.ops.map((op, i) => {
       switch (op.op) {
         case 'put':
-          return this.doPut(op);
+          return this.txnPut(op);
         case 'delete':
           return this.doDelete(op);
         case 'get':
