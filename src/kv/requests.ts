@@ -183,6 +183,14 @@ export function canonicalJson(value: JsonValue): string {
 
 type JsonRecord = { [key: string]: JsonValue };
 
+/** A value from a request, short enough for a message (a request may hold a huge or deeply nested one). */
+function shown(value: JsonValue | undefined): string {
+  if (value === undefined || value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
 function isRecord(value: unknown): value is JsonRecord {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -302,7 +310,7 @@ function decodeRequest(raw: JsonValue): KvRequest {
     case 'changes':
       return decodeChanges(raw);
     default:
-      return refuse(`unknown kv op ${JSON.stringify(op ?? null)} (known: ${KNOWN_OPS})`);
+      return refuse(`unknown kv op ${shown(op)} (known: ${KNOWN_OPS})`);
   }
 }
 
@@ -485,7 +493,7 @@ function decodeTxnOp(raw: JsonValue, count: TxnCount): TxnOp {
       return txn;
     }
     default:
-      return refuse(`a txn operation is put, delete, get, range or txn, not ${JSON.stringify(raw['op'] ?? null)}`);
+      return refuse(`a txn operation is put, delete, get, range or txn, not ${shown(raw['op'])}`);
   }
 }
 
@@ -528,11 +536,11 @@ function writeClash(branch: readonly TxnOp[]): string | null {
   const putFrom = new Map<string, number>();
   for (const p of puts) {
     const seen = putFrom.get(p.w.put);
-    if (seen !== undefined && seen !== p.from) return JSON.stringify(p.w.put);
+    if (seen !== undefined && seen !== p.from) return shown(p.w.put);
     putFrom.set(p.w.put, p.from);
   }
   // at most TXN_FORMAT_MAX_OPS writes: puts x deletes stays small
-  for (const p of puts) for (const d of deletes) if (d.from !== p.from && contains(d.w, p.w.put)) return JSON.stringify(p.w.put);
+  for (const p of puts) for (const d of deletes) if (d.from !== p.from && contains(d.w, p.w.put)) return shown(p.w.put);
   return null;
 }
 
