@@ -54,7 +54,7 @@ export function snapshotOf(state: StoreState): JsonValue {
         values.push(slot);
       }
     }
-    const leases = record.leases === null ? 0 : record.leases.slice(0, past);
+    const leases = record.leases === null || record.leases.slice(0, past).every((l) => l === 0) ? 0 : record.leases.slice(0, past);
     history.push([record.key, record.firstVersion, record.firstCreate, revs, values, leases]);
   }
   const leases: JsonValue[] = [...state.leases.entries()].sort((a, b) => a[0] - b[0]).map(([id, ttlMs]) => [id, ttlMs, attached.get(id) ?? []]);

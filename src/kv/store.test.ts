@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { JsonValue } from '../core/index.js';
 import type { LeaseChange } from './lessor.js';
+import { CHANGES_SCAN_BUDGET } from './limits.js';
 import { KvError, KvStore, canonicalJson, kvRequestProblem, type KvCommand, type KvRequest } from './store.js';
 
 const run = (store: KvStore, request: KvRequest): JsonValue => store.apply(request, 0);
@@ -268,6 +269,17 @@ describe('the change log', () => {
       events: [{ type: 'put', kv: { key: 'p/b', value: 2, version: 2, createRevision: 3, modRevision: 4 }, prevKv: { key: 'p/b', value: 1, version: 1, createRevision: 3, modRevision: 3 }, revision: 4 }],
       nextRevision: 5,
     });
+  });
+
+  it('looks at a bounded part of the log per pull, and resumes where it stopped', () => {
+    const kv = new KvStore();
+    for (let i = 0; i < CHANGES_SCAN_BUDGET + 10; i++) kv.apply({ op: 'put', key: 'busy', value: i }, 0);
+    kv.apply({ op: 'put', key: 'p/rare', value: 1 }, 0);
+    const first = send(kv, { op: 'changes', prefix: 'p/', fromRevision: 1 }) as { events: JsonValue[]; nextRevision: number };
+    expect(first).toEqual({ revision: CHANGES_SCAN_BUDGET + 11, events: [], nextRevision: CHANGES_SCAN_BUDGET + 1 });
+    expect(send(kv, { op: 'changes', prefix: 'p/', fromRevision: first.nextRevision })).toMatchObject({ events: [{ kv: { key: 'p/rare' } }], nextRevision: CHANGES_SCAN_BUDGET + 12 });
+    const one = send(kv, { op: 'changes', key: 'busy', fromRevision: 1, noPut: true }) as { nextRevision: number };
+    expect(one.nextRevision).toBe(CHANGES_SCAN_BUDGET + 1);
   });
 
   it('refuses a start older than the retained history, naming the first revision it can start from', () => {

@@ -308,9 +308,11 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const record = this.keys.get(key);
     const events: KvEvent[] = [];
     if (record !== undefined && !(q.exclude !== undefined && key.startsWith(q.exclude))) {
-      for (let i = record.indexAt(from - 1) + 1; i < record.revs.length; i++) {
+      const first = record.indexAt(from - 1) + 1;
+      // one change per revision: a page never splits one; filters may skip many, hence the budget
+      for (let i = first; i < record.revs.length; i++) {
         const revision = record.revs[i] as number;
-        if (events.length >= max) return { revision: current, events, nextRevision: revision };
+        if (events.length >= max || i - first >= CHANGES_SCAN_BUDGET) return { revision: current, events, nextRevision: revision };
         const event = this.eventOf(record, revision, q);
         if (event !== null) events.push(event);
       }
