@@ -157,7 +157,6 @@ export type KvResult =
 export const DEFAULT_RANGE_LIMIT = 1000;
 export const MAX_RANGE_LIMIT = 100_000;
 
-const COMMAND_OPS = ['put', 'delete', 'cas', 'casVersion', 'incr', 'txn', 'compact', 'leaseGrant', 'leaseRevoke'] as const;
 const QUERY_OPS = ['get', 'range', 'changes', 'leaseTimeToLive', 'leaseList'] as const;
 const KNOWN_OPS = 'get, put, delete, cas, casVersion, incr, range, txn, compact, leaseGrant, leaseRevoke, leaseTimeToLive, leaseList, changes';
 const COMPARE_TARGETS: readonly string[] = ['value', 'version', 'createRevision', 'modRevision', 'lease'];
@@ -165,10 +164,6 @@ const COMPARE_OPS: readonly string[] = ['=', '!=', '<', '>'];
 
 export function isQuery(request: KvRequest): request is KvQuery {
   return (QUERY_OPS as readonly string[]).includes(request.op);
-}
-
-export function isCommandOp(op: string): boolean {
-  return (COMMAND_OPS as readonly string[]).includes(op);
 }
 
 // ================================================================ helpers

@@ -338,31 +338,35 @@ describe('snapshots', () => {
   it('rejects a snapshot that breaks the history rules, and keeps its state', () => {
     const kv = new KvStore();
     send(kv, { op: 'put', key: 'keep', value: 1 });
-    const base = { revision: 5, items: [['a', 2, 2, 1, 4]], compactRevision: 0, history: [['a', 1, 1, [1], [1], 0]], leases: [] };
+    const others = [['b', 1, 1, 2, 2], ['c', 1, 1, 4, 4]];
+    const base = { revision: 4, items: [['a', 2, 2, 1, 3], ...others], compactRevision: 0, history: [['a', 1, 1, [1], [1], 0]], leases: [] };
+    const withA = (item: JsonValue[]): { [key: string]: JsonValue } => ({ ...base, items: [item, ...others] });
     new KvStore().restore(base); // the valid one
     const broken: JsonValue[] = [
       { ...base, compactRevision: 6 },
       { ...base, changesFrom: 9 },
-      { ...base, items: [['a', 2, 3, 1, 4]] }, // version 3 does not follow from one put before
-      { ...base, items: [['a', 2, 1, 1, 4]] },
-      { ...base, items: [['a', null, 1, 4, 4]], history: [] },
-      { ...base, items: [['a', 2, 2, 1, 9]] },
-      { ...base, history: [['a', 1, 1, [4], [1], 0]] }, // older than its item? no: as old as it
+      { ...base, revision: 5 }, // revision 5 took no change
+      withA(['a', 2, 3, 1, 3]), // version 3 does not follow from one put before
+      withA(['a', 2, 1, 1, 3]),
+      { ...withA(['a', null, 1, 3, 3]), history: [['d', 1, 1, [1, -3], [1], 0]] },
+      withA(['a', 2, 2, 1, 9]),
+      { ...base, history: [['a', 1, 1, [3], [1], 0]] }, // as old as its item
       { ...base, history: [['a', 1, 1, [1, -2], [1], 0]] }, // deleted, yet an item
       { ...base, history: [['a', 1, 1, [1], [], 0]] },
       { ...base, history: [['a', 1, 1, [-1], [], 0]] },
       { ...base, history: [['a', 1, 1, [1], [1], [0, 0]]] },
-      { ...base, history: [['b', 1, 1, [1], [1], 0]] }, // not deleted, not an item
+      { ...base, history: [['a', 1, 1, [1], [1], 0], ['e', 1, 1, [1], [1], 0]] }, // not deleted, not an item
       { ...base, history: [['a', 1, 1, [1], [1], 0], ['a', 1, 1, [2], [1], 0]] },
       { ...base, leases: [[1, 10, ['zz']]] },
       { ...base, leases: [[1, 10, ['a']], [2, 10, ['a']]] },
       { ...base, leases: [[0, 10, []]] },
-      { ...base, compactRevision: 5 }, // two changes kept from before the compaction
+      { ...base, compactRevision: 4 }, // two changes of "a" kept from before the compaction
       { ...base, leases: 'x' },
       { ...base, history: {} },
       { revision: -1, items: [] },
       { revision: 1.5, items: [] },
       { revision: 3, items: [['a', 1, 1, 1, 1], ['a', 1, 1, 2, 2]] },
+      { revision: 2 ** 53, items: [], compactRevision: 0, history: [], leases: [] },
     ];
     for (const snapshot of broken) {
       let error: unknown;

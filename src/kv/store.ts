@@ -4,6 +4,7 @@
 // Pure and deterministic: no clocks, no I/O; the same commands give the same results everywhere.
 import { assertInvariant, type Decoded, type JsonValue, type StateMachine } from '../core/index.js';
 import { ABSENT, compareHolds, type Compared } from './compare.js';
+import { KvError } from './errors.js';
 import { KeyHistory } from './history.js';
 import type { LeaseChange } from './lessor.js';
 import { CHANGES_SCAN_BUDGET, DEFAULT_CHANGES_EVENTS, MAX_LEASES } from './limits.js';
@@ -618,28 +619,56 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const leases = new Map<number, Lease>();
     for (const [id, ttlMs] of state.leases) leases.set(id, { ttlMs, keys: new Set() });
     let live = 0;
-    const changes: { revision: number; record: KeyHistory }[] = [];
     for (const record of state.records) {
       keys.set(record.key, record);
-      if (record.live) {
-        live++;
-        if (record.lease !== 0) (leases.get(record.lease) as Lease).keys.add(record.key);
-      }
-      for (const revision of record.revs) if (revision >= state.changesFrom) changes.push({ revision, record });
+      if (!record.live) continue;
+      live++;
+      if (record.lease !== 0) (leases.get(record.lease) as Lease).keys.add(record.key);
     }
-    // records come in key order and the sort is stable: keys stay sorted within a revision
-    changes.sort((a, b) => a.revision - b.revision);
+    const log = changeLog(state);
     this.keys = keys;
     this.liveKeys = live;
     this.leases = leases;
     this.revisionValue = state.revision;
     this.compactRevisionValue = state.compactRevision;
     this.changesFrom = state.changesFrom;
-    this.logRevs = changes.map((c) => c.revision);
-    this.logKeys = changes.map((c) => c.record);
+    this.logRevs = log.revs;
+    this.logKeys = log.keys;
     this.pendingChanges = 0;
     this.onLeaseChange?.({ type: 'reset', leases: this.leaseTable() });
   }
+}
+
+/**
+ * The change log of a restored state, by a counting sort on revision: every revision from
+ * `changesFrom` on has at least one change (a revision is only taken by a change, and the log
+ * keeps them all), so the counts take no more room than the changes. Records come in key order,
+ * which keeps keys sorted within a revision. Throws BAD_SNAPSHOT when a revision has no change.
+ */
+function changeLog(state: StoreState): { revs: number[]; keys: KeyHistory[] } {
+  const base = Math.max(state.changesFrom, 1);
+  const span = state.revision - base + 1;
+  let total = 0;
+  for (const record of state.records) for (const revision of record.revs) if (revision >= base) total++;
+  if (span > total) throw new KvError('BAD_SNAPSHOT', `revisions ${base} to ${state.revision} hold ${total} changes: some revision has none`);
+  const starts = new Array<number>(Math.max(0, span) + 1).fill(0);
+  for (const record of state.records) for (const revision of record.revs) if (revision >= base) starts[revision - base + 1] = (starts[revision - base + 1] as number) + 1;
+  for (let i = 1; i <= span; i++) {
+    if (starts[i] === 0) throw new KvError('BAD_SNAPSHOT', `revision ${base + i - 1} has no change`);
+    starts[i] = (starts[i] as number) + (starts[i - 1] as number);
+  }
+  const revs = new Array<number>(total);
+  const keys = new Array<KeyHistory>(total);
+  for (const record of state.records) {
+    for (const revision of record.revs) {
+      if (revision < base) continue;
+      const at = starts[revision - base] as number;
+      starts[revision - base] = at + 1;
+      revs[at] = revision;
+      keys[at] = record;
+    }
+  }
+  return { revs, keys };
 }
 
 type GetBody = { value: JsonValue; version: number; createRevision: number; modRevision: number; lease?: number };
