@@ -1,4 +1,4 @@
-// The KV against a plain reference model (model.test-support.ts) over random sequences of every
+// The KV against a plain reference model (test/model.ts) over random sequences of every
 // command and query: results equal at each step (reads at any revision, compaction, txns applied
 // whole at one revision, lease revokes deleting exactly their keys), the change log equal to the
 // model's changes for random ranges and start revisions (paged: no gap, no duplicate, no split
@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../core/index.js';
-import { KvModel, txnWritesTwice } from './model.test-support.js';
+import { KvModel, txnWritesTwice } from './test/model.js';
 import { KvStore } from './store.js';
 
 type Obj = { [key: string]: JsonValue };

@@ -1,6 +1,5 @@
-// The replicated key-value state machine, after etcd v3: a global revision that grows by one
-// with every write command, the retained history of every key (reads at past revisions,
-// compaction), a change log in revision order for watchers, leases, and txns with compares.
+// The replicated key-value state machine, after etcd v3: one revision per write command, every
+// key's retained history (past reads, compaction), a change log for watchers, leases, and txns.
 // Pure and deterministic: no clocks, no I/O; the same commands give the same results everywhere.
 import { assertInvariant, type Decoded, type JsonValue, type StateMachine } from '../core/index.js';
 import { ABSENT, compareHolds, type Compared } from './compare.js';

@@ -1,8 +1,8 @@
 // A reference model of the KV for the property tests, as plain as can be: the whole state copied
 // at every revision, every change in one list, txns run on a copy. It shares no code with the
 // store but the request types and canonical JSON, so agreement means something.
-import type { JsonValue } from '../core/index.js';
-import { canonicalJson, prefixEnd, type Compare, type KvItem, type TxnOp, type TxnRequest } from './requests.js';
+import type { JsonValue } from '../../core/index.js';
+import { canonicalJson, type Compare, type KvItem, type TxnOp, type TxnRequest } from '../requests.js';
 
 type Item = { value: JsonValue; version: number; createRevision: number; modRevision: number; lease: number };
 type State = Map<string, Item>;
@@ -333,4 +333,3 @@ export function txnWritesTwice(txn: Obj): boolean {
   return branches.some((branch) => runs(branch).some(clashes));
 }
 
-export { prefixEnd };
