@@ -10,7 +10,47 @@ export const MAX_VALUE_BYTES = 512 * 1024;
 /** Deepest nesting of arrays and objects in a value (JSON encoders recurse; ours stay far from the stack's end). */
 export const MAX_VALUE_DEPTH = 64;
 
-export const KV_LIMITS = { maxKeyBytes: MAX_KEY_BYTES, maxValueBytes: MAX_VALUE_BYTES, maxValueDepth: MAX_VALUE_DEPTH } as const;
+/**
+ * Most compares and operations in one txn, counted over every nested txn (etcd's default
+ * --max-txn-ops is 128, counted per list). Checked when a txn is proposed.
+ */
+export const MAX_TXN_OPS = 128;
+/** Deepest nesting of txns in a txn (the outer one is depth 1). Checked when a txn is proposed. */
+export const MAX_TXN_DEPTH = 4;
+/** Largest txn, as UTF-8 JSON text (etcd's default request limit is 1.5 MiB; the HTTP body limit here is 1 MiB). */
+export const MAX_TXN_BYTES = 1024 * 1024;
+/**
+ * Hard bounds of the txn format itself, checked when a command is decoded (on the leader and at
+ * apply alike): past them the decoder stops at once instead of walking hostile input. They are
+ * far above the limits above and must never be lowered: an entry already in a log that decodes
+ * today must decode on every later version.
+ */
+export const TXN_FORMAT_MAX_DEPTH = 16;
+export const TXN_FORMAT_MAX_OPS = 1024;
+/** Longest lease, in milliseconds (ten years; etcd's cap is 9e9 seconds). Checked when a grant is proposed. */
+export const MAX_LEASE_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Most leases alive at once: a grant past it is refused at apply with `too-many-leases` (the table lives in memory and in every snapshot). */
+export const MAX_LEASES = 1_000_000;
+/** Most events a changes pull returns by default, and the most it may ask for (one revision with more events is never split). */
+export const DEFAULT_CHANGES_EVENTS = 1000;
+export const MAX_CHANGES_EVENTS = 10_000;
+/**
+ * Most change-log entries one pull of a range or prefix looks at: a watcher of a rare prefix far
+ * behind stops there and resumes from the `nextRevision` it is given, so no pull costs more than this.
+ */
+export const CHANGES_SCAN_BUDGET = 100_000;
+
+export const KV_LIMITS = {
+  maxKeyBytes: MAX_KEY_BYTES,
+  maxValueBytes: MAX_VALUE_BYTES,
+  maxValueDepth: MAX_VALUE_DEPTH,
+  maxTxnOps: MAX_TXN_OPS,
+  maxTxnDepth: MAX_TXN_DEPTH,
+  maxTxnBytes: MAX_TXN_BYTES,
+  maxLeaseTtlMs: MAX_LEASE_TTL_MS,
+  maxLeases: MAX_LEASES,
+  maxChangesEvents: MAX_CHANGES_EVENTS,
+} as const;
 
 /** Why `key` is not an acceptable key; null when it is. */
 export function keyProblem(key: string): string | null {
@@ -78,7 +118,8 @@ function isWellFormed(text: string): boolean {
   return true;
 }
 
-function utf8Length(text: string): number {
+/** Bytes of `text` in UTF-8 (a lone surrogate counts as the 3 bytes of its replacement). */
+export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -1,9 +1,12 @@
 // Tests of the KV state machine: each operation's result and effect, revisions and versions,
-// snapshot/restore, and properties (determinism, restore equivalence, agreement with a plain
-// reference map) over random command sequences.
+// reads of past revisions, compaction, txns, leases, the change log, snapshot/restore (this
+// version's and the first version's), and properties (determinism, restore equivalence,
+// agreement with a plain reference map) over random sequences of the first version's commands.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { JsonValue } from '../core/index.js';
+import type { LeaseChange } from './lessor.js';
+import { CHANGES_SCAN_BUDGET } from './limits.js';
 import { KvError, KvStore, canonicalJson, kvRequestProblem, type KvCommand, type KvRequest } from './store.js';
 
 const run = (store: KvStore, request: KvRequest): JsonValue => store.apply(request, 0);
@@ -76,6 +79,217 @@ describe('operations', () => {
   });
 });
 
+/** Runs a request from JSON, as Raft does: decoded first (a refusal is the bad-request result). */
+const send = (store: KvStore, raw: JsonValue, index = 0): JsonValue => {
+  const decoded = store.decodeCommand(raw);
+  return decoded.ok ? store.apply(decoded.value, index) : { error: 'bad-request', message: decoded.problem };
+};
+
+describe('history', () => {
+  it('reads a key and a range as of any retained revision; the future and the compacted past are refused', () => {
+    const kv = new KvStore();
+    send(kv, { op: 'put', key: 'a', value: 1 }); // 1
+    send(kv, { op: 'put', key: 'b', value: 1 }); // 2
+    send(kv, { op: 'put', key: 'a', value: 2 }); // 3
+    send(kv, { op: 'delete', key: 'b' }); // 4
+    expect(send(kv, { op: 'get', key: 'a', revision: 1 })).toEqual({ revision: 4, value: 1, version: 1, createRevision: 1, modRevision: 1 });
+    expect(send(kv, { op: 'get', key: 'b', revision: 3 })).toEqual({ revision: 4, value: 1, version: 1, createRevision: 2, modRevision: 2 });
+    expect(send(kv, { op: 'get', key: 'b', revision: 4 })).toEqual({ revision: 4, value: null, version: 0, createRevision: 0, modRevision: 0 });
+    expect(send(kv, { op: 'range', revision: 2 })).toMatchObject({ revision: 4, items: [{ key: 'a', value: 1 }, { key: 'b', value: 1 }], more: false });
+    expect(send(kv, { op: 'get', key: 'a', revision: 5 })).toEqual({ revision: 4, error: 'future-revision' });
+    expect(send(kv, { op: 'compact', revision: 3 })).toEqual({ revision: 4, compactRevision: 3 });
+    expect(send(kv, { op: 'get', key: 'a', revision: 2 })).toEqual({ revision: 4, error: 'compacted', compactRevision: 3 });
+    // the compaction revision itself is still readable: each key keeps its last put before it
+    expect(send(kv, { op: 'get', key: 'a', revision: 3 })).toMatchObject({ value: 2, version: 2, createRevision: 1 });
+    expect(send(kv, { op: 'range', revision: 3 })).toMatchObject({ items: [{ key: 'a' }, { key: 'b', value: 1, modRevision: 2 }] });
+    expect(send(kv, { op: 'compact', revision: 3 })).toEqual({ revision: 4, error: 'compacted', compactRevision: 3 });
+    expect(send(kv, { op: 'compact', revision: 9 })).toEqual({ revision: 4, error: 'future-revision' });
+  });
+
+  it('compaction drops keys deleted before it, and versions and create revisions survive it', () => {
+    const kv = new KvStore();
+    for (let i = 0; i < 5; i++) send(kv, { op: 'put', key: 'hot', value: i }); // 1..5
+    send(kv, { op: 'put', key: 'gone', value: 0 }); // 6
+    send(kv, { op: 'delete', key: 'gone' }); // 7
+    send(kv, { op: 'put', key: 'hot', value: 5 }); // 8
+    send(kv, { op: 'compact', revision: 8 });
+    expect(kv.retainedChanges).toBe(1);
+    expect((kv.snapshot() as { history: JsonValue[] }).history).toEqual([['hot', 5, 1, [5], [4], 0]]);
+    expect(send(kv, { op: 'get', key: 'hot' })).toMatchObject({ value: 5, version: 6, createRevision: 1, modRevision: 8 });
+    // the put kept from before the compaction is the prevKv of the change at it
+    expect(send(kv, { op: 'changes', key: 'hot', fromRevision: 8, prevKv: true })).toMatchObject({ events: [{ prevKv: { value: 4, version: 5, createRevision: 1, modRevision: 5 } }] });
+    expect(send(kv, { op: 'get', key: 'gone', revision: 8 })).toMatchObject({ value: null });
+  });
+
+  it('auto-compaction keeps about the asked-for number of revisions, decided from the revision alone', () => {
+    const kv = new KvStore({ autoCompactRetainRevisions: 20 });
+    for (let i = 0; i < 100; i++) send(kv, { op: 'put', key: `k${i % 7}`, value: i });
+    // compacts at every multiple of 2 (a tenth of 20) to 20 revisions back
+    expect(kv.compactRevision).toBe(80);
+    expect(send(kv, { op: 'get', key: 'k0', revision: 79 })).toMatchObject({ error: 'compacted' });
+    expect(send(kv, { op: 'get', key: 'k0', revision: 80 })).toMatchObject({ revision: 100 });
+    expect(kv.retainedChanges).toBe(21);
+  });
+});
+
+describe('txn', () => {
+  it('applies every write of the chosen branch at one revision and reports it in every result', () => {
+    const kv = new KvStore();
+    send(kv, { op: 'put', key: 'x', value: 1 });
+    const r = send(kv, {
+      op: 'txn',
+      compare: [{ key: 'x', target: 'value', cmp: '=', value: 1 }, { key: 'y', target: 'version', cmp: '=', value: 0 }],
+      success: [{ op: 'put', key: 'y', value: 'a' }, { op: 'put', key: 'x', value: 2 }, { op: 'get', key: 'y' }, { op: 'txn', compare: [], success: [{ op: 'delete', key: 'z' }], failure: [] }],
+      failure: [{ op: 'put', key: 'failed', value: true }],
+    });
+    expect(r).toEqual({
+      revision: 2,
+      succeeded: true,
+      results: [
+        { revision: 2, version: 1 },
+        { revision: 2, version: 2 },
+        { revision: 2, value: 'a', version: 1, createRevision: 2, modRevision: 2 },
+        { revision: 2, succeeded: true, results: [{ revision: 2, deleted: false }] },
+      ],
+    });
+    const events = send(kv, { op: 'changes', prefix: '', fromRevision: 2 }) as { events: { kv: { key: string } }[] };
+    expect(events.events.map((e) => e.kv.key)).toEqual(['x', 'y']); // keys sorted within a revision
+  });
+
+  it('takes no revision when nothing changes, and runs the failure branch when a compare fails', () => {
+    const kv = new KvStore();
+    expect(send(kv, { op: 'txn', compare: [{ key: 'x', target: 'value', cmp: '>', value: 0 }], success: [], failure: [{ op: 'get', key: 'x' }, { op: 'delete', prefix: '' }] })).toEqual({
+      revision: 0,
+      succeeded: false,
+      results: [{ revision: 0, value: null, version: 0, createRevision: 0, modRevision: 0 }, { revision: 0, deleted: 0 }],
+    });
+  });
+
+  it('decides nested compares against the state before the txn, as etcd does', () => {
+    const kv = new KvStore();
+    const r = send(kv, { op: 'txn', success: [{ op: 'put', key: 'k', value: 1 }, { op: 'txn', compare: [{ key: 'k', target: 'version', cmp: '=', value: 0 }], success: [{ op: 'put', key: 'seen-absent', value: true }], failure: [] }] });
+    expect(r).toMatchObject({ succeeded: true, results: [{ version: 1 }, { succeeded: true }] });
+  });
+
+  it('orders numbers by value and strings by code units; any other pair only equal or not, a type mismatch never ordered', () => {
+    const kv = new KvStore();
+    send(kv, { op: 'put', key: 'n', value: 10 });
+    send(kv, { op: 'put', key: 's', value: 'b' });
+    send(kv, { op: 'put', key: 'o', value: { p: [1, 2], q: null } });
+    const holds = (compare: JsonValue): boolean => (send(kv, { op: 'txn', compare: [compare] }) as { succeeded: boolean }).succeeded;
+    expect(holds({ key: 'n', target: 'value', cmp: '>', value: 9 })).toBe(true);
+    expect(holds({ key: 'n', target: 'value', cmp: '<', value: 9.5 })).toBe(false);
+    expect(holds({ key: 's', target: 'value', cmp: '<', value: 'c' })).toBe(true);
+    expect(holds({ key: 's', target: 'value', cmp: '<', value: 'B' })).toBe(false);
+    expect(holds({ key: 'n', target: 'value', cmp: '<', value: 'z' })).toBe(false);
+    expect(holds({ key: 'n', target: 'value', cmp: '>', value: 'z' })).toBe(false);
+    expect(holds({ key: 'n', target: 'value', cmp: '!=', value: '10' })).toBe(true);
+    expect(holds({ key: 'o', target: 'value', cmp: '=', value: { q: null, p: [1, 2] } })).toBe(true);
+    expect(holds({ key: 'absent', target: 'value', cmp: '=', value: null })).toBe(true);
+    expect(holds({ key: 'absent', target: 'createRevision', cmp: '<', value: 1 })).toBe(true);
+    expect(holds({ key: 'n', target: 'modRevision', cmp: '=', value: 1 })).toBe(true);
+  });
+
+  it('is refused whole when it names a missing lease, and refused at decode when it would write a key twice', () => {
+    const kv = new KvStore();
+    expect(send(kv, { op: 'txn', success: [{ op: 'put', key: 'a', value: 1 }, { op: 'put', key: 'b', value: 1, lease: 7 }] })).toEqual({ revision: 0, error: 'lease-not-found', id: 7 });
+    expect(kv.size).toBe(0);
+    expect(kvRequestProblem({ op: 'txn', success: [{ op: 'put', key: 'a', value: 1 }, { op: 'put', key: 'a', value: 2 }] })).toMatch(/"a" twice/);
+    expect(kvRequestProblem({ op: 'txn', success: [{ op: 'delete', prefix: 'a' }, { op: 'put', key: 'ab', value: 2 }] })).toMatch(/"ab" twice/);
+    expect(kvRequestProblem({ op: 'txn', failure: [{ op: 'put', key: 'a', value: 1 }, { op: 'txn', success: [{ op: 'put', key: 'a', value: 2 }] }] })).toMatch(/failure.*"a" twice/);
+    // one branch of a nested txn runs, never both; overlapping deletes are fine
+    expect(kvRequestProblem({ op: 'txn', success: [{ op: 'txn', success: [{ op: 'put', key: 'a', value: 1 }], failure: [{ op: 'put', key: 'a', value: 2 }] }] })).toBeNull();
+    expect(kvRequestProblem({ op: 'txn', success: [{ op: 'delete', key: 'a', end: 'c' }, { op: 'delete', prefix: 'b' }] })).toBeNull();
+  });
+});
+
+describe('leases', () => {
+  it('grants with the log index as id unless asked, attaches keys, and revokes them all at one revision', () => {
+    const changes: LeaseChange[] = [];
+    const kv = new KvStore({ onLeaseChange: (c) => changes.push(c) });
+    expect(send(kv, { op: 'leaseGrant', ttlMs: 5000 }, 42)).toEqual({ revision: 0, id: 42, ttlMs: 5000 });
+    expect(send(kv, { op: 'leaseGrant', ttlMs: 1000, id: 42 }, 43)).toEqual({ revision: 0, error: 'lease-exists', id: 42 });
+    expect(send(kv, { op: 'leaseGrant', ttlMs: 1000, id: 44 }, 44)).toEqual({ revision: 0, id: 44, ttlMs: 1000 });
+    // the index is taken by a lease a client named: the next free id
+    expect(send(kv, { op: 'leaseGrant', ttlMs: 1000 }, 44)).toEqual({ revision: 0, id: 45, ttlMs: 1000 });
+    expect(send(kv, { op: 'put', key: 'a', value: 1, lease: 99 })).toEqual({ revision: 0, error: 'lease-not-found', id: 99 });
+    send(kv, { op: 'put', key: 'a', value: 1, lease: 42 });
+    send(kv, { op: 'put', key: 'b', value: 1, lease: 42 });
+    send(kv, { op: 'put', key: 'c', value: 1, lease: 42 });
+    send(kv, { op: 'put', key: 'c', value: 2 }); // detaches
+    send(kv, { op: 'incr', key: 'b' }); // keeps it
+    expect(send(kv, { op: 'get', key: 'b' })).toMatchObject({ value: 2, lease: 42 });
+    expect(send(kv, { op: 'leaseTimeToLive', id: 42, keys: true })).toEqual({ revision: 5, id: 42, ttlMs: 5000, keys: ['a', 'b'] });
+    expect(send(kv, { op: 'leaseList', limit: 2 })).toEqual({ revision: 5, leases: [{ id: 42, ttlMs: 5000 }, { id: 44, ttlMs: 1000 }], more: true });
+    expect(send(kv, { op: 'leaseRevoke', id: 42 })).toEqual({ revision: 6, deleted: 2 });
+    expect(kv.size).toBe(1);
+    expect(send(kv, { op: 'changes', prefix: '', fromRevision: 6 })).toMatchObject({ events: [{ type: 'delete', kv: { key: 'a' } }, { type: 'delete', kv: { key: 'b' } }], nextRevision: 7 });
+    expect(send(kv, { op: 'leaseRevoke', id: 44 })).toEqual({ revision: 6, deleted: 0 });
+    expect(send(kv, { op: 'leaseRevoke', id: 44 })).toEqual({ revision: 6, error: 'lease-not-found', id: 44 });
+    expect(changes).toEqual([
+      { type: 'grant', id: 42, ttlMs: 5000 },
+      { type: 'grant', id: 44, ttlMs: 1000 },
+      { type: 'grant', id: 45, ttlMs: 1000 },
+      { type: 'revoke', id: 42 },
+      { type: 'revoke', id: 44 },
+    ]);
+    const restored = new KvStore({ onLeaseChange: (c) => changes.push(c) });
+    restored.restore(kv.snapshot());
+    expect(changes.at(-1)).toEqual({ type: 'reset', leases: [{ id: 45, ttlMs: 1000 }] });
+  });
+});
+
+describe('the change log', () => {
+  const filled = (): KvStore => {
+    const kv = new KvStore();
+    send(kv, { op: 'put', key: 'p/a', value: 1 }); // 1
+    send(kv, { op: 'put', key: 'q', value: 1 }); // 2
+    send(kv, { op: 'txn', success: [{ op: 'put', key: 'p/c', value: 1 }, { op: 'put', key: 'p/b', value: 1 }, { op: 'delete', key: 'p/a' }] }); // 3
+    send(kv, { op: 'put', key: 'p/b', value: 2 }); // 4
+    return kv;
+  };
+
+  it('pages whole revisions, with prevKv and filters', () => {
+    const kv = filled();
+    expect(send(kv, { op: 'changes', prefix: 'p/', fromRevision: 1, maxEvents: 2 })).toEqual({
+      revision: 4,
+      events: [{ type: 'put', kv: { key: 'p/a', value: 1, version: 1, createRevision: 1, modRevision: 1 }, revision: 1 }],
+      nextRevision: 3,
+    });
+    // revision 3 has three events: it comes whole although maxEvents is 2
+    const page = send(kv, { op: 'changes', prefix: 'p/', fromRevision: 3, maxEvents: 2, prevKv: true }) as { events: { type: string; kv: { key: string }; prevKv?: JsonValue }[]; nextRevision: number };
+    expect(page.events.map((e) => `${e.type} ${e.kv.key}`)).toEqual(['delete p/a', 'put p/b', 'put p/c']);
+    expect(page.events[0]?.prevKv).toEqual({ key: 'p/a', value: 1, version: 1, createRevision: 1, modRevision: 1 });
+    expect(page.nextRevision).toBe(4);
+    expect(send(kv, { op: 'changes', key: 'p/b', fromRevision: 1, noPut: true })).toEqual({ revision: 4, events: [], nextRevision: 5 });
+    expect(send(kv, { op: 'changes', key: 'p/b', fromRevision: 0 })).toEqual({ revision: 4, events: [], nextRevision: 5 });
+    expect(send(kv, { op: 'changes', key: 'p/b', fromRevision: 9 })).toEqual({ revision: 4, events: [], nextRevision: 9 });
+    expect(send(kv, { op: 'changes', key: 'p/a', end: 'p/c', fromRevision: 4, prevKv: true })).toEqual({
+      revision: 4,
+      events: [{ type: 'put', kv: { key: 'p/b', value: 2, version: 2, createRevision: 3, modRevision: 4 }, prevKv: { key: 'p/b', value: 1, version: 1, createRevision: 3, modRevision: 3 }, revision: 4 }],
+      nextRevision: 5,
+    });
+  });
+
+  it('looks at a bounded part of the log per pull, and resumes where it stopped', () => {
+    const kv = new KvStore();
+    for (let i = 0; i < CHANGES_SCAN_BUDGET + 10; i++) kv.apply({ op: 'put', key: 'busy', value: i }, 0);
+    kv.apply({ op: 'put', key: 'p/rare', value: 1 }, 0);
+    const first = send(kv, { op: 'changes', prefix: 'p/', fromRevision: 1 }) as { events: JsonValue[]; nextRevision: number };
+    expect(first).toEqual({ revision: CHANGES_SCAN_BUDGET + 11, events: [], nextRevision: CHANGES_SCAN_BUDGET + 1 });
+    expect(send(kv, { op: 'changes', prefix: 'p/', fromRevision: first.nextRevision })).toMatchObject({ events: [{ kv: { key: 'p/rare' } }], nextRevision: CHANGES_SCAN_BUDGET + 12 });
+    const one = send(kv, { op: 'changes', key: 'busy', fromRevision: 1, noPut: true }) as { nextRevision: number };
+    expect(one.nextRevision).toBe(CHANGES_SCAN_BUDGET + 1);
+  });
+
+  it('refuses a start older than the retained history, naming the first revision it can start from', () => {
+    const kv = filled();
+    send(kv, { op: 'compact', revision: 3 });
+    expect(send(kv, { op: 'changes', prefix: '', fromRevision: 2 })).toEqual({ revision: 4, error: 'compacted', compactRevision: 3 });
+    expect((send(kv, { op: 'changes', prefix: '', fromRevision: 3, prevKv: true }) as { events: JsonValue[] }).events).toHaveLength(4);
+  });
+});
+
 describe('snapshots', () => {
   it('restores everything: values, versions, revisions', () => {
     const kv = new KvStore();
@@ -86,6 +300,85 @@ describe('snapshots', () => {
     copy.restore(kv.snapshot());
     expect(copy.snapshot()).toEqual(kv.snapshot());
     expect(run(copy, { op: 'put', key: 'a', value: 3 })).toEqual(run(kv, { op: 'put', key: 'a', value: 3 }));
+  });
+
+  it('restores the first version\'s {revision, items}: the state, nothing older', () => {
+    const kv = new KvStore();
+    kv.restore({ revision: 7, items: [['a', 1, 3, 2, 6], ['b', { x: [1] }, 1, 7, 7]] });
+    expect(send(kv, { op: 'get', key: 'a' })).toEqual({ revision: 7, value: 1, version: 3, createRevision: 2, modRevision: 6 });
+    expect(send(kv, { op: 'get', key: 'a', revision: 7 })).toMatchObject({ value: 1 });
+    expect(send(kv, { op: 'get', key: 'a', revision: 6 })).toEqual({ revision: 7, error: 'compacted', compactRevision: 7 });
+    // the changes at revision 7 itself are not known (a delete there left no trace)
+    expect(send(kv, { op: 'changes', prefix: '', fromRevision: 7 })).toEqual({ revision: 7, error: 'compacted', compactRevision: 8 });
+    send(kv, { op: 'put', key: 'a', value: 2 });
+    expect(send(kv, { op: 'changes', prefix: '', fromRevision: 8, prevKv: true })).toMatchObject({ events: [{ kv: { key: 'a', version: 4, modRevision: 8 }, prevKv: { value: 1, version: 3 } }] });
+    expect(kv.snapshot()).toMatchObject({ compactRevision: 7, changesFrom: 8 });
+    const again = new KvStore();
+    again.restore(JSON.parse(JSON.stringify(kv.snapshot())) as JsonValue);
+    expect(again.snapshot()).toEqual(kv.snapshot());
+    expect(send(again, { op: 'changes', prefix: '', fromRevision: 7 })).toMatchObject({ compactRevision: 8 });
+  });
+
+  it('gives a value that later applies do not change', () => {
+    const kv = new KvStore();
+    send(kv, { op: 'leaseGrant', ttlMs: 10, id: 1 });
+    send(kv, { op: 'put', key: 'a', value: [1], lease: 1 });
+    send(kv, { op: 'put', key: 'a', value: [2], lease: 1 });
+    send(kv, { op: 'put', key: 'b', value: 1 });
+    const snap = kv.snapshot();
+    const text = JSON.stringify(snap);
+    send(kv, { op: 'put', key: 'a', value: [3] });
+    send(kv, { op: 'put', key: 'c', value: 1, lease: 1 });
+    send(kv, { op: 'delete', key: 'b' });
+    send(kv, { op: 'leaseRevoke', id: 1 });
+    send(kv, { op: 'compact', revision: 6 });
+    expect(JSON.stringify(snap)).toBe(text);
+  });
+
+  it('rejects a snapshot that breaks the history rules, and keeps its state', () => {
+    const kv = new KvStore();
+    send(kv, { op: 'put', key: 'keep', value: 1 });
+    const others = [['b', 1, 1, 2, 2], ['c', 1, 1, 4, 4]];
+    const base = { revision: 4, items: [['a', 2, 2, 1, 3], ...others], compactRevision: 0, history: [['a', 1, 1, [1], [1], 0]], leases: [] };
+    const withA = (item: JsonValue[]): { [key: string]: JsonValue } => ({ ...base, items: [item, ...others] });
+    new KvStore().restore(base); // the valid one
+    const broken: JsonValue[] = [
+      { ...base, compactRevision: 6 },
+      { ...base, changesFrom: 9 },
+      { ...base, revision: 5 }, // revision 5 took no change
+      withA(['a', 2, 3, 1, 3]), // version 3 does not follow from one put before
+      withA(['a', 2, 1, 1, 3]),
+      { ...withA(['a', null, 1, 3, 3]), history: [['d', 1, 1, [1, -3], [1], 0]] },
+      withA(['a', 2, 2, 1, 9]),
+      { ...base, history: [['a', 1, 1, [3], [1], 0]] }, // as old as its item
+      { ...base, history: [['a', 1, 1, [1, -2], [1], 0]] }, // deleted, yet an item
+      { ...base, history: [['a', 1, 1, [1], [], 0]] },
+      { ...base, history: [['a', 1, 1, [-1], [], 0]] },
+      { ...base, history: [['a', 1, 1, [1], [1], [0, 0]]] },
+      { ...base, history: [['a', 1, 1, [1], [1], 0], ['e', 1, 1, [1], [1], 0]] }, // not deleted, not an item
+      { ...base, history: [['a', 1, 1, [1], [1], 0], ['a', 1, 1, [2], [1], 0]] },
+      { ...base, leases: [[1, 10, ['zz']]] },
+      { ...base, leases: [[1, 10, ['a']], [2, 10, ['a']]] },
+      { ...base, leases: [[0, 10, []]] },
+      { ...base, compactRevision: 4 }, // two changes of "a" kept from before the compaction
+      { ...base, leases: 'x' },
+      { ...base, history: {} },
+      { revision: -1, items: [] },
+      { revision: 1.5, items: [] },
+      { revision: 3, items: [['a', 1, 1, 1, 1], ['a', 1, 1, 2, 2]] },
+      { revision: 2 ** 53, items: [], compactRevision: 0, history: [], leases: [] },
+    ];
+    for (const snapshot of broken) {
+      let error: unknown;
+      try {
+        kv.restore(snapshot);
+      } catch (err) {
+        error = err;
+      }
+      expect(error, JSON.stringify(snapshot)).toBeInstanceOf(KvError);
+      expect((error as KvError).code).toBe('BAD_SNAPSHOT');
+      expect(send(kv, { op: 'get', key: 'keep' })).toMatchObject({ value: 1 });
+    }
   });
 
   it('rejects a malformed snapshot with a typed error', () => {
@@ -100,7 +393,8 @@ describe('snapshots', () => {
 
 const keyArb = fc.constantFrom('a', 'b', 'c', 'd/1', 'd/2');
 const valueArb: fc.Arbitrary<JsonValue> = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom('x', 'y'), fc.constant(null));
-const commandArb: fc.Arbitrary<KvCommand> = fc.oneof(
+// the commands of the first version: every one names a key
+const commandArb: fc.Arbitrary<Extract<KvCommand, { readonly key: string }>> = fc.oneof(
   fc.record({ op: fc.constant('put' as const), key: keyArb, value: valueArb }),
   fc.record({ op: fc.constant('delete' as const), key: keyArb }),
   fc.record({ op: fc.constant('cas' as const), key: keyArb, from: valueArb, to: valueArb }),

@@ -329,11 +329,12 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
 export function historyCallOf(op: KvRequest): { f: string; input: JsonValue } {
   switch (op.op) {
     case 'get':
-      return { f: 'get', input: { key: op.key } };
+      // a read of a past revision is not a read of the kv model's present
+      return op.revision === undefined || op.revision === 0 ? { f: 'get', input: { key: op.key } } : { f: 'getAt', input: { key: op.key, revision: op.revision } };
     case 'put':
       return { f: 'put', input: { key: op.key, value: op.value } };
     case 'delete':
-      return { f: 'delete', input: { key: op.key } };
+      return 'end' in op || 'prefix' in op ? { f: 'deleteRange', input: kvRequestToJson(op) } : { f: 'delete', input: { key: op.key } };
     case 'cas':
       return { f: 'cas', input: { key: op.key, from: op.from, to: op.to } };
     case 'incr':
@@ -348,6 +349,9 @@ export function historyCallOf(op: KvRequest): { f: string; input: JsonValue } {
       if (op.limit !== undefined) input['limit'] = op.limit;
       return { f: 'range', input };
     }
+    default:
+      // txn, compact, leases and changes: recorded as sent; the kv model knows none of them
+      return { f: op.op, input: kvRequestToJson(op) };
   }
 }
 

@@ -1,10 +1,11 @@
 // No request the KV accepts can make replication or persistence fail: whatever value passes the
 // leader's admission check (src/kv/limits.ts) encodes for the peer transport (MessagePack), for the
 // write-ahead log (JSON) and for a snapshot, and decodes to the same value. Values past the limits
-// (deep nesting, size, lone surrogates) are refused before they reach the log.
+// (deep nesting, size, lone surrogates) are refused before they reach the log, inside a txn too
+// (whose operations, nesting and total size are bounded as well).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { kvCommandProblem, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_VALUE_DEPTH } from '../kv/index.js';
+import { kvCommandProblem, MAX_KEY_BYTES, MAX_TXN_BYTES, MAX_VALUE_BYTES, MAX_VALUE_DEPTH } from '../kv/index.js';
 import { decodeWireFrame, encodeMessageFrame } from '../net/codec.js';
 import { FRAME_HEADER_BYTES } from '../net/frame.js';
 import type { JsonValue } from '../sim/index.js';
@@ -67,6 +68,26 @@ describe('value limits', () => {
 
   it('carries -0, which JSON writes as 0 (a counterexample fast-check found)', () => {
     carriesEverywhere({ op: 'put', key: 'k', value: -0 });
+  });
+
+  it('every accepted txn encodes for the transport, the log and a snapshot; a refused one is refused with a reason', () => {
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('put'), key, value }),
+      fc.record({ op: fc.constant('delete'), prefix: fc.string({ unit: 'binary', maxLength: 8 }) }),
+      fc.record({ op: fc.constant('get'), key }),
+    );
+    const compare = fc.record({ key, target: fc.constant('value'), cmp: fc.constant('='), value });
+    fc.assert(
+      fc.property(fc.array(compare, { maxLength: 3 }), fc.array(op, { maxLength: 4 }), fc.array(op, { maxLength: 3 }), (c, success, failure) => {
+        const command = { op: 'txn', compare: c, success, failure } as JsonValue;
+        const problem = kvCommandProblem(command);
+        if (problem === null) carriesEverywhere(command);
+        else expect(problem).toMatch(/key|value|nests|bytes|surrogate|empty|twice|prefix/);
+      }),
+      { numRuns: 200 },
+    );
+    const big = 'x'.repeat(300 * 1024);
+    expect(kvCommandProblem({ op: 'txn', success: [1, 2, 3, 4].map((i) => ({ op: 'put', key: `k${i}`, value: big })) })).toMatch(new RegExp(`${MAX_TXN_BYTES}`));
   });
 
   it('refuses the reported hostile values before they reach the log', () => {
