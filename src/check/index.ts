@@ -41,6 +41,20 @@ export {
 export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';
+export {
+  checkWatcher,
+  checkWatches,
+  describeWatchEvent,
+  type CommittedChanges,
+  type WatchCheckResult,
+  type WatchDelivery,
+  type WatchDiscrepancy,
+  type WatchEvent,
+  type WatchKv,
+  type WatchProblem,
+  type WatchSelector,
+  type WatcherRecord,
+} from './watch.js';
 export { escapeControls } from './escape.js';
 export * from './txn/index.js';
 export {
