@@ -55,6 +55,7 @@ export {
   type WatchSelector,
   type WatcherRecord,
 } from './watch.js';
+export { checkKvRevisions, type RevisionCheckResult, type RevisionProblem, type RevisionProblemKind, type RevisionedOp } from './kv-revisions.js';
 export { escapeControls } from './escape.js';
 export * from './txn/index.js';
 export {
