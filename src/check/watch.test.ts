@@ -128,7 +128,8 @@ describe('checkWatcher', () => {
   });
 
   it('catches progress claimed past what came or what was committed', () => {
-    expect(problem({ ...prefixWatcher, deliveries: [{ events: events.slice(0, 1), progressRevision: 4 }] })).toBe('gap');
+    expect(problem({ ...prefixWatcher, deliveries: [{ events: pick(0, 1), progressRevision: 4 }] })).toBe('gap');
+    expect(problem({ ...prefixWatcher, deliveries: [{ events: pick(0), progressRevision: 3 }] })).toBe('split-revision');
     expect(problem({ ...prefixWatcher, deliveries: [...prefixWatcher.deliveries, { events: [], progressRevision: committed.throughRevision + 1 }] })).toBe('future-progress');
   });
 

@@ -230,6 +230,9 @@ export function checkWatcher(committed: CommittedChanges, w: WatcherRecord): Wat
     }
     const pending = expected[next];
     if (pending !== undefined && pending.revision <= progress) {
+      if (last !== null && pending.revision === last.event.revision) {
+        return found('split-revision', d, position - 1, pending, null, `delivery ${d} claims everything through revision ${progress}, but only part of revision ${pending.revision} came`);
+      }
       return found('gap', d, position - 1, pending, null, `delivery ${d} claims everything through revision ${progress}, but this change never came`);
     }
   }
