@@ -2,26 +2,28 @@
 // nemesis; linearizability with the txn-aware kv model, revisions, the watch checker) and prints
 // one line per seed, then a summary; exits 1 if any seed had a violation. A failing seed replays
 // with `synod chaos --protocol kv-txn --seeds 1 --first-seed N` (or this script from N, count 1).
-// Usage: node --import tsx scripts/kv-txn-chaos.ts [FIRST_SEED] [COUNT] [--nodes N] [--duration-ms T] [--watch-bug BUG] [--quiet]
+// Usage: node --import tsx scripts/kv-txn-chaos.ts [FIRST_SEED] [COUNT] [--nodes N] [--duration-ms T] [--watch-bug BUG] [--stale-gets] [--quiet]
+// (--watch-bug and --stale-gets break the system on purpose, to show the checkers catching it).
 import { performance } from 'node:perf_hooks';
 import { runTxnChaos, type TxnChaosOptions } from '../src/raft/chaos-txn.js';
 import type { WatchBug } from '../src/raft/workload-txn.js';
 
 const positional: string[] = [];
-const flags: { nodes?: number; durationMs?: number; watchBug?: WatchBug; quiet: boolean } = { quiet: false };
+const flags: { nodes?: number; durationMs?: number; watchBug?: WatchBug; staleGets?: boolean; quiet: boolean } = { quiet: false };
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
   if (a === '--nodes') flags.nodes = Number(args[++i]);
   else if (a === '--duration-ms') flags.durationMs = Number(args[++i]);
   else if (a === '--watch-bug') flags.watchBug = args[++i] as WatchBug;
+  else if (a === '--stale-gets') flags.staleGets = true;
   else if (a === '--quiet') flags.quiet = true;
   else positional.push(a);
 }
 const first = Number(positional[0] ?? 1);
 const count = Number(positional[1] ?? 2000);
 if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || count < 1) {
-  process.stderr.write('usage: kv-txn-chaos.ts [FIRST_SEED] [COUNT] [--nodes N] [--duration-ms T] [--watch-bug resume-at-last-event|skip-on-reconnect|cut-pages] [--quiet]\n');
+  process.stderr.write('usage: kv-txn-chaos.ts [FIRST_SEED] [COUNT] [--nodes N] [--duration-ms T] [--watch-bug resume-at-last-event|skip-on-reconnect|cut-pages] [--stale-gets] [--quiet]\n');
   process.exit(2);
 }
 
@@ -29,7 +31,7 @@ const started = performance.now();
 const failing: number[] = [];
 const totals = { ops: 0, unknown: 0, revisions: 0, watchEvents: 0, reconnects: 0, elections: 0, undecided: 0 };
 for (let seed = first; seed < first + count; seed++) {
-  const options: TxnChaosOptions = { seed, ...(flags.nodes === undefined ? {} : { nodes: flags.nodes }), ...(flags.durationMs === undefined ? {} : { durationMs: flags.durationMs }), ...(flags.watchBug === undefined ? {} : { watchBug: flags.watchBug }) };
+  const options: TxnChaosOptions = { seed, ...(flags.nodes === undefined ? {} : { nodes: flags.nodes }), ...(flags.durationMs === undefined ? {} : { durationMs: flags.durationMs }), ...(flags.watchBug === undefined ? {} : { watchBug: flags.watchBug }), ...(flags.staleGets === true ? { staleGets: true } : {}) };
   const r = runTxnChaos(options);
   totals.ops += r.ops.ok + r.ops.fail + r.ops.unknown;
   totals.unknown += r.ops.unknown;

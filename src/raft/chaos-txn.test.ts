@@ -47,6 +47,14 @@ describe('kv-txn chaos', () => {
     expect(result.violations.every((v) => v.kind === 'watch')).toBe(true);
   });
 
+  it('catches stale reads (gets answered from whichever node they reach) on seed 21', () => {
+    const result = runTxnChaos({ seed: 21, staleGets: true });
+    expect(result.ok).toBe(false);
+    expect(result.linearizability).toBe('not-linearizable');
+    expect(result.violations.map((v) => v.kind)).toEqual(['revisions', 'linearizability']);
+    expect(result.violations[0]?.message).toMatch(/^operation 572: revision-order at revision 90: a result at revision 90, though a result at revision 247 completed before it was invoked$/);
+  });
+
   it('a seed replays exactly', () => {
     const a = runTxnChaos({ seed: 77, durationMs: 1500, trace: { keepLines: false } });
     const b = runTxnChaos({ seed: 77, durationMs: 1500, trace: { keepLines: false } });

@@ -33,6 +33,8 @@ export interface TxnChaosOptions {
   readonly membership?: boolean;
   /** A deliberately broken watcher, to show the watch checker catching it. */
   readonly watchBug?: WatchBug;
+  /** Deliberately broken reads: a get is answered from the applied state of whichever node it reaches (stale on a follower), to show the linearizability and revision checks catching it. */
+  readonly staleGets?: boolean;
 }
 
 /** What a kv-txn run found, beyond the generic chaos result. */
@@ -64,7 +66,11 @@ type Fx = Effects<RaftMessage, RaftPersistOp, RaftResponse>;
  * node has applied (stale when it is cut off).
  */
 export class WatchServingCore implements ProtocolCore<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
-  constructor(readonly raft: RaftCore<KvRequest, KvQuery, KvResult>) {}
+  constructor(
+    readonly raft: RaftCore<KvRequest, KvQuery, KvResult>,
+    /** Also answer gets locally: a deliberate bug (stale reads), for showing the checkers at work. */
+    private readonly staleGets = false,
+  ) {}
 
   start(fx: Fx): void {
     this.raft.start(fx);
@@ -80,7 +86,8 @@ export class WatchServingCore implements ProtocolCore<RaftMessage, RaftRequest, 
 
   handleRequest(requestId: string, request: RaftRequest, fx: Fx): void {
     const op = request.type === 'read' ? request.op : null;
-    if (op === null || typeof op !== 'object' || Array.isArray(op) || op['op'] !== 'changes') return this.raft.handleRequest(requestId, request, fx);
+    const local = op !== null && typeof op === 'object' && !Array.isArray(op) && (op['op'] === 'changes' || (this.staleGets && op['op'] === 'get'));
+    if (!local) return this.raft.handleRequest(requestId, request, fx);
     const decoded = decodeKvRequest(op);
     if (!decoded.ok) return fx.reply(requestId, { ok: false, error: 'bad-request', leaderHint: null, message: decoded.problem });
     const result = this.raft.queryLocal(decoded.value as KvQuery) as unknown as JsonValue;
@@ -88,11 +95,11 @@ export class WatchServingCore implements ProtocolCore<RaftMessage, RaftRequest, 
   }
 }
 
-export function watchServingSpec(spec: RaftSpec<KvRequest, KvQuery, KvResult>): ProtocolSpec<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
+export function watchServingSpec(spec: RaftSpec<KvRequest, KvQuery, KvResult>, staleGets = false): ProtocolSpec<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
   return {
     name: spec.name,
     tickIntervalMs: spec.tickIntervalMs,
-    create: (env, durable) => new WatchServingCore(spec.create(env, durable)),
+    create: (env, durable) => new WatchServingCore(spec.create(env, durable), staleGets),
     ...(spec.supersedesEarlier === undefined ? {} : { supersedesEarlier: spec.supersedesEarlier }),
   };
 }
@@ -150,7 +157,7 @@ export function runTxnChaos(options: TxnChaosOptions): TxnChaosResult {
     fsyncMs: 1,
     trace: options.trace,
     client: { requestTimeoutMs: 250, opTimeoutMs: 2000 },
-    wrapSpec: watchServingSpec,
+    wrapSpec: (spec) => watchServingSpec(spec, options.staleGets === true),
     unwrapCore: unwrapWatchServing,
   });
   const found: Violation[] = [];

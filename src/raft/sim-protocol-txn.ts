@@ -21,7 +21,7 @@ export const kvTxnSimProtocol: SimProtocol = {
       link: o.link,
       fsyncMs: 1,
       trace: o.trace === false ? false : { sink: o.trace.sink },
-      wrapSpec: watchServingSpec,
+      wrapSpec: (spec) => watchServingSpec(spec),
       unwrapCore: unwrapWatchServing,
     });
     startTxnWorkload(cluster, { clients: 4, thinkMs: 20, untilMs: o.durationMs, prefix: 'c' });
