@@ -8,6 +8,7 @@ import { checkHistory } from './checker.js';
 import { CheckError } from './errors.js';
 import { kvModel } from './models/kv.js';
 import { formatCheckText } from './report.js';
+import { checkSessions } from './session.js';
 import type { CheckResult } from './result.js';
 import { bruteForceLinearizable, historyOf, type OpSpec } from './test/histories.js';
 import { linearizableTxnHistory, randomTxnHistory } from './test/kv-txn-generators.js';
@@ -154,6 +155,11 @@ describe('kv txn', () => {
     expect(refused({ success: [{ op: 'get', key: 'a', revision: 2 }] })).toMatch(/takes no "revision"/);
     expect(refused({ success: 'no' })).toMatch(/"success" must be an array/);
     expect(refused({ success: [put('a', 1)] })).toBe('accepted');
+  });
+
+  it('leaves session checks to histories without multi-key writes', () => {
+    const history = historyOf([{ p: 1, f: 'txn', input: { success: [put('a', 1)] }, output: null, at: [0, 1] }]);
+    expect(() => checkSessions(history, kvModel)).toThrow(/session checks do not know kv txn/);
   });
 
   it('names every key of a violating partition in the report', () => {
