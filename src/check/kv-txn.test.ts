@@ -101,9 +101,9 @@ describe('kv txn', () => {
       success: [put('a', 1), { op: 'txn', compare: [{ key: 'a', target: 'createRevision', cmp: '=', value: 0 }], success: [get('a')], failure: [] }],
     };
     // the nested compare sees a absent (before the txn), so its success branch runs and reads the new a
-    const output = { succeeded: true, results: [{ version: 1 }, { succeeded: true, results: [got(1, 1)] }] };
+    const output: JsonValue = { succeeded: true, results: [{ version: 1 }, { succeeded: true, results: [got(1, 1)] }] };
     expect(check([{ p: 1, f: 'txn', input, output, at: [0, 1] }]).verdict).toBe('linearizable');
-    const nestedFailed = { succeeded: true, results: [{ version: 1 }, { succeeded: false, results: [] }] };
+    const nestedFailed: JsonValue = { succeeded: true, results: [{ version: 1 }, { succeeded: false, results: [] }] };
     expect(check([{ p: 1, f: 'txn', input, output: nestedFailed, at: [0, 1] }]).verdict).toBe('not-linearizable');
   });
 

@@ -23,7 +23,7 @@ const rangeSelectorArb = fc.constantFrom<{ [key: string]: JsonValue }>({ prefix:
 
 function stepArb(depth: number): fc.Arbitrary<TxnOp> {
   const leaves: fc.Arbitrary<TxnOp>[] = [
-    fc.record({ op: fc.constant('put' as const), key: keyArb, value: fc.option(valueArb, { freq: 6 }), prevKv: fc.boolean() }),
+    fc.record({ op: fc.constant('put' as const), key: keyArb, value: fc.option(valueArb, { freq: 6 }).map((v): JsonValue => v), prevKv: fc.boolean() }),
     fc.record({ op: fc.constant('delete' as const), key: keyArb, prevKv: fc.boolean() }),
     fc.record({ op: fc.constant('get' as const), key: keyArb }),
     rangeSelectorArb.map((s) => ({ op: 'range', ...s }) as TxnOp),
