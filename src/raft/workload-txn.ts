@@ -36,8 +36,8 @@ export interface TxnWorkload {
   readonly refusedByDecoder: number;
 }
 
-/** What a client remembers of what it saw: values and versions to compare with, the highest revision for reads of the past. */
-interface Seen {
+/** What the clients remember of what they saw: values and versions to compare with, the highest revision for reads of the past. */
+export interface Seen {
   readonly values: Map<string, JsonValue>;
   readonly versions: Map<string, number>;
   maxRevision: number;
@@ -289,13 +289,15 @@ class Watcher {
   }
 
   /** Moves to another node (its own may be down, paused, cut off or removed) and resumes from the next revision. */
-  private reconnect(_why: string): void {
+  private reconnect(why: string): void {
     this.reconnects++;
     const others = this.cluster.nodeIds.filter((id) => id !== this.node);
+    const from = this.node;
     this.node = others.length === 0 ? this.node : this.rng.pick(others);
     this.lastProgressMs = this.cluster.nowMs;
     if (this.options.bug === 'resume-at-last-event' && this.lastEvent !== null) this.next = this.lastEvent.revision;
     if (this.options.bug === 'skip-on-reconnect') this.next += 1;
+    this.cluster.note(`${this.id}: ${why}; resumes on ${this.node} (from ${from}) at revision ${this.next}`);
     this.cluster.sim.after(this.rng.int(5, 30), () => this.pull());
   }
 }
