@@ -5,7 +5,8 @@ import type { History, Operation } from '../core/index.js';
 import { Budget, type BudgetOptions, type BudgetReason } from './budget.js';
 import { CheckError } from './errors.js';
 import { StepTable } from './machine.js';
-import type { Model } from './model.js';
+import { componentsOf, joinsKeys, type PreparedOp } from './components.js';
+import type { Model, PreparedCall } from './model.js';
 import type { CheckResult, PartitionReport, Verdict, Violation } from './result.js';
 import { startSearch, type ResumableSearch, type SearchOutcome } from './search.js';
 
@@ -24,7 +25,10 @@ export interface CheckOptions extends BudgetOptions {
 }
 
 export interface Partition<C> {
+  /** The partition's name: its key, or for several keys the one that appeared first. */
   readonly key: string;
+  /** Every key of the partition, when calls that touch several keys joined them (else absent). */
+  readonly keys?: readonly string[];
   readonly ops: Operation[];
   readonly calls: C[];
 }
@@ -37,23 +41,49 @@ function assertTimes(op: Operation): void {
   }
 }
 
-/** Groups the operations that can matter by key, in order of each key's first appearance. */
+/**
+ * Groups the operations that can matter by key, in order of each key's first appearance. Calls
+ * that touch several keys (a multi-key transaction, a range) put all their keys in one partition:
+ * partitions are then the connected components of keys touched together (components.ts).
+ */
 export function partitionHistory<S, C>(history: History, model: Model<S, C>, options: Pick<CheckOptions, 'failedCas'> = {}): Partition<C>[] {
   const byKey = new Map<string, Partition<C>>();
   const observe = options.failedCas === 'observed' && model.observeFailure !== undefined;
   if (options.failedCas !== undefined && options.failedCas !== 'observed' && options.failedCas !== 'dropped') {
     throw new CheckError('BAD_OPTION', `failedCas must be "observed" or "dropped", not ${JSON.stringify(options.failedCas)}`);
   }
+  const prepare = (op: Operation): PreparedCall<C> | null => (observe && op.outcome === 'fail' ? (model.observeFailure?.(op) ?? null) : model.prepare(op));
   for (const op of history.ops) {
     assertTimes(op);
-    const prepared = observe && op.outcome === 'fail' ? (model.observeFailure?.(op) ?? null) : model.prepare(op);
+    const prepared = prepare(op);
     if (prepared === null) continue;
+    // the first call over several keys sends the whole history down the slower, joining path
+    if (joinsKeys(prepared)) return joinedPartitions(history, model, prepare);
     let partition = byKey.get(prepared.key);
     if (partition === undefined) byKey.set(prepared.key, (partition = { key: prepared.key, ops: [], calls: [] }));
     partition.ops.push(op);
     partition.calls.push(prepared.call);
   }
   return [...byKey.values()].map((p) => inInvokeOrder(pruneUnobservedWrites(p, model)));
+}
+
+/** Partitions as connected components of the keys calls touch together, each in history order. */
+function joinedPartitions<S, C>(history: History, model: Model<S, C>, prepare: (op: Operation) => PreparedCall<C> | null): Partition<C>[] {
+  const items: PreparedOp<C>[] = [];
+  for (const op of history.ops) {
+    assertTimes(op);
+    const prepared = prepare(op);
+    if (prepared !== null) items.push({ op, prepared });
+  }
+  return componentsOf(items).map((component) => {
+    const partition: Partition<C> = {
+      key: component.key,
+      ...(component.keys.length > 1 ? { keys: component.keys } : {}),
+      ops: component.items.map((item) => item.op),
+      calls: component.items.map((item) => item.prepared.call),
+    };
+    return inInvokeOrder(pruneUnobservedWrites(partition, model));
+  });
 }
 
 /**
@@ -70,7 +100,7 @@ function pruneUnobservedWrites<S, C>(partition: Partition<C>, model: Model<S, C>
   const observed = new Set(effects.filter((e) => e?.kind === 'read').map((e) => e?.value));
   const keep = partition.ops.map((op, k) => !(op.outcome === 'unknown' && effects[k]?.kind === 'write' && !observed.has(effects[k]?.value as string)));
   if (keep.every(Boolean)) return partition;
-  return { key: partition.key, ops: partition.ops.filter((_, k) => keep[k]), calls: partition.calls.filter((_, k) => keep[k]) };
+  return { ...partition, ops: partition.ops.filter((_, k) => keep[k]), calls: partition.calls.filter((_, k) => keep[k]) };
 }
 
 /** The search numbers operations by position; in invoke order its memo stays compact. */
@@ -78,7 +108,7 @@ function inInvokeOrder<C>(partition: Partition<C>): Partition<C> {
   const { ops, calls } = partition;
   if (ops.every((op, k) => k === 0 || ops[k - 1]!.invokeMs <= op.invokeMs)) return partition;
   const order = ops.map((_, k) => k).sort((a, b) => ops[a]!.invokeMs - ops[b]!.invokeMs || a - b);
-  return { key: partition.key, ops: order.map((k) => ops[k]!), calls: order.map((k) => calls[k]!) };
+  return { ...partition, ops: order.map((k) => ops[k]!), calls: order.map((k) => calls[k]!) };
 }
 
 function toViolation<S, C>(
@@ -89,6 +119,7 @@ function toViolation<S, C>(
   const indexOf = (local: number): number => partition.ops[local]!.index;
   return {
     key: partition.key,
+    ...(partition.keys === undefined ? {} : { keys: partition.keys }),
     prefix: Array.from(found.prefixOps, (op, k) => ({ op: indexOf(op), state: table.stateJson(found.prefixStates[k]!) })),
     stuck: indexOf(found.stuck),
     unplaceable: found.unplaceable.map(indexOf),
@@ -122,7 +153,8 @@ class PartitionTask<S, C> {
 
   private start(): { readonly table: StepTable<S, C>; readonly search: ResumableSearch } {
     const { partition, model } = this;
-    const table = new StepTable(model, partition.calls, model.initial(partition.key));
+    const initial = model.initialFor === undefined ? model.initial(partition.key) : model.initialFor(partition.key, partition.calls);
+    const table = new StepTable(model, partition.calls, initial);
     const search = startSearch(
       {
         invokeTimes: Float64Array.from(partition.ops, (op) => op.invokeMs),
@@ -179,7 +211,8 @@ class PartitionTask<S, C> {
 
   private reportOf(verdict: Verdict, states: number, steps: number, reason: PartitionReport['reason'], now: (() => number) | undefined): PartitionReport {
     const ms = now === undefined ? null : Math.round(this.ms * 1000) / 1000;
-    return { key: this.partition.key, verdict, ops: this.partition.ops.length, states, steps, reason, ms };
+    const { key, keys } = this.partition;
+    return { key, ...(keys === undefined ? {} : { keys }), verdict, ops: this.partition.ops.length, states, steps, reason, ms };
   }
 }
 

@@ -13,6 +13,9 @@ export {
   registerModel,
   type CasResult,
   type KvCall,
+  type KvState,
+  KvMap,
+  type KvEntry,
   type ModelName,
   type MutexCall,
   type MutexState,
@@ -38,6 +41,21 @@ export {
 export { parseSynodHistory, validateHistory } from './formats/synod.js';
 export { checkResultToJson, describeOperation, formatCheckText, formatSessionText, type TextOptions } from './report.js';
 export { canonicalJson } from './json.js';
+export {
+  checkWatcher,
+  checkWatches,
+  describeWatchEvent,
+  type CommittedChanges,
+  type WatchCheckResult,
+  type WatchDelivery,
+  type WatchDiscrepancy,
+  type WatchEvent,
+  type WatchKv,
+  type WatchProblem,
+  type WatchSelector,
+  type WatcherRecord,
+} from './watch.js';
+export { checkKvRevisions, type RevisionCheckResult, type RevisionProblem, type RevisionProblemKind, type RevisionedOp } from './kv-revisions.js';
 export { escapeControls } from './escape.js';
 export * from './txn/index.js';
 export {

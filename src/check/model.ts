@@ -8,6 +8,17 @@ export interface PreparedCall<C> {
   /** Operations with different keys are independent and are checked apart (P-compositionality). */
   readonly key: string;
   readonly call: C;
+  /**
+   * Every key the call reads or writes by name, when that is more than `key` (a multi-key
+   * transaction); default `[key]`. The checker joins the partitions of all of them into one.
+   */
+  readonly keys?: readonly string[];
+  /**
+   * For a call over a range of keys (a range read, a prefix delete): whether it covers `key`. The
+   * call then also touches every key of the history (named by any call) that it covers, and the
+   * checker joins their partitions: keys no operation names cannot be in the store.
+   */
+  readonly covers?: (key: string) => boolean;
 }
 
 /** What an operation means for the session-guarantee checks (read-your-writes, monotonic reads). */
@@ -32,6 +43,11 @@ export interface Model<S, C> {
   observeFailure?(op: Operation): PreparedCall<C> | null;
   /** The state every partition starts in. */
   initial(key: string): S;
+  /**
+   * The state a partition starts in, knowing its calls (a model may keep a cheaper state where
+   * the calls allow it). Used instead of `initial` when present; `key` is the partition's name.
+   */
+  initialFor?(key: string, calls: readonly C[]): S;
   /**
    * The state after `call`, or undefined when `call`, with the output it was seen to return,
    * cannot happen in `state`. For an unknown-outcome call, undefined means it cannot have taken

@@ -43,7 +43,8 @@ function describeIndex(ops: Map<number, Operation>, index: number): string {
 }
 
 function violationLines(violation: Violation, ops: Map<number, Operation>, tail: number): string[] {
-  const key = violation.key === '' ? '' : ` in key ${showJson(violation.key)}`;
+  const keys = violation.keys;
+  const key = keys !== undefined ? ` in keys ${keys.map((k) => showJson(k)).join(', ')}` : violation.key === '' ? '' : ` in key ${showJson(violation.key)}`;
   const lines = [`  longest linearizable prefix${key}: ${count(violation.prefix.length, 'operation')}`];
   const shown = violation.prefix.slice(Math.max(0, violation.prefix.length - tail));
   if (shown.length < violation.prefix.length) lines.push(`    … ${violation.prefix.length - shown.length} earlier`);

@@ -6,7 +6,10 @@ import type { BudgetReason } from './budget.js';
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown';
 
 export interface PartitionReport {
+  /** The partition's name: its key, or for several keys joined by multi-key calls the first to appear. */
   readonly key: string;
+  /** Every key of the partition, when it has several (else absent). */
+  readonly keys?: readonly string[];
   readonly verdict: Verdict;
   /** Operations the search had to place or could place (failed ops and unknown reads are dropped). */
   readonly ops: number;
@@ -32,6 +35,8 @@ export interface LinearizedStep {
 export interface Violation {
   /** The partition (key) that is not linearizable; "" for single-object models. */
   readonly key: string;
+  /** Every key of that partition, when multi-key calls joined several (else absent). */
+  readonly keys?: readonly string[];
   /** The longest partial linearization the search found, in order. */
   readonly prefix: readonly LinearizedStep[];
   /** `Operation.index` of the operation that completed before it could be placed after `prefix`. */

@@ -243,7 +243,8 @@ function partitionLines(result: CheckResult): string[] {
   return result.partitions.map((p) => {
     const why = p.reason === null ? '' : ` (${p.reason})`;
     const ms = p.ms === null ? '' : `, ${p.ms.toFixed(1)} ms`;
-    return `  key ${JSON.stringify(p.key)}: ${p.verdict}${why}, ${p.ops} operations, ${p.states} states${ms}`;
+    const name = p.keys === undefined ? `key ${JSON.stringify(p.key)}` : `keys ${p.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    return `  ${name}: ${p.verdict}${why}, ${p.ops} operations, ${p.states} states${ms}`;
   });
 }
 

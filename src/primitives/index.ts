@@ -3,11 +3,12 @@
 // SimProtocol to this list (see docs/adding-a-primitive.md).
 import { clockSyncSimProtocol, hlcGossipSimProtocol } from '../clock/sim-protocols.js';
 import { raftSimProtocol } from '../raft/sim-protocol.js';
+import { kvTxnSimProtocol } from '../raft/sim-protocol-txn.js';
 import { echoSimProtocol } from '../sim/echo-protocol.js';
 import { leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol } from '../sim/lease-counter-protocol.js';
 import type { SimProtocol } from '../sim/sim-protocol.js';
 
-export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol];
+export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, kvTxnSimProtocol];
 
 export function simProtocol(name: string): SimProtocol | undefined {
   return SIM_PROTOCOLS.find((p) => p.name === name);

@@ -46,10 +46,10 @@ export const DEFAULT_CHAOS = {
 } as const;
 
 /** Faults come faster than the simulator's default so short runs see many of them, overlapping. */
-const CHAOS_NEMESIS: Omit<RandomNemesisOptions, 'untilMs'> = { ...DEFAULT_RANDOM_NEMESIS, meanIntervalMs: 300, minFaultMs: 100, maxFaultMs: 1500 };
+export const CHAOS_NEMESIS: Omit<RandomNemesisOptions, 'untilMs'> = { ...DEFAULT_RANDOM_NEMESIS, meanIntervalMs: 300, minFaultMs: 100, maxFaultMs: 1500 };
 
 /** Chaos clusters snapshot often, so snapshots and their installation are exercised too. */
-const CHAOS_RAFT: Partial<RaftOptions> = { snapshotThresholdEntries: 40, snapshotChunkChars: 256, maxEntriesPerAppend: 16 };
+export const CHAOS_RAFT: Partial<RaftOptions> = { snapshotThresholdEntries: 40, snapshotChunkChars: 256, maxEntriesPerAppend: 16 };
 
 export function runChaos(options: ChaosOptions): ChaosResult {
   const o = {
@@ -97,7 +97,7 @@ export function runChaos(options: ChaosOptions): ChaosResult {
  * Every so often one administrative change: remove a random voter (the leader included), or put
  * a removed node back as a learner and promote it, or hand leadership to a random voter.
  */
-function startMembershipChurn(cluster: RaftCluster, untilMs: number): void {
+export function startMembershipChurn(cluster: RaftCluster, untilMs: number): void {
   const rng = cluster.sim.random.stream('chaos-membership');
   const all = cluster.nodeIds;
   const next = (): void => {

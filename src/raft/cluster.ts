@@ -368,6 +368,9 @@ export function historyOutputOf(op: KvRequest, result: KvResult): { outcome: Out
       return { outcome: 'ok', output: 'value' in result ? (result.value as JsonValue) : null };
     case 'range':
       return { outcome: 'ok', output: 'items' in result ? (result.items.map((i) => [i.key, i.value]) as JsonValue) : null };
+    case 'txn':
+      // what the kv model checks a txn against: its branch and every result (revisions included)
+      return { outcome: 'ok', output: 'succeeded' in result ? { succeeded: result.succeeded, results: result.results as JsonValue } : null };
     default:
       return { outcome: 'ok', output: null };
   }

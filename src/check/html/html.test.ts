@@ -134,6 +134,15 @@ describe('operationKeys', () => {
     expect([...operationKeys(history, kvModel)]).toEqual([[0, 'a'], [1, 'b']]);
     expect([...operationKeys(historyOf([{ p: 1, f: 'read', at: [0, 1], outcome: 'unknown' }]), registerModel)]).toEqual([[0, '']]);
   });
+
+  it('gives every operation of a partition joined by a txn the partition\'s name', () => {
+    const history = historyOf([
+      { p: 1, f: 'put', input: { key: 'b', value: 1 }, at: [0, 1] },
+      { p: 2, f: 'txn', input: { success: [{ op: 'put', key: 'a', value: 2 }, { op: 'get', key: 'b' }] }, at: [2, 3], outcome: 'unknown' },
+      { p: 3, f: 'get', input: { key: 'c' }, output: null, at: [4, 5] },
+    ]);
+    expect([...operationKeys(history, kvModel)]).toEqual([[0, 'b'], [1, 'b'], [2, 'c']]);
+  });
 });
 
 describe('historyChart', () => {

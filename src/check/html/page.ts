@@ -169,7 +169,8 @@ function violationDetails(violation: Violation, history: History, maxSteps: numb
     const op = byIndex.get(index);
     return op === undefined ? `#${index}` : showText(describeOperation(op), MAX_TITLE_CHARS);
   };
-  const where = violation.key === '' ? '' : ` in key ${showJson(violation.key, 80)}`;
+  const joined = violation.keys === undefined ? null : violation.keys.slice(0, 20).map((k) => showJson(k, 80)).join(', ') + (violation.keys.length > 20 ? ', …' : '');
+  const where = joined !== null ? ` in keys ${joined}` : violation.key === '' ? '' : ` in key ${showJson(violation.key, 80)}`;
   const first = Math.max(0, violation.prefix.length - maxSteps);
   const steps = violation.prefix.slice(first).map((s) => el('li', { 'data-index': s.op }, describe(s.op), ' ⇒ ', el('code', {}, showJson(s.state, MAX_STATE_CHARS))));
   return [

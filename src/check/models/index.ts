@@ -6,7 +6,8 @@ import { kvModel } from './kv.js';
 import { mutexModel } from './mutex.js';
 import { registerModel } from './register.js';
 
-export { kvModel, type KvCall } from './kv.js';
+export { kvModel, type KvCall, type KvState } from './kv.js';
+export { KvMap, type KvEntry } from './kv-state.js';
 export { mutexModel, type MutexCall, type MutexState } from './mutex.js';
 export { registerModel, type RegisterCall, type CasResult } from './register.js';
 

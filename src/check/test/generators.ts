@@ -9,7 +9,7 @@ import { assignProcesses } from './histories.js';
 const SPACING = 10;
 const WIDEN = 30;
 
-interface Draft {
+export interface Draft {
   readonly f: string;
   readonly input: JsonValue;
   readonly output: JsonValue;
@@ -18,24 +18,24 @@ interface Draft {
   readonly process?: string;
 }
 
-interface Widening {
+export interface Widening {
   readonly left: number;
   readonly right: number;
 }
 
 /** Applied: took effect and was seen to; unknown: took effect, outcome unknown; lost: outcome unknown, no effect. */
-type Fate = 'applied' | 'unknown' | 'lost';
-const fateArb = fc.constantFrom<Fate>('applied', 'applied', 'applied', 'unknown', 'lost');
+export type Fate = 'applied' | 'unknown' | 'lost';
+export const fateArb = fc.constantFrom<Fate>('applied', 'applied', 'applied', 'unknown', 'lost');
 const valueArb = fc.integer({ min: 0, max: 4 });
-const wideningArb = { left: fc.nat(WIDEN), right: fc.nat(WIDEN) };
+export const wideningArb = { left: fc.nat(WIDEN), right: fc.nat(WIDEN) };
 
-function indexed(ops: Operation[]): History {
+export function indexed(ops: Operation[]): History {
   ops.sort((a, b) => a.invokeMs - b.invokeMs);
   return { format: 'synod-history/1', ops: ops.map((op, index) => ({ ...op, index })) };
 }
 
 /** Places draft k's window around the point SPACING·(k+1), so that point is inside it. */
-function placeAroundPoints(drafts: ReadonlyArray<{ draft: Draft; widen: Widening }>): History {
+export function placeAroundPoints(drafts: ReadonlyArray<{ draft: Draft; widen: Widening }>): History {
   const windows = drafts.map(({ widen }, k) => [SPACING * (k + 1) - widen.left, SPACING * (k + 1) + widen.right] as const);
   const processes = assignProcesses(windows);
   return indexed(
@@ -52,7 +52,7 @@ function placeAroundPoints(drafts: ReadonlyArray<{ draft: Draft; widen: Widening
   );
 }
 
-const outcomeOf = (fate: Fate): Outcome => (fate === 'applied' ? 'ok' : 'unknown');
+export const outcomeOf = (fate: Fate): Outcome => (fate === 'applied' ? 'ok' : 'unknown');
 
 /** A cas that did not swap: unknown if its outcome was lost, else refused (ok/false) or failed. */
 function refusal(fate: Fate, refusedAsOk: boolean): { output: JsonValue; outcome: Outcome } {

@@ -48,18 +48,26 @@ function searchAll<S, C>(model: Model<S, C>, state: S, remaining: readonly Item<
   });
 }
 
-/** The reference answer by exhaustive search; only for a handful of operations. */
-export function bruteForceLinearizable<S, C>(history: History, model: Model<S, C>): boolean {
+/**
+ * The reference answer by exhaustive search; only for a handful of operations. By key as the
+ * model names them, or, with `whole`, the whole history as one partition (no P-compositionality
+ * assumed: the reference for histories whose calls join keys).
+ */
+export function bruteForceLinearizable<S, C>(history: History, model: Model<S, C>, options: { readonly whole?: boolean } = {}): boolean {
   const byKey = new Map<string, Item<C>[]>();
   for (const op of history.ops) {
     const prepared = model.prepare(op);
     if (prepared === null) continue;
     const unknown = op.outcome === 'unknown';
-    const items = byKey.get(prepared.key) ?? [];
+    const key = options.whole === true ? '' : prepared.key;
+    const items = byKey.get(key) ?? [];
     items.push({ call: prepared.call, invokeMs: op.invokeMs, completeMs: unknown ? Infinity : op.completeMs, unknown });
-    byKey.set(prepared.key, items);
+    byKey.set(key, items);
   }
-  return [...byKey].every(([key, items]) => searchAll(model, model.initial(key), items));
+  return [...byKey].every(([key, items]) => {
+    const initial = model.initialFor === undefined ? model.initial(key) : model.initialFor(key, items.map((i) => i.call));
+    return searchAll(model, initial, items);
+  });
 }
 
 /** Gives each operation the lowest-numbered process that is idle at its invoke. */
