@@ -97,7 +97,7 @@ export function runChaos(options: ChaosOptions): ChaosResult {
  * Every so often one administrative change: remove a random voter (the leader included), or put
  * a removed node back as a learner and promote it, or hand leadership to a random voter.
  */
-function startMembershipChurn(cluster: RaftCluster, untilMs: number): void {
+export function startMembershipChurn(cluster: RaftCluster, untilMs: number): void {
   const rng = cluster.sim.random.stream('chaos-membership');
   const all = cluster.nodeIds;
   const next = (): void => {
