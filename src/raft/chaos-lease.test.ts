@@ -8,9 +8,10 @@ import type { JsonValue } from '../core/index.js';
 import type { KvResult } from '../kv/store.js';
 import { simProtocol } from '../primitives/index.js';
 import { SessionClient } from '../sim/client.js';
+import { LeasedKvStore } from '../kv/leased-store.js';
 import { createLeaseCluster, runLeaseChaos } from './chaos-lease.js';
-import type { RaftCluster } from './cluster.js';
-import { earlyRemovalBoundMs, lateRemovalBoundMs } from './lease-checker.js';
+import { RaftCluster } from './cluster.js';
+import { LeaseChecker, earlyRemovalBoundMs, lateRemovalBoundMs } from './lease-checker.js';
 import { resolveRaftOptions } from './spec.js';
 import type { RaftResponse } from './types.js';
 import { LEASE_KV_CLIENT, type LeaseClient, type LeaseClientOp } from './workload-lease.js';
@@ -105,6 +106,50 @@ describe('kv leases under Raft', () => {
     expect(earlyRemovalBoundMs(TIMING, 10_000, 0.02)).toBeCloseTo(150 - 300 + (10_300 * 0.04) / 1.02, 6);
     expect(earlyRemovalBoundMs({ ...TIMING, electionTimeoutMaxTicks: 10 }, 1000, 0)).toBe(0);
     expect(lateRemovalBoundMs(TIMING)).toBe((4 + 40) * 15);
+  });
+});
+
+describe('the lease checker', () => {
+  it('reports a revoke of an expired lease applied before the TTL of a keep-alive promise ran out on the promising node\'s clock', () => {
+    const { cluster, checker } = createLeaseCluster({ seed: 1, nodes: 3 }, 0);
+    cluster.waitForLeader();
+    cluster.setClock('2', 0, 10_000); // node 2's clock runs 1% fast: its readings are what count
+    checker.leaseEvent('2', { type: 'keptAlive', id: 77, ttlMs: 1000, nowMs: cluster.sim.localNowMs('2'), expiresAtMs: 0 });
+    cluster.runFor(500);
+    checker.applied({ index: 1000, term: 1, kind: 'command', data: { clientId: null, seq: 0, op: { op: 'leaseRevoke', id: 77 } } });
+    expect(checker.violations).toHaveLength(1);
+    expect(checker.violations[0]?.kind).toBe('lease-early-removal');
+    expect(checker.violations[0]?.message).toMatch(/lease 77 \(TTL 1000 ms\).* 505 ms after node 2 acknowledged its keep-alive/);
+    // a holder's own revoke may come at any time; a second revoke of a lease removed already is nothing
+    checker.leaseEvent('1', { type: 'keptAlive', id: 78, ttlMs: 1000, nowMs: cluster.sim.localNowMs('1'), expiresAtMs: 0 });
+    checker.applied({ index: 1001, term: 1, kind: 'command', data: { clientId: 'l1', seq: 4, op: { op: 'leaseRevoke', id: 78 } } });
+    checker.applied({ index: 1002, term: 1, kind: 'command', data: { clientId: null, seq: 0, op: { op: 'leaseRevoke', id: 78 } } });
+    expect(checker.violationCount).toBe(1);
+  });
+
+  it('reports a lease a healthy leader keeps past its expiry plus the late bound, and not while faults are in effect', () => {
+    // the cluster looks for expired leases every 200 ticks; the checker expects every 4
+    const checker = new LeaseChecker(resolveRaftOptions({}), 0);
+    const cluster = new RaftCluster({
+      seed: 2,
+      nodes: 3,
+      raft: { leaderDutyTicks: 200 },
+      createStore: (env) => {
+        const store = new LeasedKvStore({ clock: () => env.now() });
+        checker.store(env.id, store);
+        return store;
+      },
+    });
+    checker.attach(cluster);
+    cluster.waitForLeader();
+    cluster.exec({ op: 'leaseGrant', ttlMs: 300, id: 9 });
+    cluster.setLink('*', '*', { lossRate: 0.01 });
+    cluster.runFor(1500);
+    expect(checker.violations).toEqual([]); // a fault is in effect: lateness is not judged
+    cluster.setLink('*', '*', { lossRate: 0 });
+    cluster.runFor(1000);
+    expect(checker.violations.map((v) => v.kind)).toEqual(['lease-late-removal']);
+    expect(checker.violations[0]?.message).toMatch(/lease 9 \(TTL 300 ms\) expired \d+ ms ago by leader \d's clock/);
   });
 });
 
