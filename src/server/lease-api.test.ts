@@ -99,4 +99,32 @@ describe('lease routes', () => {
     expect(code(await http('GET', `${follower}/v1/leases?color=red`))).toBe('UNKNOWN_PARAMETER');
     expect((await http('PUT', `${leader}/v1/kv/still-serving`, { value: true })).status).toBe(200);
   });
+
+  it('with authentication on: any user holds leases, but a revoke or a look at the keys needs access to every attached key', async () => {
+    const call = async (method: string, url: string, user: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const res = await fetch(url, { method, headers: { authorization: `Basic ${Buffer.from(`${user}:${user}-password-9q`).toString('base64')}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect((await http('PUT', `${leader}/v1/auth/users/root`, { password: 'root-password-9q', roles: ['root'] })).status).toBe(200);
+    expect((await http('PUT', `${leader}/v1/auth/roles/app`, { permissions: [{ prefix: 'app/', access: 'readwrite' }] })).status).toBe(200);
+    expect((await http('PUT', `${leader}/v1/auth/roles/other`, { permissions: [{ prefix: 'other/', access: 'readwrite' }] })).status).toBe(200);
+    expect((await http('PUT', `${leader}/v1/auth/users/alice`, { password: 'alice-password-9q', roles: ['app'] })).status).toBe(200);
+    expect((await http('PUT', `${leader}/v1/auth/users/bob`, { password: 'bob-password-9q', roles: ['other'] })).status).toBe(200);
+    expect((await http('POST', `${leader}/v1/auth/enable`, {})).status).toBe(200);
+    await waitUntil('every node to see auth on', async () => (await Promise.all(Object.values(cluster.urls).map((u) => http('GET', `${u}/v1/auth/whoami`)))).every((a) => a.body['authEnabled'] === true));
+
+    expect((await http('POST', `${follower}/v1/leases`, { ttlMs: 5000 })).status).toBe(401);
+    const granted = await call('POST', `${follower}/v1/leases`, 'alice', { ttlMs: 5000 });
+    expect(granted.status).toBe(200);
+    const id = (granted.body['result'] as { id: number }).id;
+    expect((await call('PUT', `${follower}/v1/kv/app%2Fsvc`, 'alice', { value: 1, lease: id })).status).toBe(200);
+    expect((await call('POST', `${follower}/v1/leases/${id}/keep-alive`, 'alice')).status).toBe(200);
+    expect((await call('GET', `${follower}/v1/leases/${id}?keys=true`, 'alice')).body['result']).toMatchObject({ keys: ['app/svc'] });
+    // bob may not learn the names of alice's keys, nor delete them by revoking their lease
+    expect((await call('GET', `${follower}/v1/leases/${id}?keys=true`, 'bob')).status).toBe(403);
+    expect((await call('GET', `${follower}/v1/leases/${id}`, 'bob')).status).toBe(200);
+    expect((await call('DELETE', `${follower}/v1/leases/${id}`, 'bob')).status).toBe(403);
+    expect((await call('GET', `${leader}/v1/kv/app%2Fsvc`, 'alice')).body['result']).toMatchObject({ value: 1 });
+    expect((await call('DELETE', `${follower}/v1/leases/${id}`, 'alice')).body['result']).toMatchObject({ deleted: 1 });
+  });
 });
