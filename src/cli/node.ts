@@ -12,6 +12,7 @@ import { CliError } from './errors.js';
 interface NodeFlags {
   service?: string;
   clockOffsetMs?: string;
+  autoCompactRetainRevisions?: string;
   id: string;
   dataDir: string;
   peers?: string;
@@ -64,6 +65,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--peer-trusted-ca-file <file>', 'the CA that signed every member\'s peer certificate')
     .option('--fault-injection', 'enable the transport fault hook (tests only)')
     .option('--clock-offset-ms <ms>', 'skew this node\'s clock by MS milliseconds on purpose (clock-sync service; fault injection)')
+    .option('--auto-compact-retain-revisions <n>', 'kv service: revisions of history kept (default 10000; 0 keeps all until a compaction); give every member the same value')
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText('after', '\nExample:\n  synod node --id 1 --data-dir data/1 --secret s3cret-s3cret-s3cret \\\n    --peers 1=127.0.0.1:7101/127.0.0.1:7001,2=127.0.0.1:7102/127.0.0.1:7002,3=127.0.0.1:7103/127.0.0.1:7003')
     .action(async (flags: NodeFlags) => {
@@ -147,6 +149,11 @@ function nodeConfigFrom(flags: NodeFlags): { config: NodeConfig; service: NonNul
     const offset = Number(flags.clockOffsetMs);
     if (!/^-?\d+(\.\d+)?$/.test(flags.clockOffsetMs.trim()) || !Number.isFinite(offset) || Math.abs(offset) > 86_400_000) throw new CliError('BAD_OPTION', `--clock-offset-ms must be a number of milliseconds within a day, got "${flags.clockOffsetMs}"`);
     options['clockOffsetMs'] = offset;
+  }
+  if (flags.autoCompactRetainRevisions !== undefined) {
+    const text = flags.autoCompactRetainRevisions.trim();
+    if (!/^\d{1,15}$/.test(text)) throw new CliError('BAD_OPTION', `--auto-compact-retain-revisions must be a whole number >= 0, got "${flags.autoCompactRetainRevisions}"`);
+    options['autoCompactRetainRevisions'] = Number(text);
   }
   const config: NodeConfig = {
     id: flags.id,

@@ -4,5 +4,5 @@
 export type { CoreEnv, Effects, Message, NodeId, OutputOptions, ProtocolCore, ProtocolSpec } from './protocol.js';
 export { isJsonObject, type JsonValue } from './json.js';
 export { HistoryRecorder, type History, type Operation, type Outcome } from './history.js';
-export { undecodable, type Decoded, type StateMachine } from './state-machine.js';
+export { undecodable, type Decoded, type LeaderDuties, type StateMachine } from './state-machine.js';
 export { assertInvariant, InvariantError, isInvariantError } from './assert.js';

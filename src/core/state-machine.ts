@@ -29,6 +29,42 @@ export interface StateMachine<Command, Query, Result extends JsonValue> {
    */
   snapshot(): JsonValue;
   restore(data: JsonValue): void;
+  /**
+   * Optional: leader-local state beside the replicated one (a lease table's clock, say) and the
+   * work only a leader does with it. A machine without it runs exactly as before.
+   */
+  readonly leaderDuties?: LeaderDuties<unknown, Result>;
+}
+
+/**
+ * What a leader does with its own clock for a replicated state machine (the Raft core calls it).
+ * Nothing here is replicated: decisions reach the other nodes only as commands the leader
+ * proposes, so a leader's clock never changes what a follower applies. `nowMs` is always the
+ * leader's own local clock (CoreEnv.now), never a follower's.
+ */
+export interface LeaderDuties<LeaderRead, Result extends JsonValue> {
+  /**
+   * This node leads and has applied every entry of earlier terms. `extendMs`: how long an
+   * election may take (the maximum election timeout), by which a new leader should extend any
+   * deadline an old leader may have renewed just before it lost leadership (etcd's lessor Promote).
+   */
+  leaderStarted(nowMs: number, extendMs: number): void;
+  /** This node no longer leads (stepped down, deposed, removed): it decides nothing until started again. */
+  leaderStopped(): void;
+  /**
+   * Commands due now, as the log carries them, at most `max` (>= 1): the leader proposes each as
+   * an ordinary entry without a client session. Called every few ticks while leading; returns
+   * nothing when nothing is due (and then costs the run nothing: no entry, no message).
+   */
+  leaderDue(nowMs: number, max: number): readonly JsonValue[];
+  /** Parses a leader-local read; total (never throws). */
+  decodeLeaderRead(raw: JsonValue): Decoded<LeaderRead>;
+  /**
+   * Answers a leader-local read (a lease keep-alive, say), called only once a quorum confirmed
+   * this node's leadership after the read arrived and the read index is applied. May change
+   * leader-local state only, never the replicated state.
+   */
+  leaderRead(read: LeaderRead, nowMs: number): Result;
 }
 
 /** The result a protocol reports for a command the machine could not decode. */

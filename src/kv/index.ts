@@ -34,6 +34,7 @@ export {
   type TxnRequest,
 } from './requests.js';
 export { DEFAULT_REVOKE_RETRY_MS, Lessor, type KeepAliveResult, type LeaseChange } from './lessor.js';
+export { LeasedKvStore, type KvLeaderRead, type LeaseEvent, type LeasedKvStoreOptions } from './leased-store.js';
 export {
   CHANGES_SCAN_BUDGET,
   DEFAULT_CHANGES_EVENTS,

@@ -144,13 +144,13 @@ export type KvResult =
   | { readonly revision: number; readonly items: KvItem[]; readonly more: boolean } // range
   | { readonly revision: number; readonly succeeded: boolean; readonly results: KvResult[] } // txn
   | { readonly revision: number; readonly compactRevision: number } // compact
-  | { readonly revision: number; readonly id: number; readonly ttlMs: number; readonly keys?: string[] } // leaseGrant, leaseTimeToLive
+  | { readonly revision: number; readonly id: number; readonly ttlMs: number; readonly remainingMs?: number; readonly keys?: string[] } // leaseGrant, leaseTimeToLive; the leader's leaseKeepAlive and leaseTimeToLive add remainingMs
   | { readonly revision: number; readonly leases: LeaseInfo[]; readonly more: boolean } // leaseList
   | { readonly revision: number; readonly events: KvEvent[]; readonly nextRevision: number } // changes
   | { readonly revision: number; readonly error: 'not-a-number' } // incr of a non-number
   | { readonly revision: number; readonly error: 'compacted'; readonly compactRevision: number }
   | { readonly revision: number; readonly error: 'future-revision' }
-  | { readonly revision: number; readonly error: 'lease-not-found' | 'lease-exists'; readonly id: number }
+  | { readonly revision: number; readonly error: 'lease-not-found' | 'lease-exists' | 'lease-expired'; readonly id: number }
   | { readonly revision: number; readonly error: 'too-many-leases' }
   | { readonly error: 'bad-request'; readonly message: string };
 

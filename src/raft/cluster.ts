@@ -1,7 +1,7 @@
 // A simulated Raft + KV cluster for tests, scenarios, chaos runs and users: N nodes in the
 // deterministic simulator, faults, clients that retry and record every operation in the
 // history, monitors watching every step, inspection of each node, and the linearizability check.
-import type { History, JsonValue, NodeId, Operation, Outcome, ProtocolSpec } from '../core/index.js';
+import type { CoreEnv, History, JsonValue, NodeId, Operation, Outcome, ProtocolSpec } from '../core/index.js';
 import { SessionClient, type ClientAnswer, type ClientOptions, type ClientProtocol, type OpHandle as GenericOpHandle, type SubmitOptions as GenericSubmitOptions } from '../sim/client.js';
 import { SimCluster } from '../sim/cluster.js';
 import { findLeader } from '../sim/faults.js';
@@ -10,6 +10,7 @@ import { Simulation, type SimulationOptions } from '../sim/simulation.js';
 import { kvRequestToJson } from '../kv/store.js';
 import { checkHistory, kvModel, type CheckResult } from '../check/index.js';
 import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/store.js';
+import { LeasedKvStore } from '../kv/leased-store.js';
 import type { RaftCore } from './core.js';
 import { RaftMonitor, type MonitorViolation } from './monitors.js';
 import { raftSpec, type RaftSpec } from './spec.js';
@@ -50,6 +51,8 @@ export interface ClusterOptions {
   readonly observer?: RaftObserver;
   /** Wraps the spec before the simulation runs it (the visualizer records every call this way). */
   readonly wrapSpec?: (spec: RaftSpec<KvRequest, KvQuery, KvResult>) => ProtocolSpec<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>;
+  /** Each node life's state machine; default a LeasedKvStore on the node's clock (a KvStore with its Lessor). */
+  readonly createStore?: (env: CoreEnv) => KvStore;
   /** Finds the RaftCore inside a wrapped core; needed with `wrapSpec` when it wraps cores. */
   readonly unwrapCore?: (core: unknown) => RaftCore | undefined;
 }
@@ -102,7 +105,7 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
     super(
       new Simulation({
         seed: options.seed,
-        protocol: (options.wrapSpec ?? ((spec: RaftSpec<KvRequest, KvQuery, KvResult>) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: () => new KvStore() })),
+        protocol: (options.wrapSpec ?? ((spec: RaftSpec<KvRequest, KvQuery, KvResult>) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: options.createStore ?? ((env) => new LeasedKvStore({ clock: () => env.now() })) })),
         nodes: ids,
         link: options.link,
         fsyncMs: options.fsyncMs ?? 0,

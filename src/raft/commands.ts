@@ -25,7 +25,8 @@ export function requestProblem(req: RaftRequest): string | null {
       if (!Number.isSafeInteger(req.seq) || req.seq < 0) return 'command.seq must be an integer >= 0';
       return req.op === undefined ? 'command.op is missing' : null;
     case 'read':
-      return req.op === undefined ? 'read.op is missing' : null;
+    case 'leaderRead':
+      return req.op === undefined ? `${req.type}.op is missing` : null;
     case 'addLearner':
     case 'promote':
     case 'removeNode':

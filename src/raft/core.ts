@@ -3,16 +3,15 @@
 // send (the host orders them), sends messages, answers clients and applies committed entries.
 // What stands alone lives in helpers: pure rules (quorum, election, replication, config-change,
 // commands, recovery), records (timers, durability, snapshots, read-queue, tracker), and the
-// leader's two workers behind narrow ports (replicator: appends, snapshots and heartbeats;
-// admin: membership changes and leadership transfer). This file holds the node's state and
-// wires them to roles, messages and requests.
+// leader's workers behind narrow ports (replicator: appends, snapshots and heartbeats; admin:
+// membership changes and leadership transfer; leader-duties: the machine's leader-local state).
+// This file holds the node's state and wires them to roles, messages and requests.
 import type { CoreEnv, Effects, NodeId, OutputOptions, ProtocolCore } from '../core/index.js';
 import type { JsonValue } from '../core/index.js';
 import { assertInvariant, type StateMachine } from '../core/index.js';
 import { RaftLog } from './log.js';
 import {
   ConfigHistory,
-  describeMembership,
   isVoter,
   makeMembership,
   membershipFromJson,
@@ -25,6 +24,7 @@ import { grantsPreVote, grantsVote } from './election.js';
 import { DurableWriter, HeartbeatRounds, LeaderDurability } from './durability.js';
 import type { Progress } from './progress.js';
 import { quorumHas, voteResult, type VoteResult } from './quorum.js';
+import { LeaderDutyRunner, type QueuedRead } from './leader-duties.js';
 import { LeaderLease, ReadQueue } from './read-queue.js';
 import { recover } from './recovery.js';
 import { planAppend } from './replication.js';
@@ -91,12 +91,13 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   private readonly tracker: ProgressTracker;
   private readonly replicator: LeaderReplicator;
   private readonly proposals = new Map<number, PendingProposal>();
-  private readonly reads = new ReadQueue<Q>();
+  private readonly reads = new ReadQueue<QueuedRead<Q>>();
+  /** Leader: the state machine's leader-local state, due commands and leader-local reads. */
+  private readonly duties: LeaderDutyRunner<C, Q, R>;
   /** Leader: its heartbeat and probe rounds (send time for leases, log end for durability). */
   private readonly rounds = new HeartbeatRounds();
   /** Leader: how far its own log and its term are known durable, and the syncProbe in flight. */
   private readonly durability = new LeaderDurability();
-  private configText: { readonly config: Membership; readonly text: string } | undefined;
   private readonly lease: LeaderLease;
   /** Leader: admin requests in progress (a learner to promote, a leadership transfer). */
   private readonly admin: AdminRequests;
@@ -136,6 +137,12 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       sendTimeoutNow: (peer) => this.out.send(peer, { type: 'timeoutNow', term: this.term }),
       sendAppends: (peer, pr) => this.replicator.sendAppends(peer, pr),
       endLease: () => this.lease.end(),
+    });
+    this.duties = new LeaderDutyRunner(machine, opts, {
+      now: () => env.now(),
+      confirmedSentAtMs: () => this.tracker.quorumAckedSentAtMs(this.configs.current, env.now(), (round) => this.rounds.get(round)?.sentAtMs ?? -Infinity),
+      mayPropose: () => this.admin.transferTarget === undefined && this.log.lastIndex - this.commit < this.opts.maxUncommittedEntries,
+      propose: (ops) => ops.flatMap((op) => (this.role === 'leader' ? [this.proposeEntry(null, 'command', { clientId: null, seq: 0, op })] : [])),
     });
     this.snapshotPhaseEntries = snapshotPhase(env.members.indexOf(env.id), opts.snapshotThresholdEntries, env.members.length);
     // A node that is not among the bootstrap members (a joiner) starts with the bootstrap
@@ -328,6 +335,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.admin.tick();
     this.tracker.dropOverdue(this.tickCount);
     this.expireReads();
+    this.duties.tick();
   }
 
   // ================================================================ roles
@@ -402,6 +410,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.tracker.clear();
     this.syncTracker();
     this.opts.observer?.becameLeader?.(this.id, this.term);
+    this.duties.lead(this.log.lastIndex + 1);
     // A no-op of the new term: committing it commits everything before it (Figure 8) and lets
     // reads and configuration changes proceed.
     this.appendAsLeader('noop', null);
@@ -417,6 +426,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.admin.abandon(cause);
     this.tracker.clear();
     this.lease.end();
+    this.duties.stop();
   }
 
   /** A message of the current term from a leader: follow it, and check there is only one. */
@@ -735,7 +745,8 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       case 'command':
         return this.propose(requestId, req.clientId, req.seq, req.op);
       case 'read':
-        return this.handleRead(requestId, req.op);
+      case 'leaderRead':
+        return this.handleRead(requestId, req.op, req.type === 'leaderRead');
       default:
         if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
         return this.admin.handle(requestId, req.type, req.node);
@@ -756,12 +767,13 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     this.proposeEntry(requestId, 'command', { clientId, seq, op });
   }
 
-  /** Appends an entry of this term and sends it; `requestId` is answered once it is applied. */
-  private proposeEntry(requestId: string, kind: LogEntry['kind'], data: JsonValue): void {
+  /** Appends an entry of this term and sends it; `requestId` (if any) is answered once it is applied. Its index. */
+  private proposeEntry(requestId: string | null, kind: LogEntry['kind'], data: JsonValue): number {
     const entry = this.appendAsLeader(kind, data);
-    this.proposals.set(entry.index, { requestId, term: this.term });
+    if (requestId !== null) this.proposals.set(entry.index, { requestId, term: this.term });
     this.replicator.broadcastAppends();
     this.maybeCommit();
+    return entry.index;
   }
 
   private notLeader(): RaftResponse {
@@ -779,19 +791,18 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
 
   // ---------------------------------------------------------------- reads
 
-  private handleRead(requestId: string, raw: JsonValue): void {
+  private handleRead(requestId: string, raw: JsonValue, leaderLocal: boolean): void {
     if (this.role !== 'leader') return this.reply(requestId, this.notLeader());
-    const decoded = this.machine.decodeQuery(raw);
+    const decoded = this.duties.decodeRead(raw, leaderLocal);
     if (!decoded.ok) return this.reply(requestId, this.failure('bad-request', decoded.problem));
-    const op = decoded.value;
     if (this.reads.size >= this.opts.maxPendingReads) return this.reply(requestId, this.failure('overloaded'));
     // Until the leader commits an entry of its term, its commit index may lag what was committed before.
-    if (!this.committedInTerm()) return this.reads.defer(requestId, op, this.tickCount);
-    this.startRead(requestId, op, this.tickCount);
+    if (!this.committedInTerm()) return this.reads.defer(requestId, decoded.value, this.tickCount);
+    this.startRead(requestId, decoded.value, this.tickCount);
   }
 
   /** Without a lease, the read waits for a heartbeat round sent after it arrived (started now if none is in flight). */
-  private startRead(requestId: string, op: Q, startedTick: number): void {
+  private startRead(requestId: string, op: QueuedRead<Q>, startedTick: number): void {
     const confirmed = this.leaseValid() || this.selfIsQuorum();
     if (this.reads.add(requestId, op, startedTick, this.commit, confirmed)) this.broadcastHeartbeats(); // assigns it the round
   }
@@ -810,7 +821,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
   }
 
   private serveReads(): void {
-    for (const read of this.reads.takeServable(this.applied)) this.reply(read.requestId, { ok: true, result: this.machine.query(read.op), index: read.readIndex }, EARLY);
+    for (const read of this.reads.takeServable(this.applied)) this.reply(read.requestId, this.duties.answer(read.op, read.readIndex), EARLY);
   }
 
   private expireReads(): void {
@@ -841,6 +852,7 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
       this.answerProposal(entry, outcome);
     }
     if (this.fx === undefined) return;
+    this.duties.applied(this.applied);
     this.serveReads();
     this.maybeSnapshot();
   }
@@ -884,13 +896,6 @@ export class RaftCore<C = unknown, Q = unknown, R extends JsonValue = JsonValue>
     fx.annotate('snapshotIndex', this.snapshot.meta.index);
     fx.annotate('electionElapsed', this.role === 'leader' ? 0 : this.timers.electionElapsedTicks);
     fx.annotate('electionTimeout', this.timers.electionTimeoutTicks);
-    fx.annotate('config', this.describeConfig());
-  }
-
-  /** The current configuration as text, rebuilt only when the configuration object changes. */
-  private describeConfig(): string {
-    const config = this.configs.current;
-    if (this.configText?.config !== config) this.configText = { config, text: describeMembership(config) };
-    return this.configText.text;
+    fx.annotate('config', this.configs.describeCurrent());
   }
 }

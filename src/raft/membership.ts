@@ -60,6 +60,8 @@ export class ConfigHistory {
   private base: Membership;
   private baseIndex: number;
   private readonly changes: { index: number; config: Membership }[] = [];
+  /** The current configuration as text, kept until the configuration object changes (it is annotated on every call). */
+  private text: { readonly config: Membership; readonly text: string } | undefined;
 
   constructor(base: Membership, baseIndex = 0) {
     this.base = base;
@@ -68,6 +70,13 @@ export class ConfigHistory {
 
   get current(): Membership {
     return this.changes[this.changes.length - 1]?.config ?? this.base;
+  }
+
+  /** The current configuration as text (describeMembership), rebuilt only when it changes. */
+  describeCurrent(): string {
+    const config = this.current;
+    if (this.text?.config !== config) this.text = { config, text: describeMembership(config) };
+    return this.text.text;
   }
 
   /** Index of the entry that set the current configuration (the snapshot index for the base). */

@@ -1,7 +1,7 @@
 // Builds the ProtocolSpec a host (the simulator, or a real server) runs Raft with: validated
 // options, a fresh state machine per node life, and the rule that a snapshot op supersedes
 // every earlier durable op, so hosts can drop them once it is synced.
-import type { JsonValue, ProtocolSpec, StateMachine } from '../core/index.js';
+import type { CoreEnv, JsonValue, ProtocolSpec, StateMachine } from '../core/index.js';
 import { RaftCore } from './core.js';
 import { RaftError } from './errors.js';
 import { DEFAULT_RAFT_OPTIONS, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from './types.js';
@@ -10,8 +10,11 @@ import { DEFAULT_RAFT_OPTIONS, type RaftMessage, type RaftOptions, type RaftPers
 export type RaftSpec<C = unknown, Q = unknown, R extends JsonValue = JsonValue> = ProtocolSpec<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, RaftCore<C, Q, R>>;
 
 export interface RaftSpecOptions<C, Q, R extends JsonValue> extends Partial<RaftOptions> {
-  /** Called once per node life (creation and every restart); the core restores it from snapshots. */
-  readonly createStateMachine: () => StateMachine<C, Q, R>;
+  /**
+   * Called once per node life (creation and every restart); the core restores it from snapshots.
+   * `env` is the node's: a machine with leader duties reads the node's clock from it.
+   */
+  readonly createStateMachine: (env: CoreEnv) => StateMachine<C, Q, R>;
 }
 
 const POSITIVE_INTEGERS = [
@@ -29,6 +32,8 @@ const POSITIVE_INTEGERS = [
   'maxSessions',
   'maxApplyPerCall',
   'promoteTimeoutTicks',
+  'leaderDutyTicks',
+  'maxLeaderDutyProposals',
 ] as const;
 
 /** Fills in defaults and rejects contradictory or out-of-range options (RaftError BAD_OPTION). */
@@ -61,7 +66,7 @@ export function raftSpec<C, Q, R extends JsonValue>(options: RaftSpecOptions<C, 
   return {
     name: 'raft',
     tickIntervalMs: opts.tickMs,
-    create: (env, durable) => new RaftCore<C, Q, R>(env, durable, opts, createStateMachine()),
+    create: (env, durable) => new RaftCore<C, Q, R>(env, durable, opts, createStateMachine(env)),
     supersedesEarlier: (op) => op.kind === 'snapshot',
   };
 }

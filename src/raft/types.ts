@@ -114,6 +114,11 @@ export type RaftRequest =
   | { readonly type: 'command'; readonly clientId: string | null; readonly seq: number; readonly op: JsonValue }
   /** A linearizable read (ReadIndex by default, lease when configured); never written to the log. */
   | { readonly type: 'read'; readonly op: JsonValue }
+  /**
+   * A leader-local read of the state machine's LeaderDuties (a lease keep-alive): answered by the
+   * leader only, after a quorum confirmed its leadership as for a read; never written to the log.
+   */
+  | { readonly type: 'leaderRead'; readonly op: JsonValue }
   | { readonly type: AdminRequestType; readonly node: NodeId }
   /** Compacts this node's own log now: a snapshot at its applied index (answered after it is durable). */
   | { readonly type: 'snapshot' }
@@ -217,6 +222,13 @@ export interface RaftOptions {
   readonly maxApplyPerCall: number;
   /** A learner promotion waits at most this many ticks for the learner to catch up. */
   readonly promoteTimeoutTicks: number;
+  /**
+   * A leader asks its state machine's LeaderDuties for due commands every this many ticks (for
+   * the KV: how often expired leases are looked for; etcd looks every 500 ms).
+   */
+  readonly leaderDutyTicks: number;
+  /** Commands proposed by leader duties and not yet applied, at most (the rest wait for the next check). */
+  readonly maxLeaderDutyProposals: number;
   readonly observer?: RaftObserver;
 }
 
@@ -242,4 +254,6 @@ export const DEFAULT_RAFT_OPTIONS: RaftOptions = {
   maxSessions: 10_000,
   maxApplyPerCall: 10_000,
   promoteTimeoutTicks: 400,
+  leaderDutyTicks: 4,
+  maxLeaderDutyProposals: 64,
 };

@@ -1,5 +1,5 @@
 // The KV service's HTTP/JSON client and admin API: KV operations (linearizable reads by default,
-// serializable on request), membership, snapshots and leadership
+// serializable on request), leases (lease-api.ts), membership, snapshots and leadership
 // transfer. A follower forwards what needs the leader (forward.ts); bad input gets a 4xx with a
 // JSON error and the node keeps serving. Every error says whether a retry is safe.
 import type { JsonValue } from '../sim/index.js';
@@ -10,6 +10,7 @@ import type { Authenticator } from './auth.js';
 import { BACKUP_FORMAT, backupChecksum } from './backup.js';
 import { FORWARDED_HEADER, type Forwarder } from './forward.js';
 import { expectObject, expectString, HttpError, Router, type ApiRequest, type ApiResponse } from './http.js';
+import { addLeaseRoutes } from './lease-api.js';
 
 /** Liveness and readiness as the node reports them. */
 export interface HealthReport {
@@ -54,9 +55,13 @@ export interface ApiBackend {
   exportSnapshot(): SnapshotExport;
   readonly forwarder: Forwarder;
   readonly auth: Authenticator;
+  /** The shortest lease TTL granted over the API (default DEFAULT_MIN_LEASE_TTL_MS). */
+  readonly minLeaseTtlMs?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** 1.5 × the node's default maximum election timeout (40 ticks of 25 ms), as etcd's minimum TTL. */
+export const DEFAULT_MIN_LEASE_TTL_MS = 1500;
 /** Route access when authentication is on (routes that say nothing are root-only). */
 const ANY_USER = { access: 'user' } as const;
 const READ_KEY = { key: 'read' } as const;
@@ -94,7 +99,10 @@ export function buildApi(backend: ApiBackend, router: Router = new Router()): Ro
     .add('PUT', '/v1/kv/:key', (req) => {
       const body = expectObject(req.body, 'put');
       if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
-      return write({ op: 'put', key: keyOf(req), value: body['value'] as JsonValue }, req, body);
+      const lease = body['lease'] ?? 0;
+      if (typeof lease !== 'number' || !Number.isSafeInteger(lease) || lease < 0) throw new HttpError(400, 'BAD_REQUEST', 'put: "lease" must be a lease id (a whole number; 0 or absent: none)');
+      const put = { op: 'put', key: keyOf(req), value: body['value'] as JsonValue } as const;
+      return write(lease === 0 ? put : { ...put, lease }, req, body);
     }, WRITE_KEY)
     .add('DELETE', '/v1/kv/:key', (req) => write({ op: 'delete', key: keyOf(req) }, req, req.body ?? NO_BODY), WRITE_KEY)
     .add('POST', '/v1/kv/:key/cas', (req) => write(casOf(keyOf(req), expectObject(req.body, 'cas')), req, req.body), WRITE_KEY)
@@ -124,6 +132,18 @@ export function buildApi(backend: ApiBackend, router: Router = new Router()): Ro
     .add('DELETE', '/v1/members/:id', (req) => leaderCall({ type: 'removeNode', node: req.params['id'] as string }, req, false))
     .add('POST', '/v1/leader/transfer', (req) => leaderCall({ type: 'transferLeadership', node: expectString(expectObject(req.body, 'transfer')['to'], 'to') }, req, false));
   addAuthRoutes(router, backend, (request, req) => leaderCall(request, req, false));
+  // leases (lease-api.ts): keep-alives and the time left are leader reads, safe to send again
+  addLeaseRoutes(router, {
+    auth: backend.auth,
+    minTtlMs: backend.minLeaseTtlMs ?? DEFAULT_MIN_LEASE_TTL_MS,
+    write,
+    read: (query, req) => read(backend, leaderCall, query, req),
+    leaderRead: (op, req) => leaderCall({ type: 'leaderRead', op }, req, true),
+    localKeys: (id) => {
+      const found = backend.queryLocal({ op: 'leaseTimeToLive', id, keys: true }) as { keys?: string[] };
+      return found.keys ?? [];
+    },
+  });
   return router;
 }
 

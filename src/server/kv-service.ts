@@ -1,7 +1,7 @@
 // The Raft KV as a service of the generic node process: Raft over the KV store on RaftStorage,
 // with forwarding to the leader, users and roles kept in the store, member addresses learned from
 // applied entries, and readiness from what a follower hears of its leader. `startNode` runs it.
-import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/index.js';
+import { LeasedKvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/index.js';
 import { commandOf, raftSpec, type LogEntry, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse } from '../raft/index.js';
 import type { RaftCore } from '../raft/core.js';
 import { assertInvariant, type JsonValue } from '../core/index.js';
@@ -51,13 +51,36 @@ export const NODE_RAFT_DEFAULTS: Partial<RaftOptions> = {
   snapshotCatchUpEntries: 5_000,
 };
 
+/**
+ * History kept by default (etcd's --auto-compaction-mode=revision): about this many revisions,
+ * so that a node's memory and snapshots stay bounded (docs/kv.md, "Memory": some 30 B per
+ * retained revision plus its value).
+ */
+export const DEFAULT_AUTO_COMPACT_RETAIN_REVISIONS = 10_000;
+
 /** The KV service's options in the cluster file. */
 export interface KvServiceOptions {
   /** Raft timing and limits over NODE_RAFT_DEFAULTS. */
   readonly raft?: Partial<RaftOptions>;
   /** How long a login token stays valid (default 10 minutes). */
   readonly authTokenTtlMs?: number;
+  /**
+   * Revisions of history kept (auto-compaction; 0: keep all until a compact command). Decided at
+   * apply from the revision alone: every member must run with the same value, or members answer
+   * reads of old revisions differently. Default DEFAULT_AUTO_COMPACT_RETAIN_REVISIONS.
+   */
+  readonly autoCompactRetainRevisions?: number;
 }
+
+/** The retained revisions an options object asks for, checked. */
+export function retainRevisionsOf(options: KvServiceOptions): number {
+  const retain = options.autoCompactRetainRevisions ?? DEFAULT_AUTO_COMPACT_RETAIN_REVISIONS;
+  if (!Number.isSafeInteger(retain) || retain < 0) throw new RangeError(`autoCompactRetainRevisions must be a whole number >= 0, not ${JSON.stringify(retain)}`);
+  return retain;
+}
+
+/** A monotonic clock in ms for the core (leases, read leases): the wall clock may be set back or forward, this one never is. */
+const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
 export const kvService: ServiceDefinition<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, KvRaftCore> = {
   name: 'kv',
@@ -71,10 +94,14 @@ export const kvService: ServiceDefinition<RaftMessage, RaftRequest, RaftResponse
   },
   // a joiner's core must not count itself a voter, or an empty log could vote and campaign
   startMembers: (members, self, joining) => members.filter((id) => !joining || id !== self),
+  // lease expiry and the read lease measure intervals: they need a clock nobody sets
+  clock: () => monotonicNow,
   createSpec: (ctx) => {
     const options = ctx.options as KvServiceOptions;
+    const autoCompactRetainRevisions = retainRevisionsOf(options);
     return raftSpec({ ...NODE_RAFT_DEFAULTS, ...options.raft,
-      createStateMachine: () => new KvStore(),
+      // the store with its Lessor: the leader's clock decides expiry, revokes go through the log
+      createStateMachine: (env) => new LeasedKvStore({ clock: () => env.now(), autoCompactRetainRevisions }),
       observer: { applied: (node, entry) => node === ctx.id && learnMember(ctx, entry) },
     });
   },
@@ -83,10 +110,11 @@ export const kvService: ServiceDefinition<RaftMessage, RaftRequest, RaftResponse
 
 /** Starts one node of the Raft KV (the `kv` service). */
 export function startNode(config: NodeConfig & KvServiceOptions): Promise<RunningNode> {
-  const { raft, authTokenTtlMs, ...rest } = config;
+  const { raft, authTokenTtlMs, autoCompactRetainRevisions, ...rest } = config;
   const options: Record<string, JsonValue> = { ...(rest.options ?? {}) };
   if (raft !== undefined) options['raft'] = raft as unknown as JsonValue;
   if (authTokenTtlMs !== undefined) options['authTokenTtlMs'] = authTokenTtlMs;
+  if (autoCompactRetainRevisions !== undefined) options['autoCompactRetainRevisions'] = autoCompactRetainRevisions;
   return startServiceNode(kvService, { ...rest, options });
 }
 
@@ -166,6 +194,8 @@ function attachKv(ctx: ServiceContext<RaftMessage>, host: KvHost): ServiceInstan
     },
     forwarder,
     auth,
+    // etcd's minimum: a lease can outlive an election and the keep-alive that follows it
+    minLeaseTtlMs: Math.ceil(1.5 * (raftTiming.electionTimeoutMaxTicks as number) * (raftTiming.tickMs as number)),
   };
   return {
     addRoutes: (router) => void buildApi(backend, router),

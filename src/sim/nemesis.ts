@@ -202,6 +202,14 @@ export interface RandomNemesisOptions {
   readonly mix: Readonly<Record<RandomFaultKind, number>>;
   /** No new fault starts after this time; every fault is undone by `untilMs` + maxFaultMs. */
   readonly untilMs: number;
+  /**
+   * A clock fault sets the node's clock to virtual time plus up to this much either way (default
+   * 500). 0: no step at all, the clock keeps its reading and only its rate changes (a monotonic
+   * clock, as a process's own is: for protocols that assume one, such as lease expiry).
+   */
+  readonly clockStepMaxMs?: number;
+  /** A clock fault's new rate error is up to this many ppm either way (default 1000). */
+  readonly clockDriftMaxPpm?: number;
 }
 
 export type RandomFaultKind = 'partition' | 'crash' | 'pause' | 'clock' | 'loss' | 'duplicate' | 'reorder' | 'slow';
@@ -234,11 +242,11 @@ export function scheduleRandomNemesis<M extends Message, Req, Res, P>(sim: Simul
     const kind = pickKind();
     const durationMs = rng.int(options.minFaultMs, options.maxFaultMs);
     const seed = rng.int(0, 0x7fffffff);
-    sim.at(t, () => startRandomFault(sim, kind, durationMs, seed));
+    sim.at(t, () => startRandomFault(sim, kind, durationMs, seed, options));
   }
 }
 
-function startRandomFault<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>, kind: RandomFaultKind, durationMs: number, seed: number): void {
+function startRandomFault<M extends Message, Req, Res, P>(sim: Simulation<M, Req, Res, P>, kind: RandomFaultKind, durationMs: number, seed: number, options: RandomNemesisOptions): void {
   const ids = sim.nodeIds;
   const pick = <T>(items: readonly T[], salt: number): T => items[(seed + salt) % items.length] as T;
   const undo = (fn: () => void): void => sim.after(durationMs, fn);
@@ -262,9 +270,15 @@ function startRandomFault<M extends Message, Req, Res, P>(sim: Simulation<M, Req
     case 'pause':
       act({ kind: 'pause', target: { kind: 'node', id: seed % 3 === 0 ? (findLeader(sim) ?? pick(ids, 1)) : pick(ids, 1) }, durationMs });
       break;
-    case 'clock':
-      act({ kind: 'clock', target: { kind: 'node', id: pick(ids, 2) }, offsetMs: (seed % 1001) - 500, driftPpm: (seed % 2001) - 1000 });
+    case 'clock': {
+      const id = pick(ids, 2);
+      const stepMs = options.clockStepMaxMs ?? 500;
+      const driftPpm = options.clockDriftMaxPpm ?? 1000;
+      // without steps the clock keeps its reading: its offset from virtual time stays what it is now
+      const offsetMs = stepMs === 0 ? sim.localNowMs(id) - sim.nowMs : (seed % (2 * stepMs + 1)) - stepMs;
+      act({ kind: 'clock', target: { kind: 'node', id }, offsetMs, driftPpm: (seed % (2 * driftPpm + 1)) - driftPpm });
       break;
+    }
     case 'slow': {
       const id = pick(ids, 3);
       act({ kind: 'slow', target: { kind: 'node', id }, processingMs: 1 + (seed % 20) });
