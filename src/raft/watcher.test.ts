@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { KvStore, type ChangesRequest, type KvEvent, type KvResult } from '../kv/index.js';
 import { RaftCluster } from './cluster.js';
 import { runScenario, scenarioByName } from './scenarios/index.js';
-import { changeLog, ClusterWatcher, clusterWatchPort, eventLine, type WatchPort } from './watcher.js';
+import { appliedRevision, changeLog, ClusterWatcher, clusterWatchPort, eventLine, type WatchPort } from './watcher.js';
 
 /** Nodes as plain stores: each applies a prefix of one list of commands. */
 function fakeCluster(commands: readonly Parameters<KvStore['apply']>[0][]) {
@@ -68,6 +68,20 @@ describe('ClusterWatcher', () => {
     const log = changeLog(f.port, '3', 'x/', 1);
     expect(typeof log).not.toBe('string');
     expect(w.compare(log as KvEvent[])).toBeNull();
+  });
+
+  it('compared with a node behind it, only through the revision that node applied', () => {
+    const f = fakeCluster(COMMANDS);
+    f.applyTo('1', 6);
+    f.applyTo('2', 3);
+    const w = new ClusterWatcher(f.port, { prefix: 'x/', fromRevision: 1 }, '1');
+    w.sync();
+    const behind = changeLog(f.port, '2', 'x/', 1) as KvEvent[];
+    expect(appliedRevision(f.port, '2')).toBe(3);
+    expect(w.compare(behind, 3)).toBeNull();
+    expect(w.compare(behind)).toMatch(/^received 6 event\(s\) more than the change log holds, from rev 4/);
+    f.setUp('2', false);
+    expect(appliedRevision(f.port, '2')).toBeUndefined();
   });
 
   it('compare names the first difference, a missing event and an extra one', () => {

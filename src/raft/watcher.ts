@@ -148,12 +148,14 @@ export class ClusterWatcher {
 
   /**
    * Why the events received differ from `reference` (the change log of the watched prefix from
-   * the start revision, as another node answers it), or null when they are the same up to the
-   * revision the watcher has reached: in order, none missing, none twice.
+   * the start revision, as another node answers it, complete through revision `through`), or null
+   * when they are the same up to the revision both reached: in order, none missing, none twice.
+   * (A watcher on a follower may be ahead of a leader that has not applied everything yet.)
    */
-  compare(reference: readonly KvEvent[]): string | null {
-    const got = this.eventsValue;
-    const want = reference.filter((e) => e.revision < this.next);
+  compare(reference: readonly KvEvent[], through = Infinity): string | null {
+    const upTo = Math.min(this.next - 1, through);
+    const got = this.eventsValue.filter((e) => e.revision <= upTo);
+    const want = reference.filter((e) => e.revision <= upTo);
     const n = Math.min(got.length, want.length);
     for (let i = 0; i < n; i++) {
       const g = got[i] as KvEvent;
@@ -180,6 +182,12 @@ export function changeLog(port: WatchPort, id: NodeId, prefix: string, fromRevis
     if (page.nextRevision > page.revision || page.nextRevision === from) return out;
     from = page.nextRevision;
   }
+}
+
+/** The store revision node `id` has applied (from a caught-up `changes` pull); undefined while it is down. */
+export function appliedRevision(port: WatchPort, id: NodeId): number | undefined {
+  const answer = port.changes(id, { op: 'changes', prefix: '', fromRevision: 0, maxEvents: 1 });
+  return answer !== undefined && 'revision' in answer ? answer.revision : undefined;
 }
 
 /** An event as comparable text (its key order fixed by the store). */

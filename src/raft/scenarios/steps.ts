@@ -9,7 +9,7 @@ import { RaftCluster, type AdminResult, type ClusterOptions, type KvClient, type
 import type { MonitorViolation } from '../monitors.js';
 import type { AdminRequestType, RaftMessage, RaftPersistOp, RaftRequest, RaftResponse } from '../types.js';
 import { startWorkload, type Workload } from '../workload.js';
-import { changeLog, ClusterWatcher, clusterWatchPort } from '../watcher.js';
+import { appliedRevision, changeLog, ClusterWatcher, clusterWatchPort } from '../watcher.js';
 
 export type { NodeRef };
 
@@ -224,11 +224,11 @@ export class RaftScenarioSteps implements ScenarioProtocol<RaftStep> {
       else if (leader === undefined) problem = 'no leader to compare with';
       else if (avoid.has(w.node)) problem = `it still pulls from node ${w.node}`;
       else {
-        const revision = leaderRevision(this.c, leader);
+        const revision = appliedRevision(clusterWatchPort(this.c), leader) ?? 0;
         const log = changeLog(clusterWatchPort(this.c), leader, w.spec.prefix, w.startRevision ?? 1);
         if (typeof log === 'string') problem = `the leader's change log: ${log}`;
         else if (w.nextRevision <= revision) problem = `it has revisions below ${w.nextRevision}, the leader has applied revision ${revision}`;
-        else problem = w.compare(log) ?? (w.events.length < (step.minEvents ?? 0) ? `only ${w.events.length} event(s), expected at least ${step.minEvents ?? 0}` : '');
+        else problem = w.compare(log, revision) ?? (w.events.length < (step.minEvents ?? 0) ? `only ${w.events.length} event(s), expected at least ${step.minEvents ?? 0}` : '');
       }
       return problem === '';
     };
@@ -332,12 +332,6 @@ export class RaftScenarioSteps implements ScenarioProtocol<RaftStep> {
       if (config.learners.join(',') !== wantL.join(',')) ctx.fail(where, `learners are {${config.learners.join(',')}}, expected {${wantL.join(',')}}`);
     }
   }
-}
-
-/** The store revision a node has applied (its answer to a caught-up `changes` pull). */
-function leaderRevision(c: RaftCluster, id: NodeId): number {
-  const answer = clusterWatchPort(c).changes(id, { op: 'changes', prefix: '', fromRevision: 0, maxEvents: 1 });
-  return answer !== undefined && 'revision' in answer ? answer.revision : 0;
 }
 
 /** One line describing one of Raft's own steps. */

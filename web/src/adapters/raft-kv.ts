@@ -5,7 +5,7 @@
 // node's store. Everything here reads the simulation and never changes it, except the requests.
 import { decodeKvRequest, kvCommandProblem, kvRequestToJson, prefixEnd, type KvEvent, type KvItem, type KvRequest, type KvResult, type TxnOp } from '../../../src/kv/index.js';
 import type { JsonValue, NodeId, Operation } from '../../../src/sim/index.js';
-import { changeLog, ClusterWatcher, clusterWatchPort, type WatchPort } from '../../../src/raft/watcher.js';
+import { appliedRevision, changeLog, ClusterWatcher, clusterWatchPort, type WatchPort } from '../../../src/raft/watcher.js';
 import type { OpHandle } from '../../../src/raft/index.js';
 import type { VizRaftCluster } from './raft-cluster.js';
 import type { PanelButton, PanelContents, PanelDef, TableContent, TableRow } from './types.js';
@@ -523,9 +523,10 @@ export class KvPanels {
     if (w.events.length > WATCH_COMPARE_MAX) return { text: `${head} · not compared (over ${WATCH_COMPARE_MAX} events)` };
     const log = changeLog(this.port, ref, w.spec.prefix, w.startRevision, w.spec.prevKv === true);
     if (typeof log === 'string') return { text: `${head} · not compared: ${log}`, tone: 'dim' };
-    const problem = w.compare(log);
+    const through = Math.min(w.nextRevision - 1, appliedRevision(this.port, ref) ?? 0);
+    const problem = w.compare(log, through);
     if (problem !== null) return { text: `${head} · differs from node ${ref}'s change log: ${problem}`, tone: 'bad' };
-    return { text: `${head} · same as node ${ref}'s change log below ${w.nextRevision}: in order, none missing, none twice`, tone: 'good', title: 'compared with the change log of the leader (or the most advanced up node) on every frame' };
+    return { text: `${head} · same as node ${ref}'s change log through revision ${through}: in order, none missing, none twice`, tone: 'good', title: 'compared on every frame with the change log of the leader (or of the most advanced up node), through the revision both have reached' };
   }
 
   private leaseTable(): TableContent {
