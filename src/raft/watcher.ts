@@ -151,11 +151,13 @@ export class ClusterWatcher {
    * the start revision, as another node answers it, complete through revision `through`), or null
    * when they are the same up to the revision both reached: in order, none missing, none twice.
    * (A watcher on a follower may be ahead of a leader that has not applied everything yet.)
+   * With `from`, only revisions from it on are compared (the rest was compared before).
    */
-  compare(reference: readonly KvEvent[], through = Infinity): string | null {
+  compare(reference: readonly KvEvent[], through = Infinity, from = 0): string | null {
     const upTo = Math.min(this.next - 1, through);
-    const got = this.eventsValue.filter((e) => e.revision <= upTo);
-    const want = reference.filter((e) => e.revision <= upTo);
+    const within = (e: KvEvent): boolean => e.revision >= from && e.revision <= upTo;
+    const got = this.eventsValue.filter(within);
+    const want = reference.filter(within);
     const n = Math.min(got.length, want.length);
     for (let i = 0; i < n; i++) {
       const g = got[i] as KvEvent;
