@@ -9,6 +9,7 @@ import { RaftCluster, type AdminResult, type ClusterOptions, type KvClient, type
 import type { MonitorViolation } from '../monitors.js';
 import type { AdminRequestType, RaftMessage, RaftPersistOp, RaftRequest, RaftResponse } from '../types.js';
 import { startWorkload, type Workload } from '../workload.js';
+import { appliedRevision, changeLog, ClusterWatcher, clusterWatchPort } from '../watcher.js';
 
 export type { NodeRef };
 
@@ -38,7 +39,17 @@ export type RaftStep =
   | { readonly do: 'addNode'; readonly id: NodeId }
   | { readonly do: 'admin'; readonly type: AdminRequestType; readonly node: NodeRef; readonly expect?: 'ok' | 'fail' | 'any'; readonly withinMs?: number }
   | { readonly do: 'expectMembers'; readonly voters: readonly NodeRef[]; readonly learners?: readonly NodeRef[] }
-  | { readonly do: 'expectLeaderIs'; readonly node: NodeRef; readonly withinMs: number };
+  | { readonly do: 'expectLeaderIs'; readonly node: NodeRef; readonly withinMs: number }
+  /** `count` puts of keys `${prefix}1`, `${prefix}2`, ... one after another; each must succeed. */
+  | { readonly do: 'putKeys'; readonly prefix: string; readonly count: number }
+  /** Starts a watcher (named `as`, default "w") of `prefix` on node `via`, from `fromRevision` (default 1: the whole history). */
+  | { readonly do: 'watch'; readonly prefix: string; readonly via: NodeRef; readonly fromRevision?: number; readonly as?: string }
+  /**
+   * Within `withinMs`, the watcher has received every change of its prefix up to the revision the
+   * leader applied, in order, none missing and none twice (compared with the leader's change log);
+   * at least `minEvents` of them, and it pulls from none of `notOn`.
+   */
+  | { readonly do: 'expectWatch'; readonly watcher?: string; readonly withinMs: number; readonly minEvents?: number; readonly notOn?: readonly NodeRef[] };
 
 export type ScenarioStep = Step<RaftStep>;
 
@@ -67,8 +78,13 @@ export const LOSSY: Partial<LinkConfig> = { lossRate: 0.1, reorderRate: 0.2, reo
 
 const RAFT_STEPS: ReadonlySet<string> = new Set([
   'expectLeader', 'expectOneLeader', 'expectNoLeader', 'expectStableLeader', 'write', 'writeAsync', 'clients', 'stopClients', 'expectAgreement',
-  'expectNoCommit', 'expectSnapshot', 'expectSnapshotSent', 'addNode', 'admin', 'expectMembers', 'expectLeaderIs',
+  'expectNoCommit', 'expectSnapshot', 'expectSnapshotSent', 'addNode', 'admin', 'expectMembers', 'expectLeaderIs', 'putKeys', 'watch', 'expectWatch',
 ]);
+
+/** What a run's owner may want to know about the steps (the visualizer draws a scenario's watchers). */
+export interface RaftStepsObserver {
+  watchStarted?(name: string, watcher: ClusterWatcher): void;
+}
 
 const until = (cond: () => boolean, withinMs: number) => ({ kind: 'until', until: cond, withinMs }) as const;
 
@@ -79,9 +95,18 @@ export class RaftScenarioSteps implements ScenarioProtocol<RaftStep> {
   private workloads = 0;
   private writes = 0;
   private asyncClients = 0;
+  private readonly watchers = new Map<string, ClusterWatcher>();
 
-  constructor(private readonly c: RaftCluster) {
+  constructor(
+    private readonly c: RaftCluster,
+    private readonly observer: RaftStepsObserver = {},
+  ) {
     this.writer = c.client('writer');
+  }
+
+  /** A watcher started by a `watch` step. */
+  watcher(name: string): ClusterWatcher | undefined {
+    return this.watchers.get(name);
   }
 
   owns(step: ScenarioStep): step is RaftStep {
@@ -161,7 +186,54 @@ export class RaftScenarioSteps implements ScenarioProtocol<RaftStep> {
         const target = ctx.resolveOne(step.node, where);
         return this.expect(until(() => c.readyLeader() === target, step.withinMs), () => ctx.fail(where, `leader is ${c.leader() ?? 'nobody'}, not ${target}`));
       }
+      case 'putKeys':
+        return this.putKeys(step.prefix, step.count, where, ctx);
+      case 'watch': {
+        const name = step.as ?? 'w';
+        const watcher = new ClusterWatcher(clusterWatchPort(c), { prefix: step.prefix, fromRevision: step.fromRevision ?? 1 }, ctx.resolveOne(step.via, where));
+        this.watchers.set(name, watcher);
+        this.observer.watchStarted?.(name, watcher);
+        return;
+      }
+      case 'expectWatch':
+        return this.expectWatch(step, where, ctx);
     }
+  }
+
+  private *putKeys(prefix: string, count: number, where: string, ctx: ScenarioContext): ScenarioProgram {
+    const opTimeoutMs = this.c.clientOptions.opTimeoutMs;
+    for (let i = 1; i <= count; i++) {
+      ctx.status(`put ${prefix}${i} (${i} of ${count})`);
+      if (this.writer.busy) yield until(() => !this.writer.busy, opTimeoutMs + 10);
+      const handle = this.writer.submit({ op: 'put', key: `${prefix}${i}`, value: ++this.writes });
+      yield until(() => handle.done, opTimeoutMs + 10);
+      if (handle.outcome !== 'ok') ctx.fail(where, `put ${prefix}${i} ended ${handle.outcome ?? 'unfinished'} (${handle.error ?? ''})`);
+    }
+  }
+
+  private *expectWatch(step: Extract<RaftStep, { do: 'expectWatch' }>, where: string, ctx: ScenarioContext): ScenarioProgram {
+    const name = step.watcher ?? 'w';
+    const w = this.watchers.get(name);
+    if (w === undefined) return ctx.fail(where, `no watcher named ${name}`);
+    const avoid = new Set(ctx.resolveAll(step.notOn ?? [], where));
+    let problem = 'no leader to compare with';
+    const matches = (): boolean => {
+      w.sync();
+      const leader = this.c.readyLeader();
+      if (w.cancelled !== null) problem = `the watch was cancelled: history compacted up to revision ${w.cancelled.compactRevision}`;
+      else if (leader === undefined) problem = 'no leader to compare with';
+      else if (avoid.has(w.node)) problem = `it still pulls from node ${w.node}`;
+      else {
+        const revision = appliedRevision(clusterWatchPort(this.c), leader) ?? 0;
+        const log = changeLog(clusterWatchPort(this.c), leader, w.spec.prefix, w.startRevision ?? 1);
+        if (typeof log === 'string') problem = `the leader's change log: ${log}`;
+        else if (w.nextRevision <= revision) problem = `it has revisions below ${w.nextRevision}, the leader has applied revision ${revision}`;
+        else problem = w.compare(log, revision) ?? (w.events.length < (step.minEvents ?? 0) ? `only ${w.events.length} event(s), expected at least ${step.minEvents ?? 0}` : '');
+      }
+      return problem === '';
+    };
+    ctx.status(`watcher ${name} on node ${w.node}`);
+    if (!(yield until(matches, step.withinMs))) ctx.fail(where, `watcher ${name} of "${w.spec.prefix}" on node ${w.node}: ${problem}`);
   }
 
   /** Waits; calls `failed` when the condition did not hold in time. */
@@ -298,6 +370,12 @@ export function describeRaftStep(step: RaftStep): string {
       return `expect voters ${refs(step.voters)}${step.learners ? ` and learners ${refs(step.learners)}` : ''}`;
     case 'expectLeaderIs':
       return `expect ${step.node} to lead within ${step.withinMs} ms`;
+    case 'putKeys':
+      return `put ${step.count} key(s) ${step.prefix}1..${step.prefix}${step.count}`;
+    case 'watch':
+      return `watch "${step.prefix}" on ${step.via} from revision ${step.fromRevision ?? 1}${step.as ? ` as ${step.as}` : ''}`;
+    case 'expectWatch':
+      return `expect watcher ${step.watcher ?? 'w'} to have every change in order, none missing or twice, within ${step.withinMs} ms${step.notOn ? ` and not on ${refs(step.notOn)}` : ''}`;
   }
 }
 
@@ -316,8 +394,12 @@ const DESCRIBER: ScenarioProtocol<RaftStep> = {
 };
 
 /** A scenario's program on a cluster: the interpreter, Raft's steps, and what they share. */
-export function scenarioProgram(cluster: RaftCluster, scenario: Scenario): { program: ScenarioProgram; steps: RaftScenarioSteps; interpreter: ScenarioInterpreter<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, RaftStep> } {
-  const steps = new RaftScenarioSteps(cluster);
+export function scenarioProgram(
+  cluster: RaftCluster,
+  scenario: Scenario,
+  observer: RaftStepsObserver = {},
+): { program: ScenarioProgram; steps: RaftScenarioSteps; interpreter: ScenarioInterpreter<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, RaftStep> } {
+  const steps = new RaftScenarioSteps(cluster, observer);
   const interpreter = new ScenarioInterpreter(cluster.sim, steps);
   return { program: interpreter.steps(scenario.steps), steps, interpreter };
 }

@@ -5,7 +5,7 @@
 import type { NodeDisplay } from '../source/types.js';
 import { isRecord, processView, type LiveAdapter, type LiveNodeRow } from './live.js';
 import { raftAdapter } from './raft.js';
-import type { LogView, NodeView } from './types.js';
+import type { LogView, NodeView, PanelContents, PanelDef } from './types.js';
 
 /** A node's GET /v1/status (src/raft NodeStatus). */
 export interface LiveStatus {
@@ -44,6 +44,24 @@ function describeNode(r: LiveNodeRow<LiveStatus>): NodeDisplay<RaftLiveView> {
   };
 }
 
+/**
+ * The simulation's Watch and Leases panels, in live mode. They stay empty, saying why: the node
+ * API of this build has no watch or lease routes, and the supervisor proxies only /api/kv/:key.
+ * When those routes exist (and the supervisor forwards them), fill these by polling them.
+ */
+const LIVE_KV_PANELS: readonly PanelDef[] = [
+  { id: 'watch', title: 'Watch', place: 'main', hint: 'The stream of changes of a key prefix, as a watcher of a node would receive it.' },
+  { id: 'leases', title: 'Leases', place: 'main', hint: 'The lease table: TTL, attached keys and, on the leader, the time left.' },
+];
+
+function liveKvPanels(): PanelContents {
+  const simulation = 'The Simulation tab shows it on a simulated cluster.';
+  return {
+    watch: { kind: 'table', columns: ['rev', 'event', 'key', 'value'], rows: [], empty: `Not available live yet: the node API of this build has no watch route, and the supervisor forwards only GET/POST /api/kv/:key. ${simulation}` },
+    leases: { kind: 'table', columns: ['lease', 'TTL', 'keys', 'time left'], rows: [], empty: `Not available live yet: the node API of this build has no lease routes, and the supervisor forwards only GET/POST /api/kv/:key. ${simulation}` },
+  };
+}
+
 const dash = (s: LiveStatus | null, f: (s: LiveStatus) => string): string => (s === null ? '—' : f(s));
 
 export const kvLiveAdapter: LiveAdapter<LiveStatus, RaftLiveView> = {
@@ -61,10 +79,10 @@ export const kvLiveAdapter: LiveAdapter<LiveStatus, RaftLiveView> = {
     { title: 'Applied', text: (r) => dash(r.status, (s) => String(s.applied)) },
     { title: 'Last index', text: (r) => dash(r.status, (s) => String(s.lastIndex)) },
   ],
-  panels: [],
+  panels: LIVE_KV_PANELS,
   parseStatus: (raw) => (isStatus(raw) ? raw : null),
   describeNode,
-  describePanels: () => ({}),
+  describePanels: liveKvPanels,
   /** The running, answering node that says it leads, with the highest term. */
   leader(rows) {
     let best: LiveNodeRow<LiveStatus> | undefined;

@@ -4,6 +4,7 @@
 import { RaftCluster, type RaftCore, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse, type LogEntry } from '../../../src/raft/index.js';
 import type { LinkConfig, NodeId, ProtocolCore } from '../../../src/sim/index.js';
 import { foldRaftOps } from '../../../src/raft/durable-state.js';
+import type { LeaseCountdown } from './raft-kv.js';
 import type { BuildContext } from './types.js';
 
 export interface VizClusterOptions {
@@ -51,6 +52,17 @@ export class VizRaftCluster extends RaftCluster {
       }
     }
     return best?.config;
+  }
+
+  /**
+   * The time left on leases by node `id`'s Lessor, when the cluster's state machines have one.
+   * Not yet: in this build RaftCluster creates plain KvStores and keeps them inside the cores, and
+   * no Lessor runs in the Raft leader. Once the lease wiring lands (a store with its Lessor per
+   * node life, reachable from here, e.g. through a `createStore` option that this class can hook
+   * to keep each node's store), return that node's Lessor: it has `remainingMs(id, nowMs)`.
+   */
+  leaseCountdown(_id: NodeId): LeaseCountdown | undefined {
+    return undefined;
   }
 
   /** The log a crashed node would restart with, read from its simulated disk (cached per disk state). */

@@ -3,7 +3,7 @@
 // virtual time (a waiting step polls every few milliseconds), so the run stays deterministic and
 // replays exactly, and no step is interpreted a second time here. Captions come from the
 // scenario's caption and the step under way.
-import { scenarioProgram, SCENARIOS, type Scenario as RaftScenario } from '../../../src/raft/scenarios/index.js';
+import { scenarioProgram, SCENARIOS, type RaftStepsObserver, type Scenario as RaftScenario } from '../../../src/raft/scenarios/index.js';
 import { driveScenarioProgram } from '../../../src/sim/scenario.js';
 import type { VizRaftCluster } from './raft-cluster.js';
 import type { Scenario } from './types.js';
@@ -34,6 +34,7 @@ export class ScenarioDriver {
   constructor(
     private readonly c: VizRaftCluster,
     private readonly scenario: RaftScenario,
+    private readonly observer: RaftStepsObserver = {},
   ) {}
 
   caption(): string {
@@ -44,7 +45,7 @@ export class ScenarioDriver {
 
   start(): void {
     this.c.note(`scenario ${this.scenario.name}: ${this.scenario.caption}`);
-    const { program, steps, interpreter } = scenarioProgram(this.c, this.scenario);
+    const { program, steps, interpreter } = scenarioProgram(this.c, this.scenario, this.observer);
     this.statusOf = () => interpreter.statusText;
     driveScenarioProgram(this.c.sim, program, {
       pollMs: POLL_MS,

@@ -8,6 +8,7 @@ import { kvModel, type Model } from '../../../src/check/index.js';
 import { describeEntry, sameEntry, type LogEntry, type MonitorViolation, type RaftCore, type RaftMessage, type ViolationKind } from '../../../src/raft/index.js';
 import type { NodeId } from '../../../src/sim/index.js';
 import { VizRaftCluster } from './raft-cluster.js';
+import { KV_PANELS, KvPanels } from './raft-kv.js';
 import { raftScenario, RAFT_SCENARIOS, ScenarioDriver } from './raft-scenarios.js';
 import type { LogCell, NodeView, PanelDef, ProtocolAdapter, ProtocolRun, SafetyMonitor, TableContent, TableRow } from './types.js';
 
@@ -187,7 +188,7 @@ export const raftAdapter: ProtocolAdapter = {
   ],
   timerLabel: 'election timer',
   hasLeader: true,
-  panels: [MEMBERSHIP_PANEL],
+  panels: [MEMBERSHIP_PANEL, ...KV_PANELS],
   logLegend: 'Log entries coloured and labelled by term (c: configuration change, ·: no-op). Dashed: not yet committed at that node; green bar: commit index. A down node shows what its disk holds.',
   clientOps: [
     { id: 'write', label: 'Write', title: 'put x = a new value, through a retrying client', target: 'none' },
@@ -208,6 +209,7 @@ export const raftAdapter: ProtocolAdapter = {
     const c = new VizRaftCluster(ctx, { raft: { ...VIZ_RAFT, ...own?.raft }, link: { ...VIZ_LINK, ...own?.link }, fsyncMs: own?.fsyncMs ?? 1 });
     const sim = c.sim;
     let driver: ScenarioDriver | undefined;
+    const kv = new KvPanels(c);
     const describeNode = (id: NodeId, window: number): NodeView => {
       const core = c.core(id);
       const config = c.membership();
@@ -249,9 +251,10 @@ export const raftAdapter: ProtocolAdapter = {
       nodeIds: () => sim.nodeIds,
       leader: () => c.leader(),
       describeNode,
-      describePanels: () => ({ [MEMBERSHIP_PANEL.id]: membershipTable(c) }),
+      describePanels: () => ({ [MEMBERSHIP_PANEL.id]: membershipTable(c), ...kv.describe() }),
       describeMessage: (m) => describeMessage(m as RaftMessage),
-      clientOp(op, process, node, value) {
+      clientOp(op, process, node, value, arg) {
+        if (kv.clientOp(op, process, node, arg)) return;
         const request = op === 'read' ? ({ op: 'get', key: 'x' } as const) : op === 'incr' ? ({ op: 'incr', key: 'n', by: 1 } as const) : ({ op: 'put', key: 'x', value } as const);
         c.client(process).submit(request, node === null ? {} : { target: node });
       },
@@ -287,11 +290,13 @@ export const raftAdapter: ProtocolAdapter = {
             return `raft has no action "${name}"`;
         }
       },
+      afterStep: (node) => kv.afterStep(node),
+      checkable: (ops) => kv.checkable(ops),
       monitors: monitorsFor(c),
       startScenario(id) {
         const scenario = raftScenario(id);
         if (scenario === undefined) return;
-        driver = new ScenarioDriver(c, scenario);
+        driver = new ScenarioDriver(c, scenario, { watchStarted: (_name, w) => kv.show(w) });
         driver.start();
       },
       scenarioCaption: () => driver?.caption() ?? null,

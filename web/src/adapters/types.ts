@@ -5,7 +5,7 @@
 // panels it shows, which client operations and protocol actions to offer, which safety monitors
 // to run and which checker model the history is checked against. See docs/visualizer.md.
 import type { Model } from '../../../src/check/index.js';
-import type { FaultableSim, Message, NodeId, ProtocolCore, ProtocolSpec, Simulation } from '../../../src/sim/index.js';
+import type { FaultableSim, Message, NodeId, Operation, ProtocolCore, ProtocolSpec, Simulation } from '../../../src/sim/index.js';
 import type { Action } from '../engine/actions.js';
 
 /**
@@ -92,6 +92,38 @@ export interface PanelDef {
   readonly place: PanelPlace;
   /** One line on what it shows, under the title. */
   readonly hint?: string;
+  /**
+   * Controls above the content (simulation only): rows of fields and buttons. A button issues a
+   * client action built from the fields, so it is recorded, replayed and kept in links like
+   * every other action.
+   */
+  readonly controls?: readonly (readonly PanelControl[])[];
+}
+
+/** A field, a button or a line of text in an adapter panel's controls. */
+export type PanelControl = PanelField | PanelButton | { readonly kind: 'note'; readonly text: string };
+
+export interface PanelField {
+  /** Its data-testid is `${panel id}-${id}`; buttons read it by this id. */
+  readonly id: string;
+  /** text, number, a checkbox, a JSON box (with presets that fill it), or a list of the nodes (with "any node" when `any`). */
+  readonly kind: 'text' | 'number' | 'check' | 'json' | 'node';
+  readonly label?: string;
+  readonly initial?: string;
+  readonly title?: string;
+  readonly size?: number;
+  readonly any?: boolean;
+  readonly presets?: readonly { readonly label: string; readonly text: string }[];
+}
+
+export interface PanelButton {
+  readonly kind: 'button';
+  /** Its data-testid is `${panel id}-${id}`. */
+  readonly id: string;
+  readonly label: string;
+  readonly title: string;
+  /** The client action the fields' values make (`values` by field id; a check is "true" or ""), or why there is none. */
+  build(values: ReadonlyMap<string, string>): { readonly op: string; readonly node: NodeId | null; readonly arg?: string } | { readonly problem: string };
 }
 
 /**
@@ -127,6 +159,8 @@ export interface TableContent {
   readonly rows: readonly TableRow[];
   /** Shown in place of the table when there are no rows. */
   readonly empty?: string;
+  /** A line above the table (what it is of, how far it got), toned like a cell. */
+  readonly caption?: TableCell;
 }
 
 /** One row of cells per node, aligned by index, drawn like the logs (the values a node holds, ...). */
@@ -235,7 +269,18 @@ export interface ProtocolRun {
    * recording it with sim.invoke/sim.complete; `value` is a fresh number for writes.
    * `node` is the node chosen in the UI, or null to let the client find one.
    */
-  clientOp(op: string, process: string, node: NodeId | null, value: number): void;
+  clientOp(op: string, process: string, node: NodeId | null, value: number, arg?: string): void;
+  /**
+   * Called after every step of every node (after the monitors): for views that follow the run
+   * step by step, e.g. a watcher pulling from a node's state. Must not change the simulation.
+   */
+  afterStep?(node: NodeId): void;
+  /**
+   * The operations of the history the checker's model can judge, when not all of them: an
+   * adapter leaves out operations the model does not know and those on keys they changed, and
+   * says so in `note`.
+   */
+  checkable?(ops: readonly Operation[]): { readonly ops: readonly Operation[]; readonly note: string | null };
   /** Carries out a protocol action (one of nodeActions / clusterActions); returns a note for the trace. */
   protocolAction(name: string, node: NodeId | null): string;
   /** Fresh, stateful monitors for this run. */

@@ -27,8 +27,11 @@ export type Action =
   | { readonly kind: 'link'; readonly from: NodeId | '*'; readonly to: NodeId | '*'; readonly loss: number; readonly delayMs: number; readonly both: boolean }
   /** Drops the message in flight with this number (its position among all messages sent). */
   | { readonly kind: 'drop'; readonly msg: number }
-  /** A client operation (adapter-defined: write, read, ...) sent to `node`, or to a node the adapter picks. */
-  | { readonly kind: 'client'; readonly op: string; readonly node: NodeId | null }
+  /**
+   * A client operation (adapter-defined: write, read, ...) sent to `node`, or to a node the
+   * adapter picks; `arg` is the adapter's own text for operations that take one (a request as JSON).
+   */
+  | { readonly kind: 'client'; readonly op: string; readonly node: NodeId | null; readonly arg?: string }
   /** Background clients issuing random operations, on or off. */
   | { readonly kind: 'workload'; readonly on: boolean }
   /** A protocol-specific action (adapter-defined: timeout, transfer, add or remove a node). */
@@ -163,7 +166,7 @@ export function actionToText(a: Action): string {
     case 'drop':
       return `drop(${a.msg})`;
     case 'client':
-      return `client(${a.op},${a.node ?? '-'})`;
+      return `client(${a.op},${a.node ?? '-'}${a.arg === undefined ? '' : `,${escapeArg(a.arg)}`})`;
     case 'workload':
       return `workload(${a.on ? 'on' : 'off'})`;
     case 'protocol':
@@ -204,9 +207,14 @@ export function actionFromText(text: string): Action {
     case 'drop':
       return { kind: 'drop', msg: num(args[0], what, 0, Number.MAX_SAFE_INTEGER) };
     case 'client': {
-      const op = args[0];
-      if (op === undefined || !/^[a-zA-Z]+$/.test(op)) throw new RunFormatError(`bad client operation in ${what}`);
-      return { kind: 'client', op, node: optionalNode(args[1], what) };
+      // the argument is free text (commas included): everything after the second comma
+      const inner = m[2] ?? '';
+      const first = inner.indexOf(',');
+      const second = first < 0 ? -1 : inner.indexOf(',', first + 1);
+      const op = (first < 0 ? inner : inner.slice(0, first)).trim();
+      if (!/^[a-zA-Z]+$/.test(op)) throw new RunFormatError(`bad client operation in ${what}`);
+      const node = optionalNode(first < 0 ? undefined : inner.slice(first + 1, second < 0 ? undefined : second).trim(), what);
+      return second < 0 ? { kind: 'client', op, node } : { kind: 'client', op, node, arg: unescapeArg(inner.slice(second + 1), what) };
     }
     case 'workload':
       if (args[0] !== 'on' && args[0] !== 'off') throw new RunFormatError(`workload takes on or off in ${what}`);
@@ -219,6 +227,19 @@ export function actionFromText(text: string): Action {
     default:
       throw new RunFormatError(`unknown action "${verb}" in ${what}`);
   }
+}
+
+/**
+ * A client action's argument in a link: the characters that separate fields (&), actions (;) or
+ * would be read as URL escapes (%) are written ~HH, and ~ itself too; the rest stays readable.
+ */
+function escapeArg(arg: string): string {
+  return arg.replace(/[~%;&#]/g, (c) => `~${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+function unescapeArg(text: string, what: string): string {
+  if (/~(?![0-9A-F]{2})/.test(text)) throw new RunFormatError(`bad escape in the argument of ${what} (~ is followed by two hex digits)`);
+  return text.replace(/~([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 export function timedToText(t: TimedAction): string {

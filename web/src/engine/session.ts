@@ -78,7 +78,9 @@ export class SimSession {
     const hooks: CoreHooks = {
       sending: (from, _to, msg) => tracker?.sending(from, msg),
       stepped: (node, input) => {
-        if (monitorsReady) this.runMonitors(node, input);
+        if (!monitorsReady) return;
+        this.runMonitors(node, input);
+        this.run.afterStep?.(node);
       },
       extraTicks: (node) => {
         const count = forced.get(node);
@@ -268,7 +270,7 @@ export class SimSession {
     }
     switch (action.kind) {
       case 'client':
-        this.run.clientOp(action.op, this.idleClient('c'), action.node, this.nextValue++);
+        this.run.clientOp(action.op, this.idleClient('c'), action.node, this.nextValue++, action.arg);
         break;
       case 'workload':
         this.setWorkload(action.on);

@@ -232,11 +232,18 @@ export class SimulationSource implements ClusterSource, TimeControl {
       this.check = { verdict: 'none', text: 'no operations yet', unplaceable: [], stuck: null };
       return;
     }
+    const selected = session.run.checkable?.(history) ?? { ops: history, note: null };
+    const checked = selected.ops;
+    const note = selected.note === null ? '' : `; ${selected.note}`;
+    if (checked.length === 0) {
+      this.check = { verdict: 'none', text: `nothing the ${checker.describe} checks${note}`, unplaceable: [], stuck: null };
+      return;
+    }
     try {
       const budgetMs = this.playingValue ? CHECK_BUDGET_PLAYING_MS : CHECK_BUDGET_PAUSED_MS;
-      const result = checkHistory({ format: 'synod-history/1', ops: history }, checker.model, { now: () => performance.now(), budgetMs });
-      const open = history.filter((op) => op.outcome === 'unknown').length;
-      const ops = `${history.length} operation${history.length === 1 ? '' : 's'}${open > 0 ? `, ${open} open or unknown` : ''}`;
+      const result = checkHistory({ format: 'synod-history/1', ops: checked }, checker.model, { now: () => performance.now(), budgetMs });
+      const open = checked.filter((op) => op.outcome === 'unknown').length;
+      const ops = `${checked.length} operation${checked.length === 1 ? '' : 's'}${open > 0 ? `, ${open} open or unknown` : ''}${note}`;
       if (result.verdict === 'linearizable') {
         this.check = { verdict: 'linearizable', text: `linearizable (${checker.describe}; ${ops})`, unplaceable: [], stuck: null };
       } else if (result.verdict === 'unknown') {

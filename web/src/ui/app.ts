@@ -318,7 +318,7 @@ export class App {
     this.parts = {
       ring,
       logs: adapter.logLegend === undefined ? undefined : new LogPanel(adapter),
-      extra: new AdapterPanels(adapter.panels ?? []),
+      extra: new AdapterPanels(adapter.panels ?? [], { dispatch: (a) => this.dispatch(a) }),
       history: new HistoryPanel(),
       monitors,
       node: new NodePanel(adapter, actions),
@@ -380,7 +380,7 @@ export class App {
     if (!this.source.playing || wall - this.lastSlowPanels > SLOW_PANEL_MS) {
       this.lastSlowPanels = wall;
       p.logs?.render(view);
-      p.extra.render(view.panels);
+      p.extra.render(view.panels, view.nodes.map((n) => n.id));
       p.history.render(view);
       this.renderEvents(view);
     }
