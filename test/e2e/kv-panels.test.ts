@@ -109,12 +109,29 @@ describe('KV panels, engine', () => {
     source.dispatch(kv({ op: 'put', key: 'x/s2', value: 2, lease: 7 }));
     source.seek(2000);
     const leases = table(source.view(1).panels['leases']);
-    expect(leases.rows.map((r) => r.cells.map((c) => (typeof c === 'string' ? c : c.text)))).toEqual([['7', '3000 ms', 'x/s1, x/s2', '—']]);
-    expect(leases.caption?.text).toContain('no countdown: the Lessor is not wired');
+    const cells = leases.rows.map((r) => r.cells.map((c) => (typeof c === 'string' ? c : c.text)));
+    expect(cells.map((row) => row.slice(0, 3))).toEqual([['7', '3000 ms', 'x/s1, x/s2']]);
+    // the leader's Lessor counts down: granted about 500 ms ago with a 3000 ms TTL
+    const left = Number(/^(\d+) ms$/.exec(cells[0]?.[3] ?? '')?.[1]);
+    expect(left).toBeGreaterThan(2000);
+    expect(left).toBeLessThanOrEqual(3000);
+    expect(leases.caption?.text).toContain('from its Lessor');
     source.dispatch(kv({ op: 'leaseRevoke', id: 7 }));
     source.seek(2300);
     expect(table(source.view(1).panels['leases']).rows).toEqual([]);
     expect(watchLines(source).slice(1).map((l) => l.replace(/ \d$/, ''))).toEqual(['1 put x/s1 1', '2 put x/s2 2', '3 delete x/s1', '3 delete x/s2']);
+  });
+
+  it('leases: one nobody keeps alive runs out on the leader, which revokes it and its keys', () => {
+    const source = new SimulationSource(raftAdapter, { protocol: 'raft', nodes: 3, seed: 5, actions: [] });
+    source.seek(1500);
+    source.dispatch(kv({ op: 'leaseGrant', ttlMs: 2000, id: 9 }));
+    source.seek(1700);
+    source.dispatch(kv({ op: 'put', key: 'y/a', value: 1, lease: 9 }));
+    source.seek(2500);
+    expect(table(source.view(1).panels['leases']).rows.map((r) => r.key)).toEqual(['9']);
+    source.seek(6000);
+    expect(table(source.view(1).panels['leases']).rows).toEqual([]);
   });
 
   it('the guided scenario: the watcher of x/ resumes after the leader crash with every revision', () => {

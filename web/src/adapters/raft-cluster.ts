@@ -4,6 +4,7 @@
 import { RaftCluster, type RaftCore, type RaftMessage, type RaftOptions, type RaftPersistOp, type RaftRequest, type RaftResponse, type LogEntry } from '../../../src/raft/index.js';
 import type { LinkConfig, NodeId, ProtocolCore } from '../../../src/sim/index.js';
 import { foldRaftOps } from '../../../src/raft/durable-state.js';
+import { LeasedKvStore } from '../../../src/kv/index.js';
 import type { LeaseCountdown } from './raft-kv.js';
 import type { BuildContext } from './types.js';
 
@@ -25,9 +26,18 @@ type RaftProtocolCore = ProtocolCore<RaftMessage, RaftRequest, RaftResponse, Raf
 
 export class VizRaftCluster extends RaftCluster {
   private readonly durableCache = new Map<NodeId, { length: number; last: unknown; value: DurableLog }>();
+  /** Each node's store of its current life (a restart makes a new one), for its Lessor. */
+  private readonly stores: ReadonlyMap<NodeId, LeasedKvStore>;
 
   constructor(ctx: BuildContext, options: VizClusterOptions) {
+    // the same store RaftCluster makes by default, kept per node so the page can read its Lessor
+    const stores = new Map<NodeId, LeasedKvStore>();
     super({
+      createStore: (env) => {
+        const store = new LeasedKvStore({ clock: () => env.now() });
+        stores.set(env.id, store);
+        return store;
+      },
       seed: ctx.seed,
       nodes: ctx.nodes,
       raft: options.raft,
@@ -39,6 +49,7 @@ export class VizRaftCluster extends RaftCluster {
       wrapSpec: (spec) => ctx.wrap(spec),
       unwrapCore: (core) => ctx.unwrap(core as RaftProtocolCore | undefined) as unknown as RaftCore | undefined,
     });
+    this.stores = stores;
   }
 
   /** The configuration as the leader (or else the up node of the highest term) sees it. */
@@ -55,14 +66,11 @@ export class VizRaftCluster extends RaftCluster {
   }
 
   /**
-   * The time left on leases by node `id`'s Lessor, when the cluster's state machines have one.
-   * Not yet: in this build RaftCluster creates plain KvStores and keeps them inside the cores, and
-   * no Lessor runs in the Raft leader. Once the lease wiring lands (a store with its Lessor per
-   * node life, reachable from here, e.g. through a `createStore` option that this class can hook
-   * to keep each node's store), return that node's Lessor: it has `remainingMs(id, nowMs)`.
+   * The time left on leases by node `id`'s Lessor (leader-local state: only a leader's counts
+   * down; a follower's Lessor knows the leases but not their deadlines).
    */
-  leaseCountdown(_id: NodeId): LeaseCountdown | undefined {
-    return undefined;
+  leaseCountdown(id: NodeId): LeaseCountdown | undefined {
+    return this.stores.get(id)?.lessor;
   }
 
   /** The log a crashed node would restart with, read from its simulated disk (cached per disk state). */

@@ -571,7 +571,7 @@ export class KvPanels {
       };
     });
     const whose = `node ${id}${leader ? ' (leader)' : ' (no leader now: the most advanced up node)'} at revision ${list.revision}${list.more ? ` · first ${LEASE_ROWS}` : ''}`;
-    const clock = countdown !== undefined ? ` · time left by node ${id}'s clock, from its Lessor` : ' · no countdown: the Lessor is not wired into the Raft leader in this build, so leases here never expire (revoke them); grant, attach and revoke work';
+    const clock = countdown !== undefined ? ` · time left by node ${id}'s clock, from its Lessor; the leader revokes a lease when it runs out` : ' · no countdown: only the leader’s Lessor counts down';
     return { kind: 'table', columns, rows, empty: 'No leases. Grant one, then put a key with it.', caption: { text: `${whose}${clock}`, tone: countdown !== undefined || !leader ? undefined : 'dim' } };
   }
 
