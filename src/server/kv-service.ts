@@ -11,6 +11,8 @@ import type { Transport } from '../net/index.js';
 import { buildApi, type ApiBackend } from './api.js';
 import { Authenticator } from './auth.js';
 import { Forwarder, type LeaderWatch } from './forward.js';
+import { addKvRoutes } from './kv-routes.js';
+import { WatchHub, watchOptionsOf, type WatchOptions } from './kv-watch.js';
 import { registerRaftGauges } from './metrics.js';
 import { parseHostPort, startServiceNode, type NodeConfig, type RunningNode } from './node.js';
 import type { MemberAddress, ServiceContext, ServiceDefinition, ServiceInstance } from './service.js';
@@ -57,6 +59,8 @@ export interface KvServiceOptions {
   readonly raft?: Partial<RaftOptions>;
   /** How long a login token stays valid (default 10 minutes). */
   readonly authTokenTtlMs?: number;
+  /** Limits of the watchers each node serves (kv-watch.ts). */
+  readonly watch?: WatchOptions;
 }
 
 export const kvService: ServiceDefinition<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, KvRaftCore> = {
@@ -73,6 +77,8 @@ export const kvService: ServiceDefinition<RaftMessage, RaftRequest, RaftResponse
   startMembers: (members, self, joining) => members.filter((id) => !joining || id !== self),
   createSpec: (ctx) => {
     const options = ctx.options as KvServiceOptions;
+    // a bad watch limit is refused before the core starts, with the option named
+    watchOptionsOf(options.watch);
     return raftSpec({ ...NODE_RAFT_DEFAULTS, ...options.raft,
       createStateMachine: () => new KvStore(),
       observer: { applied: (node, entry) => node === ctx.id && learnMember(ctx, entry) },
@@ -167,8 +173,21 @@ function attachKv(ctx: ServiceContext<RaftMessage>, host: KvHost): ServiceInstan
     forwarder,
     auth,
   };
+  // watchers are served from this node's applied state: they pull whenever it moves
+  const watches = new WatchHub({
+    nodeId: ctx.id,
+    changes: (query) => core().queryLocal(query),
+    revision: () => (core().queryLocal({ op: 'get', key: '' }) as { revision: number }).revision,
+    health: () => backend.health(),
+  }, watchOptionsOf(options.watch));
+  host.onAnnotate((key) => {
+    if (key === 'applied') watches.applied();
+  });
   return {
-    addRoutes: (router) => void buildApi(backend, router),
+    addRoutes: (router) => {
+      buildApi(backend, router);
+      addKvRoutes(router, backend, watches);
+    },
     status: () => core().status() as unknown as { role: string } & Record<string, JsonValue>,
     readiness,
     auth,
@@ -179,7 +198,10 @@ function attachKv(ctx: ServiceContext<RaftMessage>, host: KvHost): ServiceInstan
       return found !== undefined && 'modRevision' in found ? found.modRevision : 0;
     },
     reloadTls: () => forwarder.reloadTls(),
-    close: () => forwarder.close(),
+    close: () => {
+      watches.close();
+      forwarder.close();
+    },
   };
 }
 
