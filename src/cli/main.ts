@@ -12,6 +12,8 @@ import { registerKvCommands } from './kv.js';
 import { registerChaosCommand } from './chaos.js';
 import { registerAdminCommands } from './admin.js';
 import { registerAuthCommands } from './auth.js';
+import { registerTxnCommand } from './txn.js';
+import { registerWatchCommand } from './watch.js';
 
 const program = new Command();
 program
@@ -20,7 +22,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerAdminCommands, registerAuthCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerTxnCommand, registerWatchCommand, registerAdminCommands, registerAuthCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.
