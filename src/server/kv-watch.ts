@@ -124,6 +124,8 @@ export class WatchHub {
   private readonly due = new Set<Watcher>();
   private pumpScheduled = false;
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  /** The store's revision, read once per change of the applied index (every watcher asks on every wake-up). */
+  private revisionCache: number | undefined;
   readonly limits: Required<WatchOptions>;
 
   constructor(
@@ -140,8 +142,18 @@ export class WatchHub {
 
   /** Entries were applied on this node: every watcher pulls what is new, on the next turn (coalesced). */
   applied(): void {
+    this.revisionCache = undefined;
     for (const watcher of this.watchers) this.due.add(watcher);
     this.schedule();
+  }
+
+  /**
+   * The store's revision at this node's applied index. Cached until the next applied(): the host
+   * calls that whenever the applied index moves, and only applying entries moves the revision.
+   */
+  revision(): number {
+    this.revisionCache ??= this.source.revision();
+    return this.revisionCache;
   }
 
   /** Pumps `watcher` on the next turn. */
@@ -171,7 +183,7 @@ export class WatchHub {
     if (this.watchers.size >= this.limits.maxWatchers) {
       throw new HttpError(503, 'TOO_MANY_WATCHERS', `node ${this.source.nodeId} serves at most ${this.limits.maxWatchers} watchers; try another node or close some`, { safeToRetry: true });
     }
-    const current = this.source.revision();
+    const current = this.revision();
     const start = spec.startRevision === 0 ? current + 1 : spec.startRevision;
     const probe = this.source.changes(changesQuery(spec, start, 1));
     if ('error' in probe && probe.error === 'compacted') {
@@ -269,7 +281,7 @@ class Watcher {
     const window = this.hub.limits.sendWindowBytes;
     for (let pulls = 0; ; pulls++) {
       if (sink.unsentBytes >= window) return this.waitForDrain(sink);
-      if (this.next > this.hub.source.revision()) return; // caught up: the next applied entry wakes it
+      if (this.next > this.hub.revision()) return; // caught up: the next applied entry wakes it
       if (pulls >= PULLS_PER_TURN) return this.hub.later(this);
       const page = this.hub.source.changes(changesQuery(this.spec, this.next, PAGE_EVENTS));
       if ('error' in page) {
@@ -310,7 +322,7 @@ class Watcher {
   /** Called every sweep: a progress line when idle and caught up; cancels a watcher that is behind and whose client stopped reading. */
   tick(nowMs: number): void {
     if (this.closed || this.sink === undefined) return;
-    const behind = this.next <= this.hub.source.revision();
+    const behind = this.next <= this.hub.revision();
     if (this.blockedSinceMs !== undefined && behind && nowMs - this.blockedSinceMs > this.hub.limits.slowWatcherMs) {
       const unsent = this.sink.unsentBytes;
       return this.cancel('SLOW_WATCHER', `the client took no bytes for ${Math.round(nowMs - this.blockedSinceMs)} ms with ${unsent} bytes unsent and revisions from ${this.next} to send; resume from nextRevision`);
