@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('permissions of txn, range delete, watch and compact', () => {
   it('a txn needs read on every key it compares or reads and read-write on every key it writes', async () => {
-    const txn = (body: unknown, headers = ALICE): Promise<{ status: number; code?: string }> => call('POST', '/v1/txn', headers, body);
+    const txn = (body: unknown, headers: Record<string, string> = ALICE): Promise<{ status: number; code?: string }> => call('POST', '/v1/txn', headers, body);
     expect((await txn({ compare: [{ key: 'shared/flag', target: 'version', cmp: '=', value: 0 }], success: [{ op: 'put', key: 'app/x', value: 1 }, { op: 'range', prefix: 'shared/' }] })).status).toBe(200);
     const refused: unknown[] = [
       { success: [{ op: 'put', key: 'shared/x', value: 1 }] },
