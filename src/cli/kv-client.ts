@@ -10,13 +10,16 @@ export function clientOf(flags: CommonFlags, extra: { retryForMs?: number } = {}
   return new SynodClient({ endpoints, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.headers === undefined ? {} : { headers: options.headers }), ...extra });
 }
 
-/** Runs `body` with a client; a SynodError becomes a CliError (exit 2 for bad input, 1 for the rest). */
+/**
+ * Runs `body` with a client; a SynodError becomes a CliError: exit 2 for input the client refused
+ * before sending anything, 1 for everything the cluster answered or could not (as `expectOk`).
+ */
 export async function withClient<T>(flags: CommonFlags, body: (client: SynodClient) => Promise<T>, extra: { retryForMs?: number } = {}): Promise<T> {
   const client = clientOf(flags, extra);
   try {
     return await body(client);
   } catch (err) {
-    if (err instanceof SynodError) throw new CliError(err.code, err.message, err.code.startsWith('BAD_') ? 2 : 1);
+    if (err instanceof SynodError) throw new CliError(err.code, err.message, err.status === 0 && err.code.startsWith('BAD_') ? 2 : 1);
     throw err;
   } finally {
     client.close();

@@ -1,6 +1,7 @@
 // The client library's one error: a stable code (the API's own, e.g. COMPACTED, BAD_REQUEST,
-// PERMISSION_DENIED, or the client's: UNREACHABLE, TIMEOUT, BAD_ANSWER, NOT_A_NUMBER), whether
-// the request certainly had no effect, and the API's extra fields (compactRevision, revision...).
+// PERMISSION_DENIED, TIMEOUT, or the client's: UNREACHABLE (no node could be reached), NO_ANSWER
+// (a node took the request and never answered), BAD_ANSWER, NOT_A_NUMBER, BAD_ENDPOINT, BAD_KEY),
+// whether the request certainly had no effect, and the API's extra fields (compactRevision...).
 
 export class SynodError extends Error {
   constructor(

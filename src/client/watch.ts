@@ -18,7 +18,7 @@ export interface WatchOptions {
   readonly prevKv?: boolean;
   readonly noPut?: boolean;
   readonly noDelete?: boolean;
-  /** Ask for a progress message after this long without one (the node's default is 5 s); a stream silent for 3 times as long is taken as dead. */
+  /** Ask for a progress message after this long without any message (default 5 s); a stream silent for 3 times as long plus 2 s is taken as dead. */
   readonly progressMs?: number;
   /** Give up (the iterator throws UNREACHABLE) when no node served the watch for this long. Default 30 s. */
   readonly reconnectForMs?: number;
@@ -99,7 +99,8 @@ export class Watch implements AsyncIterable<WatchMessage> {
     if (this.options.prevKv === true) q.set('prevKv', 'true');
     if (this.options.noPut === true) q.set('noPut', 'true');
     if (this.options.noDelete === true) q.set('noDelete', 'true');
-    if (this.options.progressMs !== undefined) q.set('progressMs', String(this.options.progressMs));
+    // always named: the silence after which the stream is taken as dead follows from it
+    q.set('progressMs', String(this.options.progressMs ?? DEFAULT_PROGRESS_MS));
     // spaces as %20: the API decodes "+" as a space too, but a key may hold a "+"
     return `/v1/watch?${q.toString().replaceAll('+', '%20')}`;
   }
