@@ -157,7 +157,8 @@ export class Watch implements AsyncIterable<WatchMessage> {
       } catch (err) {
         if (signal.aborted) return;
         if (err instanceof SynodError) throw err;
-        reason = (err as Error).message;
+        // Node says "aborted" for a chunked stream cut short (a node killed mid-stream)
+        reason = `connection lost (${(err as Error).message})`;
       } finally {
         res?.destroy();
       }
