@@ -1,4 +1,4 @@
-// Client commands against a running cluster: `synod kv get|put|del|cas|incr|list`,
+// Client commands against a running cluster: `synod kv get|put|del|cas|incr|list|compact`,
 // `synod status`, `synod member add|remove|promote`, `synod leader transfer`. Each takes
 // --endpoints and --json, prints one clear line on failure and exits non-zero.
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { callApi, encodeSegment, type ApiAnswer, type CallOptions } from '../supervisor/node-client.js';
 import { DEFAULT_CLUSTER_FILE, DEFAULT_ENDPOINTS, expectOk, parseEndpoints, readClusterFileForClient, safeToRetry } from './client.js';
 import { CliError } from './errors.js';
-import { parseIntOption } from './options.js';
+import { parseIntOption, parseLeaseId } from './options.js';
 
 export interface CommonFlags {
   endpoints?: string;
@@ -116,6 +116,15 @@ function hasSession(body: unknown): boolean {
   return typeof body === 'object' && body !== null && typeof (body as { clientId?: unknown }).clientId === 'string';
 }
 
+/** `?revision=N&consistency=serializable` from a read's flags ('' when neither is given). */
+function readQuery(f: { serializable?: boolean; rev?: string }): string {
+  const q = new URLSearchParams();
+  if (f.rev !== undefined) q.set('revision', String(parseIntOption('--rev', f.rev, 1, Number.MAX_SAFE_INTEGER)));
+  if (f.serializable === true) q.set('consistency', 'serializable');
+  const text = q.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
 /** A one-off client session, so that the command may be retried without applying twice. */
 function session(): { clientId: string; seq: number } {
   return { clientId: `cli-${randomBytes(9).toString('base64url')}`, seq: 1 };
@@ -131,20 +140,32 @@ const field = (r: unknown, name: string): unknown => (r as Res).result?.[name];
 
 export function registerKvCommands(program: Command): void {
   const kv = program.command('kv').description('read and write keys in a running cluster');
-  common(kv.command('get <key>').description('read a key (linearizable unless --serializable)').option('--serializable', 'answer from the contacted node, possibly stale')).action(
-    (key: string, f: CommonFlags & { serializable?: boolean }) =>
-      run(f, 'GET', `/v1/kv/${enc(key)}${f.serializable === true ? '?consistency=serializable' : ''}`, undefined, (r) => {
+  common(kv.command('get <key>').description('read a key (linearizable unless --serializable)').option('--serializable', 'answer from the contacted node, possibly stale').option('--rev <n>', 'read as of revision n (a past revision still kept; see kv compact)')).action(
+    (key: string, f: CommonFlags & { serializable?: boolean; rev?: string }) =>
+      run(f, 'GET', `/v1/kv/${enc(key)}${readQuery(f)}`, undefined, (r) => {
         const value = field(r, 'value');
         if (value === null || value === undefined) throw new CliError('NOT_FOUND', `key "${key}" does not exist`, 1);
         return typeof value === 'string' ? value : JSON.stringify(value);
       }),
   );
-  common(kv.command('put <key> <value>').description('write a key (value parsed as JSON when possible)')).action((key: string, value: string, f: CommonFlags) =>
-    run(f, 'PUT', `/v1/kv/${enc(key)}`, { value: parseValue(value), ...session() }, (r) => `OK (revision ${String(field(r, 'revision'))})`),
-  );
-  common(kv.command('del <key>').description('delete a key')).action((key: string, f: CommonFlags) =>
-    run(f, 'DELETE', `/v1/kv/${enc(key)}`, session(), (r) => (field(r, 'deleted') === true ? 'deleted' : 'no such key')),
-  );
+  common(
+    kv
+      .command('put <key> <value>')
+      .description('write a key (value parsed as JSON when possible)')
+      .option('--lease <id>', 'attach the key to this lease: it is deleted when the lease is revoked or runs out (a put without --lease detaches it)'),
+  ).action((key: string, value: string, f: CommonFlags & { lease?: string }) => {
+    const lease = f.lease === undefined ? undefined : parseLeaseId(f.lease);
+    return run(f, 'PUT', `/v1/kv/${enc(key)}`, { value: parseValue(value), ...(lease === undefined ? {} : { lease }), ...session() }, (r) => {
+      if (field(r, 'error') === 'lease-not-found') throw new CliError('LEASE_NOT_FOUND', `lease ${String(lease)} does not exist (revoked, expired or never granted): nothing written`, 1);
+      return `OK (revision ${String(field(r, 'revision'))})`;
+    });
+  });
+  common(kv.command('del <key>').description('delete a key, or every key under a prefix (--prefix) or in [key, end) (--end)').option('--prefix', 'delete every key starting with <key> ("" for all keys)').option('--end <end>', 'delete the keys in [<key>, <end>)')).action((key: string, f: CommonFlags & { prefix?: boolean; end?: string }) => {
+    if (f.prefix !== true && f.end === undefined) return run(f, 'DELETE', `/v1/kv/${enc(key)}`, session(), (r) => (field(r, 'deleted') === true ? 'deleted' : 'no such key'));
+    if (f.prefix === true && f.end !== undefined) throw new CliError('BAD_OPTION', '--prefix and --end do not go together');
+    const q = new URLSearchParams(f.prefix === true ? { prefix: key } : { start: key, end: f.end as string });
+    return run(f, 'DELETE', `/v1/kv?${q.toString().replaceAll('+', '%20')}`, session(), (r) => `${String(field(r, 'deleted'))} deleted (revision ${String(field(r, 'revision'))})`);
+  });
   common(kv.command('cas <key> <from> <to>').description('set to <to> only if the value is <from> (use null for "absent")')).action((key: string, from: string, to: string, f: CommonFlags) =>
     run(f, 'POST', `/v1/kv/${enc(key)}/cas`, { from: parseValue(from), to: parseValue(to), ...session() }, (r) => {
       if (field(r, 'swapped') !== true) throw new CliError('CAS_FAILED', `key "${key}" did not hold ${from}: not swapped`, 1);
@@ -159,15 +180,19 @@ export function registerKvCommands(program: Command): void {
       return String(field(r, 'value'));
     });
   });
-  common(kv.command('list').description('list keys').option('--prefix <p>', 'only keys starting with p').option('--limit <n>', 'at most n keys', '100')).action(
-    (f: CommonFlags & { prefix?: string; limit: string }) => {
+  common(kv.command('list').description('list keys').option('--prefix <p>', 'only keys starting with p').option('--limit <n>', 'at most n keys', '100').option('--rev <n>', 'as of revision n (a past revision still kept)')).action(
+    (f: CommonFlags & { prefix?: string; limit: string; rev?: string }) => {
       const limit = parseIntOption('--limit', f.limit, 1, 10_000);
-      const q = new URLSearchParams({ limit: String(limit), ...(f.prefix === undefined ? {} : { prefix: f.prefix }) });
+      const q = new URLSearchParams({ limit: String(limit), ...(f.prefix === undefined ? {} : { prefix: f.prefix }), ...(f.rev === undefined ? {} : { revision: String(parseIntOption('--rev', f.rev, 1, Number.MAX_SAFE_INTEGER)) }) });
       return run(f, 'GET', `/v1/kv?${q.toString()}`, undefined, (r) => {
         const items = (field(r, 'items') ?? []) as { key: string; value: unknown }[];
         return items.map((i) => `${i.key} = ${typeof i.value === 'string' ? i.value : JSON.stringify(i.value)}`).join('\n') + (field(r, 'more') === true ? '\n...' : '');
       });
     },
+  );
+
+  common(kv.command('compact <revision>').description('forget the history before a revision (reads and watches below it get COMPACTED)')).action((revision: string, f: CommonFlags) =>
+    run(f, 'POST', '/v1/compact', { revision: parseIntOption('<revision>', revision, 1, Number.MAX_SAFE_INTEGER), ...session() }, (r) => `compacted: history before revision ${String(field(r, 'compactRevision'))} is gone (current revision ${String(field(r, 'revision'))})`),
   );
 
   common(program.command('status').description('show every node\'s role, term, leader and indexes')).action(async (f: CommonFlags) => {

@@ -5,18 +5,12 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
 import { common, run, type CommonFlags } from './kv.js';
-import { parseIntOption } from './options.js';
+import { parseIntOption, parseLeaseId } from './options.js';
 
 type LeaseResult = { result?: { id?: number; ttlMs?: number; remainingMs?: number; keys?: string[]; leases?: { id: number; ttlMs: number }[]; more?: boolean; deleted?: boolean; revision?: number; error?: string } };
 
 /** The largest TTL accepted on the command line (ten years, as the server's limit). */
 const MAX_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
-
-/** A lease id from the command line: a whole number >= 1. */
-export function parseLeaseId(text: string): number {
-  if (!/^[1-9]\d{0,15}$/.test(text) || !Number.isSafeInteger(Number(text))) throw new CliError('BAD_LEASE_ID', `"${text}" is not a lease id (a whole number >= 1)`);
-  return Number(text);
-}
 
 /** A duration such as 5000, 5000ms, 10s or 2m, in ms. */
 export function parseTtlMs(text: string): number {
@@ -31,6 +25,11 @@ function failIfError(r: unknown, id: number | undefined): LeaseResult['result'] 
   const result = (r as LeaseResult).result ?? {};
   if (result.error !== undefined) throw new CliError('LEASE_ERROR', `lease ${id ?? result.id ?? '?'}: ${result.error}`, 1);
   return result;
+}
+
+/** Milliseconds as a whole number (the leader's clock gives fractions). */
+function msText(ms: number | undefined): string {
+  return ms === undefined ? '?' : String(Math.ceil(ms));
 }
 
 function session(): { clientId: string; seq: number } {
@@ -59,7 +58,7 @@ export function registerLeaseCommands(program: Command): void {
     const once = (): Promise<void> =>
       run(f, 'POST', `/v1/leases/${id}/keep-alive`, undefined, (r) => {
         const result = failIfError(r, id);
-        return `lease ${id} kept alive, ${String(result?.remainingMs)} ms left`;
+        return `lease ${id} kept alive, ${msText(result?.remainingMs)} ms left`;
       });
     if (f.every === undefined) return once();
     const everyMs = parseIntOption('--every', f.every, 10, 3_600_000);
@@ -82,7 +81,7 @@ export function registerLeaseCommands(program: Command): void {
       return run(f, 'GET', `/v1/leases/${id}${f.keys === true ? '?keys=true' : ''}`, undefined, (r) => {
         const result = failIfError(r, id);
         const keys = result?.keys === undefined ? '' : `, keys: ${result.keys.length === 0 ? '(none)' : result.keys.join(', ')}`;
-        return `lease ${id}: TTL ${String(result?.ttlMs)} ms, ${String(result?.remainingMs)} ms left${keys}`;
+        return `lease ${id}: TTL ${String(result?.ttlMs)} ms, ${msText(result?.remainingMs)} ms left${keys}`;
       });
     },
   );

@@ -13,6 +13,8 @@ import { registerChaosCommand } from './chaos.js';
 import { registerAdminCommands } from './admin.js';
 import { registerAuthCommands } from './auth.js';
 import { registerLeaseCommands } from './lease.js';
+import { registerTxnCommand } from './txn.js';
+import { registerWatchCommand } from './watch.js';
 
 const program = new Command();
 program
@@ -21,7 +23,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerLeaseCommands, registerAdminCommands, registerAuthCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerLeaseCommands, registerTxnCommand, registerWatchCommand, registerAdminCommands, registerAuthCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.

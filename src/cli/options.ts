@@ -8,3 +8,9 @@ export function parseIntOption(flag: string, text: string, min: number, max: num
   }
   return value;
 }
+
+/** A lease id from the command line: a whole number >= 1. */
+export function parseLeaseId(text: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(text) || !Number.isSafeInteger(Number(text))) throw new CliError('BAD_LEASE_ID', `"${text}" is not a lease id (a whole number >= 1)`);
+  return Number(text);
+}

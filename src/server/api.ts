@@ -11,6 +11,7 @@ import { BACKUP_FORMAT, backupChecksum } from './backup.js';
 import { FORWARDED_HEADER, type Forwarder } from './forward.js';
 import { expectObject, expectString, HttpError, Router, type ApiRequest, type ApiResponse } from './http.js';
 import { addLeaseRoutes } from './lease-api.js';
+import { checkResult, revisionOf } from './kv-api-util.js';
 
 /** Liveness and readiness as the node reports them. */
 export interface HealthReport {
@@ -94,8 +95,9 @@ export function buildApi(backend: ApiBackend, router: Router = new Router()): Ro
       return { status: 200, body: { ...unsigned, sha256: backupChecksum(unsigned) } };
     })
     // the cluster's own keys (members, users and roles) are never listed
-    .add('GET', '/v1/kv', (req) => read(backend, leaderCall, { op: 'range', ...rangeOf(req), exclude: RESERVED_PREFIX }, req), { query: ['prefix', 'start', 'end', 'limit', 'consistency'], access: 'range' })
-    .add('GET', '/v1/kv/:key', (req) => read(backend, leaderCall, { op: 'get', key: keyOf(req) }, req), { query: ['consistency'], access: READ_KEY })
+    // ?revision=N reads as of revision N (kv-api-util.ts turns `compacted` and `future-revision` into 410 and 400)
+    .add('GET', '/v1/kv', async (req) => checkResult(await read(backend, leaderCall, { op: 'range', ...rangeOf(req), exclude: RESERVED_PREFIX, ...revisionOf(req) }, req), revisionOf(req).revision), { query: ['prefix', 'start', 'end', 'limit', 'consistency', 'revision'], access: 'range' })
+    .add('GET', '/v1/kv/:key', async (req) => checkResult(await read(backend, leaderCall, { op: 'get', key: keyOf(req), ...revisionOf(req) }, req), revisionOf(req).revision), { query: ['consistency', 'revision'], access: READ_KEY })
     .add('PUT', '/v1/kv/:key', (req) => {
       const body = expectObject(req.body, 'put');
       if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
@@ -187,7 +189,7 @@ function casOf(key: string, body: Record<string, unknown>): KvCommand {
 }
 
 /** A command, with an optional client session (clientId + seq) for exactly-once retries. */
-function command(op: KvCommand, body: unknown): RaftRequest {
+export function command(op: KvCommand, body: unknown): RaftRequest {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const clientId = b['clientId'];
   const seq = b['seq'];

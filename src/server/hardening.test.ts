@@ -81,7 +81,7 @@ describe('hostile requests against a running cluster', () => {
     // used to make the forwarder build http://v1/kv/x: a request to another host
     await expectCode('GET', '//v1/kv/x', 404, 'NOT_FOUND');
     await expectCode('PUT', '//v1/kv/x', 404, 'NOT_FOUND', '{"value":1}');
-    await expectCode('GET', '/v1/kv/x?revision=3', 400, 'UNKNOWN_PARAMETER');
+    await expectCode('GET', '/v1/kv/x?rev=3', 400, 'UNKNOWN_PARAMETER');
     await expectCode('GET', '/v1/kv/x?consistency=linearizable&consistency=serializable', 400, 'BAD_QUERY');
     await expectCode('GET', '/v1/kv/_synod%2Fmembers%2F1', 400, 'RESERVED_KEY');
     const rawBytes = await raw(follower, Buffer.concat([Buffer.from('GET /v1/kv/a'), Buffer.from([0xff]), Buffer.from(' HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n')]));

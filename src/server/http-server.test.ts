@@ -2,10 +2,10 @@
 // 100-continue, HEAD, limits and malformed input (answered, connection closed, server unharmed),
 // with Node's own http client and fetch as well as hand-written bytes.
 import { connect } from 'node:net';
-import { request as httpRequest, Agent } from 'node:http';
+import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpServer, parseHead, type HttpRequestIn } from './http-server.js';
+import { HttpServer, parseHead, type HttpRequestIn, type StreamSink } from './http-server.js';
 
 let server: HttpServer;
 let base = '';
@@ -221,5 +221,80 @@ describe('HttpServer.close', () => {
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(text).toContain('connection: close');
     expect(text.endsWith('done')).toBe(true);
+  });
+});
+
+describe('streamed answers', () => {
+  /** A server whose every answer is a stream: it writes `hello`, then `bye` when asked to close, and tells the test how it ended. */
+  async function streamingServer(): Promise<{ server: HttpServer; events: string[] }> {
+    const events: string[] = [];
+    const server = await HttpServer.listen({
+      host: '127.0.0.1',
+      port: 0,
+      handle: async () => ({
+        status: 200,
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: '',
+        stream: {
+          start: (sink: StreamSink) => {
+            events.push('start');
+            sink.write('hello\n');
+            sink.onClose((reason) => {
+              events.push(`close:${reason}`);
+              if (reason === 'closing') {
+                sink.write('bye\n');
+                sink.end();
+              }
+            });
+          },
+          abandon: () => events.push('abandon'),
+        },
+      }),
+    });
+    return { server, events };
+  }
+
+  it('sends chunks as they are written and, when the server closes, lets the stream write its last line and end cleanly', async () => {
+    const { server: own, events } = await streamingServer();
+    const res = await new Promise<IncomingMessage>((resolve, reject) => httpRequest(`http://127.0.0.1:${own.port}/`, { agent: false }, resolve).on('error', reject).end());
+    expect(res.headers['transfer-encoding']).toBe('chunked');
+    expect(res.headers['connection']).toBe('close');
+    let text = '';
+    res.setEncoding('utf8');
+    const first = new Promise<void>((r) => res.once('data', (d: string) => ((text += d), r())));
+    await first;
+    expect(text).toBe('hello\n');
+    res.on('data', (d: string) => (text += d));
+    const ended = new Promise<boolean>((r) => res.on('end', () => r(res.complete)));
+    await own.close(2000);
+    expect(await ended).toBe(true);
+    expect(text).toBe('hello\nbye\n');
+    expect(events).toEqual(['start', 'close:closing']);
+  });
+
+  it('tells the stream when its client leaves, and abandons it for HEAD', async () => {
+    const { server: own, events } = await streamingServer();
+    try {
+      const head = await fetch(`http://127.0.0.1:${own.port}/`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(events).toEqual(['abandon']);
+      const socket = connect(own.port, '127.0.0.1');
+      let got = '';
+      await new Promise<void>((resolve) => {
+        socket.on('data', (d) => {
+          got += d.toString('latin1');
+          if (got.includes('hello')) resolve();
+        });
+        socket.write('GET / HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+      });
+      socket.destroy();
+      const waitUntil = async (): Promise<void> => {
+        for (let i = 0; i < 100 && !events.includes('close:gone'); i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await waitUntil();
+      expect(events).toEqual(['abandon', 'start', 'close:gone']);
+    } finally {
+      await own.close(1000);
+    }
   });
 });

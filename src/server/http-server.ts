@@ -34,6 +34,34 @@ export interface HttpAnswer {
   /** Extra headers; content-length, connection and date are set by the server. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** A streamed body instead of `body` (a watch): sent chunked, the last answer on its connection. */
+  readonly stream?: HttpStream;
+}
+
+/**
+ * A body written as it is produced. The server sends the head (chunked framing, `connection:
+ * close`) and calls `start` with the sink, or `abandon` if it never starts it (a HEAD request, a
+ * client gone before the answer). The connection is the stream's until it calls `sink.end()`.
+ */
+export interface HttpStream {
+  start(sink: StreamSink): void;
+  abandon(): void;
+}
+
+/** Why a stream must stop: its client went away (`gone`: nothing more can be sent), or the server is shutting down (`closing`: write a last line, then end). */
+export type StreamCloseReason = 'gone' | 'closing';
+
+export interface StreamSink {
+  /** Sends `text` as one chunk; false (and nothing sent) once the stream ended or its client left. */
+  write(text: string): boolean;
+  /** Bytes written that the kernel has not taken yet: how far the client is behind. */
+  readonly unsentBytes: number;
+  /** Calls `listener` once, when the unsent bytes have drained (at once if there are none). */
+  onDrain(listener: () => void): void;
+  /** Calls `listener` once when the stream must stop (see StreamCloseReason). */
+  onClose(listener: (reason: StreamCloseReason) => void): void;
+  /** Sends the last chunk; the connection closes once the client has it. */
+  end(): void;
 }
 
 export interface HttpServerOptions {
@@ -71,7 +99,7 @@ const SWEEP_MS = 1000;
 const MAX_CHUNK_LINE_BYTES = 256;
 const REASONS: Readonly<Record<number, string>> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 307: 'Temporary Redirect', 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large',
+  405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed', 413: 'Content Too Large',
   417: 'Expectation Failed', 422: 'Unprocessable Content', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
   500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
   505: 'HTTP Version Not Supported',
@@ -252,6 +280,8 @@ class Connection {
   private waitingSince: number;
   private readonly remoteAddress: string;
   private readonly clientCertName: string | undefined;
+  /** The stream answering the current request, until it ends. */
+  private stream: ConnectionStream | undefined;
 
   constructor(
     private readonly server: HttpServer,
@@ -264,12 +294,17 @@ class Connection {
     socket.on('error', () => this.destroy());
     socket.on('end', () => {
       this.peerEnded = true;
-      if (!this.busy) this.finish();
+      // a stream's client that shuts its side has left (a watch client never does otherwise): end the stream now, not at the next write
+      if (this.stream !== undefined) this.stream.close('gone');
+      else if (!this.busy) this.finish();
     });
+    socket.on('close', () => this.stream?.close('gone'));
   }
 
   closeWhenIdle(): void {
     this.closeAfterAnswer = true;
+    // a stream never ends by itself: ask it to finish (it writes its last line, ends, and the connection closes after it)
+    if (this.stream !== undefined) return this.stream.close('closing');
     if (!this.busy && this.buffered.length === 0 && this.head === undefined) this.destroy();
   }
 
@@ -297,7 +332,8 @@ class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.dead) return;
+    // still read during a stream, so that a client's FIN or reset is seen, but keep nothing
+    if (this.dead || this.stream !== undefined) return;
     if (!this.busy && this.buffered.length === 0 && this.head === undefined) this.waitingSince = this.server.sweepCount;
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     if (this.busy) {
@@ -433,7 +469,11 @@ class Connection {
   }
 
   private answer(method: string, answer: HttpAnswer): void {
-    if (this.dead) return;
+    if (this.dead) return void answer.stream?.abandon();
+    if (answer.stream !== undefined) {
+      if (method !== 'HEAD' && !this.server.isClosing) return this.startStream(answer, answer.stream);
+      answer.stream.abandon();
+    }
     const close = this.closeAfterAnswer || this.server.isClosing;
     this.socket.write(formatAnswer(answer, method === 'HEAD', close, this.server.keepAliveSeconds));
     this.busy = false;
@@ -444,12 +484,95 @@ class Connection {
     if (this.peerEnded && !this.busy) this.finish();
   }
 
+  /** Sends a streamed answer's head and hands the socket to the stream until it ends; then the connection closes. */
+  private startStream(answer: HttpAnswer, body: HttpStream): void {
+    this.closeAfterAnswer = true;
+    let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? 'Unknown'}\r\n`;
+    for (const name in answer.headers) head += `${name}: ${answer.headers[name] as string}\r\n`;
+    head += `transfer-encoding: chunked\r\ndate: ${httpDate()}\r\nconnection: close\r\n\r\n`;
+    this.socket.write(head);
+    // requests pipelined behind a stream are never answered: what the client sends now is dropped (onData)
+    this.buffered = Buffer.alloc(0);
+    if (this.socket.isPaused()) this.socket.resume();
+    const stream = new ConnectionStream(this.socket, () => {
+      this.stream = undefined;
+      this.busy = false;
+      this.finish();
+    });
+    this.stream = stream;
+    body.start(stream);
+  }
+
   /** Answers a protocol error and closes: after one, the byte stream cannot be trusted. */
   private fail(err: ProtocolError): void {
     if (this.dead) return;
     this.dead = true;
     this.waitingSince = this.server.sweepCount;
     this.socket.end(formatAnswer(errorAnswer(err.status, err.code, err.message), false, true));
+  }
+}
+
+/** The sink of one streamed answer: chunked writes on the connection's socket. */
+class ConnectionStream implements StreamSink {
+  private ended = false;
+  private closeListeners: ((reason: StreamCloseReason) => void)[] = [];
+  private closedFor: StreamCloseReason | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly onEnd: () => void,
+  ) {}
+
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  write(text: string): boolean {
+    if (this.ended || this.closedFor === 'gone' || this.socket.destroyed) return false;
+    const bytes = Buffer.byteLength(text);
+    if (bytes === 0) return true;
+    this.socket.write(`${bytes.toString(16)}\r\n${text}\r\n`);
+    return true;
+  }
+
+  onDrain(listener: () => void): void {
+    if (this.socket.writableLength === 0 || this.socket.destroyed) return void setImmediate(listener);
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      this.socket.off('drain', once);
+      this.socket.off('close', once);
+      listener();
+    };
+    this.socket.on('drain', once);
+    this.socket.on('close', once);
+  }
+
+  onClose(listener: (reason: StreamCloseReason) => void): void {
+    if (this.closedFor !== undefined) return void setImmediate(() => listener(this.closedFor as StreamCloseReason));
+    this.closeListeners.push(listener);
+  }
+
+  /** The client left or the server is closing: tell the stream once (a `gone` after a `closing` is told too). */
+  close(reason: StreamCloseReason): void {
+    if (this.closedFor === 'gone' || (this.closedFor === 'closing' && reason === 'closing')) return;
+    this.closedFor = reason;
+    for (const listener of [...this.closeListeners]) listener(reason);
+    if (reason === 'gone') {
+      this.closeListeners = [];
+      if (!this.ended) {
+        this.ended = true;
+        this.onEnd();
+      }
+    }
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.socket.destroyed) this.socket.write('0\r\n\r\n');
+    this.onEnd();
   }
 }
 

@@ -50,6 +50,7 @@ const ROUTES: readonly [string, string][] = [
   ['GET', '/v1/status'], ['GET', '/v1/members'], ['POST', '/v1/members'], ['POST', '/v1/members/9/promote'], ['DELETE', '/v1/members/9'],
   ['POST', '/v1/leader/transfer'], ['POST', '/v1/snapshot'], ['GET', '/v1/snapshot'], ['GET', '/health'], ['GET', '/readyz'],
   ['POST', '/v1/auth/token'], ['GET', '/v1/auth/whoami'], ['PUT', '/v1/auth/users/u'], ['PUT', '/v1/auth/roles/r'], ['GET', '/v1/auth/users'],
+  ['POST', '/v1/txn'], ['POST', '/v1/compact'], ['DELETE', '/v1/kv'],
 ];
 
 const validRequests = fc.constantFrom(
@@ -129,5 +130,32 @@ describe('fuzzing the HTTP surface', () => {
     expect((await http('PUT', `${url}/v1/kv/after-fuzz`, { value: 1 })).status).toBe(200);
     // bounded: what the cases wrote is small; a leak per request would show over the runs
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(300 * 1024 * 1024);
+  }, fuzzTimeoutMs(120_000));
+
+  it('watch queries of random parameters open a stream that starts with its created line, or get an error that is not a 500', async () => {
+    const watchParams = fc.dictionary(
+      fc.constantFrom('key', 'end', 'prefix', 'startRevision', 'prevKv', 'noPut', 'noDelete', 'progressMs', 'revision'),
+      fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('true', 'false', '0', '1', '-1', '99999999999999999999', 'a'.repeat(5000), '_synod/x')),
+      { maxKeys: 4 },
+    );
+    await fc.assert(
+      fc.asyncProperty(watchParams, async (query) => {
+        const search = new URLSearchParams(query).toString();
+        const res = await fetch(`${url}/v1/watch?${search}`, { signal: AbortSignal.timeout(5000) });
+        expect(res.status, `?${search.slice(0, 200)}`).not.toBe(500);
+        if (res.status !== 200) {
+          const body = (await res.json()) as { error?: { code?: unknown } };
+          expect(typeof body.error?.code, `?${search.slice(0, 200)}`).toBe('string');
+          return;
+        }
+        // a stream: its first line says it was created; then let it go
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        const { value } = await reader.read();
+        expect(Buffer.from(value ?? new Uint8Array()).toString('utf8')).toMatch(/^\{"type":"created"/);
+        await reader.cancel();
+      }),
+      fuzzParameters(200),
+    );
+    expect((await http('PUT', `${url}/v1/kv/after-watch-fuzz`, { value: 1 })).status).toBe(200);
   }, fuzzTimeoutMs(120_000));
 });

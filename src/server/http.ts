@@ -2,7 +2,7 @@
 // limit, and one error shape ({ error: { code, message } }) for every 4xx and 5xx answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal, RouteAccess } from './auth.js';
-import { errorAnswer, jsonAnswer, type HttpAnswer } from './http-server.js';
+import { errorAnswer, jsonAnswer, type HttpAnswer, type HttpStream } from './http-server.js';
 
 export class HttpError extends Error {
   constructor(
@@ -40,6 +40,8 @@ export interface ApiResponse {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A body streamed as it is produced (a watch); `body` is then ignored. */
+  readonly stream?: HttpStream;
 }
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
@@ -233,6 +235,7 @@ export async function answerRequest(router: Router, request: RawRequest, onError
     const asked = hooks.authorize?.(found.route.access, apiRequest, request);
     const principal = asked === undefined ? undefined : await asked;
     const out = await found.route.handler(principal === undefined ? apiRequest : { ...apiRequest, principal });
+    if (out.stream !== undefined) return { answer: { status: out.status, headers: { ...out.headers }, body: '', stream: out.stream }, route };
     if (typeof out.body === 'string') return { answer: { status: out.status, headers: { 'content-type': 'text/plain; version=0.0.4', ...out.headers }, body: out.body }, route };
     return { answer: jsonAnswer(out.status, out.body, out.headers), route };
   } catch (err) {
@@ -267,6 +270,8 @@ export async function serve(router: Router, req: IncomingMessage, res: ServerRes
 }
 
 function writeAnswer(res: ServerResponse, answer: HttpAnswer): void {
+  // this server (the supervisor's) streams nothing: a stream is released, never started
+  answer.stream?.abandon();
   if (res.headersSent) return;
   res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
   res.end(answer.body);

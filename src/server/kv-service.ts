@@ -11,6 +11,8 @@ import type { Transport } from '../net/index.js';
 import { buildApi, type ApiBackend } from './api.js';
 import { Authenticator } from './auth.js';
 import { Forwarder, type LeaderWatch } from './forward.js';
+import { addKvRoutes } from './kv-routes.js';
+import { WatchHub, watchOptionsOf, type WatchOptions } from './kv-watch.js';
 import { registerRaftGauges } from './metrics.js';
 import { parseHostPort, startServiceNode, type NodeConfig, type RunningNode } from './node.js';
 import type { MemberAddress, ServiceContext, ServiceDefinition, ServiceInstance } from './service.js';
@@ -70,6 +72,8 @@ export interface KvServiceOptions {
    * reads of old revisions differently. Default DEFAULT_AUTO_COMPACT_RETAIN_REVISIONS.
    */
   readonly autoCompactRetainRevisions?: number;
+  /** Limits of the watchers each node serves (kv-watch.ts). */
+  readonly watch?: WatchOptions;
 }
 
 /** The retained revisions an options object asks for, checked. */
@@ -99,6 +103,8 @@ export const kvService: ServiceDefinition<RaftMessage, RaftRequest, RaftResponse
   createSpec: (ctx) => {
     const options = ctx.options as KvServiceOptions;
     const autoCompactRetainRevisions = retainRevisionsOf(options);
+    // a bad watch limit is refused before the core starts, with the option named
+    watchOptionsOf(options.watch);
     return raftSpec({ ...NODE_RAFT_DEFAULTS, ...options.raft,
       // the store with its Lessor: the leader's clock decides expiry, revokes go through the log
       createStateMachine: (env) => new LeasedKvStore({ clock: () => env.now(), autoCompactRetainRevisions }),
@@ -197,8 +203,21 @@ function attachKv(ctx: ServiceContext<RaftMessage>, host: KvHost): ServiceInstan
     // etcd's minimum: a lease can outlive an election and the keep-alive that follows it
     minLeaseTtlMs: Math.ceil(1.5 * (raftTiming.electionTimeoutMaxTicks as number) * (raftTiming.tickMs as number)),
   };
+  // watchers are served from this node's applied state: they pull whenever it moves
+  const watches = new WatchHub({
+    nodeId: ctx.id,
+    changes: (query) => core().queryLocal(query),
+    revision: () => (core().queryLocal({ op: 'get', key: '' }) as { revision: number }).revision,
+    health: () => backend.health(),
+  }, watchOptionsOf(options.watch));
+  host.onAnnotate((key) => {
+    if (key === 'applied') watches.applied();
+  });
   return {
-    addRoutes: (router) => void buildApi(backend, router),
+    addRoutes: (router) => {
+      buildApi(backend, router);
+      addKvRoutes(router, backend, watches);
+    },
     status: () => core().status() as unknown as { role: string } & Record<string, JsonValue>,
     readiness,
     auth,
@@ -209,7 +228,10 @@ function attachKv(ctx: ServiceContext<RaftMessage>, host: KvHost): ServiceInstan
       return found !== undefined && 'modRevision' in found ? found.modRevision : 0;
     },
     reloadTls: () => forwarder.reloadTls(),
-    close: () => forwarder.close(),
+    close: () => {
+      watches.close();
+      forwarder.close();
+    },
   };
 }
 

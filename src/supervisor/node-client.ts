@@ -64,7 +64,7 @@ function once(endpoint: string, method: string, path: string, body: unknown, tim
 }
 
 /** One readable line for a failed request; TLS failures say what to do. */
-function describeRequestError(err: NodeJS.ErrnoException, https: boolean): string {
+export function describeRequestError(err: NodeJS.ErrnoException, https: boolean): string {
   const code = err.code ?? '';
   if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
     return `the server's certificate is not signed by a CA we trust (${code}); pass the cluster's CA with --cacert (npm start keeps it in synod-data/tls/ca.crt)`;

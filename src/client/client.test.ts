@@ -1,0 +1,205 @@
+// The Node client (synod/client) against a running cluster (nodes in this process): typed calls,
+// failover past a dead endpoint, writes retried after a lost answer applied once, concurrent
+// writes on separate sessions, and watches that resume on another node without gap or duplicate.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { http, waitUntil } from '../server/test/harness.js';
+import { freePort, startInProcessCluster, type InProcessCluster } from '../server/test/in-process.js';
+import { SynodClient, SynodError, type KvEvent, type WatchMessage } from './index.js';
+
+let cluster: InProcessCluster;
+let leader = '';
+let client: SynodClient;
+const url = (id: string): string => cluster.urls[id] as string;
+
+beforeAll(async () => {
+  cluster = await startInProcessCluster(3, { logLevel: 'warn', options: { watch: { progressMs: 300 } } });
+  await waitUntil('a leader', async () => {
+    for (const id of Object.keys(cluster.urls)) if ((await http('GET', `${url(id)}/v1/status`).catch(() => undefined))?.body['role'] === 'leader') leader = id;
+    return leader !== '';
+  }, 20_000);
+  client = new SynodClient({ endpoints: Object.values(cluster.urls) });
+});
+afterAll(async () => {
+  client?.close();
+  await cluster?.close();
+});
+
+async function failure(call: Promise<unknown>): Promise<SynodError> {
+  try {
+    await call;
+  } catch (err) {
+    if (err instanceof SynodError) return err;
+    throw err;
+  }
+  throw new Error('expected a SynodError');
+}
+
+describe('SynodClient calls', () => {
+  it('puts, gets (now and at a past revision), lists, deletes, swaps, counts and runs txns', async () => {
+    const p1 = await client.put('c/a', { n: 1 });
+    const p2 = await client.put('c/a', { n: 2 });
+    expect(p2).toMatchObject({ revision: p1.revision + 1, version: 2 });
+    expect(await client.get('c/a')).toMatchObject({ value: { n: 2 }, version: 2, modRevision: p2.revision });
+    expect((await client.get('c/a', { revision: p1.revision })).value).toEqual({ n: 1 });
+    expect((await client.get('c/a', { serializable: true, revision: p1.revision })).value).toEqual({ n: 1 });
+    expect((await client.get('c/missing')).value).toBe(null);
+    await client.put('c/b b+', 'spaces and plus');
+    expect((await client.get('c/b b+')).value).toBe('spaces and plus');
+    const listed = await client.range({ prefix: 'c/' });
+    expect(listed.items.map((i) => i.key)).toEqual(['c/a', 'c/b b+']);
+    expect((await client.range({ prefix: 'c/', revision: p1.revision })).items.map((i) => i.value)).toEqual([{ n: 1 }]);
+    expect(await client.cas('c/a', { n: 2 }, 'swapped')).toMatchObject({ swapped: true });
+    expect(await client.casVersion('c/a', 1, 'not')).toMatchObject({ swapped: false });
+    expect((await client.incr('c/n', 5)).value).toBe(5);
+    expect((await failure(client.incr('c/a'))).code).toBe('NOT_A_NUMBER');
+    const t = await client.txn({
+      compare: [{ key: 'c/a', target: 'value', cmp: '=', value: 'swapped' }],
+      success: [{ op: 'put', key: 'c/t', value: 1 }, { op: 'get', key: 'c/n' }],
+      failure: [],
+    });
+    expect(t.succeeded).toBe(true);
+    expect(t.results[1]).toMatchObject({ value: 5 });
+    expect(await client.delete('c/t')).toMatchObject({ deleted: true });
+    const gone = await client.deleteRange({ prefix: 'c/' }, { prevKv: true });
+    expect(gone.deleted).toBe(3);
+    expect(gone.prevKvs?.map((i) => i.key)).toEqual(['c/a', 'c/b b+', 'c/n']);
+  });
+
+  it('throws typed errors: 4xx at once (BAD_REQUEST, FUTURE_REVISION), COMPACTED with the compaction revision', async () => {
+    const bad = await failure(client.txn({ success: [{ op: 'put', key: 'x', value: 1 }, { op: 'put', key: 'x', value: 2 }] }));
+    expect([bad.code, bad.status]).toEqual(['BAD_REQUEST', 400]);
+    const r1 = (await client.put('cmp/k', 1)).revision;
+    const r2 = (await client.put('cmp/k', 2)).revision;
+    expect((await failure(client.get('cmp/k', { revision: r2 + 1000 }))).code).toBe('FUTURE_REVISION');
+    expect(await client.compact(r2)).toMatchObject({ compactRevision: r2 });
+    const compacted = await failure(client.get('cmp/k', { revision: r1 }));
+    expect([compacted.code, compacted.status, compacted.compactRevision]).toEqual(['COMPACTED', 410, r2]);
+    const watch = client.watch({ key: 'cmp/k' }, { startRevision: r1 });
+    const err = await failure((async () => {
+      for await (const _ of watch) break;
+    })());
+    expect([err.code, err.compactRevision]).toEqual(['COMPACTED', r2]);
+  });
+
+  it('fails over past an endpoint that does not answer', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const c = new SynodClient({ endpoints: [dead, ...Object.values(cluster.urls)], retryForMs: 5000 });
+    try {
+      expect((await c.put('fo/k', 'v')).version).toBe(1);
+      expect((await c.get('fo/k')).value).toBe('v');
+    } finally {
+      c.close();
+    }
+    const none = new SynodClient({ endpoints: [dead], retryForMs: 300 });
+    try {
+      expect((await failure(none.get('fo/k'))).code).toBe('UNREACHABLE');
+    } finally {
+      none.close();
+    }
+  });
+
+  it('applies a write whose answer was lost once: the retry on another node carries the same session', async () => {
+    // a proxy in front of the leader that loses the first answer (the write has been applied by then)
+    let lost = 0;
+    const target = new URL(url(leader));
+    const proxy: Server = createServer((inbound: Socket) => {
+      const outbound = connect(Number(target.port), target.hostname);
+      inbound.pipe(outbound);
+      outbound.on('data', (chunk: Buffer) => {
+        if (lost === 0) {
+          lost++;
+          inbound.destroy();
+          outbound.destroy();
+          return;
+        }
+        inbound.write(chunk);
+      });
+      outbound.on('error', () => inbound.destroy());
+      inbound.on('error', () => outbound.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const c = new SynodClient({ endpoints: [`http://127.0.0.1:${(proxy.address() as { port: number }).port}`, url(leader)] });
+    try {
+      const first = await c.incr('once/n');
+      expect(lost).toBe(1);
+      expect(first.value).toBe(1);
+      expect((await c.get('once/n')).value).toBe(1);
+    } finally {
+      c.close();
+      proxy.close();
+    }
+  });
+
+  it('runs concurrent writes on separate sessions: none is refused as stale, none is lost', async () => {
+    await Promise.all(Array.from({ length: 40 }, () => client.incr('conc/n')));
+    expect((await client.get('conc/n')).value).toBe(40);
+  });
+});
+
+describe('SynodClient.watch', () => {
+  it('yields one message per revision in order, replays from a start revision, and ends on close()', async () => {
+    const r1 = (await client.put('wc/a', 1)).revision;
+    const watch = client.watch({ prefix: 'wc/' }, { startRevision: r1, prevKv: true });
+    const seen: WatchMessage[] = [];
+    const done = (async () => {
+      for await (const m of watch) {
+        seen.push(m);
+        if (m.type === 'events' && m.events.some((e) => e.kv.key === 'wc/end')) watch.close();
+      }
+    })();
+    await client.txn({ success: [{ op: 'put', key: 'wc/a', value: 2 }, { op: 'put', key: 'wc/b', value: 3 }] });
+    await client.put('wc/end', 0);
+    await done;
+    const events = seen.filter((m) => m.type === 'events');
+    expect(events.map((m) => m.events.map((e) => `${e.type} ${e.kv.key}=${JSON.stringify(e.kv.value)}`))).toEqual([['put wc/a=1'], ['put wc/a=2', 'put wc/b=3'], ['put wc/end=0']]);
+    expect(events[1]?.events[0]?.prevKv?.value).toBe(1);
+    expect(watch.nextRevision).toBe((events[2]?.revision as number) + 1);
+  });
+
+  it('resumes on another node when the one it reads from stops: every revision once, in order', async () => {
+    const follower = Object.keys(cluster.urls).find((id) => id !== leader) as string;
+    const order = [follower, ...Object.keys(cluster.urls).filter((id) => id !== follower)];
+    const watcher = new SynodClient({ endpoints: order.map(url) });
+    const writer = new SynodClient({ endpoints: [url(leader)] });
+    const start = (await writer.put('rs/start', 0)).revision;
+    const reconnects: string[] = [];
+    const watch = watcher.watch({ prefix: 'rs/' }, { startRevision: start, progressMs: 300, onReconnect: (info) => reconnects.push(`${info.from} -> ${info.to} at ${info.nextRevision}: ${info.reason}`) });
+    const got: KvEvent[] = [];
+    let last = 0;
+    const reading = (async () => {
+      for await (const m of watch) {
+        if (m.type === 'events') got.push(...m.events);
+        if (m.revision >= last && last > 0) break;
+      }
+    })();
+    // writes before, during and after the node goes away
+    const writes = (async () => {
+      for (let i = 0; i < 60; i++) {
+        if (i === 20) void cluster.stop(follower);
+        if (i % 3 === 0) await writer.txn({ success: [{ op: 'put', key: `rs/${i % 5}`, value: i }, { op: 'put', key: 'rs/t', value: i }] });
+        else if (i % 7 === 0) await writer.delete(`rs/${i % 5}`);
+        else await writer.put(`rs/${i % 5}`, i);
+      }
+      last = (await writer.put('rs/last', 1)).revision;
+    })();
+    await writes;
+    await reading;
+    watcher.close();
+    writer.close();
+    await cluster.start(follower);
+    // the committed history of the prefix, from a node that never stopped
+    const reference: KvEvent[] = [];
+    const full = client.watch({ prefix: 'rs/' }, { startRevision: start });
+    for await (const m of full) {
+      if (m.type === 'events') reference.push(...m.events);
+      if (m.revision >= last) break;
+    }
+    const key = (e: KvEvent): string => `${e.revision} ${e.type} ${e.kv.key} ${JSON.stringify(e.kv.value)}`;
+    expect(got.map(key)).toEqual(reference.map(key));
+    expect(reference.length).toBeGreaterThan(60);
+    expect(watch.nextRevision).toBe(last + 1);
+    expect(reconnects.length, reconnects.join('; ')).toBeGreaterThanOrEqual(1);
+    expect(reconnects[0]).toMatch(/SHUTDOWN|ended|connection lost/);
+  });
+});
