@@ -2,7 +2,7 @@
 // 3-node Synod (fsync on) and 3-node etcd 3.4, etcd once through its JSON gateway and once through gRPC, each row on its own cluster started afresh every round, one cluster up at a time, the order alternating between rounds.
 // Prints each workload's ops/s, latency and CPU per operation of the cluster and of this client, then medians over the rounds and the Synod/etcd ratios (docs/PERFORMANCE.md, "KV side by side with etcd 3.4").
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent } from 'node:http';
+import { Agent, get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { startLocalCluster } from '../src/supervisor/index.js';
 import { findEtcdLeader, httpJson, startEtcdCluster } from './lib/etcd.js';
 import { connectEtcdGrpc } from './lib/etcd-grpc.js';
 import { LeanHttpClient } from './lib/http-client.js';
-import type { KvTarget } from './lib/kv-target.js';
+import type { KvTarget, KvWatch } from './lib/kv-target.js';
 import { formatLoad, runLoad, type LoadResult } from './lib/load.js';
 import { runWatchLoad, type WatchResult } from './lib/watch-load.js';
 
@@ -54,15 +54,52 @@ async function synodTarget(dir: string, agent: Agent): Promise<KvTarget> {
   const client = new LeanHttpClient(url);
   return {
     name: 'synod',
-    lacking: 'not available yet', // txn, leases and watch come with issue 16
+    lacking: 'not available yet',
     put: async (key, value) => void (await client.send('PUT', `/v1/kv/${key}`, { value })),
     get: async (key) => void (await client.send('GET', `/v1/kv/${key}`)),
+    txnPut: async (key, value) => {
+      const compare = [{ key, target: 'version', cmp: '=', value: 0 }];
+      const reply = JSON.parse((await client.send('POST', '/v1/txn', { compare, success: [{ op: 'put', key, value }] })).body) as { result?: { succeeded?: boolean } };
+      if (reply.result?.succeeded !== true) throw new Error(`txn compare failed: ${key} exists`);
+    },
+    leaseCycle: async (key, value) => {
+      const grant = JSON.parse((await client.send('POST', '/v1/leases', { ttlMs: 60_000 })).body) as { result?: { id?: number; error?: string } };
+      const id = grant.result?.id;
+      if (id === undefined) throw new Error(`lease grant failed: ${grant.result?.error ?? 'no id'}`);
+      const put = JSON.parse((await client.send('PUT', `/v1/kv/${key}`, { value, lease: id })).body) as { result?: { error?: string } };
+      if (put.result?.error !== undefined) throw new Error(`put with lease ${id} failed: ${put.result.error}`);
+      await client.send('DELETE', `/v1/leases/${id}`);
+    },
+    // one JSON-lines stream per watcher (Synod has no multiplexing), on the leader like the rest
+    watchPrefix: (prefix, onPut) => openSynodWatch(url, prefix, onPut),
     pids: async () => ((await httpJson('GET', `${cluster.controlUrl}/api/nodes`, undefined, agent)) as { pid: number }[]).map((n) => n.pid),
     stop: async () => {
       client.close();
       await cluster.stop();
     },
   };
+}
+
+/** A watch of `prefix` on `baseUrl` (GET /v1/watch, JSON lines); resolves once its `created` line arrives. */
+function openSynodWatch(baseUrl: string, prefix: string, onPut: (key: string) => void): Promise<KvWatch> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${baseUrl}/v1/watch?prefix=${encodeURIComponent(prefix)}`, { agent: false }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`watch refused: HTTP ${String(res.statusCode)}`));
+      let pending = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        pending += chunk;
+        // every complete line is handled; a partial one waits for the next chunk
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+          const line = JSON.parse(pending.slice(0, nl)) as { type: string; events?: { type: string; kv: { key: string } }[] };
+          pending = pending.slice(nl + 1);
+          if (line.type === 'created') resolve({ close: async () => void req.destroy() });
+          else if (line.type === 'events') for (const e of line.events ?? []) if (e.type === 'put') onPut(e.kv.key);
+        }
+      });
+    });
+    req.on('error', reject);
+  });
 }
 
 /** etcd through its v3 JSON gateway (the gateway turns each request into a gRPC call inside the member). */
