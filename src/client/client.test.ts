@@ -137,6 +137,38 @@ describe('SynodClient calls', () => {
   });
 });
 
+describe('SynodClient leases', () => {
+  it('grants, attaches, renews, lists and revokes; a revoke deletes the attached key; a gone lease is LEASE_NOT_FOUND', async () => {
+    const grant = await client.leaseGrant(60_000);
+    expect(grant.ttlMs).toBe(60_000);
+    await client.putWithLease('lease/a', 'held', grant.id);
+    const renewed = await client.leaseKeepAliveOnce(grant.id);
+    expect(renewed.remainingMs).toBeGreaterThan(50_000);
+    expect((await client.leaseTimeToLive(grant.id, { keys: true })).keys).toEqual(['lease/a']);
+    expect((await client.leaseList()).leases.map((l) => l.id)).toContain(grant.id);
+    await client.leaseRevoke(grant.id);
+    expect((await client.get('lease/a')).value).toBeNull();
+    await expect(client.leaseKeepAliveOnce(grant.id)).rejects.toMatchObject({ code: 'LEASE_NOT_FOUND' });
+    await expect(client.putWithLease('lease/b', 1, grant.id)).rejects.toMatchObject({ code: 'LEASE_NOT_FOUND' });
+  });
+
+  it('keepAlive renews until stopped, and its signal aborts once the lease is revoked under it', async () => {
+    const grant = await client.leaseGrant(3000);
+    const keeper = client.keepAlive(grant.id, { everyMs: 200, grantedTtlMs: grant.ttlMs });
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+      // kept alive past its TTL
+      expect(keeper.signal.aborted).toBe(false);
+      expect((await client.leaseTimeToLive(grant.id)).remainingMs).toBeGreaterThan(2000);
+      await client.leaseRevoke(grant.id);
+      await new Promise<void>((resolve) => (keeper.signal.aborted ? resolve() : keeper.signal.addEventListener('abort', () => resolve(), { once: true })));
+      expect(keeper.signal.reason).toMatchObject({ code: 'LEASE_NOT_FOUND' });
+    } finally {
+      keeper.stop();
+    }
+  });
+});
+
 describe('SynodClient.watch', () => {
   it('yields one message per revision in order, replays from a start revision, and ends on close()', async () => {
     const r1 = (await client.put('wc/a', 1)).revision;

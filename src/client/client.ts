@@ -111,6 +111,99 @@ export interface CompactResult {
   readonly compactRevision: number;
 }
 
+export interface LeaseGrantResult {
+  readonly revision: number;
+  readonly id: number;
+  readonly ttlMs: number;
+}
+
+export interface LeaseTimeResult {
+  readonly revision: number;
+  readonly id: number;
+  readonly ttlMs: number;
+  /** Time left by the leader's clock when it answered. */
+  readonly remainingMs: number;
+  readonly keys?: readonly string[];
+}
+
+/** A lease result, which may carry `error` (lease-not-found, lease-expired, lease-exists) with HTTP 200. */
+type LeaseAnswer = Record<string, unknown> & { error?: string };
+
+const LEASE_ERROR_CODES: Readonly<Record<string, string>> = { 'lease-not-found': 'LEASE_NOT_FOUND', 'lease-expired': 'LEASE_NOT_FOUND', 'lease-exists': 'LEASE_EXISTS' };
+
+/** The result as the route documents it (docs/kv.md, "Leases over HTTP"), or a SynodError for the lease error it carries. */
+function leaseOk<T>(answer: unknown): T {
+  const result = answer as LeaseAnswer;
+  if (result.error === undefined) return answer as T;
+  throw new SynodError(LEASE_ERROR_CODES[result.error] ?? 'LEASE_ERROR', `lease: ${result.error}`, 200, false, result);
+}
+
+function leaseId(id: number): number {
+  if (!Number.isSafeInteger(id) || id < 1) throw new SynodError('BAD_LEASE_ID', `a lease id is a whole number >= 1, not ${String(id)}`);
+  return id;
+}
+
+/**
+ * Renews a lease on a timer until stopped; `signal` aborts (with the reason) once the lease may
+ * have expired. Its only state is the deadline known from the last successful renewal.
+ */
+export class LeaseKeeper {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /**
+   * This process's monotonic time after which the lease may be gone, from the last success.
+   * Before the first success nothing is known, so a first renewal that fails aborts at once
+   * (unless the caller said when the lease was granted, with its TTL).
+   */
+  private deadlineMs: number;
+
+  constructor(
+    private readonly client: SynodClient,
+    readonly id: number,
+    private everyMs: number | undefined,
+    grantedTtlMs?: number,
+  ) {
+    this.deadlineMs = grantedTtlMs === undefined ? performance.now() : performance.now() + grantedTtlMs;
+    void this.renew();
+  }
+
+  /** Aborts when the lease may have expired; `signal.reason` is a SynodError saying why. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Stops renewing (the lease then runs out on its own unless revoked). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  private lose(reason: SynodError): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    this.stop();
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    const sentMs = performance.now();
+    try {
+      const answer = await this.client.leaseKeepAliveOnce(this.id);
+      // the leader measured from its own clock after receiving the request: count from sending
+      this.deadlineMs = sentMs + answer.remainingMs;
+      this.everyMs ??= Math.max(10, Math.floor(answer.ttlMs / 3));
+    } catch (err) {
+      const error = err instanceof SynodError ? err : new SynodError('UNREACHABLE', String(err));
+      if (error.code === 'LEASE_NOT_FOUND') return this.lose(error);
+    }
+    if (performance.now() >= this.deadlineMs) return this.lose(new SynodError('LEASE_MAY_HAVE_EXPIRED', `lease ${this.id}: no renewal succeeded before its time ran out`));
+    if (this.stopped) return;
+    const waitMs = Math.min(this.everyMs ?? 500, Math.max(0, this.deadlineMs - performance.now()));
+    this.timer = setTimeout(() => void this.renew(), waitMs);
+    this.timer.unref();
+  }
+}
+
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_RETRY_FOR_MS = 10_000;
 
@@ -215,8 +308,52 @@ export class SynodClient {
     return (await this.write('POST', '/v1/compact', { revision })) as CompactResult;
   }
 
-  // Leases (grant, keep-alive with loss reported through an AbortSignal, revoke, time to live,
-  // list, put with a lease) are added here by the lease part of issue 16.
+  // ================================================================ leases
+
+  /** Grants a lease of `ttlMs` (at least the cluster's minimum, 1.5 × its election timeout). */
+  async leaseGrant(ttlMs: number, options: { readonly id?: number } = {}): Promise<LeaseGrantResult> {
+    return leaseOk<LeaseGrantResult>(await this.write('POST', '/v1/leases', { ttlMs, ...(options.id === undefined ? {} : { id: options.id }) }));
+  }
+
+  /** Writes `value` at `key` attached to lease `lease`: the key is deleted with the lease. LEASE_NOT_FOUND when it is gone. */
+  async putWithLease(key: string, value: JsonValue, lease: number): Promise<PutResult> {
+    return leaseOk<PutResult>(await this.write('PUT', `/v1/kv/${keySegment(key)}`, { value, lease }));
+  }
+
+  /** Renews a lease once; the answer gives the time left by the leader's clock. LEASE_NOT_FOUND when it is gone. */
+  async leaseKeepAliveOnce(id: number): Promise<LeaseTimeResult> {
+    return leaseOk<LeaseTimeResult>(await this.read(`/v1/leases/${leaseId(id)}/keep-alive`, 'POST'));
+  }
+
+  /** The lease's granted TTL and time left (and its keys with `keys`). */
+  async leaseTimeToLive(id: number, options: { readonly keys?: boolean } = {}): Promise<LeaseTimeResult> {
+    return leaseOk<LeaseTimeResult>(await this.read(`/v1/leases/${leaseId(id)}${options.keys === true ? '?keys=true' : ''}`));
+  }
+
+  /** Revokes a lease: it and every key attached are deleted at one revision. */
+  async leaseRevoke(id: number): Promise<{ readonly revision: number }> {
+    return leaseOk<{ revision: number }>(await this.write('DELETE', `/v1/leases/${leaseId(id)}`, {}));
+  }
+
+  /** Leases with their granted TTL, in id order. */
+  async leaseList(options: { readonly after?: number; readonly limit?: number } = {}): Promise<{ readonly revision: number; readonly leases: readonly { id: number; ttlMs: number }[]; readonly more: boolean }> {
+    const q = new URLSearchParams();
+    if (options.after !== undefined) q.set('after', String(options.after));
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+    return (await this.read(`/v1/leases${queryText(q)}`)) as { revision: number; leases: { id: number; ttlMs: number }[]; more: boolean };
+  }
+
+  /**
+   * Keeps lease `id` alive by renewing it every `everyMs` (default a third of its TTL) until
+   * `stop()`. `signal` aborts when the lease may have expired: a renewal answered that it is gone,
+   * or no renewal succeeded before the time left at the last success ran out (measured on this
+   * process's monotonic clock from when that renewal was sent). Whoever holds what the lease
+   * guards must stop acting on it when the signal fires. `grantedTtlMs` (the TTL of a grant
+   * just made) lets a first renewal that fails be retried within that time.
+   */
+  keepAlive(id: number, options: { readonly everyMs?: number; readonly grantedTtlMs?: number } = {}): LeaseKeeper {
+    return new LeaseKeeper(this, leaseId(id), options.everyMs, options.grantedTtlMs);
+  }
 
   // ================================================================ watch
 
@@ -236,9 +373,9 @@ export class SynodClient {
 
   // ================================================================ plumbing
 
-  private read(path: string): Promise<unknown> {
-    // a read has no effect: it may always be sent again, to any node
-    return this.call('GET', path, undefined);
+  private read(path: string, method = 'GET'): Promise<unknown> {
+    // a read has no effect (a keep-alive only moves the leader's deadline): it may always be sent again, to any node
+    return this.call(method, path, undefined);
   }
 
   private async write(method: string, path: string, body: Record<string, unknown>): Promise<unknown> {

@@ -2,7 +2,10 @@
 // HTTP API with endpoint failover, writes that a retry never applies twice (client sessions), and
 // watches as async iterators that resume on another node without gap or duplicate.
 export {
+  LeaseKeeper,
   SynodClient,
+  type LeaseGrantResult,
+  type LeaseTimeResult,
   type CasResult,
   type CompactResult,
   type DeleteRangeResult,
