@@ -55,8 +55,9 @@ async function synodTarget(dir: string, agent: Agent): Promise<KvTarget> {
   return {
     name: 'synod',
     lacking: 'not available yet',
-    put: async (key, value) => void (await client.send('PUT', `/v1/kv/${key}`, { value })),
-    get: async (key) => void (await client.send('GET', `/v1/kv/${key}`)),
+    // a key is one path segment: the watch workload's keys hold a '/'
+    put: async (key, value) => void (await client.send('PUT', `/v1/kv/${encodeURIComponent(key)}`, { value })),
+    get: async (key) => void (await client.send('GET', `/v1/kv/${encodeURIComponent(key)}`)),
     txnPut: async (key, value) => {
       const compare = [{ key, target: 'version', cmp: '=', value: 0 }];
       const reply = JSON.parse((await client.send('POST', '/v1/txn', { compare, success: [{ op: 'put', key, value }] })).body) as { result?: { succeeded?: boolean } };
@@ -66,7 +67,7 @@ async function synodTarget(dir: string, agent: Agent): Promise<KvTarget> {
       const grant = JSON.parse((await client.send('POST', '/v1/leases', { ttlMs: 60_000 })).body) as { result?: { id?: number; error?: string } };
       const id = grant.result?.id;
       if (id === undefined) throw new Error(`lease grant failed: ${grant.result?.error ?? 'no id'}`);
-      const put = JSON.parse((await client.send('PUT', `/v1/kv/${key}`, { value, lease: id })).body) as { result?: { error?: string } };
+      const put = JSON.parse((await client.send('PUT', `/v1/kv/${encodeURIComponent(key)}`, { value, lease: id })).body) as { result?: { error?: string } };
       if (put.result?.error !== undefined) throw new Error(`put with lease ${id} failed: ${put.result.error}`);
       await client.send('DELETE', `/v1/leases/${id}`);
     },
