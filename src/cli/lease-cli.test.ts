@@ -1,42 +1,10 @@
 // The real `synod lease` commands (spawned from source) against an in-process cluster: a key put
 // with `synod kv put --lease` vanishes when `synod lease revoke` runs (a "done when" of issue 16),
 // keep-alive and ttl print the time left, and bad input exits 2 with one line.
-import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, trackChild, waitUntil } from '../server/test/harness.js';
-import { startInProcessCluster, type InProcessCluster } from '../server/test/in-process.js';
-import { repoRoot } from './test/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { useCliCluster } from './test/cli-cluster.js';
 
-let cluster: InProcessCluster;
-let endpoints = '';
-
-beforeAll(async () => {
-  cluster = await startInProcessCluster(3, { logLevel: 'warn' });
-  endpoints = Object.values(cluster.urls).join(',');
-  await waitUntil('a leader', async () => {
-    for (const u of Object.values(cluster.urls)) if ((await http('GET', `${u}/v1/status`).catch(() => undefined))?.body['role'] === 'leader') return true;
-    return false;
-  }, 20_000);
-});
-afterAll(async () => {
-  await cluster?.close();
-});
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `synod ARGS`, spawned (the cluster runs in this process, so never spawnSync). */
-function synod(args: readonly string[]): Promise<Run> {
-  const child = trackChild(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYNOD_ENDPOINTS: endpoints } }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
-}
+const { synod } = useCliCluster();
 
 describe('synod lease', () => {
   it('a key put with --lease vanishes when `synod lease revoke` runs; one without stays', async () => {

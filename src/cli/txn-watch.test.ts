@@ -2,51 +2,16 @@
 // process printing the events of `synod kv put` and `synod txn` run from others (a "done when"
 // of issue 16), txn exit codes (0 success branch, 1 failure branch, 2 bad input), reads at a
 // revision, compaction, range delete, help and one-line errors.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, trackChild, waitUntil } from '../server/test/harness.js';
-import { startInProcessCluster, type InProcessCluster } from '../server/test/in-process.js';
-import { repoRoot } from './test/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { http, waitUntil } from '../server/test/harness.js';
+import { useCliCluster } from './test/cli-cluster.js';
 
-let cluster: InProcessCluster;
-let endpoints = '';
-
-beforeAll(async () => {
-  cluster = await startInProcessCluster(3, { logLevel: 'warn' });
-  endpoints = Object.values(cluster.urls).join(',');
-  await waitUntil('a leader', async () => {
-    for (const u of Object.values(cluster.urls)) if ((await http('GET', `${u}/v1/status`).catch(() => undefined))?.body['role'] === 'leader') return true;
-    return false;
-  }, 20_000);
-});
-afterAll(async () => {
-  await cluster?.close();
-});
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Starts `synod ARGS` (the cluster is in this process, so never spawnSync: it would stop the nodes answering). */
-function start(args: readonly string[], input?: string): { child: ChildProcess; done: Promise<Run>; stdout: () => string } {
-  const child = trackChild(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SYNOD_ENDPOINTS: endpoints } }));
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdin?.end(input ?? '');
-  const done = new Promise<Run>((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
-  return { child, done, stdout: () => stdout };
-}
-
-const synod = (args: readonly string[], input?: string): Promise<Run> => start(args, input).done;
+const { cluster, start, synod } = useCliCluster();
 
 describe('synod watch, kv put and txn from separate processes', () => {
   it('`synod watch` shows the events of `synod kv put` and `synod txn` as they happen, and --json shows revisions', async () => {
     // from the next revision on, named: a watcher whose process starts slowly still misses nothing
-    const marker = await http('PUT', `${Object.values(cluster.urls)[0] as string}/v1/kv/marker`, { value: 0 });
+    const marker = await http('PUT', `${Object.values(cluster().urls)[0] as string}/v1/kv/marker`, { value: 0 });
     const from = String((marker.body.result?.['revision'] as number) + 1);
     const human = start(['watch', 'app/', '--prefix', '--prev-kv', '--rev', from]);
     const json = start(['watch', 'app/config', '--json', '--rev', from]);

@@ -1,0 +1,53 @@
+// An in-process KV cluster for tests of the real `synod` command, and the command spawned against
+// it: the cluster runs in the test's process, so the command is spawned (never spawnSync, which
+// would stop the nodes answering while it runs).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
+import { http, trackChild, waitUntil } from '../../server/test/harness.js';
+import { startInProcessCluster, type InProcessCluster } from '../../server/test/in-process.js';
+import { repoRoot, type CliRun } from './run-cli.js';
+
+export interface CliCluster {
+  /** The running cluster (set in beforeAll). */
+  readonly cluster: () => InProcessCluster;
+  /** Starts `synod ARGS` against the cluster (SYNOD_ENDPOINTS), with `input` on its stdin. */
+  start(args: readonly string[], input?: string): { child: ChildProcess; done: Promise<CliRun>; stdout: () => string };
+  /** `synod ARGS` to its end. */
+  synod(args: readonly string[], input?: string): Promise<CliRun>;
+}
+
+/** Starts a 3-node in-process cluster before the file's tests (with a leader) and closes it after. */
+export function useCliCluster(options: Parameters<typeof startInProcessCluster>[1] = { logLevel: 'warn' }): CliCluster {
+  let cluster: InProcessCluster | undefined;
+  let endpoints = '';
+  beforeAll(async () => {
+    cluster = await startInProcessCluster(3, options);
+    const urls = Object.values(cluster.urls);
+    endpoints = urls.join(',');
+    await waitUntil('a leader', async () => {
+      for (const u of urls) if ((await http('GET', `${u}/v1/status`).catch(() => undefined))?.body['role'] === 'leader') return true;
+      return false;
+    }, 20_000);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+  });
+  const start: CliCluster['start'] = (args, input) => {
+    const child = trackChild(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SYNOD_ENDPOINTS: endpoints } }));
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin?.end(input ?? '');
+    const done = new Promise<CliRun>((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
+    return { child, done, stdout: () => stdout };
+  };
+  return {
+    cluster: () => {
+      if (cluster === undefined) throw new Error('the cluster starts in beforeAll');
+      return cluster;
+    },
+    start,
+    synod: (args, input) => start(args, input).done,
+  };
+}
