@@ -14,6 +14,7 @@ import { DEFAULT_CHAOS, startMembershipChurn } from './chaos.js';
 import { RaftCluster, type ClusterOptions } from './cluster.js';
 import { RaftError } from './errors.js';
 import { LeaseChecker } from './lease-checker.js';
+import { describeRaftNodes } from './sim-protocol.js';
 import { resolveRaftOptions } from './spec.js';
 import type { RaftMessage, RaftOptions, RaftPersistOp, RaftRequest, RaftResponse } from './types.js';
 import { startWorkload } from './workload.js';
@@ -145,9 +146,7 @@ export const kvLeaseSimProtocol: SimProtocol = {
     return {
       sim: eraseSimulation(cluster.sim),
       summarize: () => {
-        const leader = cluster.leader();
-        const lines = cluster.nodes().map((n) => `node ${n.id}: ${n.up ? `${n.role}, term ${n.term}, commit ${n.commit}, applied ${n.applied}` : 'down'}`);
-        lines.push(`leader: ${leader ?? 'none'}; elections: ${cluster.monitor.elections}`);
+        const lines = describeRaftNodes(cluster);
         lines.push(`leases: ${stats.granted} granted, ${stats.keptAlive} keep-alives, ${stats.revoked} revoked by their holders, ${stats.abandoned} abandoned, ${checker.expiries} expired (${checker.checkedPromises} promises checked), ${stats.lost} lost by paused holders; left now: ${checker.leasesLeft() ?? '?'}`);
         cluster.monitor.checkLogs();
         const violations = [...cluster.violations(), ...checker.violations];

@@ -5,6 +5,7 @@ import { eraseSimulation, type SimProtocol } from '../sim/sim-protocol.js';
 import { checkHistory, checkWatches, kvModel } from '../check/index.js';
 import { DEFAULT_TXN_CHAOS, committedChanges, mostApplied, runTxnChaos, unwrapWatchServing, watchServingSpec } from './chaos-txn.js';
 import { RaftCluster } from './cluster.js';
+import { describeRaftNodes } from './sim-protocol.js';
 import { startTxnWorkload, startWatchers } from './workload-txn.js';
 
 /** The history check in a summary may give up after this many states: the verdict is then unknown. */
@@ -29,9 +30,7 @@ export const kvTxnSimProtocol: SimProtocol = {
     return {
       sim: eraseSimulation(cluster.sim),
       summarize: () => {
-        const leader = cluster.leader();
-        const lines = cluster.nodes().map((n) => `node ${n.id}: ${n.up ? `${n.role}, term ${n.term}, commit ${n.commit}, applied ${n.applied}` : 'down'}`);
-        lines.push(`leader: ${leader ?? 'none'}; elections: ${cluster.monitor.elections}`);
+        const lines = describeRaftNodes(cluster);
         cluster.monitor.checkLogs();
         const violations = cluster.violations();
         lines.push(violations.length === 0 ? 'monitors: no violation' : `monitors: ${violations.length} violation(s), first: ${violations[0]?.kind} at ${violations[0]?.atMs} ms: ${violations[0]?.message}`);

@@ -9,6 +9,13 @@ import { startWorkload } from './workload.js';
 /** The history check in a summary may give up after this many states: the verdict is then unknown. */
 const SUMMARY_CHECK_MAX_STATES = 2_000_000;
 
+/** The first lines of every Raft + KV summary: each node's role and indexes, the leader and the elections so far. */
+export function describeRaftNodes(cluster: RaftCluster): string[] {
+  const lines = cluster.nodes().map((n) => `node ${n.id}: ${n.up ? `${n.role}, term ${n.term}, commit ${n.commit}, applied ${n.applied}` : 'down'}`);
+  lines.push(`leader: ${cluster.leader() ?? 'none'}; elections: ${cluster.monitor.elections}`);
+  return lines;
+}
+
 export const raftSimProtocol: SimProtocol = {
   name: 'raft',
   description: 'Raft + KV: a cluster with three KV clients; reports the leader, progress, monitor findings and the linearizability of the history',
@@ -19,9 +26,7 @@ export const raftSimProtocol: SimProtocol = {
     return {
       sim: eraseSimulation(cluster.sim),
       summarize: () => {
-        const leader = cluster.leader();
-        const lines = cluster.nodes().map((n) => `node ${n.id}: ${n.up ? `${n.role}, term ${n.term}, commit ${n.commit}, applied ${n.applied}` : 'down'}`);
-        lines.push(`leader: ${leader ?? 'none'}; elections: ${cluster.monitor.elections}`);
+        const lines = describeRaftNodes(cluster);
         cluster.monitor.checkLogs();
         const violations = cluster.violations();
         lines.push(violations.length === 0 ? 'monitors: no violation' : `monitors: ${violations.length} violation(s), first: ${violations[0]?.kind} at ${violations[0]?.atMs} ms: ${violations[0]?.message}`);
