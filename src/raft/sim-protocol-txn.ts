@@ -5,7 +5,7 @@ import { eraseSimulation, type SimProtocol } from '../sim/sim-protocol.js';
 import { checkHistory, checkWatches, kvModel } from '../check/index.js';
 import { DEFAULT_TXN_CHAOS, committedChanges, mostApplied, runTxnChaos, unwrapWatchServing, watchServingSpec } from './chaos-txn.js';
 import { RaftCluster } from './cluster.js';
-import { describeRaftNodes } from './sim-protocol.js';
+import { describeRaftMonitors, describeRaftNodes } from './sim-protocol.js';
 import { startTxnWorkload, startWatchers } from './workload-txn.js';
 
 /** The history check in a summary may give up after this many states: the verdict is then unknown. */
@@ -30,10 +30,7 @@ export const kvTxnSimProtocol: SimProtocol = {
     return {
       sim: eraseSimulation(cluster.sim),
       summarize: () => {
-        const lines = describeRaftNodes(cluster);
-        cluster.monitor.checkLogs();
-        const violations = cluster.violations();
-        lines.push(violations.length === 0 ? 'monitors: no violation' : `monitors: ${violations.length} violation(s), first: ${violations[0]?.kind} at ${violations[0]?.atMs} ms: ${violations[0]?.message}`);
+        const lines = [...describeRaftNodes(cluster), describeRaftMonitors(cluster)];
         lines.push(`linearizability of the KV history (txns included): ${checkHistory(cluster.history(), kvModel, { maxStates: SUMMARY_CHECK_MAX_STATES }).verdict}`);
         watchers.stop();
         // the node that applied most holds every change any watcher can have seen

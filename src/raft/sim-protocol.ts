@@ -16,6 +16,13 @@ export function describeRaftNodes(cluster: RaftCluster): string[] {
   return lines;
 }
 
+/** The monitors' verdict line of a Raft + KV summary (the logs compared once more first). */
+export function describeRaftMonitors(cluster: RaftCluster): string {
+  cluster.monitor.checkLogs();
+  const violations = cluster.violations();
+  return violations.length === 0 ? 'monitors: no violation' : `monitors: ${violations.length} violation(s), first: ${violations[0]?.kind} at ${violations[0]?.atMs} ms: ${violations[0]?.message}`;
+}
+
 export const raftSimProtocol: SimProtocol = {
   name: 'raft',
   description: 'Raft + KV: a cluster with three KV clients; reports the leader, progress, monitor findings and the linearizability of the history',
@@ -26,10 +33,7 @@ export const raftSimProtocol: SimProtocol = {
     return {
       sim: eraseSimulation(cluster.sim),
       summarize: () => {
-        const lines = describeRaftNodes(cluster);
-        cluster.monitor.checkLogs();
-        const violations = cluster.violations();
-        lines.push(violations.length === 0 ? 'monitors: no violation' : `monitors: ${violations.length} violation(s), first: ${violations[0]?.kind} at ${violations[0]?.atMs} ms: ${violations[0]?.message}`);
+        const lines = [...describeRaftNodes(cluster), describeRaftMonitors(cluster)];
         lines.push(`linearizability of the KV history: ${cluster.checkLinearizability(SUMMARY_CHECK_MAX_STATES).verdict}`);
         return lines;
       },
