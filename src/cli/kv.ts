@@ -126,7 +126,7 @@ function readQuery(f: { serializable?: boolean; rev?: string }): string {
 }
 
 /** A one-off client session, so that the command may be retried without applying twice. */
-function session(): { clientId: string; seq: number } {
+export function session(): { clientId: string; seq: number } {
   return { clientId: `cli-${randomBytes(9).toString('base64url')}`, seq: 1 };
 }
 

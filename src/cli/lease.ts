@@ -1,10 +1,9 @@
 // `synod lease grant|keep-alive|revoke|ttl|list`: the KV service's leases from the command line
 // (routes in src/server/lease-api.ts, semantics in docs/kv.md "Leases"). `keep-alive` sends one
 // keep-alive, or with --every keeps the lease alive until stopped and exits 1 when it is lost.
-import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
-import { common, run, type CommonFlags } from './kv.js';
+import { common, run, session, type CommonFlags } from './kv.js';
 import { parseIntOption, parseLeaseId } from './options.js';
 
 type LeaseResult = { result?: { id?: number; ttlMs?: number; remainingMs?: number; keys?: string[]; leases?: { id: number; ttlMs: number }[]; more?: boolean; deleted?: boolean; revision?: number; error?: string } };
@@ -32,9 +31,6 @@ function msText(ms: number | undefined): string {
   return ms === undefined ? '?' : String(Math.ceil(ms));
 }
 
-function session(): { clientId: string; seq: number } {
-  return { clientId: `cli-${randomBytes(9).toString('base64url')}`, seq: 1 };
-}
 
 export function registerLeaseCommands(program: Command): void {
   const lease = program.command('lease').description('grant, keep alive, revoke and list leases (keys put with a lease vanish with it)');
