@@ -1,4 +1,4 @@
-// `npm run bench -- kv [--quick] [--rounds N] [--only synod|etcd|etcd-json|etcd-grpc] [--workloads put,get,txn,lease,watch]`:
+// `npm run bench -- kv [--quick] [--rounds N] [--only synod|etcd|etcd-json|etcd-grpc] [--workloads put,get,txn,lease,watch] [--revisions N]`:
 // 3-node Synod (fsync on) and 3-node etcd 3.4, etcd once through its JSON gateway and once through gRPC, each row on its own cluster started afresh every round, one cluster up at a time, the order alternating between rounds.
 // Prints each workload's ops/s, latency and CPU per operation of the cluster and of this client, then medians over the rounds and the Synod/etcd ratios (docs/PERFORMANCE.md, "KV side by side with etcd 3.4").
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -40,9 +40,16 @@ function nodeFlags(): string[] {
   return (process.env['SYNOD_NODE_FLAGS'] ?? '').split(' ').filter((f) => f.length > 0);
 }
 
-async function synodTarget(dir: string, agent: Agent): Promise<KvTarget> {
+/** How a target's cluster is started. */
+interface TargetOptions {
+  /** Keep every revision (no auto-compaction), as etcd does by default: for --revisions. */
+  readonly keepAllHistory: boolean;
+}
+
+async function synodTarget(dir: string, agent: Agent, options: TargetOptions): Promise<KvTarget> {
   // plain HTTP and TCP, as the etcd it is compared with runs (bench kv --tls is not offered yet)
-  const cluster = await startLocalCluster({ nodes: 3, dataDir: join(dir, 'synod'), basePort: 27000, tls: false, logLevel: 'warn', command: [...nodeFlags(), join(repoRoot, 'bin/synod.js')] });
+  const nodeArgs = options.keepAllHistory ? ['--auto-compact-retain-revisions', '0'] : [];
+  const cluster = await startLocalCluster({ nodes: 3, dataDir: join(dir, 'synod'), basePort: 27000, tls: false, logLevel: 'warn', command: [...nodeFlags(), join(repoRoot, 'bin/synod.js')], nodeArgs });
   const leaderUrl = async (): Promise<string> => {
     for (const url of Object.values(cluster.endpoints)) {
       const s = (await httpJson('GET', `${url}/v1/status`, undefined, agent)) as { role: string };
@@ -104,7 +111,7 @@ function openSynodWatch(baseUrl: string, prefix: string, onPut: (key: string) =>
 }
 
 /** etcd through its v3 JSON gateway (the gateway turns each request into a gRPC call inside the member). */
-async function etcdJsonTarget(dir: string, agent: Agent): Promise<KvTarget> {
+async function etcdJsonTarget(dir: string, agent: Agent, _options: TargetOptions): Promise<KvTarget> {
   const cluster = await startEtcdCluster(join(dir, 'etcd-json'), 3, 27500);
   const client = new LeanHttpClient(await findEtcdLeader(cluster.clientUrls, agent));
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -133,7 +140,7 @@ async function etcdJsonTarget(dir: string, agent: Agent): Promise<KvTarget> {
 }
 
 /** etcd through its native gRPC API (bench/lib/etcd-grpc.ts), to the same member as the JSON row. */
-async function etcdGrpcTarget(dir: string, agent: Agent): Promise<KvTarget> {
+async function etcdGrpcTarget(dir: string, agent: Agent, _options: TargetOptions): Promise<KvTarget> {
   const cluster = await startEtcdCluster(join(dir, 'etcd-grpc'), 3, 27500);
   const client = connectEtcdGrpc(await findEtcdLeader(cluster.clientUrls, agent));
   return {
@@ -152,7 +159,7 @@ async function etcdGrpcTarget(dir: string, agent: Agent): Promise<KvTarget> {
   };
 }
 
-const MAKERS: Record<TargetName, (dir: string, agent: Agent) => Promise<KvTarget>> = { synod: synodTarget, 'etcd-json': etcdJsonTarget, 'etcd-grpc': etcdGrpcTarget };
+const MAKERS: Record<TargetName, (dir: string, agent: Agent, options: TargetOptions) => Promise<KvTarget>> = { synod: synodTarget, 'etcd-json': etcdJsonTarget, 'etcd-grpc': etcdGrpcTarget };
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
 function cpuMs(pid: number): number {
@@ -292,12 +299,22 @@ async function measureRound(target: KvTarget, pids: readonly number[], quick: bo
   return result;
 }
 
-/** Loads 100,000 keys (a fifth with --quick) and returns the peak resident memory of each node. */
-async function measureMemory(target: KvTarget, pids: readonly number[], quick: boolean): Promise<number[]> {
+/**
+ * Loads 100,000 keys (a fifth with --quick), then, with --revisions N, puts to those keys again
+ * until N puts were made (N revisions of history on top of the workloads' own), and returns the
+ * peak resident memory of each node.
+ */
+async function measureMemory(target: KvTarget, pids: readonly number[], quick: boolean, revisions: number): Promise<number[]> {
   const meter = new CpuMeter(target, pids);
   const total = quick ? 20_000 : 100_000;
   const load = await runLoad({ concurrency: 64, totalOps: total, maxWallMs: 300_000 }, (i) => target.put(`load${i}`, VALUE));
   meter.say(`load ${total} keys`, load);
+  if (revisions > total) {
+    const more = revisions - total;
+    const rewrite = await runLoad({ concurrency: 128, totalOps: more, maxWallMs: 1_800_000 }, (i) => target.put(`load${i % total}`, VALUE));
+    meter.say(`${more} more puts to them`, rewrite);
+    if (rewrite.ops < more) process.stdout.write(`  ${target.name}: only ${rewrite.ops} of ${more} puts succeeded; its history is that much shorter\n`);
+  }
   const rssMiB = pids.map(peakRssMiB);
   process.stdout.write(`  ${target.name.padEnd(NAME_WIDTH)} peak RSS per node: ${rssMiB.map((m) => `${m.toFixed(0)} MiB`).join(', ')}\n`);
   return rssMiB;
@@ -343,6 +360,9 @@ export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const names = parseOnly(optionValue(args, '--only'));
   const workloads = parseWorkloads(optionValue(args, '--workloads'));
+  const revisionsText = optionValue(args, '--revisions');
+  const revisions = revisionsText === undefined ? 0 : Number(revisionsText);
+  if (!Number.isSafeInteger(revisions) || revisions < 0 || revisions > 10_000_000) throw new Error(`--revisions takes a whole number up to 10,000,000, got ${revisionsText}`);
   const roundsText = optionValue(args, '--rounds');
   const roundCount = roundsText === undefined ? 3 : Number(roundsText);
   if (!Number.isInteger(roundCount) || roundCount < 1 || roundCount > 20) throw new Error(`--rounds takes an integer from 1 to 20, got ${roundsText}`);
@@ -352,13 +372,14 @@ export async function run(args: string[]): Promise<void> {
   try {
     process.stdout.write(`3 nodes each on loopback, fsync on; one cluster up at a time, started afresh for each row and round; ${roundCount} round(s), the order alternating\n`);
     process.stdout.write(`rows: ${names.join(', ')}; workloads: ${[...workloads].join(', ')}\n`);
+    if (revisions > 0) process.stdout.write(`--revisions ${revisions}: every revision kept (Synod nodes with --auto-compact-retain-revisions 0, etcd's default); memory measured after ${revisions} puts to the 100,000 keys in the last round\n`);
     // a fifth of the warm-up leaves Node's JIT still compiling during the measurements
     if (quick) process.stdout.write('--quick: a smoke run with a fifth of the work and of the warm-up; its figures are not comparable with a full run\n');
     for (let round = 0; round < roundCount; round++) {
       const order = round % 2 === 0 ? names : [...names].reverse();
       process.stdout.write(`round ${round + 1}\n`);
       for (const name of order) {
-        const target = await MAKERS[name](join(dir, String(round)), agent);
+        const target = await MAKERS[name](join(dir, String(round)), agent, { keepAllHistory: revisions > 0 });
         try {
           let r = running.find((x) => x.name === name);
           if (r === undefined) {
@@ -368,7 +389,7 @@ export async function run(args: string[]): Promise<void> {
           const pids = await target.pids();
           await warmUp(target, quick, workloads);
           r.rounds.push(await measureRound(target, pids, quick, round, workloads));
-          if (round === roundCount - 1) r.rssMiB = await measureMemory(target, pids, quick);
+          if (round === roundCount - 1) r.rssMiB = await measureMemory(target, pids, quick, revisions);
         } finally {
           await target.stop();
         }

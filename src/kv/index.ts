@@ -33,6 +33,7 @@ export {
   type TxnOp,
   type TxnRequest,
 } from './requests.js';
+export { emitByRevision, type RevisionBatch } from './watch-lines.js';
 export { DEFAULT_REVOKE_RETRY_MS, Lessor, type KeepAliveResult, type LeaseChange } from './lessor.js';
 export { LeasedKvStore, type KvLeaderRead, type LeaseEvent, type LeasedKvStoreOptions } from './leased-store.js';
 export {

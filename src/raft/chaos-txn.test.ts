@@ -34,9 +34,9 @@ describe('kv-txn chaos', () => {
   }
 
   it.each<[WatchBug, number, RegExp]>([
-    ['resume-at-last-event', 1, /watcher watch1 \(prefix "x\/" from revision 6\): duplicate at revision 86/],
-    ['skip-on-reconnect', 1, /watcher watch2 \(prefix "" from revision 1\): gap at revision 34/],
-    ['cut-pages', 1, /watcher watch1 \(prefix "x\/" from revision 3\): split-revision at revision 14/],
+    ['resume-at-last-event', 1, /watcher watch1 \(prefix "x\/" from revision 3\): duplicate at revision 15/],
+    ['skip-on-reconnect', 1, /watcher watch2 \(prefix "" from revision 1\): gap at revision 17/],
+    ['cut-pages', 1, /watcher watch1 \(prefix "x\/" from revision 1\): split-revision at revision 14/],
   ])('catches a watcher broken by %s on seed %i', (bug, seed, message) => {
     const result = runTxnChaos({ seed, watchBug: bug });
     expect(result.ok).toBe(false);

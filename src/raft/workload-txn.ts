@@ -4,6 +4,7 @@
 // state and resume on another node from where they stopped when that node fails them.
 import type { JsonValue, NodeId } from '../core/index.js';
 import type { WatchDelivery, WatchEvent, WatcherRecord, WatchSelector } from '../check/index.js';
+import { emitByRevision } from '../kv/watch-lines.js';
 import { kvCommandProblem, kvRequestToJson, type Compare, type KvRequest, type KvResult, type TxnOp } from '../kv/store.js';
 import type { RandomStream } from '../sim/rng.js';
 import type { KvClient, RaftCluster } from './cluster.js';
@@ -282,10 +283,17 @@ class Watcher {
       this.lastProgressMs = this.cluster.nowMs;
       return;
     }
-    this.deliveries.push({ events, progressRevision: nextRevision - 1, source: node });
-    if (events.length > 0) this.lastEvent = events[events.length - 1]!;
-    if (nextRevision > this.next) this.lastProgressMs = this.cluster.nowMs;
-    this.next = nextRevision;
+    // as the HTTP host writes a page (src/kv/watch-lines.ts): a line per revision until its send
+    // window is full, here after a random number of lines; the rest is pulled again from `next`
+    let room = this.rng.int(1, 4);
+    const next = emitByRevision(events, nextRevision, () => --room > 0, (batch) => {
+      this.deliveries.push({ events: [...batch.events], progressRevision: batch.revision, source: node });
+      this.lastEvent = batch.events[batch.events.length - 1] ?? this.lastEvent;
+    });
+    // all of the page went: what it scanned past without a match is progress (the host's progress line)
+    if (next === nextRevision && (events.length === 0 || nextRevision - 1 > events[events.length - 1]!.revision)) this.deliveries.push({ events: [], progressRevision: nextRevision - 1, source: node });
+    if (next > this.next) this.lastProgressMs = this.cluster.nowMs;
+    this.next = next;
   }
 
   /** Moves to another node (its own may be down, paused, cut off or removed) and resumes from the next revision. */

@@ -3,7 +3,7 @@
 // HTTP answer: one line per revision, progress lines when idle, and a last line saying why a
 // watch was cancelled. A watcher's memory is its selector, its next revision and a bounded send
 // window: a client that stops reading leaves the events in the store's history, not here.
-import { MAX_CHANGES_EVENTS, keyProblem, type ChangesRequest, type KvEvent, type KvResult } from '../kv/index.js';
+import { MAX_CHANGES_EVENTS, emitByRevision, keyProblem, type ChangesRequest, type KvEvent, type KvResult } from '../kv/index.js';
 import { RESERVED_PREFIX } from './api.js';
 import type { HealthReport } from './api.js';
 import { boundParam, flagParam, revisionParam, type AccessCheck } from './kv-api-util.js';
@@ -295,18 +295,8 @@ class Watcher {
 
   /** Writes a page one revision per line; stops (and resumes there on the next pull) once the window is full. Returns the next revision owed. */
   private send(events: readonly KvEvent[], nextRevision: number, window: number): number {
-    let i = 0;
-    // each turn writes one revision's events: bounded by the page
-    while (i < events.length) {
-      const revision = (events[i] as KvEvent).revision;
-      let j = i + 1;
-      while (j < events.length && (events[j] as KvEvent).revision === revision) j++;
-      // the first revision always goes, so that every pull makes progress however large it is
-      if (i > 0 && (this.sink as StreamSink).unsentBytes >= window) return revision;
-      this.line({ type: 'events', revision, events: events.slice(i, j) });
-      i = j;
-    }
-    return nextRevision;
+    const sink = this.sink as StreamSink;
+    return emitByRevision(events, nextRevision, () => sink.unsentBytes < window, (batch) => this.line({ type: 'events', revision: batch.revision, events: batch.events }));
   }
 
   private waitForDrain(sink: StreamSink): void {

@@ -51,6 +51,8 @@ export interface LocalClusterOptions {
   readonly logLevel?: string;
   /** How to run `synod` for each node; default: this process's own entry point and loader flags. */
   readonly command?: readonly string[];
+  /** More `synod node` flags for every node (e.g. --auto-compact-retain-revisions 0); every member gets the same. */
+  readonly nodeArgs?: readonly string[];
   /** The built dashboard to serve at the control server's root; default: web/dist of this package. */
   readonly webDir?: string;
 }
@@ -110,8 +112,8 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<Cluster
   return handle;
 }
 
-function pick(o: LocalClusterOptions): { logRotateSize?: string; logLevel?: string; command?: readonly string[] } {
-  return { ...(o.logRotateSize === undefined ? {} : { logRotateSize: o.logRotateSize }), ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }), ...(o.command === undefined ? {} : { command: o.command }) };
+function pick(o: LocalClusterOptions): { logRotateSize?: string; logLevel?: string; command?: readonly string[]; nodeArgs?: readonly string[] } {
+  return { ...(o.logRotateSize === undefined ? {} : { logRotateSize: o.logRotateSize }), ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }), ...(o.command === undefined ? {} : { command: o.command }), ...(o.nodeArgs === undefined ? {} : { nodeArgs: o.nodeArgs }) };
 }
 
 interface Announcement {

@@ -53,6 +53,8 @@ export interface NodeProcessOptions {
   readonly logLevel?: string;
   /** How to run `synod`; default: this process's own entry point and loader flags. */
   readonly command?: readonly string[];
+  /** More `synod node` flags for every node (e.g. --auto-compact-retain-revisions 0); give every member the same. */
+  readonly nodeArgs?: readonly string[];
   /** A process started or ended (for the status feed). */
   readonly onChange?: () => void;
   /** One line of progress for people (exits and their reasons). */
@@ -127,7 +129,7 @@ export class NodeProcesses {
     // a member of a cluster that already ran must find its state; only a brand-new cluster's first start may begin empty
     const initialState = this.o.newCluster && child.restarts === 0 && child.lastExit === undefined ? 'new' : 'existing';
     // node's own flags first, so that flags in `command` can override them
-    const args = [...NODE_PROCESS_FLAGS, ...command, 'node', '--id', child.id, '--data-dir', dir, '--config', join(this.o.dataDir, 'cluster.json'), '--log-level', this.o.logLevel ?? 'info', '--initial-cluster-state', initialState, '--exit-with-parent'];
+    const args = [...NODE_PROCESS_FLAGS, ...command, 'node', '--id', child.id, '--data-dir', dir, '--config', join(this.o.dataDir, 'cluster.json'), '--log-level', this.o.logLevel ?? 'info', '--initial-cluster-state', initialState, '--exit-with-parent', ...(this.o.nodeArgs ?? [])];
     // stdin stays open and unused: when this supervisor dies, even by SIGKILL, the node sees it close and stops
     const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     proc.stdin?.on('error', () => undefined);
