@@ -1,6 +1,7 @@
 // The supervisor's control server (loopback only): process control (kill, pause, resume, restart;
 // root only when the nodes have authentication on), the node list and its event stream, a
-// key-value and auth proxy to the nodes, and the dashboard at its root, so the page needs no CORS.
+// key-value, lease and auth proxy to the nodes, a pass-through of a node's watch stream
+// (watch-proxy.ts), and the dashboard at its root, so the page needs no CORS.
 import { createServer, type IncomingMessage } from 'node:http';
 import { originGuard } from '../server/guard.js';
 import { expectObject, HttpError, Router, serve, type ApiResponse, type RequestGuard } from '../server/http.js';
@@ -9,11 +10,14 @@ import { SupervisorError } from './errors.js';
 import { callApi, encodeSegment, type ClientTls } from './node-client.js';
 import type { NodeProcesses } from './processes.js';
 import { describeNode, StatusFeed, type NodeInfo } from './status-feed.js';
+import { WatchProxy } from './watch-proxy.js';
 
 /** One attempt of the key-value proxy (a follower forwards to the leader, which waits up to 5 s). */
 const KV_PROXY_TIMEOUT_MS = 6000;
 /** The largest request body the control API reads. */
 const CONTROL_BODY_LIMIT_BYTES = 1 << 16;
+/** The longest query value the lease routes pass on (ids, counts, "true", "serializable"). */
+const LEASE_QUERY_MAX_CHARS = 20;
 
 export interface ControlServerOptions {
   readonly port: number;
@@ -40,7 +44,9 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   const { processes, endpoints, tls } = o;
   const snapshot = (): Promise<NodeInfo[]> => Promise.all(processes.list().map((p) => describeNode(p, endpoints[p.id] as string, tls)));
   const feed = new StatusFeed(snapshot);
-  const proxy = (method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, authorization?: string): Promise<ApiResponse> => proxyToNodes(processes, endpoints, feed.leader(), method, path, body, tls, authorization);
+  const order = (): string[] => nodeOrder(processes, feed.leader());
+  const proxy = (method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, authorization?: string): Promise<ApiResponse> => proxyToNodes(order(), endpoints, method, path, body, tls, authorization);
+  const watches = new WatchProxy({ order, endpoints, tls });
   /** With authentication on, process control is for root: the caller's token is checked by a node. */
   const requireRoot = async (headers: ReadonlyMap<string, string>): Promise<void> => {
     const answer = await proxy('GET', '/v1/auth/whoami', undefined, headers.get('authorization')).catch(() => undefined);
@@ -70,6 +76,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     return kv('PUT', r.params['key'] as string, { value: body['value'] }, r.headers);
   };
   const id = (r: { params: Readonly<Record<string, string>> }): string => r.params['id'] as string;
+  const leases = (path: string, r: { query: URLSearchParams; headers: ReadonlyMap<string, string> }): Promise<ApiResponse> => proxy('GET', `${path}${forwardQuery(r.query, LEASE_QUERY_MAX_CHARS)}`, undefined, r.headers.get('authorization'));
   // access 'public' here: the supervisor has no users of its own; the nodes check the credentials it passes on
   const open = { access: 'public' } as const;
   const router = new Router()
@@ -83,6 +90,9 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     .add('GET', '/api/kv/:key', (r) => kv('GET', r.params['key'] as string, undefined, r.headers), open)
     .add('POST', '/api/kv/:key', put, open)
     .add('PUT', '/api/kv/:key', put, open)
+    // the lease table: the list (a read), and one lease's time left and keys (a read on the leader)
+    .add('GET', '/api/leases', (r) => leases('/v1/leases', r), { query: ['after', 'limit', 'consistency'], ...open })
+    .add('GET', '/api/leases/:id', (r) => leases(`/v1/leases/${encodeSegment(id(r))}`, r), { query: ['keys'], ...open })
     .add('POST', '/api/auth/token', (r) => proxy('POST', '/v1/auth/token', r.body), open)
     .add('GET', '/api/auth/whoami', (r) => proxy('GET', '/v1/auth/whoami', undefined, r.headers.get('authorization')), open);
   // the dashboard is the only web page allowed to drive the cluster; DNS rebinding is refused by Host
@@ -95,6 +105,8 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
       return;
     }
     if (path === '/api/events' && req.method === 'GET') return feed.add(req, res);
+    // a stream, which the router cannot answer
+    if (path === '/api/watch') return watches.handle(req, res);
     if (path === '/api' || path.startsWith('/api/')) return void serve(router, req, res, CONTROL_BODY_LIMIT_BYTES, () => {});
     void serveDashboard(o.webDir, path, req, res);
   });
@@ -106,6 +118,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     changed: () => feed.poke(),
     close: () => {
       feed.close();
+      watches.close();
       server.close();
       server.closeAllConnections();
     },
@@ -125,14 +138,28 @@ function refusalOf(guard: RequestGuard, req: IncomingMessage, path: string): Htt
   }
 }
 
-/**
- * Sends a request to a running node: the leader first (as of the latest poll), then the others in
- * turn. A node that cannot be reached, or answers 503 (no leader known, leader unreachable), is
- * skipped; any other answer is passed on with `via`, the node that answered.
- */
-async function proxyToNodes(processes: NodeProcesses, endpoints: Readonly<Record<string, string>>, leader: string | undefined, method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, tls: ClientTls, authorization?: string): Promise<ApiResponse> {
+/** The running nodes, the leader first (as of the latest poll) when it runs. */
+function nodeOrder(processes: NodeProcesses, leader: string | undefined): string[] {
   const running = processes.running();
-  const order = leader !== undefined && running.includes(leader) ? [leader, ...running.filter((id) => id !== leader)] : running;
+  return leader !== undefined && running.includes(leader) ? [leader, ...running.filter((id) => id !== leader)] : running;
+}
+
+/** A query to pass on to a node, re-encoded from its decoded values ("" or "?a=b&..."); each value at most `maxChars`. */
+function forwardQuery(query: URLSearchParams, maxChars: number): string {
+  const parts: string[] = [];
+  for (const [name, value] of query) {
+    if (value.length > maxChars) throw new HttpError(400, 'BAD_QUERY', `"${name}" may have at most ${maxChars} characters`);
+    parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+  }
+  return parts.length === 0 ? '' : `?${parts.join('&')}`;
+}
+
+/**
+ * Sends a request to the nodes in `order` (the leader first), one after the other. A node that
+ * cannot be reached, or answers 503 (no leader known, leader unreachable), is skipped; any other
+ * answer is passed on with `via`, the node that answered.
+ */
+async function proxyToNodes(order: readonly string[], endpoints: Readonly<Record<string, string>>, method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, tls: ClientTls, authorization?: string): Promise<ApiResponse> {
   if (order.length === 0) throw new HttpError(503, 'NO_NODE_RUNNING', 'no node process is running (paused or stopped ones cannot answer); restart one');
   const tried: string[] = [];
   for (const [i, id] of order.entries()) {

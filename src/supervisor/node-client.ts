@@ -1,7 +1,8 @@
 // A small HTTP(S) client for a node's API, used by the supervisor and the CLI: tries each endpoint
-// in turn until one answers, trusts the cluster's CA for HTTPS and sends credentials when given.
+// in turn until one answers, trusts the cluster's CA for HTTPS and sends credentials when given;
+// and opens a streamed answer (a watch) whose body the caller reads as it arrives.
 // Paths are sent as built here, never re-parsed as URLs (which would turn the key ".." into a step up).
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { SupervisorError } from './errors.js';
 
@@ -29,17 +30,24 @@ export function encodeSegment(text: string): string {
   return /^\.+$/.test(encoded) ? encoded.replaceAll('.', '%2E') : encoded;
 }
 
+/** Starts a request to `endpoint` with the cluster's TLS options; `onAnswer` gets the answer's head. */
+function send(endpoint: string, method: string, path: string, body: string | undefined, timeoutMs: number | undefined, options: CallOptions, onAnswer: (res: IncomingMessage) => void): { req: ClientRequest; https: boolean } {
+  const url = new URL(endpoint);
+  const headers: Record<string, string | number> = { ...options.headers };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(body);
+  }
+  const https = url.protocol === 'https:';
+  const tls = options.tls ?? {};
+  const requestOptions = { host: url.hostname, port: Number(url.port || (https ? 443 : 80)), method, path: `${url.pathname.replace(/\/$/, '')}${path}`, headers, ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) };
+  const req = https ? httpsRequest({ ...requestOptions, ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }) }, onAnswer) : httpRequest(requestOptions, onAnswer);
+  return { req, https };
+}
+
 function once(endpoint: string, method: string, path: string, body: unknown, timeoutMs: number, options: CallOptions): Promise<ApiAnswer> {
   return new Promise((resolvePromise, reject) => {
-    const url = new URL(endpoint);
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string | number> = { ...options.headers };
-    if (data !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(data);
-    }
-    const https = url.protocol === 'https:';
-    const tls = options.tls ?? {};
     const onAnswer = (res: IncomingMessage): void => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -54,11 +62,43 @@ function once(endpoint: string, method: string, path: string, body: unknown, tim
         resolvePromise({ status: res.statusCode ?? 0, body: parsed, endpoint });
       });
     };
-    const requestOptions = { host: url.hostname, port: Number(url.port || (https ? 443 : 80)), method, path: `${url.pathname.replace(/\/$/, '')}${path}`, timeout: timeoutMs, headers };
-    const req = https ? httpsRequest({ ...requestOptions, ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }) }, onAnswer) : httpRequest(requestOptions, onAnswer);
+    const { req, https } = send(endpoint, method, path, data, timeoutMs, options, onAnswer);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => reject(new Error(describeRequestError(err, https))));
     if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+/** A streamed answer: its head, and its body to read as it arrives (a watch's JSON lines). */
+export interface StreamAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The body, unread: pipe it, or read it as it comes; it ends when the node ends the answer. */
+  readonly body: IncomingMessage;
+  readonly endpoint: string;
+  /** Ends the request now (the node sees its client leave); safe to call more than once. */
+  close(): void;
+}
+
+/**
+ * Sends a GET to one endpoint and resolves once the answer's head arrives, leaving its body to
+ * the caller, unbuffered. `headTimeoutMs` bounds only the wait for the head: a stream may then
+ * stay quiet for as long as its server likes. Fails (with a readable reason) when the endpoint
+ * cannot be reached or sends no head in time.
+ */
+export function openStream(endpoint: string, path: string, headTimeoutMs: number, options: CallOptions = {}): Promise<StreamAnswer> {
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${headTimeoutMs} ms`)), headTimeoutMs);
+    const { req, https } = send(endpoint, 'GET', path, undefined, undefined, options, (res) => {
+      clearTimeout(timer);
+      resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: res, endpoint, close: () => void req.destroy() });
+    });
+    // after the head, errors belong to the body (its 'error' and 'close'): a settled promise ignores them
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(describeRequestError(err, https)));
+    });
     req.end();
   });
 }

@@ -1,7 +1,7 @@
 // The Raft adapter's key-value panels (Watch, Leases, KV requests): first without a browser (the
 // link format of a request, the watcher following a crash, time travel giving the same panel
-// content, the history left to the kv model, the guided watch scenario, live mode's disabled
-// panels), then in Chromium like a user: issue a txn from the page, see its events in the watch
+// content, the history left to the kv model, the guided watch scenario, live mode's panels drawn
+// from their feeds), then in Chromium like a user: issue a txn from the page, see its events in the watch
 // panel, scrub back and forth (previews from cached frames and replays), and grant a lease.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,12 +150,46 @@ describe('KV panels, engine', () => {
     expect(watch.rows.filter((r) => r.tone === undefined)).toHaveLength(10);
   });
 
-  it('live mode: the kv panels say why they are empty rather than show made-up data', () => {
+  it('live mode: the kv panels are drawn from the watch stream and the lease table read through the supervisor', () => {
     expect(kvLiveAdapter.panels.map((p) => p.id)).toEqual(['watch', 'leases']);
-    const panels = kvLiveAdapter.describePanels([]);
+    expect(kvLiveAdapter.feeds).toEqual(['watch', 'leases']);
+    // nothing read yet
+    let panels = kvLiveAdapter.describePanels([], { nowMs: 0 });
     expect(table(panels['watch']).rows).toEqual([]);
-    expect(table(panels['watch']).empty).toMatch(/no watch route/);
-    expect(table(panels['leases']).empty).toMatch(/no lease routes/);
+    expect(table(panels['leases']).empty).toMatch(/Reading the lease table/);
+    panels = kvLiveAdapter.describePanels([], {
+      nowMs: 10_500,
+      watch: {
+        prefix: 'x/',
+        phase: 'retrying',
+        status: 'the stream broke off; reconnecting in 1 s from revision 8',
+        events: 2,
+        nextRevision: 8,
+        entries: [
+          { kind: 'opened', n: 1, node: '1', fromRevision: 6, resumedAfter: null },
+          { kind: 'event', revision: 6, type: 'put', key: 'x/a', value: { n: 1 }, node: '1' },
+          { kind: 'event', revision: 7, type: 'delete', key: 'x/a', value: null, node: '1' },
+        ],
+      },
+      leases: { phase: 'ok', status: 'read 2 leases', more: false, revision: 7, via: '1', polledAt: 10_000, leases: [
+        { id: 5, ttlMs: 30_000, remainingMs: 20_000, readAt: 10_000, keys: ['svc/a', 'svc/b'], problem: null },
+        { id: 9, ttlMs: 30_000, remainingMs: null, readAt: 10_000, keys: null, problem: 'lease-not-found' },
+      ] },
+    });
+    const watch = table(panels['watch']);
+    expect(watch.rows.map((r) => [r.key, ...r.cells.map((c) => (typeof c === 'string' ? c : c.text))])).toEqual([
+      ['opened-1', '', 'start', 'watching on node 1 from revision 6', '', '1'],
+      ['6-x/a', '6', 'put', 'x/a', '{"n":1}', '1'],
+      ['7-x/a', '7', 'delete', 'x/a', '', '1'],
+    ]);
+    expect(watch.caption).toMatchObject({ tone: 'warn', text: '"x/" · 2 events · next revision 8 · the stream broke off; reconnecting in 1 s from revision 8' });
+    const leases = table(panels['leases']);
+    // the time left counts down from the read: 20 s read 0.5 s ago
+    expect(leases.rows.map((r) => r.cells.map((c) => (typeof c === 'string' ? c : c.text)))).toEqual([
+      ['5', '30000 ms', 'svc/a, svc/b', '19.5 s'],
+      ['9', '30000 ms', '?', '—'],
+    ]);
+    expect(leases.caption?.text).toMatch(/^via node 1 at revision 7 · read 0\.5 s ago/);
   });
 });
 

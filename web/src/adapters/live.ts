@@ -3,8 +3,10 @@
 // GET /v1/status, kill / pause / resume / restart); only what a node's status means differs. A
 // live adapter reads that status, describes each node with the neutral node view the ring draws,
 // names the columns of the Nodes table, and fills its own panels (the same plain-data panels a
-// simulated protocol has). The page picks the adapter from GET /api/cluster ({"service": ...}).
+// simulated protocol has), also from the feeds it asks for (kv: a watch stream and the lease
+// table, live-feeds.ts). The page picks the adapter from GET /api/cluster ({"service": ...}).
 import type { NodeDisplay } from '../source/types.js';
+import type { LiveFeedKind, LiveFeeds } from './live-feeds.js';
 import type { NodeStyle, NodeView, PanelContents, PanelDef } from './types.js';
 
 export type ProcessState = 'running' | 'paused' | 'stopped';
@@ -49,13 +51,19 @@ export interface LiveAdapter<S = unknown, V extends NodeView = NodeView> {
   /** Whether the page offers the key-value form (put / get through the supervisor). */
   readonly keyValue: boolean;
   readonly columns: readonly LiveColumn<S>[];
+  /**
+   * Its panels. A panel's controls work live too: a button's client action goes to the live
+   * source (LiveSource.dispatch), which knows the operations of live-feeds (LIVE_WATCH_OP).
+   */
   readonly panels: readonly PanelDef[];
+  /** What the page reads for its panels besides the status, while live mode is showing. */
+  readonly feeds?: readonly LiveFeedKind[];
   /** A node's GET /v1/status as this service's status, or null when it is not one. */
   parseStatus(raw: unknown): S | null;
   /** The neutral node view of one node process. */
   describeNode(row: LiveNodeRow<S>): NodeDisplay<V>;
-  /** The content of the adapter's panels for these rows. */
-  describePanels(rows: readonly LiveNodeRow<S>[]): PanelContents;
+  /** The content of the adapter's panels for these rows and the latest state of its feeds. */
+  describePanels(rows: readonly LiveNodeRow<S>[], feeds: LiveFeeds): PanelContents;
   /** The leader now, if the service has one. */
   leader(rows: readonly LiveNodeRow<S>[]): string | null;
   /** Activity lines for what changed in a node's answer (e.g. a first clock sample). */

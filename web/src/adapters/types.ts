@@ -93,9 +93,9 @@ export interface PanelDef {
   /** One line on what it shows, under the title. */
   readonly hint?: string;
   /**
-   * Controls above the content (simulation only): rows of fields and buttons. A button issues a
-   * client action built from the fields, so it is recorded, replayed and kept in links like
-   * every other action.
+   * Controls above the content: rows of fields and buttons. A button issues a client action
+   * built from the fields: in a simulation it is recorded, replayed and kept in links like every
+   * other action; in live mode the live source carries it out (the live Watch panel's button).
    */
   readonly controls?: readonly (readonly PanelControl[])[];
 }

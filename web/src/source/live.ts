@@ -3,17 +3,24 @@
 // service it runs: {"service": "kv" | "clock-sync", "nodes": N}), GET /api/nodes (each process
 // and the node's GET /v1/status), GET /api/events (the same list as server-sent events, every
 // 200 ms when something changed and at least once a second), POST /api/nodes/:id/kill | pause |
-// resume | restart, and, for the kv service, GET / POST /api/kv/:key (proxied to a running node).
+// resume | restart, POST /api/auth/token, and, for the kv service, proxied to a running node:
+// GET / POST /api/kv/:key, GET /api/leases (the lease list), GET /api/leases/:id?keys=true (a
+// lease's time left and keys) and GET /api/watch?prefix=P&startRevision=R (a node's watch
+// stream, JSON lines, passed through as it arrives).
 // LiveSource turns the stream into the ClusterViews the ring draws, through the live adapter of
 // the service (adapters/live.ts: what a node's status means), remembers what each node said last
 // (a paused process cannot answer), notes what changed in an activity list, and sends the user's
-// actions. A live cluster has no rewind and no message-level view: the nodes publish their
-// state, not their traffic.
+// actions. The feeds the adapter asks for (kv: the watch stream and the lease table,
+// source/live-feeds.ts) run while live mode is showing and fill the adapter's panels. A live
+// cluster has no rewind and no message-level view: the nodes publish their state, not their
+// traffic.
 import type { LiveAdapter, LiveExit, LiveNodeRow, ProcessState } from '../adapters/live.js';
 import { exitText } from '../adapters/live.js';
+import { LIVE_WATCH_OP, parseWatchRequest, type LiveFeeds } from '../adapters/live-feeds.js';
 import type { NodeStyle, NodeView } from '../adapters/types.js';
 import type { Action } from '../engine/actions.js';
 import { hashText } from '../engine/hash.js';
+import { LeaseFeed, WatchFeed, type FeedHttp } from './live-feeds.js';
 import type { ClusterSource, ClusterView, NodeDisplay, SourceCapabilities } from './types.js';
 
 export { exitText, type LiveExit, type LiveNodeRow, type ProcessState } from '../adapters/live.js';
@@ -100,12 +107,35 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
   /** Set once the cluster answered 401: authentication is on and the page needs credentials. */
   private authNeeded = false;
   private userName: string | null = null;
+  private readonly watchFeed: WatchFeed | undefined;
+  private readonly leaseFeed: LeaseFeed | undefined;
 
   /** @param base the supervisor's origin ('' for the page's own) */
   constructor(
     readonly adapter: LiveAdapter<S, V>,
     readonly base = '',
-  ) {}
+  ) {
+    const http: FeedHttp = {
+      base,
+      headers: (accept) => this.headers(accept),
+      unauthorized: () => this.unauthorized(storedToken()),
+      changed: () => this.changed(),
+    };
+    const feeds = adapter.feeds ?? [];
+    if (feeds.includes('watch')) this.watchFeed = new WatchFeed(http);
+    if (feeds.includes('leases')) this.leaseFeed = new LeaseFeed(http);
+  }
+
+  /** Live mode shows or hides: the feeds (watch stream, lease polls) run only while it shows. */
+  setActive(active: boolean): void {
+    this.watchFeed?.setActive(active);
+    this.leaseFeed?.setActive(active);
+  }
+
+  /** The feeds' state now, for the adapter's panels. */
+  feeds(): LiveFeeds {
+    return { nowMs: Date.now(), ...(this.watchFeed === undefined ? {} : { watch: this.watchFeed.state() }), ...(this.leaseFeed === undefined ? {} : { leases: this.leaseFeed.state() }) };
+  }
 
   get style(): NodeStyle {
     return this.adapter.style;
@@ -237,7 +267,7 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
 
   view(_logWindow: number): ClusterView<NodeDisplay<V>> {
     const nodes = this.rows.map((r) => this.adapter.describeNode(r));
-    const panels = this.adapter.describePanels(this.rows);
+    const panels = this.adapter.describePanels(this.rows, this.feeds());
     const leader = this.leader();
     const stale = this.connectionValue !== 'open' || (this.lastUpdate > 0 && Date.now() - this.lastUpdate > STALE_AFTER_MS);
     return {
@@ -263,9 +293,23 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
 
   // ---------------------------------------------------------------- actions
 
+  /** Request headers: what the page accepts and, once signed in, its token. */
+  private headers(accept: string): Record<string, string> {
+    const token = storedToken();
+    return { accept, ...(token === null ? {} : { authorization: `Bearer ${token}` }) };
+  }
+
+  /** The cluster answered 401: authentication is on, and the page needs (new) credentials. */
+  private unauthorized(token: string | null): void {
+    if (this.authNeeded) return;
+    this.authNeeded = true;
+    this.note(token === null ? 'authentication is on: sign in to act on the cluster' : 'the login expired: sign in again');
+    this.changed();
+  }
+
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     const token = storedToken();
-    const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === null ? {} : { authorization: `Bearer ${token}` }) };
+    const headers: Record<string, string> = { ...this.headers('application/json'), ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
     const res = await fetch(`${this.base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await res.text();
     let parsed: unknown = text;
@@ -274,11 +318,7 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
     } catch {
       // not JSON: keep the text
     }
-    if (res.status === 401 && !this.authNeeded) {
-      this.authNeeded = true;
-      this.note(token === null ? 'authentication is on: sign in to act on the cluster' : 'the login expired: sign in again');
-      this.changed();
-    }
+    if (res.status === 401) this.unauthorized(token);
     return { status: res.status, body: parsed };
   }
 
@@ -305,6 +345,8 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
     this.authNeeded = false;
     this.userName = name;
     this.note(`signed in as ${name}`);
+    // a watch refused for want of credentials may pass now
+    this.watchFeed?.reopenIfFailed();
     this.changed();
     return { ok: true, text: `signed in as ${name}` };
   }
@@ -377,8 +419,17 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
     return answer;
   }
 
-  /** The simulator's actions that have a live meaning: crash, restart, pause (until resumed). */
+  /** The simulator's actions that have a live meaning: crash, restart, pause (until resumed); and the Watch panel's button. */
   dispatch(action: Action): void {
+    if (action.kind === 'client' && action.op === LIVE_WATCH_OP) {
+      const request = parseWatchRequest(action.arg);
+      if (request !== null && this.watchFeed !== undefined) {
+        this.watchFeed.watch(request.prefix, request.fromRevision);
+        this.note(`you: watch ${request.prefix === '' ? 'every key' : `"${request.prefix}"`} from ${request.fromRevision === null ? 'the next revision' : `revision ${request.fromRevision}`}`);
+      } else this.note('watch: not available here');
+      this.changed();
+      return;
+    }
     const target = action.kind === 'crash' || action.kind === 'restart' || action.kind === 'pause' ? (action.node === 'leader' ? this.leader() : action.node) : null;
     const command: NodeCommand | null = action.kind === 'crash' ? 'kill' : action.kind === 'restart' ? 'restart' : action.kind === 'pause' ? 'pause' : null;
     if (target === null || command === null) {
@@ -399,6 +450,8 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
   }
 
   dispose(): void {
+    this.watchFeed?.dispose();
+    this.leaseFeed?.dispose();
     this.stream?.close();
     this.stream = undefined;
     this.listeners.clear();

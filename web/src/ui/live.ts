@@ -4,7 +4,8 @@
 // every node with its process state, the adapter's columns (Raft: role, term, leader, commit,
 // applied and last index; clock sync: role, injected offset, estimate, bound) and buttons to
 // kill, pause, resume and restart its process, the adapter's own panels, a put/get form when the
-// service is the key-value store, and a list of what changed. It draws whatever LiveSource last
+// service is the key-value store (with the Watch panel's prefix field and button: their client
+// action goes to LiveSource), and a list of what changed. It draws whatever LiveSource last
 // received.
 import type { LiveAdapter } from '../adapters/live.js';
 import { exitText, STALE_AFTER_MS, type LiveNodeRow, type LiveSource, type NodeCommand } from '../source/live.js';
@@ -60,7 +61,8 @@ export class LiveApp {
   ) {
     const adapter = source.adapter;
     this.adapter = adapter;
-    this.extra = new AdapterPanels(adapter.panels);
+    // a panel's buttons (the Watch panel's) send their client actions to the live source
+    this.extra = new AdapterPanels(adapter.panels, { dispatch: (action) => source.dispatch(action) });
     this.ring = new ClusterRing(adapter.style, {
       nodeClick: (id) => this.select(id),
       nodeContext: (id) => this.select(id),
@@ -104,6 +106,8 @@ export class LiveApp {
   setActive(active: boolean): void {
     this.active = active;
     this.el.hidden = !active;
+    // the watch stream and the lease polls run only while live mode shows
+    this.source.setActive(active);
     if (active) this.schedule();
   }
 

@@ -7,7 +7,7 @@ import type { Action } from '../engine/actions.js';
 import { button, clear, h, panel } from './dom.js';
 import { LogChart } from './logs.js';
 
-/** What a panel's buttons need from the page (absent in live mode: controls are not drawn). */
+/** What a panel's buttons need from the page (absent: the controls are not drawn). */
 export interface PanelHost {
   dispatch(action: Action): void;
 }
