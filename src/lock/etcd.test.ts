@@ -4,12 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../server/test/in-process.js';
-import { EtcdLeaseKv, KvLock, KvReadWriteLock, KvSemaphore } from './index.js';
+import { EtcdLeaseKv, isLockError, KvLock, KvReadWriteLock, KvSemaphore } from './index.js';
 import { KvElection } from '../election/index.js';
 import { describeLockConformance } from './test/conformance.js';
 import { describeElectionConformance } from './test/election-conformance.js';
+import { freshName } from './test/helpers.js';
+import { describeQueueInternals } from './test/queue-internals.js';
 import { describeRwLockConformance } from './test/rwlock-conformance.js';
 import { describeSemaphoreConformance } from './test/semaphore-conformance.js';
 import { startEtcdCluster, type EtcdCluster } from './test/etcd-server.js';
@@ -51,4 +53,29 @@ describeRwLockConformance('etcd', async () => {
 describeElectionConformance('etcd', async () => {
   await etcd();
   return { newElection: async () => new KvElection(await kvOf()), fencing: true, fifo: true, minTtlMs: MIN_TTL_MS, stop: async () => undefined };
+});
+
+describeQueueInternals('etcd', kvOf, MIN_TTL_MS);
+
+describe('the etcd backend', () => {
+  it('rounds a TTL up to whole seconds but promises only the TTL asked for; a longer extend is UNSUPPORTED', async () => {
+    const lock = new KvLock(await kvOf());
+    const before = Date.now();
+    const grant = await lock.acquire(freshName('round'), { ttlMs: 2500 });
+    expect(grant.leaseExpiresAt).toBeLessThanOrEqual(Date.now() + 2500);
+    expect(grant.leaseExpiresAt).toBeGreaterThan(before);
+    // granted 3 s: an extend asking for up to that is a plain renewal
+    const renewed = await lock.extend(grant, 3000);
+    expect(renewed.leaseExpiresAt).toBeGreaterThanOrEqual(grant.leaseExpiresAt);
+    await expect(lock.extend(grant, 10_000)).rejects.toSatisfy((e) => isLockError(e, 'UNSUPPORTED'));
+    await lock.release(renewed);
+    await lock.close();
+  });
+
+  it('no member answering is BACKEND_UNREACHABLE', async () => {
+    const port = await freePort();
+    const lock = new KvLock(await EtcdLeaseKv.connect({ hosts: [`http://127.0.0.1:${port}`] }, { requestTimeoutMs: 500 }));
+    await expect(lock.acquire(freshName('nowhere'), { ttlMs: 2000 })).rejects.toSatisfy((e) => isLockError(e, 'BACKEND_UNREACHABLE'));
+    await lock.close();
+  });
 });

@@ -48,9 +48,9 @@ export function keepGrantAlive<G extends LockGrant>(grant: G, extend: (grant: G)
   const armExpiry = (): void => {
     clearTimeout(expiryTimer);
     const leftMs = current.leaseExpiresAt - Date.now();
-    const expired = (): void => lose(new LockError('LEASE_LOST', `${JSON.stringify(current.name)}: its lease ran out (leaseExpiresAt passed) before an extend succeeded`, backend));
-    if (leftMs <= 0) return expired();
-    expiryTimer = setTimeout(expired, leftMs);
+    if (leftMs <= 0) return lose(new LockError('LEASE_LOST', `${JSON.stringify(current.name)}: its lease ran out (leaseExpiresAt passed) before an extend succeeded`, backend));
+    // a timer may fire a little before the wall clock gets there: look again then
+    expiryTimer = setTimeout(armExpiry, leftMs);
   };
   const turn = async (): Promise<void> => {
     if (stopped) return;
