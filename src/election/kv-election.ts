@@ -54,7 +54,10 @@ export class KvElection implements Election<number> {
     this.checkValue(value);
     const grant = (await this.queue.enter(name, value, options, LAST_AHEAD, 'wait')) as LockGrant<number>;
     const keeper = keepGrantAlive(grant, (g) => this.queue.extend(g), { everyMs: options.ttlMs / 3, backend: this.backend });
-    this.terms.set(this.queue.keyOf(grant), keeper);
+    const key = this.queue.keyOf(grant);
+    this.terms.set(key, keeper);
+    // a term lost is forgotten (a resign of it then only revokes what may be left)
+    keeper.signal.addEventListener('abort', () => this.terms.delete(key), { once: true });
     return Object.freeze({ ...grant, value, signal: AbortSignal.any([keeper.signal, this.closing.signal]) });
   }
 

@@ -9,6 +9,7 @@ const BACKEND = 'etcd';
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** Watch answers waiting for a slow consumer, at most; past it the watch fails and the consumer re-reads. */
 const MAX_QUEUED_WATCH_ANSWERS = 1000;
+const CANCEL_WAIT_MS = 1000;
 
 const UNREACHABLE_ERRORS = new Set(['GRPCUnavailableError', 'GRPCDeadlineExceededError', 'GRPCCancelledError', 'ClientClosedError', 'BrokenCircuitError', 'TaskCancelledError', 'GRPCConnectFailedError']);
 
@@ -252,10 +253,14 @@ export class EtcdLeaseKv implements LeaseKv {
   }
 }
 
+/** Cancels a watch, waiting at most a second for etcd to confirm (a watch on a lost connection is gone anyway). */
 async function cancelQuietly(watcher: Watcher): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await watcher.cancel();
+    await Promise.race([watcher.cancel(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CANCEL_WAIT_MS)))]);
   } catch {
     // the connection is gone: so is the watch
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -26,6 +26,8 @@ const DRIFT_ALLOWANCE = 0.001;
 /** A watch that could not tell (compaction, no server) is retried after this long, doubling up to the maximum. */
 const REREAD_BACKOFF_MS = 100;
 const REREAD_BACKOFF_MAX_MS = 2000;
+/** The longest delay Node's timers take (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** This process's wall-clock time before which a lease renewed for `ttlMs` by a request sent at `sentAt` cannot have expired. */
 export function expiryOf(sentAt: number, ttlMs: number): number {
@@ -112,7 +114,11 @@ export class KvQueue {
       if (mine === undefined) throw new LockError('LEASE_LOST', `${JSON.stringify(name)}: the lease ${lease.id} ended before its key was read back`, this.backend);
       const grant: LockGrant<number> = Object.freeze({ name, holder: lease.id, token: mine.createRevision, leaseExpiresAt: expiryOf(sentAt, Math.min(ttlMs, lease.ttlMs)) });
       const ahead = line.filter((e) => e.createRevision < mine.createRevision);
-      if (admits(rule, ahead)) return grant;
+      if (admits(rule, ahead)) {
+        // an abort that came while joining still wins: the grant is given up
+        this.checkNotAborted(options.signal);
+        return grant;
+      }
       if (mode === 'try' || options.waitMs === 0) {
         await this.revokeQuietly(lease.id);
         if (mode === 'try') return null;
@@ -128,7 +134,8 @@ export class KvQueue {
   /** Waits in line with the lease kept alive, then renews it once so the grant starts with a full TTL. */
   private async waitInLine(grant: LockGrant<number>, key: string, ahead: readonly KvEntry[], revision: number, rule: QueueRule, options: AcquireOptions): Promise<LockGrant<number>> {
     const keeper = keepGrantAlive(grant, (g) => this.extend(g), { everyMs: options.ttlMs / 3, backend: this.backend });
-    const timeout = options.waitMs === undefined || options.waitMs === Number.POSITIVE_INFINITY ? undefined : AbortSignal.timeout(options.waitMs);
+    // past the longest delay a timer takes, a wait is as good as endless
+    const timeout = options.waitMs === undefined || options.waitMs > MAX_TIMER_MS ? undefined : AbortSignal.timeout(options.waitMs);
     const signals = [keeper.signal, this.closing.signal, ...(options.signal === undefined ? [] : [options.signal]), ...(timeout === undefined ? [] : [timeout])];
     const signal = AbortSignal.any(signals);
     try {
