@@ -1,84 +1,10 @@
 // Finds (or installs, from Debian's etcd-server package) etcd and runs a local cluster of it on
-// loopback, for benchmarks that set Synod side by side with etcd in one run.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
+// loopback, for benchmarks that set Synod side by side with etcd in one run. The launcher lives
+// with the lock backends' tests (src/lock/test/etcd-server.ts), which start etcd too.
+import type { Agent } from 'node:http';
+import { httpJson } from '../../src/lock/test/etcd-server.js';
 
-const ETCD = '/usr/bin/etcd';
-
-/** Makes sure etcd is installed; installs Debian's etcd-server (3.4) when running as root. */
-export function ensureEtcd(): string {
-  if (spawnSync(ETCD, ['--version']).status === 0) return ETCD;
-  if (process.getuid?.() !== 0) throw new Error('etcd is not installed; run: sudo apt-get install -y etcd-server');
-  process.stderr.write('installing etcd-server from Debian packages...\n');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', 'etcd-server'], { stdio: 'inherit', env });
-  if (install.status !== 0 || spawnSync(ETCD, ['--version']).status !== 0) throw new Error('could not install etcd-server');
-  return ETCD;
-}
-
-export interface EtcdCluster {
-  readonly clientUrls: string[];
-  readonly processes: ChildProcess[];
-  stop(): Promise<void>;
-}
-
-/** Starts an n-member etcd cluster on 127.0.0.1 (client port base+2i, peer port base+2i+1). */
-export async function startEtcdCluster(dataDir: string, members: number, basePort: number): Promise<EtcdCluster> {
-  const bin = ensureEtcd();
-  const names = Array.from({ length: members }, (_, i) => `e${i + 1}`);
-  const peerUrl = (i: number): string => `http://127.0.0.1:${basePort + 2 * i + 1}`;
-  const clientUrls = names.map((_, i) => `http://127.0.0.1:${basePort + 2 * i}`);
-  const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
-  // a member that cannot bind exits, and the health check would then reach whoever holds the port
-  for (let port = basePort; port < basePort + 2 * members; port++) await ensurePortFree(port);
-  const processes = names.map((name, i) => {
-    const dir = join(dataDir, name);
-    mkdirSync(dir, { recursive: true });
-    return spawn(bin, [
-      '--name', name, '--data-dir', dir,
-      '--listen-client-urls', clientUrls[i] as string, '--advertise-client-urls', clientUrls[i] as string,
-      '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
-      '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', 'synod-bench',
-      '--log-level', 'error', '--quota-backend-bytes', String(8 * 1024 ** 3),
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  });
-  const stderrTails = processes.map(() => '');
-  processes.forEach((p, i) => p.stderr?.on('data', (chunk: Buffer) => void (stderrTails[i] = `${stderrTails[i]}${chunk.toString('utf8')}`.slice(-2000))));
-  const exited = (p: ChildProcess): boolean => p.exitCode !== null || p.signalCode !== null;
-  const cluster: EtcdCluster = {
-    clientUrls,
-    processes,
-    stop: async () => {
-      for (const p of processes) p.kill('SIGTERM');
-      await Promise.all(processes.map((p) => (exited(p) ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
-    },
-  };
-  const checkAlive = (): void => {
-    const i = processes.findIndex(exited);
-    if (i >= 0) throw new Error(`etcd ${names[i]} exited while starting (code ${processes[i]?.exitCode}): ${stderrTails[i]?.trim()}`);
-  };
-  try {
-    await waitFor(async () => (checkAlive(), await etcdHealthy(clientUrls[0] as string)), 30_000, 'etcd cluster to become healthy');
-    checkAlive();
-  } catch (err) {
-    await cluster.stop();
-    throw err;
-  }
-  return cluster;
-}
-
-/** Throws if something on this machine already listens on 127.0.0.1:`port` (another benchmark run, say). */
-async function ensurePortFree(port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (err) => reject(new Error(`port ${port} is in use (${(err as NodeJS.ErrnoException).code}); is another benchmark running?`)));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
-  });
-}
+export { ensureEtcd, httpJson, startEtcdCluster, waitFor, type EtcdCluster } from '../../src/lock/test/etcd-server.js';
 
 /** The client URL of the member that is the leader (etcd clients may talk to any member; the bench uses the leader). */
 export async function findEtcdLeader(clientUrls: readonly string[], agent: Agent): Promise<string> {
@@ -87,45 +13,4 @@ export async function findEtcdLeader(clientUrls: readonly string[], agent: Agent
     if (s.leader === s.header.member_id) return url;
   }
   throw new Error('no etcd member says it is the leader');
-}
-
-async function etcdHealthy(url: string): Promise<boolean> {
-  try {
-    const body = await httpJson('GET', `${url}/health`, undefined, new Agent());
-    return (body as { health?: string }).health === 'true';
-  } catch {
-    return false;
-  }
-}
-
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** A minimal JSON-over-HTTP call with keep-alive. */
-export function httpJson(method: string, url: string, body: unknown, agent: Agent): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(url, { method, agent, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 500) >= 300) return reject(new Error(`${method} ${url}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
-        try {
-          resolve(text.length === 0 ? null : JSON.parse(text));
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-    });
-    req.on('error', reject);
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
 }

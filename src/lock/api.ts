@@ -49,7 +49,11 @@ export interface Lock<Token extends FencingToken | null = FencingToken | null> {
   tryAcquire(name: string, options: Omit<AcquireOptions, 'waitMs'>): Promise<LockGrant<Token> | null>;
   /** Gives the lock up; LEASE_LOST when it was no longer this grant's (expired, taken over). */
   release(grant: LockGrant<Token>): Promise<void>;
-  /** Renews the lease for `ttlMs` more (default: the TTL it was acquired with); LEASE_LOST when it was lost. */
+  /**
+   * Renews the lease for `ttlMs` more (default: the TTL it was acquired with); LEASE_LOST when it
+   * was lost. UNSUPPORTED where leases renew only for the TTL they were granted with (Synod, etcd)
+   * and `ttlMs` is longer.
+   */
   extend(grant: LockGrant<Token>, ttlMs?: number): Promise<LockGrant<Token>>;
   /**
    * Acquires, runs `fn` while keeping the lease alive, and releases. `signal` aborts when the lease
@@ -105,7 +109,10 @@ export interface Election<Token extends FencingToken | null = FencingToken | nul
   resign(leadership: Leadership<Token>): Promise<void>;
   /** The current leader, or null. */
   leader(name: string): Promise<Leader<Token> | null>;
-  /** Every change of leader (null: none) from now, until `signal` aborts. */
+  /**
+   * The current leader first (null: none), then every change of leader or of its value, never the
+   * same one twice in a row, until `signal` aborts (or the client is closed).
+   */
   observe(name: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<Leader<Token> | null>;
   close(): Promise<void>;
 }

@@ -16,7 +16,9 @@ export type LockErrorCode =
   /** The backend cannot do this (a recipe it has no primitive for). */
   | 'UNSUPPORTED'
   /** A fenced resource refused a write whose token is below the highest it has seen. */
-  | 'STALE_TOKEN';
+  | 'STALE_TOKEN'
+  /** The backend answered but refused for a reason of its own (permission denied, a limit, a malformed answer); see `cause`. */
+  | 'BACKEND_ERROR';
 
 export class LockError extends Error {
   constructor(

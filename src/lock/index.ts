@@ -1,4 +1,11 @@
 // `synod/lock`: one lock API over Synod, etcd, Redis and Redlock (docs/locks.md), with fencing
-// tokens wherever the backend can give them.
+// tokens wherever the backend can give them; the etcd-style recipes over Synod's KV and etcd, the
+// generic `using()`, and the fenced-resource guard.
 export type { AcquireOptions, FencingToken, Lock, LockedFunction, LockGrant, ReadWriteLock, Semaphore } from './api.js';
 export { isLockError, LockError, type LockErrorCode } from './errors.js';
+export { KvLock, KvReadWriteLock, KvSemaphore, type KvRecipeOptions } from './kv-recipes.js';
+export type { LeaseKv } from './lease-kv.js';
+export { SynodLeaseKv, type SynodLeaseKvOptions } from './synod-kv.js';
+export { EtcdLeaseKv, type EtcdLeaseKvOptions } from './etcd-kv.js';
+export { keepGrantAlive, usingLock, type GrantKeeper, type KeepAliveOptions } from './using.js';
+export { admitFencedWrite, fencedTxn, fencedWrite, type FencedTxnInput, type FencedWriteResult } from './guard.js';

@@ -1,0 +1,97 @@
+// The narrow store interface the etcd-style recipes (lock, semaphore, read-write lock, election)
+// are written against once: leases, a small txn, a range of a prefix ordered by create revision,
+// and watches. Synod's KV (synod-kv.ts) and etcd (etcd-kv.ts) satisfy it.
+
+/** A lease id as a decimal string: etcd's are 64-bit, beyond a JavaScript number's exact range. */
+export type LeaseId = string;
+
+/** A live key under a recipe's prefix. */
+export interface KvEntry {
+  readonly key: string;
+  readonly value: string;
+  /** The revision that created this generation of the key: the recipes' fencing token. */
+  readonly createRevision: number;
+  /** The attached lease ("0": none). */
+  readonly lease: LeaseId;
+}
+
+/** A compare of a txn: the key's createRevision or version against a number (an absent key has 0 for both). */
+export interface KvCompare {
+  readonly key: string;
+  readonly target: 'createRevision' | 'version';
+  readonly cmp: '=' | '!=' | '<' | '>';
+  readonly value: number;
+}
+
+export type KvOp =
+  /** A put attached to `lease` (it must exist, else the txn fails with LEASE_LOST). */
+  | { readonly op: 'put'; readonly key: string; readonly value: string; readonly lease: LeaseId }
+  | { readonly op: 'delete'; readonly key: string }
+  /** Every key under `prefix`, at the txn's revision, ordered by create revision. */
+  | { readonly op: 'range'; readonly prefix: string };
+
+export interface KvTxn {
+  readonly compare: readonly KvCompare[];
+  readonly success: readonly KvOp[];
+  readonly failure: readonly KvOp[];
+}
+
+export interface KvTxnResult {
+  readonly succeeded: boolean;
+  /** The revision the txn ended at. */
+  readonly revision: number;
+  /** The entries of each range op of the branch that ran, in the order of the ops. */
+  readonly ranges: readonly (readonly KvEntry[])[];
+}
+
+export interface KvRange {
+  readonly revision: number;
+  /** Ordered by create revision, oldest first. */
+  readonly entries: readonly KvEntry[];
+}
+
+/** One change seen by a prefix watch. */
+export interface KvChange {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  /** The value put ("" for a delete). */
+  readonly value: string;
+  /** The key's create revision (0 for a delete). */
+  readonly createRevision: number;
+  readonly revision: number;
+}
+
+/** What a wait for a delete found: the key was deleted, the watch could not tell (re-read), or the signal aborted. */
+export type DeleteWait = 'deleted' | 'unknown' | 'aborted';
+
+export interface LeaseKv {
+  /** 'synod', 'etcd'. */
+  readonly backend: string;
+  /**
+   * A lease of at least `ttlMs` (etcd rounds up to whole seconds, at least its minimum): the id
+   * and the TTL the server granted. BAD_REQUEST when the server refuses the TTL.
+   */
+  leaseGrant(ttlMs: number): Promise<{ readonly id: LeaseId; readonly ttlMs: number }>;
+  /** Renews the lease once: its granted TTL and the time left by the server's clock. LEASE_LOST when it is gone. */
+  leaseKeepAlive(id: LeaseId): Promise<{ readonly ttlMs: number; readonly remainingMs: number }>;
+  /** Revokes the lease and deletes its keys; LEASE_LOST when it was already gone. */
+  leaseRevoke(id: LeaseId): Promise<void>;
+  txn(txn: KvTxn): Promise<KvTxnResult>;
+  range(prefix: string): Promise<KvRange>;
+  /** Waits for a delete of `key` at `fromRevision` or later. */
+  waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait>;
+  /**
+   * The changes under `prefix` from `fromRevision` on, one revision's changes per item, until
+   * `signal` aborts (the iteration ends) or the watch fails (it throws; re-read and watch again).
+   */
+  watchPrefix(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<readonly KvChange[]>;
+  /** Closes what the adapter opened (a client it was given is left open). */
+  close(): Promise<void>;
+}
+
+/** At most this many contenders (holders and waiters) per name: a range reads them all. */
+export const MAX_CONTENDERS = 10_000;
+
+export function byCreateRevision(a: KvEntry, b: KvEntry): number {
+  return a.createRevision - b.createRevision;
+}

@@ -1,0 +1,170 @@
+// The recipes' store interface (lease-kv.ts) over Synod's Raft KV through SynodClient: leases,
+// txns with create-revision compares, ranges of a prefix and watches, with SynodError codes
+// turned into LockError codes.
+import { SynodClient, SynodError, type JsonValue, type KvItem, type SynodClientOptions, type TxnOp, type TxnOpResult } from '../client/index.js';
+import { LockError } from './errors.js';
+import { byCreateRevision, MAX_CONTENDERS, type DeleteWait, type KvChange, type KvEntry, type KvOp, type KvRange, type KvTxn, type KvTxnResult, type LeaseId, type LeaseKv } from './lease-kv.js';
+
+const BACKEND = 'synod';
+
+/** A SynodError as the LockError a caller of the lock API sees. */
+export function lockErrorOfSynod(err: unknown, what: string): LockError {
+  if (err instanceof LockError) return err;
+  if (!(err instanceof SynodError)) return new LockError('BACKEND_ERROR', `${what}: ${String(err)}`, BACKEND, { cause: err });
+  const message = `${what}: ${err.message}`;
+  if (err.code === 'LEASE_NOT_FOUND') return new LockError('LEASE_LOST', message, BACKEND, { cause: err });
+  // no node answered, or none could serve it (no leader, timeout) for the client's whole retry time
+  if (err.status === 0 || err.status >= 500) return new LockError('BACKEND_UNREACHABLE', message, BACKEND, { cause: err });
+  if (err.code === 'BAD_REQUEST' || err.code === 'BAD_KEY' || err.code === 'BAD_LEASE_ID') return new LockError('BAD_REQUEST', message, BACKEND, { cause: err });
+  return new LockError('BACKEND_ERROR', message, BACKEND, { cause: err });
+}
+
+function entryOf(item: KvItem): KvEntry {
+  return { key: item.key, value: typeof item.value === 'string' ? item.value : JSON.stringify(item.value), createRevision: item.createRevision, lease: String(item.lease ?? 0) };
+}
+
+function leaseNumber(id: LeaseId): number {
+  const n = Number(id);
+  if (!Number.isSafeInteger(n) || n < 1) throw new LockError('BAD_REQUEST', `not a Synod lease id: ${JSON.stringify(id)}`, BACKEND);
+  return n;
+}
+
+/** The entries of a range answer, checked and ordered; UNSUPPORTED past MAX_CONTENDERS. */
+function entriesOf(items: unknown, more: unknown, prefix: string): KvEntry[] {
+  if (!Array.isArray(items)) throw new LockError('BACKEND_ERROR', `range of ${JSON.stringify(prefix)}: the answer has no items`, BACKEND);
+  if (more === true) throw new LockError('UNSUPPORTED', `more than ${MAX_CONTENDERS} holders and waiters under ${JSON.stringify(prefix)}`, BACKEND);
+  return (items as KvItem[]).map(entryOf).sort(byCreateRevision);
+}
+
+function txnOp(op: KvOp): TxnOp {
+  switch (op.op) {
+    case 'put':
+      return { op: 'put', key: op.key, value: op.value, lease: leaseNumber(op.lease) };
+    case 'delete':
+      return { op: 'delete', key: op.key };
+    case 'range':
+      return { op: 'range', prefix: op.prefix, limit: MAX_CONTENDERS };
+  }
+}
+
+export interface SynodLeaseKvOptions {
+  /** Close the client in `close()` (default: only when this adapter created it, with `connect`). */
+  readonly closeClient?: boolean;
+}
+
+export class SynodLeaseKv implements LeaseKv {
+  readonly backend = BACKEND;
+  private readonly closeClient: boolean;
+
+  constructor(
+    readonly client: SynodClient,
+    options: SynodLeaseKvOptions = {},
+  ) {
+    this.closeClient = options.closeClient ?? false;
+  }
+
+  /** An adapter with its own client (closed with it). */
+  static connect(options: SynodClientOptions): SynodLeaseKv {
+    return new SynodLeaseKv(new SynodClient(options), { closeClient: true });
+  }
+
+  async leaseGrant(ttlMs: number): Promise<{ id: LeaseId; ttlMs: number }> {
+    try {
+      const granted = await this.client.leaseGrant(ttlMs);
+      return { id: String(granted.id), ttlMs: granted.ttlMs };
+    } catch (err) {
+      throw lockErrorOfSynod(err, `lease grant of ${ttlMs} ms`);
+    }
+  }
+
+  async leaseKeepAlive(id: LeaseId): Promise<{ ttlMs: number; remainingMs: number }> {
+    try {
+      const answer = await this.client.leaseKeepAliveOnce(leaseNumber(id));
+      return { ttlMs: answer.ttlMs, remainingMs: answer.remainingMs };
+    } catch (err) {
+      throw lockErrorOfSynod(err, `keep-alive of lease ${id}`);
+    }
+  }
+
+  async leaseRevoke(id: LeaseId): Promise<void> {
+    try {
+      await this.client.leaseRevoke(leaseNumber(id));
+    } catch (err) {
+      throw lockErrorOfSynod(err, `revoke of lease ${id}`);
+    }
+  }
+
+  async txn(txn: KvTxn): Promise<KvTxnResult> {
+    let answer;
+    try {
+      answer = await this.client.txn({
+        compare: txn.compare.map((c) => ({ key: c.key, target: c.target, cmp: c.cmp, value: c.value })),
+        success: txn.success.map(txnOp),
+        failure: txn.failure.map(txnOp),
+      });
+    } catch (err) {
+      throw lockErrorOfSynod(err, 'txn');
+    }
+    const ops = answer.succeeded ? txn.success : txn.failure;
+    const ranges: KvEntry[][] = [];
+    ops.forEach((op, i) => {
+      const result = answer.results[i] as TxnOpResult | undefined;
+      if (op.op === 'range') ranges.push(entriesOf(result?.['items'], result?.['more'], op.prefix));
+    });
+    return { succeeded: answer.succeeded, revision: answer.revision, ranges };
+  }
+
+  async range(prefix: string): Promise<KvRange> {
+    try {
+      const answer = await this.client.range({ prefix, limit: MAX_CONTENDERS });
+      return { revision: answer.revision, entries: entriesOf(answer.items, answer.more, prefix) };
+    } catch (err) {
+      throw lockErrorOfSynod(err, `range of ${JSON.stringify(prefix)}`);
+    }
+  }
+
+  async waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
+    if (signal.aborted) return 'aborted';
+    const watch = this.client.watch({ key }, { startRevision: fromRevision, noPut: true, signal });
+    try {
+      // one message per revision that deleted the key; the first one ends the wait
+      for await (const message of watch) {
+        if (message.type === 'events' && message.events.some((e) => e.type === 'delete' && e.kv.key === key)) return 'deleted';
+      }
+      return signal.aborted ? 'aborted' : 'unknown';
+    } catch {
+      // compacted past fromRevision, or no node served the watch for its reconnect time: re-read
+      return signal.aborted ? 'aborted' : 'unknown';
+    } finally {
+      watch.close();
+    }
+  }
+
+  async *watchPrefix(prefix: string, fromRevision: number, signal: AbortSignal): AsyncGenerator<readonly KvChange[], void, undefined> {
+    const watch = this.client.watch({ prefix }, { startRevision: fromRevision, signal });
+    try {
+      for await (const message of watch) {
+        if (message.type !== 'events') continue;
+        yield message.events.map((e) => ({
+          type: e.type,
+          key: e.kv.key,
+          value: e.type === 'put' ? valueText(e.kv.value) : '',
+          createRevision: e.type === 'put' ? e.kv.createRevision : 0,
+          revision: message.revision,
+        }));
+      }
+    } catch (err) {
+      if (!signal.aborted) throw lockErrorOfSynod(err, `watch of ${JSON.stringify(prefix)}`);
+    } finally {
+      watch.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closeClient) this.client.close();
+  }
+}
+
+function valueText(value: JsonValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

@@ -1,0 +1,118 @@
+// The Synod backend of the lock recipes (KvLock, KvSemaphore, KvReadWriteLock, KvElection over
+// SynodLeaseKv) on an in-process 3-node cluster: the shared conformance suites, then what is
+// particular to it (token = create revision, waiters watching only their predecessor, lease loss
+// seen by using(), the fenced-write guard as one txn).
+import { afterAll, describe, expect, it } from 'vitest';
+import { SynodClient } from '../client/index.js';
+import { leaderAmong } from '../server/test/harness.js';
+import { startInProcessCluster, type InProcessCluster } from '../server/test/in-process.js';
+import { fencedTxn, fencedWrite, isLockError, KvLock, KvReadWriteLock, KvSemaphore, SynodLeaseKv } from './index.js';
+import { KvElection } from '../election/index.js';
+import { describeLockConformance } from './test/conformance.js';
+import { describeElectionConformance } from './test/election-conformance.js';
+import { freshName } from './test/helpers.js';
+import { describeQueueInternals } from './test/queue-internals.js';
+import { describeRwLockConformance } from './test/rwlock-conformance.js';
+import { describeSemaphoreConformance } from './test/semaphore-conformance.js';
+
+const MIN_TTL_MS = 1500;
+let clusterStarted: Promise<InProcessCluster> | undefined;
+/** One cluster for the whole file: every suite's `start` shares it, and it stops after them all. */
+function cluster(): Promise<InProcessCluster> {
+  clusterStarted ??= (async () => {
+    const c = await startInProcessCluster(3, { logLevel: 'warn', options: { watch: { progressMs: 300 } } });
+    await leaderAmong(c.urls);
+    return c;
+  })();
+  return clusterStarted;
+}
+afterAll(async () => {
+  await (await clusterStarted)?.close();
+}, 60_000);
+
+const kvOf = async (): Promise<SynodLeaseKv> => SynodLeaseKv.connect({ endpoints: Object.values((await cluster()).urls) });
+
+describeLockConformance('synod', async () => {
+  await cluster();
+  return { newLock: async () => new KvLock(await kvOf()), fencing: true, fifo: true, minTtlMs: MIN_TTL_MS, stop: async () => undefined };
+});
+describeSemaphoreConformance('synod', async () => {
+  await cluster();
+  return { newSemaphore: async () => new KvSemaphore(await kvOf()), fencing: true, fifo: true, minTtlMs: MIN_TTL_MS, stop: async () => undefined };
+});
+describeRwLockConformance('synod', async () => {
+  await cluster();
+  return { newRwLock: async () => new KvReadWriteLock(await kvOf()), fencing: true, minTtlMs: MIN_TTL_MS, stop: async () => undefined };
+});
+describeElectionConformance('synod', async () => {
+  await cluster();
+  return { newElection: async () => new KvElection(await kvOf()), fencing: true, fifo: true, minTtlMs: MIN_TTL_MS, stop: async () => undefined };
+});
+
+describeQueueInternals('synod', kvOf, MIN_TTL_MS);
+
+describe('the Synod backend', () => {
+  let client: SynodClient;
+  let lock: KvLock;
+  afterAll(async () => {
+    client?.close();
+    await lock?.close();
+  });
+  const setUp = async (): Promise<void> => {
+    client ??= new SynodClient({ endpoints: Object.values((await cluster()).urls) });
+    lock ??= new KvLock(new SynodLeaseKv(client));
+  };
+
+  it('renews a lease for the TTL it was granted with: extend to a longer TTL is UNSUPPORTED, to a shorter one renews', async () => {
+    await setUp();
+    const grant = await lock.acquire(freshName('extend-ttl'), { ttlMs: 2000 });
+    await expect(lock.extend(grant, 5000)).rejects.toSatisfy((e) => isLockError(e, 'UNSUPPORTED'));
+    const renewed = await lock.extend(grant, 1500);
+    expect(renewed.leaseExpiresAt).toBeGreaterThanOrEqual(grant.leaseExpiresAt);
+    await lock.release(renewed);
+  });
+
+  it('a TTL below the cluster minimum is BAD_REQUEST (the server says so); no node answering is BACKEND_UNREACHABLE', async () => {
+    await setUp();
+    await expect(lock.acquire(freshName('short'), { ttlMs: 100 })).rejects.toSatisfy((e) => isLockError(e, 'BAD_REQUEST'));
+    const nowhere = new KvLock(SynodLeaseKv.connect({ endpoints: ['http://127.0.0.1:1'], retryForMs: 300, requestTimeoutMs: 300 }));
+    await expect(nowhere.acquire(freshName('nowhere'), { ttlMs: 2000 })).rejects.toSatisfy((e) => isLockError(e, 'BACKEND_UNREACHABLE'));
+    await nowhere.close();
+  });
+
+  it('fencedWrite: a write with a token below the highest seen is refused with STALE_TOKEN and changes nothing', async () => {
+    await setUp();
+    const fenceKey = `${freshName('fence')}/fence`;
+    const key = `${freshName('fence')}/data`;
+    expect((await fencedWrite(client, { fenceKey, token: 7, key, value: 'first' })).revision).toBeGreaterThan(0);
+    await fencedWrite(client, { fenceKey, token: 7, key, value: 'again, same grant' });
+    await fencedWrite(client, { fenceKey, token: 9, key, value: 'newer' });
+    await expect(fencedWrite(client, { fenceKey, token: 8, key, value: 'stale' })).rejects.toSatisfy((e) => isLockError(e, 'STALE_TOKEN') && /below 9/.test((e as Error).message));
+    expect((await client.get(key)).value).toBe('newer');
+    expect((await client.get(fenceKey)).value).toBe(9);
+    await expect(fencedWrite(client, { fenceKey, token: null, key, value: 'unfenced' })).rejects.toSatisfy((e) => isLockError(e, 'BAD_REQUEST'));
+    await expect(fencedWrite(client, { fenceKey, token: -1, key, value: 'bad' })).rejects.toSatisfy((e) => isLockError(e, 'BAD_REQUEST'));
+    await expect(fencedTxn(client, { fenceKey, token: 10, ops: [{ op: 'put', key: fenceKey, value: 1 }] })).rejects.toSatisfy((e) => isLockError(e, 'BAD_REQUEST'));
+    // a fence key holding something that is not a token is refused, not overwritten
+    await client.put(fenceKey, 'not a number');
+    await expect(fencedWrite(client, { fenceKey, token: 10, key, value: 'x' })).rejects.toSatisfy((e) => isLockError(e, 'BAD_REQUEST'));
+    expect((await client.get(key)).value).toBe('newer');
+  });
+
+  it("fencedTxn with lock grants: the superseded holder's write is refused once the next holder wrote", async () => {
+    await setUp();
+    const name = freshName('fenced-lock');
+    const fenceKey = `${name}-fence`;
+    const other = new KvLock(SynodLeaseKv.connect({ endpoints: Object.values((await cluster()).urls) }));
+    const old = await lock.acquire(name, { ttlMs: MIN_TTL_MS });
+    await fencedTxn(client, { fenceKey, token: old.token, ops: [{ op: 'put', key: `${name}-a`, value: 'old' }] });
+    // the old holder stalls past its TTL; the next one gets the lock and writes
+    const next = await other.acquire(name, { ttlMs: 3000, waitMs: 20_000 });
+    const written = await fencedTxn(client, { fenceKey, token: next.token, ops: [{ op: 'put', key: `${name}-a`, value: 'new' }, { op: 'delete', key: `${name}-b` }] });
+    expect(written.results).toHaveLength(2);
+    await expect(fencedTxn(client, { fenceKey, token: old.token, ops: [{ op: 'put', key: `${name}-a`, value: 'old, late' }] })).rejects.toSatisfy((e) => isLockError(e, 'STALE_TOKEN'));
+    expect((await client.get(`${name}-a`)).value).toBe('new');
+    await other.release(next);
+    await other.close();
+  });
+});
