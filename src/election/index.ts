@@ -1,3 +1,5 @@
 // `synod/election`: leader election over the lock backends (docs/locks.md), each leadership term
 // with a fencing token where the backend has one.
 export type { Election, Leader, Leadership } from '../lock/api.js';
+export { createRedisElection } from './redis.js';
+export { createRedlockElection } from './redlock.js';

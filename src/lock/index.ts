@@ -2,3 +2,10 @@
 // tokens wherever the backend can give them.
 export type { AcquireOptions, FencingToken, Lock, LockedFunction, LockGrant, ReadWriteLock, Semaphore } from './api.js';
 export { isLockError, LockError, type LockErrorCode } from './errors.js';
+// Redis (one server: fencing tokens, FIFO waiting, semaphore and read-write lock) and Redlock
+// (N independent servers: no fencing token; no semaphore or read-write lock)
+export { MIN_TTL_MS, MAX_TTL_MS } from './redis-arguments.js';
+export type { RedisEndpoint, RedisConnectionOptions } from './redis-connection.js';
+export { createRedisLock, type RedisBackendOptions } from './redis.js';
+export { createRedisReadWriteLock, createRedisSemaphore } from './redis-recipes.js';
+export { createRedlock, createRedlockReadWriteLock, createRedlockSemaphore, type RedlockOptions } from './redlock.js';

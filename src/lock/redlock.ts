@@ -28,7 +28,7 @@ import { COMPARE_AND_DELETE, COMPARE_AND_EXTEND, PROCLAIM, SET_OWNER_AND_VALUE }
 export interface RedlockOptions {
   /** The independent Redis servers (5 recommended; no replication between them). */
   readonly servers: readonly RedisEndpoint[];
-  /** Prefix of every key (default `synod:redlock:`). */
+  /** Prefix of every key (default `synod:redlock:`, and `synod:redlock-election:` for the election). */
   readonly keyPrefix?: string;
   /** How long to wait for the connections at start (ms, default 2000); servers not up by then keep being retried. */
   readonly connectTimeoutMs?: number;
@@ -77,11 +77,13 @@ export class RedlockInstances {
   private constructor(
     private readonly connections: readonly Redis[],
     private readonly o: RedlockOptions,
+    private readonly keyPrefix: string,
   ) {
     this.quorum = quorumSize(connections.length);
   }
 
-  static async open(options: RedlockOptions): Promise<RedlockInstances> {
+  /** Connects to every server; `defaultPrefix` applies when the options give no keyPrefix. */
+  static async open(options: RedlockOptions, defaultPrefix = 'synod:redlock:'): Promise<RedlockInstances> {
     const servers = options.servers;
     if (!Array.isArray(servers) || servers.length < 1 || servers.length > MAX_REDLOCK_INSTANCES) {
       throw new LockError('BAD_REQUEST', `a Redlock needs 1 to ${MAX_REDLOCK_INSTANCES} servers`, 'redlock');
@@ -96,6 +98,7 @@ export class RedlockInstances {
     return new RedlockInstances(
       opened.map((c) => c.redis),
       options,
+      options.keyPrefix ?? defaultPrefix,
     );
   }
 
@@ -112,7 +115,7 @@ export class RedlockInstances {
   }
 
   key(kind: string, name: string): string {
-    return `${this.o.keyPrefix ?? 'synod:redlock:'}${kind}:${name}`;
+    return `${this.keyPrefix}${kind}:${name}`;
   }
 
   driftMs(ttlMs: number): number {
