@@ -1,7 +1,6 @@
-// Keeping a grant alive while its holder works: extends every third of the TTL and aborts a
-// signal as soon as the lease may be lost (an extend refused, or its lease end passed with no
-// extend through). `usingLease` is `Lock.using` on top of it, private to the Redis and Redlock
-// backends until the shared src/lock/using.ts replaces it.
+// Keeping a grant alive while its holder works: extends every third of the TTL and aborts a signal
+// once the lease may be lost. `usingLease` (Lock.using on top of it) is private to the Redis and
+// Redlock backends until the shared src/lock/using.ts replaces it.
 import type { AcquireOptions, FencingToken, Lock, LockedFunction, LockGrant } from './api.js';
 import { isLockError, LockError } from './errors.js';
 

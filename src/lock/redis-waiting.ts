@@ -1,7 +1,6 @@
-// Waiting for a Redis lock, semaphore permit or read-write grant without a herd: the waiter joins
-// a FIFO queue on the server and sleeps; the script that frees the lock PUBLISHes a wake-up to
-// the queue's head only, on its client's channel. A waiter also re-checks on its own at the
-// holder's lease end and at a poll interval (renewing its place), so a lost message only delays it.
+// Waiting for a Redis lock, semaphore or read-write grant without a herd: a FIFO queue on the
+// server, a wake-up PUBLISHed to the head's client only, and re-checks at the holder's lease end
+// and each poll (renewing the waiter's place), so a lost message only delays a waiter.
 import type { Redis } from 'ioredis';
 import { duplicateRedis, closeRedis } from './redis-connection.js';
 import { LockError } from './errors.js';

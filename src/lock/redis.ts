@@ -1,7 +1,6 @@
-// The Redis lock backend (one redis-server): the owner key is SET NX PX by a Lua script that also
-// INCRs the name's fencing counter, so a grant and its token are one atomic step; release and
-// extend compare the holder first. Waiters queue FIFO on the server (src/lock/redis-waiting.ts).
-// Tokens stay monotonic only while Redis keeps the counter: see docs/locks.md, "Redis".
+// The Redis lock backend (one redis-server): a Lua script SETs the owner key NX PX and INCRs the
+// name's fencing counter in one step; release and extend compare the holder first; waiters queue
+// FIFO. Tokens stay monotonic only while Redis keeps the counter (docs/locks.md, "Redis").
 import type { Redis } from 'ioredis';
 import type { AcquireOptions, Lock, LockedFunction, LockGrant } from './api.js';
 import { LockError } from './errors.js';

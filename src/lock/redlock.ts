@@ -1,8 +1,6 @@
-// The Redlock backend, per Antirez's published algorithm: the same key and a random value SET NX PX
-// on N independent Redis servers with short per-instance timeouts; held when a majority granted and
-// time is left (TTL - elapsed - drift, src/lockcore/redlock.ts); on failure every instance is
-// unlocked; retries after a random delay; extend and release go to all and count a majority too.
-// No fencing tokens (Lock<null>): no single counter is agreed by a majority. See docs/locks.md.
+// The Redlock backend, per Antirez's published algorithm: one key and random value SET NX PX on N
+// independent servers, held when a majority granted with validity left (src/lockcore/redlock.ts),
+// unlocked everywhere otherwise. No fencing token (Lock<null>): see docs/locks.md, "Redlock".
 import type { Redis } from 'ioredis';
 import type { AcquireOptions, Lock, LockedFunction, LockGrant } from './api.js';
 import { LockError } from './errors.js';

@@ -1,7 +1,6 @@
-// The arithmetic of Redlock (Antirez, "Distributed Locks with Redis", redis.io), with no I/O:
-// the majority, the clock-drift allowance, the validity left after an attempt, what an attempt's
-// answers amount to, and the random retry delay. Time and randomness come in as arguments, so the
-// Node client (src/lock/redlock.ts) and the simulator's Redlock clients share one definition.
+// The arithmetic of Redlock (Antirez, "Distributed Locks with Redis"), with no I/O: majority, drift
+// allowance, validity, what an attempt's answers amount to, the retry delay. Time and randomness
+// are arguments, so the Node client and the simulator's Redlock clients share one definition.
 
 /** What one Redis instance answered a lock, extend or release request. */
 export type InstanceOutcome =
