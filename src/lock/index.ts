@@ -9,3 +9,10 @@ export { SynodLeaseKv, type SynodLeaseKvOptions } from './synod-kv.js';
 export { EtcdLeaseKv, type EtcdLeaseKvOptions } from './etcd-kv.js';
 export { keepGrantAlive, usingLock, type GrantKeeper, type KeepAliveOptions } from './using.js';
 export { admitFencedWrite, fencedTxn, fencedWrite, type FencedTxnInput, type FencedWriteResult } from './guard.js';
+// Redis (one server: fencing tokens, FIFO waiting, semaphore and read-write lock) and Redlock
+// (N independent servers: no fencing token; no semaphore or read-write lock)
+export { MIN_TTL_MS, MAX_TTL_MS } from './redis-arguments.js';
+export type { RedisEndpoint, RedisConnectionOptions } from './redis-connection.js';
+export { createRedisLock, type RedisBackendOptions } from './redis.js';
+export { createRedisReadWriteLock, createRedisSemaphore } from './redis-recipes.js';
+export { createRedlock, createRedlockReadWriteLock, createRedlockSemaphore, type RedlockOptions } from './redlock.js';

@@ -1,3 +1,20 @@
-// Sans-I/O parts of locking that every host shares: the fenced-resource rule (and, as they are
-// built, the simulated lock clients, the Redis-like node and the scenarios of docs/locks.md).
+// Sans-I/O parts of locking that every host shares: the fenced-resource rule, Redlock's arithmetic
+// (majority, drift, validity, retry delay) and, as they are built, the simulated lock clients, the
+// Redis-like node and the scenarios of docs/locks.md.
 export { checkFence, type FenceVerdict } from './fence.js';
+export {
+  clockDriftMs,
+  DEFAULT_DRIFT_CONSTANT_MS,
+  DEFAULT_DRIFT_FACTOR,
+  instanceTimeoutMs,
+  judgeAttempt,
+  MAX_REDLOCK_INSTANCES,
+  quorumSize,
+  retryDelayMs,
+  tallyOutcomes,
+  validityMs,
+  type AttemptTiming,
+  type AttemptVerdict,
+  type InstanceOutcome,
+  type OutcomeTally,
+} from './redlock.js';
