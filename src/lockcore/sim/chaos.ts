@@ -57,6 +57,11 @@ export function lockChaosLayout(backend: LockBackendName, nodes: number): Pick<L
   return backend === 'synod' ? { kvNodes: service, clients } : { redisNodes: service, clients };
 }
 
+/** Chaos runs' default: two clients or more besides the service and the storage. */
+export function defaultLockNodes(backend: LockBackendName): number {
+  return backend === 'redlock' ? 8 : LOCK_CHAOS.nodes;
+}
+
 export function minLockNodes(backend: LockBackendName): number {
   return (backend === 'redlock' ? 5 : 1) + 2;
 }
@@ -95,7 +100,7 @@ export function lockViolations(report: LockSafetyReport, claims: readonly LockCl
 
 export function runLockChaos(options: LockChaosOptions): LockChaosResult {
   const variant = options.variant ?? (LOCK_VARIANTS[0] as LockVariant);
-  const nodes = options.nodes ?? LOCK_CHAOS.nodes;
+  const nodes = options.nodes ?? defaultLockNodes(variant.backend);
   const system = new LockSystem({
     seed: options.seed,
     backend: variant.backend,
@@ -203,7 +208,7 @@ to the storage, under a random nemesis on every node, clients included (pauses w
 crashes with restart, partitions, clock drift up to 2% and jumps up to 200 ms, loss, duplication,
 reordering, slowness); heals; every client must then get a locked write through. Counts as
 violations: ${variant.claims.map((c) => ({ service: 'two grants held at once as the lock service saw them', clientValid: 'two clients holding at once by their own clocks', grants: 'a client holding a grant the service never made, or tokens out of order', resource: 'the storage accepting a superseded holder\'s write' })[c]).join('; ')}; and a non-linearizable storage history${variant.backend === 'synod' ? ', and the Raft monitors' : ''}. A seed replays exactly.`,
-      defaults: { nodes: variant.backend === 'redlock' ? 8 : LOCK_CHAOS.nodes, durationMs: LOCK_CHAOS.durationMs },
+      defaults: { nodes: defaultLockNodes(variant.backend), durationMs: LOCK_CHAOS.durationMs },
       run: (o) => runLockChaos({ seed: o.seed, variant, nodes: o.nodes, durationMs: o.durationMs }),
     },
   };

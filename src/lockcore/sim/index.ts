@@ -2,7 +2,7 @@
 // node) and its power switch, lock clients for Synod, single Redis and Redlock, the inventory's
 // buyers, the composed system with its recorders, the scenarios, and chaos over locks.
 export { BuyerProgram, INVENTORY_APPROACHES, orderKey, type BuyerOptions, type InventoryApproach } from './buyer.js';
-export { LOCK_CHAOS, LOCK_CHAOS_NEMESIS, LOCK_SIM_PROTOCOLS, LOCK_VARIANTS, lockChaosLayout, lockSummaryLines, lockViolations, lockWorkload, minLockNodes, runLockChaos, type LockChaosOptions, type LockChaosResult, type LockClaim, type LockVariant } from './chaos.js';
+export { defaultLockNodes, LOCK_CHAOS, LOCK_CHAOS_NEMESIS, LOCK_SIM_PROTOCOLS, LOCK_VARIANTS, lockChaosLayout, lockSummaryLines, lockViolations, lockWorkload, minLockNodes, runLockChaos, type LockChaosOptions, type LockChaosResult, type LockClaim, type LockVariant } from './chaos.js';
 export { KvGatewayCore, kvGatewaySpec, MAX_GATEWAY_PENDING, type KvClientMessage, type KvGatewayMessage, type KvGatewayOptions, type KvGatewaySpec } from './kv-gateway.js';
 export { KV_RPC_DEFAULTS, KvRpc, type KvCallKind, type KvCallResult, type KvRpcOptions, type RpcContext } from './kv-rpc.js';
 export {
