@@ -200,7 +200,7 @@ export const KLEPPMANN_SCENARIOS: readonly LockScenario[] = [
   kleppmannPause('redis', false, { service: 'ok', client: 'violation', clientValid: 'ok', grants: 'ok', resource: 'violation' }, 1),
   {
     name: 'kleppmann-clock-jump-redlock',
-    caption: `Redlock over r1..r5: c1 cannot reach r4, r5 and c2 cannot reach r1, r2. c1 locks r1, r2, r3; r3's clock jumps ${TTL_MS} ms ahead, so its key expires; c2 locks r3, r4, r5. Both now hold a majority by their own clocks: two holders, and without tokens the storage takes c1's late write over c2's.`,
+    caption: `Redlock over r1..r5: c1 cannot reach r4, r5 and c2 cannot reach r1, r2. c1 locks r1, r2, r3; r3's clock jumps ${TTL_MS + 50} ms ahead, so its key expires at once; c2 locks r3, r4, r5. Both now hold a majority by their own clocks: two holders, and without tokens the storage takes c1's late write over c2's.`,
     system: { backend: 'redlock', fencing: false, clients: 2, ttlMs: TTL_MS },
     seed: 1,
     steps: [
