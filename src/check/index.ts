@@ -1,5 +1,6 @@
 // Public surface of synod/check: linearizability checking (Wing & Gong / Lowe search with
-// memoisation and per-key partitioning), session guarantees, models, history formats and reports.
+// memoisation and per-key partitioning), session guarantees, lock safety (mutex and fenced
+// resource), models, history formats and reports.
 export { checkHistory, partitionHistory, type CheckOptions, type FailedCas, type Partition } from './checker.js';
 export type { CheckResult, LinearizedStep, PartitionReport, Verdict, Violation } from './result.js';
 export { DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_STATES, type BudgetOptions, type BudgetReason } from './budget.js';
@@ -76,3 +77,26 @@ export {
   type ReportOptions,
   type ReportSection,
 } from './html/index.js';
+export {
+  checkFencedResource,
+  checkGrants,
+  checkLockSafety,
+  checkMutex,
+  holdIntervals,
+  MUTEX_VIEWS,
+  type FencedResourceOptions,
+  type FencedResourceResult,
+  type FencedResourceViolation,
+  type FencedResourceViolationKind,
+  type GrantProblem,
+  type HoldInterval,
+  type LockEvent,
+  type LockEventKind,
+  type LockEventSource,
+  type LockSafetyReport,
+  type MutexOptions,
+  type MutexOverlap,
+  type MutexResult,
+  type MutexView,
+  type ResourceWrite,
+} from './lock-safety.js';

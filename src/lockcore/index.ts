@@ -1,6 +1,6 @@
 // Sans-I/O parts of locking that every host shares: the fenced-resource rule, Redlock's arithmetic
-// (majority, drift, validity, retry delay) and, as they are built, the simulated lock clients, the
-// Redis-like node and the scenarios of docs/locks.md.
+// (majority, drift, validity, retry delay), and the simulator's lock systems (Synod, Redis and
+// Redlock clients as nodes, the protected resource, the scenarios and chaos of docs/locks.md).
 export { checkFence, type FenceVerdict } from './fence.js';
 export {
   clockDriftMs,
@@ -18,3 +18,4 @@ export {
   type InstanceOutcome,
   type OutcomeTally,
 } from './redlock.js';
+export * from './sim/index.js';

@@ -2,6 +2,7 @@
 // `synod chaos --protocol NAME` look them up here. A new primitive appears by adding its
 // SimProtocol to this list (see docs/adding-a-primitive.md).
 import { clockSyncSimProtocol, hlcGossipSimProtocol } from '../clock/sim-protocols.js';
+import { LOCK_SIM_PROTOCOLS } from '../lockcore/sim/chaos.js';
 import { kvLeaseSimProtocol } from '../raft/chaos-lease.js';
 import { raftSimProtocol } from '../raft/sim-protocol.js';
 import { kvTxnSimProtocol } from '../raft/sim-protocol-txn.js';
@@ -9,7 +10,7 @@ import { echoSimProtocol } from '../sim/echo-protocol.js';
 import { leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol } from '../sim/lease-counter-protocol.js';
 import type { SimProtocol } from '../sim/sim-protocol.js';
 
-export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol];
+export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, ...LOCK_SIM_PROTOCOLS];
 
 export function simProtocol(name: string): SimProtocol | undefined {
   return SIM_PROTOCOLS.find((p) => p.name === name);

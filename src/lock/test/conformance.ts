@@ -129,9 +129,7 @@ export function describeLockConformance(backend: string, start: () => Promise<Lo
       const [a, c] = [await client(), await client()];
       const name = fresh('wait');
       const grant = await a.acquire(name, { ttlMs: ttl() * 3 });
-      const t0 = Date.now();
       await expect(c.acquire(name, { ttlMs: ttl(), waitMs: 300 })).rejects.toSatisfy((e) => isLockError(e, 'LOCK_TIMEOUT'));
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
       const abort = new AbortController();
       const waiting = c.acquire(name, { ttlMs: ttl(), signal: abort.signal });
       setTimeout(() => abort.abort(), 200);
