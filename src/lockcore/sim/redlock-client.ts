@@ -7,21 +7,22 @@ import type { NodeId } from '../../core/index.js';
 import type { RedisCommand } from '../../redislike/index.js';
 import type { ClientContext } from '../../sim/client-node.js';
 import type { BackendEvents, LockBackend, LockClientMessage } from './lock-client.js';
+import { clockDriftMs, quorumSize, validityMs } from '../redlock.js';
 import { lockKey } from './redis-lock-client.js';
 
-/** Nodes that must agree: a majority of `n`. */
+/** Nodes that must agree: a majority of `n` (the real Redlock's arithmetic, src/lockcore/redlock.ts). */
 export function redlockQuorum(n: number): number {
-  return Math.floor(n / 2) + 1;
+  return quorumSize(n);
 }
 
-/** The allowance for clock drift between the nodes: 1% of the TTL plus 2 ms (the Redlock description). */
+/** The allowance for clock drift between the nodes: 1% of the TTL (rounded up) plus 2 ms, as the real client. */
 export function redlockDriftMs(ttlMs: number): number {
-  return Math.floor(ttlMs * 0.01) + 2;
+  return clockDriftMs(ttlMs);
 }
 
 /** How long a lock taken in `elapsedMs` stays valid; <= 0: not acquired. */
 export function redlockValidityMs(ttlMs: number, elapsedMs: number): number {
-  return ttlMs - elapsedMs - redlockDriftMs(ttlMs);
+  return validityMs(ttlMs, elapsedMs, clockDriftMs(ttlMs));
 }
 
 export interface RedlockOptions {
