@@ -1,9 +1,10 @@
 // The lock conformance suite: the same tests, run against every backend (Synod, etcd, Redis,
 // Redlock) by each backend's test file. A backend passes them all or says, in `capabilities`,
 // what it cannot do (fencing tokens, FIFO waiting), and the suite checks that it says so honestly.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Lock } from '../api.js';
 import { isLockError } from '../errors.js';
+import { useBackendClients } from './helpers.js';
 
 export interface LockBackendUnderTest {
   /** A fresh client of the backend (several clients contend in some tests). */
@@ -26,21 +27,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Registers the suite for one backend; `start` runs once before its tests. */
 export function describeLockConformance(backend: string, start: () => Promise<LockBackendUnderTest>, timeoutMs = 60_000): void {
   describe(`lock conformance: ${backend}`, { timeout: timeoutMs }, () => {
-    let b: LockBackendUnderTest;
-    const clients: Lock[] = [];
-    const client = async (): Promise<Lock> => {
-      const lock = await b.newLock();
-      clients.push(lock);
-      return lock;
-    };
-    beforeAll(async () => {
-      b = await start();
-    }, timeoutMs);
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      await b?.stop();
-    }, timeoutMs);
-    const ttl = (): number => Math.max(b.minTtlMs, 2000);
+    let b!: LockBackendUnderTest;
+    const { client, ttl } = useBackendClients(async () => (b = await start()), (backend) => backend.newLock(), timeoutMs);
 
     it('says whether it fences, in its type and at run time', async () => {
       const lock = await client();

@@ -1,10 +1,10 @@
 // The election conformance suite: the same tests against every backend's Election, run by each
 // backend's test file. observe() yields the current leader first (null: none), then each change
 // of leader or of its value, never the same one twice in a row.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Election, Leader } from '../api.js';
 import { isLockError } from '../errors.js';
-import { freshName, sleep, stillPending } from './helpers.js';
+import { freshName, sleep, stillPending, useBackendClients } from './helpers.js';
 
 export interface ElectionBackendUnderTest {
   /** A fresh client of the backend. */
@@ -22,21 +22,8 @@ const show = (leader: Leader | null): string => (leader === null ? 'none' : `${l
 
 export function describeElectionConformance(backend: string, start: () => Promise<ElectionBackendUnderTest>, timeoutMs = 60_000): void {
   describe(`election conformance: ${backend}`, { timeout: timeoutMs }, () => {
-    let b: ElectionBackendUnderTest;
-    const clients: Election[] = [];
-    const client = async (): Promise<Election> => {
-      const e = await b.newElection();
-      clients.push(e);
-      return e;
-    };
-    beforeAll(async () => {
-      b = await start();
-    }, timeoutMs);
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      await b?.stop();
-    }, timeoutMs);
-    const ttl = (): number => Math.max(b.minTtlMs, 2000);
+    let b!: ElectionBackendUnderTest;
+    const { client, ttl } = useBackendClients(async () => (b = await start()), (backend) => backend.newElection(), timeoutMs);
 
     /** Observes `name` into `seen` until `stop`; `until(s)` waits (up to 20 s) until the last thing seen is `s`. */
     const observeInto = async (e: Election, name: string, seen: Seen): Promise<{ stop: () => Promise<void>; until: (last: string) => Promise<void> }> => {

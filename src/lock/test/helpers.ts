@@ -1,5 +1,7 @@
 // Small helpers the conformance suites share: names unique to a run, sleeps, and a deadline for
 // waits that must end.
+import { afterAll, beforeAll } from 'vitest';
+
 let names = 0;
 
 /** A lock name unique to this run, so tests never see each other's locks. */
@@ -14,4 +16,33 @@ export async function stillPending(promise: Promise<unknown>, ms: number): Promi
   const pending = Symbol('pending');
   const outcome = await Promise.race([promise.then(() => 'settled', () => 'settled'), sleep(ms).then(() => pending)]);
   return outcome === pending;
+}
+
+/**
+ * A suite's backend and its clients: starts the backend before the suite's tests, closes every
+ * client and stops the backend after them. `client()` opens one more client (several contend in
+ * some tests); `ttl()` is the suite's ordinary TTL (the backend's shortest, at least 2 s).
+ */
+export function useBackendClients<B extends { readonly minTtlMs: number; stop(): Promise<void> }, C extends { close(): Promise<void> }>(start: () => Promise<B>, open: (backend: B) => Promise<C>, timeoutMs: number): { client: () => Promise<C>; ttl: () => number } {
+  let backend: B | undefined;
+  const clients: C[] = [];
+  beforeAll(async () => {
+    backend = await start();
+  }, timeoutMs);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await backend?.stop();
+  }, timeoutMs);
+  const started = (): B => {
+    if (backend === undefined) throw new Error('the backend starts in beforeAll');
+    return backend;
+  };
+  return {
+    client: async () => {
+      const c = await open(started());
+      clients.push(c);
+      return c;
+    },
+    ttl: () => Math.max(started().minTtlMs, 2000),
+  };
 }

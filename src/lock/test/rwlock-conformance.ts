@@ -1,9 +1,9 @@
 // The read-write lock conformance suite: the same tests against every backend's ReadWriteLock,
 // run by each backend's test file.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReadWriteLock } from '../api.js';
 import { isLockError } from '../errors.js';
-import { freshName, sleep, stillPending } from './helpers.js';
+import { freshName, sleep, stillPending, useBackendClients } from './helpers.js';
 
 export interface RwLockBackendUnderTest {
   /** A fresh client of the backend. */
@@ -15,21 +15,8 @@ export interface RwLockBackendUnderTest {
 
 export function describeRwLockConformance(backend: string, start: () => Promise<RwLockBackendUnderTest>, timeoutMs = 60_000): void {
   describe(`read-write lock conformance: ${backend}`, { timeout: timeoutMs }, () => {
-    let b: RwLockBackendUnderTest;
-    const clients: ReadWriteLock[] = [];
-    const client = async (): Promise<ReadWriteLock> => {
-      const l = await b.newRwLock();
-      clients.push(l);
-      return l;
-    };
-    beforeAll(async () => {
-      b = await start();
-    }, timeoutMs);
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      await b?.stop();
-    }, timeoutMs);
-    const ttl = (): number => Math.max(b.minTtlMs, 2000);
+    let b!: RwLockBackendUnderTest;
+    const { client, ttl } = useBackendClients(async () => (b = await start()), (backend) => backend.newRwLock(), timeoutMs);
 
     it('readers share the lock; a writer waits for them and then excludes everyone', async () => {
       const [r1, r2, w, other] = [await client(), await client(), await client(), await client()];

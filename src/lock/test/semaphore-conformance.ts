@@ -1,9 +1,9 @@
 // The semaphore conformance suite: the same tests against every backend's Semaphore, run by each
 // backend's test file. Capabilities (fencing tokens, FIFO waiting) are declared and checked.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Semaphore } from '../api.js';
 import { isLockError } from '../errors.js';
-import { freshName, sleep, stillPending } from './helpers.js';
+import { freshName, sleep, stillPending, useBackendClients } from './helpers.js';
 
 export interface SemaphoreBackendUnderTest {
   /** A fresh client of the backend. */
@@ -16,21 +16,8 @@ export interface SemaphoreBackendUnderTest {
 
 export function describeSemaphoreConformance(backend: string, start: () => Promise<SemaphoreBackendUnderTest>, timeoutMs = 60_000): void {
   describe(`semaphore conformance: ${backend}`, { timeout: timeoutMs }, () => {
-    let b: SemaphoreBackendUnderTest;
-    const clients: Semaphore[] = [];
-    const client = async (): Promise<Semaphore> => {
-      const s = await b.newSemaphore();
-      clients.push(s);
-      return s;
-    };
-    beforeAll(async () => {
-      b = await start();
-    }, timeoutMs);
-    afterAll(async () => {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      await b?.stop();
-    }, timeoutMs);
-    const ttl = (): number => Math.max(b.minTtlMs, 2000);
+    let b!: SemaphoreBackendUnderTest;
+    const { client, ttl } = useBackendClients(async () => (b = await start()), (backend) => backend.newSemaphore(), timeoutMs);
 
     it('grants up to `permits` holders, refuses one more at once, and gives it the permit a release frees', async () => {
       const [a, c, d] = [await client(), await client(), await client()];
