@@ -1,22 +1,22 @@
 // What the Redis and Redlock elections share: the leaderships this process holds, each kept
-// alive by a LeaseKeeper whose signal is the leadership's, and `observe` as a loop that reads the
+// alive by keepGrantAlive (src/lock/using.ts), whose signal is the leadership's, and `observe` as a loop that reads the
 // leader when told of a change (or at a poll interval) and yields each change.
 import type { FencingToken, Leader, Leadership, LockGrant } from '../lock/api.js';
 import { isLockError, LockError } from '../lock/errors.js';
-import { LeaseKeeper } from '../lock/lease-keeper.js';
+import { keepGrantAlive, type GrantKeeper } from '../lock/using.js';
 
 /** The most leaderships one election client holds at once (one per name it campaigns on). */
 export const MAX_LEADERSHIPS = 10_000;
 
 export class Leaderships<Token extends FencingToken | null> {
-  private readonly held = new Map<string, LeaseKeeper<Token>>();
+  private readonly held = new Map<string, GrantKeeper<LockGrant<Token>>>();
 
   constructor(private readonly backend: string) {}
 
   /** Starts keeping `grant` alive and makes the leadership that carries its signal. */
   hold(grant: LockGrant<Token>, value: string, ttlMs: number, extend: (grant: LockGrant<Token>) => Promise<LockGrant<Token>>): Leadership<Token> {
     if (this.held.size >= MAX_LEADERSHIPS) throw new LockError('BAD_REQUEST', `this client already holds ${MAX_LEADERSHIPS} leaderships`, this.backend);
-    const keeper = new LeaseKeeper<Token>({ grant, ttlMs, backend: this.backend, extend });
+    const keeper = keepGrantAlive(grant, extend, { everyMs: ttlMs / 3, backend: this.backend });
     this.held.set(grant.holder, keeper);
     keeper.signal.addEventListener('abort', () => this.held.delete(grant.holder), { once: true });
     return { ...grant, value, signal: keeper.signal };
@@ -36,8 +36,8 @@ export class Leaderships<Token extends FencingToken | null> {
     const keeper = this.held.get(leadership.holder);
     if (keeper === undefined) return undefined;
     this.held.delete(leadership.holder);
-    const last = await keeper.stop();
-    return keeper.signal.aborted ? undefined : last;
+    await keeper.stop();
+    return keeper.signal.aborted ? undefined : keeper.grant;
   }
 
   /** Stops keeping every leadership (their leases then end by TTL). */

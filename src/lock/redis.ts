@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { AcquireOptions, Lock, LockedFunction, LockGrant } from './api.js';
 import { LockError } from './errors.js';
-import { usingLease } from './lease-keeper.js';
+import { usingLock } from './using.js';
 import { clockDriftMs } from '../lockcore/redlock.js';
 import { checkAcquire, checkGrant, checkName, extendTtl, randomId, rememberTtl } from './redis-arguments.js';
 import {
@@ -238,7 +238,7 @@ export class RedisLock implements Lock<number> {
   }
 
   using<R>(name: string, options: AcquireOptions, fn: LockedFunction<number, R>): Promise<R> {
-    return usingLease(this, name, options, fn);
+    return usingLock(this, name, options, fn);
   }
 
   close(): Promise<void> {

@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { AcquireOptions, Lock, LockedFunction, LockGrant } from './api.js';
 import { LockError } from './errors.js';
-import { usingLease } from './lease-keeper.js';
+import { usingLock } from './using.js';
 import {
   clockDriftMs,
   DEFAULT_DRIFT_CONSTANT_MS,
@@ -351,7 +351,7 @@ export class RedlockLock implements Lock<null> {
   }
 
   using<R>(name: string, options: AcquireOptions, fn: LockedFunction<null, R>): Promise<R> {
-    return usingLease(this, name, options, fn);
+    return usingLock(this, name, options, fn);
   }
 
   close(): Promise<void> {
