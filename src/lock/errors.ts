@@ -13,6 +13,8 @@ export type LockErrorCode =
   | 'QUORUM_NOT_REACHED'
   /** A bad argument (TTL out of range, empty name, permits < 1). */
   | 'BAD_REQUEST'
+  /** The name's wait queue is at its bound (MAX_CONTENDERS on Synod and etcd, maxWaiters on Redis): this caller did not join it. */
+  | 'QUEUE_FULL'
   /** The backend cannot do this (a recipe it has no primitive for). */
   | 'UNSUPPORTED'
   /** A fenced resource refused a write whose token is below the highest it has seen. */

@@ -63,7 +63,7 @@ function requestOp(op: KvOp): IRequestOp {
 const COMPARE_RESULT = { '=': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' } as const;
 
 function entriesOf(kvs: readonly IKeyValue[], more: boolean, prefix: string): KvEntry[] {
-  if (more) throw new LockError('UNSUPPORTED', `more than ${MAX_CONTENDERS} holders and waiters under ${JSON.stringify(prefix)}`, BACKEND);
+  if (more) throw new LockError('QUEUE_FULL', `more than ${MAX_CONTENDERS} holders and waiters under ${JSON.stringify(prefix)}`, BACKEND);
   return kvs.map(entryOf).sort(byCreateRevision);
 }
 

@@ -177,7 +177,7 @@ export async function acquireQueued<G>(q: QueuedAcquire<G>): Promise<G> {
         }
         return reply.grant;
       }
-      if (reply.kind === 'full') throw new LockError('LOCK_TIMEOUT', `${q.name}: its wait queue is full, so this caller did not wait`, q.backend);
+      if (reply.kind === 'full') throw new LockError('QUEUE_FULL', `${q.name}: its wait queue is full, so this caller did not wait`, q.backend);
       const now = Date.now();
       if (now >= deadline) throw new LockError('LOCK_TIMEOUT', `${q.name} was still held after waiting ${q.waitMs ?? 0} ms`, q.backend);
       // the first in line re-checks when the holder's lease ends; everyone renews its place each poll

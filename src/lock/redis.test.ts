@@ -41,7 +41,7 @@ describe('redis backend', { timeout: 60_000 }, () => {
   let server: RedisServerProcess;
   let direct: Redis;
   const opened: Lock<number>[] = [];
-  const client = async (options: { commandTimeoutMs?: number; waiterLeaseMs?: number } = {}): Promise<Lock<number>> => {
+  const client = async (options: { commandTimeoutMs?: number; waiterLeaseMs?: number; maxWaiters?: number } = {}): Promise<Lock<number>> => {
     const lock = await createRedisLock({ server, ...options });
     opened.push(lock);
     return lock;
@@ -55,6 +55,25 @@ describe('redis backend', { timeout: 60_000 }, () => {
     await Promise.all(opened.map((l) => l.close()));
     direct.disconnect();
     await server.stop();
+  });
+
+  it('refuses a waiter with QUEUE_FULL when the queue is at maxWaiters, and keeps serving the ones in it', async () => {
+    const name = fresh('full');
+    const holder = await client({ maxWaiters: 1 });
+    const grant = await holder.acquire(name, { ttlMs: 10_000 });
+    const first = holder.acquire(name, { ttlMs: 10_000, waitMs: 20_000 });
+    const other = await client({ maxWaiters: 1 });
+    const queued = async (): Promise<number> => {
+      const [queueKey] = await direct.keys(`*queue:${name}`);
+      return queueKey === undefined ? 0 : direct.zcard(queueKey);
+    };
+    await until(async () => (await queued()) === 1, 'the first waiter in the queue');
+    const refused = await other.acquire(name, { ttlMs: 10_000, waitMs: 5_000 }).then(() => 'granted', (err: unknown) => (isLockError(err, 'QUEUE_FULL') ? 'QUEUE_FULL' : String(err)));
+    expect(refused).toBe('QUEUE_FULL');
+    await holder.release(grant);
+    const next = await first;
+    expect(next.token).toBeGreaterThan(grant.token);
+    await holder.release(next);
   });
 
   it('takes the token in the same step as the grant: contended grants get consecutive tokens, refusals take none', async () => {

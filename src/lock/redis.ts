@@ -27,7 +27,7 @@ export interface RedisBackendOptions extends RedisConnectionOptions {
   readonly keyPrefix?: string;
   /** How long a waiter's place in a queue lasts without renewal (ms, default 3000); it renews every third. */
   readonly waiterLeaseMs?: number;
-  /** The most waiters one name's queue holds (default 1000); more fail at once with LOCK_TIMEOUT. */
+  /** The most waiters one name's queue holds (default 1000); more fail at once with QUEUE_FULL. */
   readonly maxWaiters?: number;
 }
 

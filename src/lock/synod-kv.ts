@@ -29,10 +29,10 @@ function leaseNumber(id: LeaseId): number {
   return n;
 }
 
-/** The entries of a range answer, checked and ordered; UNSUPPORTED past MAX_CONTENDERS. */
+/** The entries of a range answer, checked and ordered; QUEUE_FULL past MAX_CONTENDERS. */
 function entriesOf(items: unknown, more: unknown, prefix: string): KvEntry[] {
   if (!Array.isArray(items)) throw new LockError('BACKEND_ERROR', `range of ${JSON.stringify(prefix)}: the answer has no items`, BACKEND);
-  if (more === true) throw new LockError('UNSUPPORTED', `more than ${MAX_CONTENDERS} holders and waiters under ${JSON.stringify(prefix)}`, BACKEND);
+  if (more === true) throw new LockError('QUEUE_FULL', `more than ${MAX_CONTENDERS} holders and waiters under ${JSON.stringify(prefix)}`, BACKEND);
   return (items as KvItem[]).map(entryOf).sort(byCreateRevision);
 }
 
