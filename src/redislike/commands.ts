@@ -12,6 +12,11 @@ export type RedisCommand =
   | { readonly cmd: 'delIfEq'; readonly key: string; readonly value: string }
   /** Sets the key's time to live only if it holds `value` (the lock extend script): 1 or 0. */
   | { readonly cmd: 'pexpireIfEq'; readonly key: string; readonly value: string; readonly pxMs: number }
+  /**
+   * SET key value NX PX ttlMs and, only if it set, INCR fenceKey, in one step (what the real Redis
+   * backend's acquire script does): the new counter value, or null when the key exists.
+   */
+  | { readonly cmd: 'setNxFenced'; readonly key: string; readonly value: string; readonly pxMs: number; readonly fenceKey: string }
   /** Adds 1 to the integer at key (absent: 0) and answers the new value. */
   | { readonly cmd: 'incr'; readonly key: string }
   /** Milliseconds left by this node's clock: -2 absent, -1 no expiry. */
@@ -30,7 +35,7 @@ export const MAX_VALUE_CHARS = 4096;
 /** The longest time to live a command may set (one day). */
 export const MAX_TTL_MS = 86_400_000;
 
-const WRITE_COMMANDS: ReadonlySet<RedisCommandName> = new Set(['set', 'delIfEq', 'pexpireIfEq', 'incr']);
+const WRITE_COMMANDS: ReadonlySet<RedisCommandName> = new Set(['set', 'setNxFenced', 'delIfEq', 'pexpireIfEq', 'incr']);
 
 export function isWriteCommand(command: RedisCommand): boolean {
   return WRITE_COMMANDS.has(command.cmd);
@@ -64,12 +69,14 @@ export function redisCommandProblem(raw: unknown): string | null {
       if (raw['nx'] !== undefined && typeof raw['nx'] !== 'boolean') return 'nx must be a boolean';
       return raw['pxMs'] === undefined ? null : ttlProblem(raw['pxMs']);
     }
+    case 'setNxFenced':
+      return key ?? stringProblem(raw['value'], 'value', MAX_VALUE_CHARS) ?? ttlProblem(raw['pxMs']) ?? stringProblem(raw['fenceKey'], 'fenceKey', MAX_KEY_CHARS);
     case 'delIfEq':
       return key ?? stringProblem(raw['value'], 'value', MAX_VALUE_CHARS);
     case 'pexpireIfEq':
       return key ?? stringProblem(raw['value'], 'value', MAX_VALUE_CHARS) ?? ttlProblem(raw['pxMs']);
     default:
-      return `unknown command ${JSON.stringify(raw['cmd'] ?? null)} (known: set, get, delIfEq, pexpireIfEq, incr, pttl)`;
+      return `unknown command ${JSON.stringify(raw['cmd'] ?? null)} (known: set, setNxFenced, get, delIfEq, pexpireIfEq, incr, pttl)`;
   }
 }
 
@@ -78,6 +85,8 @@ export function describeRedisCommand(c: RedisCommand): string {
   switch (c.cmd) {
     case 'set':
       return `SET ${c.key} ${c.value}${c.nx === true ? ' NX' : ''}${c.pxMs === undefined ? '' : ` PX ${c.pxMs}`}`;
+    case 'setNxFenced':
+      return `SET ${c.key} ${c.value} NX PX ${c.pxMs} + INCR ${c.fenceKey}`;
     case 'get':
       return `GET ${c.key}`;
     case 'delIfEq':

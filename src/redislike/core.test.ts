@@ -88,6 +88,25 @@ describe('redis-like node', () => {
     expect(r.value({ cmd: 'get', key: 'n' })).toBeNull();
   });
 
+  it('setNxFenced sets the key and draws the next token in one step, or neither when the key is held; both survive a restart with fsync-always', () => {
+    const r = node('fsync-always');
+    const acquire = (value: string) => r.value({ cmd: 'setNxFenced', key: 'lock', value, pxMs: 500, fenceKey: 'fence' });
+    expect(acquire('a')).toBe(1);
+    expect(acquire('b')).toBeNull();
+    expect(r.value({ cmd: 'get', key: 'fence' })).toBe('1');
+    expect(r.value({ cmd: 'delIfEq', key: 'lock', value: 'a' })).toBe(1);
+    expect(acquire('b')).toBe(2);
+    r.sim.crash('1');
+    r.sim.restart('1');
+    expect(r.value({ cmd: 'get', key: 'lock' })).toBe('b');
+    r.sim.runFor(600);
+    expect(acquire('c')).toBe(3);
+    r.value({ cmd: 'set', key: 'notanumber', value: 'x' });
+    expect(r.call({ cmd: 'setNxFenced', key: 'other', value: 'd', pxMs: 500, fenceKey: 'notanumber' })).toMatchObject({ ok: false, error: 'WRONGTYPE' });
+    expect(r.value({ cmd: 'get', key: 'other' })).toBeNull();
+    expect(r.call({ cmd: 'setNxFenced', key: 'other', value: 'd', pxMs: 0, fenceKey: 'fence' } as RedisCommand)).toMatchObject({ ok: false, error: 'ERR' });
+  });
+
   it('refuses malformed commands with ERR', () => {
     const r = node();
     for (const bad of [{ cmd: 'flushall' }, { cmd: 'set', key: 'k' }, { cmd: 'set', key: 'k', value: 'v', pxMs: 0 }, { cmd: 'get', key: 7 }, { cmd: 'pexpireIfEq', key: 'k', value: 'v' }]) {

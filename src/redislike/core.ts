@@ -49,6 +49,12 @@ interface Entry {
 
 type Fx = Effects<RedisMessage, RedisOp, RedisReply>;
 
+/** What INCR makes of a counter entry (absent: 1), or null when it holds no integer or would overflow. */
+function counterAfter(entry: { readonly value: string } | undefined): number | null {
+  const current = entry === undefined ? 0 : /^-?\d{1,15}$/.test(entry.value) ? Number(entry.value) : NaN;
+  return Number.isSafeInteger(current + 1) ? current + 1 : null;
+}
+
 export class RedisLikeCore implements ProtocolCore<RedisMessage, RedisCommand, RedisReply, RedisOp> {
   private readonly keys = new Map<string, Entry>();
   private sweep: Iterator<[string, Entry]> | undefined;
@@ -153,13 +159,26 @@ export class RedisLikeCore implements ProtocolCore<RedisMessage, RedisCommand, R
         this.options.observer?.keyEvent?.(this.env.id, { type: 'extended', key: c.key, value: c.value, expiresAtMs });
         return { ok: true, value: 1 };
       }
+      case 'setNxFenced': {
+        if (entry !== undefined) return { ok: true, value: null };
+        const fence = this.live(c.fenceKey, now, fx);
+        const next = counterAfter(fence);
+        if (next === null) return { ok: false, error: 'WRONGTYPE', message: `${c.fenceKey}: value is not an integer or out of range` };
+        if (this.keys.size + (fence === undefined ? 2 : 1) > this.maxKeys) return { ok: false, error: 'OOM', message: `more than ${this.maxKeys} keys` };
+        // both writes in one step, as one Lua script runs: no client sees the key without its token
+        this.write({ kind: 'set', key: c.fenceKey, value: String(next), expiresAtMs: fence?.expiresAtMs ?? null }, fx);
+        const expiresAtMs = now + c.pxMs;
+        this.write({ kind: 'set', key: c.key, value: c.value, expiresAtMs }, fx);
+        this.options.observer?.keyEvent?.(this.env.id, { type: 'set', key: c.key, value: c.value, expiresAtMs });
+        return { ok: true, value: next };
+      }
       case 'incr': {
-        const current = entry === undefined ? 0 : /^-?\d{1,15}$/.test(entry.value) ? Number(entry.value) : NaN;
-        if (!Number.isSafeInteger(current + 1)) return { ok: false, error: 'WRONGTYPE', message: 'value is not an integer or out of range' };
+        const next = counterAfter(entry);
+        if (next === null) return { ok: false, error: 'WRONGTYPE', message: 'value is not an integer or out of range' };
         if (entry === undefined && this.keys.size >= this.maxKeys) return { ok: false, error: 'OOM', message: `more than ${this.maxKeys} keys` };
         // INCR keeps the key's time to live
-        this.write({ kind: 'set', key: c.key, value: String(current + 1), expiresAtMs: entry?.expiresAtMs ?? null }, fx);
-        return { ok: true, value: current + 1 };
+        this.write({ kind: 'set', key: c.key, value: String(next), expiresAtMs: entry?.expiresAtMs ?? null }, fx);
+        return { ok: true, value: next };
       }
     }
   }

@@ -28,7 +28,7 @@ export interface LockVariant {
 export const LOCK_VARIANTS: readonly LockVariant[] = [
   { name: 'lock', backend: 'synod', fencing: true, claims: ['service', 'grants', 'resource'], summary: 'the Synod lock (Raft KV lease + txn, token = createRevision) and fenced storage' },
   { name: 'lock-unfenced', backend: 'synod', fencing: false, claims: ['service', 'grants', 'resource'], summary: 'the Synod lock with storage that does not check tokens' },
-  { name: 'lock-redis', backend: 'redis', fencing: true, claims: ['service', 'grants', 'resource'], summary: 'a single Redis-like node (SET NX PX, token from INCR, fsync-always) and fenced storage' },
+  { name: 'lock-redis', backend: 'redis', fencing: true, claims: ['service', 'grants', 'resource'], summary: 'a single Redis-like node (SET NX PX and INCR of the token in one step, fsync-always) and fenced storage' },
   { name: 'redlock', backend: 'redlock', fencing: false, claims: ['service', 'clientValid', 'resource'], summary: 'Redlock over five Redis-like nodes (no token) and storage that cannot fence' },
 ];
 

@@ -1,7 +1,6 @@
 // The single-Redis lock as a client node takes it: SET key value NX PX ttl with a value unique to
-// the grant, a fencing token from INCR once the key is set, release by compare-and-delete. The
-// token comes from a second command: a holder paused between SET and INCR can draw a token above
-// its successor's (docs/locks.md); only an atomic script would close that gap.
+// the grant and, with tokens, INCR of the name's fence counter in the same step (as the real
+// backend's Lua script does), release by compare-and-delete.
 import type { NodeId } from '../../core/index.js';
 import type { RedisCommand, RedisReply } from '../../redislike/index.js';
 import type { ClientContext } from '../../sim/client-node.js';
@@ -11,7 +10,7 @@ export interface RedisLockOptions {
   readonly redisNode: NodeId;
   readonly lock: string;
   readonly ttlMs: number;
-  /** Draw a fencing token from INCR after the key is set; without, grants have token null. */
+  /** Draw a fencing token from the fence counter in the step that sets the key; without, grants have token null. */
   readonly tokens: boolean;
   /** Wait before trying SET NX again when the key is held. */
   readonly backoffMs: number;
@@ -26,7 +25,6 @@ type Stage =
   | { readonly kind: 'idle' }
   | { readonly kind: 'setting'; readonly sentAt: number }
   | { readonly kind: 'backoff'; readonly until: number }
-  | { readonly kind: 'counting'; readonly setAt: number; sentAt: number }
   | { readonly kind: 'held' }
   | { readonly kind: 'releasing'; readonly sentAt: number };
 
@@ -55,13 +53,10 @@ export class RedisLockBackend implements LockBackend {
     const reply: RedisReply = msg.reply;
     if (s.kind === 'setting') {
       if (!reply.ok) return this.events.failed(ctx, `SET answered ${reply.error} ${reply.message}`);
-      if (reply.value !== 'OK') return this.backoff(ctx);
+      if (reply.value === null) return this.backoff(ctx);
       if (!this.o.tokens) return this.held(ctx, s.sentAt, null);
-      this.stage = { kind: 'counting', setAt: s.sentAt, sentAt: ctx.now() };
-      this.send(ctx, { cmd: 'incr', key: fenceKey(this.o.lock) });
-    } else if (s.kind === 'counting') {
-      if (!reply.ok || typeof reply.value !== 'number') return this.events.failed(ctx, `INCR answered ${JSON.stringify(reply)}`);
-      this.held(ctx, s.setAt, reply.value);
+      if (typeof reply.value !== 'number') return this.events.failed(ctx, `SET NX + INCR answered ${JSON.stringify(reply.value)}`);
+      this.held(ctx, s.sentAt, reply.value);
     } else if (s.kind === 'releasing') {
       this.stage = { kind: 'idle' };
       this.events.released(ctx);
@@ -76,11 +71,6 @@ export class RedisLockBackend implements LockBackend {
     if (s.kind === 'releasing') {
       this.stage = { kind: 'idle' };
       return this.events.released(ctx);
-    }
-    if (s.kind === 'counting') {
-      // INCR is not idempotent: a retry may skip a number, which fencing tolerates
-      s.sentAt = now;
-      return this.send(ctx, { cmd: 'incr', key: fenceKey(this.o.lock) });
     }
     // the SET may have been applied: clean up, then try again
     this.send(ctx, { cmd: 'delIfEq', key: lockKey(this.o.lock), value: this.value });
@@ -102,7 +92,9 @@ export class RedisLockBackend implements LockBackend {
     // a value unique to this try: a late reply or key of an earlier try is never mistaken for this one's
     this.value = `${ctx.opId}#${this.attempt++}`;
     this.stage = { kind: 'setting', sentAt: ctx.now() };
-    this.send(ctx, { cmd: 'set', key: lockKey(this.o.lock), value: this.value, nx: true, pxMs: this.o.ttlMs });
+    const key = lockKey(this.o.lock);
+    // the same key, value and TTL either way; with tokens the counter moves in the same step
+    this.send(ctx, this.o.tokens ? { cmd: 'setNxFenced', key, value: this.value, pxMs: this.o.ttlMs, fenceKey: fenceKey(this.o.lock) } : { cmd: 'set', key, value: this.value, nx: true, pxMs: this.o.ttlMs });
   }
 
   private backoff(ctx: Ctx): void {
