@@ -44,7 +44,7 @@ const MESSAGE_TYPES: readonly MessageTypeDef[] = [
 const PANELS: readonly PanelDef[] = [
   { id: 'lock', title: 'Lock', place: 'main', hint: 'The lock as the service holds it: the holder and its fencing token, the waiters in line, each lease’s time left (sim time).' },
   { id: 'lock-story', title: 'What happened', place: 'main', hint: 'Each step of the scenario and each thing the service, the clients and the database did, as it happened.' },
-  { id: 'lock-clients', title: 'Clients', place: 'side', hint: 'What each client believes: holds, waiting, paused.' },
+  { id: 'lock-clients', title: 'Beliefs', place: 'side', hint: 'What each client believes: holds, waiting, paused.' },
   { id: 'lock-resource', title: 'Protected resource', place: 'side', hint: 'The database the lock protects: each key’s value, the highest token it accepted, and the last write it refused.' },
   { id: 'lock-verdicts', title: 'Verdicts', place: 'lower', hint: 'The lock checkers (and, for the inventory race, the inventory check), live.' },
 ];
