@@ -3,17 +3,28 @@
 // the pause scenario is told step by step; time travel gives the same panels. In Chromium: the
 // pause scenario on the fenced Synod lock (the refused write, the resource verdict ok, the mutex
 // as believed violated), on the unfenced one (the resource verdict violated), and the inventory
-// race's five variants picked from the scenario list, each with its verdict.
+// race's five variants picked from the scenario list, each with its verdict. Live: on a 3-node
+// cluster of real processes, a lock taken with the library (KvLock over SynodLeaseKv) shows in the
+// Locks panel with its holder, token and lease time left; a second contender waits behind it and
+// takes over when it is released; then the line is empty.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SynodClient } from '../../src/client/index.js';
+import { KvLock, SynodLeaseKv } from '../../src/lock/index.js';
+import { startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
+import { liveLocksTable } from '../../web/src/adapters/live-locks.js';
 import { INVENTORY_SCENARIOS, lockScenarioByName, runLockScenario, type LockScenario } from '../../src/lockcore/sim/index.js';
 import { adapterById } from '../../web/src/adapters/index.js';
 import type { PanelContent, ProtocolAdapter, TableContent, TableRow } from '../../web/src/adapters/types.js';
 import { SimulationSource } from '../../web/src/source/simulation.js';
-import { buildApp, CHROMIUM, goTo, hasChromium, launch, screenshot, serve, type Browser } from './harness.js';
+import { buildApp, CHROMIUM, freeBasePort, goTo, hasChromium, launch, screenshot, serve, type Browser } from './harness.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 
 function table(content: PanelContent | undefined): TableContent {
   if (content === undefined || content.kind !== 'table') throw new Error('expected a table');
@@ -58,11 +69,19 @@ describe('lock view, engine', () => {
     ]);
     expect(texts(lock.rows[0])[3]).toMatch(/^\d+ ms$/);
     expect(texts(table(src.view(1).panels['lock-clients']).rows[0])).toEqual(['c1', 'working', 'holds, paused', '1']);
-    src.seek(3000);
+    // the panel shows the newest lines: read it along the way, each line by its number
+    const lines = new Map<number, string>();
+    const read = (): void => {
+      for (const r of table(src.view(1).panels['lock-story']).rows) lines.set(Number(r.key), texts(r).slice(1).join(' '));
+    };
+    for (const t of [100, 250, 400, 600, 800, 1000, 1200, 3000]) {
+      src.seek(t);
+      read();
+    }
     const view = src.view(1);
     expect(view.caption).toContain('Scenario complete');
     expect(view.caption).toContain('as believed: VIOLATION; fenced resource: ok');
-    const story = table(view.panels['lock-story']).rows.map((r) => texts(r).slice(1).join(' '));
+    const story = [...lines].sort((a, b) => a[0] - b[0]).map(([, text]) => text);
     const order = ['c1 learns it holds lock L (token 1)', 'c1 is paused for 900 ms', "service c1's lease on L expired", 'service grants lock L to c2 (token 2)', "db accepts c2's write of x with token 2", "db REFUSES c1's write of x with token 1"];
     const at = order.map((line) => story.findIndex((s) => s.startsWith(line)));
     expect(at.every((i) => i >= 0), story.join('\n')).toBe(true);
@@ -94,6 +113,23 @@ describe('lock view, engine', () => {
     expect(expected).toBe(scenario.expected.inventory);
     expect(verdicts(src)['inventory']).toBe(expected);
     expect(src.view(1).caption).toContain(`Inventory: ${expected === 'ok' ? 'ok' : 'VIOLATION'}`);
+  });
+
+  it('live: the Locks panel orders each name by create revision; the first holds a lock, readers ahead of a writer hold together', () => {
+    const key = (k: string, rev: number, value: unknown = '') => ({ key: k, createRevision: rev, lease: rev * 10, value });
+    const panel = liveLocksTable({
+      nowMs: 10_500,
+      locks: { phase: 'open', status: 'streaming from node 1', truncated: false, keys: [key('synod-lock/a%2Fb/80', 8), key('synod-lock/a%2Fb/50', 5), key('synod-rwlock/r/60', 6, 'read'), key('synod-rwlock/r/70', 7, 'read'), key('synod-rwlock/r/90', 9, 'write'), key('other/x', 3)] },
+      leases: { phase: 'ok', status: '', more: false, revision: 9, via: '1', polledAt: 10_000, leases: [{ id: 50, ttlMs: 10_000, remainingMs: 8000, readAt: 10_000, keys: null, problem: null }] },
+    });
+    expect(panel.rows.map((r) => texts(r).slice(0, 6))).toEqual([
+      ['lock', 'a/b', 'holder', '50', '5', '7.5 s'],
+      ['lock', 'a/b', 'waiter 1', '80', '8', '—'],
+      ['rwlock', 'r', 'holder', '60', '6', '—'],
+      ['rwlock', 'r', 'holder', '70', '7', '—'],
+      ['rwlock', 'r', 'waiter 2', '90', '9', '—'],
+    ]);
+    expect(panel.caption?.text).toBe('6 keys under the recipes\' prefixes · streaming from node 1');
   });
 
   it('the same scenario object the tests use', () => {
@@ -185,4 +221,64 @@ describe.skipIf(!hasChromium)('lock view in Chromium', () => {
     expect(errors(page)).toEqual([]);
     await page.close();
   });
+});
+
+describe.skipIf(!hasChromium)('live Locks panel in Chromium', () => {
+  let cluster: ClusterHandle | undefined;
+  let browser: Browser | undefined;
+  let dataDir = '';
+  let webDir = '';
+
+  beforeAll(async () => {
+    webDir = mkdtempSync(join(tmpdir(), 'synod-web-locks-'));
+    dataDir = mkdtempSync(join(tmpdir(), 'synod-live-locks-'));
+    const [basePort] = await Promise.all([freeBasePort(40), buildApp(webDir)]);
+    [cluster, browser] = await Promise.all([startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir }), launch()]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
+    if (webDir !== '') rmSync(webDir, { recursive: true, force: true });
+  }, 30_000);
+
+  const live = (page: Page): Locator => page.getByTestId('live');
+  const rowsOf = (page: Page, name: string): Locator => live(page).locator(`[data-testid^="locks-row-synod-lock/${name}/"]`);
+  const cells = async (row: Locator): Promise<string[]> => (await row.innerText()).split('\t').map((t) => t.trim());
+
+  it('a lock taken with the library shows its holder, token and lease; the waiter takes over on release', async () => {
+    const c = cluster as ClusterHandle;
+    const page = await (browser as Browser).newPage();
+    const errors = (page as Page & { errors?: string[] }).errors ?? [];
+    await page.goto(c.dashboardUrl);
+    await expect.poll(() => live(page).getByTestId('live-status').getAttribute('data-leader'), { timeout: 20_000 }).not.toBeNull();
+    await expect.poll(() => live(page).getByTestId('locks-caption').innerText(), { timeout: 20_000 }).toMatch(/streaming from node \d/);
+    const client = new SynodClient({ endpoints: Object.values(c.endpoints), tls: c.clientTls });
+    const lock = new KvLock(new SynodLeaseKv(client));
+    try {
+      const first = await lock.acquire('report', { ttlMs: 20_000 });
+      const holder = live(page).getByTestId(`locks-row-synod-lock/report/${first.holder}`);
+      await expect.poll(() => cells(holder).catch(() => []), { timeout: 15_000 }).toEqual(expect.arrayContaining(['lock', 'report', 'holder', first.holder, String(first.token)]));
+      // the lease's time left, from the lease table
+      await expect.poll(async () => (await cells(holder))[5] ?? '', { timeout: 10_000 }).toMatch(/^\d+\.\d s$/);
+      const second = lock.acquire('report', { ttlMs: 20_000, waitMs: 30_000 });
+      await expect.poll(() => rowsOf(page, 'report').count(), { timeout: 15_000 }).toBe(2);
+      const waiter = rowsOf(page, 'report').nth(1);
+      expect((await cells(waiter)).slice(0, 3)).toEqual(['lock', 'report', 'waiter 1']);
+      await screenshot(page, 'live-locks-held');
+      await lock.release(first);
+      const next = await second;
+      expect(next.token).toBeGreaterThan(first.token);
+      await expect.poll(() => rowsOf(page, 'report').count(), { timeout: 15_000 }).toBe(1);
+      expect((await cells(rowsOf(page, 'report').first())).slice(0, 5)).toEqual(['lock', 'report', 'holder', next.holder, String(next.token)]);
+      await lock.release(next);
+      await expect.poll(() => rowsOf(page, 'report').count(), { timeout: 15_000 }).toBe(0);
+    } finally {
+      await lock.close();
+      client.close();
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
 });
