@@ -132,6 +132,16 @@ describe('lock view, engine', () => {
     expect(panel.caption?.text).toBe('6 keys under the recipes\' prefixes · streaming from node 1');
   });
 
+  it('a link action naming a node the system does not have is skipped, as a crash of one is', () => {
+    const src = new SimulationSource(adapterById('lock') as ProtocolAdapter, { protocol: 'lock', nodes: 2, seed: 1, actions: [] });
+    src.seek(100);
+    src.dispatch({ kind: 'link', from: '1', to: '*', loss: 0.3, delayMs: 20, both: true });
+    src.dispatch({ kind: 'link', from: 'c1', to: 'db', loss: 0, delayMs: 50, both: false });
+    src.seek(200);
+    expect(src.view(1).failure).toBeNull();
+    expect(src.view(1).links).toEqual([{ from: 'c1', to: 'db', loss: 0, delayMs: 50 }]);
+  });
+
   it('the same scenario object the tests use', () => {
     // the adapter lists the scripts themselves, not copies: the caption is the script's
     const src = source('redlock', 'kleppmann-clock-jump-redlock');
