@@ -151,8 +151,8 @@ describe('KV panels, engine', () => {
   });
 
   it('live mode: the kv panels are drawn from the watch stream and the lease table read through the supervisor', () => {
-    expect(kvLiveAdapter.panels.map((p) => p.id)).toEqual(['watch', 'leases']);
-    expect(kvLiveAdapter.feeds).toEqual(['watch', 'leases']);
+    expect(kvLiveAdapter.panels.map((p) => p.id)).toEqual(['watch', 'leases', 'locks']);
+    expect(kvLiveAdapter.feeds).toEqual(['watch', 'leases', 'locks']);
     // nothing read yet
     let panels = kvLiveAdapter.describePanels([], { nowMs: 0 });
     expect(table(panels['watch']).rows).toEqual([]);

@@ -50,6 +50,7 @@ export {
   type LockLayout,
   type LockSystemMessage,
   type LockSystemOp,
+  type LockSystemHost,
   type LockSystemOptions,
   type LockSystemRequest,
   type LockSystemResponse,

@@ -2,7 +2,7 @@
 // Redlock), the protected resource (a database node, fenced or not, with a power switch beside it)
 // and client nodes, composed in one simulation. The harness records what the service granted,
 // what each client believed and what the resource accepted, and hands them to the checkers.
-import type { JsonValue, NodeId } from '../../core/index.js';
+import type { JsonValue, NodeId, ProtocolCore, ProtocolSpec } from '../../core/index.js';
 import { checkHistory, checkLockSafety, kvModel, type CheckResult, type LockEvent, type LockEventKind, type LockSafetyReport, type ResourceWrite } from '../../check/index.js';
 import type { LeasedKvStore } from '../../kv/leased-store.js';
 import type { KvResult } from '../../kv/store.js';
@@ -17,6 +17,7 @@ import { composeSpecs, type ComposedMessage, type ComposedOp, type ComposedReque
 import type { Violation } from '../../sim/chaos.js';
 import type { LinkConfig } from '../../sim/network.js';
 import { Simulation, type SimulationOptions } from '../../sim/simulation.js';
+
 import { BuyerProgram, type InventoryApproach } from './buyer.js';
 import { kvGatewaySpec, type KvGatewayCore } from './kv-gateway.js';
 import { LOCK_CLIENT_DEFAULTS, LockClientProgram, type BackendEvents, type ClientLockNotice, type LockBackend, type LockClientMessage, type LockClientOp } from './lock-client.js';
@@ -168,6 +169,15 @@ export type LockSystemRequest = ComposedRequest<Parts>;
 export type LockSystemResponse = ComposedResponse<Parts>;
 export type LockSystemOp = ComposedOp<Parts>;
 
+/**
+ * How a host that watches every core (the visualizer) builds the system: it wraps the composed
+ * spec before the simulation is made, and finds the composed core inside a wrapped one.
+ */
+export interface LockSystemHost {
+  wrapSpec?(spec: LockSystemSpec): ProtocolSpec<LockSystemMessage, LockSystemRequest, LockSystemResponse, LockSystemOp>;
+  unwrapCore?(core: ProtocolCore<LockSystemMessage, LockSystemRequest, LockSystemResponse, LockSystemOp> | undefined): ProtocolCore<LockSystemMessage, LockSystemRequest, LockSystemResponse, LockSystemOp> | undefined;
+}
+
 /** The verdicts of one run. */
 export interface LockVerdicts extends LockSafetyReport {
   /** The resource's reads and writes as a kv history (writes under a lock are puts). */
@@ -206,16 +216,19 @@ export class LockSystem extends SimCluster<LockSystemMessage, LockSystemRequest,
   // ---- the clients' beliefs, for their validity ends
   private readonly beliefs = new Map<string, { client: NodeId; lock: string; grant: string; token: number | null; validUntilMs: number }>();
   private polling = false;
+  private readonly unwrap: NonNullable<LockSystemHost['unwrapCore']>;
 
-  constructor(options: LockSystemOptions) {
+  constructor(options: LockSystemOptions, host: LockSystemHost = {}) {
     // the simulation creates the cores (and the first stores) before this object exists
     const early = new Map<NodeId, LeasedKvStore>();
     const hooks: Hooks = { kvStore: (n, s) => void early.set(n, s) };
     const spec = lockSystemSpec(options, hooks);
     const layout = lockLayout(options);
     const nodes = [...layout.kv, ...layout.redis, layout.db, ...layout.clients];
-    super(new Simulation({ seed: options.seed, protocol: spec, nodes, link: options.link, fsyncMs: options.fsyncMs ?? 1, trace: options.trace ?? false }));
+    const protocol = host.wrapSpec === undefined ? spec : host.wrapSpec(spec);
+    super(new Simulation({ seed: options.seed, protocol, nodes, link: options.link, fsyncMs: options.fsyncMs ?? 1, trace: options.trace ?? false }));
     this.options = options;
+    this.unwrap = host.unwrapCore ?? ((core) => core);
     this.layout = layout;
     this.spec = spec;
     this.lock = options.lock ?? LOCK_SYSTEM_DEFAULTS.lock;
@@ -249,8 +262,13 @@ export class LockSystem extends SimCluster<LockSystemMessage, LockSystemRequest,
   // ---------------------------------------------------------------- inspection
 
   raft(id: NodeId): RaftCore | undefined {
-    const gateway: KvGatewayCore | undefined = this.spec.part(this.sim.core(id), 'kv');
+    const gateway: KvGatewayCore | undefined = this.spec.part(this.unwrap(this.sim.core(id)), 'kv');
     return gateway?.raft as RaftCore | undefined;
+  }
+
+  /** A Raft node's store of its current life (its Lessor counts leases down on the leader), for views. */
+  kvStore(id: NodeId): LeasedKvStore | undefined {
+    return this.stores.get(id);
   }
 
   /** The Raft node that believes it leads with the highest term. */
@@ -275,7 +293,7 @@ export class LockSystem extends SimCluster<LockSystemMessage, LockSystemRequest,
 
   /** A value of the database now. */
   dbValue(key: string): number | null {
-    return this.spec.part(this.sim.core(this.layout.db), 'db')?.valueOf(key) ?? null;
+    return this.spec.part(this.unwrap(this.sim.core(this.layout.db)), 'db')?.valueOf(key) ?? null;
   }
 
   /** A value of the Raft KV as the node that applied most sees it. */
@@ -456,7 +474,7 @@ export class LockSystem extends SimCluster<LockSystemMessage, LockSystemRequest,
   /** After a restart, keys the node no longer has (unsynced, or no persistence) are lost. */
   private onRestart(node: NodeId): void {
     if (!this.layout.redis.includes(node)) return;
-    const core = this.spec.part(this.sim.core(node), 'redis');
+    const core = this.spec.part(this.unwrap(this.sim.core(node)), 'redis');
     const has = new Map((core?.entries() ?? []).map((e) => [e.key, e.value] as const));
     for (const [key, value] of [...(this.redisHeld.get(node) ?? [])]) {
       if (has.get(key) === value) continue;

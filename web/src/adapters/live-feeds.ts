@@ -3,10 +3,11 @@
 // it. For the kv service: a watch stream of a key prefix (GET /api/watch, the node's JSON lines
 // passed through by the supervisor) and the lease table (GET /api/leases and, per lease, GET
 // /api/leases/:id?keys=true), which the live source (source/live-feeds.ts) keeps open or polls
-// while live mode is showing.
+// while live mode is showing. And the locks: a watch of the lock recipes' keys from the first
+// revision, folded into the keys that exist now with their create revisions (live-locks.ts).
 
 /** The feeds a live adapter can ask for. */
-export type LiveFeedKind = 'watch' | 'leases';
+export type LiveFeedKind = 'watch' | 'leases' | 'locks';
 
 /** One change a watch stream delivered, or a line about the stream itself (where it started or resumed). */
 export type LiveWatchEntry =
@@ -81,12 +82,36 @@ export interface LiveLeasesState {
   readonly polledAt: number | null;
 }
 
+/** The key prefixes of the recipes in src/lock/kv-recipes.ts and src/election (their defaults), by kind. */
+export const LOCK_RECIPE_PREFIXES = { lock: 'synod-lock/', semaphore: 'synod-semaphore/', rwlock: 'synod-rwlock/', election: 'synod-election/' } as const;
+/** What the lock feed watches: every recipe prefix starts with it. */
+export const LOCK_WATCH_PREFIX = 'synod-';
+
+/** One recipe key that exists now: `<prefix><name>/<lease id>`, its create revision the contender's place and token. */
+export interface LiveLockKey {
+  readonly key: string;
+  readonly createRevision: number;
+  readonly lease: number | null;
+  readonly value: unknown;
+}
+
+export interface LiveLocksState {
+  /** The watch stream's phase and status (see LiveWatchState). */
+  readonly phase: LiveWatchState['phase'];
+  readonly status: string;
+  /** The keys under the recipes' prefixes now, as the stream built them from the first revision. */
+  readonly keys: readonly LiveLockKey[];
+  /** More keys exist than are kept. */
+  readonly truncated: boolean;
+}
+
 /** The feeds' state at one moment, for LiveAdapter.describePanels. */
 export interface LiveFeeds {
   /** The page's wall clock now (ms): countdowns are drawn from it. */
   readonly nowMs: number;
   readonly watch?: LiveWatchState;
   readonly leases?: LiveLeasesState;
+  readonly locks?: LiveLocksState;
 }
 
 /** The client action of the live Watch panel's button: `arg` is JSON {prefix, fromRevision} (fromRevision null: from the next revision). */

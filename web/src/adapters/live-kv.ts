@@ -3,10 +3,12 @@
 // snapshot index, voters, learners); the ring shows role, term, vote and the log positions it
 // reported, the Nodes table its term, leader and indices, and the page offers the key-value form.
 // The Watch and Leases panels are drawn from the feeds the live source keeps (live-feeds.ts): the
-// watch stream of a chosen prefix and the lease table with each lease's keys and time left.
+// watch stream of a chosen prefix and the lease table with each lease's keys and time left; the
+// Locks panel from the lock feed (live-locks.ts).
 import type { NodeDisplay } from '../source/types.js';
 import { isRecord, processView, type LiveAdapter, type LiveNodeRow } from './live.js';
 import { LIVE_WATCH_OP, type LiveFeeds, type LiveLeasesState, type LiveWatchRequest, type LiveWatchState } from './live-feeds.js';
+import { LIVE_LOCKS_PANEL, liveLocksTable } from './live-locks.js';
 import { raftAdapter } from './raft.js';
 import type { LogView, NodeView, PanelContents, PanelDef, TableCell, TableContent, TableRow } from './types.js';
 
@@ -88,7 +90,7 @@ const LIVE_LEASES_PANEL: PanelDef = {
   hint: 'The lease table, read about once a second through the supervisor (GET /api/leases, then each lease’s time left and keys from the leader): TTL, attached keys and the leader’s time left, counted down here between reads. Grant leases with the CLI: synod lease grant 30s, then synod kv put KEY VALUE --lease ID.',
 };
 
-const LIVE_KV_PANELS: readonly PanelDef[] = [LIVE_WATCH_PANEL, LIVE_LEASES_PANEL];
+const LIVE_KV_PANELS: readonly PanelDef[] = [LIVE_WATCH_PANEL, LIVE_LEASES_PANEL, LIVE_LOCKS_PANEL];
 
 function shortJson(v: unknown, max = 24): string {
   const text = v === undefined ? '—' : JSON.stringify(v);
@@ -149,7 +151,7 @@ function leaseTable(l: LiveLeasesState | undefined, nowMs: number): TableContent
 }
 
 function liveKvPanels(_rows: readonly LiveNodeRow<LiveStatus>[], feeds: LiveFeeds): PanelContents {
-  return { [LIVE_WATCH_PANEL.id]: watchTable(feeds.watch), [LIVE_LEASES_PANEL.id]: leaseTable(feeds.leases, feeds.nowMs) };
+  return { [LIVE_WATCH_PANEL.id]: watchTable(feeds.watch), [LIVE_LEASES_PANEL.id]: leaseTable(feeds.leases, feeds.nowMs), [LIVE_LOCKS_PANEL.id]: liveLocksTable(feeds) };
 }
 
 const dash = (s: LiveStatus | null, f: (s: LiveStatus) => string): string => (s === null ? '—' : f(s));
@@ -170,7 +172,7 @@ export const kvLiveAdapter: LiveAdapter<LiveStatus, RaftLiveView> = {
     { title: 'Last index', text: (r) => dash(r.status, (s) => String(s.lastIndex)) },
   ],
   panels: LIVE_KV_PANELS,
-  feeds: ['watch', 'leases'],
+  feeds: ['watch', 'leases', 'locks'],
   parseStatus: (raw) => (isStatus(raw) ? raw : null),
   describeNode,
   describePanels: liveKvPanels,

@@ -94,6 +94,8 @@ export function actionFault(a: FaultAction, resolve: (ref: NodeRef) => NodeId | 
     case 'heal':
       return { kind: 'heal' };
     case 'link':
+      // an end that names no node (a link written for another protocol's node names) is skipped, as a crash of one is
+      if ((a.from !== '*' && resolve(a.from) !== a.from) || (a.to !== '*' && resolve(a.to) !== a.to)) return noNode;
       // a link to itself is set once, even "both ways"
       return { kind: 'link', from: a.from, to: a.to, both: a.both && a.from !== a.to, change: { lossRate: a.loss, extraDelayMs: a.delayMs } };
     case 'drop':

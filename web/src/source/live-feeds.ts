@@ -12,10 +12,13 @@
 // node's change log is the same. A refusal (a bad or reserved prefix, no permission, history
 // compacted past the resume point) stops it, saying why, until Watch is pressed again.
 //
+// LockFeed is a WatchFeed of the lock recipes' keys from revision 1, whose changes it folds into
+// the keys that exist now with their create revisions (a lock's line and tokens).
+//
 // LeaseFeed polls GET /api/leases (the first MAX_LEASES) and, for each, GET
 // /api/leases/:id?keys=true (the leader's time left and the attached keys), about once a second.
 import { isRecord } from '../adapters/live.js';
-import type { LiveLease, LiveLeasesState, LiveWatchEntry, LiveWatchState } from '../adapters/live-feeds.js';
+import { LOCK_WATCH_PREFIX, type LiveLease, type LiveLeasesState, type LiveLockKey, type LiveLocksState, type LiveWatchEntry, type LiveWatchState } from '../adapters/live-feeds.js';
 
 /** What the feeds need from the live source: where the supervisor is and the page's credentials. */
 export interface FeedHttp {
@@ -64,6 +67,15 @@ interface WatchLine {
 
 const wholeOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
 
+/** One change as a watch stream delivered it, for a feed that folds the stream (LockFeed). */
+export interface WatchChange {
+  readonly type: 'put' | 'delete';
+  readonly key: string;
+  readonly value: unknown;
+  readonly createRevision: number;
+  readonly lease: number | null;
+}
+
 export class WatchFeed {
   private prefix = '';
   private entries: LiveWatchEntry[] = [];
@@ -79,7 +91,11 @@ export class WatchFeed {
   private abort: AbortController | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly http: FeedHttp) {}
+  constructor(
+    private readonly http: FeedHttp,
+    /** Told every change received, in order (each once: a resumed stream starts after the last one). */
+    private readonly onChange?: (change: WatchChange) => void,
+  ) {}
 
   state(): LiveWatchState {
     return { prefix: this.prefix, phase: this.phase, status: this.status, entries: this.entries, events: this.events, nextRevision: this.next };
@@ -246,6 +262,7 @@ export class WatchFeed {
       const kv = e['kv'];
       this.events++;
       this.push({ kind: 'event', revision, type: e['type'] === 'delete' ? 'delete' : 'put', key: String(kv['key']), value: e['type'] === 'delete' ? null : (kv['value'] ?? null), node });
+      this.onChange?.({ type: e['type'] === 'delete' ? 'delete' : 'put', key: String(kv['key']), value: kv['value'] ?? null, createRevision: wholeOrNull(kv['createRevision']) ?? revision, lease: wholeOrNull(kv['lease']) });
     }
     this.next = revision + 1;
   }
@@ -269,6 +286,50 @@ export class WatchFeed {
   private fail(why: string): void {
     this.stopStream();
     this.setPhase('failed', `stopped: ${why}`);
+  }
+}
+
+/** Recipe keys kept by the lock feed (beyond, the panel says some are not shown). */
+export const MAX_LOCK_KEYS = 1000;
+
+export class LockFeed {
+  private readonly keys = new Map<string, LiveLockKey>();
+  private truncated = false;
+  private readonly stream: WatchFeed;
+
+  constructor(http: FeedHttp) {
+    this.stream = new WatchFeed(http, (c) => this.apply(c));
+    // from the first revision: the history replays every key that exists now, with its create revision
+    this.stream.watch(LOCK_WATCH_PREFIX, 1);
+  }
+
+  private apply(c: WatchChange): void {
+    if (c.type === 'delete') {
+      this.keys.delete(c.key);
+      return;
+    }
+    if (!this.keys.has(c.key) && this.keys.size >= MAX_LOCK_KEYS) {
+      this.truncated = true;
+      return;
+    }
+    this.keys.set(c.key, { key: c.key, createRevision: c.createRevision, lease: c.lease, value: c.value });
+  }
+
+  state(): LiveLocksState {
+    const w = this.stream.state();
+    return { phase: w.phase, status: w.status, keys: [...this.keys.values()], truncated: this.truncated };
+  }
+
+  setActive(active: boolean): void {
+    this.stream.setActive(active);
+  }
+
+  reopenIfFailed(): void {
+    this.stream.reopenIfFailed();
+  }
+
+  dispose(): void {
+    this.stream.dispose();
   }
 }
 

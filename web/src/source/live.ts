@@ -20,7 +20,7 @@ import { LIVE_WATCH_OP, parseWatchRequest, type LiveFeeds } from '../adapters/li
 import type { NodeStyle, NodeView } from '../adapters/types.js';
 import type { Action } from '../engine/actions.js';
 import { hashText } from '../engine/hash.js';
-import { LeaseFeed, WatchFeed, type FeedHttp } from './live-feeds.js';
+import { LeaseFeed, LockFeed, WatchFeed, type FeedHttp } from './live-feeds.js';
 import type { ClusterSource, ClusterView, NodeDisplay, SourceCapabilities } from './types.js';
 
 export { exitText, type LiveExit, type LiveNodeRow, type ProcessState } from '../adapters/live.js';
@@ -109,6 +109,7 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
   private userName: string | null = null;
   private readonly watchFeed: WatchFeed | undefined;
   private readonly leaseFeed: LeaseFeed | undefined;
+  private readonly lockFeed: LockFeed | undefined;
 
   /** @param base the supervisor's origin ('' for the page's own) */
   constructor(
@@ -124,17 +125,19 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
     const feeds = adapter.feeds ?? [];
     if (feeds.includes('watch')) this.watchFeed = new WatchFeed(http);
     if (feeds.includes('leases')) this.leaseFeed = new LeaseFeed(http);
+    if (feeds.includes('locks')) this.lockFeed = new LockFeed(http);
   }
 
   /** Live mode shows or hides: the feeds (watch stream, lease polls) run only while it shows. */
   setActive(active: boolean): void {
     this.watchFeed?.setActive(active);
     this.leaseFeed?.setActive(active);
+    this.lockFeed?.setActive(active);
   }
 
   /** The feeds' state now, for the adapter's panels. */
   feeds(): LiveFeeds {
-    return { nowMs: Date.now(), ...(this.watchFeed === undefined ? {} : { watch: this.watchFeed.state() }), ...(this.leaseFeed === undefined ? {} : { leases: this.leaseFeed.state() }) };
+    return { nowMs: Date.now(), ...(this.watchFeed === undefined ? {} : { watch: this.watchFeed.state() }), ...(this.leaseFeed === undefined ? {} : { leases: this.leaseFeed.state() }), ...(this.lockFeed === undefined ? {} : { locks: this.lockFeed.state() }) };
   }
 
   get style(): NodeStyle {
@@ -347,6 +350,7 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
     this.note(`signed in as ${name}`);
     // a watch refused for want of credentials may pass now
     this.watchFeed?.reopenIfFailed();
+    this.lockFeed?.reopenIfFailed();
     this.changed();
     return { ok: true, text: `signed in as ${name}` };
   }
@@ -452,6 +456,7 @@ export class LiveSource<S = unknown, V extends NodeView = NodeView> implements C
   dispose(): void {
     this.watchFeed?.dispose();
     this.leaseFeed?.dispose();
+    this.lockFeed?.dispose();
     this.stream?.close();
     this.stream = undefined;
     this.listeners.clear();
