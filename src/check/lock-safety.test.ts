@@ -1,7 +1,7 @@
 // Hand-made lock histories for the mutex checker (three views) and the fenced-resource checker:
 // Kleppmann's two failures must be found where they are, and clean histories must pass.
 import { describe, expect, it } from 'vitest';
-import { checkFencedResource, checkGrants, checkLockSafety, checkMutex, holdIntervals, type LockEvent, type LockEventKind, type ResourceWrite } from './lock-safety.js';
+import { checkFencedResource, checkGrants, checkLockSafety, checkMutex, checkQueueGrants, holdIntervals, type LockEvent, type LockEventKind, type ResourceWrite } from './lock-safety.js';
 
 const ev = (atMs: number, by: 'service' | 'client', kind: LockEventKind, holder: string, grant: string, token: number | null = null, lock = 'L'): LockEvent => ({ atMs, by, kind, holder, grant, token, lock });
 const write = (atMs: number, holder: string, grant: string, token: number | null, accepted: boolean, resource = 'R'): ResourceWrite => ({ atMs, holder, grant, token, accepted, resource });
@@ -134,5 +134,26 @@ describe('checkLockSafety', () => {
     expect([unfenced.service.ok, unfenced.client.ok, unfenced.clientValid.ok, unfenced.grants.ok, unfenced.resource.ok]).toEqual([true, false, true, true, false]);
     const fenced = checkLockSafety(pauseEvents, [write(320, 'B', 'g2', 2, true), write(481, 'A', 'g1', 1, false)]);
     expect(fenced.resource.ok).toBe(true);
+  });
+});
+
+describe('checkQueueGrants', () => {
+  // revisions of etcd's lock service: a/1 created at 2, a/2 at 3; a/2's lease expires at 4; a/1 unlocked at 5
+  const changes = [
+    { revision: 2, key: 'a/1', type: 'put' as const },
+    { revision: 3, key: 'a/2', type: 'put' as const },
+    { revision: 4, key: 'a/2', type: 'delete' as const },
+    { revision: 5, key: 'a/1', type: 'delete' as const },
+  ];
+  it('accepts grants of a live key with nobody ahead', () => {
+    expect(checkQueueGrants(changes, [{ key: 'a/1', revision: 2, holder: 'c1', atMs: 0 }]).ok).toBe(true);
+  });
+  it("finds a grant whose key was already deleted (etcd 3.4's lock after the lease expired), and one while a predecessor was live", () => {
+    const result = checkQueueGrants(changes, [
+      { key: 'a/2', revision: 5, holder: 'c2', atMs: 10 },
+      { key: 'a/2', revision: 3, holder: 'c2', atMs: 5 },
+    ]);
+    expect(result.ok).toBe(false);
+    expect(result.byKind).toEqual({ 'granted-after-own-key-deleted': 1, 'granted-before-own-key-created': 0, 'granted-while-predecessor-live': 1 });
   });
 });

@@ -293,6 +293,114 @@ export function checkFencedResource(writes: readonly ResourceWrite[], options: F
   return { ok: violationCount === 0, accepted, refused, violations, violationCount };
 }
 
+// ================================================================ a queue lock's grants, by revision
+
+/**
+ * One change of a key under a queue lock's prefix, from the store's own history (a watch from the
+ * first revision): etcd's lock service and the recipes here keep a lock's holders and waiters as
+ * keys `<lock>/<id>`, and the holder is the live key of lowest create revision.
+ */
+export interface QueueKeyChange {
+  readonly revision: number;
+  readonly key: string;
+  readonly type: 'put' | 'delete';
+}
+
+/** A grant as the lock service answered it: the contender's key and the revision the answer was read at. */
+export interface QueueGrant {
+  readonly key: string;
+  readonly revision: number;
+  readonly holder: string;
+  /** When the client got the answer (for messages). */
+  readonly atMs: number;
+}
+
+export type QueueGrantViolationKind =
+  /** The key had been deleted (its lease expired, or it was revoked) at or before the grant's revision. */
+  | 'granted-after-own-key-deleted'
+  /** The key did not exist yet at the grant's revision. */
+  | 'granted-before-own-key-created'
+  /** A key created before it was still live at the grant's revision: its holder still held the lock. */
+  | 'granted-while-predecessor-live';
+
+export interface QueueGrantViolation {
+  readonly kind: QueueGrantViolationKind;
+  readonly grant: QueueGrant;
+  readonly message: string;
+}
+
+export interface QueueGrantsResult {
+  readonly ok: boolean;
+  readonly grants: number;
+  readonly violations: readonly QueueGrantViolation[];
+  readonly violationCount: number;
+  readonly byKind: Readonly<Record<QueueGrantViolationKind, number>>;
+}
+
+/** One life of a key: live at revisions [created, deleted). */
+interface KeyGeneration {
+  readonly key: string;
+  readonly created: number;
+  readonly deleted: number;
+}
+
+const lockOfKey = (key: string): string => key.slice(0, Math.max(0, key.lastIndexOf('/')));
+
+/**
+ * Each grant against the store's history: at the revision it was answered at, its key was live and
+ * no key of the same lock created before it was (so every earlier contender had released, expired
+ * or given up). Catches a lock service that grants a contender whose lease expired while it waited.
+ */
+export function checkQueueGrants(changes: readonly QueueKeyChange[], grants: readonly QueueGrant[], options: MutexOptions = {}): QueueGrantsResult {
+  const max = options.maxReported ?? DEFAULT_MAX_REPORTED;
+  const generations = new Map<string, KeyGeneration[]>();
+  const createdAt = new Map<string, number>();
+  for (const c of [...changes].sort((a, b) => a.revision - b.revision)) {
+    const open = createdAt.get(c.key);
+    if (c.type === 'put') {
+      if (open === undefined) createdAt.set(c.key, c.revision);
+      continue;
+    }
+    if (open === undefined) continue; // a delete of an absent key changes nothing
+    createdAt.delete(c.key);
+    const lock = lockOfKey(c.key);
+    let list = generations.get(lock);
+    if (list === undefined) generations.set(lock, (list = []));
+    list.push({ key: c.key, created: open, deleted: c.revision });
+  }
+  for (const [key, created] of createdAt) {
+    const lock = lockOfKey(key);
+    let list = generations.get(lock);
+    if (list === undefined) generations.set(lock, (list = []));
+    list.push({ key, created, deleted: Number.POSITIVE_INFINITY });
+  }
+  const byKind: Record<QueueGrantViolationKind, number> = { 'granted-after-own-key-deleted': 0, 'granted-before-own-key-created': 0, 'granted-while-predecessor-live': 0 };
+  const violations: QueueGrantViolation[] = [];
+  let violationCount = 0;
+  const report = (kind: QueueGrantViolationKind, grant: QueueGrant, message: string): void => {
+    violationCount++;
+    byKind[kind]++;
+    if (violations.length < max) violations.push({ kind, grant, message });
+  };
+  for (const g of grants) {
+    const list = generations.get(lockOfKey(g.key)) ?? [];
+    const what = `${g.holder}'s grant of ${JSON.stringify(g.key)} at revision ${g.revision} (${g.atMs} ms)`;
+    // the generation of this key that the grant speaks of: the last one created at or before the revision
+    const own = list.filter((x) => x.key === g.key && x.created <= g.revision).sort((a, b) => b.created - a.created)[0];
+    if (own === undefined) {
+      report('granted-before-own-key-created', g, `${what}: the key did not exist yet`);
+      continue;
+    }
+    if (own.deleted <= g.revision) {
+      report('granted-after-own-key-deleted', g, `${what}: the key was deleted at revision ${own.deleted}, before the grant`);
+      continue;
+    }
+    const ahead = list.find((x) => x.created < own.created && x.created <= g.revision && x.deleted > g.revision);
+    if (ahead !== undefined) report('granted-while-predecessor-live', g, `${what}: ${JSON.stringify(ahead.key)}, created at revision ${ahead.created}, was still live (deleted at ${Number.isFinite(ahead.deleted) ? ahead.deleted : 'never'})`);
+  }
+  return { ok: violationCount === 0, grants: grants.length, violations, violationCount, byKind };
+}
+
 // ================================================================ everything at once
 
 export interface LockSafetyReport {

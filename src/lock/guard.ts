@@ -1,9 +1,14 @@
 // Fenced resources: refuse a write whose fencing token is below the highest one seen. On Synod's
-// KV as one txn (the fence key and the write change together, or neither does); elsewhere as a
-// function over lockcore's checkFence, for a store that keeps the highest token itself (docs/locks.md).
+// KV and on etcd as one txn, on Redis as one Lua script (the fence key and the write change
+// together, or neither does); elsewhere as a function over lockcore's checkFence (docs/locks.md).
+import type { Etcd3, ICompare, IRequestOp, ITxnResponse } from 'etcd3';
+import type { Redis } from 'ioredis';
 import type { JsonValue, SynodClient, TxnOp, TxnOpResult } from '../client/index.js';
 import { checkFence } from '../lockcore/index.js';
 import { LockError } from './errors.js';
+import { lockErrorOfEtcd } from './etcd-kv.js';
+import { redisCallError, runScript } from './redis-connection.js';
+import { FENCED_SET } from './redis-scripts.js';
 import { lockErrorOfSynod } from './synod-kv.js';
 
 const GUARD = 'guard';
@@ -47,8 +52,7 @@ export interface FencedWriteResult {
 export async function fencedTxn(client: SynodClient, input: FencedTxnInput): Promise<FencedWriteResult> {
   const { fenceKey, ops } = input;
   // null and bad tokens are refused here, before anything is sent
-  const token = admitFencedWrite(null, input.token, JSON.stringify(fenceKey));
-  if (ops.some((op) => 'key' in op && op.key === fenceKey)) throw new LockError('BAD_REQUEST', `the guarded writes must not touch the fence key ${JSON.stringify(fenceKey)}`, GUARD);
+  const token = checkedInput(fenceKey, input.token, ops.flatMap((op) => ('key' in op ? [op.key] : [])));
   const write: TxnOp[] = [{ op: 'put', key: fenceKey, value: token }, ...ops];
   let answer;
   try {
@@ -70,16 +74,125 @@ export async function fencedTxn(client: SynodClient, input: FencedTxnInput): Pro
   } catch (err) {
     throw lockErrorOfSynod(err, `fenced write at ${JSON.stringify(fenceKey)}`);
   }
-  if (answer.succeeded) {
-    const highest = (answer.results[0] as TxnOpResult)['value'];
-    throw new LockError('STALE_TOKEN', `${JSON.stringify(fenceKey)}: token ${token} is below ${String(highest)}, the highest this resource accepted: its holder was superseded`, GUARD);
-  }
+  if (answer.succeeded) throw staleToken(fenceKey, token, String((answer.results[0] as TxnOpResult)['value']));
   const first = answer.results[0] as TxnOpResult & { succeeded?: boolean; results?: TxnOpResult[] };
   if (first.succeeded === true) return { revision: answer.revision, results: (first.results ?? []).slice(1) };
   const second = (first.results ?? [])[0] as (TxnOpResult & { succeeded?: boolean; results?: TxnOpResult[] }) | undefined;
   if (second?.succeeded === true) return { revision: answer.revision, results: (second.results ?? []).slice(1) };
-  const held = (second?.results ?? [])[0]?.['value'];
-  throw new LockError('BAD_REQUEST', `the fence key ${JSON.stringify(fenceKey)} holds ${JSON.stringify(held)}, not a token: give the guard a key of its own`, GUARD);
+  throw notAFence(fenceKey, (second?.results ?? [])[0]?.['value']);
+}
+
+/** The refusal of every guard here: the holder of `token` was superseded by one of `highest`. */
+function staleToken(fenceKey: string, token: number, highest: string): LockError {
+  return new LockError('STALE_TOKEN', `${JSON.stringify(fenceKey)}: token ${token} is below ${highest}, the highest this resource accepted: its holder was superseded`, GUARD);
+}
+
+function notAFence(fenceKey: string, held: unknown): LockError {
+  return new LockError('BAD_REQUEST', `the fence key ${JSON.stringify(fenceKey)} holds ${JSON.stringify(held)}, not a token: give the guard a key of its own`, GUARD);
+}
+
+/** Checks a guarded write's token and keys before anything is sent: the token, as a whole number. */
+function checkedInput(fenceKey: string, token: number | null, keys: readonly string[]): number {
+  const checked = admitFencedWrite(null, token, JSON.stringify(fenceKey));
+  if (keys.includes(fenceKey)) throw new LockError('BAD_REQUEST', `the guarded writes must not touch the fence key ${JSON.stringify(fenceKey)}`, GUARD);
+  return checked;
+}
+
+// ================================================================ on etcd
+
+/**
+ * etcd compares values as bytes, so the fence holds the token in decimal, zero-padded to this many
+ * digits: byte order is then number order (a safe integer has at most 16 digits).
+ */
+export const ETCD_FENCE_DIGITS = 20;
+const fenceText = (token: number): string => String(token).padStart(ETCD_FENCE_DIGITS, '0');
+const FENCE_TEXT = new RegExp(`^\\d{${ETCD_FENCE_DIGITS}}$`);
+
+/** A write a fenced etcd txn makes when the token is accepted. */
+export type EtcdFencedOp = { readonly op: 'put'; readonly key: string; readonly value: string } | { readonly op: 'delete'; readonly key: string };
+
+export interface EtcdFencedTxnInput {
+  /** The key that holds the highest token accepted (zero-padded decimal; the guard's alone). */
+  readonly fenceKey: string;
+  readonly token: number | null;
+  readonly ops: readonly EtcdFencedOp[];
+}
+
+const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+/**
+ * `fencedTxn` on etcd: runs `ops` only if `token` is at least the highest token stored at
+ * `fenceKey`, and stores it there, in one (nested) txn. STALE_TOKEN when refused (nothing
+ * changes); BAD_REQUEST when the fence key holds something that is not a padded token above "".
+ */
+export async function fencedEtcdTxn(client: Etcd3, input: EtcdFencedTxnInput): Promise<{ readonly revision: number }> {
+  const { fenceKey, ops } = input;
+  const token = checkedInput(fenceKey, input.token, ops.map((op) => op.key));
+  const key = utf8(fenceKey);
+  const write: IRequestOp[] = [
+    { request_put: { key, value: utf8(fenceText(token)) } },
+    ...ops.map((op): IRequestOp => (op.op === 'put' ? { request_put: { key: utf8(op.key), value: utf8(op.value) } } : { request_delete_range: { key: utf8(op.key) } })),
+  ];
+  const read: IRequestOp = { request_range: { key } };
+  const compare = (result: 'Greater' | 'Less', value: string): ICompare => ({ key, target: 'Value', result, value: utf8(value) });
+  let answer: ITxnResponse;
+  try {
+    answer = await client.kv.txn({
+      // a stored token above this one: refused (a value compare with an absent key is false)
+      compare: [compare('Greater', fenceText(token))],
+      success: [read],
+      failure: [
+        {
+          request_txn: {
+            // no fence yet: the first write
+            compare: [{ key, target: 'Version', result: 'Equal', version: 0 }],
+            success: write,
+            failure: [{ request_txn: { compare: [compare('Less', fenceText(token + 1))], success: write, failure: [read] } }],
+          },
+        },
+      ],
+    });
+  } catch (err) {
+    throw lockErrorOfEtcd(err, `fenced write at ${JSON.stringify(fenceKey)}`);
+  }
+  const revision = Number(answer.header.revision);
+  const heldOf = (response: ITxnResponse): string | undefined => response.responses[0]?.response_range?.kvs[0]?.value.toString('utf8');
+  if (answer.succeeded) {
+    const held = heldOf(answer);
+    throw held !== undefined && FENCE_TEXT.test(held) ? staleToken(fenceKey, token, String(Number(held))) : notAFence(fenceKey, held);
+  }
+  const first = answer.responses[0]?.response_txn;
+  if (first?.succeeded === true) return { revision };
+  const second = first?.responses[0]?.response_txn;
+  if (second?.succeeded === true) return { revision };
+  throw notAFence(fenceKey, second === undefined ? undefined : heldOf(second));
+}
+
+/** `fencedEtcdTxn` for one put. */
+export function fencedEtcdWrite(client: Etcd3, input: { readonly fenceKey: string; readonly token: number | null; readonly key: string; readonly value: string }): Promise<{ readonly revision: number }> {
+  return fencedEtcdTxn(client, { fenceKey: input.fenceKey, token: input.token, ops: [{ op: 'put', key: input.key, value: input.value }] });
+}
+
+// ================================================================ on Redis
+
+/**
+ * The guard on one Redis server: sets `key` to `value` only if `token` is at least the highest
+ * token stored at `fenceKey`, and stores it there, in one Lua script (FENCED_SET). STALE_TOKEN
+ * when refused (nothing changes); BAD_REQUEST when the fence key holds something else.
+ */
+export async function fencedRedisWrite(redis: Redis, input: { readonly fenceKey: string; readonly token: number | null; readonly key: string; readonly value: string }): Promise<void> {
+  const { fenceKey, key, value } = input;
+  const token = checkedInput(fenceKey, input.token, [key]);
+  let reply: unknown;
+  try {
+    reply = await runScript(redis, FENCED_SET, [fenceKey, key], [token, value]);
+  } catch (err) {
+    throw redisCallError(err, GUARD, `fenced write at ${JSON.stringify(fenceKey)}`);
+  }
+  if (!Array.isArray(reply) || typeof reply[0] !== 'number') throw new LockError('BACKEND_ERROR', `fenced write at ${JSON.stringify(fenceKey)}: an answer of the wrong shape: ${JSON.stringify(reply)}`, GUARD);
+  const held = String(reply[1]);
+  if (reply[0] === 1) return;
+  throw reply[0] === 0 ? staleToken(fenceKey, token, held) : notAFence(fenceKey, held);
 }
 
 /** `fencedTxn` for one put: writes `value` at `key` if `token` is not stale for `fenceKey`. */

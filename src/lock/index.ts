@@ -8,7 +8,7 @@ export type { LeaseKv } from './lease-kv.js';
 export { SynodLeaseKv, type SynodLeaseKvOptions } from './synod-kv.js';
 export { EtcdLeaseKv, type EtcdLeaseKvOptions } from './etcd-kv.js';
 export { keepGrantAlive, usingLock, type GrantKeeper, type KeepAliveOptions } from './using.js';
-export { admitFencedWrite, fencedTxn, fencedWrite, type FencedTxnInput, type FencedWriteResult } from './guard.js';
+export { admitFencedWrite, ETCD_FENCE_DIGITS, fencedEtcdTxn, fencedEtcdWrite, fencedRedisWrite, fencedTxn, fencedWrite, type EtcdFencedOp, type EtcdFencedTxnInput, type FencedTxnInput, type FencedWriteResult } from './guard.js';
 // Redis (one server: fencing tokens, FIFO waiting, semaphore and read-write lock) and Redlock
 // (N independent servers: no fencing token; no semaphore or read-write lock)
 export { MIN_TTL_MS, MAX_TTL_MS } from './redis-arguments.js';

@@ -390,3 +390,20 @@ prune_waiters(queue, alive, writers)
 wake_runnable(ARGV[2])
 return 1
 `);
+
+/**
+ * A fenced write (the guard's, guard.ts): sets the data keys only if the token is at least the
+ * highest one stored at the fence key, and stores it there, in one step.
+ * KEYS: fence, then the data keys. ARGV: token (a whole number), then one value per data key.
+ * Returns {1, token} (written) | {0, highest} (stale: nothing changed) | {-1, what the fence key holds} (not a token).
+ */
+export const FENCED_SET = luaScript('fenced-set', `
+local held = redis.call('GET', KEYS[1])
+if held then
+  if not string.match(held, '^%d+$') then return {-1, held} end
+  if tonumber(held) > tonumber(ARGV[1]) then return {0, held} end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i]) end
+return {1, ARGV[1]}
+`);

@@ -25,7 +25,15 @@ export function ensureEtcd(options: { readonly install?: boolean } = {}): string
 
 export interface EtcdCluster {
   readonly clientUrls: string[];
+  /** The members' processes, by member index (a restarted member's entry is its new process). */
   readonly processes: ChildProcess[];
+  /** Crashes member i (SIGKILL, after a SIGCONT in case it was paused); its data dir stays. */
+  kill(i: number): Promise<void>;
+  /** Starts member i again on its ports and data dir (after `kill`). */
+  restart(i: number): Promise<void>;
+  /** Freezes member i (SIGSTOP) until `resume`. */
+  pause(i: number): void;
+  resume(i: number): void;
   stop(): Promise<void>;
 }
 
@@ -56,26 +64,51 @@ export async function startEtcdCluster(dataDir: string, members: number, ports: 
   const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
   // a member that cannot bind exits, and the health check would then reach whoever holds the port
   for (const p of memberPorts) for (const port of [p.client, p.peer]) await ensurePortFree(port);
-  const processes = names.map((name, i) => {
+  const stderrTails = names.map(() => '');
+  const spawnMember = (i: number): ChildProcess => {
+    const name = names[i] as string;
     const dir = join(dataDir, name);
     mkdirSync(dir, { recursive: true });
-    return spawn(bin, [
+    // a restarted member reads its data dir and ignores the initial-cluster flags
+    const child = spawn(bin, [
       '--name', name, '--data-dir', dir,
       '--listen-client-urls', clientUrls[i] as string, '--advertise-client-urls', clientUrls[i] as string,
       '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
       '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', options.token ?? 'synod-bench',
       '--log-level', 'error', '--quota-backend-bytes', String(8 * 1024 ** 3),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  });
-  const stderrTails = processes.map(() => '');
-  processes.forEach((p, i) => p.stderr?.on('data', (chunk: Buffer) => void (stderrTails[i] = `${stderrTails[i]}${chunk.toString('utf8')}`.slice(-2000))));
+    child.stderr?.on('data', (chunk: Buffer) => void (stderrTails[i] = `${stderrTails[i]}${chunk.toString('utf8')}`.slice(-2000)));
+    return child;
+  };
+  const processes = names.map((_, i) => spawnMember(i));
   const exited = (p: ChildProcess): boolean => p.exitCode !== null || p.signalCode !== null;
+  const whenExited = (p: ChildProcess): Promise<unknown> => (exited(p) ? Promise.resolve() : new Promise((r) => p.once('exit', r)));
+  const member = (i: number): ChildProcess => {
+    const p = processes[i];
+    if (p === undefined) throw new Error(`no etcd member ${i} (there are ${processes.length})`);
+    return p;
+  };
   const cluster: EtcdCluster = {
     clientUrls,
     processes,
+    kill: async (i) => {
+      const p = member(i);
+      p.kill('SIGCONT');
+      p.kill('SIGKILL');
+      await whenExited(p);
+    },
+    restart: async (i) => {
+      if (!exited(member(i))) throw new Error(`etcd member ${i} is still running`);
+      processes[i] = spawnMember(i);
+    },
+    pause: (i) => void member(i).kill('SIGSTOP'),
+    resume: (i) => void member(i).kill('SIGCONT'),
     stop: async () => {
-      for (const p of processes) p.kill('SIGTERM');
-      await Promise.all(processes.map((p) => (exited(p) ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
+      for (const p of processes) {
+        p.kill('SIGCONT');
+        p.kill('SIGTERM');
+      }
+      await Promise.all(processes.map(whenExited));
     },
   };
   const checkAlive = (): void => {
@@ -101,7 +134,16 @@ async function ensurePortFree(port: number): Promise<void> {
   });
 }
 
-async function etcdHealthy(url: string): Promise<boolean> {
+/** The client URL of the member that is the leader (etcd clients may talk to any member; the bench uses the leader). */
+export async function findEtcdLeader(clientUrls: readonly string[], agent: Agent): Promise<string> {
+  for (const url of clientUrls) {
+    const s = (await httpJson('POST', `${url}/v3/maintenance/status`, {}, agent)) as { leader: string; header: { member_id: string } };
+    if (s.leader === s.header.member_id) return url;
+  }
+  throw new Error('no etcd member says it is the leader');
+}
+
+export async function etcdHealthy(url: string): Promise<boolean> {
   try {
     const body = await httpJson('GET', `${url}/health`, undefined, new Agent());
     return (body as { health?: string }).health === 'true';
