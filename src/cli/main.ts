@@ -15,6 +15,8 @@ import { registerAuthCommands } from './auth.js';
 import { registerLeaseCommands } from './lease.js';
 import { registerTxnCommand } from './txn.js';
 import { registerWatchCommand } from './watch.js';
+import { registerLockCommand } from './lock.js';
+import { registerElectCommand } from './elect.js';
 
 const program = new Command();
 program
@@ -23,7 +25,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerLeaseCommands, registerTxnCommand, registerWatchCommand, registerAdminCommands, registerAuthCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerLeaseCommands, registerTxnCommand, registerWatchCommand, registerLockCommand, registerElectCommand, registerAdminCommands, registerAuthCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.

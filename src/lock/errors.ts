@@ -19,6 +19,8 @@ export type LockErrorCode =
   | 'UNSUPPORTED'
   /** A fenced resource refused a write whose token is below the highest it has seen. */
   | 'STALE_TOKEN'
+  /** STONITH: powering off a previous holder failed, so this holder must not go on (src/lock/stonith.ts). */
+  | 'STONITH_FAILED'
   /** The backend answered but refused for a reason of its own (permission denied, a limit, a malformed answer); see `cause`. */
   | 'BACKEND_ERROR';
 

@@ -16,3 +16,5 @@ export type { RedisEndpoint, RedisConnectionOptions } from './redis-connection.j
 export { createRedisLock, type RedisBackendOptions } from './redis.js';
 export { createRedisReadWriteLock, createRedisSemaphore } from './redis-recipes.js';
 export { createRedlock, createRedlockReadWriteLock, createRedlockSemaphore, type RedlockOptions } from './redlock.js';
+// STONITH: a new holder powers off the previous one (by the target it recorded) before its work
+export { KvStonithRecords, MAX_STONITH_RECORDS, takeOverWithStonith, usingLockWithStonith, type StonithOptions, type StonithRecord, type StonithRecords } from './stonith.js';

@@ -24,7 +24,7 @@ export interface KvCompare {
 }
 
 export type KvOp =
-  /** A put attached to `lease` (it must exist, else the txn fails with LEASE_LOST). */
+  /** A put attached to `lease` (it must exist, else the txn fails with LEASE_LOST); lease "0": none, the key stays until deleted. */
   | { readonly op: 'put'; readonly key: string; readonly value: string; readonly lease: LeaseId }
   | { readonly op: 'delete'; readonly key: string }
   /** Every key under `prefix`, at the txn's revision, ordered by create revision. */

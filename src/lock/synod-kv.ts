@@ -39,7 +39,8 @@ function entriesOf(items: unknown, more: unknown, prefix: string): KvEntry[] {
 function txnOp(op: KvOp): TxnOp {
   switch (op.op) {
     case 'put':
-      return { op: 'put', key: op.key, value: op.value, lease: leaseNumber(op.lease) };
+      // lease "0": a key without a lease (a STONITH record must outlive its holder's lease)
+      return op.lease === '0' ? { op: 'put', key: op.key, value: op.value } : { op: 'put', key: op.key, value: op.value, lease: leaseNumber(op.lease) };
     case 'delete':
       return { op: 'delete', key: op.key };
     case 'range':

@@ -1,7 +1,8 @@
 // The supervisor's control server (loopback only): process control (kill, pause, resume, restart;
 // root only when the nodes have authentication on), the node list and its event stream, a
 // key-value, lease and auth proxy to the nodes, a pass-through of a node's watch stream
-// (watch-proxy.ts), and the dashboard at its root, so the page needs no CORS.
+// (watch-proxy.ts), STONITH targets (stonith.ts: registered processes a lock's next holder has
+// killed), and the dashboard at its root, so the page needs no CORS.
 import { createServer, type IncomingMessage } from 'node:http';
 import { originGuard } from '../server/guard.js';
 import { expectObject, HttpError, Router, serve, type ApiResponse, type RequestGuard } from '../server/http.js';
@@ -10,6 +11,7 @@ import { SupervisorError } from './errors.js';
 import { callApi, encodeSegment, type ClientTls } from './node-client.js';
 import type { NodeProcesses } from './processes.js';
 import { describeNode, StatusFeed, type NodeInfo } from './status-feed.js';
+import { StonithTargets } from './stonith.js';
 import { WatchProxy } from './watch-proxy.js';
 
 /** One attempt of the key-value proxy (a follower forwards to the leader, which waits up to 5 s). */
@@ -38,7 +40,7 @@ export interface ControlServer {
 }
 
 /** The HTTP status of a process-control refusal. */
-const STATUS_OF_CODE: Readonly<Record<string, number>> = { NO_SUCH_NODE: 404, NOT_RUNNING: 409, RUNNING: 409 };
+const STATUS_OF_CODE: Readonly<Record<string, number>> = { NO_SUCH_NODE: 404, NOT_RUNNING: 409, RUNNING: 409, NO_SUCH_TARGET: 404, NO_SUCH_PROCESS: 404, PROTECTED_PROCESS: 403, TOO_MANY_TARGETS: 429, STONITH_FAILED: 500 };
 
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
   const { processes, endpoints, tls } = o;
@@ -58,17 +60,20 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     if (who.user == null) throw new HttpError(401, 'UNAUTHENTICATED', 'authentication is on: log in as root to control the nodes');
     if (!(who.roles ?? []).includes('root')) throw new HttpError(403, 'PERMISSION_DENIED', `${who.user} is not root`);
   };
-  const act = async (r: { headers: ReadonlyMap<string, string> }, fn: () => void): Promise<ApiResponse> => {
+  const act = async (r: { headers: ReadonlyMap<string, string> }, fn: () => unknown): Promise<ApiResponse> => {
     await requireRoot(r.headers);
+    let result: unknown;
     try {
-      fn();
+      result = await fn();
     } catch (err) {
       if (err instanceof SupervisorError) throw new HttpError(STATUS_OF_CODE[err.code] ?? 400, err.code, err.message);
       throw err;
     }
     feed.poke();
-    return { status: 200, body: { ok: true } };
+    return { status: 200, body: typeof result === 'object' && result !== null ? { ok: true, ...result } : { ok: true } };
   };
+  // never the node processes (the supervisor itself and its ancestors are refused by StonithTargets)
+  const stonith = new StonithTargets(() => processes.list().flatMap((p) => (p.pid === null ? [] : [p.pid])));
   const kv = (method: 'GET' | 'PUT', key: string, body: unknown, headers: ReadonlyMap<string, string>): Promise<ApiResponse> => proxy(method, `/v1/kv/${encodeSegment(key)}`, body, headers.get('authorization'));
   const put = (r: { params: Readonly<Record<string, string>>; body: unknown; headers: ReadonlyMap<string, string> }): Promise<ApiResponse> => {
     const body = expectObject(r.body, 'put');
@@ -87,6 +92,10 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     .add('POST', '/api/nodes/:id/pause', (r) => act(r, () => processes.signal(id(r), 'SIGSTOP')), open)
     .add('POST', '/api/nodes/:id/resume', (r) => act(r, () => processes.signal(id(r), 'SIGCONT')), open)
     .add('POST', '/api/nodes/:id/restart', (r) => act(r, () => processes.restart(id(r))), open)
+    // STONITH (docs/locks.md): a process registers itself; a lock's next holder powers it off by id
+    .add('POST', '/api/stonith/targets', (r) => act(r, () => stonith.register(expectObject(r.body, 'register')['pid'])), open)
+    .add('DELETE', '/api/stonith/targets/:id', (r) => act(r, () => stonith.unregister(id(r))), open)
+    .add('POST', '/api/stonith/targets/:id/power-off', (r) => act(r, () => stonith.powerOff(id(r))), open)
     .add('GET', '/api/kv/:key', (r) => kv('GET', r.params['key'] as string, undefined, r.headers), open)
     .add('POST', '/api/kv/:key', put, open)
     .add('PUT', '/api/kv/:key', put, open)

@@ -1,6 +1,6 @@
 // An in-process KV cluster for tests of the real `synod` command, and the command spawned against
 // it: the cluster runs in the test's process, so the command is spawned (never spawnSync, which
-// would stop the nodes answering while it runs).
+// would stop the nodes answering while it runs). `startSynod` spawns it against any cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
 import { http, trackChild, waitUntil } from '../../server/test/harness.js';
@@ -14,6 +14,18 @@ export interface CliCluster {
   start(args: readonly string[], input?: string): { child: ChildProcess; done: Promise<CliRun>; stdout: () => string };
   /** `synod ARGS` to its end. */
   synod(args: readonly string[], input?: string): Promise<CliRun>;
+}
+
+/** A `synod` command started from source with `env` added to this process's, `input` on its stdin; `signal`: what killed it, if anything did. */
+export function startSynod(args: readonly string[], o: { env?: Readonly<Record<string, string>>; input?: string } = {}): { child: ChildProcess; done: Promise<CliRun & { signal: NodeJS.Signals | null }>; stdout: () => string; stderr: () => string } {
+  const child = trackChild(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...o.env } }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin?.end(o.input ?? '');
+  const done = new Promise<CliRun & { signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (status, signal) => resolve({ status, signal, stdout, stderr })));
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** Starts a 3-node in-process cluster before the file's tests (with a leader) and closes it after. */
@@ -32,16 +44,7 @@ export function useCliCluster(options: Parameters<typeof startInProcessCluster>[
   afterAll(async () => {
     await cluster?.close();
   });
-  const start: CliCluster['start'] = (args, input) => {
-    const child = trackChild(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SYNOD_ENDPOINTS: endpoints } }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdin?.end(input ?? '');
-    const done = new Promise<CliRun>((resolve) => child.once('exit', (status) => resolve({ status, stdout, stderr })));
-    return { child, done, stdout: () => stdout };
-  };
+  const start: CliCluster['start'] = (args, input) => startSynod(args, { env: { SYNOD_ENDPOINTS: endpoints }, ...(input === undefined ? {} : { input }) });
   return {
     cluster: () => {
       if (cluster === undefined) throw new Error('the cluster starts in beforeAll');
