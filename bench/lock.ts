@@ -331,7 +331,7 @@ async function measureScenario(target: LockTarget, scenario: ScenarioName, optio
     const serverMs = target.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - serverBefore;
     const client = process.cpuUsage(clientBefore);
     const measured: Measured = { load: r, serverCpuUsPerOp: (serverMs * 1000) / Math.max(1, r.ops), clientCpuUsPerOp: (client.user + client.system) / Math.max(1, r.ops) };
-    say(`  ${target.name.padEnd(NAME_WIDTH)} ${s.label.padEnd(18)} ${formatMeasured(measured)}`);
+    say(`  ${target.name.padEnd(NAME_WIDTH)} ${s.label.padEnd(20)} ${formatMeasured(measured)}`);
     if (target.fencing && r.overlaps + r.tokenRegressions > 0) throw new Error(`${target.name}, ${s.label}: the lock broke (${r.overlaps} overlapping holders, ${r.tokenRegressions} tokens not increasing); its figures mean nothing`);
     return measured;
   } finally {
@@ -448,7 +448,7 @@ function report(options: LockBenchOptions, results: ReadonlyMap<RowName, Readonl
       const r = ratioOf(rounds(results, a, scenario), rounds(results, b, scenario));
       return r === undefined ? `${a}/${b} -` : `${a}/${b} ${r.throughput.toFixed(2)}x rate, ${r.p99.toFixed(2)}x p99`;
     });
-    say(`  ${SCENARIOS[scenario].label.padEnd(18)} ${parts.join('   ')}`);
+    say(`  ${SCENARIOS[scenario].label.padEnd(20)} ${parts.join('   ')}`);
   }
 }
 
