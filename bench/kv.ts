@@ -12,6 +12,7 @@ import { connectEtcdGrpc } from './lib/etcd-grpc.js';
 import { LeanHttpClient } from './lib/http-client.js';
 import type { KvTarget, KvWatch } from './lib/kv-target.js';
 import { formatLoad, runLoad, type LoadResult } from './lib/load.js';
+import { cpuMs, median, optionValue } from './lib/measure.js';
 import { runWatchLoad, type WatchResult } from './lib/watch-load.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -160,15 +161,6 @@ async function etcdGrpcTarget(dir: string, agent: Agent, _options: TargetOptions
 }
 
 const MAKERS: Record<TargetName, (dir: string, agent: Agent, options: TargetOptions) => Promise<KvTarget>> = { synod: synodTarget, 'etcd-json': etcdJsonTarget, 'etcd-grpc': etcdGrpcTarget };
-
-/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * The machine's CPU time so far, from /proc/stat's first line: all of it, and what the hypervisor
@@ -320,26 +312,12 @@ async function measureMemory(target: KvTarget, pids: readonly number[], quick: b
   return rssMiB;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /** One target's results across rounds (each round runs a fresh cluster). */
 interface Running {
   readonly name: TargetName;
   readonly lacking: string;
   readonly rounds: RoundResult[];
   rssMiB: number[];
-}
-
-function optionValue(args: readonly string[], flag: string): string | undefined {
-  const at = args.indexOf(flag);
-  if (at < 0) return undefined;
-  const value = args[at + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
-  return value;
 }
 
 function parseOnly(value: string | undefined): TargetName[] {
