@@ -62,7 +62,12 @@ async function runElect(name: string, values: readonly string[], flags: ElectFla
   try {
     election = await openElection(flags);
     const anyElection = election as Election<number | null>;
-    const observing = observe(anyElection, name, stop.signal, (leader) => say(shown(name, leader, json)));
+    // a campaigner prints its own term once, as "elected", not again as the leader it observes
+    let own: { readonly value: string; readonly token: number | null } | undefined = undefined;
+    const isOwn = (leader: Leader<number | null> | null): boolean => own !== undefined && leader !== null && leader.value === own.value && leader.token === own.token;
+    const observing = observe(anyElection, name, stop.signal, (leader) => {
+      if (!isOwn(leader)) say(shown(name, leader, json));
+    });
     if (flags.listen === true) return await observing;
     // a campaigner's view of the others is a bonus: its own term is what it answers for
     observing.catch(() => undefined);
@@ -74,6 +79,7 @@ async function runElect(name: string, values: readonly string[], flags: ElectFla
       if (isLockError(err, 'LOCK_ABORTED') && received !== undefined) throw new CliError('LOCK_ABORTED', `interrupted by ${received} while campaigning`, 128 + (constants.signals[received] ?? 0));
       throw err;
     }
+    own = { value: leadership.value, token: leadership.token };
     say(shown(name, leadership, json, 'elected'));
     const lost = await new Promise<boolean>((resolve) => {
       if (leadership.signal.aborted) return resolve(true);
