@@ -51,7 +51,11 @@ export async function runLoad(options: LoadOptions, op: (i: number) => Promise<v
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
-  const wallMs = performance.now() - start;
+  return summarizeLoad(latencies, errors, performance.now() - start, samples);
+}
+
+/** A run's result from its latencies (sorted here), error count, wall time and error samples. */
+export function summarizeLoad(latencies: number[], errors: number, wallMs: number, samples: ReadonlyMap<string, number>): LoadResult {
   latencies.sort((a, b) => a - b);
   return {
     ops: latencies.length,

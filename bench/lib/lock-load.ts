@@ -2,7 +2,7 @@
 // release on its own lock name (or all on one), for a fixed time; latency from the acquire call to
 // the release's answer. A ledger counts overlapping holders and fencing tokens that went backwards,
 // so that a broken lock cannot pass for a fast one.
-import { percentile } from './load.js';
+import { summarizeLoad, type LoadResult } from './load.js';
 
 /** A grant as the load sees it: its fencing token (null where the backend has none) and how to give it back. */
 export interface HeldLock {
@@ -56,23 +56,13 @@ export interface LockLoadOptions {
   readonly maxOpsPerClient?: number;
 }
 
-export interface LockLoadResult {
-  /** Completed acquire+release pairs. */
-  readonly ops: number;
-  readonly errors: number;
-  readonly wallMs: number;
-  readonly opsPerSecond: number;
-  /** From the acquire call to the release's answer (ms). */
-  readonly latencyMsP50: number;
-  readonly latencyMsP99: number;
-  readonly latencyMsMax: number;
+/** A load's result (`ops` are acquire+release pairs, latency from the acquire call to the release's answer) with the lock's own counts. */
+export interface LockLoadResult extends LoadResult {
   /** The fewest and the most pairs one client completed (fairness under contention). */
   readonly clientOpsMin: number;
   readonly clientOpsMax: number;
   readonly overlaps: number;
   readonly tokenRegressions: number;
-  /** Up to three distinct error messages with their counts. */
-  readonly errorSamples: readonly { readonly message: string; readonly count: number }[];
 }
 
 const DEFAULT_MAX_OPS_PER_CLIENT = 1_000_000;
@@ -126,20 +116,11 @@ export async function runLockLoad(clients: readonly LockClient[], options: LockL
     }
   };
   await Promise.all(clients.map(loop));
-  const wallMs = performance.now() - start;
-  latencies.sort((a, b) => a - b);
   return {
-    ops: latencies.length,
-    errors,
-    wallMs,
-    opsPerSecond: latencies.length / (wallMs / 1000),
-    latencyMsP50: percentile(latencies, 50),
-    latencyMsP99: percentile(latencies, 99),
-    latencyMsMax: latencies[latencies.length - 1] ?? NaN,
+    ...summarizeLoad(latencies, errors, performance.now() - start, samples),
     clientOpsMin: Math.min(...perClient),
     clientOpsMax: Math.max(...perClient),
     overlaps: ledger.overlaps,
     tokenRegressions: ledger.tokenRegressions,
-    errorSamples: [...samples].map(([message, count]) => ({ message, count })),
   };
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -37,6 +38,31 @@ export async function serve(dir: string): Promise<{ url: string; close: () => Pr
     url: `http://127.0.0.1:${port}/`,
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
+}
+
+/**
+ * For one describe block: builds the visualizer into a directory of its own (test files run in
+ * parallel), serves it and starts Chromium before the tests, and stops and removes both after.
+ */
+export function useServedApp(prefix: string): { readonly url: () => string; readonly browser: () => Browser } {
+  let server: { url: string; close: () => Promise<void> } | undefined;
+  let browser: Browser | undefined;
+  let webDir = '';
+  beforeAll(async () => {
+    webDir = await mkdtemp(join(tmpdir(), prefix));
+    [, browser] = await Promise.all([buildApp(webDir), launch()]);
+    server = await serve(webDir);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (webDir !== '') await rm(webDir, { recursive: true, force: true });
+  });
+  const started = <T>(x: T | undefined): T => {
+    if (x === undefined) throw new Error('the app is not served: useServedApp starts it in beforeAll');
+    return x;
+  };
+  return { url: () => started(server).url, browser: () => started(browser) };
 }
 
 export interface Browser {

@@ -3,18 +3,15 @@
 // content, the history left to the kv model, the guided watch scenario, live mode's panels drawn
 // from their feeds), then in Chromium like a user: issue a txn from the page, see its events in the watch
 // panel, scrub back and forth (previews from cached frames and replays), and grant a lease.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kvLiveAdapter } from '../../web/src/adapters/live-kv.js';
 import { raftAdapter } from '../../web/src/adapters/raft.js';
 import type { PanelContent, TableContent } from '../../web/src/adapters/types.js';
 import { decodeRun, encodeRun, RunFormatError, type Action, type RunSpec } from '../../web/src/engine/actions.js';
 import { SimSession } from '../../web/src/engine/session.js';
 import { SimulationSource } from '../../web/src/source/simulation.js';
-import { buildApp, CHROMIUM, goTo, hasChromium, launch, screenshot, serve, status, type Browser } from './harness.js';
+import { CHROMIUM, goTo, hasChromium, screenshot, status, useServedApp } from './harness.js';
 
 const TXN_CREATE = { op: 'txn', compare: [{ key: 'x/lock', target: 'version', cmp: '=', value: 0 }], success: [{ op: 'put', key: 'x/lock', value: 'mine' }], failure: [{ op: 'get', key: 'x/lock' }] };
 
@@ -196,28 +193,13 @@ describe('KV panels, engine', () => {
 if (!hasChromium) console.warn(`e2e: skipping the KV panel browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 describe.skipIf(!hasChromium)('KV panels in Chromium', () => {
-  let server: { url: string; close: () => Promise<void> };
-  let browser: Browser;
-  let webDir = '';
-
-  beforeAll(async () => {
-    // a build of our own: the other browser tests build web/dist at the same time
-    webDir = mkdtempSync(join(tmpdir(), 'synod-web-kv-'));
-    [, browser] = await Promise.all([buildApp(webDir), launch()]);
-    server = await serve(webDir);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir !== '') rmSync(webDir, { recursive: true, force: true });
-  });
+  const app = useServedApp('synod-web-kv-');
 
   const watchText = (page: Page): Promise<string> => page.getByTestId('panel-watch').locator('table').innerText();
 
   it('a txn sent from the page shows in the watch panel, and scrubbing shows each moment’s stream', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}#p=raft&n=3&s=3&t=1500`);
+    const page = await app.browser().newPage();
+    await page.goto(`${app.url()}#p=raft&n=3&s=3&t=1500`);
     await page.getByTestId('status').and(page.locator('[data-time="1500"]')).waitFor();
     const { leader } = await status(page);
     expect(leader).not.toBe('');
@@ -279,8 +261,8 @@ describe.skipIf(!hasChromium)('KV panels in Chromium', () => {
   });
 
   it('leases from the page: grant, put with the lease, revoke', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}#p=raft&n=3&s=2&t=1500`);
+    const page = await app.browser().newPage();
+    await page.goto(`${app.url()}#p=raft&n=3&s=2&t=1500`);
     await page.getByTestId('status').and(page.locator('[data-time="1500"]')).waitFor();
     await page.getByTestId('leases-ttl').fill('5000');
     await page.getByTestId('leases-grant').click();

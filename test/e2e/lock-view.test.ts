@@ -21,7 +21,7 @@ import { INVENTORY_SCENARIOS, lockScenarioByName, runLockScenario, type LockScen
 import { adapterById } from '../../web/src/adapters/index.js';
 import type { PanelContent, ProtocolAdapter, TableContent, TableRow } from '../../web/src/adapters/types.js';
 import { SimulationSource } from '../../web/src/source/simulation.js';
-import { buildApp, CHROMIUM, freeBasePort, goTo, hasChromium, launch, screenshot, serve, type Browser } from './harness.js';
+import { buildApp, CHROMIUM, freeBasePort, goTo, hasChromium, launch, screenshot, useServedApp, type Browser } from './harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
@@ -153,26 +153,11 @@ describe('lock view, engine', () => {
 if (!hasChromium) console.warn(`e2e: skipping the lock view browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 describe.skipIf(!hasChromium)('lock view in Chromium', () => {
-  let server: { url: string; close: () => Promise<void> };
-  let browser: Browser;
-  let webDir = '';
-
-  beforeAll(async () => {
-    // a build of our own: the other browser tests build web/dist at the same time
-    webDir = mkdtempSync(join(tmpdir(), 'synod-web-lock-'));
-    [, browser] = await Promise.all([buildApp(webDir), launch()]);
-    server = await serve(webDir);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (webDir !== '') rmSync(webDir, { recursive: true, force: true });
-  });
+  const app = useServedApp('synod-web-lock-');
 
   async function open(fragment: string): Promise<Page> {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}#${fragment}`);
+    const page = await app.browser().newPage();
+    await page.goto(`${app.url()}#${fragment}`);
     await page.getByTestId('status').and(page.locator('[data-time]')).waitFor();
     return page;
   }
