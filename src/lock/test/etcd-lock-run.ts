@@ -121,6 +121,8 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
     const startedAt = Date.now();
     const deadline = startedAt + durationMs;
     const stopping = (): boolean => Date.now() >= deadline || signal?.aborted === true;
+    const runEnd = new AbortController();
+    const endTimer = setTimeout(() => runEnd.abort(), durationMs);
     const grants: QueueGrant[] = [];
     const stats = { attempts: zeroModes(), grants: zeroModes(), grantsWithLeaseGone: zeroModes(), abandoned: 0, errors: {} as Record<string, number>, pauses: 0, kills: 0 };
     const countError = (err: unknown): void => {
@@ -132,9 +134,10 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
       const rng = random.stream(`client:${index}`);
       const agent = new Agent({ keepAlive: true });
       agents.push(agent);
-      const call = (url: string, path: string, body: unknown, limitMs: number): Promise<Record<string, unknown>> => {
-        const limit = AbortSignal.timeout(limitMs);
-        return httpJson('POST', `${url}${path}`, body, agent, signal === undefined ? limit : AbortSignal.any([limit, signal])) as Promise<Record<string, unknown>>;
+      // `untilEnd`: a lock call still waiting when the run ends is abandoned, so the run ends on time
+      const call = (url: string, path: string, body: unknown, limitMs: number, untilEnd = false): Promise<Record<string, unknown>> => {
+        const signals = [AbortSignal.timeout(limitMs), ...(signal === undefined ? [] : [signal]), ...(untilEnd ? [runEnd.signal] : [])];
+        return httpJson('POST', `${url}${path}`, body, agent, AbortSignal.any(signals)) as Promise<Record<string, unknown>>;
       };
       for (let round = 0; round < MAX_CLIENT_ROUNDS && !stopping(); round++) {
         const url = rng.pick(running.clientUrls);
@@ -152,7 +155,7 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
           const keeper = mode === 'keep-alive' ? keepAlive(() => call(url, '/v3/lease/keepalive', { ID: id }, 1000), (ttlSeconds * 1000) / 3) : undefined;
           let answer: Record<string, unknown>;
           try {
-            answer = await call(url, '/v3/lock/lock', { name: b64(lockName), lease: id }, mode === 'abandon' ? abandonAfterMs : LOCK_CALL_LIMIT_MS);
+            answer = await call(url, '/v3/lock/lock', { name: b64(lockName), lease: id }, mode === 'abandon' ? abandonAfterMs : LOCK_CALL_LIMIT_MS, true);
           } catch (err) {
             if ((err as { name?: string }).name === 'AbortError' || (err as { name?: string }).name === 'TimeoutError') stats.abandoned++;
             else countError(err);
@@ -183,7 +186,8 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
     const nemesis = async (): Promise<void> => {
       const rng = random.stream('nemesis');
       for (let n = 0; n < MAX_FAULTS; n++) {
-        await sleep(rng.int(2000, 6000), signal);
+        const gapMs = rng.int(2000, 6000);
+        await sleep(Math.min(gapMs, deadline - Date.now()), signal);
         if (stopping()) return;
         const kind = rng.pick(['pause', 'pause-leader', 'kill'] as const);
         const downMs = rng.int(1000, 5000);
@@ -213,14 +217,17 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
       await Promise.all([...Array.from({ length: clients }, (_, i) => client(i)), options.faults === false ? Promise.resolve() : nemesis()]);
     } finally {
       clearInterval(progress);
+      clearTimeout(endTimer);
     }
     if (signal?.aborted === true) throw new Error('aborted');
     log(`run over: ${grants.length} grants; reading the lock's key history`);
     const { changes, lastRevision } = await readHistory(running.clientUrls, `${lockName}/`, adminAgent);
+    log(`history: ${changes.length} changes up to revision ${lastRevision}`);
     const check = checkQueueGrants(changes, grants);
     return { seed, durationMs, clients, members, ttlSeconds, etcdVersion, lockName, grants, changes, lastRevision, stats, check };
   } finally {
     for (const a of agents) a.destroy();
+    if (cluster !== undefined) log('stopping the cluster');
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
