@@ -61,7 +61,7 @@ function report(r: EtcdLockRunResult): string {
     `grants: ${c.grants} (${modes(s.grants)}); the lease already gone right after the grant: ${modes(s.grantsWithLeaseGone)}`,
     `history: ${r.changes.length} changes under ${JSON.stringify(`${r.lockName}/`)}, up to revision ${r.lastRevision}`,
     `errors: ${Object.keys(s.errors).length === 0 ? 'none' : modes(s.errors)}`,
-    `verdict: ${c.ok ? 'no violation' : `${c.violationCount} violation(s): ${modes(c.byKind)}`}`,
+    `verdict: ${c.ok ? 'no violation' : `${c.violationCount} violation(s): ${modes(c.byKind)}; by how the client waited: ${modes(r.violationsByMode)}`}`,
     ...c.violations.slice(0, 5).map((v) => `  ${v.kind}: ${v.message}`),
   ];
   return `${lines.join('\n')}\n`;

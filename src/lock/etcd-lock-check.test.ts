@@ -13,6 +13,7 @@ describe("etcd 3.4's lock service under the queue checker", () => {
     expect(r.check.grants).toBe(r.grants.length);
     const byKind = Object.values(r.check.byKind).reduce((a, b) => a + b, 0);
     expect(byKind).toBe(r.check.violationCount);
+    expect(Object.values(r.violationsByMode).reduce((a, b) => a + b, 0)).toBe(r.check.violationCount);
 
     // the history was read whole: every granted key was put, and revisions only grow along it
     const puts = new Set(r.changes.filter((c) => c.type === 'put').map((c) => c.key));

@@ -56,6 +56,8 @@ export interface EtcdLockRunResult {
   readonly lastRevision: number;
   readonly stats: EtcdLockRunStats;
   readonly check: QueueGrantsResult;
+  /** The checker's violations, by how the granted client had waited. */
+  readonly violationsByMode: Record<WaitMode, number>;
 }
 
 const MAX_CLIENT_ROUNDS = 100_000;
@@ -124,6 +126,8 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
     const runEnd = new AbortController();
     const endTimer = setTimeout(() => runEnd.abort(), durationMs);
     const grants: QueueGrant[] = [];
+    /** How the client of each grant (same index) had waited. */
+    const modes: WaitMode[] = [];
     const stats = { attempts: zeroModes(), grants: zeroModes(), grantsWithLeaseGone: zeroModes(), abandoned: 0, errors: {} as Record<string, number>, pauses: 0, kills: 0 };
     const countError = (err: unknown): void => {
       const k = errorClass(err);
@@ -167,6 +171,7 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
           if (typeof answer.key !== 'string' || typeof header?.revision !== 'string') throw new Error('lock: no key or revision in the answer');
           const key = unb64(answer.key);
           grants.push({ key, revision: Number(header.revision), holder: `client ${index} (${mode})`, atMs: Date.now() - startedAt });
+          modes.push(mode);
           stats.grants[mode]++;
           const ttl = await call(url, '/v3/lease/timetolive', { ID: id }, CALL_LIMIT_MS).catch(() => undefined);
           if (ttl !== undefined && ttl.TTL === '-1') stats.grantsWithLeaseGone[mode]++;
@@ -224,7 +229,11 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
     const { changes, lastRevision } = await readHistory(running.clientUrls, `${lockName}/`, adminAgent);
     log(`history: ${changes.length} changes up to revision ${lastRevision}`);
     const check = checkQueueGrants(changes, grants);
-    return { seed, durationMs, clients, members, ttlSeconds, etcdVersion, lockName, grants, changes, lastRevision, stats, check };
+    const violationsByMode = zeroModes();
+    grants.forEach((g, i) => {
+      if (!checkQueueGrants(changes, [g]).ok) violationsByMode[modes[i] as WaitMode]++;
+    });
+    return { seed, durationMs, clients, members, ttlSeconds, etcdVersion, lockName, grants, changes, lastRevision, stats, check, violationsByMode };
   } finally {
     for (const a of agents) a.destroy();
     if (cluster !== undefined) log('stopping the cluster');
