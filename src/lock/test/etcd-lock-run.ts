@@ -5,8 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { checkQueueGrants, type QueueGrant, type QueueGrantsResult, type QueueKeyChange } from '../../check/lock-safety.js';
+import { prefixEnd } from '../../kv/requests.js';
 import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { freePort } from '../../server/test/in-process.js';
 import { etcdHealthy, findEtcdLeader, httpJson, startEtcdCluster, type EtcdCluster } from './etcd-server.js';
@@ -70,23 +72,8 @@ const CALL_LIMIT_MS = 3_000;
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('utf8');
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
-/** The byte after a prefix's last one: the end of its range. */
-function prefixEnd(prefix: string): string {
-  const bytes = Buffer.from(prefix, 'utf8');
-  bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) + 1;
-  return bytes.toString('base64');
-}
+/** Waits `ms`, or less when `signal` aborts (never rejects). */
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(Math.max(0, ms), undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 
 function errorClass(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -283,7 +270,7 @@ async function readHistory(clientUrls: readonly string[], prefix: string, agent:
   if (!Number.isSafeInteger(lastRevision)) throw new Error('put of the end marker: no revision in the answer');
   const changes: QueueKeyChange[] = [];
   await new Promise<void>((resolve, reject) => {
-    const body = JSON.stringify({ create_request: { key: b64(prefix), range_end: prefixEnd(prefix), start_revision: 1 } });
+    const body = JSON.stringify({ create_request: { key: b64(prefix), range_end: b64(prefixEnd(prefix) ?? ''), start_revision: 1 } });
     const req = request(`${url}/v3/watch`, { method: 'POST', agent, signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())), headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       let buffered = '';
       let done = false;
