@@ -18,6 +18,10 @@ describe("etcd 3.4's lock service under the queue checker", () => {
     // the history was read whole: every granted key was put, and revisions only grow along it
     const puts = new Set(r.changes.filter((c) => c.type === 'put').map((c) => c.key));
     for (const g of r.grants) expect(puts.has(g.key), `no put of ${g.key} in the history`).toBe(true);
+    // and the deletes (unlocks, revokes, expiries) are there, each of a key put before
+    const deleted = r.changes.filter((c) => c.type === 'delete');
+    expect(deleted.length).toBeGreaterThan(0);
+    for (const d of deleted) expect(r.changes.some((c) => c.type === 'put' && c.key === d.key && c.revision < d.revision)).toBe(true);
     for (let i = 1; i < r.changes.length; i++) expect((r.changes[i] as QueueKeyChange).revision).toBeGreaterThanOrEqual((r.changes[i - 1] as QueueKeyChange).revision);
     expect(r.lastRevision).toBeGreaterThan(Math.max(...r.grants.map((g) => g.revision)) - 1);
 
