@@ -161,11 +161,11 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A minimal JSON-over-HTTP call with keep-alive. */
-export function httpJson(method: string, url: string, body: unknown, agent: Agent): Promise<unknown> {
+/** A minimal JSON-over-HTTP call with keep-alive; `signal` abandons it (the socket is closed, so etcd cancels the call). */
+export function httpJson(method: string, url: string, body: unknown, agent: Agent, signal?: AbortSignal): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(url, { method, agent, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+    const req = request(url, { method, agent, ...(signal === undefined ? {} : { signal }), headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
