@@ -1,15 +1,12 @@
 // Small pieces the side-by-side benchmarks share: a process's CPU time from /proc, the median of a
 // few rounds, and reading a flag's value from the command line.
-import { readFileSync } from 'node:fs';
-
-const CLOCK_TICKS_PER_SECOND = 100;
+import { CLOCK_TICKS_PER_SECOND, procStat } from '../../src/supervisor/proc-stat.js';
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  const stat = procStat(pid);
+  if (stat === undefined) throw new Error(`no process ${pid} in /proc`);
+  return (stat.cpuTicks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 export function median(values: readonly number[]): number {

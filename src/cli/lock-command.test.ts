@@ -12,6 +12,7 @@ import { startEtcdCluster, type EtcdCluster } from '../lock/test/etcd-server.js'
 import { freshName } from '../lock/test/helpers.js';
 import { startRedisServer, type RedisServerProcess } from '../lock/test/redis-server.js';
 import { startSynod } from './test/cli-cluster.js';
+import { processAlive } from '../supervisor/proc-stat.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
 let cluster: TestCluster;
@@ -33,15 +34,6 @@ afterAll(async () => {
 const synod = (args: readonly string[]): ReturnType<typeof startSynod> => startSynod(args, { env });
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
 
-/** Whether `pid` names a process that can still run (not gone, not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? 'X');
-  } catch {
-    return false;
-  }
-}
 
 describe('synod lock on Synod', { timeout: 60_000 }, () => {
   it('gives the command the grant in its environment; the token grows between runs; the exit code is the command\'s', async () => {
@@ -131,13 +123,13 @@ describe('synod lock on Synod', { timeout: 60_000 }, () => {
     const run = synod(['lock', name, '--ttl', TTL, '--', 'sh', '-c', `echo $$ > ${pidFile}; echo "$SYNOD_LOCK_HOLDER" > ${holderFile}; exec sleep 60`]);
     await waitUntil('the command started', async () => lines(holderFile).length > 0, 30_000);
     const childPid = Number(lines(pidFile)[0]);
-    expect(alive(childPid)).toBe(true);
+    expect(processAlive(childPid)).toBe(true);
     const revoke = await synod(['lease', 'revoke', lines(holderFile)[0] as string]).done;
     expect(revoke.status, revoke.stderr).toBe(0);
     const lost = await run.done;
     expect(lost.status).toBe(1);
     expect(lost.stderr).toMatch(new RegExp(`^synod: lock ${name} lost: .*\\[LEASE_LOST\\]\\n$`));
-    expect(alive(childPid)).toBe(false);
+    expect(processAlive(childPid)).toBe(false);
   });
 });
 
@@ -157,8 +149,8 @@ describe('STONITH in the local cluster', { timeout: 90_000 }, () => {
     expect(b.status, b.stderr).toBe(0);
     const endA = await a.done;
     expect(endA.signal).toBe('SIGKILL');
-    expect(alive(aPid)).toBe(false);
-    expect(alive(aChildPid)).toBe(false);
+    expect(processAlive(aPid)).toBe(false);
+    expect(processAlive(aChildPid)).toBe(false);
     // every line of A came before B began: A never ran again once B held the lock
     const seen = lines(log);
     const bBegin = seen.findIndex((l) => l.startsWith('B begin'));

@@ -111,8 +111,7 @@ async function runLock(name: string, command: readonly string[], flags: LockComm
     const body = (grant: LockGrant<number | null>, signal: AbortSignal): Promise<Outcome> => hold(grant, signal, command, anyLock.backend, ttlMs, flags, interrupts);
     if (supervisor !== undefined && stonithRecords !== undefined) {
       target = await supervisor.register(process.pid);
-      const stonithTarget = target;
-      outcome = await usingLockWithStonith(lock as Lock<number>, name, options, { records: stonithRecords, target: stonithTarget, powerOff: (id) => supervisor.powerOff(id) }, body);
+      outcome = await usingLockWithStonith(lock as Lock<number>, name, options, { records: stonithRecords, target, powerOff: (id) => supervisor.powerOff(id) }, body);
     } else {
       outcome = await usingLock(anyLock, name, options, body);
     }

@@ -53,6 +53,11 @@ export class KvStonithRecords implements StonithRecords {
     return `${this.prefix}${encodeURIComponent(name)}/`;
   }
 
+  /** Tokens zero-padded, so the keys sort as the tokens do. */
+  private recordKey(name: string, token: number): string {
+    return `${this.nameKey(name)}${String(token).padStart(TOKEN_DIGITS, '0')}`;
+  }
+
   async list(name: string): Promise<readonly StonithRecord[]> {
     const range = await this.kv.range(this.nameKey(name));
     const records: StonithRecord[] = [];
@@ -64,13 +69,11 @@ export class KvStonithRecords implements StonithRecords {
   }
 
   async put(name: string, record: StonithRecord): Promise<void> {
-    const key = `${this.nameKey(name)}${String(record.token).padStart(TOKEN_DIGITS, '0')}`;
-    await this.kv.txn({ compare: [], success: [{ op: 'put', key, value: JSON.stringify(record), lease: '0' }], failure: [] });
+    await this.kv.txn({ compare: [], success: [{ op: 'put', key: this.recordKey(name, record.token), value: JSON.stringify(record), lease: '0' }], failure: [] });
   }
 
   async remove(name: string, token: number): Promise<void> {
-    const key = `${this.nameKey(name)}${String(token).padStart(TOKEN_DIGITS, '0')}`;
-    await this.kv.txn({ compare: [], success: [{ op: 'delete', key }], failure: [] });
+    await this.kv.txn({ compare: [], success: [{ op: 'delete', key: this.recordKey(name, token) }], failure: [] });
   }
 }
 

@@ -3,8 +3,9 @@
 // unguessable registration id, and only while /proc shows the same process (its start time) as at
 // registration, so a pid reused by another process is never hit. Linux only (/proc).
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { SupervisorError } from './errors.js';
+import { procStat, type ProcStat } from './proc-stat.js';
 
 /** The most registrations kept at once (dead ones are dropped first when full). */
 export const MAX_STONITH_TARGETS = 1000;
@@ -17,29 +18,6 @@ const MAX_TREE_PROCESSES = 1000;
 const TREE_PASSES = 4;
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 const MAX_PID = 4_194_304;
-
-interface ProcStat {
-  readonly state: string;
-  readonly ppid: number;
-  /** Clock ticks after boot: with the pid, it names one process for good. */
-  readonly startTime: string;
-}
-
-/** /proc/<pid>/stat, or undefined when there is no such process. */
-function procStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // the command name (field 2) is in parentheses and may hold spaces and ")": fields follow the last ")"
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const ppid = Number(fields[1]);
-  const startTime = fields[19];
-  if (fields[0] === undefined || !Number.isSafeInteger(ppid) || startTime === undefined) return undefined;
-  return { state: fields[0], ppid, startTime };
-}
 
 /** A process is gone for STONITH once it no longer exists, is a zombie, or is another process now. */
 function gone(pid: number, startTime: string): boolean {

@@ -5,6 +5,7 @@
 import { checkLockSafety, type LockSafetyReport } from '../../../src/check/index.js';
 import type { JsonValue, NodeId, ProtocolCore, TraceEvent } from '../../../src/sim/index.js';
 import { checkInventory, lockKey, lockPrefix, type LockScenario, type LockSystem, type LockSystemMessage, type LockSystemOp, type LockSystemRequest, type LockSystemResponse } from '../../../src/lockcore/sim/index.js';
+import { isRecord } from './live.js';
 import type { TableCell, TableContent, TableRow, Tone } from './types.js';
 
 type AnyCore = ProtocolCore<LockSystemMessage, LockSystemRequest, LockSystemResponse, LockSystemOp>;
@@ -22,8 +23,6 @@ export interface StoryLine {
   readonly text: string;
   readonly tone?: Tone;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The lock as the service holds it now: holder, waiters in line, their tokens and time left. */
 export interface ServiceLine {

@@ -260,9 +260,11 @@ export class WatchFeed {
     for (const e of line.events as unknown[]) {
       if (!isRecord(e) || !isRecord(e['kv'])) continue;
       const kv = e['kv'];
+      const type = e['type'] === 'delete' ? 'delete' : 'put';
+      const key = String(kv['key']);
       this.events++;
-      this.push({ kind: 'event', revision, type: e['type'] === 'delete' ? 'delete' : 'put', key: String(kv['key']), value: e['type'] === 'delete' ? null : (kv['value'] ?? null), node });
-      this.onChange?.({ type: e['type'] === 'delete' ? 'delete' : 'put', key: String(kv['key']), value: kv['value'] ?? null, createRevision: wholeOrNull(kv['createRevision']) ?? revision, lease: wholeOrNull(kv['lease']) });
+      this.push({ kind: 'event', revision, type, key, value: type === 'delete' ? null : (kv['value'] ?? null), node });
+      this.onChange?.({ type, key, value: kv['value'] ?? null, createRevision: wholeOrNull(kv['createRevision']) ?? revision, lease: wholeOrNull(kv['lease']) });
     }
     this.next = revision + 1;
   }
