@@ -73,7 +73,7 @@ const command: fc.Arbitrary<Obj> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .record({ op: fc.constant('range'), prefix: fc.option(fc.constantFrom('d/', 'd', ''), { nil: undefined }), start: fc.option(key, { nil: undefined }), limit: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), pct: fc.option(revision, { nil: undefined }) })
+      .record({ op: fc.constant('range'), prefix: fc.option(fc.constantFrom('d/', 'd', ''), { nil: undefined }), start: fc.option(key, { nil: undefined }), end: rarely(key), exclude: rarely(fc.constantFrom('d/', 'd/2', 'b')), limit: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), pct: fc.option(revision, { nil: undefined }) })
       .map(json),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('leaseTimeToLive'), id: leaseId, keys: flag }).map(json) },

@@ -26,6 +26,7 @@ import {
   type TxnRequest,
 } from './requests.js';
 import { parseSnapshot, snapshotOf, type StoreState } from './snapshot.js';
+import { SortedKeys } from './sorted-keys.js';
 
 export { KvError, type KvErrorCode } from './errors.js';
 export {
@@ -80,6 +81,10 @@ type Selector = { readonly key?: string; readonly end?: string; readonly prefix?
 export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
   /** Every key with retained history, deleted ones included until compaction drops them. */
   private keys = new Map<string, KeyHistory>();
+  /** The keys of `keys` in order, for ranges at past revisions. */
+  private keyIndex = new SortedKeys();
+  /** The live keys in order: ranges of the current state walk only these, not the deleted keys history keeps. */
+  private liveIndex = new SortedKeys();
   private liveKeys = 0;
   private revisionValue = 0;
   private compactRevisionValue = 0;
@@ -244,13 +249,15 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
   private rangeBody(q: RangeRequest, at: number): { items: KvItem[]; more: boolean } {
     const limit = q.limit ?? DEFAULT_RANGE_LIMIT;
     const found: KvItem[] = [];
-    // every key is looked at: bounded by the store's size (a range is a scan, as it was before history)
-    for (const [key, record] of this.keys) {
-      if (!inRange(key, q)) continue;
-      const item = this.itemAt(record, at);
-      if (item !== null) found.push(item);
+    // a read of the state now walks the live keys; one at a past revision, every retained key in range
+    const index = at >= this.revisionValue + (this.pendingChanges > 0 ? 1 : 0) ? this.liveIndex : this.keyIndex;
+    // in key order: one past the limit tells whether there is more; bounded by the keys in range
+    for (const key of keysIn(index, q)) {
+      const item = this.itemAt(this.keys.get(key), at);
+      if (item === null) continue;
+      found.push(item);
+      if (found.length > limit) break;
     }
-    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return { items: found.slice(0, limit), more: found.length > limit };
   }
 
@@ -345,6 +352,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const changes = this.pendingChanges;
     this.pendingChanges = 0;
     if (changes === 0) return this.revisionValue;
+    assertInvariant(this.liveIndex.size === this.liveKeys && this.keyIndex.size === this.keys.size, () => `kv: the key indexes (${this.liveIndex.size} live, ${this.keyIndex.size} in all) disagree with the store (${this.liveKeys}, ${this.keys.size})`);
     if (changes > 1) this.sortLogTail(changes);
     const revision = ++this.revisionValue;
     if (this.retainRevisions > 0 && revision % this.compactEvery === 0 && revision - this.retainRevisions > this.compactRevisionValue) {
@@ -365,9 +373,14 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     if (record === undefined) {
       record = new KeyHistory(key, revision, value, lease);
       this.keys.set(key, record);
+      this.keyIndex.add(key);
+      this.liveIndex.add(key);
       this.liveKeys++;
     } else {
-      if (!record.live) this.liveKeys++;
+      if (!record.live) {
+        this.liveKeys++;
+        this.liveIndex.add(key);
+      }
       record.put(revision, value, lease);
     }
     return this.logChange(record, revision);
@@ -386,6 +399,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     if (lease !== 0) this.leases.get(lease)?.keys.delete(record.key);
     record.remove(revision);
     this.liveKeys--;
+    this.liveIndex.delete(record.key);
     this.logChange(record, revision);
   }
 
@@ -445,8 +459,8 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
   /** The live keys a selector covers, in key order. */
   private liveRecords(selector: Selector): KeyHistory[] {
     const out: KeyHistory[] = [];
-    for (const [key, record] of this.keys) if (record.live && inRange(key, selector)) out.push(record);
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const key of keysIn(this.liveIndex, selector)) out.push(this.keys.get(key) as KeyHistory);
+    return out;
   }
 
   /** cas and casVersion: a put that keeps the key's lease (`value: null` deletes). */
@@ -549,6 +563,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
       if (!record.compact(revision)) continue;
       assertInvariant(!record.live, () => `kv: compaction dropped ${JSON.stringify(record.key)}, which exists`);
       this.keys.delete(record.key);
+      this.keyIndex.delete(record.key);
     }
     this.logRevs.splice(0, end);
     this.logKeys.splice(0, end);
@@ -597,7 +612,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
 
   /** The whole state (history, compaction point, leases) as JSON that later applies never change. */
   snapshot(): JsonValue {
-    const records = [...this.keys.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const records = [...this.keyIndex.from()].map((key) => this.keys.get(key) as KeyHistory);
     return snapshotOf({
       revision: this.revisionValue,
       compactRevision: this.compactRevisionValue,
@@ -625,7 +640,10 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
       if (record.lease !== 0) (leases.get(record.lease) as Lease).keys.add(record.key);
     }
     const log = changeLog(state);
+    const sorted = [...keys.keys()].sort();
     this.keys = keys;
+    this.keyIndex = SortedKeys.fromSorted(sorted);
+    this.liveIndex = SortedKeys.fromSorted(sorted.filter((key) => (keys.get(key) as KeyHistory).live));
     this.liveKeys = live;
     this.leases = leases;
     this.revisionValue = state.revision;
@@ -696,6 +714,21 @@ function lowerBound(sorted: readonly number[], value: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * The keys of `index` a selector covers, in order: the walk starts at the selector's lowest key
+ * and stops at the first key past its end or outside its prefix (a prefix's keys are contiguous).
+ */
+function* keysIn(index: SortedKeys, q: Selector): Generator<string, void, undefined> {
+  let lower: string | undefined;
+  for (const bound of [q.prefix, q.start, q.key]) if (bound !== undefined && (lower === undefined || bound > lower)) lower = bound;
+  for (const key of index.from(lower)) {
+    if (q.prefix !== undefined && !key.startsWith(q.prefix)) return;
+    if (q.end !== undefined && key >= q.end) return;
+    if (q.key !== undefined && q.end === undefined && key !== q.key) return;
+    if (inRange(key, q)) yield key;
+  }
 }
 
 function inRange(key: string, q: Selector): boolean {
