@@ -64,6 +64,8 @@ export interface LockBenchOptions {
   readonly help: boolean;
   readonly warmUpMs: number;
   readonly measureMs: number;
+  /** Pairs each of 16 clients makes on its own lock when a row's servers are new, before any scenario. */
+  readonly rowWarmUpPairs: number;
 }
 
 const KNOWN_FLAGS = new Set(['--quick', '--rounds', '--only', '--scenarios', '--json', '--help', '-h']);
@@ -109,6 +111,7 @@ export function parseLockBenchArgs(args: readonly string[]): LockBenchOptions {
     help: args.includes('--help') || args.includes('-h'),
     warmUpMs: quick ? 500 : 2000,
     measureMs: quick ? 1500 : 5000,
+    rowWarmUpPairs: quick ? 30 : 250,
   };
 }
 
@@ -339,6 +342,23 @@ async function measureScenario(target: LockTarget, scenario: ScenarioName, optio
   }
 }
 
+/**
+ * Warms up a row's new servers with the same count of pairs on every row (4,000 by default: 16
+ * clients on 16 locks), so that no row is measured while its processes still compile their hot
+ * paths (a Node process needs thousands of requests; a time-based warm-up would give the slower
+ * row less). Throws on a violation where the row fences.
+ */
+async function warmUpRow(target: LockTarget, options: LockBenchOptions): Promise<void> {
+  const clients: LockClient[] = [];
+  try {
+    for (let i = 0; i < CLIENTS; i++) clients.push(await target.openClient());
+    const r = await runLockLoad(clients, { nameOf: SCENARIOS.spread.nameOf, durationMs: 10 * 60_000, maxOpsPerClient: options.rowWarmUpPairs, stopOnViolation: target.fencing });
+    if (target.fencing && r.overlaps + r.tokenRegressions > 0) throw new Error(`${target.name}: the lock broke during the row's warm-up (${r.overlaps} overlapping holders, ${r.tokenRegressions} tokens not increasing)`);
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
 /** One row's medians over the rounds for one scenario. */
 export interface Summary {
   readonly opsPerSecond: number;
@@ -397,7 +417,7 @@ export async function run(args: string[]): Promise<void> {
   const startedAt = performance.now();
   try {
     say(`lock acquire+release pairs, TTL ${TTL_MS / 1000} s; Synod 3 nodes (fsync on) and etcd 3 members on loopback, Redis and Redlock's 5 without persistence; each row on servers started afresh, one row up at a time`);
-    say(`rows: ${options.rows.join(', ')}; scenarios: ${options.scenarios.map((s) => SCENARIOS[s].label).join('; ')}; ${options.rounds} round(s), the order alternating; ${options.warmUpMs / 1000} s warm-up and ${options.measureMs / 1000} s measured per scenario`);
+    say(`rows: ${options.rows.join(', ')}; scenarios: ${options.scenarios.map((s) => SCENARIOS[s].label).join('; ')}; ${options.rounds} round(s), the order alternating; each row's new servers warmed up with ${CLIENTS} x ${options.rowWarmUpPairs} pairs, then ${options.warmUpMs / 1000} s warm-up and ${options.measureMs / 1000} s measured per scenario`);
     if (options.quick) say('--quick: a smoke run with less warm-up and shorter phases; its figures are not comparable with a full run');
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? options.rows : [...options.rows].reverse();
@@ -405,6 +425,7 @@ export async function run(args: string[]): Promise<void> {
       for (const name of order) {
         const target = await MAKERS[name](join(dir, String(round)), agent);
         try {
+          await warmUpRow(target, options);
           for (const scenario of options.scenarios) results.get(name)?.get(scenario)?.push(await measureScenario(target, scenario, options, say));
         } finally {
           await target.stop();

@@ -30,6 +30,7 @@ export {
   type LeaseInfo,
   type PutRequest,
   type RangeRequest,
+  type TxnLeaseGrant,
   type TxnOp,
   type TxnRequest,
 } from './requests.js';

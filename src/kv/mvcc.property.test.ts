@@ -50,7 +50,7 @@ const txnRead = fc.oneof(
   fc.record({ op: fc.constant('range'), prefix: fc.option(fc.constantFrom('d/', ''), { nil: undefined }), limit: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }).map(json),
 );
 const txn: fc.Arbitrary<Obj> = fc.letrec<{ txn: Obj; op: Obj }>((tie) => ({
-  op: fc.oneof({ depthSize: 'small', withCrossShrink: true }, put, del, txnRead, tie('txn')),
+  op: fc.oneof({ depthSize: 'small', withCrossShrink: true }, put, del, txnRead, fc.record({ op: fc.constant('leaseGrant'), ttlMs: fc.constant(1000), id: leaseId }), tie('txn')),
   txn: fc.record({
     op: fc.constant('txn'),
     compare: fc.array(compare, { maxLength: 2 }),

@@ -56,8 +56,15 @@ export type CompareOp = '=' | '!=' | '<' | '>';
 /** `value` of the key `target` compared with `value` by `cmp`; an absent key has value null and 0 for the rest. */
 export type Compare = { readonly key: string; readonly target: CompareTarget; readonly cmp: CompareOp; readonly value: JsonValue };
 
-/** What a txn branch may hold: writes, reads at the txn's own revision, and nested txns. */
-export type TxnOp = PutRequest | DeleteRequest | GetRequest | RangeRequest | TxnRequest;
+/**
+ * A lease granted inside a txn, so that one write can grant a lease and put keys under it (a
+ * lock's acquire). The id is the caller's (the ops after it name the lease by it): when a lease
+ * with that id exists, the whole txn fails with `lease-exists` and nothing applies.
+ */
+export type TxnLeaseGrant = { readonly op: 'leaseGrant'; readonly ttlMs: number; readonly id: number };
+
+/** What a txn branch may hold: writes, lease grants, reads at the txn's own revision, and nested txns. */
+export type TxnOp = PutRequest | DeleteRequest | GetRequest | RangeRequest | TxnLeaseGrant | TxnRequest;
 
 export type TxnRequest = {
   readonly op: 'txn';
@@ -449,6 +456,8 @@ function decodeTxn(r: JsonRecord, count: TxnCount): TxnRequest {
   for (const [name, branch] of [['success', success], ['failure', failure]] as const) {
     const clash = writeClash(branch);
     if (clash !== null) refuse(`txn "${name}" writes ${clash} twice (a txn may write each key once)`);
+    const granted = grantClash(branch);
+    if (granted !== null) refuse(`txn "${name}" grants lease ${granted} twice`);
   }
   return { op: 'txn', compare, success, failure };
 }
@@ -481,6 +490,11 @@ function decodeTxnOp(raw: JsonValue, count: TxnCount): TxnOp {
       return decodeGet(raw, false);
     case 'range':
       return decodeRange(raw, false);
+    case 'leaseGrant': {
+      const ttlMs = integer(raw, 'ttlMs', 1, 'leaseGrant') as number;
+      if (raw['id'] === undefined) refuse('a leaseGrant in a txn needs an integer "id" >= 1 (the operations after it name the lease by it)');
+      return { op: 'leaseGrant', ttlMs, id: integer(raw, 'id', 1, 'leaseGrant') as number };
+    }
     case 'txn': {
       const inner: TxnCount = { depth: count.depth + 1, ops: count.ops };
       const txn = decodeTxn(raw, inner);
@@ -488,7 +502,7 @@ function decodeTxnOp(raw: JsonValue, count: TxnCount): TxnOp {
       return txn;
     }
     default:
-      return refuse(`a txn operation is put, delete, get, range or txn, not ${shown(raw['op'])}`);
+      return refuse(`a txn operation is put, delete, get, range, leaseGrant or txn, not ${shown(raw['op'])}`);
   }
 }
 
@@ -537,6 +551,39 @@ function writeClash(branch: readonly TxnOp[]): string | null {
   // at most TXN_FORMAT_MAX_OPS writes: puts x deletes stays small
   for (const p of puts) for (const d of deletes) if (d.from !== p.from && contains(d.w, p.w.put)) return shown(p.w.put);
   return null;
+}
+
+/** A lease id that two grants of one run of a branch name (a nested txn's two branches never both run), or null. */
+function grantClash(branch: readonly TxnOp[]): number | null {
+  const from = new Map<number, number>();
+  const collect = (ops: readonly TxnOp[], i: number): number | null => {
+    for (const op of ops) {
+      if (op.op === 'leaseGrant') {
+        const seen = from.get(op.id);
+        if (seen !== undefined && seen !== i) return op.id;
+        from.set(op.id, i);
+      } else if (op.op === 'txn') {
+        const clash = collect(op.success, i) ?? collect(op.failure, i);
+        if (clash !== null) return clash;
+      }
+    }
+    return null;
+  };
+  for (let i = 0; i < branch.length; i++) {
+    const clash = collect([branch[i] as TxnOp], i);
+    if (clash !== null) return clash;
+  }
+  return null;
+}
+
+/** The lease grants a txn may run: every grant in either branch, nested ones included (an upper bound for admission). */
+export function txnGrantCount(txn: TxnRequest): number {
+  let count = 0;
+  for (const op of [...txn.success, ...txn.failure]) {
+    if (op.op === 'leaseGrant') count++;
+    else if (op.op === 'txn') count += txnGrantCount(op);
+  }
+  return count;
 }
 
 // ================================================================ admission
@@ -596,6 +643,7 @@ function txnLimitProblem(txn: TxnRequest): string | null {
       else if (op.op === 'put') problem = keyProblem(op.key) ?? valueProblem(op.value);
       else if (op.op === 'delete') problem = deleteLimitProblem(op);
       else if (op.op === 'get') problem = keyProblem(op.key);
+      else if (op.op === 'leaseGrant' && op.ttlMs > MAX_LEASE_TTL_MS) problem = `a lease may last at most ${MAX_LEASE_TTL_MS} ms`;
       if (problem !== null) return problem;
     }
     return null;

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SortedKeys } from './sorted-keys.js';
 
-type Step = { readonly op: 'add' | 'delete'; readonly key: string } | { readonly op: 'walk'; readonly from: string | undefined };
+type Step = { readonly op: 'add'; readonly key: string } | { readonly op: 'delete'; readonly key: string } | { readonly op: 'walk'; readonly from: string | undefined };
 
 /** Keys drawn from a small alphabet, so that adds and deletes hit each other and prefixes share. */
 const key = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '/', '\u00e9', '\ud83d\ude00'), minLength: 0, maxLength: 7 });
@@ -36,7 +36,8 @@ describe('SortedKeys', () => {
             const from = s.from;
             expect([...set.from(from)]).toEqual(from === undefined ? model : model.filter((k) => k >= from));
           }
-          expect(set.has(s.op === 'walk' ? (s.from ?? '') : s.key)).toBe(model.includes(s.op === 'walk' ? (s.from ?? '') : s.key));
+          const probe = s.op === 'walk' ? (s.from ?? '') : s.key;
+          expect(set.has(probe)).toBe(model.includes(probe));
         }
         check(set, model);
       }),

@@ -13,6 +13,7 @@ import {
   decodeKvRequest,
   isQuery,
   kvLimitProblem,
+  txnGrantCount,
   type ChangesRequest,
   type DeleteRequest,
   type KvEvent,
@@ -148,7 +149,8 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
   admitCommand(command: KvRequest): string | null {
     if (isQuery(command)) return null;
     // the table's size as the leader sees it: a bound on memory, not a rule of apply (which must not depend on limits)
-    if (command.op === 'leaseGrant' && this.leases.size >= MAX_LEASES) return `too many leases (${MAX_LEASES}); revoke some first`;
+    const grants = command.op === 'leaseGrant' ? 1 : command.op === 'txn' ? txnGrantCount(command) : 0;
+    if (grants > 0 && this.leases.size + grants > MAX_LEASES) return `too many leases (${MAX_LEASES}); revoke some first`;
     return kvLimitProblem(command);
   }
 
@@ -483,8 +485,8 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
 
   private txn(t: TxnRequest): KvResult {
     const plan = this.plan(t);
-    const missing = this.missingLease(plan);
-    if (missing !== null) return { revision: this.revisionValue, error: 'lease-not-found', id: missing };
+    const problem = this.leaseProblem(plan, new Set());
+    if (problem !== null) return { revision: this.revisionValue, ...problem };
     this.pendingChanges = 0;
     const body = this.runPlan(plan);
     return stamp(body, this.commit()) as KvResult;
@@ -506,15 +508,24 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     return item === null ? ABSENT : { value: item.value, version: item.version, createRevision: item.createRevision, modRevision: item.modRevision, lease: item.lease ?? 0 };
   }
 
-  /** A lease that a put of the plan names and that does not exist (checked before anything runs, so a txn applies whole or not at all). */
-  private missingLease(plan: TxnPlan): number | null {
+  /**
+   * A lease that a put of the plan names and that neither exists nor is granted by an earlier
+   * operation of the plan, or one a grant of the plan names that exists already (`granted`
+   * collects the plan's grants as the walk goes, in the order they would run). Checked before
+   * anything runs, so a txn applies whole or not at all.
+   */
+  private leaseProblem(plan: TxnPlan, granted: Set<number>): { readonly error: 'lease-not-found' | 'lease-exists'; readonly id: number } | null {
     for (let i = 0; i < plan.ops.length; i++) {
       const op = plan.ops[i] as TxnOp;
-      if (op.op === 'put' && op.lease !== undefined && op.value !== null && !this.leases.has(op.lease)) return op.lease;
+      if (op.op === 'put' && op.lease !== undefined && op.value !== null && !this.leases.has(op.lease) && !granted.has(op.lease)) return { error: 'lease-not-found', id: op.lease };
+      if (op.op === 'leaseGrant') {
+        if (this.leases.has(op.id) || granted.has(op.id)) return { error: 'lease-exists', id: op.id };
+        granted.add(op.id);
+      }
       const inner = plan.inner.get(i);
       if (inner !== undefined) {
-        const missing = this.missingLease(inner);
-        if (missing !== null) return missing;
+        const problem = this.leaseProblem(inner, granted);
+        if (problem !== null) return problem;
       }
     }
     return null;
@@ -532,6 +543,9 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
           return getBody(this.currentItem(op.key));
         case 'range':
           return this.rangeBody(op, this.revisionValue + (this.pendingChanges > 0 ? 1 : 0));
+        case 'leaseGrant':
+          this.addLease(op.id, op.ttlMs);
+          return { id: op.id, ttlMs: op.ttlMs };
         case 'txn':
           return this.runPlan(plan.inner.get(i) as TxnPlan);
       }
@@ -579,9 +593,14 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     let id = requested ?? Math.max(1, index);
     // the log index is unique, but an id chosen by a client may hold it: take the next free one (at most one probe per lease)
     while (this.leases.has(id)) id++;
+    this.addLease(id, ttlMs);
+    return { revision, id, ttlMs };
+  }
+
+  private addLease(id: number, ttlMs: number): void {
+    assertInvariant(!this.leases.has(id), () => `kv: lease ${id} granted twice`);
     this.leases.set(id, { ttlMs, keys: new Set() });
     this.onLeaseChange?.({ type: 'grant', id, ttlMs });
-    return { revision, id, ttlMs };
   }
 
   /** Deletes the lease and every key attached to it, all at one revision. */

@@ -174,9 +174,12 @@ export class EtcdLeaseKv implements LeaseKv {
     return { succeeded: answer.succeeded, revision: revisionOf(answer.header.revision), ranges };
   }
 
-  async range(prefix: string): Promise<KvRange> {
+  async range(prefix: string, atLeastRevision?: number): Promise<KvRange> {
     try {
-      const answer = await this.client.kv.range(rangeOp(prefix).request_range as NonNullable<IRequestOp['request_range']>, this.callOptions());
+      const request = rangeOp(prefix).request_range as NonNullable<IRequestOp['request_range']>;
+      // the member asked answers from its own state when that is new enough: no round to a quorum
+      let answer = atLeastRevision === undefined ? undefined : await this.client.kv.range({ ...request, serializable: true }, this.callOptions());
+      if (answer === undefined || revisionOf(answer.header.revision) < (atLeastRevision as number)) answer = await this.client.kv.range(request, this.callOptions());
       return { revision: revisionOf(answer.header.revision), entries: entriesOf(answer.kvs, answer.more, prefix) };
     } catch (err) {
       throw lockErrorOfEtcd(err, `range of ${JSON.stringify(prefix)}`);
@@ -184,14 +187,14 @@ export class EtcdLeaseKv implements LeaseKv {
   }
 
   async waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
-    if (signal.aborted) return 'aborted';
+    if (signal.aborted) return { kind: 'aborted' };
     const watcher = this.client.watch().key(key).startRevision(String(fromRevision)).only('delete').watcher();
     try {
       return await new Promise<DeleteWait>((resolve) => {
-        watcher.on('delete', () => resolve('deleted'));
+        watcher.on('delete', (kv: { mod_revision: string }) => resolve({ kind: 'deleted', revision: revisionOf(kv.mod_revision) }));
         // cancelled by etcd (compacted past fromRevision, say): re-read
-        watcher.on('error', () => resolve('unknown'));
-        signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+        watcher.on('error', () => resolve({ kind: 'unknown' }));
+        signal.addEventListener('abort', () => resolve({ kind: 'aborted' }), { once: true });
       });
     } finally {
       await cancelQuietly(watcher);

@@ -4,7 +4,7 @@
 // implementation over LeaseKv, for Synod and etcd alike.
 import type { AcquireOptions, LockGrant } from './api.js';
 import { isLockError, LockError } from './errors.js';
-import type { KvEntry, LeaseId, LeaseKv } from './lease-kv.js';
+import type { KvEntry, KvTxn, KvTxnResult, LeaseId, LeaseKv } from './lease-kv.js';
 import { keepGrantAlive } from './using.js';
 
 /**
@@ -23,6 +23,12 @@ function admits(rule: QueueRule, ahead: readonly KvEntry[]): boolean {
 
 /** Part of a TTL held back for the difference between this process's clock rate and the server's (0.1%). */
 const DRIFT_ALLOWANCE = 0.001;
+/**
+ * A grant that waited starts with at least this share of its TTL left: its lease is renewed on
+ * admission unless the grant or the last keep-alive left that much (a wait of under a tenth of
+ * the TTL renews nothing).
+ */
+const FRESH_LEASE_SHARE = 0.9;
 /** A watch that could not tell (compaction, no server) is retried after this long, doubling up to the maximum. */
 const REREAD_BACKOFF_MS = 100;
 const REREAD_BACKOFF_MAX_MS = 2000;
@@ -99,16 +105,20 @@ export class KvQueue {
     this.checkNotAborted(options.signal);
     const ttlMs = Math.ceil(options.ttlMs);
     const sentAt = Date.now();
-    const lease = await this.kv.leaseGrant(ttlMs);
+    const prefix = this.namePrefix(name);
+    // put the key if it is not there yet (a retried txn that applied finds it), and read the line
+    const joining = (id: LeaseId): KvTxn => {
+      const key = prefix + id;
+      return { compare: [{ key, target: 'createRevision', cmp: '=', value: 0 }], success: [{ op: 'put', key, value, lease: id }, { op: 'range', prefix }], failure: [{ op: 'range', prefix }] };
+    };
+    // one write where the backend grants a lease inside a txn (Synod), else a grant and then the txn
+    let lease: { readonly id: LeaseId; readonly ttlMs: number };
+    let joined: KvTxnResult | undefined;
+    if (this.kv.grantWithTxn !== undefined) ({ lease, result: joined } = await this.kv.grantWithTxn(ttlMs, joining));
+    else lease = await this.kv.leaseGrant(ttlMs);
     try {
-      const prefix = this.namePrefix(name);
       const key = prefix + lease.id;
-      // put the key if it is not there yet (a retried txn that applied finds it), and read the line
-      const joined = await this.kv.txn({
-        compare: [{ key, target: 'createRevision', cmp: '=', value: 0 }],
-        success: [{ op: 'put', key, value, lease: lease.id }, { op: 'range', prefix }],
-        failure: [{ op: 'range', prefix }],
-      });
+      joined ??= await this.kv.txn(joining(lease.id));
       const line = joined.ranges[0] ?? [];
       const mine = line.find((e) => e.key === key);
       if (mine === undefined) throw new LockError('LEASE_LOST', `${JSON.stringify(name)}: the lease ${lease.id} ended before its key was read back`, this.backend);
@@ -131,7 +141,7 @@ export class KvQueue {
     }
   }
 
-  /** Waits in line with the lease kept alive, then renews it once so the grant starts with a full TTL. */
+  /** Waits in line with the lease kept alive; renews it on admission unless it has at least FRESH_LEASE_SHARE of its TTL left. */
   private async waitInLine(grant: LockGrant<number>, key: string, ahead: readonly KvEntry[], revision: number, rule: QueueRule, options: AcquireOptions): Promise<LockGrant<number>> {
     const keeper = keepGrantAlive(grant, (g) => this.extend(g), { everyMs: options.ttlMs / 3, backend: this.backend });
     // past the longest delay a timer takes, a wait is as good as endless
@@ -146,6 +156,8 @@ export class KvQueue {
     if (keeper.signal.aborted) throw keeper.signal.reason as LockError;
     if (this.closing.signal.aborted || options.signal?.aborted === true) throw new LockError('LOCK_ABORTED', `the wait for ${JSON.stringify(grant.name)} was aborted${this.closing.signal.aborted ? ' (the client was closed)' : ''}`, this.backend);
     if (timeout?.aborted === true) throw new LockError('LOCK_TIMEOUT', `${JSON.stringify(grant.name)} was still held after waitMs (${options.waitMs} ms)`, this.backend);
+    // a lease granted or renewed moments ago is as good as a renewal now: a short wait costs no request
+    if (keeper.grant.leaseExpiresAt - Date.now() >= FRESH_LEASE_SHARE * options.ttlMs) return keeper.grant;
     return this.extend(keeper.grant);
   }
 
@@ -154,6 +166,8 @@ export class KvQueue {
     let ahead = firstAhead;
     let revision = firstRevision;
     let backoffMs = REREAD_BACKOFF_MS;
+    /** The revision of the delete just seen: a re-read of any state from it on will do. */
+    let atLeast: number | undefined;
     // each turn waits for a change ahead, then reads the line again; bounded by the deletes ahead
     // and by the signal (the wait's time, the caller's abort, the lease)
     while (!signal.aborted) {
@@ -162,8 +176,11 @@ export class KvQueue {
         const blocker = rule.blocker(ahead);
         if (blocker === undefined) return;
         const seen = await this.kv.waitDelete(blocker.key, revision + 1, signal);
-        if (seen === 'aborted') return;
-        changed = seen === 'deleted';
+        if (seen.kind === 'aborted') return;
+        changed = seen.kind === 'deleted';
+        // nobody ahead at some committed state stays true (nobody joins ahead of a key), so any
+        // state from the delete on tells: the node the watch came from has it, without a quorum round
+        if (seen.kind === 'deleted') atLeast = seen.revision;
       } else {
         if (ahead.length < rule.permits) return;
         const outcome = await this.countDeletes(prefix, key, ahead, revision, rule.permits, signal);
@@ -175,7 +192,8 @@ export class KvQueue {
         backoffMs = Math.min(2 * backoffMs, REREAD_BACKOFF_MAX_MS);
       } else backoffMs = REREAD_BACKOFF_MS;
       if (signal.aborted) return;
-      const line = await this.kv.range(prefix);
+      const line = await this.kv.range(prefix, atLeast);
+      atLeast = undefined;
       if (!line.entries.some((e) => e.key === key)) throw new LockError('LEASE_LOST', `${JSON.stringify(grant.name)}: the waiting key ${key} is gone (its lease ended)`, this.backend);
       revision = line.revision;
       ahead = line.entries.filter((e) => e.createRevision < grant.token);

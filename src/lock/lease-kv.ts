@@ -61,8 +61,8 @@ export interface KvChange {
   readonly revision: number;
 }
 
-/** What a wait for a delete found: the key was deleted, the watch could not tell (re-read), or the signal aborted. */
-export type DeleteWait = 'deleted' | 'unknown' | 'aborted';
+/** What a wait for a delete found: the key was deleted (at `revision`), the watch could not tell (re-read), or the signal aborted. */
+export type DeleteWait = { readonly kind: 'deleted'; readonly revision: number } | { readonly kind: 'unknown' } | { readonly kind: 'aborted' };
 
 export interface LeaseKv {
   /** 'synod', 'etcd'. */
@@ -77,7 +77,18 @@ export interface LeaseKv {
   /** Revokes the lease and deletes its keys; LEASE_LOST when it was already gone. */
   leaseRevoke(id: LeaseId): Promise<void>;
   txn(txn: KvTxn): Promise<KvTxnResult>;
-  range(prefix: string): Promise<KvRange>;
+  /**
+   * Grants a lease of at least `ttlMs` and runs the txn `txnOf` builds with its id, in one write,
+   * where the backend can (Synod: a txn that grants the lease first, whichever branch runs). A
+   * backend without it (etcd) leaves it out, and the recipes grant, then run the txn: one write
+   * more. When the write fails, the adapter has already tried to revoke the lease it chose.
+   */
+  grantWithTxn?(ttlMs: number, txnOf: (id: LeaseId) => KvTxn): Promise<{ readonly lease: { readonly id: LeaseId; readonly ttlMs: number }; readonly result: KvTxnResult }>;
+  /**
+   * The live keys under `prefix`: linearizable, or with `atLeastRevision` any committed state at
+   * that revision or later (a serializable read where it is new enough, else a linearizable one).
+   */
+  range(prefix: string, atLeastRevision?: number): Promise<KvRange>;
   /** Waits for a delete of `key` at `fromRevision` or later. */
   waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait>;
   /**

@@ -1,7 +1,8 @@
 // The recipes' store interface (lease-kv.ts) over Synod's Raft KV through SynodClient: leases,
 // txns with create-revision compares, ranges of a prefix and watches, with SynodError codes
 // turned into LockError codes.
-import { SynodClient, SynodError, type JsonValue, type KvItem, type SynodClientOptions, type TxnOp, type TxnOpResult } from '../client/index.js';
+import { randomInt } from 'node:crypto';
+import { SynodClient, SynodError, type Compare, type JsonValue, type KvItem, type SynodClientOptions, type TxnOp, type TxnOpResult, type TxnResult } from '../client/index.js';
 import { LockError } from './errors.js';
 import { byCreateRevision, MAX_CONTENDERS, type DeleteWait, type KvChange, type KvEntry, type KvOp, type KvRange, type KvTxn, type KvTxnResult, type LeaseId, type LeaseKv } from './lease-kv.js';
 
@@ -48,20 +49,52 @@ function txnOp(op: KvOp): TxnOp {
   }
 }
 
+/** The txn as Synod's API takes it, each branch starting with `first`. */
+function synodTxn(txn: KvTxn, first: readonly TxnOp[]): { compare: Compare[]; success: TxnOp[]; failure: TxnOp[] } {
+  return {
+    compare: txn.compare.map((c) => ({ key: c.key, target: c.target, cmp: c.cmp, value: c.value })),
+    success: [...first, ...txn.success.map(txnOp)],
+    failure: [...first, ...txn.failure.map(txnOp)],
+  };
+}
+
+/** The answer to `txn` sent with `skipped` operations before each branch's own. */
+function txnResultOf(txn: KvTxn, answer: TxnResult, skipped: number): KvTxnResult {
+  const ops = answer.succeeded ? txn.success : txn.failure;
+  const ranges: KvEntry[][] = [];
+  ops.forEach((op, i) => {
+    const result = answer.results[skipped + i] as TxnOpResult | undefined;
+    if (op.op === 'range') ranges.push(entriesOf(result?.['items'], result?.['more'], op.prefix));
+  });
+  return { succeeded: answer.succeeded, revision: answer.revision, ranges };
+}
+
+/**
+ * Lease ids this client draws for grantWithTxn: from 2^40 up, far above the log indexes the
+ * server gives leases granted without an id, over 2^47 values (crypto.randomInt's range).
+ */
+const LEASE_ID_FLOOR = 2 ** 40;
+const LEASE_ID_SPAN = 2 ** 47;
+const GRANT_ATTEMPTS = 3;
+
 export interface SynodLeaseKvOptions {
   /** Close the client in `close()` (default: only when this adapter created it, with `connect`). */
   readonly closeClient?: boolean;
+  /** Draws the id of a lease granted with a txn (default: at random from 2^40 up); tests make them collide. */
+  readonly drawLeaseId?: () => number;
 }
 
 export class SynodLeaseKv implements LeaseKv {
   readonly backend = BACKEND;
   private readonly closeClient: boolean;
+  private readonly drawLeaseId: () => number;
 
   constructor(
     readonly client: SynodClient,
     options: SynodLeaseKvOptions = {},
   ) {
     this.closeClient = options.closeClient ?? false;
+    this.drawLeaseId = options.drawLeaseId ?? ((): number => LEASE_ID_FLOOR + randomInt(0, LEASE_ID_SPAN));
   }
 
   /** An adapter with its own client (closed with it). */
@@ -96,28 +129,43 @@ export class SynodLeaseKv implements LeaseKv {
   }
 
   async txn(txn: KvTxn): Promise<KvTxnResult> {
-    let answer;
+    let answer: TxnResult;
     try {
-      answer = await this.client.txn({
-        compare: txn.compare.map((c) => ({ key: c.key, target: c.target, cmp: c.cmp, value: c.value })),
-        success: txn.success.map(txnOp),
-        failure: txn.failure.map(txnOp),
-      });
+      answer = await this.client.txn(synodTxn(txn, []));
     } catch (err) {
       throw lockErrorOfSynod(err, 'txn');
     }
-    const ops = answer.succeeded ? txn.success : txn.failure;
-    const ranges: KvEntry[][] = [];
-    ops.forEach((op, i) => {
-      const result = answer.results[i] as TxnOpResult | undefined;
-      if (op.op === 'range') ranges.push(entriesOf(result?.['items'], result?.['more'], op.prefix));
-    });
-    return { succeeded: answer.succeeded, revision: answer.revision, ranges };
+    return txnResultOf(txn, answer, 0);
   }
 
-  async range(prefix: string): Promise<KvRange> {
+  /** One write: a txn whose branches both start by granting a lease with an id drawn here (another one if it is taken). */
+  async grantWithTxn(ttlMs: number, txnOf: (id: LeaseId) => KvTxn): Promise<{ lease: { id: LeaseId; ttlMs: number }; result: KvTxnResult }> {
+    // bounded: a drawn id is taken with odds of about (leases in use) / 2^47 per attempt
+    for (let attempt = 1; ; attempt++) {
+      const id = this.drawLeaseId();
+      const txn = txnOf(String(id));
+      const grant: TxnOp = { op: 'leaseGrant', ttlMs, id };
+      let answer: TxnResult;
+      try {
+        answer = await this.client.txn(synodTxn(txn, [grant]));
+      } catch (err) {
+        if (err instanceof SynodError && err.code === 'LEASE_EXISTS' && attempt < GRANT_ATTEMPTS) continue;
+        // the write may have applied (no answer came): the lease is revoked rather than left to block the line for its TTL
+        if (!(err instanceof SynodError && err.code === 'LEASE_EXISTS')) await this.client.leaseRevoke(id).catch(() => undefined);
+        throw lockErrorOfSynod(err, `lease grant of ${ttlMs} ms with a txn`);
+      }
+      const granted = answer.results[0] as TxnOpResult | undefined;
+      const grantedTtlMs = granted?.['ttlMs'];
+      if (granted?.['id'] !== id || typeof grantedTtlMs !== 'number') throw new LockError('BACKEND_ERROR', `lease grant of ${ttlMs} ms with a txn: the answer does not hold the grant of lease ${id}`, BACKEND);
+      return { lease: { id: String(id), ttlMs: grantedTtlMs }, result: txnResultOf(txn, answer, 1) };
+    }
+  }
+
+  async range(prefix: string, atLeastRevision?: number): Promise<KvRange> {
     try {
-      const answer = await this.client.range({ prefix, limit: MAX_CONTENDERS });
+      // the node asked answers from its own state when that is new enough: no round to a quorum
+      let answer = atLeastRevision === undefined ? undefined : await this.client.range({ prefix, limit: MAX_CONTENDERS, serializable: true });
+      if (answer === undefined || answer.revision < (atLeastRevision as number)) answer = await this.client.range({ prefix, limit: MAX_CONTENDERS });
       return { revision: answer.revision, entries: entriesOf(answer.items, answer.more, prefix) };
     } catch (err) {
       throw lockErrorOfSynod(err, `range of ${JSON.stringify(prefix)}`);
@@ -125,17 +173,17 @@ export class SynodLeaseKv implements LeaseKv {
   }
 
   async waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
-    if (signal.aborted) return 'aborted';
+    if (signal.aborted) return { kind: 'aborted' };
     const watch = this.client.watch({ key }, { startRevision: fromRevision, noPut: true, signal });
     try {
       // one message per revision that deleted the key; the first one ends the wait
       for await (const message of watch) {
-        if (message.type === 'events' && message.events.some((e) => e.type === 'delete' && e.kv.key === key)) return 'deleted';
+        if (message.type === 'events' && message.events.some((e) => e.type === 'delete' && e.kv.key === key)) return { kind: 'deleted', revision: message.revision };
       }
-      return signal.aborted ? 'aborted' : 'unknown';
+      return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };
     } catch {
       // compacted past fromRevision, or no node served the watch for its reconnect time: re-read
-      return signal.aborted ? 'aborted' : 'unknown';
+      return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };
     } finally {
       watch.close();
     }

@@ -11,7 +11,7 @@ import { KvElection } from '../election/index.js';
 import { describeLockConformance } from './test/conformance.js';
 import { describeElectionConformance } from './test/election-conformance.js';
 import { freshName } from './test/helpers.js';
-import { describeQueueInternals } from './test/queue-internals.js';
+import { CountingKv, describeQueueInternals } from './test/queue-internals.js';
 import { describeRwLockConformance } from './test/rwlock-conformance.js';
 import { describeSemaphoreConformance } from './test/semaphore-conformance.js';
 
@@ -62,6 +62,37 @@ describe('the Synod backend', () => {
     client ??= new SynodClient({ endpoints: Object.values((await cluster()).urls) });
     lock ??= new KvLock(new SynodLeaseKv(client));
   };
+
+  it('an uncontended pair is two writes: the grant with the joining txn, then the revoke', async () => {
+    await setUp();
+    const kv = new CountingKv(new SynodLeaseKv(client));
+    const counted = new KvLock(kv);
+    const name = freshName('two-writes');
+    const first = await counted.acquire(name, { ttlMs: 2000 });
+    await counted.release(first);
+    const second = await counted.acquire(name, { ttlMs: 2000 });
+    expect(second.token).toBeGreaterThan(first.token);
+    await counted.release(second);
+    expect(kv.writes).toEqual({ leaseGrant: 0, txn: 0, grantWithTxn: 2, leaseRevoke: 2 });
+    // the grant's lease is the one the key is under: revoking it freed the name
+    expect((await client.range({ prefix: `synod-lock/${name}/` })).items).toEqual([]);
+  });
+
+  it('draws another lease id when the one drawn is taken; gives up after three and leaves nothing behind', async () => {
+    await setUp();
+    const taken = 3_000_000_000_001;
+    await client.leaseGrant(5000, { id: taken });
+    const draws = [taken, taken, taken + 1];
+    const lucky = new KvLock(new SynodLeaseKv(client, { drawLeaseId: () => draws.shift() ?? 0 }));
+    const name = freshName('taken-id');
+    const grant = await lucky.acquire(name, { ttlMs: 2000 });
+    expect(grant.holder).toBe(String(taken + 1));
+    await lucky.release(grant);
+    const unlucky = new KvLock(new SynodLeaseKv(client, { drawLeaseId: () => taken }));
+    await expect(unlucky.acquire(name, { ttlMs: 2000 })).rejects.toSatisfy((e) => isLockError(e, 'BACKEND_ERROR') && /exists already/.test((e as Error).message));
+    expect((await client.range({ prefix: `synod-lock/${name}/` })).items).toEqual([]);
+    await client.leaseRevoke(taken);
+  });
 
   it('renews a lease for the TTL it was granted with: extend to a longer TTL is UNSUPPORTED, to a shorter one renews', async () => {
     await setUp();

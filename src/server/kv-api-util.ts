@@ -39,7 +39,7 @@ type ErrorResult = { readonly revision?: number; readonly error?: unknown; reado
 
 /**
  * A store result that refuses the request (a read below the compaction point, a revision not
- * reached, a lease that does not exist) as an HTTP error; other answers pass unchanged. `asked`
+ * reached, a lease that does not exist or one a txn grants that does) as an HTTP error; other answers pass unchanged. `asked`
  * is the revision the client named, for the message.
  */
 export function checkResult(answer: ApiResponse, asked?: number): ApiResponse {
@@ -58,6 +58,9 @@ export function checkResult(answer: ApiResponse, asked?: number): ApiResponse {
       throw new HttpError(400, 'FUTURE_REVISION', `${named} is not reached yet (the current revision is ${String(revision)})`, { revision, safeToRetry: true });
     case 'lease-not-found':
       throw new HttpError(404, 'LEASE_NOT_FOUND', `lease ${String(result.id)} does not exist (it expired or was revoked); nothing was changed`, { id: result.id, revision, safeToRetry: false });
+    case 'lease-exists':
+      // a txn granting a lease with an id in use (ids chosen by clients): choose another and send again
+      throw new HttpError(409, 'LEASE_EXISTS', `lease ${String(result.id)} exists already; nothing was changed`, { id: result.id, revision, safeToRetry: false });
     case 'bad-request':
       throw new HttpError(400, 'BAD_REQUEST', typeof result.message === 'string' ? result.message : 'bad request', { safeToRetry: false });
     default:

@@ -67,6 +67,27 @@ describe('POST /v1/txn', () => {
     expect(result(await http('GET', `${url(leader)}/v1/kv/t%2Fonce`))).toMatchObject({ value: 1, version: 1 });
   });
 
+  it('grants a lease and puts under it in one write; a grant of an id in use fails whole with LEASE_EXISTS', async () => {
+    const id = 7_000_000_001;
+    const body = {
+      compare: [{ key: 'tl/k', target: 'createRevision', cmp: '=', value: 0 }],
+      success: [{ op: 'leaseGrant', ttlMs: 5000, id }, { op: 'put', key: 'tl/k', value: 'held', lease: id }, { op: 'range', prefix: 'tl/' }],
+    };
+    const first = result(await txn(body, follower)) as { revision: number; succeeded: boolean; results: Record<string, unknown>[] };
+    expect(first.succeeded).toBe(true);
+    expect(first.results[0]).toEqual({ revision: first.revision, id, ttlMs: 5000 });
+    expect((first.results[2]?.['items'] as { key: string; lease: number }[]).map((i) => [i.key, i.lease])).toEqual([['tl/k', id]]);
+    expect(result(await http('GET', `${url(leader)}/v1/leases/${id}?keys=true`))).toMatchObject({ id, keys: ['tl/k'] });
+    // the id is taken now: the txn fails whole, and the put of its other branch-mate does not happen
+    const again = await txn({ success: [{ op: 'put', key: 'tl/other', value: 1 }, { op: 'leaseGrant', ttlMs: 5000, id }] });
+    expect(again.status).toBe(409);
+    expect(code(again)).toBe('LEASE_EXISTS');
+    expect(result(await http('GET', `${url(leader)}/v1/kv/tl%2Fother`))).toMatchObject({ value: null });
+    // revoking the lease deletes the key put in the same write
+    expect((await http('DELETE', `${url(leader)}/v1/leases/${id}`)).status).toBe(200);
+    expect(result(await http('GET', `${url(leader)}/v1/kv/tl%2Fk`))).toMatchObject({ value: null });
+  });
+
   it('refuses malformed, oversized and reserved txns with a 400 naming the problem, and keeps serving', async () => {
     const deep = (n: number): unknown => (n === 0 ? { op: 'put', key: 'd', value: 1 } : { op: 'txn', success: [deep(n - 1)] });
     const cases: [unknown, string, RegExp][] = [
@@ -76,7 +97,7 @@ describe('POST /v1/txn', () => {
       [{ compare: [{ key: 'a', target: 'version', cmp: '=', value: 'one' }] }, 'BAD_REQUEST', /integer/],
       [{ compare: [{ key: 'a', target: 'value', cmp: '<', value: { x: 1 } }] }, 'BAD_REQUEST', /number or a string/],
       [{ compare: [{ key: 'a', target: 'value', cmp: '=', value: 1, extra: true }] }, 'BAD_REQUEST', /compare takes no field "extra"/],
-      [{ success: [{ op: 'incr', key: 'a' }] }, 'BAD_REQUEST', /put, delete, get, range or txn/],
+      [{ success: [{ op: 'incr', key: 'a' }] }, 'BAD_REQUEST', /put, delete, get, range, leaseGrant or txn/],
       [{ success: [{ op: 'put', key: 'a', value: 1, leese: 5 }] }, 'BAD_REQUEST', /put in a txn takes no field "leese"/],
       [{ success: [{ op: 'put', key: 'a', value: 1 }, { op: 'put', key: 'a', value: 2 }] }, 'BAD_REQUEST', /twice/],
       [{ success: [{ op: 'delete', prefix: '', exclude: 'x' }] }, 'BAD_REQUEST', /no field "exclude"/],
@@ -90,6 +111,12 @@ describe('POST /v1/txn', () => {
       [{ success: [deep(5)] }, 'BAD_REQUEST', /nest at most 4/],
       [{ success: [deep(40)] }, 'BAD_REQUEST', /deeper than 16/],
       [{ success: [{ op: 'put', key: 'a', value: 1 }], clientId: 7, seq: 1 }, 'BAD_SESSION', /clientId/],
+      [{ success: [{ op: 'leaseGrant', ttlMs: 5000 }] }, 'BAD_REQUEST', /leaseGrant in a txn needs an integer "id"/],
+      [{ success: [{ op: 'leaseGrant', ttlMs: 5000, id: 0 }] }, 'BAD_REQUEST', /"id" >= 1/],
+      [{ success: [{ op: 'leaseGrant', ttlMs: 10, id: 9 }] }, 'BAD_REQUEST', /at the least/],
+      [{ success: [{ op: 'leaseGrant', ttlMs: 1e15, id: 9 }] }, 'BAD_REQUEST', /at most/],
+      [{ success: [{ op: 'leaseGrant', ttlMs: 5000, id: 9, keys: [] }] }, 'BAD_REQUEST', /leaseGrant in a txn takes no field "keys"/],
+      [{ success: [{ op: 'leaseGrant', ttlMs: 5000, id: 9 }, { op: 'txn', success: [{ op: 'leaseGrant', ttlMs: 5000, id: 9 }] }] }, 'BAD_REQUEST', /grants lease 9 twice/],
     ];
     for (const [body, expected, message] of cases) {
       const a = await txn(body, follower);

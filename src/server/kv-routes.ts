@@ -4,7 +4,7 @@
 // them); every request is decoded strictly and answered with a typed error when it is bad.
 import type { JsonValue } from '../core/index.js';
 import { decodeKvRequest, kvLimitProblem, type Compare, type DeleteRequest, type KvCommand, type RangeRequest, type TxnOp, type TxnRequest } from '../kv/index.js';
-import { callLeader, command, RESERVED_PREFIX, type ApiBackend } from './api.js';
+import { callLeader, command, DEFAULT_MIN_LEASE_TTL_MS, RESERVED_PREFIX, type ApiBackend } from './api.js';
 import { expectObject, HttpError, type ApiRequest, type ApiResponse, type Router } from './http.js';
 import { authorizeAll, boundParam, checkResult, type AccessCheck } from './kv-api-util.js';
 import { parseWatchQuery, WATCH_QUERY, watchAccess, type WatchHub } from './kv-watch.js';
@@ -50,6 +50,7 @@ const OP_FIELDS: Readonly<Record<string, readonly string[]>> = {
   delete: ['op', 'key', 'end', 'prefix', 'prevKv'],
   get: ['op', 'key'],
   range: ['op', 'start', 'end', 'prefix', 'limit'],
+  leaseGrant: ['op', 'ttlMs', 'id'],
   txn: ['op', 'compare', 'success', 'failure'],
 };
 const COMPARE_FIELDS = ['key', 'target', 'cmp', 'value'];
@@ -66,7 +67,7 @@ async function txnRoute(backend: ApiBackend, req: ApiRequest): Promise<ApiRespon
   const unknown = unknownTxnField(raw);
   if (unknown !== null) throw new HttpError(400, 'BAD_REQUEST', `txn: ${unknown}`);
   const checks: AccessCheck[] = [];
-  const txn = guardTxn(decoded.value, checks);
+  const txn = guardTxn(decoded.value, checks, backend.minLeaseTtlMs ?? DEFAULT_MIN_LEASE_TTL_MS);
   const limit = kvLimitProblem(txn);
   if (limit !== null) throw new HttpError(400, 'BAD_REQUEST', `txn: ${limit}`);
   authorizeAll(backend.auth, req.principal, checks);
@@ -101,17 +102,17 @@ function reserved(key: string): never {
  * The txn as the API sends it to the log: reserved keys refused, every range read and range
  * delete made to skip the cluster's own keys; `checks` gets the permission each operation needs.
  */
-function guardTxn(txn: TxnRequest, checks: AccessCheck[]): TxnRequest {
+function guardTxn(txn: TxnRequest, checks: AccessCheck[], minLeaseTtlMs: number): TxnRequest {
   const compare = txn.compare.map((c: Compare): Compare => {
     if (c.key.startsWith(RESERVED_PREFIX)) reserved(c.key);
     checks.push({ key: c.key, write: false });
     return c;
   });
-  const branch = (ops: readonly TxnOp[]): TxnOp[] => ops.map((op) => guardOp(op, checks));
+  const branch = (ops: readonly TxnOp[]): TxnOp[] => ops.map((op) => guardOp(op, checks, minLeaseTtlMs));
   return { op: 'txn', compare, success: branch(txn.success), failure: branch(txn.failure) };
 }
 
-function guardOp(op: TxnOp, checks: AccessCheck[]): TxnOp {
+function guardOp(op: TxnOp, checks: AccessCheck[], minLeaseTtlMs: number): TxnOp {
   switch (op.op) {
     case 'put':
     case 'get':
@@ -125,8 +126,12 @@ function guardOp(op: TxnOp, checks: AccessCheck[]): TxnOp {
       checks.push({ range: { ...(r.prefix === undefined ? {} : { prefix: r.prefix }), ...(r.start === undefined ? {} : { start: r.start }), ...(r.end === undefined ? {} : { end: r.end }) }, write: false });
       return { ...r, exclude: RESERVED_PREFIX };
     }
+    case 'leaseGrant':
+      // the same floor as POST /v1/leases: a lease must be able to outlive an election
+      if (op.ttlMs < minLeaseTtlMs) throw new HttpError(400, 'BAD_REQUEST', `txn: a lease lasts ${minLeaseTtlMs} ms at the least (1.5 × the election timeout), not ${op.ttlMs}`);
+      return op;
     case 'txn':
-      return guardTxn(op, checks);
+      return guardTxn(op, checks, minLeaseTtlMs);
   }
 }
 

@@ -253,18 +253,24 @@ export class KvModel {
   private txn(t: TxnRequest): JsonValue {
     const before = this.now;
     const plan = this.choose(t, before);
-    const missing = (p: ReturnType<KvModel['choose']>): number | null => {
+    // grants of the txn, in the order they would run: a put may name a lease granted before it
+    const granted = new Set<number>();
+    const problem = (p: ReturnType<KvModel['choose']>): Obj | null => {
       for (const { op, inner } of p.ops) {
-        if (op.op === 'put' && op.lease !== undefined && op.value !== null && !this.leases.has(op.lease)) return op.lease;
+        if (op.op === 'put' && op.lease !== undefined && op.value !== null && !this.leases.has(op.lease) && !granted.has(op.lease)) return { error: 'lease-not-found', id: op.lease };
+        if (op.op === 'leaseGrant') {
+          if (this.leases.has(op.id) || granted.has(op.id)) return { error: 'lease-exists', id: op.id };
+          granted.add(op.id);
+        }
         if (inner !== undefined) {
-          const m = missing(inner);
+          const m = problem(inner);
           if (m !== null) return m;
         }
       }
       return null;
     };
-    const lacking = missing(plan);
-    if (lacking !== null) return { revision: this.revision, error: 'lease-not-found', id: lacking };
+    const refused = problem(plan);
+    if (refused !== null) return { revision: this.revision, ...refused };
     const w: Work = { state: new Map(before), changed: new Map() };
     const run = (p: ReturnType<KvModel['choose']>): Obj => ({
       succeeded: p.succeeded,
@@ -282,6 +288,9 @@ export class KvModel {
             const limit = op.limit ?? 1000;
             return { items: keys.slice(0, limit).map((k) => itemOf(k, w.state.get(k) as Item)), more: keys.length > limit };
           }
+          case 'leaseGrant':
+            this.leases.set(op.id, op.ttlMs);
+            return { id: op.id, ttlMs: op.ttlMs };
           case 'txn':
             return run(inner as ReturnType<KvModel['choose']>);
         }
@@ -300,15 +309,16 @@ interface Work {
 }
 
 /**
- * Whether some run of `txn` (any choice of branches) would write a key twice: two puts of it, or
- * a put and a delete covering it. Found by listing the runs, not as the decoder does.
+ * Whether some run of `txn` (any choice of branches) would write a key twice (two puts of it, or
+ * a put and a delete covering it) or grant a lease twice. Found by listing the runs, not as the
+ * decoder does.
  */
 export function txnWritesTwice(txn: Obj): boolean {
   const runs = (ops: JsonValue[]): Obj[][] => {
     let out: Obj[][] = [[]];
     for (const raw of ops) {
       const op = raw as Obj;
-      if (op['op'] === 'put' || op['op'] === 'delete') out = out.map((run) => [...run, op]);
+      if (op['op'] === 'put' || op['op'] === 'delete' || op['op'] === 'leaseGrant') out = out.map((run) => [...run, op]);
       else if (op['op'] === 'txn') {
         const inner = [...runs((op['success'] as JsonValue[] | undefined) ?? []), ...runs((op['failure'] as JsonValue[] | undefined) ?? [])];
         out = out.flatMap((run) => inner.map((more) => [...run, ...more]));
@@ -322,6 +332,7 @@ export function txnWritesTwice(txn: Obj): boolean {
         if (i === j) continue;
         const a = run[i] as Obj;
         const b = run[j] as Obj;
+        if (a['op'] === 'leaseGrant' && b['op'] === 'leaseGrant' && a['id'] === b['id']) return true;
         if (a['op'] !== 'put') continue;
         if (b['op'] === 'put' && b['key'] === a['key']) return true;
         if (b['op'] === 'delete' && deleteCovers({ ...b, exclude: null }, a['key'] as string)) return true;

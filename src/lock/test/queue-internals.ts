@@ -8,29 +8,43 @@ import { KvLock } from '../kv-recipes.js';
 import type { DeleteWait, KvChange, KvRange, KvTxn, KvTxnResult, LeaseId, LeaseKv } from '../lease-kv.js';
 import { freshName, sleep, stillPending } from './helpers.js';
 
-/** A LeaseKv that records the keys its client waits on and counts its ranges. */
+/** A LeaseKv that records the keys its client waits on and counts its ranges and writes. */
 export class CountingKv implements LeaseKv {
   readonly watched: string[] = [];
   ranges = 0;
-  constructor(readonly inner: LeaseKv) {}
+  /** Requests that write, by kind: a lock pair costs what these add up to. */
+  readonly writes = { leaseGrant: 0, txn: 0, grantWithTxn: 0, leaseRevoke: 0 };
+  readonly grantWithTxn?: LeaseKv['grantWithTxn'];
+  constructor(readonly inner: LeaseKv) {
+    const both = inner.grantWithTxn?.bind(inner);
+    if (both !== undefined) {
+      this.grantWithTxn = (ttlMs, txnOf) => {
+        this.writes.grantWithTxn++;
+        return both(ttlMs, txnOf);
+      };
+    }
+  }
   get backend(): string {
     return this.inner.backend;
   }
   leaseGrant(ttlMs: number): Promise<{ id: LeaseId; ttlMs: number }> {
+    this.writes.leaseGrant++;
     return this.inner.leaseGrant(ttlMs);
   }
   leaseKeepAlive(id: LeaseId): Promise<{ ttlMs: number; remainingMs: number }> {
     return this.inner.leaseKeepAlive(id);
   }
   leaseRevoke(id: LeaseId): Promise<void> {
+    this.writes.leaseRevoke++;
     return this.inner.leaseRevoke(id);
   }
   txn(txn: KvTxn): Promise<KvTxnResult> {
+    this.writes.txn++;
     return this.inner.txn(txn);
   }
-  range(prefix: string): Promise<KvRange> {
+  range(prefix: string, atLeastRevision?: number): Promise<KvRange> {
     this.ranges++;
-    return this.inner.range(prefix);
+    return this.inner.range(prefix, atLeastRevision);
   }
   waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
     this.watched.push(key);
