@@ -3,6 +3,7 @@
 // revisions are derived from where each generation (create ... delete) starts, not stored per change.
 import { assertInvariant, type JsonValue } from '../core/index.js';
 import type { KvItem } from './requests.js';
+import { lowerBound } from './sorted-keys.js';
 
 /** What a delete leaves in a key's history. */
 export const TOMBSTONE: unique symbol = Symbol('tombstone');
@@ -148,14 +149,7 @@ export class KeyHistory {
   private generationStart(index: number): number {
     const t = this.tombstones;
     if (t === null || (t[0] as number) > index) return 0;
-    let lo = 0;
-    let hi = t.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((t[mid] as number) < index) lo = mid + 1;
-      else hi = mid;
-    }
-    return (t[lo - 1] as number) + 1;
+    return (t[lowerBound(t, index) - 1] as number) + 1;
   }
 
   /**

@@ -7,13 +7,13 @@ import { assertInvariant } from '../core/index.js';
 const CHUNK_MAX = 512;
 const CHUNK_MERGE_BELOW = CHUNK_MAX / 8;
 
-/** Index of the first element of `sorted` that is >= `key` (sorted.length when none is). */
-function lowerBound(sorted: readonly string[], key: string): number {
+/** Index of the first element of `sorted` (ascending numbers, or strings in UTF-16 order) that is >= `value`; sorted.length when none is. */
+export function lowerBound<T extends number | string>(sorted: readonly T[], value: T): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as string) < key) lo = mid + 1;
+    if ((sorted[mid] as T) < value) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -27,7 +27,7 @@ import {
   type TxnRequest,
 } from './requests.js';
 import { parseSnapshot, snapshotOf, type StoreState } from './snapshot.js';
-import { SortedKeys } from './sorted-keys.js';
+import { lowerBound, SortedKeys } from './sorted-keys.js';
 
 export { KvError, type KvErrorCode } from './errors.js';
 export {
@@ -721,18 +721,6 @@ function stamp(body: Body, revision: number): Body {
   const results = body['results'];
   if (body['succeeded'] === undefined || !Array.isArray(results)) return { revision, ...body };
   return { revision, succeeded: body['succeeded'], results: results.map((r) => stamp(r as Body, revision)) };
-}
-
-/** First index of `sorted` holding a value >= `value`. */
-function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**

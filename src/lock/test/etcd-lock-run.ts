@@ -5,13 +5,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { checkQueueGrants, type QueueGrant, type QueueGrantsResult, type QueueKeyChange } from '../../check/lock-safety.js';
 import { prefixEnd } from '../../kv/requests.js';
 import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { freePort } from '../../server/test/in-process.js';
 import { etcdHealthy, findEtcdLeader, httpJson, startEtcdCluster, type EtcdCluster } from './etcd-server.js';
+import { runClientsAndFaults, runFaultSchedule, sleep, violationsByMode, type FaultTarget } from './fault-schedule.js';
 
 export interface EtcdLockRunOptions {
   readonly seed: number;
@@ -63,7 +63,6 @@ export interface EtcdLockRunResult {
 }
 
 const MAX_CLIENT_ROUNDS = 100_000;
-const MAX_FAULTS = 10_000;
 const MAX_HISTORY_EVENTS = 2_000_000;
 const HISTORY_TIMEOUT_MS = 120_000;
 /** A lock call is abandoned after this even when the client meant to wait: a paused member never answers. */
@@ -72,8 +71,6 @@ const CALL_LIMIT_MS = 3_000;
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('utf8');
-/** Waits `ms`, or less when `signal` aborts (never rejects). */
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(Math.max(0, ms), undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 
 function errorClass(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -175,40 +172,26 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
       }
     };
 
-    const nemesis = async (): Promise<void> => {
-      const rng = random.stream('nemesis');
-      for (let n = 0; n < MAX_FAULTS; n++) {
-        const gapMs = rng.int(2000, 6000);
-        await sleep(Math.min(gapMs, deadline - Date.now()), signal);
-        if (stopping()) return;
-        const kind = rng.pick(['pause', 'pause-leader', 'kill'] as const);
-        const downMs = rng.int(1000, 5000);
-        let member = rng.int(0, members - 1);
-        if (kind === 'pause-leader') {
-          const leader = await findEtcdLeader(running.clientUrls, adminAgent).catch(() => undefined);
-          if (leader !== undefined) member = running.clientUrls.indexOf(leader);
-        }
-        if (kind === 'kill') {
-          log(`  ${((Date.now() - startedAt) / 1000).toFixed(1)} s: killing member ${member} for ${downMs} ms`);
-          stats.kills++;
-          await running.kill(member);
-          await sleep(downMs);
-          await running.restart(member);
-        } else {
-          log(`  ${((Date.now() - startedAt) / 1000).toFixed(1)} s: pausing member ${member}${kind === 'pause-leader' ? ' (the leader)' : ''} for ${downMs} ms`);
-          stats.pauses++;
-          running.pause(member);
-          await sleep(downMs);
-          running.resume(member);
-        }
-      }
+    const faults: FaultTarget<number> = {
+      members: Array.from({ length: members }, (_, i) => i),
+      leader: async () => {
+        const i = running.clientUrls.indexOf(await findEtcdLeader(running.clientUrls, adminAgent));
+        return i >= 0 ? i : undefined;
+      },
+      pause: (i) => running.pause(i),
+      resume: (i) => running.resume(i),
+      kill: (i) => running.kill(i),
+      restart: (i) => running.restart(i),
     };
-
-    const progress = setInterval(() => log(`  ${((Date.now() - startedAt) / 1000).toFixed(0)} s: ${grants.length} grants`), 10_000);
     try {
-      await Promise.all([...Array.from({ length: clients }, (_, i) => client(i)), options.faults === false ? Promise.resolve() : nemesis()]);
+      await runClientsAndFaults(
+        Array.from({ length: clients }, (_, i) => () => client(i)),
+        options.faults === false ? undefined : () => runFaultSchedule(random.stream('nemesis'), faults, deadline, stats, log, startedAt, signal),
+        log,
+        startedAt,
+        () => grants.length,
+      );
     } finally {
-      clearInterval(progress);
       clearTimeout(endTimer);
     }
     if (signal?.aborted === true) throw new Error('aborted');
@@ -216,11 +199,7 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
     const { changes, lastRevision } = await readHistory(running.clientUrls, `${lockName}/`, adminAgent);
     log(`history: ${changes.length} changes up to revision ${lastRevision}`);
     const check = checkQueueGrants(changes, grants);
-    const violationsByMode = zeroModes();
-    grants.forEach((g, i) => {
-      if (!checkQueueGrants(changes, [g]).ok) violationsByMode[modes[i] as WaitMode]++;
-    });
-    return { seed, durationMs, clients, members, ttlSeconds, etcdVersion, lockName, grants, changes, lastRevision, stats, check, violationsByMode };
+    return { seed, durationMs, clients, members, ttlSeconds, etcdVersion, lockName, grants, changes, lastRevision, stats, check, violationsByMode: violationsByMode(changes, grants, modes, zeroModes()) };
   } finally {
     for (const a of agents) a.destroy();
     if (cluster !== undefined) log('stopping the cluster');

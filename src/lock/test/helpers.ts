@@ -1,6 +1,7 @@
-// Small helpers the conformance suites share: names unique to a run, sleeps, and a deadline for
-// waits that must end.
-import { afterAll, beforeAll } from 'vitest';
+// Small helpers the conformance suites share: names unique to a run, sleeps, a deadline for
+// waits that must end, and the checks that a lock run read its key history whole.
+import { afterAll, beforeAll, expect } from 'vitest';
+import { checkQueueGrants, type QueueGrant, type QueueKeyChange } from '../../check/lock-safety.js';
 
 let names = 0;
 
@@ -45,4 +46,20 @@ export function useBackendClients<B extends { readonly minTtlMs: number; stop():
     },
     ttl: () => Math.max(started().minTtlMs, 2000),
   };
+}
+
+/**
+ * A randomized lock run's key history was read whole: every granted key was put, there are
+ * deletes and each follows a put of its key, revisions only grow; and the checker is not blind
+ * to it: a copy with `planted`'s key deleted at its own revision is reported for that grant.
+ */
+export function expectWholeQueueHistory(changes: readonly QueueKeyChange[], grants: readonly QueueGrant[], planted: QueueGrant): void {
+  const puts = new Set(changes.filter((c) => c.type === 'put').map((c) => c.key));
+  for (const g of grants) expect(puts.has(g.key), `no put of ${g.key} in the history`).toBe(true);
+  const deleted = changes.filter((c) => c.type === 'delete');
+  expect(deleted.length).toBeGreaterThan(0);
+  for (const d of deleted) expect(changes.some((c) => c.type === 'put' && c.key === d.key && c.revision < d.revision)).toBe(true);
+  for (let i = 1; i < changes.length; i++) expect((changes[i] as QueueKeyChange).revision).toBeGreaterThanOrEqual((changes[i - 1] as QueueKeyChange).revision);
+  const corrupted: QueueKeyChange[] = [...changes, { key: planted.key, revision: planted.revision, type: 'delete' }];
+  expect(checkQueueGrants(corrupted, [planted]).violations[0]?.kind).toBe('granted-after-own-key-deleted');
 }

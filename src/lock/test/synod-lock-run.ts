@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { checkQueueGrants, type QueueGrant, type QueueGrantsResult, type QueueKeyChange } from '../../check/lock-safety.js';
 import { SynodClient } from '../../client/index.js';
@@ -18,6 +17,7 @@ import { KvLock } from '../kv-recipes.js';
 import type { DeleteWait, KvChange, KvRange, KvTxn, KvTxnResult, LeaseId, LeaseKv } from '../lease-kv.js';
 import { SynodLeaseKv } from '../synod-kv.js';
 import { httpJson } from './etcd-server.js';
+import { runClientsAndFaults, runFaultSchedule, sleep, violationsByMode, type FaultTarget } from './fault-schedule.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -75,14 +75,11 @@ export interface SynodLockRunResult {
 }
 
 const MAX_CLIENT_ROUNDS = 100_000;
-const MAX_FAULTS = 10_000;
 const MAX_HISTORY_EVENTS = 2_000_000;
 const HISTORY_TIMEOUT_MS = 120_000;
 /** A waiting client gives up after this even in `wait` mode, so that the run ends on time. */
 const LONGEST_WAIT_MS = 15_000;
 
-/** Waits `ms`, or less when `signal` aborts (never rejects). */
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(Math.max(0, ms), undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 const zeroModes = (): Record<SynodWaitMode, number> => ({ wait: 0, 'give-up': 0, stall: 0 });
 
 /** The revision of the last line a client read (the join's txn or a re-read): the state its admission was decided on. */
@@ -206,50 +203,29 @@ export async function runSynodLockCheck(options: SynodLockRunOptions): Promise<S
       }
     };
 
-    const nemesis = async (): Promise<void> => {
-      const rng = random.stream('nemesis');
-      for (let n = 0; n < MAX_FAULTS; n++) {
-        await sleep(Math.min(rng.int(2000, 6000), deadline - Date.now()), signal);
-        if (stopping()) return;
-        const kind = rng.pick(['pause', 'pause-leader', 'kill'] as const);
-        const downMs = rng.int(1000, 4000);
-        let id = rng.pick(ids);
-        if (kind === 'pause-leader') id = (await leaderOf(running.endpoints, agent)) ?? id;
-        const at = ((Date.now() - startedAt) / 1000).toFixed(1);
-        if (kind === 'kill') {
-          log(`  ${at} s: killing node ${id} (SIGKILL) for ${downMs} ms`);
-          stats.kills++;
-          running.kill(id, 'SIGKILL');
-          await sleep(downMs);
-          await restartWhenGone(running, id);
-        } else {
-          log(`  ${at} s: pausing node ${id}${kind === 'pause-leader' ? ' (the leader)' : ''} for ${downMs} ms`);
-          stats.pauses++;
-          running.kill(id, 'SIGSTOP');
-          await sleep(downMs);
-          running.kill(id, 'SIGCONT');
-        }
-      }
+    const faults: FaultTarget<string> = {
+      members: ids,
+      leader: () => leaderOf(running.endpoints, agent),
+      pause: (id) => running.kill(id, 'SIGSTOP'),
+      resume: (id) => running.kill(id, 'SIGCONT'),
+      kill: (id) => running.kill(id, 'SIGKILL'),
+      restart: (id) => restartWhenGone(running, id),
     };
-
-    const progress = setInterval(() => log(`  ${((Date.now() - startedAt) / 1000).toFixed(0)} s: ${grants.length} grants`), 10_000);
-    try {
-      await Promise.all([...Array.from({ length: clients }, (_, i) => client(i)), options.faults === false ? Promise.resolve() : nemesis()]);
-    } finally {
-      clearInterval(progress);
-    }
+    await runClientsAndFaults(
+      Array.from({ length: clients }, (_, i) => () => client(i)),
+      options.faults === false ? undefined : () => runFaultSchedule(random.stream('nemesis'), faults, deadline, stats, log, startedAt, signal),
+      log,
+      startedAt,
+      () => grants.length,
+    );
     if (signal?.aborted === true) throw new Error('aborted');
     log(`run over: ${grants.length} grants; reading the lock's key history`);
     const { changes, lastRevision } = await readHistory(admin, prefix);
     log(`history: ${changes.length} changes up to revision ${lastRevision}`);
     const check = checkQueueGrants(changes, grants);
-    const violationsByMode = zeroModes();
-    grants.forEach((g, i) => {
-      if (!checkQueueGrants(changes, [g]).ok) violationsByMode[modes[i] as SynodWaitMode]++;
-    });
     let tokenRegressions = 0;
     for (let i = 1; i < tokens.length; i++) if ((tokens[i] as number) <= Math.max(...tokens.slice(0, i))) tokenRegressions++;
-    return { seed, durationMs, clients, nodes, ttlMs, lockName, grants, tokens, tokenRegressions, changes, lastRevision, stats, check, violationsByMode };
+    return { seed, durationMs, clients, nodes, ttlMs, lockName, grants, tokens, tokenRegressions, changes, lastRevision, stats, check, violationsByMode: violationsByMode(changes, grants, modes, zeroModes()) };
   } finally {
     for (const o of opened) await Promise.resolve(o.close()).catch(() => undefined);
     if (cluster !== undefined) log('stopping the cluster');
