@@ -6,26 +6,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkQueueGrants, type QueueGrant, type QueueGrantsResult, type QueueKeyChange } from '../../check/lock-safety.js';
+import { checkQueueGrants, type QueueGrant, type QueueKeyChange } from '../../check/lock-safety.js';
 import { prefixEnd } from '../../kv/requests.js';
 import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { freePort } from '../../server/test/in-process.js';
 import { etcdHealthy, findEtcdLeader, httpJson, startEtcdCluster, type EtcdCluster } from './etcd-server.js';
-import { runClientsAndFaults, runFaultSchedule, sleep, violationsByMode, type FaultTarget } from './fault-schedule.js';
+import { runClientsAndFaults, sleep, violationsByMode, type FaultTarget, type LockRunOptions, type LockRunResult } from './fault-schedule.js';
 
-export interface EtcdLockRunOptions {
-  readonly seed: number;
-  readonly durationMs: number;
-  readonly clients: number;
+export interface EtcdLockRunOptions extends LockRunOptions {
   readonly members: number;
   /** The leases' TTL; etcd's minimum with its default election timeout is 2 s. */
   readonly ttlSeconds?: number;
-  /** Pauses and kills of members (default true). */
-  readonly faults?: boolean;
-  /** Aborting stops the clients, stops the cluster, removes its directory, and rejects. */
-  readonly signal?: AbortSignal;
-  /** Progress lines (stderr in the script). */
-  readonly log?: (line: string) => void;
 }
 
 /** How a client waits in line this time. */
@@ -44,22 +35,11 @@ export interface EtcdLockRunStats {
   readonly kills: number;
 }
 
-export interface EtcdLockRunResult {
-  readonly seed: number;
-  readonly durationMs: number;
-  readonly clients: number;
+export interface EtcdLockRunResult extends LockRunResult<WaitMode> {
   readonly members: number;
   readonly ttlSeconds: number;
   readonly etcdVersion: string;
-  readonly lockName: string;
-  readonly grants: readonly QueueGrant[];
-  /** The lock prefix's whole key history, from a watch from revision 1 after the run. */
-  readonly changes: readonly QueueKeyChange[];
-  readonly lastRevision: number;
   readonly stats: EtcdLockRunStats;
-  readonly check: QueueGrantsResult;
-  /** The checker's violations, by how the granted client had waited. */
-  readonly violationsByMode: Record<WaitMode, number>;
 }
 
 const MAX_CLIENT_ROUNDS = 100_000;
@@ -184,13 +164,7 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
       restart: (i) => running.restart(i),
     };
     try {
-      await runClientsAndFaults(
-        Array.from({ length: clients }, (_, i) => () => client(i)),
-        options.faults === false ? undefined : () => runFaultSchedule(random.stream('nemesis'), faults, deadline, stats, log, startedAt, signal),
-        log,
-        startedAt,
-        () => grants.length,
-      );
+      await runClientsAndFaults({ client, count: clients, faults: options.faults === false ? undefined : faults, rng: random.stream('nemesis'), deadline, counts: stats, log, startedAt, signal, grantCount: () => grants.length });
     } finally {
       clearTimeout(endTimer);
     }

@@ -3,10 +3,38 @@
 // one and restart it, for 1-5 s), the clients-and-faults runner with its progress lines, and the
 // count of violations by how the granted client had waited.
 import { setTimeout as delay } from 'node:timers/promises';
-import { checkQueueGrants, type QueueGrant, type QueueKeyChange } from '../../check/lock-safety.js';
+import { checkQueueGrants, type QueueGrant, type QueueGrantsResult, type QueueKeyChange } from '../../check/lock-safety.js';
 import type { RandomStream } from '../../sim/rng.js';
 
 const MAX_FAULTS = 10_000;
+
+/** What every randomized lock run is asked. */
+export interface LockRunOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly clients: number;
+  /** Pauses and kills of members (default true). */
+  readonly faults?: boolean;
+  /** Aborting stops the clients, stops the cluster, removes its directory, and rejects. */
+  readonly signal?: AbortSignal;
+  /** Progress lines (stderr in the scripts). */
+  readonly log?: (line: string) => void;
+}
+
+/** What every randomized lock run answers; `Mode` is how a client waited. */
+export interface LockRunResult<Mode extends string> {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly clients: number;
+  readonly lockName: string;
+  readonly grants: readonly QueueGrant[];
+  /** The lock prefix's whole key history, from a watch from revision 1 after the run. */
+  readonly changes: readonly QueueKeyChange[];
+  readonly lastRevision: number;
+  readonly check: QueueGrantsResult;
+  /** The checker's violations, by how the granted client had waited. */
+  readonly violationsByMode: Record<Mode, number>;
+}
 
 /** Waits `ms`, or less when `signal` aborts (never rejects). */
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(Math.max(0, ms), undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
@@ -53,11 +81,30 @@ export async function runFaultSchedule<M>(rng: RandomStream, target: FaultTarget
   }
 }
 
-/** Runs the clients and, unless `faults` is undefined, the fault schedule together; a progress line every 10 s. */
-export async function runClientsAndFaults(clients: readonly (() => Promise<void>)[], faults: (() => Promise<void>) | undefined, log: (line: string) => void, startedAt: number, grantCount: () => number): Promise<void> {
-  const progress = setInterval(() => log(`  ${((Date.now() - startedAt) / 1000).toFixed(0)} s: ${grantCount()} grants`), 10_000);
+export interface RunShape<M> {
+  /** Client `i`'s loop, for i in 0..count-1. */
+  readonly client: (i: number) => Promise<void>;
+  readonly count: number;
+  /** The members to fault; undefined: no faults. */
+  readonly faults: FaultTarget<M> | undefined;
+  readonly rng: RandomStream;
+  readonly deadline: number;
+  readonly counts: FaultCounts;
+  readonly log: (line: string) => void;
+  readonly startedAt: number;
+  readonly signal: AbortSignal | undefined;
+  readonly grantCount: () => number;
+}
+
+/** Runs the clients and the fault schedule together until they end; a progress line every 10 s. */
+export async function runClientsAndFaults<M>(run: RunShape<M>): Promise<void> {
+  const progress = setInterval(() => run.log(`  ${((Date.now() - run.startedAt) / 1000).toFixed(0)} s: ${run.grantCount()} grants`), 10_000);
+  const faults = run.faults;
   try {
-    await Promise.all([...clients.map((c) => c()), ...(faults === undefined ? [] : [faults()])]);
+    await Promise.all([
+      ...Array.from({ length: run.count }, (_, i) => run.client(i)),
+      ...(faults === undefined ? [] : [runFaultSchedule(run.rng, faults, run.deadline, run.counts, run.log, run.startedAt, run.signal)]),
+    ]);
   } finally {
     clearInterval(progress);
   }

@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkQueueGrants, type QueueGrant, type QueueGrantsResult, type QueueKeyChange } from '../../check/lock-safety.js';
+import { checkQueueGrants, type QueueGrant, type QueueKeyChange } from '../../check/lock-safety.js';
 import { SynodClient } from '../../client/index.js';
 import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { startLocalCluster, type ClusterHandle } from '../../supervisor/index.js';
@@ -17,25 +17,16 @@ import { KvLock } from '../kv-recipes.js';
 import type { DeleteWait, KvChange, KvRange, KvTxn, KvTxnResult, LeaseId, LeaseKv } from '../lease-kv.js';
 import { SynodLeaseKv } from '../synod-kv.js';
 import { httpJson } from './etcd-server.js';
-import { runClientsAndFaults, runFaultSchedule, sleep, violationsByMode, type FaultTarget } from './fault-schedule.js';
+import { runClientsAndFaults, sleep, violationsByMode, type FaultTarget, type LockRunOptions, type LockRunResult } from './fault-schedule.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-export interface SynodLockRunOptions {
-  readonly seed: number;
-  readonly durationMs: number;
-  readonly clients: number;
+export interface SynodLockRunOptions extends LockRunOptions {
   readonly nodes: number;
   /** The grants' TTL; the cluster's minimum is 1.5 s (1.5 x its longest election timeout). */
   readonly ttlMs?: number;
-  /** Pauses and kills of nodes (default true). */
-  readonly faults?: boolean;
   /** The cluster's ports: control on it, clients from +1, peers from +101. */
   readonly basePort?: number;
-  /** Aborting stops the clients, stops the cluster, removes its directory, and rejects. */
-  readonly signal?: AbortSignal;
-  /** Progress lines (stderr in the script). */
-  readonly log?: (line: string) => void;
 }
 
 /** How a client takes its turn: waits as long as it takes, gives up after a short wait, or stalls past its lease while holding. */
@@ -54,24 +45,14 @@ export interface SynodLockRunStats {
   readonly kills: number;
 }
 
-export interface SynodLockRunResult {
-  readonly seed: number;
-  readonly durationMs: number;
-  readonly clients: number;
+export interface SynodLockRunResult extends LockRunResult<SynodWaitMode> {
   readonly nodes: number;
   readonly ttlMs: number;
-  readonly lockName: string;
-  readonly grants: readonly QueueGrant[];
   /** The tokens of the grants in the order the clients got them. */
   readonly tokens: readonly number[];
   /** Grants whose token was not above every earlier grant's. */
   readonly tokenRegressions: number;
-  /** The lock prefix's whole key history, from a watch from revision 1 after the run. */
-  readonly changes: readonly QueueKeyChange[];
-  readonly lastRevision: number;
   readonly stats: SynodLockRunStats;
-  readonly check: QueueGrantsResult;
-  readonly violationsByMode: Record<SynodWaitMode, number>;
 }
 
 const MAX_CLIENT_ROUNDS = 100_000;
@@ -211,13 +192,7 @@ export async function runSynodLockCheck(options: SynodLockRunOptions): Promise<S
       kill: (id) => running.kill(id, 'SIGKILL'),
       restart: (id) => restartWhenGone(running, id),
     };
-    await runClientsAndFaults(
-      Array.from({ length: clients }, (_, i) => () => client(i)),
-      options.faults === false ? undefined : () => runFaultSchedule(random.stream('nemesis'), faults, deadline, stats, log, startedAt, signal),
-      log,
-      startedAt,
-      () => grants.length,
-    );
+    await runClientsAndFaults({ client, count: clients, faults: options.faults === false ? undefined : faults, rng: random.stream('nemesis'), deadline, counts: stats, log, startedAt, signal, grantCount: () => grants.length });
     if (signal?.aborted === true) throw new Error('aborted');
     log(`run over: ${grants.length} grants; reading the lock's key history`);
     const { changes, lastRevision } = await readHistory(admin, prefix);
