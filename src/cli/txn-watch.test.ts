@@ -52,6 +52,10 @@ describe('synod txn, kv get --rev, kv compact, kv del --prefix', () => {
     const json = await synod(['txn', '--json', '-'], JSON.stringify({ success: [{ op: 'get', key: 'cli/y' }, { op: 'range', prefix: 'cli/' }] }));
     expect(json.status, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ succeeded: true, results: [{ value: 2 }, { items: [{ key: 'cli/y', value: 2 }] }] });
+    // a lease granted and a key put under it in one txn (JSON form), described line by line
+    const leased = await synod(['txn', '-'], JSON.stringify({ success: [{ op: 'leaseGrant', ttlMs: 5000, id: 9_000_000_001 }, { op: 'put', key: 'cli/leased', value: 1, lease: 9_000_000_001 }] }));
+    expect([leased.status, leased.stderr]).toEqual([0, '']);
+    expect(leased.stdout).toMatch(/^SUCCESS \(revision \d+\)\nlease grant 9000000001: ttl 5000 ms\nput cli\/leased: version 1\n$/);
     const bad = await synod(['txn'], 'version(a) = zero\n');
     expect([bad.status, bad.stderr]).toEqual([2, 'synod: txn line 1: a compare on version needs a whole number >= 0, got zero [BAD_TXN]\n']);
     const refused = await synod(['txn'], JSON.stringify({ success: [{ op: 'put', key: '_synod/auth/enabled', value: true }] }));

@@ -97,6 +97,9 @@ function describeResults(ops: readonly TxnOp[], results: readonly TxnOpResult[],
         for (const item of items) lines.push(`${indent}  ${shownKey(item.key)} = ${shownValue(item.value)}`);
         break;
       }
+      case 'leaseGrant':
+        lines.push(`${indent}lease grant ${op.id}: ttl ${String(r['ttlMs'])} ms`);
+        break;
       case 'txn': {
         const succeeded = r['succeeded'] === true;
         lines.push(`${indent}txn: ${succeeded ? 'SUCCESS' : 'FAILURE'}`);
