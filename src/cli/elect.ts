@@ -1,12 +1,12 @@
 // `synod elect NAME [VALUE]`: campaigns for leadership of NAME on a lock backend, prints every
 // change of leader, holds leadership until SIGINT/SIGTERM and then resigns; `--listen` only
 // observes. One line per change (or one JSON object per line with --json).
-import { constants, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { Election, Leader, Leadership } from '../lock/api.js';
 import { isLockError } from '../lock/errors.js';
 import { CliError } from './errors.js';
-import { checkBackendFlags, cliErrorOf, lockFlags, openElection, ttlOf, waitOf, type LockFlags } from './lock-backends.js';
+import { checkBackendFlags, cliErrorOf, exitCodeOf, Interrupts, lockFlags, openElection, ttlOf, waitOf, type LockFlags } from './lock-backends.js';
 
 interface ElectFlags extends LockFlags {
   listen?: boolean;
@@ -50,14 +50,9 @@ async function runElect(name: string, values: readonly string[], flags: ElectFla
   const json = flags.json === true;
   const say = (line: string): void => void process.stdout.write(line + '\n');
 
-  const stop = new AbortController();
-  let received: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    received ??= signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // every signal ends the command: a campaign is aborted, a term is resigned
+  const interrupts = new Interrupts();
+  const stop = interrupts.waiting;
   let election: Election<number> | Election<null> | undefined;
   try {
     election = await openElection(flags);
@@ -76,7 +71,8 @@ async function runElect(name: string, values: readonly string[], flags: ElectFla
     try {
       leadership = await anyElection.campaign(name, value, { ttlMs, ...(waitMs === undefined ? {} : { waitMs }), signal: stop.signal });
     } catch (err) {
-      if (isLockError(err, 'LOCK_ABORTED') && received !== undefined) throw new CliError('LOCK_ABORTED', `interrupted by ${received} while campaigning`, 128 + (constants.signals[received] ?? 0));
+      const received = interrupts.received;
+      if (isLockError(err, 'LOCK_ABORTED') && received !== undefined) throw new CliError('LOCK_ABORTED', `interrupted by ${received} while campaigning`, exitCodeOf(received));
       throw err;
     }
     own = { value: leadership.value, token: leadership.token };
@@ -96,8 +92,7 @@ async function runElect(name: string, values: readonly string[], flags: ElectFla
     throw cliErrorOf(err);
   } finally {
     stop.abort();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.close();
     await election?.close().catch(() => undefined);
   }
 }

@@ -1,6 +1,8 @@
 // What `synod lock` and `synod elect` share: the backend flags (--backend, each backend's
 // endpoints, --ttl, --wait), a Lock or Election built from them through the public lock API, the
-// supervisor's STONITH routes, and lock errors turned into one-line CLI errors.
+// supervisor's STONITH routes, lock errors turned into one-line CLI errors, and the routing of
+// SIGINT and SIGTERM.
+import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { KvElection, createRedisElection, createRedlockElection, type Election } from '../election/index.js';
 import type { Lock } from '../lock/api.js';
@@ -182,4 +184,41 @@ export class SupervisorStonith {
   async powerOff(id: string): Promise<void> {
     await this.call('POST', `/api/stonith/targets/${encodeSegment(id)}/power-off`, {});
   }
+}
+
+/**
+ * SIGINT and SIGTERM for `synod lock` and `synod elect`, routed by what the command is doing:
+ * aborting a wait (`waiting`), then, once routed, ending a hold or passed on to a child.
+ */
+export class Interrupts {
+  /** The first signal received, for the exit code of an interrupted wait. */
+  received: NodeJS.Signals | undefined;
+  readonly waiting = new AbortController();
+  private onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  private readonly handler = (signal: NodeJS.Signals): void => {
+    this.received ??= signal;
+    if (this.onSignal !== undefined) this.onSignal(signal);
+    else this.waiting.abort(new CliError('LOCK_ABORTED', `interrupted by ${signal}`, exitCodeOf(signal)));
+  };
+
+  constructor() {
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  /** From now on signals go to `fn` (the wait is over). */
+  route(fn: (signal: NodeJS.Signals) => void): void {
+    this.onSignal = fn;
+    if (this.received !== undefined) fn(this.received);
+  }
+
+  close(): void {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+  }
+}
+
+/** The exit status of a process ended by `signal` (128 + its number). */
+export function exitCodeOf(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
 }

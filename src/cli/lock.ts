@@ -2,7 +2,6 @@
 // Redis or Redlock), the grant in its environment, as `etcdctl lock` does; kills the command when
 // the lease may have been lost. With --stonith, powers off the previous holder first (supervisor).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type { Lock, LockGrant } from '../lock/api.js';
 import { isLockError } from '../lock/errors.js';
@@ -10,7 +9,7 @@ import { usingLockWithStonith } from '../lock/stonith.js';
 import { usingLock } from '../lock/using.js';
 import { CliError } from './errors.js';
 import { connectionOf } from './kv.js';
-import { checkBackendFlags, cliErrorOf, EXIT_LOCK_TIMEOUT, lockFlags, openLock, SupervisorStonith, supervisorUrlOf, ttlOf, waitOf, type LockFlags } from './lock-backends.js';
+import { checkBackendFlags, cliErrorOf, EXIT_LOCK_TIMEOUT, exitCodeOf, Interrupts, lockFlags, openLock, SupervisorStonith, supervisorUrlOf, ttlOf, waitOf, type LockFlags } from './lock-backends.js';
 
 /** How long a command has to exit after SIGTERM, once the lease may be lost, before SIGKILL. */
 const KILL_GRACE_MS = 5000;
@@ -58,35 +57,6 @@ export function registerLockCommand(program: Command): void {
     .option('--supervisor <url>', 'the supervisor\'s control URL for --stonith (default: env SYNOD_SUPERVISOR, else the base port of ./synod-data/cluster.json, else http://127.0.0.1:7000)')
     .addHelpText('after', HELP)
     .action((name: string, command: string[], flags: LockCommandFlags) => runLock(name, command, flags));
-}
-
-/** SIGINT and SIGTERM, routed by what the command is doing: aborting a wait, ending a hold, or passed on to the child. */
-class Interrupts {
-  /** The first signal received, for the exit code of an interrupted wait. */
-  received: NodeJS.Signals | undefined;
-  readonly waiting = new AbortController();
-  private onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-  private readonly handler = (signal: NodeJS.Signals): void => {
-    this.received ??= signal;
-    if (this.onSignal !== undefined) this.onSignal(signal);
-    else this.waiting.abort(new CliError('LOCK_ABORTED', `interrupted by ${signal}`, 128 + (constants.signals[signal] ?? 0)));
-  };
-
-  constructor() {
-    process.on('SIGINT', this.handler);
-    process.on('SIGTERM', this.handler);
-  }
-
-  /** From now on signals go to `fn` (the wait is over). */
-  route(fn: (signal: NodeJS.Signals) => void): void {
-    this.onSignal = fn;
-    if (this.received !== undefined) fn(this.received);
-  }
-
-  close(): void {
-    process.off('SIGINT', this.handler);
-    process.off('SIGTERM', this.handler);
-  }
 }
 
 async function runLock(name: string, command: readonly string[], flags: LockCommandFlags): Promise<void> {
@@ -172,7 +142,7 @@ function hold(grant: LockGrant<number | null>, signal: AbortSignal, command: rea
       clearTimeout(killTimer);
       signal.removeEventListener('abort', onLost);
       if (lostReason !== undefined) return resolve({ kind: 'lost', reason: lostReason });
-      resolve({ kind: 'exited', code: code ?? 128 + (sig === null ? 0 : (constants.signals[sig] ?? 0)) });
+      resolve({ kind: 'exited', code: code ?? (sig === null ? 128 : exitCodeOf(sig)) });
     });
     const onLost = (): void => {
       lostReason = reasonOf();
