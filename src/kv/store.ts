@@ -86,7 +86,6 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
   private keyIndex = new SortedKeys();
   /** The live keys in order: ranges of the current state walk only these, not the deleted keys history keeps. */
   private liveIndex = new SortedKeys();
-  private liveKeys = 0;
   private revisionValue = 0;
   private compactRevisionValue = 0;
   /** The first revision whose changes the log holds completely (one past the revision of a pre-MVCC snapshot). */
@@ -121,7 +120,12 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
 
   /** Keys that exist now. */
   get size(): number {
-    return this.liveKeys;
+    return this.liveIndex.size;
+  }
+
+  /** The revision a read of the state now sees: the next one while a write command is being applied and has changed something. */
+  private get revisionNow(): number {
+    return this.revisionValue + (this.pendingChanges > 0 ? 1 : 0);
   }
 
   /** Changes retained in the change log (what a watcher could replay). */
@@ -252,7 +256,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const limit = q.limit ?? DEFAULT_RANGE_LIMIT;
     const found: KvItem[] = [];
     // a read of the state now walks the live keys; one at a past revision, every retained key in range
-    const index = at >= this.revisionValue + (this.pendingChanges > 0 ? 1 : 0) ? this.liveIndex : this.keyIndex;
+    const index = at >= this.revisionNow ? this.liveIndex : this.keyIndex;
     // in key order: one past the limit tells whether there is more; bounded by the keys in range
     for (const key of keysIn(index, q)) {
       const item = this.itemAt(this.keys.get(key), at);
@@ -354,7 +358,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const changes = this.pendingChanges;
     this.pendingChanges = 0;
     if (changes === 0) return this.revisionValue;
-    assertInvariant(this.liveIndex.size === this.liveKeys && this.keyIndex.size === this.keys.size, () => `kv: the key indexes (${this.liveIndex.size} live, ${this.keyIndex.size} in all) disagree with the store (${this.liveKeys}, ${this.keys.size})`);
+    assertInvariant(this.keyIndex.size === this.keys.size, () => `kv: the key index holds ${this.keyIndex.size} keys, the store ${this.keys.size}`);
     if (changes > 1) this.sortLogTail(changes);
     const revision = ++this.revisionValue;
     if (this.retainRevisions > 0 && revision % this.compactEvery === 0 && revision - this.retainRevisions > this.compactRevisionValue) {
@@ -377,12 +381,8 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
       this.keys.set(key, record);
       this.keyIndex.add(key);
       this.liveIndex.add(key);
-      this.liveKeys++;
     } else {
-      if (!record.live) {
-        this.liveKeys++;
-        this.liveIndex.add(key);
-      }
+      if (!record.live) this.liveIndex.add(key);
       record.put(revision, value, lease);
     }
     return this.logChange(record, revision);
@@ -400,7 +400,6 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const lease = record.lease;
     if (lease !== 0) this.leases.get(lease)?.keys.delete(record.key);
     record.remove(revision);
-    this.liveKeys--;
     this.liveIndex.delete(record.key);
     this.logChange(record, revision);
   }
@@ -542,7 +541,7 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
         case 'get':
           return getBody(this.currentItem(op.key));
         case 'range':
-          return this.rangeBody(op, this.revisionValue + (this.pendingChanges > 0 ? 1 : 0));
+          return this.rangeBody(op, this.revisionNow);
         case 'leaseGrant':
           this.addLease(op.id, op.ttlMs);
           return { id: op.id, ttlMs: op.ttlMs };
@@ -651,11 +650,9 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     const keys = new Map<string, KeyHistory>();
     const leases = new Map<number, Lease>();
     for (const [id, ttlMs] of state.leases) leases.set(id, { ttlMs, keys: new Set() });
-    let live = 0;
     for (const record of state.records) {
       keys.set(record.key, record);
       if (!record.live) continue;
-      live++;
       if (record.lease !== 0) (leases.get(record.lease) as Lease).keys.add(record.key);
     }
     const log = changeLog(state);
@@ -663,7 +660,6 @@ export class KvStore implements StateMachine<KvRequest, KvQuery, KvResult> {
     this.keys = keys;
     this.keyIndex = SortedKeys.fromSorted(sorted);
     this.liveIndex = SortedKeys.fromSorted(sorted.filter((key) => (keys.get(key) as KeyHistory).live));
-    this.liveKeys = live;
     this.leases = leases;
     this.revisionValue = state.revision;
     this.compactRevisionValue = state.compactRevision;
@@ -724,16 +720,16 @@ function stamp(body: Body, revision: number): Body {
 }
 
 /**
- * The keys of `index` a selector covers, in order: the walk starts at the selector's lowest key
- * and stops at the first key past its end or outside its prefix (a prefix's keys are contiguous).
+ * The keys of `index` a range or range delete covers, in order: the walk starts at the selector's
+ * lowest key and stops at the first key past its end or outside its prefix (a prefix's keys are
+ * contiguous). Change-log selectors (`key`) are served from the log, not from here.
  */
 function* keysIn(index: SortedKeys, q: Selector): Generator<string, void, undefined> {
   let lower: string | undefined;
-  for (const bound of [q.prefix, q.start, q.key]) if (bound !== undefined && (lower === undefined || bound > lower)) lower = bound;
+  for (const bound of [q.prefix, q.start]) if (bound !== undefined && (lower === undefined || bound > lower)) lower = bound;
   for (const key of index.from(lower)) {
     if (q.prefix !== undefined && !key.startsWith(q.prefix)) return;
     if (q.end !== undefined && key >= q.end) return;
-    if (q.key !== undefined && q.end === undefined && key !== q.key) return;
     if (inRange(key, q)) yield key;
   }
 }
