@@ -3,7 +3,7 @@
 // revision, and watches; etcd3's errors turned into LockError codes.
 import type { Etcd3, IKeyValue, IOptions, IRequestOp, IWatchResponse, Watcher } from 'etcd3';
 import { LockError } from './errors.js';
-import { byCreateRevision, MAX_CONTENDERS, type DeleteWait, type KvChange, type KvEntry, type KvOp, type KvRange, type KvTxn, type KvTxnResult, type LeaseId, type LeaseKv } from './lease-kv.js';
+import { byCreateRevision, MAX_CONTENDERS, readAtLeast, type DeleteWait, type KvChange, type KvEntry, type KvOp, type KvRange, type KvTxn, type KvTxnResult, type LeaseId, type LeaseKv } from './lease-kv.js';
 
 const BACKEND = 'etcd';
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
@@ -177,9 +177,7 @@ export class EtcdLeaseKv implements LeaseKv {
   async range(prefix: string, atLeastRevision?: number): Promise<KvRange> {
     try {
       const request = rangeOp(prefix).request_range as NonNullable<IRequestOp['request_range']>;
-      // the member asked answers from its own state when that is new enough: no round to a quorum
-      let answer = atLeastRevision === undefined ? undefined : await this.client.kv.range({ ...request, serializable: true }, this.callOptions());
-      if (answer === undefined || revisionOf(answer.header.revision) < (atLeastRevision as number)) answer = await this.client.kv.range(request, this.callOptions());
+      const answer = await readAtLeast((serializable) => this.client.kv.range({ ...request, serializable }, this.callOptions()), (a) => revisionOf(a.header.revision), atLeastRevision);
       return { revision: revisionOf(answer.header.revision), entries: entriesOf(answer.kvs, answer.more, prefix) };
     } catch (err) {
       throw lockErrorOfEtcd(err, `range of ${JSON.stringify(prefix)}`);

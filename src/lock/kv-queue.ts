@@ -180,7 +180,7 @@ export class KvQueue {
         changed = seen.kind === 'deleted';
         // nobody ahead at some committed state stays true (nobody joins ahead of a key), so any
         // state from the delete on tells: the node the watch came from has it, without a quorum round
-        if (seen.kind === 'deleted') atLeast = seen.revision;
+        atLeast = seen.kind === 'deleted' ? seen.revision : undefined;
       } else {
         if (ahead.length < rule.permits) return;
         const outcome = await this.countDeletes(prefix, key, ahead, revision, rule.permits, signal);
@@ -193,7 +193,6 @@ export class KvQueue {
       } else backoffMs = REREAD_BACKOFF_MS;
       if (signal.aborted) return;
       const line = await this.kv.range(prefix, atLeast);
-      atLeast = undefined;
       if (!line.entries.some((e) => e.key === key)) throw new LockError('LEASE_LOST', `${JSON.stringify(grant.name)}: the waiting key ${key} is gone (its lease ended)`, this.backend);
       revision = line.revision;
       ahead = line.entries.filter((e) => e.createRevision < grant.token);

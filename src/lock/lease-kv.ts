@@ -100,6 +100,18 @@ export interface LeaseKv {
   close(): Promise<void>;
 }
 
+/**
+ * A range read for LeaseKv.range with `atLeastRevision`: the node's own state (`read(true)`, no
+ * quorum round) when it is at that revision or later, else a linearizable read (`read(false)`).
+ */
+export async function readAtLeast<A>(read: (serializable: boolean) => Promise<A>, revisionOf: (answer: A) => number, atLeastRevision: number | undefined): Promise<A> {
+  if (atLeastRevision !== undefined) {
+    const local = await read(true);
+    if (revisionOf(local) >= atLeastRevision) return local;
+  }
+  return read(false);
+}
+
 /** At most this many contenders (holders and waiters) per name: a range reads them all. */
 export const MAX_CONTENDERS = 10_000;
 

@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { SynodClient, SynodError, type Compare, type JsonValue, type KvItem, type SynodClientOptions, type TxnOp, type TxnOpResult, type TxnResult } from '../client/index.js';
 import { LockError } from './errors.js';
-import { byCreateRevision, MAX_CONTENDERS, type DeleteWait, type KvChange, type KvEntry, type KvOp, type KvRange, type KvTxn, type KvTxnResult, type LeaseId, type LeaseKv } from './lease-kv.js';
+import { byCreateRevision, MAX_CONTENDERS, readAtLeast, type DeleteWait, type KvChange, type KvEntry, type KvOp, type KvRange, type KvTxn, type KvTxnResult, type LeaseId, type LeaseKv } from './lease-kv.js';
 
 const BACKEND = 'synod';
 
@@ -150,8 +150,8 @@ export class SynodLeaseKv implements LeaseKv {
         answer = await this.client.txn(synodTxn(txn, [grant]));
       } catch (err) {
         if (err instanceof SynodError && err.code === 'LEASE_EXISTS' && attempt < GRANT_ATTEMPTS) continue;
-        // the write may have applied (no answer came): the lease is revoked rather than left to block the line for its TTL
-        if (!(err instanceof SynodError && err.code === 'LEASE_EXISTS')) await this.client.leaseRevoke(id).catch(() => undefined);
+        // no answer came, so the write may have applied: the lease is revoked rather than left to block the line for its TTL
+        if (!(err instanceof SynodError) || err.status === 0 || err.status >= 500) await this.client.leaseRevoke(id).catch(() => undefined);
         throw lockErrorOfSynod(err, `lease grant of ${ttlMs} ms with a txn`);
       }
       const granted = answer.results[0] as TxnOpResult | undefined;
@@ -163,9 +163,7 @@ export class SynodLeaseKv implements LeaseKv {
 
   async range(prefix: string, atLeastRevision?: number): Promise<KvRange> {
     try {
-      // the node asked answers from its own state when that is new enough: no round to a quorum
-      let answer = atLeastRevision === undefined ? undefined : await this.client.range({ prefix, limit: MAX_CONTENDERS, serializable: true });
-      if (answer === undefined || answer.revision < (atLeastRevision as number)) answer = await this.client.range({ prefix, limit: MAX_CONTENDERS });
+      const answer = await readAtLeast((serializable) => this.client.range({ prefix, limit: MAX_CONTENDERS, serializable }), (a) => a.revision, atLeastRevision);
       return { revision: answer.revision, entries: entriesOf(answer.items, answer.more, prefix) };
     } catch (err) {
       throw lockErrorOfSynod(err, `range of ${JSON.stringify(prefix)}`);
