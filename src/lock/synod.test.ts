@@ -11,7 +11,8 @@ import { KvElection } from '../election/index.js';
 import { describeLockConformance } from './test/conformance.js';
 import { describeElectionConformance } from './test/election-conformance.js';
 import { freshName } from './test/helpers.js';
-import { CountingKv, describeQueueInternals } from './test/queue-internals.js';
+import { ObservedKv } from './test/observed-kv.js';
+import { describeQueueInternals } from './test/queue-internals.js';
 import { describeRwLockConformance } from './test/rwlock-conformance.js';
 import { describeSemaphoreConformance } from './test/semaphore-conformance.js';
 
@@ -65,7 +66,7 @@ describe('the Synod backend', () => {
 
   it('an uncontended pair is two writes: the grant with the joining txn, then the revoke', async () => {
     await setUp();
-    const kv = new CountingKv(new SynodLeaseKv(client));
+    const kv = new ObservedKv(new SynodLeaseKv(client));
     const counted = new KvLock(kv);
     const name = freshName('two-writes');
     const first = await counted.acquire(name, { ttlMs: 2000 });

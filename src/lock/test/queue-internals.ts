@@ -1,62 +1,13 @@
 // Tests of the queue both Synod and etcd run it (src/lock/kv-queue.ts), through a LeaseKv that
-// counts what each client asks: the token is the key's create revision, a waiter watches only the
+// counts what each client asks (ObservedKv): the token is the key's create revision, a waiter watches only the
 // contender right ahead of it (a release or an abort wakes one waiter, not all), and using()'s
 // signal aborts when another client revokes the lease.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLockError } from '../errors.js';
 import { KvLock } from '../kv-recipes.js';
-import type { DeleteWait, KvChange, KvRange, KvTxn, KvTxnResult, LeaseId, LeaseKv } from '../lease-kv.js';
+import type { LeaseKv } from '../lease-kv.js';
 import { freshName, sleep, stillPending } from './helpers.js';
-
-/** A LeaseKv that records the keys its client waits on and counts its ranges and writes. */
-export class CountingKv implements LeaseKv {
-  readonly watched: string[] = [];
-  ranges = 0;
-  /** Requests that write, by kind: a lock pair costs what these add up to. */
-  readonly writes = { leaseGrant: 0, txn: 0, grantWithTxn: 0, leaseRevoke: 0 };
-  readonly grantWithTxn?: LeaseKv['grantWithTxn'];
-  constructor(readonly inner: LeaseKv) {
-    const both = inner.grantWithTxn?.bind(inner);
-    if (both !== undefined) {
-      this.grantWithTxn = (ttlMs, txnOf) => {
-        this.writes.grantWithTxn++;
-        return both(ttlMs, txnOf);
-      };
-    }
-  }
-  get backend(): string {
-    return this.inner.backend;
-  }
-  leaseGrant(ttlMs: number): Promise<{ id: LeaseId; ttlMs: number }> {
-    this.writes.leaseGrant++;
-    return this.inner.leaseGrant(ttlMs);
-  }
-  leaseKeepAlive(id: LeaseId): Promise<{ ttlMs: number; remainingMs: number }> {
-    return this.inner.leaseKeepAlive(id);
-  }
-  leaseRevoke(id: LeaseId): Promise<void> {
-    this.writes.leaseRevoke++;
-    return this.inner.leaseRevoke(id);
-  }
-  txn(txn: KvTxn): Promise<KvTxnResult> {
-    this.writes.txn++;
-    return this.inner.txn(txn);
-  }
-  range(prefix: string, atLeastRevision?: number): Promise<KvRange> {
-    this.ranges++;
-    return this.inner.range(prefix, atLeastRevision);
-  }
-  waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
-    this.watched.push(key);
-    return this.inner.waitDelete(key, fromRevision, signal);
-  }
-  watchPrefix(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<readonly KvChange[]> {
-    return this.inner.watchPrefix(prefix, fromRevision, signal);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
+import { ObservedKv } from './observed-kv.js';
 
 async function eventually(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -69,8 +20,8 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 20_000
 export function describeQueueInternals(backend: string, newKv: () => Promise<LeaseKv>, minTtlMs: number): void {
   describe(`the lock queue on ${backend}`, { timeout: 60_000 }, () => {
     const opened: { close(): Promise<void> }[] = [];
-    const counted = async (): Promise<{ kv: CountingKv; lock: KvLock }> => {
-      const kv = new CountingKv(await newKv());
+    const counted = async (): Promise<{ kv: ObservedKv; lock: KvLock }> => {
+      const kv = new ObservedKv(await newKv());
       const lock = new KvLock(kv);
       opened.push(lock);
       return { kv, lock };

@@ -14,9 +14,9 @@ import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { startLocalCluster, type ClusterHandle } from '../../supervisor/index.js';
 import { isLockError } from '../errors.js';
 import { KvLock } from '../kv-recipes.js';
-import type { DeleteWait, KvChange, KvRange, KvTxn, KvTxnResult, LeaseId, LeaseKv } from '../lease-kv.js';
 import { SynodLeaseKv } from '../synod-kv.js';
 import { httpJson } from './etcd-server.js';
+import { ObservedKv } from './observed-kv.js';
 import { runClientsAndFaults, sleep, violationsByMode, type FaultTarget, type LockRunOptions, type LockRunResult } from './fault-schedule.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -63,51 +63,6 @@ const LONGEST_WAIT_MS = 15_000;
 
 const zeroModes = (): Record<SynodWaitMode, number> => ({ wait: 0, 'give-up': 0, stall: 0 });
 
-/** The revision of the last line a client read (the join's txn or a re-read): the state its admission was decided on. */
-class RecordingKv implements LeaseKv {
-  lastLineRevision = 0;
-  readonly grantWithTxn: NonNullable<LeaseKv['grantWithTxn']>;
-
-  constructor(private readonly inner: SynodLeaseKv) {
-    this.grantWithTxn = async (ttlMs, txnOf) => {
-      const r = await inner.grantWithTxn(ttlMs, txnOf);
-      this.lastLineRevision = r.result.revision;
-      return r;
-    };
-  }
-  get backend(): string {
-    return this.inner.backend;
-  }
-  leaseGrant(ttlMs: number): Promise<{ id: LeaseId; ttlMs: number }> {
-    return this.inner.leaseGrant(ttlMs);
-  }
-  leaseKeepAlive(id: LeaseId): Promise<{ ttlMs: number; remainingMs: number }> {
-    return this.inner.leaseKeepAlive(id);
-  }
-  leaseRevoke(id: LeaseId): Promise<void> {
-    return this.inner.leaseRevoke(id);
-  }
-  async txn(txn: KvTxn): Promise<KvTxnResult> {
-    const r = await this.inner.txn(txn);
-    this.lastLineRevision = r.revision;
-    return r;
-  }
-  async range(prefix: string, atLeastRevision?: number): Promise<KvRange> {
-    const r = await this.inner.range(prefix, atLeastRevision);
-    this.lastLineRevision = r.revision;
-    return r;
-  }
-  waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
-    return this.inner.waitDelete(key, fromRevision, signal);
-  }
-  watchPrefix(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<readonly KvChange[]> {
-    return this.inner.watchPrefix(prefix, fromRevision, signal);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
 function codeOf(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : String(err instanceof Error ? err.message : err).slice(0, 60);
@@ -152,7 +107,7 @@ export async function runSynodLockCheck(options: SynodLockRunOptions): Promise<S
 
     const client = async (index: number): Promise<void> => {
       const rng = random.stream(`client:${index}`);
-      const kv = new RecordingKv(SynodLeaseKv.connect({ endpoints }));
+      const kv = new ObservedKv(SynodLeaseKv.connect({ endpoints }));
       const lock = new KvLock(kv);
       opened.push(lock);
       for (let round = 0; round < MAX_CLIENT_ROUNDS && !stopping(); round++) {
