@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkQueueGrants, type QueueGrant, type QueueKeyChange } from '../../check/lock-safety.js';
+import type { QueueGrant, QueueKeyChange } from '../../check/lock-safety.js';
 import { prefixEnd } from '../../kv/requests.js';
 import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { freePort } from '../../server/test/in-process.js';
 import { etcdHealthy, findEtcdLeader, httpJson, startEtcdCluster, type EtcdCluster } from './etcd-server.js';
-import { runClientsAndFaults, sleep, violationsByMode, type FaultTarget, type LockRunOptions, type LockRunResult } from './fault-schedule.js';
+import { judgeGrants, runClientsAndFaults, sleep, type FaultTarget, type LockRunOptions, type LockRunResult } from './fault-schedule.js';
 
 export interface EtcdLockRunOptions extends LockRunOptions {
   readonly members: number;
@@ -172,8 +172,8 @@ export async function runEtcdLockCheck(options: EtcdLockRunOptions): Promise<Etc
     log(`run over: ${grants.length} grants; reading the lock's key history`);
     const { changes, lastRevision } = await readHistory(running.clientUrls, `${lockName}/`, adminAgent);
     log(`history: ${changes.length} changes up to revision ${lastRevision}`);
-    const check = checkQueueGrants(changes, grants);
-    return { seed, durationMs, clients, members, ttlSeconds, etcdVersion, lockName, grants, changes, lastRevision, stats, check, violationsByMode: violationsByMode(changes, grants, modes, zeroModes()) };
+    const { check, violationsByMode } = judgeGrants(changes, grants, modes, zeroModes());
+    return { seed, durationMs, clients, members, ttlSeconds, etcdVersion, lockName, grants, changes, lastRevision, stats, check, violationsByMode };
   } finally {
     for (const a of agents) a.destroy();
     if (cluster !== undefined) log('stopping the cluster');

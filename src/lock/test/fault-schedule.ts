@@ -1,7 +1,7 @@
 // What the randomized real-process lock runs (etcd-lock-run.ts, synod-lock-run.ts) share: the
 // fault schedule (every 2-6 s one fault at a time: pause a random member or the leader, or kill
 // one and restart it, for 1-5 s), the clients-and-faults runner with its progress lines, and the
-// count of violations by how the granted client had waited.
+// verdict on the grants with the violations by how the granted client had waited.
 import { setTimeout as delay } from 'node:timers/promises';
 import { checkQueueGrants, type QueueGrant, type QueueGrantsResult, type QueueKeyChange } from '../../check/lock-safety.js';
 import type { RandomStream } from '../../sim/rng.js';
@@ -56,7 +56,7 @@ export interface FaultCounts {
 }
 
 /** Injects faults until `deadline` (or `signal`); counts them in `counts`. Every draw comes from `rng`. */
-export async function runFaultSchedule<M>(rng: RandomStream, target: FaultTarget<M>, deadline: number, counts: FaultCounts, log: (line: string) => void, startedAt: number, signal?: AbortSignal): Promise<void> {
+async function runFaultSchedule<M>(rng: RandomStream, target: FaultTarget<M>, deadline: number, counts: FaultCounts, log: (line: string) => void, startedAt: number, signal?: AbortSignal): Promise<void> {
   for (let n = 0; n < MAX_FAULTS; n++) {
     await sleep(Math.min(rng.int(2000, 6000), deadline - Date.now()), signal);
     if (Date.now() >= deadline || signal?.aborted === true) return;
@@ -110,11 +110,14 @@ export async function runClientsAndFaults<M>(run: RunShape<M>): Promise<void> {
   }
 }
 
-/** The checker's violations by how the client of each grant (`modes`, same index) had waited. */
-export function violationsByMode<Mode extends string>(changes: readonly QueueKeyChange[], grants: readonly QueueGrant[], modes: readonly Mode[], zero: Record<Mode, number>): Record<Mode, number> {
-  const out = { ...zero };
-  grants.forEach((g, i) => {
-    if (!checkQueueGrants(changes, [g]).ok) out[modes[i] as Mode]++;
-  });
-  return out;
+/**
+ * Every grant judged once against the history, every violation reported, and the violations by
+ * how the client of each grant (`modes`, same index) had waited.
+ */
+export function judgeGrants<Mode extends string>(changes: readonly QueueKeyChange[], grants: readonly QueueGrant[], modes: readonly Mode[], zero: Record<Mode, number>): { readonly check: QueueGrantsResult; readonly violationsByMode: Record<Mode, number> } {
+  const check = checkQueueGrants(changes, grants, { maxReported: Math.max(1, grants.length) });
+  const indexOf = new Map(grants.map((g, i) => [g, i]));
+  const violationsByMode = { ...zero };
+  for (const v of check.violations) violationsByMode[modes[indexOf.get(v.grant) as number] as Mode]++;
+  return { check, violationsByMode };
 }

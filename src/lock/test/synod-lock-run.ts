@@ -8,7 +8,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkQueueGrants, type QueueGrant, type QueueKeyChange } from '../../check/lock-safety.js';
+import type { QueueGrant, QueueKeyChange } from '../../check/lock-safety.js';
 import { SynodClient } from '../../client/index.js';
 import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { startLocalCluster, type ClusterHandle } from '../../supervisor/index.js';
@@ -17,7 +17,7 @@ import { KvLock } from '../kv-recipes.js';
 import { SynodLeaseKv } from '../synod-kv.js';
 import { httpJson } from './etcd-server.js';
 import { ObservedKv } from './observed-kv.js';
-import { runClientsAndFaults, sleep, violationsByMode, type FaultTarget, type LockRunOptions, type LockRunResult } from './fault-schedule.js';
+import { judgeGrants, runClientsAndFaults, sleep, type FaultTarget, type LockRunOptions, type LockRunResult } from './fault-schedule.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -152,10 +152,14 @@ export async function runSynodLockCheck(options: SynodLockRunOptions): Promise<S
     log(`run over: ${grants.length} grants; reading the lock's key history`);
     const { changes, lastRevision } = await readHistory(admin, prefix);
     log(`history: ${changes.length} changes up to revision ${lastRevision}`);
-    const check = checkQueueGrants(changes, grants);
+    const { check, violationsByMode } = judgeGrants(changes, grants, modes, zeroModes());
     let tokenRegressions = 0;
-    for (let i = 1; i < tokens.length; i++) if ((tokens[i] as number) <= Math.max(...tokens.slice(0, i))) tokenRegressions++;
-    return { seed, durationMs, clients, nodes, ttlMs, lockName, grants, tokens, tokenRegressions, changes, lastRevision, stats, check, violationsByMode: violationsByMode(changes, grants, modes, zeroModes()) };
+    let highest = Number.NEGATIVE_INFINITY;
+    for (const token of tokens) {
+      if (token <= highest) tokenRegressions++;
+      highest = Math.max(highest, token);
+    }
+    return { seed, durationMs, clients, nodes, ttlMs, lockName, grants, tokens, tokenRegressions, changes, lastRevision, stats, check, violationsByMode };
   } finally {
     for (const o of opened) await Promise.resolve(o.close()).catch(() => undefined);
     if (cluster !== undefined) log('stopping the cluster');
