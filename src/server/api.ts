@@ -63,6 +63,11 @@ export interface ApiBackend {
 export const DEFAULT_TIMEOUT_MS = 5000;
 /** 1.5 × the node's default maximum election timeout (40 ticks of 25 ms), as etcd's minimum TTL. */
 export const DEFAULT_MIN_LEASE_TTL_MS = 1500;
+
+/** The shortest lease TTL `backend` grants (POST /v1/leases and a txn's leaseGrant alike). */
+export function minLeaseTtlOf(backend: ApiBackend): number {
+  return backend.minLeaseTtlMs ?? DEFAULT_MIN_LEASE_TTL_MS;
+}
 /** Route access when authentication is on (routes that say nothing are root-only). */
 const ANY_USER = { access: 'user' } as const;
 const READ_KEY = { key: 'read' } as const;
@@ -137,7 +142,7 @@ export function buildApi(backend: ApiBackend, router: Router = new Router()): Ro
   // leases (lease-api.ts): keep-alives and the time left are leader reads, safe to send again
   addLeaseRoutes(router, {
     auth: backend.auth,
-    minTtlMs: backend.minLeaseTtlMs ?? DEFAULT_MIN_LEASE_TTL_MS,
+    minTtlMs: minLeaseTtlOf(backend),
     write,
     read: (query, req) => read(backend, leaderCall, query, req),
     leaderRead: (op, req) => leaderCall({ type: 'leaderRead', op }, req, true),

@@ -4,7 +4,7 @@
 // them); every request is decoded strictly and answered with a typed error when it is bad.
 import type { JsonValue } from '../core/index.js';
 import { decodeKvRequest, kvLimitProblem, type Compare, type DeleteRequest, type KvCommand, type RangeRequest, type TxnOp, type TxnRequest } from '../kv/index.js';
-import { callLeader, command, DEFAULT_MIN_LEASE_TTL_MS, RESERVED_PREFIX, type ApiBackend } from './api.js';
+import { callLeader, command, minLeaseTtlOf, RESERVED_PREFIX, type ApiBackend } from './api.js';
 import { expectObject, HttpError, type ApiRequest, type ApiResponse, type Router } from './http.js';
 import { authorizeAll, boundParam, checkResult, type AccessCheck } from './kv-api-util.js';
 import { parseWatchQuery, WATCH_QUERY, watchAccess, type WatchHub } from './kv-watch.js';
@@ -67,7 +67,7 @@ async function txnRoute(backend: ApiBackend, req: ApiRequest): Promise<ApiRespon
   const unknown = unknownTxnField(raw);
   if (unknown !== null) throw new HttpError(400, 'BAD_REQUEST', `txn: ${unknown}`);
   const checks: AccessCheck[] = [];
-  const txn = guardTxn(decoded.value, checks, backend.minLeaseTtlMs ?? DEFAULT_MIN_LEASE_TTL_MS);
+  const txn = guardTxn(decoded.value, checks, minLeaseTtlOf(backend));
   const limit = kvLimitProblem(txn);
   if (limit !== null) throw new HttpError(400, 'BAD_REQUEST', `txn: ${limit}`);
   authorizeAll(backend.auth, req.principal, checks);
