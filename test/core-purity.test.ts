@@ -23,7 +23,7 @@ const forbidden: [string, string][] = [
 ];
 
 describe('core purity lint rule', () => {
-  for (const folder of ['src/sim', 'src/clock', 'src/raft', 'src/kv', 'src/check', 'src/lockcore', 'src/redislike']) {
+  for (const folder of ['src/sim', 'src/clock', 'src/raft', 'src/kv', 'src/check', 'src/lockcore', 'src/redislike', 'src/ring', 'src/quorum']) {
     it.each(forbidden)(`forbids %s in ${folder}`, async (_name, code) => {
       const found = await problems(code, `${folder}/example.ts`);
       expect(found.some((p) => /no-restricted-(globals|properties|imports)/.test(p))).toBe(true);
