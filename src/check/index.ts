@@ -100,3 +100,4 @@ export {
   type MutexView,
   type ResourceWrite,
 } from './lock-safety.js';
+export * from './dkv/index.js';

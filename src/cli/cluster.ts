@@ -1,6 +1,7 @@
 // `synod cluster up`: runs a local cluster of real node processes (src/supervisor), prints their
 // endpoints, supervises them until Ctrl-C and then stops them all cleanly.
 import type { Command } from 'commander';
+import type { JsonValue } from '../core/index.js';
 import { DEFAULT_SERVICE, nodeService, nodeServiceNames } from '../server/services.js';
 import { startLocalCluster } from '../supervisor/index.js';
 import { CliError } from './errors.js';
@@ -17,12 +18,14 @@ export function registerClusterCommand(program: Command): void {
     .option('--base-port <p>', 'control API on P, clients on P+i, peers on P+100+i', '7000')
     .option('--no-tls', 'a new cluster without TLS (plain HTTP and TCP); by default a throwaway CA and certificates are made in DIR/tls')
     .option('--fault-injection', 'enable the transport fault hook on every node (tests only)')
-    .action(async (flags: { service: string; nodes?: string; dataDir: string; basePort: string; tls: boolean; faultInjection?: boolean }) => {
+    .option('--service-options <json>', 'options of the service for a new cluster, as a JSON object over its defaults (e.g. \'{"sloppyQuorum":true}\' for --service quorum; docs/quorum.md)')
+    .action(async (flags: { service: string; nodes?: string; dataDir: string; basePort: string; tls: boolean; faultInjection?: boolean; serviceOptions?: string }) => {
       const service = nodeService(flags.service);
       if (service === undefined) throw new CliError('UNKNOWN_SERVICE', `unknown service "${flags.service}" (known: ${nodeServiceNames().join(', ')})`);
       const nodes = parseIntOption('--nodes', flags.nodes ?? String(service.defaults.nodes), 1, 9);
       const basePort = parseIntOption('--base-port', flags.basePort, 1024, 65_000);
-      const handle = await startLocalCluster({ service: service.name, nodes, dataDir: flags.dataDir, basePort, tls: flags.tls, faultInjection: flags.faultInjection === true, announce: true });
+      const serviceOptions = serviceOptionsOf(flags.serviceOptions);
+      const handle = await startLocalCluster({ service: service.name, nodes, dataDir: flags.dataDir, basePort, tls: flags.tls, faultInjection: flags.faultInjection === true, announce: true, ...(serviceOptions === undefined ? {} : { serviceOptions }) });
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = (): void => {
@@ -36,4 +39,17 @@ export function registerClusterCommand(program: Command): void {
       });
       process.stdout.write('all nodes stopped\n');
     });
+}
+
+/** --service-options: a JSON object (its fields are checked by the service when the nodes start). */
+function serviceOptionsOf(text: string | undefined): Record<string, JsonValue> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CliError('BAD_OPTION', '--service-options is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError('BAD_OPTION', '--service-options is a JSON object, e.g. \'{"sloppyQuorum":true}\'');
+  return value as Record<string, JsonValue>;
 }

@@ -9,6 +9,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerNodeCommand } from './node.js';
 import { registerClusterCommand } from './cluster.js';
 import { registerKvCommands } from './kv.js';
+import { registerDkvCommands } from './dkv.js';
 import { registerChaosCommand } from './chaos.js';
 import { registerAdminCommands } from './admin.js';
 import { registerAuthCommands } from './auth.js';
@@ -25,7 +26,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerLeaseCommands, registerTxnCommand, registerWatchCommand, registerLockCommand, registerElectCommand, registerAdminCommands, registerAuthCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerDkvCommands, registerLeaseCommands, registerTxnCommand, registerWatchCommand, registerLockCommand, registerElectCommand, registerAdminCommands, registerAuthCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.

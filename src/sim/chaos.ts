@@ -26,8 +26,8 @@ export interface ChaosSubject<M extends Message, Req, Res, P> {
   afterSettle(report: (v: Violation) => void): void;
   /** Last checks of the monitors once the run is over. */
   finalChecks(): void;
-  /** The checker's verdict on the history, and why when it is a violation. */
-  check(): { readonly verdict: Verdict; readonly explanation?: string };
+  /** The linearizability checker's verdict on the history, and why when it is a violation; 'skipped' for a primitive judged by other checkers (reported as violations). */
+  check(): { readonly verdict: Verdict | 'skipped'; readonly explanation?: string };
   /** What the monitors found, and how many (the list may be capped). */
   violations(): readonly Violation[];
   violationCount(): number;

@@ -67,6 +67,8 @@ export interface ClusterFileRequest {
   /** HTTPS for clients and mutual TLS between peers (default true). */
   readonly tls?: boolean;
   readonly faultInjection?: boolean;
+  /** Options of the service for a new cluster file, over the service's defaults (e.g. the quorum store's sloppyQuorum). */
+  readonly serviceOptions?: Readonly<Record<string, JsonValue>>;
 }
 
 /** Reads DIR/cluster.json when it exists (and matches the request), else writes a new one. */
@@ -87,7 +89,7 @@ export function loadOrCreateClusterFile(dataDir: string, o: ClusterFileRequest):
   if (service === undefined) throw new SupervisorError('UNKNOWN_SERVICE', `unknown service "${o.service ?? ''}" (known: ${nodeServiceNames().join(', ')})`);
   const file: ClusterFile = {
     service: service.name,
-    options: service.defaults.options,
+    options: { ...service.defaults.options, ...o.serviceOptions },
     members,
     secret: randomBytes(24).toString('base64'),
     clusterId: randomBytes(8).toString('hex'),

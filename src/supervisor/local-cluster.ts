@@ -2,6 +2,7 @@
 // starts every node, serves the control API and dashboard, and waits until a majority of the
 // nodes' services say they are ready. `synod cluster up`, `npm start`, the real-process tests and
 // the benchmarks all start clusters through here.
+import type { JsonValue } from '../core/index.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SERVICE } from '../server/services.js';
@@ -33,6 +34,8 @@ export interface ClusterHandle {
 export interface LocalClusterOptions {
   /** The service every node runs (default kv); an existing cluster keeps the one its file names. */
   readonly service?: string;
+  /** Service options written to a new cluster file over the service's defaults. */
+  readonly serviceOptions?: Readonly<Record<string, JsonValue>>;
   readonly nodes: number;
   readonly dataDir: string;
   /** Control API on P, clients on P+i, peers on P+100+i. */

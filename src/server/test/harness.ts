@@ -33,11 +33,11 @@ export function trackChild<T extends ChildProcess>(child: T): T {
   return child;
 }
 
-export async function startTestCluster(nodes: number, service?: string): Promise<ClusterHandle & { cleanup(): Promise<void> }> {
+export async function startTestCluster(nodes: number, service?: string, serviceOptions?: Record<string, JsonValue>): Promise<ClusterHandle & { cleanup(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'synod-real-'));
   const basePort = nextBasePort;
   nextBasePort += 300;
-  const handle = await startLocalCluster({ ...(service === undefined ? {} : { service }), nodes, dataDir, basePort, faultInjection: true, logLevel: 'warn', command: synodCommand });
+  const handle = await startLocalCluster({ ...(service === undefined ? {} : { service }), ...(serviceOptions === undefined ? {} : { serviceOptions }), nodes, dataDir, basePort, faultInjection: true, logLevel: 'warn', command: synodCommand });
   if (handle.clientTls.ca !== undefined) trustCa(handle.clientTls.ca);
   // a leader is not enough: under load a node may still be starting
   for (const url of Object.values(handle.endpoints)) await waitUntil(`${url} to answer`, async () => (await statusOf(url)) !== undefined, 30_000);

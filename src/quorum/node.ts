@@ -1,0 +1,786 @@
+// One node of the leaderless (Dynamo-style) store, sans-I/O: a replica of the partitions the ring
+// gives it, and a coordinator for any request a client sends it. Writes are coordinated by a home
+// replica (it names the new version with its own dot), sent to the other home replicas — or, with
+// sloppy quorum, to stand-ins that keep a hint — and acknowledged after W durable copies; reads
+// merge R answers and repair stale replicas. Hints are delivered when their target is heard from
+// again; anti-entropy compares key digests per partition; tombstones are collected after a grace
+// period once every home replica holds them.
+import { assertInvariant, type CoreEnv, type Effects, type NodeId, type ProtocolCore } from '../core/index.js';
+import { HybridLogicalClock, formatPackedHlc, parsePackedHlc } from '../clock/index.js';
+import { murmur3 } from '../ring/hash.js';
+import { PartitionRing } from '../ring/partition-ring.js';
+import { positionOf, RING_SIZE } from '../ring/hash.js';
+import { decodeContext, decodeKeyState, encodeContext } from './codec.js';
+import { abortMessageFor, AntiEntropySession, isMerkleError, MerkleTree } from './merkle/index.js';
+import { bucketType, stateKindOf, type QuorumConfig } from './config.js';
+import { QuorumError } from './errors.js';
+import type { Hint, QuorumMessage, QuorumPersistOp } from './messages.js';
+import { bucketOfStoreKey, decodeQuorumRequest, replicasFor, storeKeyOf, type QuorumRequest, type QuorumResponse } from './requests.js';
+import {
+  canonicalText,
+  contextVv,
+  EMPTY_COUNTER,
+  EMPTY_DVV,
+  EMPTY_ORSET,
+  highestDotOf,
+  incrementCounter,
+  isTombstoneOnly,
+  lwwWins,
+  mergeStates,
+  orSetAdd,
+  orSetRemove,
+  readView,
+  withDot,
+  writeDvv,
+  type Dot,
+  type VersionVector,
+  type KeyState,
+  type LwwState,
+} from './versions.js';
+
+type Fx = Effects<QuorumMessage, QuorumPersistOp, QuorumResponse>;
+type WriteRequest = Exclude<QuorumRequest, { op: 'get' } | { op: 'anti-entropy' }>;
+
+/** Hints offered per retry round, anti-entropy digests per message, keys per pull: bounds on one tick's work. */
+const HINTS_PER_ROUND = 64;
+const MAX_PULL_KEYS = 500;
+/** Anti-entropy exchanges open at once (either side), and how long one may take before it is dropped. */
+const MAX_AE_SESSIONS = 64;
+const AE_SESSION_TIMEOUT_FACTOR = 10;
+const MAX_PENDING = 10_000;
+const TOMB_CHECKS_PER_ROUND = 32;
+
+/** Where an answer goes: the host's client request, or the node that forwarded it. */
+type Origin = { readonly kind: 'client'; readonly requestId: string } | { readonly kind: 'peer'; readonly node: NodeId; readonly rid: string };
+
+interface PendingWrite {
+  readonly kind: 'write';
+  readonly origin: Origin;
+  readonly key: string;
+  readonly state: KeyState;
+  readonly dot: Dot | null;
+  /** What the client has now seen: its context and its own write (not siblings it never read). */
+  readonly contextOut: VersionVector;
+  readonly needed: number;
+  readonly acks: Set<NodeId>;
+  /** Node asked -> the home replica it stands in for (itself when it is one). */
+  readonly asked: Map<NodeId, NodeId>;
+  readonly deadlineMs: number;
+  replied: boolean;
+}
+
+interface PendingRead {
+  readonly kind: 'read';
+  readonly origin: Origin;
+  readonly key: string;
+  readonly needed: number;
+  readonly asked: readonly NodeId[];
+  readonly answers: Map<NodeId, KeyState | null>;
+  readonly deadlineMs: number;
+  replied: boolean;
+}
+
+interface PendingForward {
+  readonly kind: 'forward';
+  readonly origin: Origin;
+  readonly request: WriteRequest;
+  readonly homes: readonly NodeId[];
+  /** Home replicas asked so far, in order. */
+  readonly tried: readonly NodeId[];
+  readonly deadlineMs: number;
+}
+
+type Pending = PendingWrite | PendingRead | PendingForward;
+
+/** What the simulator's monitors and the visualizer may read of a node. */
+export interface QuorumNodeView {
+  readonly id: NodeId;
+  keys(): readonly string[];
+  stateOf(key: string): KeyState | undefined;
+  hints(): readonly Hint[];
+  isUp(peer: NodeId): boolean;
+}
+
+export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp>, QuorumNodeView {
+  readonly id: NodeId;
+  private readonly store = new Map<string, KeyState>();
+  /** Local clock time at which a key became tombstone-only here (not replicated: each replica waits its own grace). */
+  private readonly tombstoneSinceMs = new Map<string, number>();
+  private readonly hintsById = new Map<string, Hint>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly lastHeardMs = new Map<NodeId, number>();
+  private readonly tombAnswers = new Map<string, Set<NodeId>>();
+  /** A Merkle tree per partition this node is a home replica of: digests of its keys (tombstone-only ones left out). */
+  private readonly trees = new Map<number, MerkleTree>();
+  private readonly aeSessions = new Map<string, { readonly session: AntiEntropySession; readonly partition: number; readonly startedMs: number }>();
+  /** The placement every node computes alike from the members and Q. */
+  readonly ring: PartitionRing;
+  private readonly myPartitions: readonly number[];
+  private readonly hlc: HybridLogicalClock;
+  private readonly ridPrefix: string;
+  private ridSeq = 0;
+  private dotCounter = 0;
+  private lastPingMs = -Infinity;
+  /** When this node last ran (any input): a long gap means it was paused itself, not its peers. */
+  private lastInputMs: number;
+  private lastHintRoundMs = -Infinity;
+  private lastAntiEntropyMs: number;
+  private antiEntropyTurn = 0;
+
+  constructor(
+    private readonly env: CoreEnv,
+    private readonly config: QuorumConfig,
+    durable: readonly QuorumPersistOp[],
+  ) {
+    this.id = env.id;
+    this.ring = PartitionRing.of(env.members, { partitionCount: config.partitionCount, targetN: Math.min(config.replicas, 16) });
+    this.myPartitions = this.partitionsHeld();
+    for (const p of this.myPartitions) {
+      const end = p + 1 < this.ring.partitionCount ? this.ring.partitionStart(p + 1) : RING_SIZE;
+      this.trees.set(p, new MerkleTree({ depth: config.antiEntropyTreeDepth, start: this.ring.partitionStart(p), end }));
+    }
+    this.hlc = new HybridLogicalClock({ now: () => env.now(), maxOffsetMs: config.maxClockOffsetMs });
+    // a random prefix per life, so that an answer to a request of an earlier life is never taken for one of this life
+    this.ridPrefix = Math.floor(env.random() * 2 ** 32).toString(36);
+    this.lastAntiEntropyMs = env.now() + env.random() * config.antiEntropyIntervalMs;
+    this.lastInputMs = env.now();
+    this.replay(durable);
+  }
+
+  // --- the view --------------------------------------------------------------------------
+
+  keys(): readonly string[] {
+    return [...this.store.keys()].sort();
+  }
+
+  stateOf(key: string): KeyState | undefined {
+    return this.store.get(key);
+  }
+
+  hints(): readonly Hint[] {
+    return [...this.hintsById.values()];
+  }
+
+  isUp(peer: NodeId): boolean {
+    if (peer === this.id) return true;
+    const heard = this.lastHeardMs.get(peer);
+    return heard !== undefined && this.env.now() - heard < this.config.suspectAfterMs;
+  }
+
+  /** The key's preference list: its N home replicas first, then stand-ins. */
+  preferenceList(storeKey: string, n = this.config.replicas): NodeId[] {
+    return this.ring.preferenceListAt(positionOf(storeKey), n + this.config.standIns);
+  }
+
+  // --- inputs ----------------------------------------------------------------------------
+
+  start(fx: Fx): void {
+    const now = this.env.now();
+    // assume every peer up until it fails to answer: a restarted node serves at once
+    for (const m of this.env.members) if (m !== this.id) this.lastHeardMs.set(m, now);
+    fx.annotate('hints', this.hintsById.size);
+    fx.annotate('keys', this.store.size);
+  }
+
+  handleRequest(requestId: string, request: QuorumRequest, fx: Fx): void {
+    this.noticeOwnPause();
+    this.serve({ kind: 'client', requestId }, request, fx);
+  }
+
+  handleTick(fx: Fx): void {
+    this.noticeOwnPause();
+    const now = this.env.now();
+    if (now - this.lastPingMs >= this.config.pingIntervalMs) {
+      this.lastPingMs = now;
+      for (const m of this.env.members) if (m !== this.id) fx.send(m, { type: 'ping' }, { awaitPersist: false });
+    }
+    this.expirePending(now, fx);
+    if (now - this.lastHintRoundMs >= this.config.hintRetryIntervalMs) {
+      this.lastHintRoundMs = now;
+      this.offerHints(now, fx);
+      this.checkTombstones(now, fx);
+    }
+    if (this.config.antiEntropyIntervalMs > 0 && now - this.lastAntiEntropyMs >= this.config.antiEntropyIntervalMs) {
+      this.lastAntiEntropyMs = now;
+      this.startAntiEntropy(fx);
+    }
+  }
+
+  handleMessage(from: NodeId, msg: QuorumMessage, fx: Fx): void {
+    this.noticeOwnPause();
+    this.lastHeardMs.set(from, this.env.now());
+    try {
+      this.dispatch(from, msg, fx);
+    } catch (err) {
+      // a malformed message from a peer is dropped, the node keeps serving
+      if (!(err instanceof QuorumError)) throw err;
+      fx.annotate('lastBadMessage', `${from}: ${err.message}`);
+    }
+  }
+
+  /**
+   * Ticks come every few ms while the node runs; a gap longer than suspectAfterMs means this node
+   * was paused (SIGSTOP, a long GC, a stalled VM), so its silence from peers says nothing about
+   * them: it believes them up again rather than refusing work until their pings arrive.
+   */
+  private noticeOwnPause(): void {
+    const now = this.env.now();
+    if (now - this.lastInputMs > this.config.suspectAfterMs) for (const m of this.env.members) if (m !== this.id) this.lastHeardMs.set(m, now);
+    this.lastInputMs = now;
+  }
+
+  private dispatch(from: NodeId, msg: QuorumMessage, fx: Fx): void {
+    switch (msg.type) {
+      case 'ping':
+        return fx.send(from, { type: 'pong' }, { awaitPersist: false });
+      case 'pong':
+        return;
+      case 'store':
+        return this.onStore(from, msg.rid, msg.key, this.checkedState(msg.key, msg.state), msg.hintFor, fx);
+      case 'stored':
+        return this.onStored(from, msg.rid, fx);
+      case 'fetch':
+        return fx.send(from, { type: 'fetched', rid: msg.rid, state: this.localAnswer(msg.key) ?? null });
+      case 'fetched': {
+        const key = this.pendingKey(msg.rid);
+        if (key === undefined) return;
+        return this.onFetched(from, msg.rid, msg.state === null ? null : this.checkedState(key, msg.state), fx);
+      }
+      case 'forward':
+        return this.serve({ kind: 'peer', node: from, rid: msg.rid }, msg.request, fx);
+      case 'forwarded':
+        return this.onForwarded(msg.rid, msg.response, fx);
+      case 'hint':
+        this.absorb(msg.key, this.checkedState(msg.key, msg.state), fx);
+        return fx.send(from, { type: 'hint-ack', id: msg.id });
+      case 'hint-ack':
+        return this.dropHint(msg.id, fx);
+      case 'repair':
+        for (const [key, state] of msg.states.slice(0, MAX_PULL_KEYS)) this.absorb(key, this.checkedState(key, state), fx);
+        return;
+      case 'ae':
+        return this.onAntiEntropy(from, msg.sid, msg.partition, msg.body, fx);
+      case 'tomb-check': {
+        // agree when this replica holds no live version: past the grace period no hint can bring an older one (hintWindowMs < tombstoneGraceMs)
+        const mine = this.store.get(msg.key);
+        return fx.send(from, { type: 'tomb-same', key: msg.key, digest: msg.digest, same: mine === undefined || isTombstoneOnly(mine) });
+      }
+      case 'tomb-same':
+        return this.onTombSame(from, msg.key, msg.digest, msg.same, fx);
+    }
+  }
+
+  // --- coordinating ----------------------------------------------------------------------
+
+  private serve(origin: Origin, raw: QuorumRequest, fx: Fx): void {
+    let request: QuorumRequest;
+    try {
+      request = decodeQuorumRequest(raw, this.config);
+      if (request.op === 'put' || request.op === 'delete') decodeContext(request.context);
+    } catch (err) {
+      if (err instanceof QuorumError) return this.answer(origin, { ok: false, code: err.code, message: err.message }, fx);
+      throw err;
+    }
+    if (this.pending.size >= MAX_PENDING) return this.answer(origin, { ok: false, code: 'QUORUM_UNAVAILABLE', message: 'too many requests in flight on this node' }, fx);
+    if (request.op === 'anti-entropy') return this.answer(origin, { ok: true, op: 'anti-entropy', exchanges: this.antiEntropyNow(fx) }, fx);
+    const key = storeKeyOf(request.bucket, request.key);
+    const n = request.n ?? this.config.replicas;
+    if (request.op === 'get') return this.coordinateRead(origin, key, n, replicasFor(request.r, this.config.readQuorum, n), fx);
+    const homes = this.preferenceList(key, n).slice(0, n);
+    if (!homes.includes(this.id)) return this.forwardToHome(origin, request, homes, fx);
+    try {
+      this.coordinateWrite(origin, request, key, homes, replicasFor(request.w, this.config.writeQuorum, n), fx);
+    } catch (err) {
+      if (err instanceof QuorumError) return this.answer(origin, { ok: false, code: err.code, message: err.message }, fx);
+      throw err;
+    }
+  }
+
+  private forwardToHome(origin: Origin, request: WriteRequest, homes: readonly NodeId[], fx: Fx, tried: readonly NodeId[] = []): void {
+    // homes believed up first; then the others (this node's view may be stale: it was paused, say)
+    const untried = homes.filter((h) => !tried.includes(h));
+    const home = untried.find((h) => this.isUp(h)) ?? untried[0];
+    if (home === undefined || origin.kind === 'peer') {
+      // a forwarded request is never forwarded again: the forwarder picked this node as a home replica, the rings disagree
+      return this.answer(origin, { ok: false, code: 'QUORUM_UNAVAILABLE', message: `no home replica of the key answered (${homes.join(', ')}${tried.length > 0 ? `; tried ${tried.join(', ')}` : ''})` }, fx);
+    }
+    const rid = this.nextRid();
+    this.pending.set(rid, { kind: 'forward', origin, request, homes, tried: [...tried, home], deadlineMs: this.env.now() + this.config.requestTimeoutMs });
+    fx.send(home, { type: 'forward', rid, request }, { awaitPersist: false });
+  }
+
+  private coordinateWrite(origin: Origin, request: WriteRequest, key: string, homes: readonly NodeId[], needed: number, fx: Fx): void {
+    const { state, dot } = this.applyWrite(request, key);
+    this.persistState(key, state, fx);
+    if (dot !== null) fx.persist({ op: 'dots', floor: dot.counter });
+    const rid = this.nextRid();
+    const asked = new Map<NodeId, NodeId>([[this.id, this.id]]);
+    const standIns = this.preferenceList(key, homes.length).slice(homes.length).filter((s) => this.isUp(s));
+    for (const home of homes) {
+      if (home === this.id) continue;
+      // every home replica is asked, even one believed down: this node's view may be stale, and a
+      // message to a dead node costs nothing. One believed down also gets a stand-in or a hint.
+      asked.set(home, home);
+      fx.send(home, { type: 'store', rid, key, state });
+      if (this.isUp(home)) continue;
+      if (this.config.sloppyQuorum && standIns.length > 0) {
+        const standIn = standIns.shift() as NodeId;
+        asked.set(standIn, home);
+        fx.send(standIn, { type: 'store', rid, key, state, hintFor: home });
+      } else if (this.config.hintedHandoff) {
+        this.keepHint(home, key, state, fx);
+      }
+    }
+    const contextIn = request.op === 'put' || request.op === 'delete' ? decodeContext(request.context) : [];
+    const contextOut = state.kind === 'dvv' && dot !== null ? withDot(contextIn, dot) : contextVv(state);
+    const write: PendingWrite = { kind: 'write', origin, key, state, dot, contextOut, needed, acks: new Set([this.id]), asked, deadlineMs: this.env.now() + this.config.requestTimeoutMs, replied: false };
+    this.pending.set(rid, write);
+    this.settleWrite(rid, write, fx);
+  }
+
+  /** The new state of `key` after the request, built on this replica's copy (which may be stale: dots make that safe). */
+  private applyWrite(request: WriteRequest, key: string): { state: KeyState; dot: Dot | null } {
+    const kind = stateKindOf(bucketType(this.config, request.bucket));
+    const local = this.store.get(key);
+    switch (request.op) {
+      case 'put':
+      case 'delete': {
+        const value = request.op === 'put' ? request.value : null;
+        const dot = this.newDot();
+        if (kind === 'lww') return { state: this.writeLww(local as LwwState | undefined, dot, value), dot };
+        return { state: writeDvv(local?.kind === 'dvv' ? local : EMPTY_DVV, decodeContext(request.context), dot, value, this.config.maxSiblings), dot };
+      }
+      case 'increment':
+        return { state: incrementCounter(local?.kind === 'counter' ? local : EMPTY_COUNTER, this.id, request.delta), dot: null };
+      case 'add': {
+        const dot = this.newDot();
+        return { state: orSetAdd(local?.kind === 'orset' ? local : EMPTY_ORSET, request.element, dot), dot };
+      }
+      case 'remove':
+        return { state: orSetRemove(local?.kind === 'orset' ? local : EMPTY_ORSET, request.element), dot: null };
+    }
+  }
+
+  private writeLww(local: LwwState | undefined, dot: Dot, value: string | null): LwwState {
+    if (local !== undefined) {
+      try {
+        this.hlc.receive(parsePackedHlc(local.stamp));
+      } catch {
+        // the stored stamp is further ahead than maxClockOffsetMs: this write stamps from our clock and loses (LWW's known hazard, docs/quorum.md)
+      }
+    }
+    const mine: LwwState = { kind: 'lww', stamp: formatPackedHlc(this.hlc.now()), dot, value };
+    return local === undefined || lwwWins(mine, local) ? mine : local;
+  }
+
+  private settleWrite(rid: string, write: PendingWrite, fx: Fx): void {
+    if (!write.replied && write.acks.size >= write.needed) {
+      write.replied = true;
+      this.answer(write.origin, { ok: true, op: 'write', context: encodeContext(write.contextOut), dot: write.dot, acks: write.acks.size }, fx);
+    }
+    if (write.acks.size < write.asked.size) return;
+    // everyone asked has answered: nobody else will
+    this.pending.delete(rid);
+    if (!write.replied) {
+      write.replied = true;
+      this.answer(write.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `only ${write.acks.size} of the ${write.needed} replicas needed are reachable; the write is applied on those and hinted for the others`, acks: write.acks.size }, fx);
+    }
+  }
+
+  private onStored(from: NodeId, rid: string, fx: Fx): void {
+    const write = this.pending.get(rid);
+    if (write?.kind !== 'write' || !write.asked.has(from)) return;
+    write.acks.add(from);
+    this.settleWrite(rid, write, fx);
+  }
+
+  private coordinateRead(origin: Origin, key: string, n: number, needed: number, fx: Fx): void {
+    const list = this.preferenceList(key, n);
+    const homes = list.slice(0, n);
+    // every home replica (one believed down may answer after all), and with sloppy quorum a
+    // stand-in (answering from its hints) for each believed down
+    const asked: NodeId[] = [...homes];
+    if (this.config.sloppyQuorum) {
+      let wanted = homes.filter((h) => !this.isUp(h)).length;
+      for (const s of list.slice(n)) {
+        if (wanted === 0) break;
+        if (!this.isUp(s)) continue;
+        asked.push(s);
+        wanted--;
+      }
+    }
+    const rid = this.nextRid();
+    const read: PendingRead = { kind: 'read', origin, key, needed, asked, answers: new Map(), deadlineMs: this.env.now() + this.config.requestTimeoutMs, replied: false };
+    this.pending.set(rid, read);
+    for (const node of asked) {
+      if (node === this.id) read.answers.set(node, this.localAnswer(key) ?? null);
+      else fx.send(node, { type: 'fetch', rid, key }, { awaitPersist: false });
+    }
+    this.settleRead(rid, read, fx);
+  }
+
+  private onFetched(from: NodeId, rid: string, state: KeyState | null, fx: Fx): void {
+    const read = this.pending.get(rid);
+    if (read?.kind !== 'read' || !read.asked.includes(from) || read.answers.has(from)) return;
+    read.answers.set(from, state);
+    this.settleRead(rid, read, fx);
+  }
+
+  private settleRead(rid: string, read: PendingRead, fx: Fx): void {
+    if (!read.replied && read.answers.size >= read.needed) {
+      read.replied = true;
+      const merged = mergeAnswers(read.answers.values());
+      const view = merged === undefined ? undefined : readView(merged);
+      this.answer(
+        read.origin,
+        {
+          ok: true,
+          op: 'get',
+          found: view?.found ?? false,
+          values: view?.values ?? [],
+          ...(view?.count === undefined ? {} : { count: view.count }),
+          context: encodeContext(merged === undefined ? [] : contextVv(merged)),
+          siblings: view?.siblings ?? 0,
+          replies: read.answers.size,
+        },
+        fx,
+      );
+    }
+    if (read.answers.size < read.asked.length) return;
+    if (!read.replied) {
+      read.replied = true;
+      this.answer(read.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `only ${read.answers.size} of the ${read.needed} replicas needed are reachable`, acks: read.answers.size }, fx);
+    }
+    this.finishRead(rid, read, fx);
+  }
+
+  /** Every asked replica answered (or the deadline passed): repair the ones that answered with less than the merge. */
+  private finishRead(rid: string, read: PendingRead, fx: Fx): void {
+    this.pending.delete(rid);
+    if (!this.config.readRepair) return;
+    const merged = mergeAnswers(read.answers.values());
+    if (merged === undefined) return;
+    const text = canonicalText(merged);
+    for (const [node, state] of read.answers) {
+      if (state === null ? isTombstoneOnly(merged) : canonicalText(state) === text) continue;
+      if (node === this.id) this.absorb(read.key, merged, fx);
+      else fx.send(node, { type: 'repair', states: [[read.key, merged]] });
+    }
+    fx.annotate('readRepairs', read.answers.size);
+  }
+
+  private onForwarded(rid: string, response: QuorumResponse, fx: Fx): void {
+    const forward = this.pending.get(rid);
+    if (forward?.kind !== 'forward') return;
+    this.pending.delete(rid);
+    this.answer(forward.origin, response, fx);
+  }
+
+  private expirePending(now: number, fx: Fx): void {
+    for (const [rid, p] of this.pending) {
+      if (now < p.deadlineMs) continue;
+      if (p.kind === 'write') {
+        if (!p.replied) this.answer(p.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `${p.acks.size} of ${p.needed} replicas acknowledged in time; the write may still be applied on some`, acks: p.acks.size }, fx);
+        // home replicas that never acknowledged get the write later, by hint
+        if (this.config.hintedHandoff) for (const [node, home] of p.asked) if (!p.acks.has(node) && home === node) this.keepHint(home, p.key, p.state, fx);
+        this.pending.delete(rid);
+      } else if (p.kind === 'read') {
+        if (!p.replied) {
+          p.replied = true;
+          this.answer(p.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `${p.answers.size} of ${p.needed} replicas answered in time`, acks: p.answers.size }, fx);
+        }
+        this.finishRead(rid, p, fx);
+      } else {
+        // the home replica may be dead and not yet suspected: try the next one. If it was only
+        // slow, the write is applied twice, as two siblings of one value (docs/quorum.md)
+        this.pending.delete(rid);
+        this.forwardToHome(p.origin, p.request, p.homes, fx, p.tried);
+      }
+    }
+  }
+
+  private answer(origin: Origin, response: QuorumResponse, fx: Fx): void {
+    if (origin.kind === 'client') fx.reply(origin.requestId, response);
+    else fx.send(origin.node, { type: 'forwarded', rid: origin.rid, response });
+  }
+
+  // --- replica ---------------------------------------------------------------------------
+
+  private onStore(from: NodeId, rid: string, key: string, state: KeyState, hintFor: NodeId | undefined, fx: Fx): void {
+    if (hintFor !== undefined && hintFor !== this.id && this.env.members.includes(hintFor)) this.keepHint(hintFor, key, state, fx);
+    else this.absorb(key, state, fx);
+    fx.send(from, { type: 'stored', rid });
+  }
+
+  /** Merges a state into this replica's copy and persists the result if it changed. */
+  private absorb(key: string, incoming: KeyState, fx: Fx): void {
+    const local = this.store.get(key);
+    const merged = local === undefined ? incoming : mergeStates(local, incoming);
+    if (local !== undefined && canonicalText(local) === canonicalText(merged)) return;
+    this.persistState(key, merged, fx);
+  }
+
+  private persistState(key: string, state: KeyState, fx: Fx): void {
+    this.store.set(key, state);
+    this.track(key, state);
+    fx.persist({ op: 'state', key, state });
+    if (isTombstoneOnly(state)) {
+      if (!this.tombstoneSinceMs.has(key)) this.tombstoneSinceMs.set(key, this.env.now());
+    } else {
+      this.tombstoneSinceMs.delete(key);
+    }
+  }
+
+  /** This replica's copy merged with any hints it keeps for the key (a stand-in answers reads from its hints). */
+  private localAnswer(key: string): KeyState | undefined {
+    let state = this.store.get(key);
+    for (const hint of this.hintsById.values()) if (hint.key === key) state = state === undefined ? hint.state : mergeStates(state, hint.state);
+    return state;
+  }
+
+  /** Checks a state from a peer: well-formed, and of the kind its bucket holds. */
+  private checkedState(key: string, state: unknown): KeyState {
+    const decoded = decodeKeyState(state, this.config.maxValueLength);
+    const expected = stateKindOf(bucketType(this.config, bucketOfStoreKey(key)));
+    if (decoded.kind !== expected) throw new QuorumError('QUORUM_BAD_MESSAGE', `key ${key} holds ${expected} states, not ${decoded.kind}`);
+    return decoded;
+  }
+
+  private pendingKey(rid: string): string | undefined {
+    const p = this.pending.get(rid);
+    return p !== undefined && p.kind !== 'forward' ? p.key : undefined;
+  }
+
+  // --- hints -----------------------------------------------------------------------------
+
+  private keepHint(target: NodeId, key: string, state: KeyState, fx: Fx): void {
+    // one hint per (target, key): a newer write merges into it
+    const existing = [...this.hintsById.values()].find((h) => h.target === target && h.key === key);
+    const hint: Hint = existing === undefined ? { id: `${this.id}:${this.newDot().counter}`, target, key, state, createdAtMs: this.env.now() } : { ...existing, state: mergeStates(existing.state, state) };
+    if (existing === undefined) fx.persist({ op: 'dots', floor: this.dotCounter });
+    this.hintsById.set(hint.id, hint);
+    fx.persist({ op: 'hint', hint });
+    fx.annotate('hints', this.hintsById.size);
+  }
+
+  private offerHints(now: number, fx: Fx): void {
+    let offered = 0;
+    for (const hint of [...this.hintsById.values()]) {
+      if (now - hint.createdAtMs > this.config.hintWindowMs) {
+        this.dropHint(hint.id, fx);
+        fx.annotate('hintsExpired', hint.id);
+        continue;
+      }
+      if (offered >= HINTS_PER_ROUND || !this.isUp(hint.target)) continue;
+      offered++;
+      fx.send(hint.target, { type: 'hint', id: hint.id, key: hint.key, state: hint.state });
+    }
+  }
+
+  private dropHint(id: string, fx: Fx): void {
+    if (!this.hintsById.delete(id)) return;
+    fx.persist({ op: 'hint-done', id });
+    fx.annotate('hints', this.hintsById.size);
+  }
+
+  // --- anti-entropy ----------------------------------------------------------------------
+
+  /**
+   * Starts a Merkle exchange about one partition this node holds with one other home replica of
+   * it, in turn. Both sides end with the keys whose digests differ and push their own states of
+   * those keys; merging makes both whole.
+   */
+  private startAntiEntropy(fx: Fx): void {
+    this.expireSessions();
+    if (this.myPartitions.length === 0 || this.aeSessions.size >= MAX_AE_SESSIONS) return;
+    const turn = this.antiEntropyTurn++;
+    const partition = this.myPartitions[turn % this.myPartitions.length] as number;
+    const peers = this.homesOfPartition(partition).filter((p) => p !== this.id && this.isUp(p));
+    if (peers.length === 0) return;
+    this.openExchange(partition, peers[Math.floor(turn / this.myPartitions.length) % peers.length] as NodeId, fx);
+  }
+
+  /** One exchange per partition held and other home replica believed up, now (`synod dkv repair`). */
+  private antiEntropyNow(fx: Fx): number {
+    this.expireSessions();
+    let started = 0;
+    for (const partition of this.myPartitions) {
+      for (const peer of this.homesOfPartition(partition)) {
+        if (peer === this.id || !this.isUp(peer) || this.aeSessions.size >= MAX_AE_SESSIONS) continue;
+        this.openExchange(partition, peer, fx);
+        started++;
+      }
+    }
+    return started;
+  }
+
+  private openExchange(partition: number, peer: NodeId, fx: Fx): void {
+    const session = new AntiEntropySession(this.trees.get(partition) as MerkleTree, 'initiator');
+    const sid = this.nextRid();
+    this.aeSessions.set(`${peer} ${sid}`, { session, partition, startedMs: this.env.now() });
+    fx.send(peer, { type: 'ae', sid, partition, body: session.start() }, { awaitPersist: false });
+  }
+
+  private onAntiEntropy(from: NodeId, sid: string, partition: number, body: unknown, fx: Fx): void {
+    const name = `${from} ${sid}`;
+    let entry = this.aeSessions.get(name);
+    if (entry === undefined) {
+      const tree = typeof partition === 'number' ? this.trees.get(partition) : undefined;
+      // a peer opens an exchange only about a partition both hold; anything else is ignored
+      if (tree === undefined || this.aeSessions.size >= MAX_AE_SESSIONS || typeof sid !== 'string' || sid.length > 64) return;
+      entry = { session: new AntiEntropySession(tree, 'responder'), partition, startedMs: this.env.now() };
+      this.aeSessions.set(name, entry);
+    }
+    let reply: unknown;
+    try {
+      reply = entry.session.receive(body);
+    } catch (err) {
+      this.aeSessions.delete(name);
+      if (!isMerkleError(err)) throw err;
+      if (err.code !== 'MERKLE_PEER_ABORTED') fx.send(from, { type: 'ae', sid, partition: entry.partition, body: abortMessageFor(err) }, { awaitPersist: false });
+      fx.annotate('lastAntiEntropyError', `${from}: ${err.message}`);
+      return;
+    }
+    if (reply !== null) fx.send(from, { type: 'ae', sid, partition: entry.partition, body: reply }, { awaitPersist: false });
+    if (!entry.session.done) return;
+    this.aeSessions.delete(name);
+    const keys = entry.session.result().differences.map((d) => d.key);
+    this.pushStates(from, keys, fx);
+    if (keys.length > 0) fx.annotate('antiEntropyRepairs', keys.length);
+  }
+
+  private expireSessions(): void {
+    const now = this.env.now();
+    for (const [name, entry] of this.aeSessions) if (now - entry.startedMs > AE_SESSION_TIMEOUT_FACTOR * this.config.requestTimeoutMs) this.aeSessions.delete(name);
+  }
+
+  private pushStates(to: NodeId, keys: readonly string[], fx: Fx): void {
+    const states: [string, KeyState][] = [];
+    for (const key of keys) {
+      const state = this.store.get(key);
+      if (state !== undefined) states.push([key, state]);
+    }
+    for (let at = 0; at < states.length; at += MAX_PULL_KEYS) fx.send(to, { type: 'repair', states: states.slice(at, at + MAX_PULL_KEYS) });
+  }
+
+  // --- tombstones ------------------------------------------------------------------------
+
+  /** Asks the other home replicas of each tombstone past its grace whether they hold it too. */
+  private checkTombstones(now: number, fx: Fx): void {
+    let asked = 0;
+    for (const [key, sinceMs] of this.tombstoneSinceMs) {
+      if (asked >= TOMB_CHECKS_PER_ROUND) break;
+      if (now - sinceMs < this.config.tombstoneGraceMs) continue;
+      const state = this.store.get(key);
+      assertInvariant(state !== undefined && isTombstoneOnly(state), () => `tombstone timer of ${key} without a tombstone`);
+      asked++;
+      const digest = digestOf(state);
+      this.tombAnswers.set(key, new Set());
+      for (const home of this.homesOfKey(key)) if (home !== this.id) fx.send(home, { type: 'tomb-check', key, digest }, { awaitPersist: false });
+      if (this.homesOfKey(key).length === 1) this.forget(key, fx);
+    }
+  }
+
+  private onTombSame(from: NodeId, key: string, digest: string, same: boolean, fx: Fx): void {
+    const answers = this.tombAnswers.get(key);
+    const state = this.store.get(key);
+    if (answers === undefined || state === undefined || digestOf(state) !== digest) return;
+    if (!same) return void this.tombAnswers.delete(key);
+    answers.add(from);
+    const others = this.homesOfKey(key).filter((h) => h !== this.id);
+    if (others.every((h) => answers.has(h))) this.forget(key, fx);
+  }
+
+  private forget(key: string, fx: Fx): void {
+    this.store.delete(key);
+    this.track(key, undefined);
+    this.tombstoneSinceMs.delete(key);
+    this.tombAnswers.delete(key);
+    fx.persist({ op: 'dots', floor: this.dotCounter });
+    fx.persist({ op: 'forget', key });
+    fx.annotate('tombstonesCollected', key);
+  }
+
+  /** Keeps the partition's Merkle tree in step with the store: live states by digest; tombstone-only and absent ones alike left out. */
+  private track(key: string, state: KeyState | undefined): void {
+    const tree = this.trees.get(this.partitionOfKey(key));
+    if (tree === undefined) return;
+    if (state === undefined || isTombstoneOnly(state)) tree.delete(key);
+    else tree.set(key, digestOf(state));
+  }
+
+  // --- placement -------------------------------------------------------------------------
+
+  private homesOfKey(key: string): NodeId[] {
+    return this.preferenceList(key).slice(0, this.config.replicas);
+  }
+
+  private partitionOfKey(key: string): number {
+    return this.ring.partitionOf(positionOf(key));
+  }
+
+  private homesOfPartition(partition: number): NodeId[] {
+    return this.ring.preferenceListAt(this.ring.partitionStart(partition), this.config.replicas);
+  }
+
+  private partitionsHeld(): number[] {
+    const held: number[] = [];
+    for (let p = 0; p < this.ring.partitionCount; p++) if (this.homesOfPartition(p).includes(this.id)) held.push(p);
+    return held;
+  }
+
+  // --- identity of writes and requests ---------------------------------------------------
+
+  private newDot(): Dot {
+    this.dotCounter++;
+    return { actor: this.id, counter: this.dotCounter };
+  }
+
+  private nextRid(): string {
+    this.ridSeq++;
+    return `${this.ridPrefix}.${this.ridSeq}`;
+  }
+
+  private replay(durable: readonly QuorumPersistOp[]): void {
+    for (const op of durable) {
+      switch (op.op) {
+        case 'state':
+          this.store.set(op.key, op.state);
+          this.dotCounter = Math.max(this.dotCounter, highestDotOf(op.state, this.id));
+          break;
+        case 'forget':
+          this.store.delete(op.key);
+          break;
+        case 'dots':
+          this.dotCounter = Math.max(this.dotCounter, op.floor);
+          break;
+        case 'hint':
+          this.hintsById.set(op.hint.id, op.hint);
+          this.dotCounter = Math.max(this.dotCounter, highestDotOf(op.hint.state, this.id));
+          break;
+        case 'hint-done':
+          this.hintsById.delete(op.id);
+          break;
+      }
+    }
+    for (const [key, state] of this.store) {
+      this.track(key, state);
+      // a restarted replica waits a whole grace period again before collecting a tombstone
+      if (isTombstoneOnly(state)) this.tombstoneSinceMs.set(key, this.env.now());
+    }
+  }
+}
+
+/** The merge of every non-empty answer (undefined when no replica had the key). */
+function mergeAnswers(answers: Iterable<KeyState | null>): KeyState | undefined {
+  let merged: KeyState | undefined;
+  for (const a of answers) if (a !== null) merged = merged === undefined ? a : mergeStates(merged, a);
+  return merged;
+}
+
+/** A short digest of a state's canonical text, for anti-entropy and tombstone checks: 64 bits as hex, from two MurmurHash3 seeds. */
+export function digestOf(state: KeyState): string {
+  const bytes = new TextEncoder().encode(canonicalText(state));
+  const hex = (x: number): string => x.toString(16).padStart(8, '0');
+  return hex(murmur3(bytes, 0x9747b28c)) + hex(murmur3(bytes, 0x5bd1e995));
+}

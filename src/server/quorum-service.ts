@@ -1,0 +1,189 @@
+// The leaderless store (src/quorum) as a service of the generic node process: `synod cluster up
+// --service quorum` runs it as real processes over the peer transport, each node persisting key
+// states and hints in a checkpointed op log (fsync before a replica acknowledges), with the dkv
+// HTTP API (/v1/dkv/BUCKET/KEY, /v1/dkv-repair, /v1/ring) that `synod dkv` and `synod ring` call.
+import { Gauge } from 'prom-client';
+import type { JsonValue } from '../core/index.js';
+import { decodeKeyState, decodeQuorumRequest, quorumSpec, QuorumError, resolveQuorumConfig, type QuorumConfig, type QuorumMessage, type QuorumNode, type QuorumPersistOp, type QuorumRequest, type QuorumResponse } from '../quorum/index.js';
+import { describeRing, positionOf } from '../ring/index.js';
+import { OpLogStore } from '../storage/index.js';
+import { HttpError, type ApiRequest, type ApiResponse } from './http.js';
+import { ServiceOptionError, type ServiceContext, type ServiceDefinition, type ServiceInstance } from './service.js';
+import type { NodeHost } from '../runtime/index.js';
+import { join } from 'node:path';
+
+type QuorumHost = NodeHost<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp, QuorumNode>;
+
+/** Ops between checkpoints of the op log (each checkpoint holds the latest state per key and the live hints). */
+const COMPACT_EVERY_OPS = 50_000;
+/** How long a route waits for the core beyond its own request timeout (forwarding adds a hop). */
+const ROUTE_SLACK_MS = 2_000;
+
+/** The service's options in the cluster file: any QuorumConfig field (docs/quorum.md, "Configuration"). */
+export type QuorumServiceOptions = Partial<QuorumConfig>;
+
+function configOf(ctx: Pick<ServiceContext<QuorumMessage>, 'options'>, members: number): QuorumConfig {
+  try {
+    return resolveQuorumConfig(ctx.options as QuorumServiceOptions, members);
+  } catch (err) {
+    if (err instanceof QuorumError) throw new ServiceOptionError(`quorum service: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Folds the log: the latest state per key (collected keys dropped), live hints, the dot counter's floor. */
+export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersistOp[] {
+  const states = new Map<string, QuorumPersistOp>();
+  const hints = new Map<string, QuorumPersistOp>();
+  let floor = 0;
+  for (const op of ops) {
+    if (op.op === 'state') states.set(op.key, op);
+    else if (op.op === 'forget') states.delete(op.key);
+    else if (op.op === 'hint') hints.set(op.hint.id, op);
+    else if (op.op === 'hint-done') hints.delete(op.id);
+    else floor = Math.max(floor, op.floor);
+  }
+  return [{ op: 'dots', floor }, ...states.values(), ...hints.values()];
+}
+
+/** Checks one op read back from disk (a damaged or foreign log is refused, not replayed). */
+export function decodeQuorumOp(value: unknown): { readonly op: QuorumPersistOp } | { readonly problem: string } {
+  const v = value as Record<string, unknown> | null;
+  if (typeof v !== 'object' || v === null) return { problem: 'not an object' };
+  try {
+    switch (v['op']) {
+      case 'state':
+        if (typeof v['key'] !== 'string') return { problem: 'state op without a key' };
+        return { op: { op: 'state', key: v['key'], state: decodeKeyState(v['state'], Number.MAX_SAFE_INTEGER) } };
+      case 'forget':
+        return typeof v['key'] === 'string' ? { op: { op: 'forget', key: v['key'] } } : { problem: 'forget op without a key' };
+      case 'dots':
+        return Number.isSafeInteger(v['floor']) ? { op: { op: 'dots', floor: v['floor'] as number } } : { problem: 'dots op without a floor' };
+      case 'hint': {
+        const h = v['hint'] as Record<string, unknown> | null;
+        if (typeof h !== 'object' || h === null || typeof h['id'] !== 'string' || typeof h['target'] !== 'string' || typeof h['key'] !== 'string' || typeof h['createdAtMs'] !== 'number') return { problem: 'malformed hint' };
+        return { op: { op: 'hint', hint: { id: h['id'], target: h['target'], key: h['key'], createdAtMs: h['createdAtMs'], state: decodeKeyState(h['state'], Number.MAX_SAFE_INTEGER) } } };
+      }
+      case 'hint-done':
+        return typeof v['id'] === 'string' ? { op: { op: 'hint-done', id: v['id'] } } : { problem: 'hint-done op without an id' };
+      default:
+        return { problem: `unknown op ${JSON.stringify(v['op'])}` };
+    }
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export const quorumService: ServiceDefinition<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp, QuorumNode> = {
+  name: 'quorum',
+  description: 'a leaderless Dynamo-style key-value store: N replicas, per-request R and W, siblings, hinted handoff, read repair, anti-entropy',
+  defaults: { nodes: 5, options: {} },
+  openStore: async ({ dataDir, writeInline }) => {
+    const store = await OpLogStore.open<QuorumPersistOp>(join(dataDir, 'quorum'), { decodeOp: decodeQuorumOp, compact: compactQuorumOps, compactEveryOps: COMPACT_EVERY_OPS, writeInline });
+    return { recovered: store.recovered, persist: (ops) => store.persist(ops), close: () => store.close(), get stats() { return store.stats; } };
+  },
+  createSpec: (ctx) => quorumSpec(configOf(ctx, ctx.directory.size)),
+  attach: (ctx, host) => attachQuorum(ctx, host),
+};
+
+function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): ServiceInstance {
+  const members = [...ctx.directory.keys()].sort();
+  const config = configOf(ctx, members.length);
+  const core = (): QuorumNode => {
+    const running = host.running;
+    if (running === undefined) throw new HttpError(503, 'NOT_STARTED', 'the node has not started its core yet', {}, { 'retry-after': '1' });
+    return running;
+  };
+  new Gauge({ name: 'synod_dkv_keys', help: 'keys this node holds a copy of', registers: [ctx.registry], collect() { this.set(host.running?.keys().length ?? 0); } });
+  new Gauge({ name: 'synod_dkv_hints', help: 'hints this node keeps for home replicas that missed writes', registers: [ctx.registry], collect() { this.set(host.running?.hints().length ?? 0); } });
+  const ask = async (request: unknown): Promise<ApiResponse> => {
+    let checked: QuorumRequest;
+    try {
+      checked = decodeQuorumRequest(request, config);
+    } catch (err) {
+      if (err instanceof QuorumError) throw new HttpError(400, err.code, err.message);
+      throw err;
+    }
+    const response = await host.request(checked, 2 * config.requestTimeoutMs + ROUTE_SLACK_MS);
+    if (response === undefined) throw new HttpError(503, 'NO_ANSWER', 'the node did not answer in time', { safeToRetry: checked.op === 'get' });
+    if (response.ok) return { status: 200, body: response };
+    throw new HttpError(statusOf(response.code), response.code, response.message, response.acks === undefined ? {} : { acks: response.acks });
+  };
+  const addressed = (req: ApiRequest): { bucket: string; key: string } => ({ bucket: req.params['bucket'] as string, key: req.params['key'] as string });
+  const body = (req: ApiRequest): Record<string, unknown> => {
+    if (req.body === undefined) return {};
+    if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) throw new HttpError(400, 'QUORUM_BAD_REQUEST', 'the body is a JSON object');
+    return req.body as Record<string, unknown>;
+  };
+  const level = (text: string | null): string | number | undefined => (text === null ? undefined : /^\d{1,3}$/.test(text) ? Number(text) : text);
+  return {
+    status: () => {
+      const node = host.running;
+      const status: { role: string } & Record<string, JsonValue> = {
+        role: 'replica',
+        keys: node?.keys().length ?? 0,
+        hints: node?.hints().length ?? 0,
+        peersUp: members.filter((m) => m !== ctx.id && node?.isUp(m) === true),
+        replicas: config.replicas,
+        readQuorum: config.readQuorum,
+        writeQuorum: config.writeQuorum,
+        sloppyQuorum: config.sloppyQuorum,
+      };
+      return status;
+    },
+    readiness: () => ({ core: host.running === undefined ? 'the core has not started' : true }),
+    addRoutes: (router) => {
+      router
+        .add('GET', '/v1/dkv/:bucket/:key', (req) => ask({ op: 'get', ...addressed(req), ...opt('r', level(req.query.get('r'))), ...opt('n', level(req.query.get('n'))) }), { query: ['r', 'n'], access: 'public' })
+        .add('PUT', '/v1/dkv/:bucket/:key', (req) => ask({ ...body(req), op: 'put', ...addressed(req) }), { access: 'public' })
+        .add('DELETE', '/v1/dkv/:bucket/:key', (req) => ask({ ...body(req), op: 'delete', ...addressed(req) }), { access: 'public' })
+        .add('POST', '/v1/dkv/:bucket/:key/:op', (req) => {
+          const op = req.params['op'] as string;
+          if (!['increment', 'add', 'remove'].includes(op)) throw new HttpError(404, 'NOT_FOUND', `no operation ${JSON.stringify(op)}: increment, add or remove`);
+          return ask({ ...body(req), op, ...addressed(req) });
+        }, { access: 'public' })
+        .add('POST', '/v1/dkv-repair', () => ask({ op: 'anti-entropy' }), { access: 'public' })
+        // this node's own copy of a key, unmerged (tests and operators comparing replicas)
+        .add('GET', '/v1/dkv-local/:bucket/:key', (req) => {
+          const { bucket, key } = addressed(req);
+          return { status: 200, body: { node: ctx.id, state: core().stateOf(`${bucket}/${key}`) ?? null, hints: core().hints().filter((h) => h.key === `${bucket}/${key}`).length } };
+        }, { access: 'public' })
+        .add('GET', '/v1/ring', (req) => {
+          const bucket = req.query.get('bucket') ?? 'default';
+          const key = req.query.get('key');
+          const ring = core().ring;
+          const description = describeRing(ring);
+          const answer: Record<string, JsonValue> = {
+            members: [...ring.members],
+            replicas: config.replicas,
+            standIns: config.standIns,
+            partitionCount: config.partitionCount,
+            ownership: Object.fromEntries([...ring.partitionCounts()].map(([node, count]) => [node, count])),
+            partitions: description.strategy === 'partitions' ? description.partitions.map((p) => ({ start: p.start, node: p.node })) : [],
+          };
+          if (key !== null) {
+            const storeKey = `${bucket}/${key}`;
+            const list = core().preferenceList(storeKey);
+            answer['key'] = { bucket, key, position: positionOf(storeKey), partition: ring.partitionOf(positionOf(storeKey)), homeReplicas: list.slice(0, config.replicas), standIns: list.slice(config.replicas) };
+          }
+          return { status: 200, body: answer };
+        }, { query: ['bucket', 'key'], access: 'public' });
+    },
+  };
+}
+
+function opt(name: string, value: string | number | undefined): Record<string, string | number> {
+  return value === undefined ? {} : { [name]: value };
+}
+
+function statusOf(code: string): number {
+  switch (code) {
+    case 'QUORUM_NOT_REACHED':
+    case 'QUORUM_UNAVAILABLE':
+      return 503;
+    case 'QUORUM_SIBLING_LIMIT':
+      return 409;
+    default:
+      return 400;
+  }
+}
