@@ -112,6 +112,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   private readonly tombAnswers = new Map<string, Set<NodeId>>();
   /** A Merkle tree per partition this node is a home replica of: digests of its keys (tombstone-only ones left out). */
   private readonly trees = new Map<number, MerkleTree>();
+  /** Keys changed since their partition's tree was last brought up to date: hashed when an exchange needs the tree, not on every write. */
+  private readonly dirtyKeys = new Map<number, Set<string>>();
   private readonly aeSessions = new Map<string, { readonly session: AntiEntropySession; readonly partition: number; readonly startedMs: number }>();
   /** The placement every node computes alike from the members and Q. */
   readonly ring: PartitionRing;
@@ -522,7 +524,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
 
   private persistState(key: string, state: KeyState, fx: Fx): void {
     this.store.set(key, state);
-    this.track(key, state);
+    this.track(key);
     fx.persist({ op: 'state', key, state });
     if (isTombstoneOnly(state)) {
       if (!this.tombstoneSinceMs.has(key)) this.tombstoneSinceMs.set(key, this.env.now());
@@ -615,7 +617,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   }
 
   private openExchange(partition: number, peer: NodeId, fx: Fx): void {
-    const session = new AntiEntropySession(this.trees.get(partition) as MerkleTree, 'initiator');
+    const session = new AntiEntropySession(this.freshTree(partition) as MerkleTree, 'initiator');
     const sid = this.nextRid();
     this.aeSessions.set(`${peer} ${sid}`, { session, partition, startedMs: this.env.now() });
     fx.send(peer, { type: 'ae', sid, partition, body: session.start() }, { awaitPersist: false });
@@ -625,7 +627,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     const name = `${from} ${sid}`;
     let entry = this.aeSessions.get(name);
     if (entry === undefined) {
-      const tree = typeof partition === 'number' ? this.trees.get(partition) : undefined;
+      const tree = typeof partition === 'number' ? this.freshTree(partition) : undefined;
       // a peer opens an exchange only about a partition both hold; anything else is ignored
       if (tree === undefined || this.aeSessions.size >= MAX_AE_SESSIONS || typeof sid !== 'string' || sid.length > 64) return;
       entry = { session: new AntiEntropySession(tree, 'responder'), partition, startedMs: this.env.now() };
@@ -693,7 +695,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
 
   private forget(key: string, fx: Fx): void {
     this.store.delete(key);
-    this.track(key, undefined);
+    this.track(key);
     this.tombstoneSinceMs.delete(key);
     this.tombAnswers.delete(key);
     fx.persist({ op: 'dots', floor: this.dotCounter });
@@ -701,12 +703,27 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     fx.annotate('tombstonesCollected', key);
   }
 
-  /** Keeps the partition's Merkle tree in step with the store: live states by digest; tombstone-only and absent ones alike left out. */
-  private track(key: string, state: KeyState | undefined): void {
-    const tree = this.trees.get(this.partitionOfKey(key));
-    if (tree === undefined) return;
-    if (state === undefined || isTombstoneOnly(state)) tree.delete(key);
-    else tree.set(key, digestOf(state));
+  /** Notes that a key changed, for its partition's Merkle tree (brought up to date by freshTree). */
+  private track(key: string): void {
+    const partition = this.partitionOfKey(key);
+    if (!this.trees.has(partition)) return;
+    let dirty = this.dirtyKeys.get(partition);
+    if (dirty === undefined) this.dirtyKeys.set(partition, (dirty = new Set()));
+    dirty.add(key);
+  }
+
+  /** The partition's tree with every change applied: live states by digest; tombstone-only and absent ones alike left out. */
+  private freshTree(partition: number): MerkleTree | undefined {
+    const tree = this.trees.get(partition);
+    const dirty = this.dirtyKeys.get(partition);
+    if (tree === undefined || dirty === undefined) return tree;
+    for (const key of dirty) {
+      const state = this.store.get(key);
+      if (state === undefined || isTombstoneOnly(state)) tree.delete(key);
+      else tree.set(key, digestOf(state));
+    }
+    this.dirtyKeys.delete(partition);
+    return tree;
   }
 
   // --- placement -------------------------------------------------------------------------
@@ -764,7 +781,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       }
     }
     for (const [key, state] of this.store) {
-      this.track(key, state);
+      this.track(key);
       // a restarted replica waits a whole grace period again before collecting a tombstone
       if (isTombstoneOnly(state)) this.tombstoneSinceMs.set(key, this.env.now());
     }

@@ -6,10 +6,11 @@ import { clockLiveAdapter } from './live-clock.js';
 import { genericLiveAdapter } from './live-generic.js';
 import { kvLiveAdapter } from './live-kv.js';
 import { LOCK_ADAPTERS } from './lock.js';
+import { quorumAdapter } from './quorum.js';
 import { raftAdapter } from './raft.js';
 import type { ProtocolAdapter } from './types.js';
 
-export const ADAPTERS: readonly ProtocolAdapter[] = [raftAdapter, echoAdapter, ...LOCK_ADAPTERS];
+export const ADAPTERS: readonly ProtocolAdapter[] = [raftAdapter, echoAdapter, ...LOCK_ADAPTERS, quorumAdapter];
 
 export const DEFAULT_ADAPTER = ADAPTERS[0] as ProtocolAdapter;
 
