@@ -62,7 +62,10 @@ function requestOptions(f: DkvFlags): Record<string, string | number> {
 
 function writeLine(r: Record<string, unknown>): string {
   const dot = r['dot'] as { actor: string; counter: number } | null;
-  return `OK (${String(r['acks'])} replicas${dot === null ? '' : `, version ${dot.actor}:${dot.counter}`})\ncontext: ${String(r['context'])}`;
+  const values = (r['values'] as string[] | undefined) ?? [];
+  // concurrent versions the coordinator holds next to this one: the context covers them too
+  const siblings = values.length > 1 ? `\nsiblings now: ${values.map((v) => JSON.stringify(v)).join(', ')}` : '';
+  return `OK (${String(r['acks'])} replicas${dot === null ? '' : `, version ${dot.actor}:${dot.counter}`})${siblings}\ncontext: ${String(r['context'])}`;
 }
 
 export function registerDkvCommands(program: Command): void {

@@ -22,6 +22,7 @@ export type QuorumMessage =
   | { readonly type: 'fetch'; readonly rid: string; readonly key: string }
   | { readonly type: 'fetched'; readonly rid: string; readonly state: KeyState | null }
   /** A request for a key this node cannot coordinate, passed to a home replica that can. */
+  /** A home replica takes a forward once (duplicates are dropped) and refuses ones that reach it right after its own pause. */
   | { readonly type: 'forward'; readonly rid: string; readonly request: QuorumRequest }
   | { readonly type: 'forwarded'; readonly rid: string; readonly response: QuorumResponse }
   | { readonly type: 'hint'; readonly id: string; readonly key: string; readonly state: KeyState }

@@ -30,10 +30,8 @@ import {
   orSetAdd,
   orSetRemove,
   readView,
-  withDot,
   writeDvv,
   type Dot,
-  type VersionVector,
   type KeyState,
   type LwwState,
 } from './versions.js';
@@ -59,8 +57,6 @@ interface PendingWrite {
   readonly key: string;
   readonly state: KeyState;
   readonly dot: Dot | null;
-  /** What the client has now seen: its context and its own write (not siblings it never read). */
-  readonly contextOut: VersionVector;
   readonly needed: number;
   readonly acks: Set<NodeId>;
   /** Node asked -> the home replica it stands in for (itself when it is one). */
@@ -110,6 +106,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   private readonly pending = new Map<string, Pending>();
   private readonly lastHeardMs = new Map<NodeId, number>();
   private readonly tombAnswers = new Map<string, Set<NodeId>>();
+  /** Forwarded writes taken, by "forwarder rid", until their deadline: a duplicated message must not apply the write twice. */
+  private readonly forwardsTaken = new Map<string, number>();
   /** A Merkle tree per partition this node is a home replica of: digests of its keys (tombstone-only ones left out). */
   private readonly trees = new Map<number, MerkleTree>();
   /** Keys changed since their partition's tree was last brought up to date: hashed when an exchange needs the tree, not on every write. */
@@ -125,6 +123,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   private lastPingMs = -Infinity;
   /** When this node last ran (any input): a long gap means it was paused itself, not its peers. */
   private lastInputMs: number;
+  /** From noticing its own pause until its next tick: what arrives now was sent before or during the pause. */
+  private pausedBurst = false;
   private lastHintRoundMs = -Infinity;
   private lastAntiEntropyMs: number;
   private antiEntropyTurn = 0;
@@ -197,6 +197,9 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       for (const m of this.env.members) if (m !== this.id) fx.send(m, { type: 'ping' }, { awaitPersist: false });
     }
     this.expirePending(now, fx);
+    this.pausedBurst = false;
+    // a duplicate comes within the network's delays; keep names well past any request's life
+    for (const [name, takenAtMs] of this.forwardsTaken) if (now - takenAtMs > 10 * this.config.requestTimeoutMs) this.forwardsTaken.delete(name);
     if (now - this.lastHintRoundMs >= this.config.hintRetryIntervalMs) {
       this.lastHintRoundMs = now;
       this.offerHints(now, fx);
@@ -227,7 +230,10 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
    */
   private noticeOwnPause(): void {
     const now = this.env.now();
-    if (now - this.lastInputMs > this.config.suspectAfterMs) for (const m of this.env.members) if (m !== this.id) this.lastHeardMs.set(m, now);
+    if (now - this.lastInputMs > this.config.suspectAfterMs) {
+      for (const m of this.env.members) if (m !== this.id) this.lastHeardMs.set(m, now);
+      this.pausedBurst = true;
+    }
     this.lastInputMs = now;
   }
 
@@ -248,8 +254,15 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
         if (key === undefined) return;
         return this.onFetched(from, msg.rid, msg.state === null ? null : this.checkedState(key, msg.state), fx);
       }
-      case 'forward':
+      case 'forward': {
+        // sent before or during this node's own pause: the forwarder, hearing nothing, may have passed the write to another home replica
+        if (this.pausedBurst) return fx.send(from, { type: 'forwarded', rid: msg.rid, response: { ok: false, code: 'QUORUM_UNAVAILABLE', message: 'the home replica was paused when the write reached it: not applied' } });
+        const name = `${from} ${String(msg.rid)}`;
+        // a duplicate of a forward already taken: its answer is on its way
+        if (this.forwardsTaken.has(name) || this.forwardsTaken.size >= MAX_PENDING) return;
+        this.forwardsTaken.set(name, this.env.now());
         return this.serve({ kind: 'peer', node: from, rid: msg.rid }, msg.request, fx);
+      }
       case 'forwarded':
         return this.onForwarded(msg.rid, msg.response, fx);
       case 'hint':
@@ -307,7 +320,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       return this.answer(origin, { ok: false, code: 'QUORUM_UNAVAILABLE', message: `no home replica of the key answered (${homes.join(', ')}${tried.length > 0 ? `; tried ${tried.join(', ')}` : ''})` }, fx);
     }
     const rid = this.nextRid();
-    this.pending.set(rid, { kind: 'forward', origin, request, homes, tried: [...tried, home], deadlineMs: this.env.now() + this.config.requestTimeoutMs });
+    const now = this.env.now();
+    this.pending.set(rid, { kind: 'forward', origin, request, homes, tried: [...tried, home], deadlineMs: now + this.config.requestTimeoutMs });
     fx.send(home, { type: 'forward', rid, request }, { awaitPersist: false });
   }
 
@@ -333,9 +347,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
         this.keepHint(home, key, state, fx);
       }
     }
-    const contextIn = request.op === 'put' || request.op === 'delete' ? decodeContext(request.context) : [];
-    const contextOut = state.kind === 'dvv' && dot !== null ? withDot(contextIn, dot) : contextVv(state);
-    const write: PendingWrite = { kind: 'write', origin, key, state, dot, contextOut, needed, acks: new Set([this.id]), asked, deadlineMs: this.env.now() + this.config.requestTimeoutMs, replied: false };
+    const write: PendingWrite = { kind: 'write', origin, key, state, dot, needed, acks: new Set([this.id]), asked, deadlineMs: this.env.now() + this.config.requestTimeoutMs, replied: false };
     this.pending.set(rid, write);
     this.settleWrite(rid, write, fx);
   }
@@ -378,7 +390,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   private settleWrite(rid: string, write: PendingWrite, fx: Fx): void {
     if (!write.replied && write.acks.size >= write.needed) {
       write.replied = true;
-      this.answer(write.origin, { ok: true, op: 'write', context: encodeContext(write.contextOut), dot: write.dot, acks: write.acks.size }, fx);
+      const view = readView(write.state);
+      this.answer(write.origin, { ok: true, op: 'write', context: encodeContext(contextVv(write.state)), dot: write.dot, acks: write.acks.size, values: view.values, siblings: view.siblings }, fx);
     }
     if (write.acks.size < write.asked.size) return;
     // everyone asked has answered: nobody else will
@@ -493,10 +506,12 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
         }
         this.finishRead(rid, p, fx);
       } else {
-        // the home replica may be dead and not yet suspected: try the next one. If it was only
-        // slow, the write is applied twice, as two siblings of one value (docs/quorum.md)
         this.pending.delete(rid);
-        this.forwardToHome(p.origin, p.request, p.homes, fx, p.tried);
+        // a home replica now believed down (it stopped answering pings too) gets replaced by the
+        // next; one still answering pings is slow, not dead, and may yet apply the write, so the
+        // outcome is unknown rather than applied twice under two dots (docs/quorum.md)
+        if (this.isUp(p.tried[p.tried.length - 1] as NodeId)) this.answer(p.origin, { ok: false, code: 'QUORUM_UNAVAILABLE', message: 'the home replica the write was passed to did not answer in time; it may still apply it' }, fx);
+        else this.forwardToHome(p.origin, p.request, p.homes, fx, p.tried);
       }
     }
   }

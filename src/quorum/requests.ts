@@ -37,7 +37,17 @@ export type QuorumResponse =
       readonly siblings: number;
       readonly replies: number;
     }
-  | { readonly ok: true; readonly op: 'write'; readonly context: string; readonly dot: Dot | null; readonly acks: number }
+  | {
+      readonly ok: true;
+      readonly op: 'write';
+      /** The new version's causal context: covers exactly the versions in `values` and what they replaced. */
+      readonly context: string;
+      readonly dot: Dot | null;
+      readonly acks: number;
+      /** Every live value of the key as the coordinator holds it after the write (its own and concurrent siblings): what the context covers. */
+      readonly values: readonly string[];
+      readonly siblings: number;
+    }
   | { readonly ok: true; readonly op: 'anti-entropy'; readonly exchanges: number }
   | { readonly ok: false; readonly code: QuorumErrorCode; readonly message: string; readonly acks?: number };
 

@@ -20,6 +20,12 @@ export interface LinkConfig {
   readonly reorderWindowMs: number;
   /** Added to every message's latency: a slow link. */
   readonly extraDelayMs: number;
+  /**
+   * Latency of messages of these types instead of `latency`: for models where each message leg
+   * has its own distribution, such as PBS's WARS (write, acknowledgement, read, response).
+   * Absent: every message uses `latency`.
+   */
+  readonly latencyByType?: Readonly<Record<string, LatencyDistribution>>;
 }
 
 export const DEFAULT_LINK: LinkConfig = {
@@ -59,6 +65,7 @@ export function validateLatency(d: LatencyDistribution): void {
 
 export function validateLink(c: LinkConfig): void {
   validateLatency(c.latency);
+  for (const d of Object.values(c.latencyByType ?? {})) validateLatency(d);
   for (const [name, rate] of [['lossRate', c.lossRate], ['duplicateRate', c.duplicateRate], ['reorderRate', c.reorderRate]] as const) {
     if (!(rate >= 0 && rate <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${rate}`);
   }

@@ -734,7 +734,7 @@ export class Simulation<M extends Message, Req, Res, P> {
     const rng = this.linkRng(node.index, to.index);
     const cut = this.cuts.isCut(node.index, to.index);
     const lost = !cut && rng.chance(link.lossRate);
-    const arriveMs = cut || lost ? null : now + this.delayMs(link, rng);
+    const arriveMs = cut || lost ? null : now + this.delayMs(link, rng, msg.type);
     if (this.tracing) this.emit({ t: now, ev: 'send', id, from: node.id, to: toId, type: msg.type, arriveMs, msg: this.traceBodies ? msg : undefined });
     if (arriveMs === null) return this.drop(id, node.id, toId, msg.type, cut ? 'partition' : 'loss');
     this.scheduleDelivery(arriveMs, to.index, node.index, msg, id);
@@ -742,7 +742,7 @@ export class Simulation<M extends Message, Req, Res, P> {
       this.stats.total.duplicated++;
       counters.duplicated++;
       const copyId = this.nextMsgId++;
-      const copyArriveMs = now + this.delayMs(link, rng);
+      const copyArriveMs = now + this.delayMs(link, rng, msg.type);
       if (this.tracing) this.emit({ t: now, ev: 'duplicate', id: copyId, of: id, from: node.id, to: toId, type: msg.type, arriveMs: copyArriveMs });
       this.scheduleDelivery(copyArriveMs, to.index, node.index, msg, copyId);
     }
@@ -752,8 +752,8 @@ export class Simulation<M extends Message, Req, Res, P> {
     this.queue.push({ atMs, seq: 0, kind: Kind.Deliver, node: to, from, incarnation: 0, payload: msg, id: '', msgId, fn: undefined });
   }
 
-  private delayMs(link: LinkConfig, rng: RandomStream): number {
-    let ms = sampleLatencyMs(link.latency, rng) + link.extraDelayMs;
+  private delayMs(link: LinkConfig, rng: RandomStream, type: string): number {
+    let ms = sampleLatencyMs(link.latencyByType?.[type] ?? link.latency, rng) + link.extraDelayMs;
     if (rng.chance(link.reorderRate)) ms += rng.int(1, Math.max(1, link.reorderWindowMs));
     return ms;
   }

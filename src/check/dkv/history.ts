@@ -27,6 +27,11 @@ export interface DkvWriteOp {
   readonly dot: DkvDot | null;
   /** The context the store returned (ok outcomes). */
   readonly contextOut: DkvVersionVector | null;
+  /**
+   * The live values the answer returned with that context (ok outcomes; the store returns every
+   * version its context covers). When present, the client saw what contextOut covers.
+   */
+  readonly valuesOut?: readonly string[];
 }
 
 export interface DkvReadOp {

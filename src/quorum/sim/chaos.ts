@@ -23,6 +23,8 @@ export interface QuorumChaosOptions {
   readonly load?: Partial<QuorumLoad>;
   /** How long the healed store gets to converge (virtual ms). */
   readonly settleMs?: number;
+  /** Called with the cluster once the run and its checks are over (more checkers, measurements). */
+  readonly onFinished?: (cluster: QuorumCluster) => void;
   readonly trace?: false | { readonly keepLines?: boolean };
 }
 
@@ -32,7 +34,7 @@ export function runQuorumChaos(options: QuorumChaosOptions): ChaosResult {
   const cluster = new QuorumCluster({ seed: options.seed, nodes, ...(options.config === undefined ? {} : { config: options.config }), trace: options.trace ?? {} });
   const load = { ...QUORUM_CHAOS_LOAD, ...options.load };
   const found: Violation[] = [];
-  return runChaosPhases(
+  const result = runChaosPhases(
     {
       cluster,
       startLoad: (untilMs) => cluster.startLoad(untilMs, load),
@@ -55,6 +57,8 @@ export function runQuorumChaos(options: QuorumChaosOptions): ChaosResult {
     },
     { seed: options.seed, durationMs, nemesis: DEFAULT_RANDOM_NEMESIS, settleMs: options.settleMs ?? QUORUM_CHAOS.settleMs },
   );
+  options.onFinished?.(cluster);
+  return result;
 }
 
 /** After healing, a write through each node must succeed: the store serves again. */

@@ -20,6 +20,8 @@ export interface QuorumClusterOptions {
   readonly nodes: number;
   readonly config?: Partial<QuorumConfig>;
   readonly link?: Partial<LinkConfig>;
+  /** One-way latency between clients and nodes (default 1 ms). */
+  readonly clientLatencyMs?: number;
   readonly trace?: false | { readonly keepLines?: boolean; readonly sink?: (line: string) => void };
 }
 
@@ -59,7 +61,7 @@ export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, Quor
 
   constructor(options: QuorumClusterOptions) {
     const config = { ...SIM_QUORUM_CONFIG, ...options.config };
-    const sim: QuorumSimulation = new Simulation({ seed: options.seed, protocol: quorumSpec(config), nodes: options.nodes, fsyncMs: 1, ...(options.link === undefined ? {} : { link: options.link }), trace: options.trace ?? {} });
+    const sim: QuorumSimulation = new Simulation({ seed: options.seed, protocol: quorumSpec(config), nodes: options.nodes, fsyncMs: 1, ...(options.link === undefined ? {} : { link: options.link }), ...(options.clientLatencyMs === undefined ? {} : { clientLatencyMs: options.clientLatencyMs }), trace: options.trace ?? {} });
     super(sim);
     this.config = resolveQuorumConfig(config, options.nodes);
     this.rng = sim.random.stream('workload');
@@ -138,6 +140,7 @@ export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, Quor
         outcome: res === undefined ? 'unknown' : ok ? 'ok' : 'fail',
         dot: ok ? res.dot : null,
         contextOut: ok ? decodeContext(res.context) : null,
+        ...(ok ? { valuesOut: res.values } : {}),
       });
       next();
     });

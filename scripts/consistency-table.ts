@@ -1,0 +1,49 @@
+// The consistency spectrum of the leaderless store, measured (docs/consistency.md): every
+// configuration of the issue's table — (R,W) = (1,1), (1,3), (2,2), (3,1), with and without sloppy
+// quorum and read repair — under the same chaos nemesis for N seeds; for each model, the seeds on
+// which it held and the first seed where it did not (replay: synod chaos --protocol quorum is the
+// default configuration; scripts/consistency-table.ts --only NAME --seeds 1 --from SEED any other).
+// Usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--json] [--help]
+import { CONSISTENCY_MODELS, measureConsistency, tableConfigs, type ConsistencyRow } from '../src/quorum/sim/consistency.js';
+import { fail, parseIntFlag } from './lib/run-args.js';
+
+const USAGE = `usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--json] [--help]
+  --seeds N   seeds per configuration (default 100; the issue's table uses 1000)
+  --from S    first seed (default 1)
+  --json      print the rows as JSON
+`;
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+for (let i = 0; i < args.length; i++) {
+  const a = args[i] as string;
+  if (a === '--seeds' || a === '--from') i++;
+  else if (a !== '--json') fail(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+}
+const value = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const seeds = args.includes('--seeds') ? parseIntFlag('--seeds', value('--seeds'), 1, 100_000) : 100;
+const from = args.includes('--from') ? parseIntFlag('--from', value('--from'), 1, 2 ** 31) : 1;
+const rows: ConsistencyRow[] = [];
+const started = Date.now();
+for (const config of tableConfigs()) {
+  rows.push(measureConsistency(config, from, seeds, (seed) => {
+    if ((seed - from + 1) % 50 === 0) process.stderr.write(`  ${config.name}: ${seed - from + 1}/${seeds} seeds\n`);
+  }));
+  process.stderr.write(`${config.name}: done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+}
+if (args.includes('--json')) {
+  process.stdout.write(`${JSON.stringify({ seeds, from, rows }, null, 2)}\n`);
+} else {
+  const lines = [`| configuration | ${CONSISTENCY_MODELS.join(' | ')} | stale reads |`, `| --- | ${CONSISTENCY_MODELS.map(() => '---').join(' | ')} | --- |`];
+  for (const row of rows) {
+    const cells = CONSISTENCY_MODELS.map((m) => {
+      const t = row.models[m];
+      return t.firstViolatingSeed === null ? `${t.seedsMet}/${row.seeds}` : `${t.seedsMet}/${row.seeds} (seed ${t.firstViolatingSeed})`;
+    });
+    lines.push(`| ${row.config.name} | ${cells.join(' | ')} | ${(row.staleShare * 100).toFixed(2)}% of ${row.reads} |`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
