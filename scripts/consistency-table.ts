@@ -41,7 +41,8 @@ if (args.includes('--json')) {
   for (const row of rows) {
     const cells = CONSISTENCY_MODELS.map((m) => {
       const t = row.models[m];
-      return t.firstViolatingSeed === null ? `${t.seedsMet}/${row.seeds}` : `${t.seedsMet}/${row.seeds} (seed ${t.firstViolatingSeed})`;
+      if (t.judged === 0) return '—';
+      return t.firstViolatingSeed === null ? `${t.seedsMet}/${t.judged}` : `${t.seedsMet}/${t.judged} (seed ${t.firstViolatingSeed})`;
     });
     lines.push(`| ${row.config.name} | ${cells.join(' | ')} | ${(row.staleShare * 100).toFixed(2)}% of ${row.reads} |`);
   }
