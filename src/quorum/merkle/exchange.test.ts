@@ -2,24 +2,10 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isInvariantError } from '../../core/assert.js';
 import { abortMessageFor, AntiEntropySession, depthForKeys, diffTrees, MerkleError, MerkleTree, type ExchangeLimits, type KeyDifference, type MerkleTreeOptions } from './index.js';
+import { code, digestOf, treeOf } from './test/helpers.js';
 
-const code = (f: () => unknown): string | undefined => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof MerkleError) return err.code;
-    throw err;
-  }
-  return undefined;
-};
-const digestOf = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 const byKey = (a: KeyDifference, b: KeyDifference): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-function treeOf(entries: Iterable<readonly [string, string]>, options: MerkleTreeOptions = {}): MerkleTree {
-  const tree = new MerkleTree(options);
-  for (const [key, digest] of entries) tree.set(key, digest);
-  return tree;
-}
 
 /** The differences by brute force: every key whose digest differs (local: a's, remote: b's). */
 function expectedDifferences(a: MerkleTree, b: MerkleTree): KeyDifference[] {

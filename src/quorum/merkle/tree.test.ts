@@ -2,26 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { positionOf } from '../../ring/hash.js';
 import { leafOfPosition } from './shape.js';
-import { DEFAULT_DEPTH, DEFAULT_FANOUT, depthForKeys, EMPTY_HASH, MAX_LEAVES, MerkleError, MerkleTree, type MerkleTreeOptions } from './index.js';
+import { DEFAULT_DEPTH, DEFAULT_FANOUT, depthForKeys, EMPTY_HASH, MAX_LEAVES, MerkleTree, type MerkleTreeOptions } from './index.js';
+import { code, digestOf, treeOf } from './test/helpers.js';
 
-const code = (f: () => unknown): string | undefined => {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof MerkleError) return err.code;
-    throw err;
-  }
-  return undefined;
-};
-const digestOf = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 const entriesArb = fc.uniqueArray(fc.tuple(fc.string({ maxLength: 12 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }).map(digestOf)), { selector: ([k]) => k, maxLength: 120 });
 const shapeArb = fc.constantFrom<MerkleTreeOptions>({ fanout: 2, depth: 3 }, { fanout: 4, depth: 2 }, { fanout: 16, depth: 2 }, { fanout: 16, depth: 1 }, {});
 
-function treeOf(entries: readonly (readonly [string, string])[], options: MerkleTreeOptions = {}): MerkleTree {
-  const tree = new MerkleTree(options);
-  for (const [key, digest] of entries) tree.set(key, digest);
-  return tree;
-}
 
 describe('MerkleTree', () => {
   it('holds digests by key: set, get, delete, size', () => {

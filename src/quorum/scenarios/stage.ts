@@ -13,7 +13,7 @@ import { resolveQuorumConfig, type QuorumConfig } from '../config.js';
 import type { QuorumMessage, QuorumPersistOp } from '../messages.js';
 import { digestOf, type QuorumNode } from '../node.js';
 import { storeKeyOf, type Level, type QuorumRequest, type QuorumResponse } from '../requests.js';
-import { SIM_QUORUM_CONFIG } from '../sim/cluster.js';
+import { replicaStatesOf, SIM_QUORUM_CONFIG } from '../sim/cluster.js';
 import { quorumSpec } from '../spec.js';
 import { covers, type Dot, type KeyState } from '../versions.js';
 import { watchedNode, watchSpec, type QuorumCore, type QuorumSpecOf, type QuorumWatcher } from './observe.js';
@@ -207,16 +207,7 @@ export class QuorumStage extends SimCluster<QuorumMessage, QuorumRequest, Quorum
 
   /** Every copy of every plain-bucket key on the nodes that are up. */
   replicaStates(): DkvReplicaState[] {
-    const out: DkvReplicaState[] = [];
-    for (const id of this.nodeIds) {
-      const node = this.node(id);
-      if (node === undefined) continue;
-      for (const key of node.keys()) {
-        const state = node.stateOf(key) as KeyState;
-        if (state.kind === 'dvv') out.push({ node: id, key, vv: state.vv, siblings: state.siblings });
-      }
-    }
-    return out;
+    return replicaStatesOf(this.nodeIds, (id) => this.node(id));
   }
 
   /** Durability, convergence and unique dots over the history and the copies now (src/check/dkv). */

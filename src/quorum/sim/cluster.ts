@@ -10,7 +10,7 @@ import { Simulation } from '../../sim/simulation.js';
 import { decodeContext } from '../codec.js';
 import { resolveQuorumConfig, type QuorumConfig } from '../config.js';
 import type { QuorumMessage, QuorumPersistOp } from '../messages.js';
-import { digestOf, QuorumNode } from '../node.js';
+import { digestOf, QuorumNode, type QuorumNodeView } from '../node.js';
 import { storeKeyOf, type Level, type QuorumRequest, type QuorumResponse } from '../requests.js';
 import { quorumSpec } from '../spec.js';
 import type { KeyState } from '../versions.js';
@@ -148,16 +148,7 @@ export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, Quor
 
   /** Every copy of every key on the nodes that are up (plain buckets), for the checkers. */
   replicaStates(): DkvReplicaState[] {
-    const out: DkvReplicaState[] = [];
-    for (const id of this.nodeIds) {
-      const node = this.node(id);
-      if (node === undefined) continue;
-      for (const key of node.keys()) {
-        const state = node.stateOf(key) as KeyState;
-        if (state.kind === 'dvv') out.push({ node: id, key, vv: state.vv, siblings: state.siblings });
-      }
-    }
-    return out;
+    return replicaStatesOf(this.nodeIds, (id) => this.node(id));
   }
 
   /** True when every key's home replicas hold the same digest (absent and tombstone-only count alike) and no hint waits. */
@@ -181,4 +172,18 @@ export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, Quor
     }
     return true;
   }
+}
+
+/** Every copy of every plain-bucket key on the nodes `nodeOf` gives (those up), in the checkers' terms. */
+export function replicaStatesOf(ids: readonly NodeId[], nodeOf: (id: NodeId) => QuorumNodeView | undefined): DkvReplicaState[] {
+  const out: DkvReplicaState[] = [];
+  for (const id of ids) {
+    const node = nodeOf(id);
+    if (node === undefined) continue;
+    for (const key of node.keys()) {
+      const state = node.stateOf(key) as KeyState;
+      if (state.kind === 'dvv') out.push({ node: id, key, vv: state.vv, siblings: state.siblings });
+    }
+  }
+  return out;
 }

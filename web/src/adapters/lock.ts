@@ -11,6 +11,7 @@ import type { Message, NodeId, Operation } from '../../../src/sim/index.js';
 import { unwrapCore, wrapSpec } from '../engine/wrap.js';
 import { clientsTable, lockTable, LockView, resourceTable, storyTable, verdictTable, type Unwrap } from './lock-view.js';
 import type { MessageTypeDef, NodeView, PanelDef, ProtocolAdapter, ProtocolRun, SafetyMonitor, Scenario } from './types.js';
+import { CheckMonitor } from './check-monitor.js';
 
 /** How often a waiting scenario step looks again (virtual ms). */
 const POLL_MS = 5;
@@ -61,26 +62,14 @@ function showsScenario(v: LockVariant, s: LockScenario): boolean {
   return v.backend !== 'synod' || s.system.fencing === v.fencing;
 }
 
-class LockMonitor implements SafetyMonitor {
-  constructor(
-    readonly id: string,
-    readonly title: string,
-    readonly description: string,
-    private readonly check: () => string | null,
-  ) {}
-  afterStep(): string | null {
-    return this.check();
-  }
-}
-
 function monitorsFor(view: LockView): SafetyMonitor[] {
   const r = () => view.verdicts();
   const overlap = (m: { ok: boolean; overlaps: readonly { message: string }[] }): string | null => (m.ok ? null : (m.overlaps[0]?.message ?? 'two holders at once'));
   const list: SafetyMonitor[] = [
-    new LockMonitor('lock-service', 'Mutex (service)', 'No two grants overlap as the lock service granted them (checkMutex, service view).', () => overlap(r().service)),
-    new LockMonitor('lock-client', 'Mutex as believed', 'No two clients believe they hold the lock at once (checkMutex, client view): a paused holder breaks it.', () => overlap(r().client)),
-    new LockMonitor('lock-grants', 'Tokens', 'Each grant’s token is above every earlier one (checkGrants).', () => (r().grants.ok ? null : (r().grants.problems[0]?.message ?? 'token out of order'))),
-    new LockMonitor('lock-resource', 'Fenced resource', 'The resource accepted no write whose token is below one it accepted before (checkFencedResource).', () => (r().resource.ok ? null : (r().resource.violations[0]?.message ?? 'stale write accepted'))),
+    new CheckMonitor('lock-service', 'Mutex (service)', 'No two grants overlap as the lock service granted them (checkMutex, service view).', () => overlap(r().service)),
+    new CheckMonitor('lock-client', 'Mutex as believed', 'No two clients believe they hold the lock at once (checkMutex, client view): a paused holder breaks it.', () => overlap(r().client)),
+    new CheckMonitor('lock-grants', 'Tokens', 'Each grant’s token is above every earlier one (checkGrants).', () => (r().grants.ok ? null : (r().grants.problems[0]?.message ?? 'token out of order'))),
+    new CheckMonitor('lock-resource', 'Fenced resource', 'The resource accepted no write whose token is below one it accepted before (checkFencedResource).', () => (r().resource.ok ? null : (r().resource.violations[0]?.message ?? 'stale write accepted'))),
   ];
   return view.system.options.buyers === undefined ? list : [];
 }

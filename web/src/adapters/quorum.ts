@@ -8,6 +8,7 @@ import { driveScenarioProgram } from '../../../src/sim/scenario.js';
 import type { Message, NodeId, RandomStream } from '../../../src/sim/index.js';
 import { copiesTable, hintsTable, historyTable, lastRequest, outcomeLine, placeOf, QuorumReadings, requestTable, ringTable, shortKey, storyTable, verdictTable } from './quorum-view.js';
 import type { MessageTypeDef, NodeView, PanelContents, PanelDef, PanelField, ProtocolAdapter, ProtocolRun, RoleDef, SafetyMonitor, Scenario } from './types.js';
+import { CheckMonitor } from './check-monitor.js';
 
 const ROLES: readonly RoleDef[] = [
   { id: 'home', label: 'home replica of the selected key', color: '#2563eb' },
@@ -95,23 +96,11 @@ function listed(s: QuorumScenario): Scenario {
   return { id: s.name, title: s.title, summary: s.caption, nodes: s.nodes, seed: s.seed, steps: [], driven: true, endMs: s.endMs };
 }
 
-class FirstMessage implements SafetyMonitor {
-  constructor(
-    readonly id: string,
-    readonly title: string,
-    readonly description: string,
-    private readonly check: () => string | null,
-  ) {}
-  afterStep(): string | null {
-    return this.check();
-  }
-}
-
 function monitorsFor(stage: QuorumStage): SafetyMonitor[] {
   return [
-    new FirstMessage('quorum-acked-w', 'Acknowledged writes held by W nodes', 'When a write is acknowledged, at least W nodes hold it (as a copy or a hint).', () => stage.underReplicated[0] ?? null),
+    new CheckMonitor('quorum-acked-w', 'Acknowledged writes held by W nodes', 'When a write is acknowledged, at least W nodes hold it (as a copy or a hint).', () => stage.underReplicated[0] ?? null),
     // the tracker checks each state as it is persisted: no scan of every copy after every step
-    new FirstMessage('quorum-unique-dots', 'Unique dots', 'No dot names two different versions on any node, ever (a node reusing its counter after a restart would cause it).', () => stage.tracker.dotConflicts[0] ?? null),
+    new CheckMonitor('quorum-unique-dots', 'Unique dots', 'No dot names two different versions on any node, ever (a node reusing its counter after a restart would cause it).', () => stage.tracker.dotConflicts[0] ?? null),
   ];
 }
 
