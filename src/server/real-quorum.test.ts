@@ -6,6 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkReplicas, type DkvOp, type DkvReplicaState } from '../check/dkv/index.js';
 import { decodeContext, type KeyState } from '../quorum/index.js';
+import { join } from 'node:path';
+import { startSynod } from '../cli/test/cli-cluster.js';
 import { http, startTestCluster, waitUntil } from './test/harness.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
@@ -140,5 +142,55 @@ describe('real processes: the leaderless store', () => {
     expect(last?.hints).toBe(0);
     expect(result?.violations ?? ['not checked']).toEqual([]);
     expect(result?.ackedWrites).toBe(acked);
+
+    // hostile input: a clear 4xx each time, and the node keeps serving
+    const url = Object.values(c.endpoints)[0] as string;
+    const bad: [string, string, unknown][] = [
+      ['PUT', '/v1/dkv/b/k', { value: 'v', context: 'c1.not-base64!' }],
+      ['PUT', '/v1/dkv/b/k', { value: 'v', context: `c1.${Buffer.from(JSON.stringify([['z', 1], ['a', 1]])).toString('base64url')}` }],
+      ['PUT', '/v1/dkv/b/k', { value: 'v', w: 9 }],
+      ['PUT', '/v1/dkv/b/k', { value: 42 }],
+      ['PUT', '/v1/dkv/b/k', ['not', 'an', 'object']],
+      ['PUT', '/v1/dkv/b/k', { value: 'x'.repeat(70 * 1024) }],
+      ['GET', '/v1/dkv/b/k?r=two', undefined],
+      ['GET', '/v1/dkv/b/k?consistency=strong', undefined],
+      ['GET', `/v1/dkv/${'b'.repeat(65)}/k`, undefined],
+      ['GET', '/v1/dkv/b%2Fc/k', undefined],
+      ['POST', '/v1/dkv/b/k/explode', {}],
+      ['POST', '/v1/dkv/b/k/increment', { delta: 1 }],
+      ['GET', '/v1/ring?key=k&extra=1', undefined],
+    ];
+    for (const [method, path, body] of bad) {
+      const answer = await http(method, `${url}${path}`, body);
+      expect(answer.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+      expect(answer.status, `${method} ${path}`).toBeLessThan(500);
+      expect(typeof answer.body.error?.code, `${method} ${path}`).toBe('string');
+    }
+    const deep = await http('PUT', `${url}/v1/dkv/b/k`, JSON.parse('{"value":'.repeat(1) + '"v","x":' + '['.repeat(150) + ']'.repeat(150) + '}'));
+    expect(deep.status).toBe(400);
+    expect((await http('PUT', `${url}/v1/dkv/b/after-hostile`, { value: 'fine' })).status).toBe(200);
+
+    // the CLI against the same cluster
+    const env = { SYNOD_ENDPOINTS: url, SYNOD_CACERT: join(c.dataDir, 'tls', 'ca.crt') };
+    const cli = async (args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> => startSynod(args, { env }).done;
+    const put = await cli(['dkv', 'put', 'cli-key', 'hello', '--bucket', 'b']);
+    expect(put.status, put.stderr).toBe(0);
+    expect(put.stdout).toMatch(/^OK \(\d replicas, version \d+:\d+\)\ncontext: c1\./);
+    const got = await cli(['dkv', 'get', 'cli-key', '--bucket', 'b', '--r', 'all']);
+    expect(got.status, got.stderr).toBe(0);
+    expect(got.stdout).toMatch(/^hello\ncontext: c1\.\S+\n$/);
+    const json = await cli(['dkv', 'get', 'cli-key', '--bucket', 'b', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, found: true, values: ['hello'] });
+    const ring = await cli(['ring', 'cli-key', '--bucket', 'b']);
+    expect(ring.stdout).toMatch(/b\/cli-key: position \d+, partition \d+; home replicas \S+, \S+, \S+;/);
+    const badLevel = await cli(['dkv', 'get', 'cli-key', '--r', 'two']);
+    expect(badLevel.status).toBe(2);
+    expect(badLevel.stderr.trim().split('\n')).toHaveLength(1);
+    const badContext = await cli(['dkv', 'put', 'cli-key', 'x', '--bucket', 'b', '--context', 'forged']);
+    expect(badContext.status).toBe(1);
+    expect(badContext.stderr).toMatch(/QUORUM_BAD_CONTEXT/);
+    const missing = await cli(['dkv', 'get', 'never-written', '--bucket', 'b']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist/);
   }, 120_000);
 });
