@@ -221,30 +221,23 @@ describe('planted faults in model histories', () => {
   });
 });
 
-describe('work bound', () => {
-  it('judges a 100,000-op history in seconds', () => {
+describe('a large history', () => {
+  // how long the checkers take is measured, not asserted here (docs/dkv-checkers.md): tests never assert timings
+  it('judges a 20,000-op history from a correct model as clean', () => {
     const rng = mulberry32(7);
     const steps: Step[] = [];
-    for (let i = 0; i < 100_000; i++) {
+    for (let i = 0; i < 20_000; i++) {
       const kinds: Kind[] = ['read', 'read', 'read', 'read', 'read', 'write', 'write', 'write', 'blind', 'delete'];
       steps.push({ client: Math.floor(rng() * 20), key: Math.floor(rng() * 50), kind: kinds[Math.floor(rng() * kinds.length)] as Kind, beforeMs: Math.floor(rng() * 10), afterMs: Math.floor(rng() * 10) });
     }
     const ops = modelHistory(steps, false);
-    const t0 = performance.now();
     const staleness = checkDkvStaleness({ ops });
-    const t1 = performance.now();
     const sessions = checkDkvSessions({ ops });
-    const t2 = performance.now();
     const causal = checkDkvCausal({ ops });
-    const t3 = performance.now();
-    expect(staleness.judgedReads).toBeGreaterThan(40_000);
+    expect(staleness.judgedReads).toBeGreaterThan(8_000);
     expect(staleness.staleReads).toBe(0);
     expect(sessions.ok).toBe(true);
     expect(causal.ok).toBe(true);
-    // generous bounds: a shared machine; each takes well under a second alone
-    expect(t1 - t0).toBeLessThan(10_000);
-    expect(t2 - t1).toBeLessThan(10_000);
-    expect(t3 - t2).toBeLessThan(20_000);
   }, 120_000);
 });
 
