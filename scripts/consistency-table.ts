@@ -3,14 +3,16 @@
 // quorum and read repair — under the same chaos nemesis for N seeds; for each model, the seeds on
 // which it held and the first seed where it did not (replay: synod chaos --protocol quorum is the
 // default configuration; scripts/consistency-table.ts --only NAME --seeds 1 --from SEED any other).
-// Usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--json] [--help]
+// Usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--only NAMES] [--json] [--help]
 import { CONSISTENCY_MODELS, measureConsistency, tableConfigs, type ConsistencyRow } from '../src/quorum/sim/consistency.js';
 import { fail, parseIntFlag } from './lib/run-args.js';
 
-const USAGE = `usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--json] [--help]
-  --seeds N   seeds per configuration (default 100; the issue's table uses 1000)
-  --from S    first seed (default 1)
-  --json      print the rows as JSON
+const USAGE = `usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--only NAMES] [--json] [--help]
+  --seeds N       seeds per configuration (default 100; the issue's table uses 1000)
+  --from S        first seed (default 1)
+  --only NAMES    only these configurations, separated by ';' (e.g. 'R=2 W=2;Raft, linearizable reads')
+  --json          print the rows as JSON
+configurations: ${tableConfigs().map((c) => c.name).join('; ')}
 `;
 
 const args = process.argv.slice(2);
@@ -20,15 +22,19 @@ if (args.includes('--help') || args.includes('-h')) {
 }
 for (let i = 0; i < args.length; i++) {
   const a = args[i] as string;
-  if (a === '--seeds' || a === '--from') i++;
+  if (a === '--seeds' || a === '--from' || a === '--only') i++;
   else if (a !== '--json') fail(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
 }
 const value = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
 const seeds = args.includes('--seeds') ? parseIntFlag('--seeds', value('--seeds'), 1, 100_000) : 100;
 const from = args.includes('--from') ? parseIntFlag('--from', value('--from'), 1, 2 ** 31) : 1;
+const onlyText = value('--only');
+const wanted = onlyText === undefined ? undefined : onlyText.split(';').map((x) => x.trim());
+const configs = tableConfigs().filter((c) => wanted === undefined || wanted.includes(c.name));
+for (const name of wanted ?? []) if (!configs.some((c) => c.name === name)) fail(`no configuration ${JSON.stringify(name)}\n${USAGE}`);
 const rows: ConsistencyRow[] = [];
 const started = Date.now();
-for (const config of tableConfigs()) {
+for (const config of configs) {
   rows.push(measureConsistency(config, from, seeds, (seed) => {
     if ((seed - from + 1) % 50 === 0) process.stderr.write(`  ${config.name}: ${seed - from + 1}/${seeds} seeds\n`);
   }));
