@@ -214,6 +214,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   handleMessage(from: NodeId, msg: QuorumMessage, fx: Fx): void {
     this.noticeOwnPause();
     this.lastHeardMs.set(from, this.env.now());
+    const problem = messageProblem(msg);
+    if (problem !== undefined) return fx.annotate('lastBadMessage', `${from}: ${problem}`);
     try {
       this.dispatch(from, msg, fx);
     } catch (err) {
@@ -800,6 +802,49 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       // a restarted replica waits a whole grace period again before collecting a tombstone
       if (isTombstoneOnly(state)) this.tombstoneSinceMs.set(key, this.env.now());
     }
+  }
+}
+
+const MAX_ID_LENGTH = 200;
+
+/**
+ * What is wrong with a peer's message before any field is used (states, requests and Merkle
+ * bodies are checked further where they are read); undefined when its fields have their types.
+ */
+export function messageProblem(msg: unknown): string | undefined {
+  if (typeof msg !== 'object' || msg === null) return 'a message is an object';
+  const m = msg as Record<string, unknown>;
+  const text = (field: string, max = MAX_ID_LENGTH + 2048): boolean => typeof m[field] === 'string' && (m[field] as string).length <= max;
+  switch (m['type']) {
+    case 'ping':
+    case 'pong':
+      return undefined;
+    case 'store':
+      return text('rid', MAX_ID_LENGTH) && text('key') && (m['hintFor'] === undefined || text('hintFor', MAX_ID_LENGTH)) ? undefined : 'store needs rid, key (and hintFor) strings';
+    case 'stored':
+      return text('rid', MAX_ID_LENGTH) ? undefined : 'stored needs a rid';
+    case 'fetch':
+      return text('rid', MAX_ID_LENGTH) && text('key') ? undefined : 'fetch needs rid and key';
+    case 'fetched':
+      return text('rid', MAX_ID_LENGTH) ? undefined : 'fetched needs a rid';
+    case 'forward':
+      return text('rid', MAX_ID_LENGTH) ? undefined : 'forward needs a rid';
+    case 'forwarded':
+      return text('rid', MAX_ID_LENGTH) && typeof m['response'] === 'object' && m['response'] !== null ? undefined : 'forwarded needs rid and response';
+    case 'hint':
+      return text('id', MAX_ID_LENGTH) && text('key') ? undefined : 'hint needs id and key';
+    case 'hint-ack':
+      return text('id', MAX_ID_LENGTH) ? undefined : 'hint-ack needs an id';
+    case 'repair':
+      return Array.isArray(m['states']) && (m['states'] as unknown[]).every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string') ? undefined : 'repair needs [key, state] pairs';
+    case 'ae':
+      return text('sid', 64) && Number.isInteger(m['partition']) ? undefined : 'ae needs sid and partition';
+    case 'tomb-check':
+      return text('key') && text('digest', 64) ? undefined : 'tomb-check needs key and digest';
+    case 'tomb-same':
+      return text('key') && text('digest', 64) && typeof m['same'] === 'boolean' ? undefined : 'tomb-same needs key, digest and same';
+    default:
+      return 'unknown message type';
   }
 }
 
