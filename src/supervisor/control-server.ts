@@ -2,7 +2,8 @@
 // root only when the nodes have authentication on), the node list and its event stream, a
 // key-value, lease and auth proxy to the nodes, a pass-through of a node's watch stream
 // (watch-proxy.ts), STONITH targets (stonith.ts: registered processes a lock's next holder has
-// killed), and the dashboard at its root, so the page needs no CORS.
+// killed), for the quorum service a few dkv routes of a named node (quorum-proxy.ts), and the
+// dashboard at its root, so the page needs no CORS.
 import { createServer, type IncomingMessage } from 'node:http';
 import { originGuard } from '../server/guard.js';
 import { expectObject, HttpError, Router, serve, type ApiResponse, type RequestGuard } from '../server/http.js';
@@ -10,6 +11,7 @@ import { serveDashboard } from './dashboard.js';
 import { SupervisorError } from './errors.js';
 import { callApi, encodeSegment, type ClientTls } from './node-client.js';
 import type { NodeProcesses } from './processes.js';
+import { addQuorumRoutes } from './quorum-proxy.js';
 import { describeNode, StatusFeed, type NodeInfo } from './status-feed.js';
 import { StonithTargets } from './stonith.js';
 import { WatchProxy } from './watch-proxy.js';
@@ -104,6 +106,8 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     .add('GET', '/api/leases/:id', (r) => leases(`/v1/leases/${encodeSegment(id(r))}`, r), { query: ['keys'], ...open })
     .add('POST', '/api/auth/token', (r) => proxy('POST', '/v1/auth/token', r.body), open)
     .add('GET', '/api/auth/whoami', (r) => proxy('GET', '/v1/auth/whoami', undefined, r.headers.get('authorization')), open);
+  // the live quorum view asks named nodes for the ring, their own copies, reads, writes and repair
+  if (o.service === 'quorum') addQuorumRoutes(router, { processes, endpoints, tls, changed: () => feed.poke() });
   // the dashboard is the only web page allowed to drive the cluster; DNS rebinding is refused by Host
   const guard = originGuard({ allowedOrigins: [`http://127.0.0.1:${o.port}`, `http://localhost:${o.port}`, `http://[::1]:${o.port}`] });
   const server = createServer((req, res) => {

@@ -5,6 +5,7 @@ import type { LiveAdapter } from './live.js';
 import { clockLiveAdapter } from './live-clock.js';
 import { genericLiveAdapter } from './live-generic.js';
 import { kvLiveAdapter } from './live-kv.js';
+import { quorumLiveAdapter } from './live-quorum.js';
 import { LOCK_ADAPTERS } from './lock.js';
 import { quorumAdapter } from './quorum.js';
 import { raftAdapter } from './raft.js';
@@ -18,7 +19,7 @@ export function adapterById(id: string): ProtocolAdapter | undefined {
   return ADAPTERS.find((a) => a.id === id);
 }
 
-export const LIVE_ADAPTERS: readonly LiveAdapter[] = [kvLiveAdapter, clockLiveAdapter];
+export const LIVE_ADAPTERS: readonly LiveAdapter[] = [kvLiveAdapter, clockLiveAdapter, quorumLiveAdapter];
 
 /** The live adapter of a service ("kv" when the supervisor does not say). */
 export function liveAdapterFor(service: string): LiveAdapter {
