@@ -1,9 +1,9 @@
 // Shared setup of the browser tests: build the visualizer once, serve web/dist from a tiny static
 // server on an ephemeral port, and drive Debian's Chromium through playwright-core.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { serveDashboard } from '../../src/supervisor/index.js';
+import { serveDashboard, startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -142,4 +142,33 @@ export async function freeBasePort(ending: number): Promise<number> {
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
   throw new Error(`no free base port ending in ${ending}`);
+}
+
+/** `synod` run from source, as the live tests start their clusters. */
+const SYNOD_FROM_SOURCE = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+
+export interface LiveCluster {
+  readonly cluster: ClusterHandle;
+  readonly browser: Browser;
+  readonly dataDir: string;
+  readonly webDir: string;
+}
+
+/**
+ * What each live-mode test starts: a build of the app of its own (other browser tests build at
+ * the same time), a local cluster of real processes serving it, and Chromium.
+ */
+export async function startLiveCluster(prefix: string, portEnding: number, service?: string): Promise<LiveCluster> {
+  const webDir = mkdtempSync(join(tmpdir(), `synod-web-${prefix}-`));
+  const dataDir = mkdtempSync(join(tmpdir(), `synod-${prefix}-`));
+  const [basePort] = await Promise.all([freeBasePort(portEnding), buildApp(webDir)]);
+  const [cluster, browser] = await Promise.all([startLocalCluster({ ...(service === undefined ? {} : { service }), nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD_FROM_SOURCE, webDir }), launch()]);
+  return { cluster, browser, dataDir, webDir };
+}
+
+export async function stopLiveCluster(live: Partial<LiveCluster>): Promise<void> {
+  await live.browser?.close();
+  await live.cluster?.stop();
+  if (live.dataDir !== undefined && live.dataDir !== '') rmSync(live.dataDir, { recursive: true, force: true });
+  if (live.webDir !== undefined && live.webDir !== '') rmSync(live.webDir, { recursive: true, force: true });
 }

@@ -7,18 +7,12 @@
 // the page and the stream resumes on another node with the next change and nothing twice; a lease
 // granted on a node, with a key, shows in the Leases panel with its key and a time left that
 // counts down. Screenshots go to artifacts/screenshots/.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { callApi, startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
+import { callApi, type ClusterHandle } from '../../src/supervisor/index.js';
 import { LeaseFeed, WatchFeed, type FeedHttp } from '../../web/src/source/live-feeds.js';
-import { buildApp, CHROMIUM, freeBasePort, hasChromium, launch, screenshot, type Browser } from './harness.js';
+import { CHROMIUM, hasChromium, screenshot, type Browser, startLiveCluster, stopLiveCluster } from './harness.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 
 if (!hasChromium) console.warn(`e2e: skipping the live Watch and Leases browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
@@ -128,19 +122,10 @@ describe.skipIf(!hasChromium)('live Watch and Leases in Chromium', () => {
   let webDir = '';
 
   beforeAll(async () => {
-    // a build of our own: the other browser tests build at the same time
-    webDir = mkdtempSync(join(tmpdir(), 'synod-web-'));
-    dataDir = mkdtempSync(join(tmpdir(), 'synod-live-kv-'));
-    const [basePort] = await Promise.all([freeBasePort(30), buildApp(webDir)]);
-    [cluster, browser] = await Promise.all([startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir }), launch()]);
+    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live-kv', 30));
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(webDir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => stopLiveCluster({ browser, cluster, dataDir, webDir }), 30_000);
 
   const live = (page: Page): Locator => page.getByTestId('live');
   const liveLeader = (page: Page): Promise<string> => live(page).getByTestId('live-status').getAttribute('data-leader').then((v) => v ?? '');

@@ -6,22 +6,16 @@
 // the ring, a key written, blind-written, read and written again from the page with its copy on
 // every home replica, then a node killed from the page and shown down, a write that leaves a hint
 // for it, and a repair. Screenshots go to artifacts/screenshots/.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeContext } from '../../src/quorum/codec.js';
-import { callApi, startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
+import { callApi, type ClusterHandle } from '../../src/supervisor/index.js';
 import { liveAdapterFor } from '../../web/src/adapters/index.js';
 import { QuorumProbe, quorumLiveAdapter, quorumLiveAdapterWith, type QuorumCall, type QuorumStatus } from '../../web/src/adapters/live-quorum.js';
 import type { PanelButton, TableContent } from '../../web/src/adapters/types.js';
 import { LiveSource, type LiveNodeInfo } from '../../web/src/source/live.js';
-import { buildApp, CHROMIUM, freeBasePort, hasChromium, launch, screenshot, type Browser } from './harness.js';
+import { CHROMIUM, hasChromium, screenshot, type Browser, startLiveCluster, stopLiveCluster } from './harness.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 
 if (!hasChromium) console.warn(`e2e: skipping the live quorum browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
@@ -85,22 +79,13 @@ describe.skipIf(!hasChromium)('live quorum view on real processes', () => {
   let webDir = '';
 
   beforeAll(async () => {
-    // a build of our own: the other browser tests build at the same time
-    webDir = mkdtempSync(join(tmpdir(), 'synod-web-quorum-'));
-    dataDir = mkdtempSync(join(tmpdir(), 'synod-live-quorum-'));
-    const [basePort] = await Promise.all([freeBasePort(60), buildApp(webDir)]);
-    [cluster, browser] = await Promise.all([startLocalCluster({ service: 'quorum', nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir }), launch()]);
+    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live-quorum', 60, 'quorum'));
     // the start waits for a majority: wait for every node to answer
     const nodes = async (): Promise<unknown> => (await control('GET', '/api/nodes')).body;
     await vi.waitFor(async () => expect(((await nodes()) as LiveNodeInfo[]).filter((n) => typeof n.status === 'object' && n.status !== null)).toHaveLength(3), { timeout: 30_000, interval: 250 });
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(webDir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => stopLiveCluster({ browser, cluster, dataDir, webDir }), 30_000);
 
   const control = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> => callApi([(cluster as ClusterHandle).controlUrl], method, path, body, 10_000, { headers });
   const code = (a: { body: unknown }): unknown => (a.body as { error?: { code?: string } }).error?.code;

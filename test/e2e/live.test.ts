@@ -11,14 +11,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultWebDir, serveDashboard, startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
+import { defaultWebDir, serveDashboard, type ClusterHandle } from '../../src/supervisor/index.js';
 import { kvLiveAdapter } from '../../web/src/adapters/live-kv.js';
 import { LiveSource, type LiveNodeInfo } from '../../web/src/source/live.js';
 import { parseValue } from '../../web/src/ui/live.js';
-import { buildApp, freeBasePort, CHROMIUM, hasChromium, launch, screenshot, type Browser } from './harness.js';
+import { CHROMIUM, hasChromium, screenshot, type Browser, startLiveCluster, stopLiveCluster } from './harness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 
 if (!hasChromium) console.warn(`e2e: skipping the live-mode tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
@@ -98,19 +97,10 @@ describe.skipIf(!hasChromium)('live mode in Chromium', () => {
   let webDir = '';
 
   beforeAll(async () => {
-    // a build of our own: the visualizer tests build into web/dist at the same time
-    webDir = mkdtempSync(join(tmpdir(), 'synod-web-'));
-    dataDir = mkdtempSync(join(tmpdir(), 'synod-live-'));
-    const [basePort] = await Promise.all([freeBasePort(50), buildApp(webDir)]);
-    [cluster, browser] = await Promise.all([startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir }), launch()]);
+    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live', 50));
   }, 90_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(webDir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => stopLiveCluster({ browser, cluster, dataDir, webDir }), 30_000);
 
   const live = (page: Page): Locator => page.getByTestId('live');
   const node = (page: Page, id: string): Locator => live(page).getByTestId(`node-${id}`);
