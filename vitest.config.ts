@@ -7,5 +7,7 @@ export default defineConfig({
     // cleaning up a real cluster waits for its processes to stop (up to 8 s each, then SIGKILL)
     hookTimeout: 60_000,
     pool: 'forks',
+    // the visualizer is built once for the browser tests (test/e2e/build-once.ts)
+    globalSetup: ['test/e2e/build-once.ts'],
   },
 });

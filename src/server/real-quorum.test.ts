@@ -100,19 +100,19 @@ describe('real processes: the leaderless store', () => {
     const victim = (await homesOf(c, 'k0'))[0] as string;
     const run: Run = { ops: [], failures: [], lost: [], stop: false };
     const clients = ['c0', 'c1', 'c2'].map((name) => client(c, name, run));
-    await new Promise((r) => setTimeout(r, 1_500));
+    await new Promise((r) => setTimeout(r, 1_000));
     c.kill(victim, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 3_000));
+    await new Promise((r) => setTimeout(r, 2_000));
     c.restart(victim);
     await waitUntil(`node ${victim} to serve again`, async () => (await http('GET', `${c.endpoints[victim] as string}/v1/status`).catch(() => undefined))?.status === 200, 30_000);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 500));
     // a paused replica: the others stop hearing from it, writes go on through stand-ins
     const paused = (await homesOf(c, 'k1'))[1] as string;
     const pausedAtMs = Date.now();
     c.kill(paused, 'SIGSTOP');
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, 1_500));
     c.kill(paused, 'SIGCONT');
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 500));
     run.stop = true;
     await Promise.all(clients);
 
@@ -176,20 +176,23 @@ describe('real processes: the leaderless store', () => {
     const put = await cli(['dkv', 'put', 'cli-key', 'hello', '--bucket', 'b']);
     expect(put.status, put.stderr).toBe(0);
     expect(put.stdout).toMatch(/^OK \(\d replicas, version \d+:\d+\)\ncontext: c1\./);
-    const got = await cli(['dkv', 'get', 'cli-key', '--bucket', 'b', '--r', 'all']);
+    // the rest do not depend on each other: run them at once (each spawn compiles the CLI)
+    const [got, json, ring, badLevel, badContext, missing] = await Promise.all([
+      cli(['dkv', 'get', 'cli-key', '--bucket', 'b', '--r', 'all']),
+      cli(['dkv', 'get', 'cli-key', '--bucket', 'b', '--json']),
+      cli(['ring', 'cli-key', '--bucket', 'b']),
+      cli(['dkv', 'get', 'cli-key', '--r', 'two']),
+      cli(['dkv', 'put', 'cli-key', 'x', '--bucket', 'b', '--context', 'forged']),
+      cli(['dkv', 'get', 'never-written', '--bucket', 'b']),
+    ]);
     expect(got.status, got.stderr).toBe(0);
     expect(got.stdout).toMatch(/^hello\ncontext: c1\.\S+\n$/);
-    const json = await cli(['dkv', 'get', 'cli-key', '--bucket', 'b', '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, found: true, values: ['hello'] });
-    const ring = await cli(['ring', 'cli-key', '--bucket', 'b']);
     expect(ring.stdout).toMatch(/b\/cli-key: position \d+, partition \d+; home replicas \S+, \S+, \S+;/);
-    const badLevel = await cli(['dkv', 'get', 'cli-key', '--r', 'two']);
     expect(badLevel.status).toBe(2);
     expect(badLevel.stderr.trim().split('\n')).toHaveLength(1);
-    const badContext = await cli(['dkv', 'put', 'cli-key', 'x', '--bucket', 'b', '--context', 'forged']);
     expect(badContext.status).toBe(1);
     expect(badContext.stderr).toMatch(/QUORUM_BAD_CONTEXT/);
-    const missing = await cli(['dkv', 'get', 'never-written', '--bucket', 'b']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/does not exist/);
   }, 120_000);

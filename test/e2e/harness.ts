@@ -1,7 +1,7 @@
 // Shared setup of the browser tests: build the visualizer once, serve web/dist from a tiny static
 // server on an ephemeral port, and drive Debian's Chromium through playwright-core.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { serveDashboard, startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { buildInto } from './vite-build.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
@@ -20,15 +21,21 @@ export const DIST = join(WEB, 'dist');
 export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
 
 /**
- * Builds web/ into web/dist with Vite's JavaScript API (the same as `npx vite build web`), or into
- * `outDir` (test files run in parallel: each builds where no other one serves from).
+ * The app in web/dist, or in `outDir` (test files run in parallel: each serves from where no other
+ * one does): a copy of the build the global setup made once for this run (build-once.ts), or a
+ * build of its own with Vite's JavaScript API when there is none.
  */
 export async function buildApp(outDir?: string): Promise<void> {
-  const { build } = await import('vite');
-  await build({ root: WEB, logLevel: 'warn', configFile: join(WEB, 'vite.config.ts'), ...(outDir === undefined ? {} : { build: { outDir, emptyOutDir: true } }) });
+  const prebuilt = inject('webBuildDir');
+  if (prebuilt !== undefined && prebuilt !== '' && existsSync(prebuilt)) {
+    const target = outDir ?? DIST;
+    await rm(target, { recursive: true, force: true });
+    await cp(prebuilt, target, { recursive: true });
+    return;
+  }
+  await buildInto(outDir);
 }
 
-/** Serves `dir` on 127.0.0.1 at an ephemeral port; returns the base URL and a closer. */
 export async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
   // the same static server the supervisor uses for the dashboard
   const server: Server = createServer((req, res) => void serveDashboard(dir, new URL(req.url ?? '/', 'http://x').pathname, req, res));
