@@ -8,12 +8,11 @@ import { PartitionRing } from '../../ring/partition-ring.js';
 import { SimCluster } from '../../sim/cluster.js';
 import type { LinkConfig } from '../../sim/network.js';
 import { Simulation } from '../../sim/simulation.js';
-import { decodeContext } from '../codec.js';
 import { resolveQuorumConfig, type QuorumConfig } from '../config.js';
 import type { QuorumMessage, QuorumPersistOp } from '../messages.js';
 import { digestOf, type QuorumNode } from '../node.js';
 import { storeKeyOf, type Level, type QuorumRequest, type QuorumResponse } from '../requests.js';
-import { replicaStatesOf, SIM_QUORUM_CONFIG } from '../sim/cluster.js';
+import { recordAnswer, replicaStatesOf, SIM_QUORUM_CONFIG } from '../sim/cluster.js';
 import { quorumSpec } from '../spec.js';
 import { covers, type Dot, type KeyState } from '../versions.js';
 import { watchedNode, watchSpec, type QuorumCore, type QuorumSpecOf, type QuorumWatcher } from './observe.js';
@@ -156,7 +155,7 @@ export class QuorumStage extends SimCluster<QuorumMessage, QuorumRequest, Quorum
     // the answer comes in a later event, after `rec` below is set
     const requestId = this.sim.request(via, request, { timeoutMs: 3 * this.config.requestTimeoutMs, process: client }, (res) => {
       this.inFlight--;
-      this.record(client, request, storeKey, startMs, index, res);
+      this.record(client, request, index, startMs, res);
       this.tracker.end(rec, res);
       if (res?.ok === true && res.op === 'write' && res.dot !== null) this.checkReplicated(storeKey, res.dot, rec.needed);
       callback?.(rec);
@@ -171,31 +170,10 @@ export class QuorumStage extends SimCluster<QuorumMessage, QuorumRequest, Quorum
     return choice.context;
   }
 
-  private record(client: string, request: StoreRequest, storeKey: string, startMs: number, index: number, res: QuorumResponse | undefined): void {
-    const outcome = res === undefined ? 'unknown' : res.ok ? 'ok' : 'fail';
+  private record(client: string, request: StoreRequest, index: number, startMs: number, res: QuorumResponse | undefined): void {
     const context = contextOf(res);
-    if (context !== undefined) this.contexts.set(`${client}\u0000${storeKey}`, context);
-    if (request.op === 'get') {
-      const ok = res?.ok === true && res.op === 'get';
-      this.sim.complete(index, outcome, ok ? { values: [...res.values], siblings: res.siblings } : res === undefined || res.ok ? null : { error: res.code });
-      this.ops.push({ kind: 'read', client, key: storeKey, startMs, endMs: this.nowMs, outcome, values: ok ? res.values : [], context: ok ? decodeContext(res.context) : null });
-      return;
-    }
-    const ok = res?.ok === true && res.op === 'write';
-    // a refused write may still be applied on some replicas: for a model checker it is unknown
-    this.sim.complete(index, outcome === 'fail' ? 'unknown' : outcome, ok && res.dot !== null ? { dot: `${res.dot.actor}:${res.dot.counter}` } : res === undefined || res.ok ? null : { error: res.code });
-    this.ops.push({
-      kind: 'write',
-      client,
-      key: storeKey,
-      value: request.op === 'put' ? request.value : null,
-      contextIn: decodeContext(request.context),
-      startMs,
-      endMs: this.nowMs,
-      outcome,
-      dot: ok ? res.dot : null,
-      contextOut: ok ? decodeContext(res.context) : null,
-    });
+    if (context !== undefined) this.contexts.set(`${client}\u0000${storeKeyOf(request.bucket, request.key)}`, context);
+    this.ops.push(recordAnswer(this.sim, index, client, request, startMs, res));
   }
 
   private checkReplicated(storeKey: string, dot: Dot, needed: number): void {

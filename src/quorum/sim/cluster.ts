@@ -3,6 +3,7 @@
 // clients do; sometimes blind), the history the dkv checkers read, and the replicas' final states.
 import type { NodeId } from '../../core/index.js';
 import type { DkvOp, DkvReplicaState } from '../../check/dkv/index.js';
+import { assertInvariant } from '../../core/assert.js';
 import { SimCluster } from '../../sim/cluster.js';
 import type { LinkConfig } from '../../sim/network.js';
 import type { RandomStream } from '../../sim/rng.js';
@@ -50,7 +51,7 @@ export const SIM_QUORUM_CONFIG: Partial<QuorumConfig> = {
   tombstoneGraceMs: 600_000,
 };
 
-type QuorumSimulation = Simulation<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp>;
+export type QuorumSimulation = Simulation<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp>;
 
 export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp> {
   readonly config: QuorumConfig;
@@ -102,17 +103,15 @@ export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, Quor
   private runClient(client: string, untilMs: number, load: QuorumLoad, contexts: Map<string, string>): void {
     if (this.nowMs >= untilMs) return;
     const key = `k${this.rng.int(0, load.keys - 1)}`;
-    const storeKey = storeKeyOf(QUORUM_BUCKET, key);
     const to = this.rng.pick(this.nodeIds);
     const startMs = this.nowMs;
     const next = (): void => this.sim.after(load.thinkMs, () => this.runClient(client, untilMs, load, contexts));
     if (this.rng.chance(0.5)) {
+      const request: QuorumRequest = { op: 'get', bucket: QUORUM_BUCKET, key, ...(load.r === undefined ? {} : { r: load.r }) };
       const index = this.sim.invoke(client, 'get', { key });
-      this.send(to, { op: 'get', bucket: QUORUM_BUCKET, key, ...(load.r === undefined ? {} : { r: load.r }) }, client, (res) => {
-        const ok = res?.ok === true && res.op === 'get';
-        if (ok) contexts.set(key, res.context);
-        this.sim.complete(index, res === undefined ? 'unknown' : ok ? 'ok' : 'fail', ok ? { values: [...res.values], siblings: res.siblings } : res === undefined ? null : { error: res.ok ? 'unexpected' : res.code });
-        this.ops.push({ kind: 'read', client, key: storeKey, startMs, endMs: this.nowMs, outcome: res === undefined ? 'unknown' : ok ? 'ok' : 'fail', values: ok ? res.values : [], context: ok ? decodeContext(res.context) : null });
+      this.send(to, request, client, (res) => {
+        if (res?.ok === true && res.op === 'get') contexts.set(key, res.context);
+        this.ops.push(recordAnswer(this.sim, index, client, request, startMs, res));
         next();
       });
       return;
@@ -124,24 +123,8 @@ export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, Quor
     const request: QuorumRequest = value === null ? { op: 'delete', bucket: QUORUM_BUCKET, key, context, ...w } : { op: 'put', bucket: QUORUM_BUCKET, key, value, context, ...w };
     const index = this.sim.invoke(client, value === null ? 'delete' : 'put', value === null ? { key } : { key, value });
     this.send(to, request, client, (res) => {
-      const ok = res?.ok === true && res.op === 'write';
-      if (ok) contexts.set(key, res.context);
-      const outcome = res === undefined ? 'unknown' : ok ? 'ok' : 'fail';
-      // a refused write may still have been applied on some replicas: for a model checker it is unknown
-      this.sim.complete(index, outcome === 'fail' ? 'unknown' : outcome, ok && res.dot !== null ? { dot: `${res.dot.actor}:${res.dot.counter}` } : res === undefined ? null : { error: res.ok ? 'unexpected' : res.code });
-      this.ops.push({
-        kind: 'write',
-        client,
-        key: storeKey,
-        value,
-        contextIn: decodeContext(context),
-        startMs,
-        endMs: this.nowMs,
-        outcome: res === undefined ? 'unknown' : ok ? 'ok' : 'fail',
-        dot: ok ? res.dot : null,
-        contextOut: ok ? decodeContext(res.context) : null,
-        ...(ok ? { valuesOut: res.values } : {}),
-      });
+      if (res?.ok === true && res.op === 'write') contexts.set(key, res.context);
+      this.ops.push(recordAnswer(this.sim, index, client, request, startMs, res));
       next();
     });
   }
@@ -186,4 +169,37 @@ export function replicaStatesOf(ids: readonly NodeId[], nodeOf: (id: NodeId) => 
     }
   }
   return out;
+}
+
+/**
+ * Completes a client's get, put or delete in the simulator's history and returns it in the dkv
+ * checkers' terms. A refused write may still have been applied on some replicas: for the history's
+ * model checker its outcome is unknown.
+ */
+export function recordAnswer(sim: QuorumSimulation, index: number, client: string, request: QuorumRequest, startMs: number, res: QuorumResponse | undefined): DkvOp {
+  assertInvariant(request.op === 'get' || request.op === 'put' || request.op === 'delete', () => `no history record for ${request.op}`);
+  const key = storeKeyOf(request.bucket, request.key);
+  const outcome = res === undefined ? 'unknown' : res.ok ? 'ok' : 'fail';
+  const error = res === undefined ? null : res.ok ? 'unexpected' : res.code;
+  if (request.op === 'get') {
+    const ok = res?.ok === true && res.op === 'get';
+    sim.complete(index, ok ? 'ok' : outcome === 'ok' ? 'fail' : outcome, ok ? { values: [...res.values], siblings: res.siblings } : error === null ? null : { error });
+    return { kind: 'read', client, key, startMs, endMs: sim.nowMs, outcome: ok ? 'ok' : outcome === 'ok' ? 'fail' : outcome, values: ok ? res.values : [], context: ok ? decodeContext(res.context) : null };
+  }
+  const ok = res?.ok === true && res.op === 'write';
+  const written = ok ? 'ok' : outcome === 'ok' ? 'fail' : outcome;
+  sim.complete(index, written === 'fail' ? 'unknown' : written, ok && res.dot !== null ? { dot: `${res.dot.actor}:${res.dot.counter}` } : error === null ? null : { error });
+  return {
+    kind: 'write',
+    client,
+    key,
+    value: request.op === 'put' ? request.value : null,
+    contextIn: decodeContext(request.context),
+    startMs,
+    endMs: sim.nowMs,
+    outcome: written,
+    dot: ok ? res.dot : null,
+    contextOut: ok ? decodeContext(res.context) : null,
+    ...(ok ? { valuesOut: res.values } : {}),
+  };
 }
