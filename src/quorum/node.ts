@@ -103,6 +103,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   /** Local clock time at which a key became tombstone-only here (not replicated: each replica waits its own grace). */
   private readonly tombstoneSinceMs = new Map<string, number>();
   private readonly hintsById = new Map<string, Hint>();
+  /** The ids of the hints kept for each key: reads and new hints look them up by key, not by scanning every hint. */
+  private readonly hintIdsByKey = new Map<string, Set<string>>();
   private readonly pending = new Map<string, Pending>();
   private readonly lastHeardMs = new Map<NodeId, number>();
   private readonly tombAnswers = new Map<string, Set<NodeId>>();
@@ -553,7 +555,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   /** This replica's copy merged with any hints it keeps for the key (a stand-in answers reads from its hints). */
   private localAnswer(key: string): KeyState | undefined {
     let state = this.store.get(key);
-    for (const hint of this.hintsById.values()) if (hint.key === key) state = state === undefined ? hint.state : mergeStates(state, hint.state);
+    for (const hint of this.hintsFor(key)) state = state === undefined ? hint.state : mergeStates(state, hint.state);
     return state;
   }
 
@@ -574,12 +576,33 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
 
   private keepHint(target: NodeId, key: string, state: KeyState, fx: Fx): void {
     // one hint per (target, key): a newer write merges into it
-    const existing = [...this.hintsById.values()].find((h) => h.target === target && h.key === key);
+    const existing = this.hintsFor(key).find((h) => h.target === target);
     const hint: Hint = existing === undefined ? { id: `${this.id}:${this.newDot().counter}`, target, key, state, createdAtMs: this.env.now() } : { ...existing, state: mergeStates(existing.state, state) };
     if (existing === undefined) fx.persist({ op: 'dots', floor: this.dotCounter });
-    this.hintsById.set(hint.id, hint);
+    this.setHint(hint);
     fx.persist({ op: 'hint', hint });
     fx.annotate('hints', this.hintsById.size);
+  }
+
+  private hintsFor(key: string): Hint[] {
+    return [...(this.hintIdsByKey.get(key) ?? [])].map((id) => this.hintsById.get(id) as Hint);
+  }
+
+  private setHint(hint: Hint): void {
+    this.hintsById.set(hint.id, hint);
+    let ids = this.hintIdsByKey.get(hint.key);
+    if (ids === undefined) this.hintIdsByKey.set(hint.key, (ids = new Set()));
+    ids.add(hint.id);
+  }
+
+  private deleteHint(id: string): boolean {
+    const hint = this.hintsById.get(id);
+    if (hint === undefined) return false;
+    this.hintsById.delete(id);
+    const ids = this.hintIdsByKey.get(hint.key);
+    ids?.delete(id);
+    if (ids?.size === 0) this.hintIdsByKey.delete(hint.key);
+    return true;
   }
 
   private offerHints(now: number, fx: Fx): void {
@@ -597,7 +620,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   }
 
   private dropHint(id: string, fx: Fx): void {
-    if (!this.hintsById.delete(id)) return;
+    if (!this.deleteHint(id)) return;
     fx.persist({ op: 'hint-done', id });
     fx.annotate('hints', this.hintsById.size);
   }
@@ -789,11 +812,11 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
           this.dotCounter = Math.max(this.dotCounter, op.floor);
           break;
         case 'hint':
-          this.hintsById.set(op.hint.id, op.hint);
+          this.setHint(op.hint);
           this.dotCounter = Math.max(this.dotCounter, highestDotOf(op.hint.state, this.id));
           break;
         case 'hint-done':
-          this.hintsById.delete(op.id);
+          this.deleteHint(op.id);
           break;
       }
     }
