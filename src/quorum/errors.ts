@@ -17,6 +17,10 @@ export type QuorumErrorCode =
   | 'QUORUM_SIBLING_LIMIT'
   /** The operation does not fit the bucket's type (e.g. a counter increment on a plain bucket). */
   | 'QUORUM_WRONG_TYPE'
+  /** A ring change was asked for while another is under way. */
+  | 'QUORUM_RING_CHANGING'
+  /** This node has not joined a ring yet (started with --join, the record has not reached it). */
+  | 'QUORUM_NOT_JOINED'
   /** A peer's message is malformed. */
   | 'QUORUM_BAD_MESSAGE';
 

@@ -5,9 +5,21 @@
 export { decodeContext, decodeKeyState, encodeContext, MAX_ACTOR_LENGTH, MAX_CONTEXT_LENGTH, MAX_STATE_ITEMS, MAX_VV_ENTRIES } from './codec.js';
 export { BUCKET_NAME, bucketType, DEFAULT_QUORUM_CONFIG, resolveQuorumConfig, type BucketType, type QuorumConfig } from './config.js';
 export { failQuorum, QuorumError, type QuorumErrorCode } from './errors.js';
+export {
+  bootstrapRecord,
+  claimantOf,
+  commitRecord,
+  decodeRingRecord,
+  proposeJoin,
+  proposeLeave,
+  ringMembersOf,
+  type MemberAddresses,
+  type RingAssignment,
+  type RingRecord,
+} from './membership.js';
 export type { Hint, QuorumMessage, QuorumPersistOp } from './messages.js';
 export { digestOf, QuorumNode, type QuorumNodeView } from './node.js';
-export { decodeQuorumRequest, MAX_KEY_LENGTH, replicasFor, storeKeyOf, type Level, type QuorumRequest, type QuorumResponse } from './requests.js';
+export { decodeQuorumRequest, MAX_KEY_LENGTH, replicasFor, storeKeyOf, type Level, type QuorumRequest, type QuorumResponse, type RingStatus } from './requests.js';
 export { quorumSpec, QUORUM_TICK_INTERVAL_MS } from './spec.js';
 export {
   canonicalText,

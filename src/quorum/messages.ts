@@ -3,6 +3,7 @@
 // and may be duplicated, reordered or lost without harm; only the coordinator's counts care.
 import type { NodeId } from '../core/index.js';
 import type { QuorumRequest, QuorumResponse } from './requests.js';
+import type { RingRecord } from './membership.js';
 import type { KeyState } from './versions.js';
 
 /** A write kept for a home replica that missed it, until delivered or `hintWindowMs` old. */
@@ -31,11 +32,20 @@ export type QuorumMessage =
   | { readonly type: 'repair'; readonly states: readonly (readonly [key: string, state: KeyState])[] }
   /** Anti-entropy: one message of a Merkle-tree exchange (src/quorum/merkle) about one partition; `body` is checked by the session. */
   | { readonly type: 'ae'; readonly sid: string; readonly partition: number; readonly body: unknown }
-  /** Tombstone collection: is your copy of `key` this very tombstone? */
+  /** Tombstone collection: is your copy of `key` this very tombstone? (asked of current and next homes alike) */
   | { readonly type: 'tomb-check'; readonly key: string; readonly digest: string }
   | { readonly type: 'tomb-same'; readonly key: string; readonly digest: string; readonly same: boolean }
-  | { readonly type: 'ping' }
-  | { readonly type: 'pong' };
+  /** Heartbeats carry the sender's ring epoch (none before it joined): a node behind asks for the record. */
+  | { readonly type: 'ping'; readonly epoch?: number }
+  | { readonly type: 'pong'; readonly epoch?: number }
+  | { readonly type: 'ring-ask' }
+  /** The sender's ring record (membership.ts), checked by the receiver; kept when its epoch is higher. */
+  | { readonly type: 'ring'; readonly record: unknown }
+  /** A member of the current ring finished handing off for the record at `epoch` (to the claimant). */
+  | { readonly type: 'ring-done'; readonly epoch: number }
+  /** Streaming transfer: merge and store these states, then acknowledge (after they are durable). */
+  | { readonly type: 'handoff'; readonly xid: string; readonly states: readonly (readonly [key: string, state: KeyState])[] }
+  | { readonly type: 'handoff-ack'; readonly xid: string };
 
 export type QuorumPersistOp =
   | { readonly op: 'state'; readonly key: string; readonly state: KeyState }
@@ -44,4 +54,6 @@ export type QuorumPersistOp =
   /** The node's dot counter is at least `floor` (kept when what showed it is forgotten). */
   | { readonly op: 'dots'; readonly floor: number }
   | { readonly op: 'hint'; readonly hint: Hint }
-  | { readonly op: 'hint-done'; readonly id: string };
+  | { readonly op: 'hint-done'; readonly id: string }
+  /** The ring record this node adopted (the one of highest epoch counts at replay). */
+  | { readonly op: 'ring'; readonly record: RingRecord };

@@ -4,18 +4,21 @@
 // sloppy quorum, to stand-ins that keep a hint — and acknowledged after W durable copies; reads
 // merge R answers and repair stale replicas. Hints are delivered when their target is heard from
 // again; anti-entropy compares key digests per partition; tombstones are collected after a grace
-// period once every home replica holds them.
+// period once every home replica holds them. Membership changes move partitions by streaming
+// them from their current homes to their new ones, writing to both rings until the claimant
+// commits the new one (membership.ts).
 import { assertInvariant, type CoreEnv, type Effects, type NodeId, type ProtocolCore } from '../core/index.js';
 import { HybridLogicalClock, formatPackedHlc, parsePackedHlc } from '../clock/index.js';
 import { murmur3 } from '../ring/hash.js';
-import { PartitionRing } from '../ring/partition-ring.js';
+import type { PartitionRing } from '../ring/partition-ring.js';
 import { positionOf, RING_SIZE } from '../ring/hash.js';
 import { decodeContext, decodeKeyState, encodeContext } from './codec.js';
 import { abortMessageFor, AntiEntropySession, isMerkleError, MerkleTree } from './merkle/index.js';
 import { bucketType, stateKindOf, type QuorumConfig } from './config.js';
 import { QuorumError } from './errors.js';
+import { bootstrapRecord, claimantFor, claimantOf, commitRecord, decodeRingRecord, proposeJoin, proposeLeave, ringMembersOf, ringOfAssignment, ringOptions, type RingRecord } from './membership.js';
 import type { Hint, QuorumMessage, QuorumPersistOp } from './messages.js';
-import { bucketOfStoreKey, decodeQuorumRequest, replicasFor, storeKeyOf, type QuorumRequest, type QuorumResponse } from './requests.js';
+import { bucketOfStoreKey, decodeQuorumRequest, replicasFor, storeKeyOf, type QuorumRequest, type QuorumResponse, type RingStatus } from './requests.js';
 import {
   canonicalText,
   contextVv,
@@ -37,7 +40,8 @@ import {
 } from './versions.js';
 
 type Fx = Effects<QuorumMessage, QuorumPersistOp, QuorumResponse>;
-type WriteRequest = Exclude<QuorumRequest, { op: 'get' } | { op: 'anti-entropy' }>;
+type WriteRequest = Exclude<QuorumRequest, { op: 'get' } | { op: 'anti-entropy' } | { op: 'ring-join' } | { op: 'ring-leave' } | { op: 'ring-status' }>;
+type RingChange = Extract<QuorumRequest, { op: 'ring-join' } | { op: 'ring-leave' }>;
 
 /** Hints offered per retry round, anti-entropy digests per message, keys per pull: bounds on one tick's work. */
 const HINTS_PER_ROUND = 64;
@@ -47,9 +51,20 @@ const MAX_AE_SESSIONS = 64;
 const AE_SESSION_TIMEOUT_FACTOR = 10;
 const MAX_PENDING = 10_000;
 const TOMB_CHECKS_PER_ROUND = 32;
+/** Streaming transfer: keys per batch, batches in flight per node, and how long after a commit a former home keeps what it handed off (for nodes that have not heard of the commit yet), in suspectAfterMs. */
+const HANDOFF_BATCH_KEYS = 100;
+const HANDOFF_BATCH_CHARS = 1 << 20;
+const HANDOFF_IN_FLIGHT = 4;
+const RING_SETTLE_FACTOR = 3;
 
 /** Where an answer goes: the host's client request, or the node that forwarded it. */
 type Origin = { readonly kind: 'client'; readonly requestId: string } | { readonly kind: 'peer'; readonly node: NodeId; readonly rid: string };
+
+/** Home replicas of which a write needs `needed` acknowledgements: one group, or two (current and next ring) while the ring changes. */
+interface AckGroup {
+  readonly homes: readonly NodeId[];
+  readonly needed: number;
+}
 
 interface PendingWrite {
   readonly kind: 'write';
@@ -57,7 +72,7 @@ interface PendingWrite {
   readonly key: string;
   readonly state: KeyState;
   readonly dot: Dot | null;
-  readonly needed: number;
+  readonly groups: readonly AckGroup[];
   readonly acks: Set<NodeId>;
   /** Node asked -> the home replica it stands in for (itself when it is one). */
   readonly asked: Map<NodeId, NodeId>;
@@ -79,7 +94,7 @@ interface PendingRead {
 interface PendingForward {
   readonly kind: 'forward';
   readonly origin: Origin;
-  readonly request: WriteRequest;
+  readonly request: WriteRequest | RingChange;
   readonly homes: readonly NodeId[];
   /** Home replicas asked so far, in order. */
   readonly tried: readonly NodeId[];
@@ -88,6 +103,25 @@ interface PendingForward {
 
 type Pending = PendingWrite | PendingRead | PendingForward;
 
+/** One partition streamed from this node (a current home) to one new home while the ring changes. */
+interface HandoffStream {
+  readonly partition: number;
+  readonly receiver: NodeId;
+  /** The partition's keys here when the change began, sorted; `at` of them are acknowledged. */
+  readonly keys: readonly string[];
+  at: number;
+  /** Keys changed after the stream started (sent again after the list, and at commit told apart from the rest). */
+  readonly dirty: Set<string>;
+  batch: { readonly xid: string; readonly keys: readonly string[]; readonly fromList: number; readonly sentMs: number } | undefined;
+  done: boolean;
+}
+
+/** Keys this node holds for a partition it no longer owns, sent to the partition's homes; forgotten once all acknowledge. */
+interface StrayBatch {
+  readonly texts: ReadonlyMap<string, string>;
+  readonly waiting: Set<NodeId>;
+  readonly sentMs: number;
+}
 /** What the simulator's monitors and the visualizer may read of a node. */
 export interface QuorumNodeView {
   readonly id: NodeId;
@@ -115,9 +149,27 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   /** Keys changed since their partition's tree was last brought up to date: hashed when an exchange needs the tree, not on every write. */
   private readonly dirtyKeys = new Map<number, Set<string>>();
   private readonly aeSessions = new Map<string, { readonly session: AntiEntropySession; readonly partition: number; readonly startedMs: number }>();
-  /** The placement every node computes alike from the members and Q. */
-  readonly ring: PartitionRing;
-  private readonly myPartitions: readonly number[];
+  /** The ring record (membership.ts) and the rings it names; undefined before this node joined one. */
+  private record: RingRecord | undefined;
+  private current: PartitionRing | undefined;
+  private nextRing: PartitionRing | undefined;
+  /** Partitions this node is a home replica of in the current ring (anti-entropy, trees). */
+  private myPartitions: readonly number[] = [];
+  /** ... and in the current or next ring: keys of any other partition are strays, sent on. */
+  private owned = new Set<number>();
+  /** Nodes this node pings: the host's members and every node the record names. */
+  private peers: readonly NodeId[] = [];
+  private adoptedAtMs = 0;
+  private readonly streams = new Map<string, HandoffStream>();
+  private readonly streamsOf = new Map<number, HandoffStream[]>();
+  private readonly streamByXid = new Map<string, HandoffStream>();
+  private streamsEpoch = -1;
+  private keysSent = 0;
+  /** Stray keys: 'forget' when a finished stream already carried them to every new home, else 'push'. */
+  private readonly strays = new Map<string, 'forget' | 'push'>();
+  private readonly strayBatches = new Map<string, StrayBatch>();
+  /** The claimant's count of current members done handing off for the record's epoch. */
+  private readonly doneBy = new Set<NodeId>();
   private readonly hlc: HybridLogicalClock;
   private readonly ridPrefix: string;
   private ridSeq = 0;
@@ -137,18 +189,15 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     durable: readonly QuorumPersistOp[],
   ) {
     this.id = env.id;
-    this.ring = PartitionRing.of(env.members, { partitionCount: config.partitionCount, targetN: Math.min(config.replicas, 16) });
-    this.myPartitions = this.partitionsHeld();
-    for (const p of this.myPartitions) {
-      const end = p + 1 < this.ring.partitionCount ? this.ring.partitionStart(p + 1) : RING_SIZE;
-      this.trees.set(p, new MerkleTree({ depth: config.antiEntropyTreeDepth, start: this.ring.partitionStart(p), end }));
-    }
     this.hlc = new HybridLogicalClock({ now: () => env.now(), maxOffsetMs: config.maxClockOffsetMs });
     // a random prefix per life, so that an answer to a request of an earlier life is never taken for one of this life
     this.ridPrefix = Math.floor(env.random() * 2 ** 32).toString(36);
     this.lastAntiEntropyMs = env.now() + env.random() * config.antiEntropyIntervalMs;
     this.lastInputMs = env.now();
     this.replay(durable);
+    // a node its host starts outside the members (a joining node) waits for the record from its peers
+    if (this.record === undefined && env.members.includes(this.id)) this.record = bootstrapRecord(env.members, config);
+    this.placeBy(undefined);
   }
 
   // --- the view --------------------------------------------------------------------------
@@ -165,15 +214,36 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     return [...this.hintsById.values()];
   }
 
+  /** The current ring (the placement reads and writes use). */
+  get ring(): PartitionRing {
+    assertInvariant(this.current !== undefined, () => `node ${this.id} has not joined a ring`);
+    return this.current;
+  }
+
+  /** The ring record, or undefined before this node joined. */
+  ringRecord(): RingRecord | undefined {
+    return this.record;
+  }
+
+  /** Keys held here for partitions this node owns in neither ring, not yet handed off. */
+  strayCount(): number {
+    return this.strays.size;
+  }
+
   isUp(peer: NodeId): boolean {
     if (peer === this.id) return true;
     const heard = this.lastHeardMs.get(peer);
     return heard !== undefined && this.env.now() - heard < this.config.suspectAfterMs;
   }
 
-  /** The key's preference list: its N home replicas first, then stand-ins. */
+  /** The key's preference list in the current ring: its N home replicas first, then stand-ins. */
   preferenceList(storeKey: string, n = this.config.replicas): NodeId[] {
     return this.ring.preferenceListAt(positionOf(storeKey), n + this.config.standIns);
+  }
+
+  /** The key's home replicas in the ring being moved to, while the ring changes (else none). */
+  nextHomes(storeKey: string, n = this.config.replicas): NodeId[] {
+    return this.nextRing === undefined ? [] : this.nextRing.preferenceListAt(positionOf(storeKey), n);
   }
 
   // --- inputs ----------------------------------------------------------------------------
@@ -181,7 +251,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   start(fx: Fx): void {
     const now = this.env.now();
     // assume every peer up until it fails to answer: a restarted node serves at once
-    for (const m of this.env.members) if (m !== this.id) this.lastHeardMs.set(m, now);
+    for (const m of this.peers) this.lastHeardMs.set(m, now);
+    if (this.record !== undefined) fx.annotate('ringEpoch', this.record.epoch);
     fx.annotate('hints', this.hintsById.size);
     fx.annotate('keys', this.store.size);
   }
@@ -196,16 +267,22 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     const now = this.env.now();
     if (now - this.lastPingMs >= this.config.pingIntervalMs) {
       this.lastPingMs = now;
-      for (const m of this.env.members) if (m !== this.id) fx.send(m, { type: 'ping' }, { awaitPersist: false });
+      const ping: QuorumMessage = this.record === undefined ? { type: 'ping' } : { type: 'ping', epoch: this.record.epoch };
+      for (const m of this.peers) fx.send(m, ping, { awaitPersist: false });
     }
+    this.driveStreams(now, fx);
     this.expirePending(now, fx);
     this.pausedBurst = false;
+    // outside any ring a node only answers, forwards and pings until the record reaches it
+    if (this.record === undefined) return;
     // a duplicate comes within the network's delays; keep names well past any request's life
     for (const [name, takenAtMs] of this.forwardsTaken) if (now - takenAtMs > 10 * this.config.requestTimeoutMs) this.forwardsTaken.delete(name);
     if (now - this.lastHintRoundMs >= this.config.hintRetryIntervalMs) {
       this.lastHintRoundMs = now;
       this.offerHints(now, fx);
       this.checkTombstones(now, fx);
+      this.reportDone(fx);
+      this.sendStrays(now, fx);
     }
     if (this.config.antiEntropyIntervalMs > 0 && now - this.lastAntiEntropyMs >= this.config.antiEntropyIntervalMs) {
       this.lastAntiEntropyMs = now;
@@ -235,7 +312,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   private noticeOwnPause(): void {
     const now = this.env.now();
     if (now - this.lastInputMs > this.config.suspectAfterMs) {
-      for (const m of this.env.members) if (m !== this.id) this.lastHeardMs.set(m, now);
+      for (const m of this.peers) this.lastHeardMs.set(m, now);
       this.pausedBurst = true;
     }
     this.lastInputMs = now;
@@ -244,9 +321,25 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   private dispatch(from: NodeId, msg: QuorumMessage, fx: Fx): void {
     switch (msg.type) {
       case 'ping':
-        return fx.send(from, { type: 'pong' }, { awaitPersist: false });
+        fx.send(from, this.record === undefined ? { type: 'pong' } : { type: 'pong', epoch: this.record.epoch }, { awaitPersist: false });
+        return this.compareEpoch(from, msg.epoch, fx);
       case 'pong':
+        return this.compareEpoch(from, msg.epoch, fx);
+      case 'ring-ask':
+        if (this.record !== undefined) fx.send(from, { type: 'ring', record: this.record });
         return;
+      case 'ring': {
+        const record = decodeRingRecord(msg.record, ringOptions(this.config));
+        if (this.record === undefined || record.epoch > this.record.epoch) this.adopt(record, fx);
+        return;
+      }
+      case 'ring-done':
+        return this.onRingDone(from, msg.epoch, fx);
+      case 'handoff':
+        for (const [key, state] of msg.states.slice(0, HANDOFF_BATCH_KEYS)) this.absorb(key, this.checkedState(key, state), fx);
+        return fx.send(from, { type: 'handoff-ack', xid: msg.xid });
+      case 'handoff-ack':
+        return this.onHandoffAck(from, msg.xid, fx);
       case 'store':
         return this.onStore(from, msg.rid, msg.key, this.checkedState(msg.key, msg.state), msg.hintFor, fx);
       case 'stored':
@@ -301,21 +394,29 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       throw err;
     }
     if (this.pending.size >= MAX_PENDING) return this.answer(origin, { ok: false, code: 'QUORUM_UNAVAILABLE', message: 'too many requests in flight on this node' }, fx);
+    if (this.record === undefined) return this.answer(origin, { ok: false, code: 'QUORUM_NOT_JOINED', message: `node ${this.id} has not joined the ring yet: it learns the ring from its peers once a member of it has run ring-join for it` }, fx);
     if (request.op === 'anti-entropy') return this.answer(origin, { ok: true, op: 'anti-entropy', exchanges: this.antiEntropyNow(fx) }, fx);
+    if (request.op === 'ring-status') return this.answer(origin, this.ringStatus(), fx);
+    if (request.op === 'ring-join' || request.op === 'ring-leave') return this.changeRing(origin, request, fx);
     const key = storeKeyOf(request.bucket, request.key);
     const n = request.n ?? this.config.replicas;
     if (request.op === 'get') return this.coordinateRead(origin, key, n, replicasFor(request.r, this.config.readQuorum, n), fx);
     const homes = this.preferenceList(key, n).slice(0, n);
     if (!homes.includes(this.id)) return this.forwardToHome(origin, request, homes, fx);
     try {
-      this.coordinateWrite(origin, request, key, homes, replicasFor(request.w, this.config.writeQuorum, n), fx);
+      const needed = replicasFor(request.w, this.config.writeQuorum, n);
+      // while the ring changes, W of the current homes and W of the next ones: whichever ring ends up in force holds the write
+      const next = this.nextHomes(key, n);
+      const groups: AckGroup[] = [{ homes, needed }];
+      if (next.length > 0 && next.some((h) => !homes.includes(h))) groups.push({ homes: next, needed: Math.min(needed, next.length) });
+      this.coordinateWrite(origin, request, key, groups, fx);
     } catch (err) {
       if (err instanceof QuorumError) return this.answer(origin, { ok: false, code: err.code, message: err.message }, fx);
       throw err;
     }
   }
 
-  private forwardToHome(origin: Origin, request: WriteRequest, homes: readonly NodeId[], fx: Fx, tried: readonly NodeId[] = []): void {
+  private forwardToHome(origin: Origin, request: WriteRequest | RingChange, homes: readonly NodeId[], fx: Fx, tried: readonly NodeId[] = []): void {
     // homes believed up first; then the others (this node's view may be stale: it was paused, say)
     const untried = homes.filter((h) => !tried.includes(h));
     const home = untried.find((h) => this.isUp(h)) ?? untried[0];
@@ -329,21 +430,22 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     fx.send(home, { type: 'forward', rid, request }, { awaitPersist: false });
   }
 
-  private coordinateWrite(origin: Origin, request: WriteRequest, key: string, homes: readonly NodeId[], needed: number, fx: Fx): void {
+  private coordinateWrite(origin: Origin, request: WriteRequest, key: string, groups: readonly AckGroup[], fx: Fx): void {
     const { state, dot } = this.applyWrite(request, key);
     this.persistState(key, state, fx);
     if (dot !== null) fx.persist({ op: 'dots', floor: dot.counter });
     const rid = this.nextRid();
     const asked = new Map<NodeId, NodeId>([[this.id, this.id]]);
-    const standIns = this.preferenceList(key, homes.length).slice(homes.length).filter((s) => this.isUp(s));
-    for (const home of homes) {
+    const current = (groups[0] as AckGroup).homes;
+    const standIns = this.preferenceList(key, current.length).slice(current.length).filter((s) => this.isUp(s));
+    for (const home of new Set(groups.flatMap((g) => g.homes))) {
       if (home === this.id) continue;
       // every home replica is asked, even one believed down: this node's view may be stale, and a
       // message to a dead node costs nothing. One believed down also gets a stand-in or a hint.
       asked.set(home, home);
       fx.send(home, { type: 'store', rid, key, state });
       if (this.isUp(home)) continue;
-      if (this.config.sloppyQuorum && standIns.length > 0) {
+      if (this.config.sloppyQuorum && standIns.length > 0 && current.includes(home)) {
         const standIn = standIns.shift() as NodeId;
         asked.set(standIn, home);
         fx.send(standIn, { type: 'store', rid, key, state, hintFor: home });
@@ -351,7 +453,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
         this.keepHint(home, key, state, fx);
       }
     }
-    const write: PendingWrite = { kind: 'write', origin, key, state, dot, needed, acks: new Set([this.id]), asked, deadlineMs: this.env.now() + this.config.requestTimeoutMs, replied: false };
+    const write: PendingWrite = { kind: 'write', origin, key, state, dot, groups, acks: new Set([this.id]), asked, deadlineMs: this.env.now() + this.config.requestTimeoutMs, replied: false };
     this.pending.set(rid, write);
     this.settleWrite(rid, write, fx);
   }
@@ -392,7 +494,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   }
 
   private settleWrite(rid: string, write: PendingWrite, fx: Fx): void {
-    if (!write.replied && write.acks.size >= write.needed) {
+    if (!write.replied && write.groups.every((g) => acksIn(write, g) >= g.needed)) {
       write.replied = true;
       const view = readView(write.state);
       this.answer(write.origin, { ok: true, op: 'write', context: encodeContext(contextVv(write.state)), dot: write.dot, acks: write.acks.size, values: view.values, siblings: view.siblings }, fx);
@@ -402,7 +504,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     this.pending.delete(rid);
     if (!write.replied) {
       write.replied = true;
-      this.answer(write.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `only ${write.acks.size} of the ${write.needed} replicas needed are reachable; the write is applied on those and hinted for the others`, acks: write.acks.size }, fx);
+      this.answer(write.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `only ${write.acks.size} replicas are reachable (${describeNeeded(write)}); the write is applied on those and hinted for the others`, acks: write.acks.size }, fx);
     }
   }
 
@@ -499,7 +601,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     for (const [rid, p] of this.pending) {
       if (now < p.deadlineMs) continue;
       if (p.kind === 'write') {
-        if (!p.replied) this.answer(p.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `${p.acks.size} of ${p.needed} replicas acknowledged in time; the write may still be applied on some`, acks: p.acks.size }, fx);
+        if (!p.replied) this.answer(p.origin, { ok: false, code: 'QUORUM_NOT_REACHED', message: `${p.acks.size} replicas acknowledged in time (${describeNeeded(p)}); the write may still be applied on some`, acks: p.acks.size }, fx);
         // home replicas that never acknowledged get the write later, by hint
         if (this.config.hintedHandoff) for (const [node, home] of p.asked) if (!p.acks.has(node) && home === node) this.keepHint(home, p.key, p.state, fx);
         this.pending.delete(rid);
@@ -528,7 +630,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   // --- replica ---------------------------------------------------------------------------
 
   private onStore(from: NodeId, rid: string, key: string, state: KeyState, hintFor: NodeId | undefined, fx: Fx): void {
-    if (hintFor !== undefined && hintFor !== this.id && this.env.members.includes(hintFor)) this.keepHint(hintFor, key, state, fx);
+    if (hintFor !== undefined && hintFor !== this.id && this.record !== undefined && ringMembersOf(this.record).includes(hintFor)) this.keepHint(hintFor, key, state, fx);
     else this.absorb(key, state, fx);
     fx.send(from, { type: 'stored', rid });
   }
@@ -611,6 +713,12 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       if (now - hint.createdAtMs > this.config.hintWindowMs) {
         this.dropHint(hint.id, fx);
         fx.annotate('hintsExpired', hint.id);
+        continue;
+      }
+      if (this.record !== undefined && !ringMembersOf(this.record).includes(hint.target)) {
+        // its target left the ring: the state joins this node's copy, and goes to the key's homes from there (a stray, if not one)
+        this.absorb(hint.key, hint.state, fx);
+        this.dropHint(hint.id, fx);
         continue;
       }
       if (offered >= HINTS_PER_ROUND || !this.isUp(hint.target)) continue;
@@ -719,7 +827,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       const digest = digestOf(state);
       this.tombAnswers.set(key, new Set());
       for (const home of this.homesOfKey(key)) if (home !== this.id) fx.send(home, { type: 'tomb-check', key, digest }, { awaitPersist: false });
-      if (this.homesOfKey(key).length === 1) this.forget(key, fx);
+      if (this.homesOfKey(key).length === 1) this.forget(key, 'tombstonesCollected', fx);
     }
   }
 
@@ -730,26 +838,32 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     if (!same) return void this.tombAnswers.delete(key);
     answers.add(from);
     const others = this.homesOfKey(key).filter((h) => h !== this.id);
-    if (others.every((h) => answers.has(h))) this.forget(key, fx);
+    if (others.every((h) => answers.has(h))) this.forget(key, 'tombstonesCollected', fx);
   }
 
-  private forget(key: string, fx: Fx): void {
+  private forget(key: string, why: 'tombstonesCollected' | 'handedOff', fx: Fx): void {
     this.store.delete(key);
     this.track(key);
     this.tombstoneSinceMs.delete(key);
     this.tombAnswers.delete(key);
     fx.persist({ op: 'dots', floor: this.dotCounter });
     fx.persist({ op: 'forget', key });
-    fx.annotate('tombstonesCollected', key);
+    fx.annotate(why, key);
   }
 
   /** Notes that a key changed, for its partition's Merkle tree (brought up to date by freshTree). */
   private track(key: string): void {
+    if (this.current === undefined) return;
     const partition = this.partitionOfKey(key);
-    if (!this.trees.has(partition)) return;
-    let dirty = this.dirtyKeys.get(partition);
-    if (dirty === undefined) this.dirtyKeys.set(partition, (dirty = new Set()));
-    dirty.add(key);
+    if (this.trees.has(partition)) {
+      let dirty = this.dirtyKeys.get(partition);
+      if (dirty === undefined) this.dirtyKeys.set(partition, (dirty = new Set()));
+      dirty.add(key);
+    }
+    // a stream that has begun sends a changed key again (it may have passed it already)
+    for (const stream of this.streamsOf.get(partition) ?? []) if (stream.at > 0 || stream.batch !== undefined) stream.dirty.add(key);
+    if (this.owned.has(partition) || !this.store.has(key)) this.strays.delete(key);
+    else this.strays.set(key, 'push');
   }
 
   /** The partition's tree with every change applied: live states by digest; tombstone-only and absent ones alike left out. */
@@ -766,10 +880,309 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     return tree;
   }
 
+  // --- membership ------------------------------------------------------------------------
+
+  /** Heartbeats compare epochs: the node behind asks for the record, or is sent it. */
+  private compareEpoch(from: NodeId, epoch: number | undefined, fx: Fx): void {
+    if (this.record === undefined) {
+      if (epoch !== undefined) fx.send(from, { type: 'ring-ask' }, { awaitPersist: false });
+    } else if (epoch === undefined || epoch < this.record.epoch) {
+      fx.send(from, { type: 'ring', record: this.record });
+    } else if (epoch > this.record.epoch) {
+      fx.send(from, { type: 'ring-ask' }, { awaitPersist: false });
+    }
+  }
+
+  private adopt(record: RingRecord, fx: Fx): void {
+    const previous = this.record;
+    this.record = record;
+    fx.persist({ op: 'ring', record });
+    this.adoptedAtMs = this.env.now();
+    this.doneBy.clear();
+    this.placeBy(previous);
+    fx.annotate('ringEpoch', record.epoch);
+  }
+
+  /** Only the claimant changes the ring (so epochs never fork); any other node passes the request on. */
+  private changeRing(origin: Origin, request: RingChange, fx: Fx): void {
+    const record = this.record as RingRecord;
+    const claimant = claimantFor(record, request);
+    if (claimant !== this.id) return this.forwardToHome(origin, request, [claimant], fx);
+    let next: RingRecord;
+    try {
+      next =
+        request.op === 'ring-join'
+          ? proposeJoin(record, request.node, request.peer === undefined || request.client === undefined ? undefined : { peer: request.peer, client: request.client }, this.config)
+          : proposeLeave(record, request.node, request.force === true, this.config);
+    } catch (err) {
+      if (err instanceof QuorumError) return this.answer(origin, { ok: false, code: err.code, message: err.message }, fx);
+      throw err;
+    }
+    this.adopt(next, fx);
+    this.answer(origin, this.ringStatus(), fx);
+  }
+
+  private ringStatus(): RingStatus {
+    const record = this.record as RingRecord;
+    const streams = [...this.streams.values()];
+    return {
+      ok: true,
+      op: 'ring',
+      epoch: record.epoch,
+      members: [...record.members],
+      ...(record.next === undefined ? {} : { next: [...record.next.members] }),
+      ...(record.next !== undefined && claimantOf(record) === this.id ? { waitingFor: this.waitingFor(record) } : {}),
+      handoff: { streams: streams.length, streamsDone: streams.filter((s) => s.done).length, keysSent: this.keysSent, strayKeys: this.strays.size },
+    };
+  }
+
+  /** Current members (not forced out) that have not reported their streams finished for the record's epoch. */
+  private waitingFor(record: RingRecord): NodeId[] {
+    const forced = record.forced ?? [];
+    return record.members.filter((m) => !forced.includes(m) && !(m === this.id ? this.streamsFinished() : this.doneBy.has(m)));
+  }
+
+  private streamsFinished(): boolean {
+    return this.record?.next !== undefined && this.streamsEpoch === this.record.epoch && [...this.streams.values()].every((s) => s.done);
+  }
+
+  /** A current member whose streams are done tells the claimant, each round until the record moves on. */
+  private reportDone(fx: Fx): void {
+    const record = this.record;
+    if (record?.next === undefined || !record.members.includes(this.id) || !this.streamsFinished()) return;
+    if (claimantOf(record) === this.id) return this.commitIfDone(fx);
+    fx.send(claimantOf(record), { type: 'ring-done', epoch: record.epoch }, { awaitPersist: false });
+  }
+
+  private onRingDone(from: NodeId, epoch: number, fx: Fx): void {
+    const record = this.record;
+    if (record?.next === undefined || epoch !== record.epoch || claimantOf(record) !== this.id || !record.members.includes(from)) return;
+    this.doneBy.add(from);
+    this.commitIfDone(fx);
+  }
+
+  private commitIfDone(fx: Fx): void {
+    const record = this.record as RingRecord;
+    if (this.waitingFor(record).length > 0) return;
+    this.adopt(commitRecord(record), fx);
+    fx.annotate('ringCommitted', record.epoch + 1);
+  }
+
+  /**
+   * Recomputes what placement decides, at start and after each new record: the rings, the
+   * partitions held (and their Merkle trees), the peers to ping, the streams a change needs from
+   * this node, and the stray keys it holds for partitions it no longer owns.
+   */
+  private placeBy(previous: RingRecord | undefined): void {
+    const record = this.record;
+    this.peers = [...new Set([...this.env.members, ...(record === undefined ? [] : ringMembersOf(record))])].filter((m) => m !== this.id);
+    if (record === undefined) return;
+    this.current = ringOfAssignment(record, this.config);
+    this.nextRing = record.next === undefined ? undefined : ringOfAssignment(record.next, this.config);
+    const held: number[] = [];
+    const owned = new Set<number>();
+    for (let p = 0; p < this.current.partitionCount; p++) {
+      if (this.homesOfPartition(p).includes(this.id)) {
+        held.push(p);
+        owned.add(p);
+      } else if (this.nextHomesOfPartition(p).includes(this.id)) owned.add(p);
+    }
+    const clean = this.cleanPartitions(previous);
+    for (const p of [...this.trees.keys()]) {
+      if (owned.has(p) && held.includes(p)) continue;
+      this.trees.delete(p);
+      this.dirtyKeys.delete(p);
+    }
+    const fresh = new Set(held.filter((p) => !this.trees.has(p)));
+    for (const p of fresh) {
+      const end = p + 1 < this.current.partitionCount ? this.current.partitionStart(p + 1) : RING_SIZE;
+      this.trees.set(p, new MerkleTree({ depth: this.config.antiEntropyTreeDepth, start: this.current.partitionStart(p), end }));
+    }
+    this.myPartitions = held;
+    this.owned = owned;
+    const streamKeys = this.planStreams(record, held);
+    this.strays.clear();
+    this.strayBatches.clear();
+    for (const key of this.store.keys()) {
+      const p = this.partitionOfKey(key);
+      if (fresh.has(p)) this.track(key);
+      streamKeys.get(p)?.push(key);
+      if (!owned.has(p)) this.strays.set(key, clean.get(p)?.has(key) === false ? 'forget' : 'push');
+    }
+  }
+
+  /** Streams this node owes for a change that began: one per partition it holds and new home of it. Returns the lists to fill. */
+  private planStreams(record: RingRecord, held: readonly number[]): Map<number, string[]> {
+    const lists = new Map<number, string[]>();
+    if (record.next === undefined) {
+      this.streams.clear();
+      this.streamsOf.clear();
+      this.streamByXid.clear();
+      return lists;
+    }
+    // a restart mid-change, or a record of the same change seen again: streams already planned stay
+    if (this.streamsEpoch === record.epoch || !record.members.includes(this.id)) return lists;
+    this.streams.clear();
+    this.streamsOf.clear();
+    this.streamByXid.clear();
+    this.streamsEpoch = record.epoch;
+    for (const p of held) {
+      const current = this.homesOfPartition(p);
+      const receivers = this.nextHomesOfPartition(p).filter((h) => !current.includes(h));
+      if (receivers.length === 0) continue;
+      const keys: string[] = [];
+      lists.set(p, keys);
+      const streams = receivers.map((receiver): HandoffStream => ({ partition: p, receiver, keys, at: 0, dirty: new Set(), batch: undefined, done: false }));
+      this.streamsOf.set(p, streams);
+      for (const stream of streams) this.streams.set(`${p} ${stream.receiver}`, stream);
+    }
+    return lists;
+  }
+
+  /**
+   * After a commit, the partitions this node streamed in full for the change just committed, with
+   * the keys changed since: the rest of their keys are on every new home already, and need not
+   * be sent again before they are forgotten here.
+   */
+  private cleanPartitions(previous: RingRecord | undefined): Map<number, Set<string>> {
+    const clean = new Map<number, Set<string>>();
+    if (previous?.next === undefined || this.record?.next !== undefined || this.record?.epoch !== previous.epoch + 1 || this.streamsEpoch !== previous.epoch) return clean;
+    for (const [p, streams] of this.streamsOf) {
+      if (!streams.every((s) => s.done)) continue;
+      clean.set(p, new Set(streams.flatMap((s) => [...s.dirty])));
+    }
+    return clean;
+  }
+
+  /** Sends the next batch of each stream (a few in flight at a time), again after a timeout. */
+  private driveStreams(now: number, fx: Fx): void {
+    if (this.streams.size === 0) return;
+    let inFlight = 0;
+    for (const stream of this.streams.values()) if (stream.batch !== undefined) inFlight++;
+    for (const stream of this.streams.values()) {
+      if (stream.done) continue;
+      if (stream.batch !== undefined) {
+        if (now - stream.batch.sentMs >= this.config.requestTimeoutMs && this.isUp(stream.receiver)) this.sendStreamBatch(stream, stream.batch.keys, stream.batch.fromList, now, fx);
+        continue;
+      }
+      if (inFlight >= HANDOFF_IN_FLIGHT || !this.isUp(stream.receiver)) continue;
+      const { keys, fromList } = this.nextStreamKeys(stream);
+      if (keys.length === 0 && fromList === 0) {
+        stream.done = true;
+        fx.annotate('handoffStreamDone', `${stream.partition}>${stream.receiver}`);
+        continue;
+      }
+      this.sendStreamBatch(stream, keys, fromList, now, fx);
+      inFlight++;
+    }
+  }
+
+  /** The stream's next keys: from its list first, then those changed since it began; bounded in count and size. */
+  private nextStreamKeys(stream: HandoffStream): { keys: string[]; fromList: number } {
+    const keys: string[] = [];
+    let chars = 0;
+    let fromList = 0;
+    const take = (key: string): boolean => {
+      const state = this.store.get(key);
+      if (state !== undefined) {
+        keys.push(key);
+        chars += canonicalText(state).length;
+      }
+      return keys.length < HANDOFF_BATCH_KEYS && chars < HANDOFF_BATCH_CHARS;
+    };
+    while (stream.at + fromList < stream.keys.length) {
+      const more = take(stream.keys[stream.at + fromList] as string);
+      fromList++;
+      if (!more) return { keys, fromList };
+    }
+    for (const key of [...stream.dirty]) {
+      stream.dirty.delete(key);
+      if (!take(key)) break;
+    }
+    return { keys, fromList };
+  }
+
+  private sendStreamBatch(stream: HandoffStream, keys: readonly string[], fromList: number, now: number, fx: Fx): void {
+    if (stream.batch !== undefined) this.streamByXid.delete(stream.batch.xid);
+    const xid = this.nextRid();
+    stream.batch = { xid, keys, fromList, sentMs: now };
+    this.streamByXid.set(xid, stream);
+    const states: [string, KeyState][] = [];
+    for (const key of keys) {
+      const state = this.store.get(key);
+      if (state !== undefined) states.push([key, state]);
+    }
+    fx.send(stream.receiver, { type: 'handoff', xid, states });
+  }
+
+  private onHandoffAck(from: NodeId, xid: string, fx: Fx): void {
+    const stream = this.streamByXid.get(xid);
+    if (stream !== undefined) {
+      if (from !== stream.receiver || stream.batch?.xid !== xid) return;
+      stream.at += stream.batch.fromList;
+      this.keysSent += stream.batch.keys.length;
+      stream.batch = undefined;
+      this.streamByXid.delete(xid);
+      return;
+    }
+    const batch = this.strayBatches.get(xid);
+    if (batch === undefined || !batch.waiting.delete(from) || batch.waiting.size > 0) return;
+    this.strayBatches.delete(xid);
+    // every home holds what was sent; a key changed since goes again
+    for (const [key, text] of batch.texts) {
+      const state = this.store.get(key);
+      if (state !== undefined && this.strays.has(key) && canonicalText(state) === text) this.forget(key, 'handedOff', fx);
+    }
+    this.keysSent += batch.texts.size;
+  }
+
+  /**
+   * Keys held for partitions this node owns in neither ring: once the record has settled (nodes
+   * that have not heard of it may still read here), forgotten when a finished stream already
+   * carried them, else sent to every home of their partition and forgotten when all acknowledge.
+   */
+  private sendStrays(now: number, fx: Fx): void {
+    if (this.strays.size === 0 || now - this.adoptedAtMs < RING_SETTLE_FACTOR * this.config.suspectAfterMs) return;
+    for (const [xid, batch] of this.strayBatches) if (now - batch.sentMs >= this.config.requestTimeoutMs) this.strayBatches.delete(xid);
+    const sending = new Set<string>();
+    for (const batch of this.strayBatches.values()) for (const key of batch.texts.keys()) sending.add(key);
+    const byPartition = new Map<number, string[]>();
+    let forgotten = 0;
+    for (const [key, plan] of [...this.strays]) {
+      if (plan === 'forget') {
+        if (forgotten++ < MAX_PULL_KEYS * 4) this.forget(key, 'handedOff', fx);
+        continue;
+      }
+      if (sending.has(key)) continue;
+      const p = this.partitionOfKey(key);
+      const keys = byPartition.get(p) ?? [];
+      if (keys.length === 0) byPartition.set(p, keys);
+      if (keys.length < HANDOFF_BATCH_KEYS) keys.push(key);
+    }
+    for (const [p, keys] of byPartition) {
+      if (this.strayBatches.size >= HANDOFF_IN_FLIGHT) break;
+      const homes = this.homesOfPartition(p);
+      if (!homes.every((h) => this.isUp(h))) continue;
+      const xid = this.nextRid();
+      const texts = new Map<string, string>();
+      const states: [string, KeyState][] = [];
+      for (const key of keys) {
+        const state = this.store.get(key) as KeyState;
+        texts.set(key, canonicalText(state));
+        states.push([key, state]);
+      }
+      this.strayBatches.set(xid, { texts, waiting: new Set(homes), sentMs: now });
+      for (const home of homes) fx.send(home, { type: 'handoff', xid, states });
+    }
+  }
+
   // --- placement -------------------------------------------------------------------------
 
+  /** Every home of the key in the current ring and, while it changes, the next one (tombstones wait for all of them). */
   private homesOfKey(key: string): NodeId[] {
-    return this.preferenceList(key).slice(0, this.config.replicas);
+    const homes = this.preferenceList(key).slice(0, this.config.replicas);
+    for (const h of this.nextHomes(key)) if (!homes.includes(h)) homes.push(h);
+    return homes;
   }
 
   private partitionOfKey(key: string): number {
@@ -780,10 +1193,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     return this.ring.preferenceListAt(this.ring.partitionStart(partition), this.config.replicas);
   }
 
-  private partitionsHeld(): number[] {
-    const held: number[] = [];
-    for (let p = 0; p < this.ring.partitionCount; p++) if (this.homesOfPartition(p).includes(this.id)) held.push(p);
-    return held;
+  private nextHomesOfPartition(partition: number): NodeId[] {
+    return this.nextRing === undefined ? [] : this.nextRing.preferenceListAt(this.nextRing.partitionStart(partition), this.config.replicas);
   }
 
   // --- identity of writes and requests ---------------------------------------------------
@@ -818,6 +1229,9 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
         case 'hint-done':
           this.deleteHint(op.id);
           break;
+        case 'ring':
+          if (this.record === undefined || op.record.epoch > this.record.epoch) this.record = op.record;
+          break;
       }
     }
     for (const [key, state] of this.store) {
@@ -841,7 +1255,17 @@ export function messageProblem(msg: unknown): string | undefined {
   switch (m['type']) {
     case 'ping':
     case 'pong':
+      return m['epoch'] === undefined || (Number.isSafeInteger(m['epoch']) && (m['epoch'] as number) >= 0) ? undefined : 'epoch is a non-negative integer';
+    case 'ring-ask':
       return undefined;
+    case 'ring':
+      return typeof m['record'] === 'object' && m['record'] !== null ? undefined : 'ring needs a record';
+    case 'ring-done':
+      return Number.isSafeInteger(m['epoch']) ? undefined : 'ring-done needs an epoch';
+    case 'handoff':
+      return text('xid', MAX_ID_LENGTH) && Array.isArray(m['states']) && (m['states'] as unknown[]).every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string') ? undefined : 'handoff needs xid and [key, state] pairs';
+    case 'handoff-ack':
+      return text('xid', MAX_ID_LENGTH) ? undefined : 'handoff-ack needs an xid';
     case 'store':
       return text('rid', MAX_ID_LENGTH) && text('key') && (m['hintFor'] === undefined || text('hintFor', MAX_ID_LENGTH)) ? undefined : 'store needs rid, key (and hintFor) strings';
     case 'stored':
@@ -869,6 +1293,16 @@ export function messageProblem(msg: unknown): string | undefined {
     default:
       return 'unknown message type';
   }
+}
+
+function acksIn(write: PendingWrite, group: AckGroup): number {
+  let count = 0;
+  for (const node of write.acks) if (group.homes.includes(write.asked.get(node) as NodeId)) count++;
+  return count;
+}
+
+function describeNeeded(write: PendingWrite): string {
+  return write.groups.map((g, i) => `${acksIn(write, g)} of the ${g.needed} needed ${i === 0 ? 'among the homes' : 'among the next ring\'s homes'}`).join(', ');
 }
 
 /** The merge of every non-empty answer (undefined when no replica had the key). */

@@ -22,7 +22,27 @@ export type QuorumRequest =
   | (Addressed & { readonly op: 'increment'; readonly delta: number; readonly w?: Level })
   | (Addressed & { readonly op: 'add' | 'remove'; readonly element: string; readonly w?: Level })
   /** Start an anti-entropy exchange now with every other home replica of every partition this node holds. */
-  | { readonly op: 'anti-entropy' };
+  | { readonly op: 'anti-entropy' }
+  /** Membership (docs/quorum.md): the claimant starts moving partitions to a new node (with its addresses, for real processes) ... */
+  | { readonly op: 'ring-join'; readonly node: string; readonly peer?: string; readonly client?: string }
+  /** ... or away from a member (`force`: it is gone for good and will not hand its data off) ... */
+  | { readonly op: 'ring-leave'; readonly node: string; readonly force?: boolean }
+  /** ... and any node tells the ring it knows and how far its own hand-off has come. */
+  | { readonly op: 'ring-status' };
+
+/** What a ring request answers: the record as the answering node holds it, and its hand-off. */
+export interface RingStatus {
+  readonly ok: true;
+  readonly op: 'ring';
+  readonly epoch: number;
+  readonly members: readonly string[];
+  /** While a change is under way: the members it moves to. */
+  readonly next?: readonly string[];
+  /** The claimant's view while a change is under way: current members that have not finished handing off. */
+  readonly waitingFor?: readonly string[];
+  /** This node's hand-off: streams of partitions to new homes, and keys it holds for partitions it no longer owns. */
+  readonly handoff: { readonly streams: number; readonly streamsDone: number; readonly keysSent: number; readonly strayKeys: number };
+}
 
 export type QuorumResponse =
   | {
@@ -49,6 +69,7 @@ export type QuorumResponse =
       readonly siblings: number;
     }
   | { readonly ok: true; readonly op: 'anti-entropy'; readonly exchanges: number }
+  | RingStatus
   | { readonly ok: false; readonly code: QuorumErrorCode; readonly message: string; readonly acks?: number };
 
 export const MAX_KEY_LENGTH = 1024;
@@ -58,7 +79,8 @@ export function decodeQuorumRequest(value: unknown, config: QuorumConfig): Quoru
   const r = value as Record<string, unknown> | null;
   if (typeof r !== 'object' || r === null || Array.isArray(r)) failQuorum('QUORUM_BAD_REQUEST', 'a request is an object');
   const op = r['op'];
-  if (op === 'anti-entropy') return { op };
+  if (op === 'anti-entropy' || op === 'ring-status') return { op };
+  if (op === 'ring-join' || op === 'ring-leave') return decodeRingRequest(r, op);
   const bucket = r['bucket'];
   const key = r['key'];
   if (typeof bucket !== 'string' || !BUCKET_NAME.test(bucket)) failQuorum('QUORUM_BAD_REQUEST', `bucket must match ${BUCKET_NAME.source}`);
@@ -111,8 +133,27 @@ export function decodeQuorumRequest(value: unknown, config: QuorumConfig): Quoru
       return { op, ...base, element, ...withW };
     }
     default:
-      return failQuorum('QUORUM_BAD_REQUEST', 'op is get, put, delete, increment, add, remove or anti-entropy');
+      return failQuorum('QUORUM_BAD_REQUEST', 'op is get, put, delete, increment, add, remove, anti-entropy, ring-join, ring-leave or ring-status');
   }
+}
+
+const MAX_NODE_NAME_LENGTH = 200;
+const MAX_ADDRESS_LENGTH = 300;
+
+function decodeRingRequest(r: Record<string, unknown>, op: 'ring-join' | 'ring-leave'): QuorumRequest {
+  const node = r['node'];
+  if (typeof node !== 'string' || node.length === 0 || node.length > MAX_NODE_NAME_LENGTH) failQuorum('QUORUM_BAD_REQUEST', `node is a member id of 1 to ${MAX_NODE_NAME_LENGTH} characters`);
+  if (op === 'ring-leave') {
+    const force = r['force'];
+    if (force !== undefined && typeof force !== 'boolean') failQuorum('QUORUM_BAD_REQUEST', 'force is true or false');
+    return { op, node, ...(force === true ? { force } : {}) };
+  }
+  const peer = r['peer'];
+  const client = r['client'];
+  const address = (v: unknown): boolean => typeof v === 'string' && v.length > 0 && v.length <= MAX_ADDRESS_LENGTH;
+  if ((peer === undefined) !== (client === undefined)) failQuorum('QUORUM_BAD_REQUEST', 'give both peer and client addresses of the joining node, or neither');
+  if (peer !== undefined && (!address(peer) || !address(client))) failQuorum('QUORUM_BAD_REQUEST', `peer and client are addresses of 1 to ${MAX_ADDRESS_LENGTH} characters`);
+  return { op, node, ...(peer === undefined ? {} : { peer: peer as string, client: client as string }) };
 }
 
 /** The replica count a level asks for, out of `n` (ANY: the coordinator's own copy). */

@@ -29,3 +29,7 @@ export class RingError extends Error {
 export function failRing(code: RingErrorCode, message: string): never {
   throw new RingError(code, message);
 }
+
+export function isRingError(err: unknown): err is RingError {
+  return err instanceof RingError;
+}

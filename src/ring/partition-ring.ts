@@ -46,6 +46,33 @@ export class PartitionRing implements HashRing {
     return new PartitionRing(seen, targetN, Array.from({ length: options.partitionCount }, (_, i) => seen[i % seen.length] as NodeId));
   }
 
+  /**
+   * A ring from an explicit assignment (a ring another node computed and sent, e.g. the store's
+   * ring record): owners[i] indexes `members` for partition i. Checked like any untrusted input.
+   */
+  static fromOwners(members: readonly NodeId[], ownerIndexes: readonly number[], options: PartitionRingOptions): PartitionRing {
+    const targetN = options.targetN ?? 3;
+    checkOptions(options.partitionCount, targetN);
+    if (members.length === 0) failRing('RING_EMPTY', 'a ring needs at least one member');
+    const seen: NodeId[] = [];
+    for (const id of members) {
+      checkNewMember(seen, id);
+      seen.push(id);
+    }
+    if (!Array.isArray(ownerIndexes) || ownerIndexes.length !== options.partitionCount) failRing('RING_DECODE_FAILED', `an assignment names an owner for each of the ${options.partitionCount} partitions`);
+    const owners = ownerIndexes.map((i) => {
+      if (!Number.isInteger(i) || i < 0 || i >= seen.length) failRing('RING_DECODE_FAILED', `an owner is a member's index from 0 to ${seen.length - 1}, got ${describeValue(i)}`);
+      return seen[i] as NodeId;
+    });
+    return new PartitionRing(seen, targetN, owners);
+  }
+
+  /** The assignment as member indexes per partition (what fromOwners takes back). */
+  ownerIndexes(): number[] {
+    const index = new Map(this.members.map((m, i) => [m, i]));
+    return this.owners.map((o) => index.get(o) as number);
+  }
+
   get partitionCount(): number {
     return this.owners.length;
   }

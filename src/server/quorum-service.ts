@@ -4,7 +4,7 @@
 // HTTP API (/v1/dkv/BUCKET/KEY, /v1/dkv-repair, /v1/ring) that `synod dkv` and `synod ring` call.
 import { Gauge } from 'prom-client';
 import type { JsonValue } from '../core/index.js';
-import { decodeKeyState, quorumSpec, QuorumError, resolveQuorumConfig, type QuorumConfig, type QuorumMessage, type QuorumNode, type QuorumPersistOp, type QuorumRequest, type QuorumResponse } from '../quorum/index.js';
+import { decodeKeyState, decodeRingRecord, quorumSpec, QuorumError, resolveQuorumConfig, type QuorumConfig, type QuorumMessage, type QuorumNode, type QuorumPersistOp, type QuorumRequest, type QuorumResponse } from '../quorum/index.js';
 import { describeRing, positionOf } from '../ring/index.js';
 import { OpLogStore } from '../storage/index.js';
 import { HttpError, type ApiRequest, type ApiResponse } from './http.js';
@@ -36,14 +36,16 @@ export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersist
   const states = new Map<string, QuorumPersistOp>();
   const hints = new Map<string, QuorumPersistOp>();
   let floor = 0;
+  let ring: QuorumPersistOp | undefined;
   for (const op of ops) {
     if (op.op === 'state') states.set(op.key, op);
     else if (op.op === 'forget') states.delete(op.key);
     else if (op.op === 'hint') hints.set(op.hint.id, op);
     else if (op.op === 'hint-done') hints.delete(op.id);
+    else if (op.op === 'ring') ring = ring?.op === 'ring' && ring.record.epoch > op.record.epoch ? ring : op;
     else floor = Math.max(floor, op.floor);
   }
-  return [{ op: 'dots', floor }, ...states.values(), ...hints.values()];
+  return [{ op: 'dots', floor }, ...(ring === undefined ? [] : [ring]), ...states.values(), ...hints.values()];
 }
 
 /** Checks one op read back from disk (a damaged or foreign log is refused, not replayed). */
@@ -66,6 +68,11 @@ export function decodeQuorumOp(value: unknown): { readonly op: QuorumPersistOp }
       }
       case 'hint-done':
         return typeof v['id'] === 'string' ? { op: { op: 'hint-done', id: v['id'] } } : { problem: 'hint-done op without an id' };
+      case 'ring': {
+        // the partition count is the record's own; the node checks it against its configuration when it builds the rings
+        const owners = (v['record'] as { owners?: unknown } | null)?.owners;
+        return { op: { op: 'ring', record: decodeRingRecord(v['record'], { partitionCount: Array.isArray(owners) ? owners.length : 0, targetN: 1 }) } };
+      }
       default:
         return { problem: `unknown op ${JSON.stringify(v['op'])}` };
     }

@@ -10,6 +10,7 @@ import { DEFAULT_RANDOM_NEMESIS } from '../../sim/nemesis.js';
 import { eraseSimulation, type SimProtocol } from '../../sim/sim-protocol.js';
 import type { QuorumConfig } from '../config.js';
 import { QUORUM_BUCKET, QuorumCluster, type QuorumLoad } from './cluster.js';
+import { RingChanges } from './ring-changes.js';
 
 export const QUORUM_CHAOS = { nodes: 5, durationMs: 4000, settleMs: 30_000 } as const;
 
@@ -23,6 +24,8 @@ export interface QuorumChaosOptions {
   readonly load?: Partial<QuorumLoad>;
   /** How long the healed store gets to converge (virtual ms). */
   readonly settleMs?: number;
+  /** A node joins during the run (started outside the ring, added by ring-join), then the first member leaves: no acknowledged write may be lost in the moves. */
+  readonly ringChanges?: boolean;
   /** Called with the cluster once the run and its checks are over (more checkers, measurements). */
   readonly onFinished?: (cluster: QuorumCluster) => void;
   readonly trace?: false | { readonly keepLines?: boolean };
@@ -34,14 +37,16 @@ export function runQuorumChaos(options: QuorumChaosOptions): ChaosResult {
   const cluster = new QuorumCluster({ seed: options.seed, nodes, ...(options.config === undefined ? {} : { config: options.config }), trace: options.trace ?? {} });
   const load = { ...QUORUM_CHAOS_LOAD, ...options.load };
   const found: Violation[] = [];
+  const changes = options.ringChanges === true ? new RingChanges(cluster, { joiner: String(nodes + 1), leaver: cluster.nodeIds[0] as string, addAtMs: Math.floor(durationMs * 0.1) }, cluster.sim.random.stream('operator')) : undefined;
+  changes?.start();
   const result = runChaosPhases(
     {
       cluster,
       startLoad: (untilMs) => cluster.startLoad(untilMs, load),
       settle: (timeoutMs) => {
         cluster.healEverything();
-        const settled = cluster.runUntil(() => cluster.settled(), timeoutMs);
-        if (!settled) found.push({ kind: 'liveness', atMs: cluster.nowMs, message: `replicas did not converge (or hints did not drain) within ${timeoutMs} ms of healing` });
+        const settled = cluster.runUntil(() => cluster.settled() && (changes?.done() ?? true), timeoutMs);
+        if (!settled) found.push({ kind: 'liveness', atMs: cluster.nowMs, message: `replicas did not converge (or hints did not drain${changes === undefined ? '' : ', or the ring changes did not commit'}) within ${timeoutMs} ms of healing` });
         return settled;
       },
       afterSettle: (report) => finalWrites(cluster, report),

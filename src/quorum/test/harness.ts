@@ -35,6 +35,6 @@ export function valuesOf(res: QuorumResponse | undefined): readonly string[] {
 }
 
 export function contextOf(res: QuorumResponse | undefined): string {
-  if (res?.ok !== true || res.op === 'anti-entropy') throw new Error(`not a read or write success: ${JSON.stringify(res)}`);
+  if (res?.ok !== true || (res.op !== 'get' && res.op !== 'write')) throw new Error(`not a read or write success: ${JSON.stringify(res)}`);
   return res.context;
 }
