@@ -1,5 +1,5 @@
 // Client commands of the leaderless store (`synod cluster up --service quorum`): `synod dkv get|put|
-// del|incr|add|remove|repair` and `synod ring`. Each takes --endpoints and --json, prints the
+// del|incr|add|remove|repair|join|leave` and `synod ring`. Each takes --endpoints and --json, prints the
 // siblings and the causal context to pass back, one clear line on failure, and exits non-zero
 // (2 for bad input, 1 when the store refused or could not reach its quorum).
 import type { Command } from 'commander';
@@ -58,6 +58,38 @@ function requestOptions(f: DkvFlags): Record<string, string | number> {
   const w = levelOf('--w', f.w, true);
   const n = f.n === undefined ? undefined : parseIntOption('--n', f.n, 1, 32);
   return { ...(w === undefined ? {} : { w }), ...(n === undefined ? {} : { n }) };
+}
+
+interface RingChangeFlags {
+  wait?: boolean;
+  timeout: string;
+}
+
+/** What a ring answer says about a change under way and this node's hand-off. */
+function changeLines(r: Record<string, unknown>): string[] {
+  const handoff = r['handoff'] as { streams: number; streamsDone: number; keysSent: number; strayKeys: number } | undefined;
+  const next = r['next'] as string[] | undefined;
+  const lines: string[] = [];
+  if (next !== undefined) lines.push(`changing to: ${next.join(', ')}${r['waitingFor'] === undefined ? '' : `; waiting for ${(r['waitingFor'] as string[]).join(', ') || 'the commit'}`}`);
+  if (handoff !== undefined && (handoff.streams > 0 || handoff.strayKeys > 0 || handoff.keysSent > 0)) lines.push(`this node's hand-off: ${handoff.streamsDone}/${handoff.streams} streams done, ${handoff.keysSent} keys sent, ${handoff.strayKeys} keys left to hand off`);
+  return lines;
+}
+
+async function changeRing(f: CommonFlags & RingChangeFlags, path: string, body: Record<string, unknown>): Promise<void> {
+  const timeoutS = parseIntOption('--timeout', f.timeout, 1, 86_400);
+  const started = await call(f, 'POST', path, body);
+  if (f.wait !== true) return print(f, started, () => [`ring epoch ${String(started['epoch'])}: moving to ${(started['next'] as string[] | undefined)?.join(', ') ?? '?'}`, ...changeLines(started).slice(1)].join('\n'));
+  const deadline = Date.now() + timeoutS * 1000;
+  let last = '';
+  for (;;) {
+    const r = await call(f, 'GET', '/v1/ring');
+    if (r['next'] === undefined && (r['epoch'] as number) > (started['epoch'] as number)) return print(f, r, () => `committed: ring epoch ${String(r['epoch'])}, members ${(r['members'] as string[]).join(', ')}`);
+    const line = changeLines(r).join('; ');
+    if (f.json !== true && line !== last) process.stderr.write(`${line}\n`);
+    last = line;
+    if (Date.now() > deadline) throw new CliError('TIMEOUT', `the ring change was not committed within ${timeoutS} s (${line || 'no progress reported'})`, 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 function writeLine(r: Record<string, unknown>): string {
@@ -122,6 +154,24 @@ export function registerDkvCommands(program: Command): void {
     if (rows.every((r) => r.error !== undefined)) throw new CliError('UNREACHABLE', 'no node answered', 1);
   });
 
+  const ringChange = (cmd: Command): Command => common(cmd).option('--wait', 'wait until the change is committed, printing the hand-off\'s progress').option('--timeout <seconds>', 'with --wait: give up after this long (exit 1)', '600');
+  ringChange(
+    dkv
+      .command('join <node>')
+      .description('add a node to the ring: partitions stream to it from their current homes; start the node with --join (before or after)')
+      .option('--peer-addr <host:port>', 'the new node\'s peer address (for real processes the other members must learn it)')
+      .option('--client-addr <url>', 'the new node\'s client API, e.g. https://127.0.0.1:7004'),
+  ).action(async (node: string, f: CommonFlags & RingChangeFlags & { peerAddr?: string; clientAddr?: string }) => {
+    if ((f.peerAddr === undefined) !== (f.clientAddr === undefined)) throw new CliError('BAD_OPTION', 'give both --peer-addr and --client-addr, or neither');
+    if (f.peerAddr !== undefined && !/^[^\s:]+:\d{1,5}$/.test(f.peerAddr)) throw new CliError('BAD_OPTION', `--peer-addr is HOST:PORT; got ${JSON.stringify(f.peerAddr)}`);
+    await changeRing(f, '/v1/ring/join', { node, ...(f.peerAddr === undefined ? {} : { peer: f.peerAddr, client: f.clientAddr }) });
+  });
+  ringChange(dkv.command('leave <node>').description('take a node out of the ring: its partitions stream to the others; stop it once `synod ring` shows it holds nothing').option('--force', 'the node is gone for good: do not wait for it to hand off (what only it held is lost)')).action(
+    async (node: string, f: CommonFlags & RingChangeFlags & { force?: boolean }) => {
+      await changeRing(f, '/v1/ring/leave', { node, ...(f.force === true ? { force: true } : {}) });
+    },
+  );
+
   common(program.command('ring [key]').description('show the leaderless store\'s placement: partitions per node, and where a key lives (its preference list)').option('--bucket <name>', 'the key\'s bucket', DEFAULT_BUCKET).option('--partitions', 'list every partition and its node')).action(
     async (key: string | undefined, f: CommonFlags & { bucket: string; partitions?: boolean }) => {
       if (!BUCKET_PATTERN.test(f.bucket)) throw new CliError('BAD_OPTION', `--bucket must match ${BUCKET_PATTERN.source}`);
@@ -130,7 +180,8 @@ export function registerDkvCommands(program: Command): void {
       const query = q.toString();
       const r = await call(f, 'GET', `/v1/ring${query === '' ? '' : `?${query}`}`);
       print(f, r, () => {
-        const lines = [`${(r['members'] as string[]).length} nodes, ${String(r['partitionCount'])} partitions, N = ${String(r['replicas'])} (+${String(r['standIns'])} stand-ins)`];
+        const lines = [`${(r['members'] as string[]).length} nodes, ${String(r['partitionCount'])} partitions, N = ${String(r['replicas'])} (+${String(r['standIns'])} stand-ins); ring epoch ${String(r['epoch'])}`];
+        lines.push(...changeLines(r));
         for (const [node, count] of Object.entries(r['ownership'] as Record<string, number>)) lines.push(`  node ${node}: ${count} partitions`);
         if (f.partitions === true) for (const p of r['partitions'] as { start: number; node: string }[]) lines.push(`  partition at ${p.start}: node ${p.node}`);
         const where = r['key'] as { bucket: string; key: string; position: number; partition: number; homeReplicas: string[]; standIns: string[] } | undefined;

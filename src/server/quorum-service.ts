@@ -4,13 +4,14 @@
 // HTTP API (/v1/dkv/BUCKET/KEY, /v1/dkv-repair, /v1/ring) that `synod dkv` and `synod ring` call.
 import { Gauge } from 'prom-client';
 import type { JsonValue } from '../core/index.js';
-import { decodeKeyState, decodeRingRecord, quorumSpec, QuorumError, resolveQuorumConfig, type QuorumConfig, type QuorumMessage, type QuorumNode, type QuorumPersistOp, type QuorumRequest, type QuorumResponse } from '../quorum/index.js';
+import { decodeKeyState, decodeRingRecord, quorumSpec, ringMembersOf, type RingStatus, QuorumError, resolveQuorumConfig, type QuorumConfig, type QuorumMessage, type QuorumNode, type QuorumPersistOp, type QuorumRequest, type QuorumResponse } from '../quorum/index.js';
 import { describeRing, positionOf } from '../ring/index.js';
 import { OpLogStore } from '../storage/index.js';
 import { HttpError, type ApiRequest, type ApiResponse } from './http.js';
 import { ServiceOptionError, type ServiceContext, type ServiceDefinition, type ServiceInstance } from './service.js';
 import type { NodeHost } from '../runtime/index.js';
 import { join } from 'node:path';
+import { parseHostPort } from './node.js';
 
 type QuorumHost = NodeHost<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp, QuorumNode>;
 
@@ -18,6 +19,8 @@ type QuorumHost = NodeHost<QuorumMessage, QuorumRequest, QuorumResponse, QuorumP
 const COMPACT_EVERY_OPS = 50_000;
 /** How long a route waits for the core beyond its own request timeout (forwarding adds a hop). */
 const ROUTE_SLACK_MS = 2_000;
+/** How often the service looks for members' addresses in a new ring record. */
+const ADDRESS_POLL_MS = 200;
 
 /** The service's options in the cluster file: any QuorumConfig field (docs/quorum.md, "Configuration"). */
 export type QuorumServiceOptions = Partial<QuorumConfig>;
@@ -89,13 +92,34 @@ export const quorumService: ServiceDefinition<QuorumMessage, QuorumRequest, Quor
     const store = await OpLogStore.open<QuorumPersistOp>(join(dataDir, 'quorum'), { decodeOp: decodeQuorumOp, compact: compactQuorumOps, compactEveryOps: COMPACT_EVERY_OPS, writeInline });
     return { recovered: store.recovered, persist: (ops) => store.persist(ops), close: () => store.close(), get stats() { return store.stats; } };
   },
+  // a node started with --join is outside the ring: its core waits for the ring record from its peers
+  startMembers: (members, self, joining) => members.filter((id) => !joining || id !== self),
   createSpec: (ctx) => quorumSpec(configOf(ctx, ctx.directory.size)),
   attach: (ctx, host) => attachQuorum(ctx, host),
 };
 
 function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): ServiceInstance {
-  const members = [...ctx.directory.keys()].sort();
-  const config = configOf(ctx, members.length);
+  const config = configOf(ctx, ctx.directory.size);
+  const members = (): string[] => [...new Set([...ctx.directory.keys(), ...ringMembersOf(host.running?.ringRecord() ?? { epoch: 0, members: [], owners: [] })])].sort();
+  // members that joined after bootstrap come with their addresses in the ring record: connect to them
+  let learnedEpoch = -1;
+  const learnAddresses = (): void => {
+    const record = host.running?.ringRecord();
+    if (record === undefined || record.epoch === learnedEpoch) return;
+    learnedEpoch = record.epoch;
+    for (const [id, address] of Object.entries(record.addresses ?? {})) {
+      if (id === ctx.id || (ctx.directory.get(id)?.peer === address.peer && ctx.directory.get(id)?.client === address.client)) continue;
+      try {
+        ctx.transport.addPeer(id, parseHostPort(address.peer));
+        ctx.directory.set(id, address);
+        ctx.logger.info({ member: id, peer: address.peer }, 'learned a member\'s address from the ring record');
+      } catch (err) {
+        ctx.logger.warn({ member: id, err }, 'a member\'s address in the ring record is unusable');
+      }
+    }
+  };
+  const learning = setInterval(learnAddresses, ADDRESS_POLL_MS);
+  learning.unref();
   const core = (): QuorumNode => {
     const running = host.running;
     if (running === undefined) throw new HttpError(503, 'NOT_STARTED', 'the node has not started its core yet', {}, { 'retry-after': '1' });
@@ -124,7 +148,8 @@ function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): Ser
         role: 'replica',
         keys: node?.keys().length ?? 0,
         hints: node?.hints().length ?? 0,
-        peersUp: members.filter((m) => m !== ctx.id && node?.isUp(m) === true),
+        peersUp: members().filter((m) => m !== ctx.id && node?.isUp(m) === true),
+        ringEpoch: node?.ringRecord()?.epoch ?? null,
         replicas: config.replicas,
         readQuorum: config.readQuorum,
         writeQuorum: config.writeQuorum,
@@ -133,6 +158,7 @@ function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): Ser
       return status;
     },
     readiness: () => ({ core: host.running === undefined ? 'the core has not started' : true }),
+    close: () => clearInterval(learning),
     addRoutes: (router) => {
       router
         .add('GET', '/v1/dkv/:bucket/:key', (req) => ask({ op: 'get', ...addressed(req), ...opt('r', level(req.query.get('r'))), ...opt('n', level(req.query.get('n'))) }), { query: ['r', 'n'], access: 'public' })
@@ -149,12 +175,20 @@ function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): Ser
           const { bucket, key } = addressed(req);
           return { status: 200, body: { node: ctx.id, state: core().stateOf(`${bucket}/${key}`) ?? null, hints: core().hints().filter((h) => h.key === `${bucket}/${key}`).length } };
         }, { access: 'public' })
-        .add('GET', '/v1/ring', (req) => {
+        // membership (docs/quorum.md): the claimant makes the change, any member passes it on
+        .add('POST', '/v1/ring/join', (req) => ask({ ...body(req), op: 'ring-join' }))
+        .add('POST', '/v1/ring/leave', (req) => ask({ ...body(req), op: 'ring-leave' }))
+        .add('GET', '/v1/ring', async (req) => {
           const bucket = req.query.get('bucket') ?? 'default';
           const key = req.query.get('key');
+          const status = (await ask({ op: 'ring-status' })).body as RingStatus;
           const ring = core().ring;
           const description = describeRing(ring);
           const answer: Record<string, JsonValue> = {
+            epoch: status.epoch,
+            ...(status.next === undefined ? {} : { next: [...status.next] }),
+            ...(status.waitingFor === undefined ? {} : { waitingFor: [...status.waitingFor] }),
+            handoff: { ...status.handoff },
             members: [...ring.members],
             replicas: config.replicas,
             standIns: config.standIns,
@@ -182,7 +216,10 @@ function statusOf(code: string): number {
     case 'QUORUM_NOT_REACHED':
     case 'QUORUM_UNAVAILABLE':
       return 503;
+    case 'QUORUM_NOT_JOINED':
+      return 503;
     case 'QUORUM_SIBLING_LIMIT':
+    case 'QUORUM_RING_CHANGING':
       return 409;
     default:
       return 400;
