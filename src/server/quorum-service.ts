@@ -34,7 +34,7 @@ function configOf(ctx: Pick<ServiceContext<QuorumMessage>, 'options'>, members: 
   }
 }
 
-/** Folds the log: the latest state per key (collected keys dropped), live hints, the dot counter's floor. */
+/** Folds the log: the latest state per key (collected keys dropped), live hints, the dot counter's floor, the latest ring record; never more ops than it was given. */
 export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersistOp[] {
   const states = new Map<string, QuorumPersistOp>();
   const hints = new Map<string, QuorumPersistOp>();
@@ -48,7 +48,9 @@ export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersist
     else if (op.op === 'ring') ring = ring?.op === 'ring' && ring.record.epoch > op.record.epoch ? ring : op;
     else floor = Math.max(floor, op.floor);
   }
-  return [{ op: 'dots', floor }, ...(ring === undefined ? [] : [ring]), ...states.values(), ...hints.values()];
+  // no dots op where the log had none: a log of distinct keys only (a replica that never coordinated
+  // a write, a bulk load) must not fold into more ops than it holds (OpLogStore checks that)
+  return [...(floor > 0 ? [{ op: 'dots', floor } as const] : []), ...(ring === undefined ? [] : [ring]), ...states.values(), ...hints.values()];
 }
 
 /** Checks one op read back from disk (a damaged or foreign log is refused, not replayed). */
