@@ -1,19 +1,15 @@
 // The store on a simulated cluster for scenarios and the visualizer: the real cores, watched so each
 // request's fan-out, repairs and hints are followed, clients keeping their contexts, and the dkv
-// history. QuorumCluster's sibling for hosts that wrap the spec, which QuorumCluster cannot take yet.
+// history. A QuorumCluster whose spec is wrapped by a watcher (and by the visualizer's engine, if any).
 import type { NodeId } from '../../core/index.js';
-import { checkReplicas, type DkvOp, type DkvReplicaState, type ReplicaCheckResult } from '../../check/dkv/index.js';
+import { checkReplicas, type ReplicaCheckResult } from '../../check/dkv/index.js';
 import { positionOf } from '../../ring/hash.js';
 import { PartitionRing } from '../../ring/partition-ring.js';
-import { SimCluster } from '../../sim/cluster.js';
 import type { LinkConfig } from '../../sim/network.js';
-import { Simulation } from '../../sim/simulation.js';
-import { resolveQuorumConfig, type QuorumConfig } from '../config.js';
-import type { QuorumMessage, QuorumPersistOp } from '../messages.js';
-import { digestOf, type QuorumNode } from '../node.js';
-import { storeKeyOf, type Level, type QuorumRequest, type QuorumResponse } from '../requests.js';
-import { recordAnswer, replicaStatesOf, SIM_QUORUM_CONFIG } from '../sim/cluster.js';
-import { quorumSpec } from '../spec.js';
+import type { QuorumConfig } from '../config.js';
+import { digestOf } from '../node.js';
+import { storeKeyOf, type Level, type QuorumResponse } from '../requests.js';
+import { QuorumCluster, recordAnswer } from '../sim/cluster.js';
 import { covers, type Dot, type KeyState } from '../versions.js';
 import { watchedNode, watchSpec, type QuorumCore, type QuorumSpecOf, type QuorumWatcher } from './observe.js';
 import { readVerdicts, type ReadVerdict } from './staleness.js';
@@ -51,61 +47,48 @@ export interface DotHolder {
   readonly asHint: boolean;
 }
 
-type QuorumSimulation = Simulation<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp>;
-
 /** The bucket the scenarios and the visualizer use. */
 export const STAGE_BUCKET = 'demo';
 
-export class QuorumStage extends SimCluster<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp> {
-  readonly config: QuorumConfig;
+export class QuorumStage extends QuorumCluster {
   readonly tracker: QuorumTracker;
-  /** The history in the checkers' format (src/check/dkv): one entry per answered (or timed-out) request. */
-  readonly ops: DkvOp[] = [];
   /** Placement as every node computes it (the same PartitionRing from the same members and settings). */
   readonly ring: PartitionRing;
   /** The store key the view follows (a scenario's placement step sets it). */
   focusKey: string;
-  /** Requests sent whose answer (or timeout) has not come yet. */
-  inFlight = 0;
   /** Acknowledged writes found on fewer than W nodes at the moment of the answer (for a monitor). */
   readonly underReplicated: string[] = [];
   private readonly contexts = new Map<string, string>();
-  private readonly unwrap: (core: QuorumCore | undefined) => QuorumCore | undefined;
 
   constructor(options: QuorumStageOptions, host: QuorumStageHost = {}) {
-    const partial = { ...SIM_QUORUM_CONFIG, ...options.config };
     // the cores start while the simulation is built, before this object exists: the relay drops what they do until then
     const relay: QuorumWatcher & { target?: QuorumWatcher } = {
       input: (node, core, input) => relay.target?.input(node, core, input),
       output: (node, core, input, out) => relay.target?.output(node, core, input, out),
     };
-    const watched = watchSpec(quorumSpec(partial), relay);
-    const protocol = host.wrapSpec === undefined ? watched : host.wrapSpec(watched);
-    const sim: QuorumSimulation = new Simulation({ seed: options.seed, protocol, nodes: options.nodes, fsyncMs: 1, ...(options.link === undefined ? {} : { link: options.link }), trace: options.trace ?? {} });
-    super(sim);
-    this.config = resolveQuorumConfig(partial, options.nodes);
-    this.unwrap = host.unwrapCore ?? ((core) => core);
-    this.ring = PartitionRing.of(sim.nodeIds, { partitionCount: this.config.partitionCount, targetN: Math.min(this.config.replicas, 16) });
+    const unwrap = host.unwrapCore ?? ((core: QuorumCore | undefined) => core);
+    super({
+      ...options,
+      trace: options.trace ?? {},
+      wrapSpec: (spec) => (host.wrapSpec === undefined ? watchSpec(spec, relay) : host.wrapSpec(watchSpec(spec, relay))),
+      unwrapCore: (core) => watchedNode(unwrap(core)),
+    });
+    this.ring = PartitionRing.of(this.sim.nodeIds, { partitionCount: this.config.partitionCount, targetN: Math.min(this.config.replicas, 16) });
     this.focusKey = storeKeyOf(STAGE_BUCKET, 'x');
     const tracker = new QuorumTracker(() => this.sim.nowMs, this.config);
     this.tracker = tracker;
     relay.target = tracker;
-    sim.subscribe((e) => tracker.onTrace(e));
+    this.sim.subscribe((e) => tracker.onTrace(e));
   }
 
-  // ---------------------------------------------------------------- nodes and placement
-
-  /** The node's core while it is up. */
-  node(id: NodeId): QuorumNode | undefined {
-    return watchedNode(this.unwrap(this.sim.core(id) as QuorumCore | undefined));
-  }
+  // ---------------------------------------------------------------- placement
 
   /** The key's preference list: its N home replicas, then the stand-ins. */
   preferenceList(storeKey: string): NodeId[] {
     return this.ring.preferenceListAt(positionOf(storeKey), this.config.replicas + this.config.standIns);
   }
 
-  homesOf(storeKey: string): NodeId[] {
+  override homesOf(storeKey: string): NodeId[] {
     return this.preferenceList(storeKey).slice(0, this.config.replicas);
   }
 
@@ -136,18 +119,18 @@ export class QuorumStage extends SimCluster<QuorumMessage, QuorumRequest, Quorum
   put(client: string, via: NodeId, key: string, value: string, options: StageRequestOptions = {}, callback?: (rec: TrackedRequest) => void): TrackedRequest {
     const context = this.contextFor(client, storeKeyOf(STAGE_BUCKET, key), options.context ?? 'last');
     const w = options.w === undefined ? {} : { w: options.w };
-    return this.send(client, via, { op: 'put', bucket: STAGE_BUCKET, key, value, ...(context === '' ? {} : { context }), ...w }, callback);
+    return this.sendTracked(client, via, { op: 'put', bucket: STAGE_BUCKET, key, value, ...(context === '' ? {} : { context }), ...w }, callback);
   }
 
   get(client: string, via: NodeId, key: string, options: StageRequestOptions = {}, callback?: (rec: TrackedRequest) => void): TrackedRequest {
-    return this.send(client, via, { op: 'get', bucket: STAGE_BUCKET, key, ...(options.r === undefined ? {} : { r: options.r }) }, callback);
+    return this.sendTracked(client, via, { op: 'get', bucket: STAGE_BUCKET, key, ...(options.r === undefined ? {} : { r: options.r }) }, callback);
   }
 
   /**
    * Sends one request through `via` as `client`: recorded in the simulator's history (for the
    * visualizer's history panel), followed by the tracker, and entered in `ops` when answered.
    */
-  send(client: string, via: NodeId, request: StoreRequest, callback?: (rec: TrackedRequest) => void): TrackedRequest {
+  sendTracked(client: string, via: NodeId, request: StoreRequest, callback?: (rec: TrackedRequest) => void): TrackedRequest {
     const storeKey = storeKeyOf(request.bucket, request.key);
     const startMs = this.nowMs;
     const index = this.sim.invoke(client, request.op, request.op === 'put' ? { key: request.key, value: request.value, via } : { key: request.key, via });
@@ -183,11 +166,6 @@ export class QuorumStage extends SimCluster<QuorumMessage, QuorumRequest, Quorum
 
   // ---------------------------------------------------------------- the checkers' view
 
-  /** Every copy of every plain-bucket key on the nodes that are up. */
-  replicaStates(): DkvReplicaState[] {
-    return replicaStatesOf(this.nodeIds, (id) => this.node(id));
-  }
-
   /** Durability, convergence and unique dots over the history and the copies now (src/check/dkv). */
   checks(): ReplicaCheckResult {
     return checkReplicas({ ops: this.ops, replicas: this.replicaStates(), homesOf: (k) => this.homesOf(k) });
@@ -205,7 +183,7 @@ export class QuorumStage extends SimCluster<QuorumMessage, QuorumRequest, Quorum
   }
 
   /** No hint waits and every key's home replicas hold the same digest (absent and tombstone-only alike), as QuorumCluster.converged; a home replica that is down has not converged. */
-  converged(): boolean {
+  override converged(): boolean {
     if (this.hintCount() > 0) return false;
     const keys = new Set<string>();
     for (const id of this.nodeIds) for (const k of this.node(id)?.keys() ?? []) keys.add(k);

@@ -1,7 +1,7 @@
 // The leaderless store in the simulator: N nodes running the real core, clients that read and
 // write a few keys through any node (read, then write with the read's context, as Dynamo's
 // clients do; sometimes blind), the history the dkv checkers read, and the replicas' final states.
-import type { NodeId } from '../../core/index.js';
+import type { NodeId, ProtocolCore, ProtocolSpec } from '../../core/index.js';
 import type { DkvOp, DkvReplicaState } from '../../check/dkv/index.js';
 import { assertInvariant } from '../../core/assert.js';
 import { SimCluster } from '../../sim/cluster.js';
@@ -24,7 +24,13 @@ export interface QuorumClusterOptions {
   /** One-way latency between clients and nodes (default 1 ms). */
   readonly clientLatencyMs?: number;
   readonly trace?: false | { readonly keepLines?: boolean; readonly sink?: (line: string) => void };
+  /** A host that watches or wraps the cores (the scenarios' stage, the visualizer) wraps the spec here... */
+  readonly wrapSpec?: (spec: QuorumSpec) => ProtocolSpec<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp>;
+  /** ...and finds the node inside a wrapped core again. */
+  readonly unwrapCore?: (core: ProtocolCore<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp> | undefined) => QuorumNode | undefined;
 }
+
+type QuorumSpec = ProtocolSpec<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp, QuorumNode>;
 
 export interface QuorumLoad {
   readonly clients: number;
@@ -59,19 +65,21 @@ export class QuorumCluster extends SimCluster<QuorumMessage, QuorumRequest, Quor
   /** Requests sent whose answer (or timeout) has not come yet. */
   inFlight = 0;
   private readonly rng: RandomStream;
+  private readonly unwrapCore: NonNullable<QuorumClusterOptions['unwrapCore']>;
 
   constructor(options: QuorumClusterOptions) {
     const config = { ...SIM_QUORUM_CONFIG, ...options.config };
-    const sim: QuorumSimulation = new Simulation({ seed: options.seed, protocol: quorumSpec(config), nodes: options.nodes, fsyncMs: 1, ...(options.link === undefined ? {} : { link: options.link }), ...(options.clientLatencyMs === undefined ? {} : { clientLatencyMs: options.clientLatencyMs }), trace: options.trace ?? {} });
+    const spec = quorumSpec(config);
+    const sim: QuorumSimulation = new Simulation({ seed: options.seed, protocol: options.wrapSpec === undefined ? spec : options.wrapSpec(spec), nodes: options.nodes, fsyncMs: 1, ...(options.link === undefined ? {} : { link: options.link }), ...(options.clientLatencyMs === undefined ? {} : { clientLatencyMs: options.clientLatencyMs }), trace: options.trace ?? {} });
     super(sim);
     this.config = resolveQuorumConfig(config, options.nodes);
     this.rng = sim.random.stream('workload');
+    this.unwrapCore = options.unwrapCore ?? ((core) => (core instanceof QuorumNode ? core : undefined));
   }
 
   /** The node's core while it is up. */
   node(id: NodeId): QuorumNode | undefined {
-    const core = this.sim.core(id);
-    return core instanceof QuorumNode ? core : undefined;
+    return this.unwrapCore(this.sim.core(id));
   }
 
   /** The home replicas of a store key, as every node computes them. */
