@@ -5,7 +5,7 @@
 // default configuration; scripts/consistency-table.ts --only NAME --seeds 1 --from SEED any other).
 // Usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--only NAMES] [--json] [--help]
 import { CONSISTENCY_MODELS, measureConsistency, tableConfigs, type ConsistencyRow } from '../src/quorum/sim/consistency.js';
-import { fail, parseIntFlag } from './lib/run-args.js';
+import { fail, parseIntFlag, scriptArgs } from './lib/run-args.js';
 
 const USAGE = `usage: node --import tsx scripts/consistency-table.ts [--seeds N] [--from S] [--only NAMES] [--json] [--help]
   --seeds N       seeds per configuration (default 100; the issue's table uses 1000)
@@ -15,19 +15,10 @@ const USAGE = `usage: node --import tsx scripts/consistency-table.ts [--seeds N]
 configurations: ${tableConfigs().map((c) => c.name).join('; ')}
 `;
 
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-for (let i = 0; i < args.length; i++) {
-  const a = args[i] as string;
-  if (a === '--seeds' || a === '--from' || a === '--only') i++;
-  else if (a !== '--json') fail(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-}
-const value = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
-const seeds = args.includes('--seeds') ? parseIntFlag('--seeds', value('--seeds'), 1, 100_000) : 100;
-const from = args.includes('--from') ? parseIntFlag('--from', value('--from'), 1, 2 ** 31) : 1;
+const args = scriptArgs(USAGE, ['--seeds', '--from', '--only'], ['--json']);
+const value = (flag: string): string | undefined => args.value(flag);
+const seeds = args.has('--seeds') ? parseIntFlag('--seeds', value('--seeds'), 1, 100_000) : 100;
+const from = args.has('--from') ? parseIntFlag('--from', value('--from'), 1, 2 ** 31) : 1;
 const onlyText = value('--only');
 const wanted = onlyText === undefined ? undefined : onlyText.split(';').map((x) => x.trim());
 const configs = tableConfigs().filter((c) => wanted === undefined || wanted.includes(c.name));
@@ -40,7 +31,7 @@ for (const config of configs) {
   }));
   process.stderr.write(`${config.name}: done (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
 }
-if (args.includes('--json')) {
+if (args.has('--json')) {
   process.stdout.write(`${JSON.stringify({ seeds, from, rows }, null, 2)}\n`);
 } else {
   const lines = [`| configuration | ${CONSISTENCY_MODELS.join(' | ')} | stale reads |`, `| --- | ${CONSISTENCY_MODELS.map(() => '---').join(' | ')} | --- |`];

@@ -4,7 +4,7 @@
 // judge the replicas of the final ring. A failing seed replays exactly with --from SEED --seeds 1.
 // Usage: node --import tsx scripts/quorum-ring-chaos.ts [--seeds N] [--from S] [--keys K] [--json] [--help]
 import { runQuorumChaos } from '../src/quorum/sim/chaos.js';
-import { fail, parseIntFlag } from './lib/run-args.js';
+import { parseIntFlag, scriptArgs } from './lib/run-args.js';
 
 const USAGE = `usage: node --import tsx scripts/quorum-ring-chaos.ts [--seeds N] [--from S] [--keys K] [--json] [--help]
   --seeds N   seeds to run (default 200)
@@ -13,20 +13,11 @@ const USAGE = `usage: node --import tsx scripts/quorum-ring-chaos.ts [--seeds N]
   --json      one JSON object with the totals and the failing seeds
 `;
 
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-for (let i = 0; i < args.length; i++) {
-  const a = args[i] as string;
-  if (a === '--seeds' || a === '--from' || a === '--keys') i++;
-  else if (a !== '--json') fail(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-}
-const value = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
-const seeds = args.includes('--seeds') ? parseIntFlag('--seeds', value('--seeds'), 1, 1_000_000) : 200;
-const from = args.includes('--from') ? parseIntFlag('--from', value('--from'), 1, 2 ** 31) : 1;
-const keys = args.includes('--keys') ? parseIntFlag('--keys', value('--keys'), 1, 10_000) : 64;
+const args = scriptArgs(USAGE, ['--seeds', '--from', '--keys'], ['--json']);
+const value = (flag: string): string | undefined => args.value(flag);
+const seeds = args.has('--seeds') ? parseIntFlag('--seeds', value('--seeds'), 1, 1_000_000) : 200;
+const from = args.has('--from') ? parseIntFlag('--from', value('--from'), 1, 2 ** 31) : 1;
+const keys = args.has('--keys') ? parseIntFlag('--keys', value('--keys'), 1, 10_000) : 64;
 
 const failures: { seed: number; violations: string[] }[] = [];
 let acked = 0;
@@ -38,7 +29,7 @@ for (let seed = from; seed < from + seeds; seed++) {
   if ((seed - from + 1) % 50 === 0) process.stderr.write(`  ${seed - from + 1}/${seeds} seeds, ${failures.length} failing\n`);
 }
 const elapsedS = Math.round((Date.now() - started) / 1000);
-if (args.includes('--json')) {
+if (args.has('--json')) {
   process.stdout.write(`${JSON.stringify({ seeds, from, keys, acknowledgedOps: acked, failing: failures, elapsedS })}\n`);
 } else {
   process.stdout.write(`${seeds} seeds from ${from} (${keys} keys): ${failures.length} failing, ${acked} acknowledged operations, ${elapsedS} s\n`);

@@ -54,3 +54,23 @@ export async function runCheck<R>(signal: AbortSignal, run: () => Promise<R>, ok
     }
   }
 }
+
+/**
+ * A script's arguments: prints `usage` and exits 0 on --help, exits 2 on an unknown argument;
+ * `valued` flags take the next argument, `switches` take none. Returns the value of a flag (or
+ * undefined when absent) and whether a switch was given.
+ */
+export function scriptArgs(usage: string, valued: readonly string[], switches: readonly string[]): { value(flag: string): string | undefined; has(flag: string): boolean } {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (valued.includes(a)) i++;
+    else if (!switches.includes(a)) fail(`unknown argument ${JSON.stringify(a)}\n${usage}`);
+  }
+  return { value: (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined), has: (flag) => args.includes(flag) };
+}
+

@@ -35,13 +35,7 @@ export class PartitionRing implements HashRing {
    */
   static of(members: readonly NodeId[], options: PartitionRingOptions): PartitionRing {
     const targetN = options.targetN ?? 3;
-    checkOptions(options.partitionCount, targetN);
-    if (members.length === 0) failRing('RING_EMPTY', 'a ring needs at least one member');
-    const seen: NodeId[] = [];
-    for (const id of members) {
-      checkNewMember(seen, id);
-      seen.push(id);
-    }
+    const seen = checkedMembers(members, options.partitionCount, targetN);
     if (seen.length > options.partitionCount) failRing('RING_INVALID_OPTION', `a ring of ${options.partitionCount} partitions holds at most ${options.partitionCount} nodes`);
     return new PartitionRing(seen, targetN, Array.from({ length: options.partitionCount }, (_, i) => seen[i % seen.length] as NodeId));
   }
@@ -52,13 +46,7 @@ export class PartitionRing implements HashRing {
    */
   static fromOwners(members: readonly NodeId[], ownerIndexes: readonly number[], options: PartitionRingOptions): PartitionRing {
     const targetN = options.targetN ?? 3;
-    checkOptions(options.partitionCount, targetN);
-    if (members.length === 0) failRing('RING_EMPTY', 'a ring needs at least one member');
-    const seen: NodeId[] = [];
-    for (const id of members) {
-      checkNewMember(seen, id);
-      seen.push(id);
-    }
+    const seen = checkedMembers(members, options.partitionCount, targetN);
     if (!Array.isArray(ownerIndexes) || ownerIndexes.length !== options.partitionCount) failRing('RING_DECODE_FAILED', `an assignment names an owner for each of the ${options.partitionCount} partitions`);
     const owners = ownerIndexes.map((i) => {
       if (!Number.isInteger(i) || i < 0 || i >= seen.length) failRing('RING_DECODE_FAILED', `an owner is a member's index from 0 to ${seen.length - 1}, got ${describeValue(i)}`);
@@ -189,6 +177,18 @@ export class PartitionRing implements HashRing {
     }
     return true;
   }
+}
+
+/** The options and the member list checked: ids valid and distinct, at least one. */
+function checkedMembers(members: readonly NodeId[], partitionCount: number, targetN: number): NodeId[] {
+  checkOptions(partitionCount, targetN);
+  if (members.length === 0) failRing('RING_EMPTY', 'a ring needs at least one member');
+  const seen: NodeId[] = [];
+  for (const id of members) {
+    checkNewMember(seen, id);
+    seen.push(id);
+  }
+  return seen;
 }
 
 function checkOptions(partitionCount: number, targetN: number): void {
