@@ -11,12 +11,19 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { gunzipSync } from 'node:zlib';
 import * as Y from 'yjs';
-import { RgaDocument } from '../src/crdt/rga.js';
+import { decodeState, encodeState } from '../src/crdt/codec.js';
+import { G_COUNTER, type GCounterState } from '../src/crdt/counters.js';
+import { OR_SET, type OrSetState } from '../src/crdt/or-set.js';
+import { RGA, RgaDocument, type RgaState } from '../src/crdt/rga.js';
+import { G_SET, LWW_ELEMENT_SET, type GSetState, type LwwElementSetState } from '../src/crdt/sets.js';
+import { MAX_REPLICAS, type CrdtType } from '../src/crdt/types.js';
 import { decodeRga, encodeRga } from '../src/crdt/rga-codec.js';
 
-export const USAGE = `usage: npm run bench -- crdt [--trace FILE] [--json] [--help]
+export const USAGE = `usage: npm run bench -- crdt [--trace FILE] [--sizes LIST] [--json] [--help]
   --trace FILE  the B4 trace: automerge-paper.json.gz from github.com/josephg/editing-traces
-                (sequential_traces/); default $SYNOD_B4_TRACE, else data/automerge-paper.json.gz
+                (sequential_traces/); default $SYNOD_B4_TRACE, else data/automerge-paper.json.gz;
+                without it only the per-type part runs
+  --sizes LIST  element counts of the per-type part (default 1000,10000,100000,1000000)
   --json        print the results as one JSON document
 goals (issue 19): within 2x of yjs's time and 1.5x of its document size
 `;
@@ -113,13 +120,101 @@ function yjsVersion(): string {
   }
 }
 
+interface TypeRow {
+  readonly type: string;
+  readonly elements: number;
+  readonly joinMs: number;
+  readonly encodeMs: number;
+  readonly decodeMs: number;
+  readonly bytes: number;
+}
+
+/**
+ * Two states of `n` elements each that share a fifth of them (built directly in canonical form:
+ * building a million elements through immutable mutators would measure the copying, not the
+ * type), as two replicas hold after a partition.
+ */
+function statesOf(type: string, n: number): [unknown, unknown] {
+  const ids = (from: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+  const [a, b] = [ids(0), ids(Math.floor(n * 0.8))];
+  const name = (i: number): string => `element-${String(i).padStart(7, '0')}`;
+  switch (type) {
+    case 'g-counter':
+      return [a, b].map((xs) => xs.map((i) => [`replica-${String(i).padStart(7, '0')}`, i + 1] as const)) as unknown as [GCounterState, GCounterState];
+    case 'g-set':
+      return [a, b].map((xs) => xs.map(name)) as unknown as [GSetState, GSetState];
+    case 'lww-element-set':
+      return [a, b].map((xs) => xs.map((i) => ({ element: name(i), added: { stamp: { physicalMs: 1_700_000_000_000 + i, logical: 0 }, replica: 'r' }, removed: null }))) as unknown as [LwwElementSetState, LwwElementSetState];
+    case 'or-set':
+      return [a, b].map((xs, side) => ({ entries: xs.map((i) => [name(i), [[side === 0 ? 'a' : 'b', i + 1]]]), context: { vv: [[side === 0 ? 'a' : 'b', xs.length + (side === 0 ? 0 : Math.floor(n * 0.8))]], cloud: [] } })) as unknown as [OrSetState, OrSetState];
+    default: {
+      // typed in chunks (one insertText takes at most MAX_TEXT_LENGTH characters)
+      const type = (doc: RgaDocument, count: number, ch: string): void => {
+        for (let done = 0; done < count; done += 10_000) doc.insertText(doc.length, ch.repeat(Math.min(10_000, count - done)));
+      };
+      const docA = new RgaDocument('a');
+      type(docA, n, 'x');
+      const docB = new RgaDocument('b', docA.state().slice(0, Math.floor(n * 0.2)));
+      type(docB, Math.ceil(n * 0.8), 'y');
+      return [docA.state(), docB.state()] as [RgaState, RgaState];
+    }
+  }
+}
+
+const TYPES: readonly (readonly [string, CrdtType<unknown, unknown>])[] = [
+  ['g-counter', G_COUNTER as CrdtType<unknown, unknown>],
+  ['g-set', G_SET as CrdtType<unknown, unknown>],
+  ['lww-element-set', LWW_ELEMENT_SET as CrdtType<unknown, unknown>],
+  ['or-set', OR_SET as unknown as CrdtType<unknown, unknown>],
+  ['rga', RGA as CrdtType<unknown, unknown>],
+];
+
+function measureTypes(sizes: readonly number[]): TypeRow[] {
+  const rows: TypeRow[] = [];
+  for (const n of sizes) {
+    for (const [name, type] of TYPES) {
+      // a counter's replicas are bounded (MAX_REPLICAS): the join of two holds 1.8 N
+      if (name === 'g-counter' && n * 1.8 > MAX_REPLICAS) continue;
+      const [a, b] = statesOf(name, n);
+      const checkedA = type.decode(a);
+      const checkedB = type.decode(b);
+      let started = performance.now();
+      const joined = type.join(checkedA, checkedB);
+      const joinMs = performance.now() - started;
+      started = performance.now();
+      const bytes = encodeState(type, joined);
+      const encodeMs = performance.now() - started;
+      started = performance.now();
+      decodeState(type, bytes);
+      const decodeMs = performance.now() - started;
+      rows.push({ type: name, elements: n, joinMs, encodeMs, decodeMs, bytes: bytes.length });
+    }
+  }
+  return rows;
+}
+
 export async function run(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) return void process.stdout.write(USAGE);
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--trace') i++;
+    if (args[i] === '--trace' || args[i] === '--sizes') i++;
     else if (args[i] !== '--json') throw new Error(`unknown argument ${JSON.stringify(args[i])}\n${USAGE}`);
   }
+  const sizesText = args.includes('--sizes') ? (args[args.indexOf('--sizes') + 1] ?? '') : '1000,10000,100000,1000000';
+  const sizes = sizesText.split(',').map(Number);
+  if (!sizes.every((n) => Number.isSafeInteger(n) && n >= 10 && n <= 1_000_000)) throw new Error(`--sizes takes element counts from 10 to 1000000, comma-separated; got ${JSON.stringify(sizesText)}`);
+  process.stderr.write(`per type: join, encode and decode at ${sizes.join(', ')} elements\n`);
+  const typeRows = measureTypes(sizes);
+  const typeLines = [
+    'per type: two replicas of N elements sharing a fifth of them — join them, encode the join (MessagePack), decode it (with every check)',
+    '| type | N | join | encode | decode | bytes | bytes per element |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...typeRows.map((r) => `| ${r.type} | ${r.elements.toLocaleString('en-US')} | ${r.joinMs.toFixed(1)} ms | ${r.encodeMs.toFixed(1)} ms | ${r.decodeMs.toFixed(1)} ms | ${r.bytes.toLocaleString('en-US')} | ${(r.bytes / (r.elements * 1.8)).toFixed(1)} |`),
+  ];
   const path = args.includes('--trace') ? (args[args.indexOf('--trace') + 1] ?? '') : (process.env['SYNOD_B4_TRACE'] ?? 'data/automerge-paper.json.gz');
+  if (!args.includes('--trace') && !existsSync(path)) {
+    if (args.includes('--json')) return void process.stdout.write(`${JSON.stringify({ types: typeRows })}\n`);
+    return void process.stdout.write(`${[...typeLines, `(B4 skipped: no trace at ${path}; see --help)`].join('\n')}\n`);
+  }
   const trace = loadTrace(path);
   process.stderr.write(`B4: ${trace.edits.length} edits, final text ${trace.endContent.length} characters\n`);
   // yjs first, then ours, then both again: the second round is reported (warm)
@@ -128,7 +223,7 @@ export async function run(args: string[]): Promise<void> {
   runRga(trace);
   const rows = [runYjs(trace, true), runYjs(trace, false), runRga(trace)];
   await Promise.resolve();
-  if (args.includes('--json')) return void process.stdout.write(`${JSON.stringify({ edits: trace.edits.length, rows })}\n`);
+  if (args.includes('--json')) return void process.stdout.write(`${JSON.stringify({ types: typeRows, b4: { edits: trace.edits.length, rows } })}\n`);
   const [yjsListening, yjsBare, rga] = rows as [Row, Row, Row];
   const yjs = { ...yjsListening, applyMs: Math.min(yjsListening.applyMs, yjsBare.applyMs) };
   const kb = (n: number): string => `${(n / 1024).toFixed(0)} KiB`;
@@ -139,5 +234,5 @@ export async function run(args: string[]): Promise<void> {
     ...rows.map((r) => `| ${r.system} | ${r.applyMs.toFixed(0)} ms | ${r.updateBytes === 0 ? '-' : kb(r.updateBytes)} | ${kb(r.documentBytes)} | ${r.loadMs.toFixed(0)} ms | ${(r.heapBytes / 2 ** 20).toFixed(1)} MiB |`),
     `ratios (RGA / yjs; time against yjs's faster row): time ${(rga.applyMs / yjs.applyMs).toFixed(2)}x (goal <= 2), document ${(rga.documentBytes / yjs.documentBytes).toFixed(2)}x (goal <= 1.5), updates ${(rga.updateBytes / yjs.updateBytes).toFixed(2)}x, load ${(rga.loadMs / yjs.loadMs).toFixed(2)}x, heap ${(rga.heapBytes / yjs.heapBytes).toFixed(2)}x`,
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${[...typeLines, '', ...lines].join('\n')}\n`);
 }
