@@ -150,3 +150,15 @@ describe('codec: contexts and peer states from outside', () => {
     }
   });
 });
+
+describe('counter buckets on src/crdt', () => {
+  it('increments through the PN-counter of src/crdt and refuses a total past 2^53 with a typed error', () => {
+    const a = incrementCounter(incrementCounter(EMPTY_COUNTER, 'n1', 5), 'n1', -2);
+    const b = incrementCounter(EMPTY_COUNTER, 'n2', 10);
+    const merged = mergeStates(a, b);
+    expect(readView(merged).count).toBe(13);
+    expect(mergeStates(merged, a)).toEqual(merged);
+    const huge = incrementCounter(EMPTY_COUNTER, 'n1', 2 ** 52);
+    expect(() => incrementCounter(huge, 'n1', 2 ** 52)).toThrow(expect.objectContaining({ code: 'QUORUM_BAD_REQUEST' }));
+  });
+});

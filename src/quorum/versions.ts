@@ -6,6 +6,8 @@
 // Every state is kept canonical (sorted), so equal states serialize to equal strings.
 import { assertInvariant } from '../core/assert.js';
 import { failQuorum } from './errors.js';
+import { isCrdtError } from '../crdt/errors.js';
+import { PN_COUNTER, pnCounterDecrement, pnCounterIncrement } from '../crdt/counters.js';
 
 /** One actor's counter: an actor is a node id; its counters grow for the node's whole life. */
 export type VvEntry = readonly [actor: string, counter: number];
@@ -38,7 +40,7 @@ export interface LwwState {
   readonly value: string | null;
 }
 
-/** A PN-counter: per actor, the total of its increments and of its decrements. */
+/** A PN-counter (src/crdt's PN_COUNTER state, tagged): per actor, the total of its increments and of its decrements. */
 export interface CounterState {
   readonly kind: 'counter';
   readonly increments: VersionVector;
@@ -113,10 +115,9 @@ export function mergeStates(a: KeyState, b: KeyState): KeyState {
       return mergeDvv(a, b as DvvState);
     case 'lww':
       return lwwWins(a, b as LwwState) ? a : (b as LwwState);
-    case 'counter': {
-      const o = b as CounterState;
-      return { kind: 'counter', increments: joinVv(a.increments, o.increments), decrements: joinVv(a.decrements, o.decrements) };
-    }
+    case 'counter':
+      // the PN-counter of src/crdt: per actor the totals of its increments and decrements, joined by maximum
+      return { kind: 'counter', ...crdtCall(() => PN_COUNTER.join(a, b as CounterState)) };
     case 'orset':
       return mergeOrSet(a, b as OrSetState);
   }
@@ -169,8 +170,18 @@ export function writeDvv(local: DvvState, context: VersionVector, dot: Dot, valu
 
 export function incrementCounter(local: CounterState, actor: string, delta: number): CounterState {
   assertInvariant(Number.isSafeInteger(delta) && delta !== 0, () => `counter delta ${delta}`);
-  const add = (vv: VersionVector, by: number): VersionVector => joinVv(vv, [[actor, counterIn(vv, actor) + by]]);
-  return delta > 0 ? { ...local, increments: add(local.increments, delta) } : { ...local, decrements: add(local.decrements, -delta) };
+  const change = crdtCall(() => (delta > 0 ? pnCounterIncrement(local, actor, delta) : pnCounterDecrement(local, actor, -delta)));
+  return { kind: 'counter', ...crdtCall(() => PN_COUNTER.join(local, change)) };
+}
+
+/** A src/crdt call whose refusal (a bound passed, a bad argument) is the store's typed error, not a crash. */
+function crdtCall<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (isCrdtError(err)) failQuorum(err.code === 'CRDT_BAD_STATE' ? 'QUORUM_BAD_MESSAGE' : 'QUORUM_BAD_REQUEST', err.message);
+    throw err;
+  }
 }
 
 export function orSetAdd(local: OrSetState, element: string, dot: Dot): OrSetState {
