@@ -1,19 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { G_COUNTER, PN_COUNTER, countOf, gCounterIncrement, pnCounterDecrement, pnCounterIncrement, type GCounterState, type PnCounterState } from './counters.js';
-import { isCrdtError, type CrdtErrorCode } from './errors.js';
-import { checkCrdtLaws } from './test/laws.js';
+import { checkCrdtLaws, expectCrdtError } from './test/laws.js';
 import { MAX_REPLICAS, MAX_TEXT_LENGTH } from './types.js';
-
-function expectCrdtError(code: CrdtErrorCode, run: () => unknown): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isCrdtError(caught) ? caught.code : caught).toBe(code);
-}
 
 const amount = fc.integer({ min: 1, max: 5 });
 

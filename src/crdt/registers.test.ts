@@ -1,20 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HybridLogicalClock, type HlcTimestamp } from '../clock/hlc.js';
-import { isCrdtError, type CrdtErrorCode } from './errors.js';
 import { LWW_REGISTER, lwwAssign, type LwwRegisterState } from './registers.js';
-import { checkCrdtLaws } from './test/laws.js';
+import { checkCrdtLaws, expectCrdtError } from './test/laws.js';
 import { MAX_TEXT_LENGTH } from './types.js';
-
-function expectCrdtError(code: CrdtErrorCode, run: () => unknown): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isCrdtError(caught) ? caught.code : caught).toBe(code);
-}
 
 const at = (physicalMs: number, logical = 0): HlcTimestamp => ({ physicalMs, logical });
 const joinAll = (...states: LwwRegisterState[]): LwwRegisterState => states.reduce((s, d) => LWW_REGISTER.join(s, d), LWW_REGISTER.empty());

@@ -1,20 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { HlcTimestamp } from '../clock/hlc.js';
-import { isCrdtError, type CrdtErrorCode } from './errors.js';
 import { G_SET, LWW_ELEMENT_SET, TWO_P_SET, gSetAdd, lwwSetAdd, lwwSetRemove, twoPSetAdd, twoPSetRemove, type GSetState, type LwwElementSetState, type TwoPSetState } from './sets.js';
-import { checkCrdtLaws } from './test/laws.js';
+import { checkCrdtLaws, expectCrdtError } from './test/laws.js';
 import { MAX_ELEMENTS, MAX_TEXT_LENGTH } from './types.js';
-
-function expectCrdtError(code: CrdtErrorCode, run: () => unknown): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (err) {
-    caught = err;
-  }
-  expect(isCrdtError(caught) ? caught.code : caught).toBe(code);
-}
 
 const sorted = (set: ReadonlySet<string>): string[] => [...set].sort();
 const element = fc.constantFrom('a', 'b', 'c', 'd', '');

@@ -4,6 +4,7 @@
 // in place (delta path = full-state path); the canonical text survives decode(JSON) unchanged.
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { isCrdtError, type CrdtErrorCode } from '../errors.js';
 import type { CrdtType } from '../types.js';
 
 /** One mutation at one replica: given that replica's state, the delta it produces. */
@@ -71,4 +72,15 @@ function shuffle<T>(items: T[], seed: number): T[] {
     [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
   return items;
+}
+
+/** Expects `run` to throw a CrdtError with `code` (anything else fails with what was thrown). */
+export function expectCrdtError(code: CrdtErrorCode, run: () => unknown): void {
+  let caught: unknown;
+  try {
+    run();
+  } catch (err) {
+    caught = err;
+  }
+  expect(isCrdtError(caught) ? caught.code : caught).toBe(code);
 }
