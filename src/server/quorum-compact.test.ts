@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { QuorumPersistOp } from '../quorum/index.js';
-import { compactQuorumOps } from './quorum-service.js';
+import { compactQuorumOps, decodeQuorumOp } from './quorum-service.js';
 
 /** What replaying a log leaves: the state per key, live hints, the dot floor a node would recover, the last ring epoch. */
 function replay(ops: readonly QuorumPersistOp[]): unknown {
@@ -62,5 +62,21 @@ describe('the quorum op log checkpoint', () => {
   it('folds a log of distinct keys with no dot floor (a replica that never coordinated) without growing it', () => {
     const ops: QuorumPersistOp[] = Array.from({ length: 1000 }, (_, i) => ({ op: 'state', key: `b/k${i}`, state: { kind: 'dvv', vv: [['1', i + 1]], siblings: [{ dot: { actor: '1', counter: i + 1 }, value: 'v' }] } }));
     expect(compactQuorumOps(ops)).toHaveLength(1000);
+  });
+});
+
+describe('the quorum op log: ring records read back from disk', () => {
+  it('decodes a ring record and refuses a damaged one with the problem named', () => {
+    const good = { op: 'ring', record: { epoch: 3, members: ['1', '2', '3'], owners: [0, 1, 2, 0], next: { members: ['1', '2', '3', '4'], owners: [0, 1, 2, 3] }, addresses: { '4': { peer: '127.0.0.1:7104', client: 'https://127.0.0.1:7004' } } } };
+    expect(decodeQuorumOp(good)).toEqual({ op: good });
+    const bad: unknown[] = [
+      { op: 'ring' },
+      { op: 'ring', record: null },
+      { op: 'ring', record: { epoch: -1, members: ['1'], owners: [0] } },
+      { op: 'ring', record: { epoch: 1, members: ['1', '1'], owners: [0, 0] } },
+      { op: 'ring', record: { epoch: 1, members: ['1'], owners: [0, 5] } },
+      { op: 'ring', record: { epoch: 1, members: ['1'], owners: [0], addresses: { '9': { peer: 'p', client: 'c' } } } },
+    ];
+    for (const value of bad) expect(decodeQuorumOp(value), JSON.stringify(value)).toHaveProperty('problem');
   });
 });
