@@ -62,6 +62,11 @@ export class DeltaReplicator<S> {
     return this.current;
   }
 
+  /** How many deltas this replica has made or learned: it grows exactly when the state grows. */
+  deltaCount(): number {
+    return this.nextNumber;
+  }
+
   stats(): ReplicatorStats {
     return { deltasSent: this.deltasSent, fullStatesSent: this.fullStatesSent, buffered: this.deltas.length };
   }

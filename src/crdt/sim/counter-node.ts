@@ -69,10 +69,10 @@ export class CounterNode implements ProtocolCore<CounterMessage, CounterRequest,
       if (!isCrdtError(err)) throw err;
       return fx.annotate('lastBadMessage', `${from}: ${err.message}`);
     }
-    const before = PN_COUNTER.canonical(this.replicator.state());
+    const before = this.replicator.deltaCount();
     const replies = this.replicator.receive(from, message);
     // an acknowledgement says the payload is durable here: persist what grew the state first (the send waits for it)
-    if (message.type === 'delta' && PN_COUNTER.canonical(this.replicator.state()) !== before) {
+    if (message.type === 'delta' && this.replicator.deltaCount() !== before) {
       fx.persist({ op: 'delta', delta: message.payload });
       fx.annotate('value', this.value());
     }
