@@ -22,6 +22,7 @@ export {
   type MutexState,
   type RegisterCall,
 } from './models/index.js';
+export { checkDocConvergence, type DocChangeRecord, type DocCheckOptions, type DocProblem, type DocProblemKind, type DocReplica } from './crdt-doc.js';
 export { checkSessions, type SessionGuarantee, type SessionResult, type SessionViolation } from './session.js';
 export { JepsenLogReader, parseJepsenLog, type JepsenReadOptions } from './formats/jepsen.js';
 export { DEFAULT_MAX_LINE_CHARS, LineSplitter } from './formats/lines.js';

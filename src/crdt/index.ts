@@ -25,6 +25,7 @@ export { DW_FLAG, dwFlagDisable, dwFlagEnable, EW_FLAG, ewFlagDisable, ewFlagEna
 export { OR_MAP_OF_EW_FLAGS, OR_MAP_OF_MV_REGISTERS, OR_MAP_OF_OR_SETS, orMapClear, orMapKeys, orMapRemove, orMapType, orMapUpdate, type OrMapState, type OrMapType } from './or-map.js';
 export { RGA, rgaDeleteAt, RgaDocument, rgaInsertAt, rgaInsertTextAt, rgaText, type RgaElement, type RgaState } from './rga.js';
 export { decodeRga, encodeRga } from './rga-codec.js';
+export { CRDT_DOC, DOC_KINDS, docChangeProblem, docEntry, docGrows, docMutate, docRead, MAX_DOC_ENTRIES, MAX_DOC_NAME_LENGTH, type CrdtDocState, type DocChange, type DocEntry, type DocEntryView, type DocKind, type DocValue } from './doc.js';
 export { decodeState, encodeState, MAX_ENCODED_BYTES } from './codec.js';
 export { DeltaReplicator, type Outgoing, type ReplicatorMessage, type ReplicatorOptions, type ReplicatorStats } from './replicator.js';
 export { COUNTER_CHAOS, CounterCluster, crdtCounterSimProtocol, runCounterChaos } from './sim/chaos.js';

@@ -26,5 +26,17 @@ export { ProbeOrder } from './probe-order.js';
 export { MemberTable, type GossipEvent, type MemberRecord } from './members.js';
 export { Membership, type MembershipStats, type UpdateSource } from './membership.js';
 export { gossipSpec, SwimNode, type SwimStats } from './swim.js';
+export {
+  GossipCrdtNode,
+  gossipCrdtSpec,
+  type CrdtGossipMessage,
+  type CrdtGossipOptions,
+  type CrdtGossipStats,
+  type GossipNodeMessage,
+  type GossipNodePersistOp,
+  type GossipNodeRequest,
+  type GossipNodeResponse,
+} from './crdt-node.js';
 export { GOSSIP_SIM_CONFIG, GossipCluster, membershipBoundMs, type GossipClusterOptions, type MembershipProblem, type MembershipProblemKind } from './sim/cluster.js';
 export { GOSSIP_CHAOS, gossipSimProtocol, runGossipChaos, startMembershipChurn } from './sim/chaos.js';
+export { docBoundMs, DocWorkload, GOSSIP_CRDT_CHAOS, gossipCrdtSimProtocol, liveReplicas, runGossipCrdtChaos } from './sim/crdt-chaos.js';

@@ -8,7 +8,7 @@ import type { LinkConfig } from '../../sim/network.js';
 import { Simulation } from '../../sim/simulation.js';
 import { LOCAL_GOSSIP_CONFIG, resolveGossipConfig, type GossipConfig } from '../config.js';
 import { suspicionBoundsMs } from '../lifeguard.js';
-import type { GossipMessage, GossipPersistOp, GossipRequest, GossipResponse } from '../messages.js';
+import { GossipCrdtNode, gossipCrdtSpec, type CrdtGossipOptions, type GossipNodeMessage, type GossipNodePersistOp, type GossipNodeRequest, type GossipNodeResponse } from '../crdt-node.js';
 import { gossipSpec, SwimNode } from '../swim.js';
 
 /**
@@ -49,6 +49,8 @@ export interface GossipClusterOptions {
   readonly config?: Partial<GossipConfig>;
   readonly link?: Partial<LinkConfig>;
   readonly trace?: false | { readonly sink?: (line: string) => void; readonly keepLines?: boolean };
+  /** Members also keep a CRDT document on gossip (GossipCrdtNode) with these options. */
+  readonly crdt?: CrdtGossipOptions;
 }
 
 export type MembershipProblemKind = 'undetected-failure' | 'false-dead' | 'divergent-view';
@@ -58,9 +60,9 @@ export interface MembershipProblem {
   readonly message: string;
 }
 
-type Response = GossipResponse | undefined;
+type Response = GossipNodeResponse | undefined;
 
-export class GossipCluster extends SimCluster<GossipMessage, GossipRequest, GossipResponse, GossipPersistOp> {
+export class GossipCluster extends SimCluster<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp> {
   readonly config: GossipConfig;
   /** Members crashed for good: healEverything does not restart them (and crashes them again if a restart did). */
   readonly crashedForGood = new Set<NodeId>();
@@ -70,14 +72,21 @@ export class GossipCluster extends SimCluster<GossipMessage, GossipRequest, Goss
   constructor(o: GossipClusterOptions) {
     const config = resolveGossipConfig(o.config ?? {}, GOSSIP_SIM_CONFIG);
     const trace = o.trace ?? {};
-    const sim = new Simulation({ seed: o.seed, protocol: gossipSpec(config), nodes: o.nodes, fsyncMs: 1, ...(o.link === undefined ? {} : { link: o.link }), trace });
+    const protocol = o.crdt === undefined ? gossipSpec(config) : gossipCrdtSpec(config, undefined, o.crdt);
+    const sim = new Simulation<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp>({ seed: o.seed, protocol, nodes: o.nodes, fsyncMs: 1, ...(o.link === undefined ? {} : { link: o.link }), trace });
     super(sim);
     this.config = config;
   }
 
   node(id: NodeId): SwimNode | undefined {
     const core = this.sim.core(id);
-    return core instanceof SwimNode ? core : undefined;
+    return core instanceof SwimNode ? core : core instanceof GossipCrdtNode ? core.swim : undefined;
+  }
+
+  /** The member's CRDT document holder, when the cluster keeps documents and the member is up. */
+  crdtNode(id: NodeId): GossipCrdtNode | undefined {
+    const core = this.sim.core(id);
+    return core instanceof GossipCrdtNode ? core : undefined;
   }
 
   /** Starts a new member that knows only `seeds`. */
@@ -96,7 +105,7 @@ export class GossipCluster extends SimCluster<GossipMessage, GossipRequest, Goss
     this.sim.request(id, { op: 'leave' }, { timeoutMs: 1_000 }, callback);
   }
 
-  request(id: NodeId, request: GossipRequest, callback: (response: Response) => void, timeoutMs = 1_000): void {
+  request(id: NodeId, request: GossipNodeRequest, callback: (response: Response) => void, timeoutMs = 1_000): void {
     this.sim.request(id, request, { timeoutMs }, callback);
   }
 
