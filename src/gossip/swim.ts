@@ -78,7 +78,7 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
     this.nextGossipMs = now + config.gossipIntervalMs;
     this.nextPushPullMs = now + config.pushPullIntervalMs + Math.floor(env.random() * config.pushPullIntervalMs);
     this.nextReconnectMs = now + config.reconnectIntervalMs + Math.floor(env.random() * config.reconnectIntervalMs);
-    this.nextRejoinMs = now + config.tcpTimeoutMs;
+    this.nextRejoinMs = now + this.rejoinIntervalMs();
     this.nextReapMs = now + config.probeIntervalMs;
   }
 
@@ -268,9 +268,18 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
     }
     // alone (every seed unreachable when this node started, or every member held dead): ask the seeds again
     if (now >= this.nextRejoinMs) {
-      this.nextRejoinMs = now + this.config.tcpTimeoutMs;
+      this.nextRejoinMs = now + this.rejoinIntervalMs();
       if (this.idsWhere(isLive).length === 0) for (const seed of this.seeds) fx.send(seed, { type: 'sync', join: true, members: table.snapshot() });
     }
+  }
+
+  /**
+   * How often a member alone asks its seeds again: every probe interval, but no more often than
+   * tcpTimeoutMs / 10 — a member started a moment before its seed (their processes launched
+   * together) joins within a second instead of waiting a whole TCP timeout.
+   */
+  private rejoinIntervalMs(): number {
+    return Math.max(this.config.probeIntervalMs, Math.ceil(this.config.tcpTimeoutMs / 10));
   }
 
   private onSync(from: NodeId, fx: Fx): void {
