@@ -2,7 +2,7 @@
 // (members crashed for good, joining, leaving) and the membership checker: once faults heal,
 // within a bound derived from the configuration, every live member holds every other live member
 // alive at its own incarnation, and every member gone for good as dead or left.
-import type { NodeId } from '../../core/index.js';
+import type { NodeId, ProtocolCore, ProtocolSpec } from '../../core/index.js';
 import { SimCluster } from '../../sim/cluster.js';
 import type { LinkConfig } from '../../sim/network.js';
 import { Simulation } from '../../sim/simulation.js';
@@ -51,7 +51,14 @@ export interface GossipClusterOptions {
   readonly trace?: false | { readonly sink?: (line: string) => void; readonly keepLines?: boolean };
   /** Members also keep a CRDT document on gossip (GossipCrdtNode) with these options. */
   readonly crdt?: CrdtGossipOptions;
+  /** A host that watches or wraps the cores (the scenarios' stage, the visualizer) wraps the spec here... */
+  readonly wrapSpec?: (spec: GossipNodeSpec) => GossipNodeSpec;
+  /** ...and finds the member's core inside a wrapped one again. */
+  readonly unwrapCore?: (core: ProtocolCore<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp> | undefined) => ProtocolCore<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp> | undefined;
 }
+
+/** The spec of a member (a SwimNode, or a GossipCrdtNode when the cluster keeps documents). */
+export type GossipNodeSpec = ProtocolSpec<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp>;
 
 export type MembershipProblemKind = 'undetected-failure' | 'false-dead' | 'divergent-view';
 
@@ -68,24 +75,27 @@ export class GossipCluster extends SimCluster<GossipNodeMessage, GossipNodeReque
   readonly crashedForGood = new Set<NodeId>();
   /** Members that left gracefully. */
   readonly departed = new Set<NodeId>();
+  private readonly unwrapCore: NonNullable<GossipClusterOptions['unwrapCore']>;
 
   constructor(o: GossipClusterOptions) {
     const config = resolveGossipConfig(o.config ?? {}, GOSSIP_SIM_CONFIG);
     const trace = o.trace ?? {};
-    const protocol = o.crdt === undefined ? gossipSpec(config) : gossipCrdtSpec(config, undefined, o.crdt);
+    const spec: GossipNodeSpec = o.crdt === undefined ? gossipSpec(config) : gossipCrdtSpec(config, undefined, o.crdt);
+    const protocol = o.wrapSpec === undefined ? spec : o.wrapSpec(spec);
     const sim = new Simulation<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp>({ seed: o.seed, protocol, nodes: o.nodes, fsyncMs: 1, ...(o.link === undefined ? {} : { link: o.link }), trace });
     super(sim);
     this.config = config;
+    this.unwrapCore = o.unwrapCore ?? ((core) => core);
   }
 
   node(id: NodeId): SwimNode | undefined {
-    const core = this.sim.core(id);
+    const core = this.unwrapCore(this.sim.core(id));
     return core instanceof SwimNode ? core : core instanceof GossipCrdtNode ? core.swim : undefined;
   }
 
   /** The member's CRDT document holder, when the cluster keeps documents and the member is up. */
   crdtNode(id: NodeId): GossipCrdtNode | undefined {
-    const core = this.sim.core(id);
+    const core = this.unwrapCore(this.sim.core(id));
     return core instanceof GossipCrdtNode ? core : undefined;
   }
 

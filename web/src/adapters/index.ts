@@ -1,6 +1,7 @@
 // The protocols the visualizer knows; the first is the default. And the services live mode
 // knows, by the name GET /api/cluster gives (any other gets the generic live adapter).
 import { echoAdapter } from './echo.js';
+import { gossipAdapter } from './gossip.js';
 import type { LiveAdapter } from './live.js';
 import { clockLiveAdapter } from './live-clock.js';
 import { genericLiveAdapter } from './live-generic.js';
@@ -11,7 +12,7 @@ import { quorumAdapter } from './quorum.js';
 import { raftAdapter } from './raft.js';
 import type { ProtocolAdapter } from './types.js';
 
-export const ADAPTERS: readonly ProtocolAdapter[] = [raftAdapter, echoAdapter, ...LOCK_ADAPTERS, quorumAdapter];
+export const ADAPTERS: readonly ProtocolAdapter[] = [raftAdapter, echoAdapter, ...LOCK_ADAPTERS, quorumAdapter, gossipAdapter];
 
 export const DEFAULT_ADAPTER = ADAPTERS[0] as ProtocolAdapter;
 

@@ -69,6 +69,8 @@ export interface NodeView {
   readonly log?: LogView;
   /** False when the node is not a voting or learning member of the configuration (removed, or not yet added); absent: always a member. */
   readonly member?: boolean;
+  /** One of the adapter's marks (NodeStyle.marks), drawn as a coloured ring around the node; absent or null: none. */
+  readonly mark?: string | null;
 }
 
 /** What the ring needs to know about a protocol: its colours and what its timer arc means. */
@@ -77,6 +79,8 @@ export interface NodeStyle {
   readonly messageTypes: readonly MessageTypeDef[];
   /** The name of the timer drawn as the arc around a node ("election timer"); absent: no timer. */
   readonly timerLabel?: string;
+  /** What the ring around a node means (NodeView.mark), for the drawing and the legend; absent: no marks. */
+  readonly marks?: readonly RoleDef[];
 }
 
 // ---------------------------------------------------------------- adapter panels
@@ -289,6 +293,12 @@ export interface ProtocolRun {
   nodeIds(): readonly NodeId[];
   /** The current leader, if the protocol has one (used to resolve "leader" in actions). */
   leader(): NodeId | undefined;
+  /**
+   * The node selected on the page (right-click, the Node panel), or null: called before the run is
+   * described, for views drawn from one node's perspective (a gossip member's view of the group).
+   * Only what is drawn may depend on it, never the simulation.
+   */
+  select?(node: NodeId | null): void;
   /** Starts a driven scenario (one of the adapter's scenarios with `driven`). */
   startScenario?(id: string): void;
   /** The caption of the driven scenario now (null when none). */
@@ -300,7 +310,8 @@ export interface ProtocolAdapter extends NodeStyle {
   readonly title: string;
   /** One sentence about what is shown. */
   readonly blurb: string;
-  readonly nodes: { readonly min: number; readonly max: number; readonly initial: number };
+  /** Cluster sizes offered: every size from min to max, or only `sizes` when given. */
+  readonly nodes: { readonly min: number; readonly max: number; readonly initial: number; readonly sizes?: readonly number[] };
   /** Initial speed: virtual milliseconds per real second. */
   readonly initialSpeed: number;
   /** Scrubber range for a fresh run before anything happened (ms). */

@@ -298,7 +298,8 @@ export function decodeRun(fragment: string, defaults: { protocol: string; nodes:
   }
   const protocol = fields.get('p') ?? defaults.protocol;
   if (!/^[a-z0-9-]+$/.test(protocol)) throw new RunFormatError(`bad protocol "${protocol}"`);
-  const nodes = fields.has('n') ? num(fields.get('n'), 'n', 1, 64) : defaults.nodes;
+  // the page clamps it to the protocol's sizes; a gossip group goes up to a few hundred
+  const nodes = fields.has('n') ? num(fields.get('n'), 'n', 1, 1024) : defaults.nodes;
   const seed = fields.has('s') ? num(fields.get('s'), 's', 0, Number.MAX_SAFE_INTEGER) : defaults.seed;
   if (!Number.isInteger(nodes) || !Number.isSafeInteger(seed)) throw new RunFormatError('n and s must be integers');
   const timeMs = fields.has('t') ? num(fields.get('t'), 't', 0, Number.MAX_SAFE_INTEGER) : null;

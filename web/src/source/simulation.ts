@@ -32,6 +32,8 @@ export class SimulationSource implements ClusterSource, TimeControl {
   private checkedSession: unknown = null;
   private lastCheckAt = -Infinity;
   private readonly scenario: Scenario | undefined;
+  /** The node selected on the page (ProtocolRun.select). */
+  private selected: string | null = null;
 
   constructor(
     readonly adapter: ProtocolAdapter,
@@ -137,11 +139,19 @@ export class SimulationSource implements ClusterSource, TimeControl {
     return this.timeline.run;
   }
 
+  /** The node selected on the page: adapters that draw one node's perspective follow it. */
+  select(id: string | null): void {
+    if (id === this.selected) return;
+    this.selected = id;
+    this.changed();
+  }
+
   view(logWindow: number): ClusterView {
     const session = this.timeline.session;
     const run = session.run;
     const sim = session.sim;
     const now = sim.nowMs;
+    run.select?.(this.selected);
     const ids = run.nodeIds();
     const nodes: NodeDisplay[] = ids.map((id) => withFaults(run.describeNode(id, logWindow), session.nodeFaults(id), session.isPaused(id)));
     const cuts: [string, string][] = [];
@@ -273,7 +283,7 @@ function stateHash(now: number, nodes: readonly NodeDisplay[], cuts: readonly (r
   const parts: string[] = [String(now)];
   for (const n of nodes) {
     const log = n.log?.cells.map((c) => `${c.index}:${c.term}`).join(',') ?? '';
-    parts.push(`${n.id}|${n.up ? 'up' : 'down'}|${n.role}|${n.term ?? ''}|${n.vote ?? ''}|${n.leader ?? ''}|${n.log?.commit ?? ''}|${n.log?.lastIndex ?? ''}|${log}|${n.details.join(';')}`);
+    parts.push(`${n.id}|${n.up ? 'up' : 'down'}|${n.role}|${n.term ?? ''}|${n.vote ?? ''}|${n.leader ?? ''}|${n.log?.commit ?? ''}|${n.log?.lastIndex ?? ''}|${log}|${n.details.join(';')}${n.mark == null ? '' : `|${n.mark}`}`);
   }
   parts.push(cuts.map(([a, b]) => `${a}>${b}`).join(','));
   // what the adapter's panels show is drawn state too

@@ -14,6 +14,7 @@ import { LOG_WINDOW, LogPanel } from './logs.js';
 import { MonitorPanel } from './monitors.js';
 import { AdapterPanels } from './panel-views.js';
 import { ClientPanel, legendPanel, NetworkPanel, NodePanel, type PanelActions } from './panels.js';
+import { CrowdRing } from './crowd.js';
 import { ClusterRing } from './ring.js';
 import { TimeBar } from './timebar.js';
 
@@ -21,6 +22,8 @@ import { TimeBar } from './timebar.js';
 const SLOW_PANEL_MS = 150;
 /** How long the scrubber must rest before a preview is replaced by the replayed state. */
 const SCRUB_SETTLE_MS = 250;
+/** Clusters larger than this are drawn as a crowd of dots (ui/crowd.ts) instead of the ring. */
+const RING_MAX_NODES = 12;
 
 export interface AppOptions {
   /** Live mode is available too: the header shows these mode tabs in place of the full title. */
@@ -29,7 +32,7 @@ export interface AppOptions {
 
 /** What is built for each run (a new run rebuilds them). */
 interface RunParts {
-  readonly ring: ClusterRing;
+  readonly ring: ClusterRing | CrowdRing;
   /** Absent when the protocol's nodes have no log. */
   readonly logs: LogPanel | undefined;
   readonly extra: AdapterPanels;
@@ -284,6 +287,7 @@ export class App {
 
   private selectNode(id: string | null): void {
     this.parts.ring.select(id);
+    this.source.select(id);
     this.parts.node.select(id);
     this.dirty = true;
     this.schedule();
@@ -302,14 +306,15 @@ export class App {
       showBanner: (m) => this.showBanner(m),
       hideBanner: () => this.hideBanner(),
     };
-    const ring = new ClusterRing(adapter, {
-      nodeClick: (id) => {
+    const handlers = {
+      nodeClick: (id: string) => {
         this.selectNode(id);
         this.dispatch(this.isUp(id) ? { kind: 'crash', node: id } : { kind: 'restart', node: id });
       },
-      nodeContext: (id) => this.selectNode(id),
-      messageClick: (id) => this.dispatch({ kind: 'drop', msg: id }),
-    });
+      nodeContext: (id: string) => this.selectNode(id),
+      messageClick: (id: number) => this.dispatch({ kind: 'drop', msg: id }),
+    };
+    const ring = this.source.run.nodes > RING_MAX_NODES ? new CrowdRing(adapter, handlers) : new ClusterRing(adapter, handlers);
     const monitors = new MonitorPanel((ms) => {
       this.source.pause();
       this.source.seek(ms);

@@ -27,7 +27,10 @@ export class Header {
     clear(this.el);
     const protocol = select('protocol', ADAPTERS.map((a) => [a.id, a.title]), adapter.id);
     const sizes: [string, string][] = [];
-    for (let n = adapter.nodes.min; n <= adapter.nodes.max; n++) sizes.push([String(n), `${n} nodes`]);
+    if (adapter.nodes.sizes !== undefined) for (const n of adapter.nodes.sizes) sizes.push([String(n), `${n} nodes`]);
+    else for (let n = adapter.nodes.min; n <= adapter.nodes.max; n++) sizes.push([String(n), `${n} nodes`]);
+    // a run of a size not offered (a scenario's, or from a link) is shown as it is
+    if (!sizes.some(([v]) => v === String(run.nodes))) sizes.push([String(run.nodes), `${run.nodes} nodes`]);
     const nodes = select('nodes', sizes, String(run.nodes));
     const seed = h('input', { type: 'number', min: 0, step: 1, value: run.seed, 'data-testid': 'seed', class: 'seed', title: 'seed: the same seed and actions give the same run' });
     const scenarios = select('scenario', [['', '— free play —'], ...adapter.scenarios.map((sc) => [sc.id, sc.title] as const)], run.scenario ?? '');

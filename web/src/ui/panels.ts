@@ -239,6 +239,7 @@ export function legendPanel(adapter: ProtocolAdapter): HTMLElement {
   const msgs = adapter.messageTypes.map((m) => h('li', {}, h('span', { class: m.response ? 'msg-swatch response' : 'msg-swatch', style: m.response ? `border-color:${m.color}` : `background:${m.color};border-color:${m.color}` }), `${m.type}: ${m.label}`));
   msgs.push(h('li', {}, h('span', { class: 'cross-swatch' }, '✕'), 'dropped message'));
   const marks = [
+    ...(adapter.marks ?? []).map((m) => h('li', {}, h('span', { class: 'mark-swatch', style: `border-color:${m.color}` }), m.label)),
     h('li', {}, h('span', { class: 'line-swatch cut' }), 'cut link'),
     h('li', {}, h('span', { class: 'line-swatch lossy' }), 'lossy or slow link'),
     adapter.timerLabel === undefined ? null : h('li', {}, h('span', { class: 'arc-swatch' }), `${adapter.timerLabel} (time left)`),

@@ -16,6 +16,7 @@ interface NodeEls {
   readonly g: SVGGElement;
   readonly track: SVGCircleElement;
   readonly timer: SVGCircleElement;
+  readonly mark: SVGCircleElement;
   readonly body: SVGCircleElement;
   readonly label: SVGTextElement;
   readonly sub: SVGTextElement;
@@ -53,6 +54,7 @@ export class ClusterRing {
   private selected: string | null = null;
   private readonly colors: Map<string, { color: string; response: boolean }>;
   private readonly roleColors: Map<string, string>;
+  private readonly markColors: Map<string, string>;
 
   constructor(
     private readonly style: NodeStyle,
@@ -62,6 +64,7 @@ export class ClusterRing {
     this.svg.append(this.linkLayer, this.msgLayer, this.nodeLayer);
     this.colors = new Map(style.messageTypes.map((m) => [m.type, { color: m.color, response: m.response }]));
     this.roleColors = new Map(style.roles.map((r) => [r.id, r.color]));
+    this.markColors = new Map((style.marks ?? []).map((m) => [m.id, m.color]));
   }
 
   select(id: string | null): void {
@@ -141,6 +144,7 @@ export class ClusterRing {
     const title = s('title');
     const track = s('circle', { r: r + 7, class: 'timer-track' });
     const timer = s('circle', { r: r + 7, class: 'timer', transform: 'rotate(-90)' });
+    const mark = s('circle', { r: r + 4, class: 'node-mark', visibility: 'hidden' });
     const body = s('circle', { r, class: 'body' });
     const label = s('text', { class: 'node-id', y: -4 }, id);
     const sub = s('text', { class: 'node-sub', y: 16 });
@@ -150,7 +154,7 @@ export class ClusterRing {
     const badge = s('g', { class: 'node-badge', transform: `translate(${(r * 0.8).toFixed(1)},${(-r * 0.8).toFixed(1)})` }, s('circle', { r: 11 }), s('rect', { x: -5, y: -6, width: 3.5, height: 12 }), s('rect', { x: 1.5, y: -6, width: 3.5, height: 12 }));
     const c = r * 0.55;
     const cross = s('path', { class: 'node-cross', d: `M${-c},${-c}L${c},${c}M${c},${-c}L${-c},${c}` });
-    g.append(title, track, timer, body, cross, label, sub, below1, below2, star, badge);
+    g.append(title, track, timer, mark, body, cross, label, sub, below1, below2, star, badge);
     g.addEventListener('click', (e) => this.handlers.nodeClick(id, e));
     g.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') {
@@ -163,7 +167,7 @@ export class ClusterRing {
       this.handlers.nodeContext(id);
     });
     this.nodeLayer.append(g);
-    const els = { g, track, timer, body, label, sub, below1, below2, star, badge, cross, title };
+    const els = { g, track, timer, mark, body, label, sub, below1, below2, star, badge, cross, title };
     this.nodes.set(id, els);
     if (this.selected === id) g.classList.add('selected');
     return els;
@@ -204,6 +208,10 @@ export class ClusterRing {
     attr(els.star, 'visibility', n.up && n.id === leader ? 'visible' : 'hidden');
     attr(els.badge, 'visibility', n.up && n.paused ? 'visible' : 'hidden');
     attr(els.cross, 'visibility', n.up ? 'hidden' : 'visible');
+    const mark = n.mark == null ? undefined : this.markColors.get(n.mark);
+    attr(els.g, 'data-mark', n.mark ?? '');
+    attr(els.mark, 'stroke', mark ?? 'none');
+    attr(els.mark, 'visibility', mark === undefined ? 'hidden' : 'visible');
     this.renderTimer(els, n);
     text(els.title, this.tooltip(n, role, member).join('\n'));
   }
