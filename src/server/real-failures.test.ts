@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { reservePortBlock } from './test/port-block.js';
 import { http, leaderAmong, startTestCluster, statusOf, synodCommand, trackChild, waitUntil } from './test/harness.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
@@ -117,7 +118,8 @@ describe('real processes: failures an operator sees', () => {
 describe('real processes: a supervisor that dies takes its nodes with it', () => {
   it('after kill -9 of `synod cluster up`, every node process exits', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'synod-orphans-'));
-    const basePort = 30_500 + (process.pid % 10) * 20;
+    const ports = await reservePortBlock();
+    const basePort = ports.base;
     const supervisor = trackChild(spawn(process.execPath, [...synodCommand, 'cluster', 'up', '--nodes', '3', '--data-dir', dataDir, '--base-port', String(basePort)], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       let out = '';
@@ -138,6 +140,7 @@ describe('real processes: a supervisor that dies takes its nodes with it', () =>
       await waitUntil('the orphaned nodes to stop', async () => pids.every((pid) => !alive(pid)), 30_000);
     } finally {
       supervisor.kill('SIGKILL');
+      ports.release();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -8,15 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalCluster, type ClusterHandle } from '../supervisor/index.js';
+import { reservePortBlock } from './test/port-block.js';
 import { http, leaderAmong, startTestCluster, synodCommand, trackChild, trustCa } from './test/harness.js';
 
 type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
 let cluster: TestCluster | undefined;
 let restored: ClusterHandle | undefined;
+/** Gives back the ports a restored cluster runs on. */
+let releaseRestoredPorts: (() => void) | undefined;
 const dirs: string[] = [];
 afterEach(async () => {
   await restored?.stop();
   restored = undefined;
+  releaseRestoredPorts?.();
+  releaseRestoredPorts = undefined;
   await cluster?.cleanup();
   cluster = undefined;
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -56,7 +61,9 @@ describe('real processes: operator procedures', () => {
     dirs.push(fresh);
     cpSync(join(cluster.dataDir, 'cluster.json'), join(fresh, 'cluster.json'));
     cpSync(join(cluster.dataDir, 'tls'), join(fresh, 'tls'), { recursive: true });
-    await cluster.cleanup();
+    // the restored cluster comes back on the same ports: keep them claimed
+    releaseRestoredPorts = cluster.releasePorts;
+    await cluster.cleanup({ keepPorts: true });
     cluster = undefined;
     const refused = await synod(['snapshot', 'restore', damaged, '--data-dir', join(fresh, '1'), '--id', '1', '--config', join(fresh, 'cluster.json')]);
     expect(refused.code).toBe(2);
@@ -113,8 +120,9 @@ describe('real processes: logs', () => {
   it('node logs rotate at their size limit, keeping a bounded number of old files', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'synod-logs-'));
     dirs.push(dataDir);
-    const basePort = 31_600 + (process.pid % 10) * 20;
-    restored = await startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'debug', logRotateSize: '16K', command: synodCommand });
+    const ports = await reservePortBlock();
+    releaseRestoredPorts = ports.release;
+    restored = await startLocalCluster({ nodes: 3, dataDir, basePort: ports.base, logLevel: 'debug', logRotateSize: '16K', command: synodCommand });
     if (restored.clientTls.ca !== undefined) trustCa(restored.clientTls.ca);
     const leader = await leaderAmong(restored.endpoints);
     const url = restored.endpoints[leader] as string;

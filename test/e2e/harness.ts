@@ -4,12 +4,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { serveDashboard, startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { reservePortBlock } from '../../src/server/test/port-block.js';
 import { buildInto } from './vite-build.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -130,25 +131,12 @@ export async function goTo(page: Page, ms: number): Promise<void> {
   await page.waitForFunction((t) => document.querySelector('[data-testid=status]')?.getAttribute('data-time') === String(t), ms);
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createNetServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
 /**
- * A base port whose control, client (P+1..P+3) and peer (P+101..P+103) ports are free, ending in
- * `ending` (each test file its own: the server tests' clusters use bases that end in 00).
+ * A base port whose control, client (P+1..) and peer (P+101..) ports are free and claimed by no
+ * other test process; held until this test process exits.
  */
-export async function freeBasePort(ending: number): Promise<number> {
-  for (let k = 0; k < 60; k++) {
-    const base = 24_000 + ending + 100 * ((process.pid + k) % 60);
-    const ports = [base, base + 1, base + 2, base + 3, base + 101, base + 102, base + 103];
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error(`no free base port ending in ${ending}`);
+export async function freeBasePort(): Promise<number> {
+  return (await reservePortBlock()).base;
 }
 
 /** `synod` run from source, as the live tests start their clusters. */
@@ -165,10 +153,10 @@ export interface LiveCluster {
  * What each live-mode test starts: a build of the app of its own (other browser tests build at
  * the same time), a local cluster of real processes serving it, and Chromium.
  */
-export async function startLiveCluster(prefix: string, portEnding: number, service?: string): Promise<LiveCluster> {
+export async function startLiveCluster(prefix: string, service?: string): Promise<LiveCluster> {
   const webDir = mkdtempSync(join(tmpdir(), `synod-web-${prefix}-`));
   const dataDir = mkdtempSync(join(tmpdir(), `synod-${prefix}-`));
-  const [basePort] = await Promise.all([freeBasePort(portEnding), buildApp(webDir)]);
+  const [basePort] = await Promise.all([freeBasePort(), buildApp(webDir)]);
   const [cluster, browser] = await Promise.all([startLocalCluster({ ...(service === undefined ? {} : { service }), nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD_FROM_SOURCE, webDir }), launch()]);
   return { cluster, browser, dataDir, webDir };
 }

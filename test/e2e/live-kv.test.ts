@@ -122,7 +122,7 @@ describe.skipIf(!hasChromium)('live Watch and Leases in Chromium', () => {
   let webDir = '';
 
   beforeAll(async () => {
-    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live-kv', 30));
+    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live-kv'));
   }, 90_000);
 
   afterAll(() => stopLiveCluster({ browser, cluster, dataDir, webDir }), 30_000);

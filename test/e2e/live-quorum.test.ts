@@ -79,7 +79,7 @@ describe.skipIf(!hasChromium)('live quorum view on real processes', () => {
   let webDir = '';
 
   beforeAll(async () => {
-    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live-quorum', 60, 'quorum'));
+    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live-quorum', 'quorum'));
     // the start waits for a majority: wait for every node to answer
     const nodes = async (): Promise<unknown> => (await control('GET', '/api/nodes')).body;
     await vi.waitFor(async () => expect(((await nodes()) as LiveNodeInfo[]).filter((n) => typeof n.status === 'object' && n.status !== null)).toHaveLength(3), { timeout: 30_000, interval: 250 });

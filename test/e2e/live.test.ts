@@ -97,7 +97,7 @@ describe.skipIf(!hasChromium)('live mode in Chromium', () => {
   let webDir = '';
 
   beforeAll(async () => {
-    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live', 50));
+    ({ cluster, browser, dataDir, webDir } = await startLiveCluster('live'));
   }, 90_000);
 
   afterAll(() => stopLiveCluster({ browser, cluster, dataDir, webDir }), 30_000);

@@ -227,7 +227,7 @@ describe.skipIf(!hasChromium)('live Locks panel in Chromium', () => {
   beforeAll(async () => {
     webDir = mkdtempSync(join(tmpdir(), 'synod-web-locks-'));
     dataDir = mkdtempSync(join(tmpdir(), 'synod-live-locks-'));
-    const [basePort] = await Promise.all([freeBasePort(40), buildApp(webDir)]);
+    const [basePort] = await Promise.all([freeBasePort(), buildApp(webDir)]);
     [cluster, browser] = await Promise.all([startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir }), launch()]);
   }, 90_000);
 

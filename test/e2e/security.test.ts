@@ -32,7 +32,7 @@ describe.skipIf(!hasChromium)('the live cluster against other web pages, with au
   beforeAll(async () => {
     webDir = mkdtempSync(join(tmpdir(), 'synod-web-'));
     dataDir = mkdtempSync(join(tmpdir(), 'synod-sec-'));
-    [basePort] = await Promise.all([freeBasePort(70), buildApp(webDir)]);
+    [basePort] = await Promise.all([freeBasePort(), buildApp(webDir)]);
     // rebind.test resolves to this machine, as a DNS rebinding attack makes it
     [cluster, browser] = await Promise.all([startLocalCluster({ nodes: 3, dataDir, basePort, logLevel: 'warn', command: SYNOD, webDir, faultInjection: true }), launch(['--host-resolver-rules=MAP rebind.test 127.0.0.1'])]);
   }, 90_000);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { QueueGrant, QueueKeyChange } from '../../check/lock-safety.js';
 import { SynodClient } from '../../client/index.js';
+import { reservePortBlock, type PortBlock } from '../../server/test/port-block.js';
 import { RandomSource, type RandomStream } from '../../sim/rng.js';
 import { startLocalCluster, type ClusterHandle } from '../../supervisor/index.js';
 import { isLockError } from '../errors.js';
@@ -78,11 +79,14 @@ export async function runSynodLockCheck(options: SynodLockRunOptions): Promise<S
   const prefix = `synod-lock/${encodeURIComponent(lockName)}/`;
   const dir = mkdtempSync(join(tmpdir(), 'synod-lock-check-'));
   let cluster: ClusterHandle | undefined;
+  let ports: PortBlock | undefined;
   const opened: { close(): Promise<void> | void }[] = [];
   try {
     log(`starting ${nodes} Synod nodes in ${dir}`);
+    // a test (no base port given) claims a block no other test process uses
+    ports = options.basePort === undefined ? await reservePortBlock() : undefined;
     // history kept whole (no auto-compaction), so that the lock's key history can be read back from revision 1
-    cluster = await startLocalCluster({ nodes, dataDir: join(dir, 'cluster'), basePort: options.basePort ?? 28300, tls: false, logLevel: 'warn', command: [join(repoRoot, 'bin/synod.js')], nodeArgs: ['--auto-compact-retain-revisions', '0'] });
+    cluster = await startLocalCluster({ nodes, dataDir: join(dir, 'cluster'), basePort: options.basePort ?? ports?.base ?? 28300, tls: false, logLevel: 'warn', command: [join(repoRoot, 'bin/synod.js')], nodeArgs: ['--auto-compact-retain-revisions', '0'] });
     const running = cluster;
     const ids = Object.keys(running.endpoints);
     const endpoints = Object.values(running.endpoints);
@@ -164,6 +168,7 @@ export async function runSynodLockCheck(options: SynodLockRunOptions): Promise<S
     for (const o of opened) await Promise.resolve(o.close()).catch(() => undefined);
     if (cluster !== undefined) log('stopping the cluster');
     await cluster?.stop();
+    ports?.release();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -9,16 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startLocalCluster, type ClusterHandle } from '../../supervisor/index.js';
+import { reservePortBlock } from './port-block.js';
 import { HistoryRecorder, type JsonValue, type Outcome } from '../../sim/index.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 // tsx by absolute path: a test may run the command from another working directory
 export const synodCommand = ['--import', pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href, join(repoRoot, 'src/cli/main.ts')];
 
-// Below 32768: Linux hands out ephemeral ports (port 0, outgoing connections) from 32768 up, and a
-// test binding port 0 at the same time could take one of ours. Bases end in 00 (the live e2e test
-// uses bases ending in 50); six clusters of 300 ports each stay under 31,500.
-let nextBasePort = 20_000 + (process.pid % 20) * 500;
 
 /** Processes a test started itself; killed when the test process exits, however it exits. */
 const children = new Set<ChildProcess>();
@@ -33,20 +30,33 @@ export function trackChild<T extends ChildProcess>(child: T): T {
   return child;
 }
 
-export async function startTestCluster(nodes: number, service?: string, serviceOptions?: Record<string, JsonValue>): Promise<ClusterHandle & { cleanup(): Promise<void> }> {
+/** A test's cluster: `cleanup({ keepPorts: true })` stops it but keeps its ports for a cluster restored on them. */
+export interface TestClusterHandle extends ClusterHandle {
+  cleanup(options?: { readonly keepPorts?: boolean }): Promise<void>;
+  releasePorts(): void;
+}
+
+export async function startTestCluster(nodes: number, service?: string, serviceOptions?: Record<string, JsonValue>): Promise<TestClusterHandle> {
   const dataDir = mkdtempSync(join(tmpdir(), 'synod-real-'));
-  const basePort = nextBasePort;
-  nextBasePort += 300;
-  const handle = await startLocalCluster({ ...(service === undefined ? {} : { service }), ...(serviceOptions === undefined ? {} : { serviceOptions }), nodes, dataDir, basePort, faultInjection: true, logLevel: 'warn', command: synodCommand });
+  const ports = await reservePortBlock();
+  let handle: ClusterHandle;
+  try {
+    handle = await startLocalCluster({ ...(service === undefined ? {} : { service }), ...(serviceOptions === undefined ? {} : { serviceOptions }), nodes, dataDir, basePort: ports.base, faultInjection: true, logLevel: 'warn', command: synodCommand });
+  } catch (err) {
+    ports.release();
+    throw err;
+  }
   if (handle.clientTls.ca !== undefined) trustCa(handle.clientTls.ca);
   // a leader is not enough: under load a node may still be starting
   for (const url of Object.values(handle.endpoints)) await waitUntil(`${url} to answer`, async () => (await statusOf(url)) !== undefined, 30_000);
   return {
     ...handle,
-    cleanup: async () => {
+    cleanup: async (options: { readonly keepPorts?: boolean } = {}) => {
       await handle.stop();
+      if (options.keepPorts !== true) ports.release();
       rmSync(dataDir, { recursive: true, force: true });
     },
+    releasePorts: () => ports.release(),
   };
 }
 
