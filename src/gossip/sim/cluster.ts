@@ -8,6 +8,7 @@ import type { LinkConfig } from '../../sim/network.js';
 import { Simulation } from '../../sim/simulation.js';
 import { LOCAL_GOSSIP_CONFIG, resolveGossipConfig, type GossipConfig } from '../config.js';
 import { suspicionBoundsMs } from '../lifeguard.js';
+import { StartingView } from '../members.js';
 import type { GossipMessage, GossipPersistOp, GossipRequest, GossipResponse } from '../messages.js';
 import { gossipSpec, SwimNode } from '../swim.js';
 
@@ -48,6 +49,15 @@ export interface GossipClusterOptions {
   readonly nodes: number;
   readonly config?: Partial<GossipConfig>;
   readonly link?: Partial<LinkConfig>;
+  /**
+   * Every member starts knowing every other alive (a shared StartingView) instead of joining
+   * through its seeds: a cluster of thousands starts settled, in one copy of the member list.
+   */
+  readonly startSettled?: boolean;
+  /** The simulator's network randomness (SimulationOptions.linkRandomness); per link by default. */
+  readonly linkRandomness?: 'per-link' | 'per-sender';
+  /** Counts the bytes of every message sent with this size (e.g. its JSON length) in the simulator's stats; off by default. */
+  readonly messageBytes?: (msg: GossipMessage) => number;
   readonly trace?: false | { readonly sink?: (line: string) => void; readonly keepLines?: boolean };
 }
 
@@ -70,7 +80,9 @@ export class GossipCluster extends SimCluster<GossipMessage, GossipRequest, Goss
   constructor(o: GossipClusterOptions) {
     const config = resolveGossipConfig(o.config ?? {}, GOSSIP_SIM_CONFIG);
     const trace = o.trace ?? {};
-    const sim = new Simulation({ seed: o.seed, protocol: gossipSpec(config), nodes: o.nodes, fsyncMs: 1, ...(o.link === undefined ? {} : { link: o.link }), trace });
+    const ids = Array.from({ length: o.nodes }, (_, i) => String(i + 1));
+    const spec = gossipSpec(config, undefined, o.startSettled === true ? { startingView: new StartingView(ids) } : {});
+    const sim = new Simulation({ seed: o.seed, protocol: spec, nodes: ids, ...(o.messageBytes === undefined ? {} : { messageBytes: o.messageBytes }), ...(o.linkRandomness === undefined ? {} : { linkRandomness: o.linkRandomness }), fsyncMs: 1, ...(o.link === undefined ? {} : { link: o.link }), trace });
     super(sim);
     this.config = config;
   }
