@@ -8,7 +8,7 @@ import { isCrdtError } from '../crdt/errors.js';
 import { OR_SET, orSetHas } from '../crdt/or-set.js';
 import { resolveGossipConfig, type GossipConfig } from './config.js';
 import type { GossipMessage, GossipPersistOp, GossipRequest, GossipResponse, MemberView } from './messages.js';
-import { SwimNode } from './swim.js';
+import { SwimNode, type SwimOptions } from './swim.js';
 
 export type CrdtGossipMessage =
   /** Rumour: the join of a few recent deltas. */
@@ -37,7 +37,7 @@ export type GossipNodePersistOp =
   /** The whole document and the node's own record: every earlier op is redundant. */
   | { readonly op: 'crdt-snapshot'; readonly replica: string; readonly incarnation: number; readonly meta: string; readonly doc: CrdtDocState };
 
-export interface CrdtGossipOptions {
+export interface CrdtGossipOptions extends SwimOptions {
   /** Between two full-document exchanges with a random live member; default the config's pushPullIntervalMs. */
   readonly crdtSyncIntervalMs?: number;
   /** Deltas waiting to be retransmitted at most (the oldest are dropped: the full exchange covers them). */
@@ -72,7 +72,7 @@ export class GossipCrdtNode implements ProtocolCore<GossipNodeMessage, GossipNod
   private current: CrdtDocState;
   private readonly queue: QueuedDelta[] = [];
   private readonly syncIntervalMs: number;
-  private readonly options: Required<Omit<CrdtGossipOptions, 'crdtSyncIntervalMs'>>;
+  private readonly options: Required<Omit<CrdtGossipOptions, 'crdtSyncIntervalMs' | keyof SwimOptions>>;
   private nextGossipMs: number;
   private nextSyncMs: number;
   private lastMs: number;
@@ -101,7 +101,7 @@ export class GossipCrdtNode implements ProtocolCore<GossipNodeMessage, GossipNod
         replica = op.replica;
       }
     }
-    this.swim = new SwimNode(env, config, swimOps);
+    this.swim = new SwimNode(env, config, swimOps, options.startingView === undefined ? {} : { startingView: options.startingView });
     this.current = doc;
     this.replica = replica ?? `${env.id}.${Math.floor(env.random() * 36 ** 6).toString(36)}`;
     this.syncIntervalMs = options.crdtSyncIntervalMs ?? config.pushPullIntervalMs;

@@ -58,6 +58,8 @@ export function suspicionTimeoutMs(minMs: number, maxMs: number, confirmations: 
 /** One member under suspicion: when it started, at which incarnation, and who confirmed it. */
 export class Suspicion {
   private readonly confirmers = new Set<NodeId>();
+  /** startedMs + timeoutMs(), kept (every node looks at it on every tick) and moved on each confirmation. */
+  private deadline: number;
 
   /**
    * @param suspecter the member whose suspicion started ours (itself not a confirmation)
@@ -70,7 +72,9 @@ export class Suspicion {
     private readonly minMs: number,
     private readonly maxMs: number,
     private readonly expected: number,
-  ) {}
+  ) {
+    this.deadline = startedMs + this.timeoutMs();
+  }
 
   get confirmations(): number {
     return this.confirmers.size;
@@ -80,6 +84,7 @@ export class Suspicion {
   confirm(from: NodeId): boolean {
     if (this.confirmers.size >= this.expected || from === this.suspecter || this.confirmers.has(from)) return false;
     this.confirmers.add(from);
+    this.deadline = this.startedMs + this.timeoutMs();
     return true;
   }
 
@@ -88,6 +93,6 @@ export class Suspicion {
   }
 
   deadlineMs(): number {
-    return this.startedMs + this.timeoutMs();
+    return this.deadline;
   }
 }

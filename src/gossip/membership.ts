@@ -7,7 +7,7 @@ import type { NodeId } from '../core/index.js';
 import type { GossipConfig } from './config.js';
 import { DisseminationQueue, retransmitLimit } from './dissemination.js';
 import { Awareness, AWARENESS_DELTA, Suspicion, suspicionBoundsMs } from './lifeguard.js';
-import { MemberTable, recordUpdate, type MemberRecord } from './members.js';
+import { MemberTable, recordUpdate, type MemberRecord, type StartingView } from './members.js';
 import { MAX_INCARNATION, utf8Length, type GossipPersistOp, type MemberUpdate } from './messages.js';
 import { ProbeOrder } from './probe-order.js';
 import { mustRefute, precedence } from './rules.js';
@@ -43,8 +43,10 @@ export class Membership {
     private readonly random: () => number,
     recovered: { readonly incarnation: number; readonly meta: string },
     nowMs: number,
+    /** The member list this node starts with (shared with other nodes), instead of itself alone. */
+    view?: StartingView,
   ) {
-    this.table = new MemberTable(config.maxMembers, config.maxEvents);
+    this.table = new MemberTable(config.maxMembers, config.maxEvents, view);
     this.queue = new DisseminationQueue(config.maxMembers);
     this.order = new ProbeOrder(random);
     this.awareness = new Awareness(config.lifeguard ? config.awarenessMaxMultiplier : 1);
@@ -164,6 +166,7 @@ export class Membership {
 
   /** Declares dead every suspect whose (Lifeguard-shortened) timeout has passed. */
   expireSuspicions(nowMs: number): void {
+    if (this.suspicions.size === 0) return;
     for (const [node, suspicion] of this.suspicions) {
       if (nowMs < suspicion.deadlineMs()) continue;
       this.suspicions.delete(node);
@@ -177,7 +180,7 @@ export class Membership {
   /** Forgets dead and left members older than the retention (they may come back with a higher incarnation). */
   reap(nowMs: number): void {
     const expired: NodeId[] = [];
-    for (const r of this.table.all()) if ((r.state === 'dead' || r.state === 'left') && r.id !== this.id && nowMs - r.changedAtMs > this.config.deadMemberRetentionMs) expired.push(r.id);
+    for (const id of this.table.gone()) if (id !== this.id && nowMs - (this.table.get(id) as MemberRecord).changedAtMs > this.config.deadMemberRetentionMs) expired.push(id);
     for (const id of expired) {
       this.table.forget(id);
       this.forgetAround(id);

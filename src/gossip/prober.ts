@@ -14,7 +14,10 @@ const MAX_RELAYS = 256;
 /** A relay says nack when this share of its probe timeout passed without an ack (memberlist's 80%). */
 const NACK_AT_SHARE = 0.8;
 
-type Send = (to: NodeId, msg: GossipMessage) => void;
+/** Where messages go: the node's effects (an object, so that no closure is made per input). */
+interface Sender {
+  send(to: NodeId, msg: GossipMessage): void;
+}
 
 interface Probe {
   readonly target: NodeId;
@@ -40,7 +43,8 @@ export class Prober {
   probesFailed = 0;
   private probe: Probe | undefined;
   private readonly relays = new Map<number, Relay>();
-  private seq = 0;
+  /** Starts at a random offset each life: an ack to the last life's probe must not match this one's. */
+  private seq: number;
   private nextProbeMs: number;
 
   constructor(
@@ -49,20 +53,23 @@ export class Prober {
     private readonly membership: Membership,
     /** What to piggyback on a message to a member. */
     private readonly piggyback: (to: NodeId) => MemberUpdate[],
-    private readonly pickRandom: (items: NodeId[], count: number) => NodeId[],
+    /** Up to `count` distinct random members other than this node that `keep` accepts. */
+    private readonly sample: (count: number, keep: (r: MemberRecord) => boolean) => NodeId[],
     firstProbeMs: number,
+    firstSeq: number,
   ) {
     this.nextProbeMs = firstProbeMs;
+    this.seq = firstSeq;
   }
 
   /** Starts, escalates and judges probes as their times come. */
-  tick(now: number, send: Send): void {
+  tick(now: number, out: Sender): void {
     const probe = this.probe;
-    if (probe !== undefined && !probe.acked && !probe.indirectSent && now >= probe.startedMs + probe.timeoutMs) this.sendIndirect(probe, send);
+    if (probe !== undefined && !probe.acked && !probe.indirectSent && now >= probe.startedMs + probe.timeoutMs) this.sendIndirect(probe, out);
     if (now < this.nextProbeMs) return;
     if (probe !== undefined) this.finish(probe, now);
     this.probe = undefined;
-    this.start(now, send);
+    this.start(now, out);
     this.nextProbeMs = now + this.membership.awareness.scale(this.config.probeIntervalMs);
   }
 
@@ -72,23 +79,21 @@ export class Prober {
     this.nextProbeMs = now + this.membership.awareness.scale(this.config.probeIntervalMs);
   }
 
-  private start(now: number, send: Send): void {
+  private start(now: number, out: Sender): void {
     const m = this.membership;
-    const target = m.order.next(m.table.ids(), (id) => id !== this.id && isLive(m.table.get(id)));
+    const target = m.order.next(() => m.table.idsIncludingForgotten(), (id) => id !== this.id && isLive(m.table.get(id)));
     if (target === undefined) return;
     this.probes++;
     const seq = ++this.seq;
     this.probe = { target, seq, startedMs: now, timeoutMs: m.awareness.scale(this.config.probeTimeoutMs), acked: false, indirectSent: false, intermediaries: [], nacksFrom: new Set() };
-    send(target, { type: 'ping', seq, target, updates: this.piggyback(target) });
+    out.send(target, { type: 'ping', seq, target, updates: this.piggyback(target) });
   }
 
   /** The direct ping missed its ack: ask `indirectChecks` random alive members to ping the target. */
-  private sendIndirect(probe: Probe, send: Send): void {
+  private sendIndirect(probe: Probe, out: Sender): void {
     probe.indirectSent = true;
-    const candidates: NodeId[] = [];
-    for (const r of this.membership.table.all()) if (r.state === 'alive' && r.id !== this.id && r.id !== probe.target) candidates.push(r.id);
-    probe.intermediaries = this.pickRandom(candidates, this.config.indirectChecks);
-    for (const via of probe.intermediaries) send(via, { type: 'ping-req', seq: probe.seq, target: probe.target, nack: this.config.lifeguard, updates: this.piggyback(via) });
+    probe.intermediaries = this.sample(this.config.indirectChecks, (r) => r.state === 'alive' && r.id !== probe.target);
+    for (const via of probe.intermediaries) out.send(via, { type: 'ping-req', seq: probe.seq, target: probe.target, nack: this.config.lifeguard, updates: this.piggyback(via) });
   }
 
   /** The probe interval is over: an unanswered probe costs health and makes the target suspect. */
@@ -103,27 +108,28 @@ export class Prober {
   }
 
   /** Pings `msg.target` for `origin`, to pass on its ack (or say nack when asked and it stays silent). */
-  relay(origin: NodeId, msg: Extract<GossipMessage, { type: 'ping-req' }>, now: number, send: Send): void {
-    if (msg.target === this.id) return send(origin, { type: 'ack', seq: msg.seq, updates: this.piggyback(origin) });
+  relay(origin: NodeId, msg: Extract<GossipMessage, { type: 'ping-req' }>, now: number, out: Sender): void {
+    if (msg.target === this.id) return out.send(origin, { type: 'ack', seq: msg.seq, updates: this.piggyback(origin) });
     if (this.relays.size >= MAX_RELAYS) this.relays.delete(this.relays.keys().next().value as number);
     const seq = ++this.seq;
     const scale = (ms: number): number => this.membership.awareness.scale(ms);
     const nackAtMs = msg.nack ? now + scale(this.config.probeTimeoutMs) * NACK_AT_SHARE : undefined;
     this.relays.set(seq, { origin, originSeq: msg.seq, target: msg.target, nackAtMs, expiresMs: now + scale(this.config.probeIntervalMs) });
-    send(msg.target, { type: 'ping', seq, target: msg.target, updates: this.piggyback(msg.target) });
+    out.send(msg.target, { type: 'ping', seq, target: msg.target, updates: this.piggyback(msg.target) });
   }
 
-  relayTick(now: number, send: Send): void {
+  relayTick(now: number, out: Sender): void {
+    if (this.relays.size === 0) return;
     for (const [seq, relay] of this.relays) {
       if (relay.nackAtMs !== undefined && now >= relay.nackAtMs) {
         relay.nackAtMs = undefined;
-        send(relay.origin, { type: 'nack', seq: relay.originSeq, updates: this.piggyback(relay.origin) });
+        out.send(relay.origin, { type: 'nack', seq: relay.originSeq, updates: this.piggyback(relay.origin) });
       }
       if (now >= relay.expiresMs) this.relays.delete(seq);
     }
   }
 
-  onAck(from: NodeId, seq: number, send: Send): void {
+  onAck(from: NodeId, seq: number, out: Sender): void {
     const probe = this.probe;
     if (probe !== undefined && probe.seq === seq && (from === probe.target || probe.intermediaries.includes(from))) {
       if (!probe.acked) this.membership.health(AWARENESS_DELTA.successfulProbe);
@@ -133,7 +139,7 @@ export class Prober {
     const relay = this.relays.get(seq);
     if (relay === undefined || relay.target !== from) return;
     this.relays.delete(seq);
-    send(relay.origin, { type: 'ack', seq: relay.originSeq, updates: this.piggyback(relay.origin) });
+    out.send(relay.origin, { type: 'ack', seq: relay.originSeq, updates: this.piggyback(relay.origin) });
   }
 
   onNack(from: NodeId, seq: number): void {

@@ -5,7 +5,7 @@
 import type { CoreEnv, Effects, NodeId, ProtocolCore, ProtocolSpec } from '../core/index.js';
 import { resolveGossipConfig, type GossipConfig } from './config.js';
 import { updateBytes } from './dissemination.js';
-import type { GossipEvent, MemberRecord } from './members.js';
+import type { GossipEvent, MemberRecord, StartingView } from './members.js';
 import { Membership, type MembershipStats, type UpdateSource } from './membership.js';
 import { isLive, Prober } from './prober.js';
 import {
@@ -27,6 +27,16 @@ type Fx = Effects<GossipMessage, GossipPersistOp, GossipResponse>;
 /** Joins waiting for a seed's answer at once. */
 const MAX_PENDING_JOINS = 16;
 
+/** How a node starts, beyond its configuration. */
+export interface SwimOptions {
+  /**
+   * The member list a node on its first life starts with when it is in it (shared by every such
+   * node, which then sends no join): a cluster started as if its joins had settled, for
+   * simulations of thousands of members. A restarted node joins through its seeds as usual.
+   */
+  readonly startingView?: StartingView;
+}
+
 interface PendingJoin {
   readonly requestId: string;
   readonly seeds: ReadonlySet<NodeId>;
@@ -47,12 +57,16 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
   private readonly counters = { stalls: 0, badMessages: 0 };
   private readonly prober: Prober;
   private readonly seeds: NodeId[];
+  /** Started from a shared view of the cluster: there is nobody to join. */
+  private readonly startedFromView: boolean;
   private readonly joins: PendingJoin[] = [];
   /** When each member held dead was last told so (rate limit of one notice per probe interval). */
   private readonly noticedMs = new Map<NodeId, number>();
   private clockMs: number;
   private lastRawMs: number;
   private stalled = false;
+  /** What annotateSummary last said. */
+  private lastSummary: { leaving: boolean; incarnation: number; health: number; alive: number; suspect: number; dead: number; left: number } | undefined;
   private nextGossipMs: number;
   private nextPushPullMs: number;
   private nextReconnectMs: number;
@@ -63,6 +77,7 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
     private readonly env: CoreEnv,
     config: GossipConfig,
     durable: readonly GossipPersistOp[],
+    options: SwimOptions = {},
   ) {
     this.config = config;
     this.lastRawMs = env.now();
@@ -70,11 +85,13 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
     const last = durable.reduce<GossipPersistOp | undefined>((best, op) => (best === undefined || op.incarnation >= best.incarnation ? op : best), undefined);
     // a new life starts above every incarnation the last one may have announced (each was durable before it left)
     const recovered = last === undefined ? { incarnation: 0, meta: '' } : { incarnation: Math.min(MAX_INCARNATION, last.incarnation + 1), meta: last.meta };
-    this.membership = new Membership(env.id, config, () => env.random(), recovered, this.clockMs);
-    this.seeds = [...new Set(env.members.filter((m) => m !== env.id))].slice(0, MAX_SEEDS);
+    const view = options.startingView;
+    this.startedFromView = view !== undefined && durable.length === 0 && view.has(env.id);
+    this.membership = new Membership(env.id, config, () => env.random(), recovered, this.clockMs, this.startedFromView ? view : undefined);
+    this.seeds = firstSeeds(env.members, env.id);
     const now = this.clockMs;
     // staggered, so that members started together do not probe and exchange state in lockstep
-    this.prober = new Prober(env.id, config, this.membership, (to) => this.piggyback(to), (items, count) => this.pickRandom(items, count), now + Math.floor(env.random() * config.probeIntervalMs));
+    this.prober = new Prober(env.id, config, this.membership, (to) => this.piggyback(to), (count, keep) => this.sample(count, keep), now + Math.floor(env.random() * config.probeIntervalMs), Math.floor(env.random() * 2 ** 40));
     this.nextGossipMs = now + config.gossipIntervalMs;
     this.nextPushPullMs = now + config.pushPullIntervalMs + Math.floor(env.random() * config.pushPullIntervalMs);
     this.nextReconnectMs = now + config.reconnectIntervalMs + Math.floor(env.random() * config.reconnectIntervalMs);
@@ -118,19 +135,18 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
 
   start(fx: Fx): void {
     this.membership.startLife((op) => fx.persist(op));
-    for (const seed of this.seeds) fx.send(seed, { type: 'sync', join: true, members: this.membership.table.snapshot() });
+    if (!this.startedFromView) for (const seed of this.seeds) fx.send(seed, { type: 'sync', join: true, members: this.membership.table.snapshot() });
     this.annotateSummary(fx);
   }
 
   handleTick(fx: Fx): void {
     const now = this.clock();
     const eventsBefore = this.membership.table.eventsLogged;
-    const send = (to: NodeId, msg: GossipMessage): void => fx.send(to, msg);
     if (this.stalled) this.recoverFromStall(now);
-    this.prober.relayTick(now, send);
+    this.prober.relayTick(now, fx);
     this.joinTimers(now, fx);
     if (!this.membership.leaving) {
-      this.prober.tick(now, send);
+      this.prober.tick(now, fx);
       this.membership.expireSuspicions(now);
       this.syncTimers(now, fx);
     }
@@ -218,7 +234,9 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
   }
 
   private merge(updates: readonly MemberUpdate[], source: UpdateSource, from: NodeId, now: number, fx: Fx): void {
-    for (const u of updates) this.membership.receive(u, source, from, now, (op) => fx.persist(op));
+    if (updates.length === 0) return;
+    const persist = (op: GossipPersistOp): void => fx.persist(op);
+    for (const u of updates) this.membership.receive(u, source, from, now, persist);
   }
 
   private gossipTimer(now: number, fx: Fx): void {
@@ -230,12 +248,8 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
 
   /** Sends what is queued to gossipNodes random members, the recently dead among them (so that they may refute). */
   private gossipRound(now: number, fx: Fx): void {
-    const targets: NodeId[] = [];
-    for (const r of this.membership.table.all()) {
-      if (r.id === this.id) continue;
-      if (isLive(r) || (r.state === 'dead' && now - r.changedAtMs < this.config.gossipToTheDeadMs)) targets.push(r.id);
-    }
-    for (const to of this.pickRandom(targets, this.config.gossipNodes)) {
+    const targets = this.sample(this.config.gossipNodes, (r) => isLive(r) || (r.state === 'dead' && now - r.changedAtMs < this.config.gossipToTheDeadMs));
+    for (const to of targets) {
       const updates = this.piggyback(to);
       if (updates.length > 0) fx.send(to, { type: 'gossip', updates });
     }
@@ -257,19 +271,19 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
     const table = this.membership.table;
     if (this.config.pushPullIntervalMs > 0 && now >= this.nextPushPullMs) {
       this.nextPushPullMs = now + this.config.pushPullIntervalMs;
-      const [to] = this.pickRandom(this.idsWhere((r) => r.state === 'alive'), 1);
+      const [to] = this.sample(1, (r) => r.state === 'alive');
       if (to !== undefined) fx.send(to, { type: 'sync', join: false, members: table.snapshot() });
     }
     // Serf's reconnect: try a member held dead now and then, or two sides of a healed partition would never meet again
     if (this.config.reconnectIntervalMs > 0 && now >= this.nextReconnectMs) {
       this.nextReconnectMs = now + this.config.reconnectIntervalMs;
-      const [to] = this.pickRandom(this.idsWhere((r) => r.state === 'dead'), 1);
+      const [to] = this.sample(1, (r) => r.state === 'dead');
       if (to !== undefined) fx.send(to, { type: 'sync', join: false, members: table.snapshot() });
     }
     // alone (every seed unreachable when this node started, or every member held dead): ask the seeds again
     if (now >= this.nextRejoinMs) {
       this.nextRejoinMs = now + this.rejoinIntervalMs();
-      if (this.idsWhere(isLive).length === 0) for (const seed of this.seeds) fx.send(seed, { type: 'sync', join: true, members: table.snapshot() });
+      if (table.liveCount() - (isLive(this.member(this.id)) ? 1 : 0) === 0) for (const seed of this.seeds) fx.send(seed, { type: 'sync', join: true, members: table.snapshot() });
     }
   }
 
@@ -345,16 +359,15 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
   // ---------------------------------------------------------------- helpers
 
   private dispatch(from: NodeId, msg: GossipMessage, now: number, fx: Fx): void {
-    const send = (to: NodeId, out: GossipMessage): void => fx.send(to, out);
     switch (msg.type) {
       case 'ping':
         // a ping meant for another name (an old address of someone else) is not answered
         if (msg.target !== this.id) return fx.annotate('lastBadMessage', `${from}: ping for ${msg.target}`);
         return fx.send(from, { type: 'ack', seq: msg.seq, updates: this.piggyback(from) });
       case 'ping-req':
-        return this.prober.relay(from, msg, now, send);
+        return this.prober.relay(from, msg, now, fx);
       case 'ack':
-        return this.prober.onAck(from, msg.seq, send);
+        return this.prober.onAck(from, msg.seq, fx);
       case 'nack':
         return this.prober.onNack(from, msg.seq);
       case 'gossip':
@@ -366,26 +379,19 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
     }
   }
 
-  private idsWhere(keep: (r: MemberRecord) => boolean): NodeId[] {
-    const ids: NodeId[] = [];
-    for (const r of this.membership.table.all()) if (r.id !== this.id && keep(r)) ids.push(r.id);
-    return ids;
-  }
-
-  /** Up to `count` distinct items of `items` (which it reorders), uniformly at random. */
-  private pickRandom(items: NodeId[], count: number): NodeId[] {
-    const n = Math.min(count, items.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + Math.floor(this.env.random() * (items.length - i));
-      [items[i], items[j]] = [items[j] as NodeId, items[i] as NodeId];
-    }
-    return items.slice(0, n);
+  /** Up to `count` distinct members other than this node that `keep` accepts, uniformly at random. */
+  private sample(count: number, keep: (r: MemberRecord) => boolean): NodeId[] {
+    return this.membership.table.sample(count, keep, () => this.env.random(), this.id);
   }
 
   private annotateSummary(fx: Fx): void {
-    const counts = { alive: 0, suspect: 0, dead: 0, left: 0 };
-    for (const r of this.membership.table.all()) counts[r.state]++;
-    fx.annotate('state', this.membership.leaving ? 'left' : 'alive');
+    const counts = this.membership.table.stateCounts();
+    // called on every tick: nothing to say when nothing it says changed
+    const last = this.lastSummary;
+    const leaving = this.membership.leaving;
+    if (last !== undefined && last.leaving === leaving && last.incarnation === this.incarnation && last.health === this.health && last.alive === counts.alive && last.suspect === counts.suspect && last.dead === counts.dead && last.left === counts.left) return;
+    this.lastSummary = { leaving, incarnation: this.incarnation, health: this.health, ...counts };
+    fx.annotate('state', leaving ? 'left' : 'alive');
     fx.annotate('incarnation', this.incarnation);
     fx.annotate('health', this.health);
     fx.annotate('alive', counts.alive);
@@ -401,13 +407,23 @@ export class SwimNode implements ProtocolCore<GossipMessage, GossipRequest, Goss
   }
 }
 
+/** The first MAX_SEEDS distinct members other than `self`. */
+function firstSeeds(members: readonly NodeId[], self: NodeId): NodeId[] {
+  const seeds = new Set<NodeId>();
+  for (const m of members) {
+    if (seeds.size >= MAX_SEEDS) break;
+    if (m !== self) seeds.add(m);
+  }
+  return [...seeds];
+}
+
 /** The SWIM core as a protocol spec; `config` is checked (and filled from the LAN preset) here. */
-export function gossipSpec(config: Partial<GossipConfig> = {}, base?: GossipConfig): ProtocolSpec<GossipMessage, GossipRequest, GossipResponse, GossipPersistOp, SwimNode> {
+export function gossipSpec(config: Partial<GossipConfig> = {}, base?: GossipConfig, options: SwimOptions = {}): ProtocolSpec<GossipMessage, GossipRequest, GossipResponse, GossipPersistOp, SwimNode> {
   const resolved = resolveGossipConfig(config, base);
   return {
     name: 'swim',
     tickIntervalMs: resolved.tickIntervalMs,
-    create: (env, durable) => new SwimNode(env, resolved, durable),
+    create: (env, durable) => new SwimNode(env, resolved, durable, options),
     // each op records the node's whole durable state
     supersedesEarlier: () => true,
   };

@@ -261,6 +261,26 @@ describe('determinism', () => {
     expect(echoRunHash(7)).not.toBe(echoRunHash(8));
   });
 
+  it('per-sender network randomness is deterministic too, and draws other numbers than per-link', () => {
+    const run = (linkRandomness: 'per-link' | 'per-sender'): string => {
+      const sim = new Simulation({ seed: 3, protocol: echoSpec(), nodes: 5, link: { lossRate: 0.2, latency: { kind: 'uniform', minMs: 1, maxMs: 30 } }, linkRandomness });
+      runEchoWorkload(sim, { clients: 3, untilMs: 2000, thinkMs: 10, timeoutMs: 200 });
+      sim.runUntil(2500);
+      return (sim.trace as NonNullable<typeof sim.trace>).sha256();
+    };
+    expect(run('per-sender')).toBe(run('per-sender'));
+    expect(run('per-sender')).not.toBe(run('per-link'));
+  });
+
+  it('counts the bytes sent, in total and per type, when given a message size', () => {
+    const sim = newSim({ messageBytes: (msg) => 10 + msg.seq });
+    sendFrom(sim, '1', '2', 4);
+    sim.runFor(100);
+    expect(sim.stats.total.bytes).toBe(10 + 11 + 12 + 13);
+    expect(sim.stats.byType.get('probe')?.bytes).toBe(46);
+    expect(newSim().stats.total.bytes).toBeUndefined();
+  });
+
   it('named random streams do not shift when other streams are used', () => {
     const a = new RandomSource(99);
     const b = new RandomSource(99);

@@ -25,6 +25,15 @@ export interface SimulationOptions<M extends Message, Req, Res, P> {
   readonly tornWriteRate?: number;
   /** One-way latency between clients and nodes. Default 1 ms. */
   readonly clientLatencyMs?: number;
+  /**
+   * Where the network draws loss, latency and duplication from: one random stream per directed
+   * link (the default: a link's draws do not depend on any other link's traffic), or one per
+   * sending node — for thousands of nodes, where a stream per link used would cost millions of
+   * streams. Both are deterministic; they draw different numbers.
+   */
+  readonly linkRandomness?: 'per-link' | 'per-sender';
+  /** The size of a message in bytes: when given, the stats count the bytes sent (total and per type). */
+  readonly messageBytes?: (msg: M) => number;
   /** Tracing: off, or on (hash always; lines kept or streamed when asked). Default: on, lines not kept. */
   readonly trace?: false | { readonly keepLines?: boolean; readonly sink?: (line: string) => void; readonly messageBodies?: boolean };
 }
@@ -34,6 +43,8 @@ export interface MessageCounters {
   delivered: number;
   dropped: number;
   duplicated: number;
+  /** Bytes sent, when SimulationOptions.messageBytes is given. */
+  bytes?: number;
 }
 
 export interface SimStats {
@@ -152,6 +163,10 @@ export class Simulation<M extends Message, Req, Res, P> {
   private readonly tornWriteRate: number;
   private readonly clientLatencyMs: number;
   private readonly traceBodies: boolean;
+  private readonly messageBytes: ((msg: M) => number) | undefined;
+  private readonly perSenderRandomness: boolean;
+  /** Per-sender random streams (linkRandomness 'per-sender'), indexed by node, created on first use. */
+  private readonly senderRngs: (RandomStream | undefined)[] = [];
   private tracing: boolean;
   private nowMsValue = 0;
   private nextMsgId = 1;
@@ -176,6 +191,8 @@ export class Simulation<M extends Message, Req, Res, P> {
     this.trace = traceOpt === false ? undefined : new TraceRecorder(traceOpt.keepLines ?? false, traceOpt.sink);
     this.traceBodies = traceOpt === false ? false : (traceOpt.messageBodies ?? true);
     this.tracing = this.trace !== undefined;
+    this.messageBytes = options.messageBytes;
+    this.perSenderRandomness = options.linkRandomness === 'per-sender';
     this.stats = {
       total: { sent: 0, delivered: 0, dropped: 0, duplicated: 0 },
       byType: new Map(),
@@ -310,13 +327,14 @@ export class Simulation<M extends Message, Req, Res, P> {
   addNode(id: NodeId, members?: readonly NodeId[]): void {
     if (this.byId.has(id)) throw new RangeError(`node ${id} already exists`);
     this.cuts.resize(this.nodes.length + 1);
-    const node = this.createNode(id, members ?? [...this.nodeIds, id]);
+    const node = this.createNode(id, members === undefined ? [...this.nodeIds, id] : [...members]);
     this.boot(node);
   }
 
+  /** `members` is the node's own (the nodes created together share one array: thousands of nodes would otherwise hold N² ids). */
   private createNode(id: NodeId, members: readonly NodeId[]): SimNode<M, Req, Res, P> {
     const disk = new SimDisk<P>({ tornWriteRate: this.tornWriteRate });
-    const node = new SimNode<M, Req, Res, P>(id, this.nodes.length, [...members], disk, this.random.stream(`core:${id}`), this.random.stream(`host:${id}`));
+    const node = new SimNode<M, Req, Res, P>(id, this.nodes.length, members, disk, this.random.stream(`core:${id}`), this.random.stream(`host:${id}`));
     this.nodes.push(node);
     this.byId.set(id, node);
     return node;
@@ -489,6 +507,7 @@ export class Simulation<M extends Message, Req, Res, P> {
   }
 
   private linkRng(from: number, to: number): RandomStream {
+    if (this.perSenderRandomness) return this.senderRngs[from] ?? (this.senderRngs[from] = this.random.stream(`send:${(this.nodes[from] as SimNode<M, Req, Res, P>).id}`));
     const row = this.linkRngs[from] ?? (this.linkRngs[from] = []);
     let rng = row[to];
     if (rng === undefined) {
@@ -728,6 +747,11 @@ export class Simulation<M extends Message, Req, Res, P> {
     this.stats.total.sent++;
     const counters = this.countFor(msg.type);
     counters.sent++;
+    if (this.messageBytes !== undefined) {
+      const bytes = this.messageBytes(msg);
+      this.stats.total.bytes = (this.stats.total.bytes ?? 0) + bytes;
+      counters.bytes = (counters.bytes ?? 0) + bytes;
+    }
     const id = this.nextMsgId++;
     const now = this.nowMsValue;
     const link = this.linkOverrides.size === 0 ? this.defaultLink : this.link(node.id, toId);

@@ -9,6 +9,7 @@ import { Simulation } from '../../sim/simulation.js';
 import { LOCAL_GOSSIP_CONFIG, resolveGossipConfig, type GossipConfig } from '../config.js';
 import { suspicionBoundsMs } from '../lifeguard.js';
 import { GossipCrdtNode, gossipCrdtSpec, type CrdtGossipOptions, type GossipNodeMessage, type GossipNodePersistOp, type GossipNodeRequest, type GossipNodeResponse } from '../crdt-node.js';
+import { StartingView } from '../members.js';
 import { gossipSpec, SwimNode } from '../swim.js';
 
 /**
@@ -48,6 +49,15 @@ export interface GossipClusterOptions {
   readonly nodes: number;
   readonly config?: Partial<GossipConfig>;
   readonly link?: Partial<LinkConfig>;
+  /**
+   * Every member starts knowing every other alive (a shared StartingView) instead of joining
+   * through its seeds: a cluster of thousands starts settled, in one copy of the member list.
+   */
+  readonly startSettled?: boolean;
+  /** The simulator's network randomness (SimulationOptions.linkRandomness); per link by default. */
+  readonly linkRandomness?: 'per-link' | 'per-sender';
+  /** Counts the bytes of every message sent with this size (e.g. its JSON length) in the simulator's stats; off by default. */
+  readonly messageBytes?: (msg: GossipNodeMessage) => number;
   readonly trace?: false | { readonly sink?: (line: string) => void; readonly keepLines?: boolean };
   /** Members also keep a CRDT document on gossip (GossipCrdtNode) with these options. */
   readonly crdt?: CrdtGossipOptions;
@@ -80,9 +90,20 @@ export class GossipCluster extends SimCluster<GossipNodeMessage, GossipNodeReque
   constructor(o: GossipClusterOptions) {
     const config = resolveGossipConfig(o.config ?? {}, GOSSIP_SIM_CONFIG);
     const trace = o.trace ?? {};
-    const spec: GossipNodeSpec = o.crdt === undefined ? gossipSpec(config) : gossipCrdtSpec(config, undefined, o.crdt);
+    const ids = Array.from({ length: o.nodes }, (_, i) => String(i + 1));
+    const swimOptions = o.startSettled === true ? { startingView: new StartingView(ids) } : {};
+    const spec: GossipNodeSpec = o.crdt === undefined ? gossipSpec(config, undefined, swimOptions) : gossipCrdtSpec(config, undefined, { ...o.crdt, ...swimOptions });
     const protocol = o.wrapSpec === undefined ? spec : o.wrapSpec(spec);
-    const sim = new Simulation<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp>({ seed: o.seed, protocol, nodes: o.nodes, fsyncMs: 1, ...(o.link === undefined ? {} : { link: o.link }), trace });
+    const sim = new Simulation<GossipNodeMessage, GossipNodeRequest, GossipNodeResponse, GossipNodePersistOp>({
+      seed: o.seed,
+      protocol,
+      nodes: ids,
+      ...(o.messageBytes === undefined ? {} : { messageBytes: o.messageBytes }),
+      ...(o.linkRandomness === undefined ? {} : { linkRandomness: o.linkRandomness }),
+      fsyncMs: 1,
+      ...(o.link === undefined ? {} : { link: o.link }),
+      trace,
+    });
     super(sim);
     this.config = config;
     this.unwrapCore = o.unwrapCore ?? ((core) => core);
