@@ -119,13 +119,13 @@ function groupByShard(writes: readonly ShardWrite[]): Map<string, ShardWrite[]> 
  * locked key is a no vote (so no transaction ever waits for another, and no deadlock can form).
  */
 async function prepare(client: SynodClient, shard: string, txnId: string, writes: readonly ShardWrite[], intent: Intent): Promise<Vote> {
-  const compare: Compare[] = [{ key: intentKey(txnId), target: 'createRevision', cmp: '=', value: 0 }];
+  const compare: Compare[] = [{ key: intentKey(txnId, shard), target: 'createRevision', cmp: '=', value: 0 }];
   for (const w of writes) {
     compare.push({ key: lockKey(w.key), target: 'createRevision', cmp: '=', value: 0 });
     if (w.expectModRevision !== undefined) compare.push({ key: w.key, target: 'modRevision', cmp: '=', value: w.expectModRevision });
   }
-  const success: TxnOp[] = [...writes.map((w): TxnOp => ({ op: 'put', key: lockKey(w.key), value: txnId })), { op: 'put', key: intentKey(txnId), value: intent as unknown as JsonValue }];
-  const failure: TxnOp[] = [{ op: 'get', key: intentKey(txnId) }, ...writes.map((w): TxnOp => ({ op: 'get', key: lockKey(w.key) }))];
+  const success: TxnOp[] = [...writes.map((w): TxnOp => ({ op: 'put', key: lockKey(w.key), value: txnId })), { op: 'put', key: intentKey(txnId, shard), value: intent as unknown as JsonValue }];
+  const failure: TxnOp[] = [{ op: 'get', key: intentKey(txnId, shard) }, ...writes.map((w): TxnOp => ({ op: 'get', key: lockKey(w.key) }))];
   try {
     const answer = await client.txn({ compare, success, failure });
     if (answer.succeeded) return { shard, yes: true };
@@ -187,7 +187,7 @@ export function intentOf(value: JsonValue | undefined): Intent | undefined {
 
 /** Phase two on every shard, then the decision is forgotten; shards it could not reach are returned. */
 async function applyEverywhere(set: ShardSet, txnId: string, outcome: TxnOutcome, shards: readonly string[], recordOutcome: boolean): Promise<string[]> {
-  const reached = await Promise.all(shards.map(async (shard) => ({ shard, ok: await applyOn(set.client(shard), txnId, outcome, recordOutcome).then(() => true, () => false) })));
+  const reached = await Promise.all(shards.map(async (shard) => ({ shard, ok: await applyOn(set.client(shard), shard, txnId, outcome, recordOutcome).then(() => true, () => false) })));
   const unapplied = reached.filter((r) => !r.ok).map((r) => r.shard);
   if (unapplied.length === 0) await set.decisionClient().delete(decisionKey(txnId)).catch(() => undefined);
   return unapplied;
@@ -198,8 +198,8 @@ async function applyEverywhere(set: ShardSet, txnId: string, outcome: TxnOutcome
  * the locks and the intent, in one txn. Nothing to do when the intent is gone (applied already,
  * or never prepared). Idempotent, so the coordinator and any number of recoveries may race.
  */
-export async function applyOn(client: SynodClient, txnId: string, outcome: TxnOutcome, recordOutcome: boolean): Promise<'applied' | 'nothing'> {
-  const key = intentKey(txnId);
+export async function applyOn(client: SynodClient, shard: string, txnId: string, outcome: TxnOutcome, recordOutcome: boolean): Promise<'applied' | 'nothing'> {
+  const key = intentKey(txnId, shard);
   const read = await client.get(key);
   const intent = intentOf(read.value);
   if (intent === undefined) return 'nothing';

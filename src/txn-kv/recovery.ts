@@ -44,7 +44,7 @@ export async function recoverInDoubt(set: ShardSet, options: RecoveryOptions = {
     let all = true;
     for (const shard of shards) {
       try {
-        await applyOn(set.client(shard), txnId, outcome, recordOutcome);
+        await applyOn(set.client(shard), shard, txnId, outcome, recordOutcome);
       } catch (err) {
         all = false;
         errors.push(`${txnId} on ${shard}: ${(err as Error).message}`);

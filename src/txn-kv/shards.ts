@@ -13,7 +13,8 @@ export const MAX_SHARDS = 64;
 /** The protocol's own keys on every shard (a transaction's keys may not start with it). */
 export const TXN_PREFIX = '_txn/';
 export const lockKey = (key: string): string => `${TXN_PREFIX}lock/${key}`;
-export const intentKey = (txnId: string): string => `${TXN_PREFIX}intent/${txnId}`;
+/** Per shard too: two shard names may stand for one cluster, and each keeps its own intent. */
+export const intentKey = (txnId: string, shard: string): string => `${TXN_PREFIX}intent/${txnId}@${shard}`;
 export const outcomeKey = (txnId: string): string => `${TXN_PREFIX}outcome/${txnId}`;
 export const decisionKey = (txnId: string): string => `${TXN_PREFIX}decision/${txnId}`;
 export const INTENT_PREFIX = `${TXN_PREFIX}intent/`;
