@@ -6,5 +6,6 @@ export { backoffMs, resolvePlan, SagaOrchestratorCore, sagaOrchestratorSpec, typ
 export { compactSagaLog, decodeSagaRecord } from './log.js';
 export { SagaServiceCore, sagaServiceSpec, type SagaServiceOptions, type ServiceLogic, type ServiceRecord, type StepDecision } from './service.js';
 export { checkSagaHistory, type CheckedSaga, type SagaCheckResult, type SagaEffect, type SagaHistory, type SagaViolation, type SagaViolationCode } from './check.js';
-export { KILL_TARGETS, killPlans, ORDER_SAGA, ORDER_SAGA_NO_PIVOT, OrderSagaCluster, orderSagaSpec, runOrderSagaKill, type FailureRates, type KillPlan, type KillRunResult, type KillTarget } from './sim/order-saga.js';
-export { runSagaChaos, sagaSimProtocol, SAGA_CHAOS } from './sim/chaos.js';
+export { armOrderSagaKill, KILL_MOMENTS, KILL_TARGETS, killPlans, ORDER_SAGA, ORDER_SAGA_NO_PIVOT, OrderSagaCluster, orderSagaSpec, runOrderSagaKill, type FailureRates, type KillMoment, type KillPlan, type KillRunResult, type KillTarget } from './sim/order-saga.js';
+export { KILL_MAX_BOUNDARY, killPlanForSeed, killRunViolations, runSagaChaos, runSagaKillChaos, sagaKillSimProtocol, sagaSimProtocol, SAGA_CHAOS } from './sim/chaos.js';
+export { checkChoreographyPlan, choreographyHistory, ChoreographyLog, choreographyOutcome, reactionTo, resultEvent, startEvent, type ChoreoEvent, type ChoreographyPlan, type Reaction, type ReactionResult } from './choreography.js';

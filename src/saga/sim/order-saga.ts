@@ -3,16 +3,17 @@
 // durable ledger), composed in one simulation. Payments are declined, stock runs out and calls
 // fail transiently at seeded rates; the harness crashes nodes at chosen step boundaries (or lets
 // a random nemesis loose), heals, waits for every saga to end and hands the history to the checker.
-import type { CoreEnv, JsonValue } from '../../core/index.js';
+import { isInvariantError, type CoreEnv, type JsonValue } from '../../core/index.js';
 import { SimCluster } from '../../sim/cluster.js';
 import { composeSpecs, type ComposedMessage, type ComposedOp, type ComposedRequest, type ComposedResponse } from '../../sim/compose.js';
 import type { LinkConfig } from '../../sim/network.js';
 import type { RandomStream } from '../../sim/rng.js';
+import type { TraceEvent } from '../../sim/trace.js';
 import { Simulation } from '../../sim/simulation.js';
 import { checkSagaHistory, type SagaCheckResult, type SagaEffect, type SagaHistory } from '../check.js';
 import { resolvePlan, sagaOrchestratorSpec, SagaOrchestratorCore, type OrchestratorOptions } from '../orchestrator.js';
 import { sagaServiceSpec, type ServiceLogic, type ServiceRecord, type StepDecision } from '../service.js';
-import type { InvokeMessage, SagaPlan, SagaRecord, SagaResponse } from '../types.js';
+import { isSagaError, type InvokeMessage, type SagaPlan, type SagaRecord, type SagaResponse } from '../types.js';
 
 export const ORCHESTRATOR_NODE = '1';
 export const SERVICE_NODES = { order: '2', payment: '3', inventory: '4', shipping: '5' } as const;
@@ -226,24 +227,42 @@ export const KILL_TARGETS: readonly KillTarget[] = ['orchestrator', ...SERVICE_N
 export interface KillPlan {
   readonly target: KillTarget;
   /**
-   * The k-th boundary of the target (0-based): for the orchestrator, its k-th saga-log record;
-   * for a service, the k-th invocation it handles.
+   * The k-th boundary of the target (0-based). For before/after/recovery: for the orchestrator,
+   * its k-th saga-log record; for a service, the k-th invocation it handles. For mid: for the
+   * orchestrator, the k-th invocation a service receives (the step is running over there); for a
+   * service, the k-th invocation sent to it (on the wire when it dies).
    */
   readonly boundary: number;
-  /** before: the record (or the service's decision) is not yet durable, its messages not sent; after: it is durable and its messages have left. */
-  readonly when: 'before' | 'after';
+  /**
+   * before: the record (or the service's decision) is not yet durable, its messages not sent;
+   * after: it is durable and its messages have left; mid: in the middle of a step (see
+   * `boundary`); recovery: after the boundary, and again at the first boundary once it restarts
+   * (a crash while it resumes).
+   */
+  readonly when: KillMoment;
 }
+
+export type KillMoment = 'before' | 'after' | 'mid' | 'recovery';
+export const KILL_MOMENTS: readonly KillMoment[] = ['before', 'after', 'mid', 'recovery'];
 
 export interface KillRunResult {
   readonly seed: number;
   readonly kill: KillPlan;
   /** The boundary happened and the target was crashed there. */
   readonly crashed: boolean;
+  /** Crashes of the target in the run (2 for a recovery plan that hit both). */
+  readonly crashes: number;
   /** Boundaries the target passed in the whole run. */
   readonly boundaries: number;
   readonly check: SagaCheckResult;
   readonly settled: boolean;
   readonly virtualMs: number;
+  readonly traceSha256: string | undefined;
+  /** A broken invariant of a core (an assertion) that stopped the run, with its code. */
+  readonly invariant: string | undefined;
+  /** Start requests of the clients: acknowledged, refused, unanswered. */
+  readonly ops: { readonly ok: number; readonly fail: number; readonly unknown: number };
+  readonly messages: number;
 }
 
 export interface KillRunOptions extends OrderSagaOptions {
@@ -252,46 +271,102 @@ export interface KillRunOptions extends OrderSagaOptions {
   /** Sagas started together at time 0 (default 1). */
   readonly sagas?: number;
   readonly settleMs?: number;
+  /** Hash the trace (for determinism tests); default false. */
+  readonly hashTrace?: boolean;
+}
+
+/** The moment's trigger: which trace event counts as the target's next boundary. */
+function boundaryOf(kill: KillPlan, target: string): (e: TraceEvent) => boolean {
+  const serviceNodes = new Set<string>(Object.values(SERVICE_NODES));
+  if (kill.when === 'mid') {
+    if (kill.target === 'orchestrator') return (e) => e.ev === 'deliver' && e.type === 'service/invoke' && serviceNodes.has(e.to);
+    return (e) => e.ev === 'send' && e.type === 'service/invoke' && e.to === target;
+  }
+  const key = kill.target === 'orchestrator' ? 'orchestrator/log' : 'service/handled';
+  return (e) => e.ev === 'annotate' && e.node === target && e.key === key;
+}
+
+/** A kill plan set up on a cluster: the sagas started, the crash waiting for its boundary. */
+export interface ArmedKill {
+  /** The target is down (crashed, not yet restarted). */
+  readonly down: () => boolean;
+  readonly crashes: () => number;
+  readonly boundaries: () => number;
 }
 
 /**
- * One systematic run: `sagas` sagas start; at the target's k-th boundary it is crashed (before or
- * after that boundary is durable), stays down for a seeded 20..400 ms (long enough for timeouts
- * and retries to pile up), restarts, and everything must end and pass the checker.
+ * Starts `sagas` sagas on `cluster` and arranges the crash: at the target's k-th boundary it is
+ * crashed (see KillPlan), stays down for a seeded 20..400 ms (long enough for timeouts and
+ * retries to pile up) and restarts from its disk.
  */
-export function runOrderSagaKill(options: KillRunOptions): KillRunResult {
-  const cluster = new OrderSagaCluster(options);
-  const target = options.kill.target === 'orchestrator' ? ORCHESTRATOR_NODE : SERVICE_NODES[options.kill.target];
-  const key = options.kill.target === 'orchestrator' ? 'orchestrator/log' : 'service/handled';
+export function armOrderSagaKill(cluster: OrderSagaCluster, kill: KillPlan, sagas = 1): ArmedKill {
+  const target = kill.target === 'orchestrator' ? ORCHESTRATOR_NODE : SERVICE_NODES[kill.target];
+  const isBoundary = boundaryOf(kill, target);
   const downMs = cluster.sim.random.stream('kill').int(20, 400);
   let seen = 0;
-  let crashed = false;
+  let crashes = 0;
   let down = false;
-  cluster.sim.subscribe((e) => {
-    if (e.ev !== 'annotate' || e.node !== target || e.key !== key) return;
-    if (seen++ !== options.kill.boundary || crashed) return;
-    crashed = true;
+  /** The recovery plan's second crash: armed at the restart, fired at the next boundary. */
+  let armed = false;
+  const crashThenRestart = (delayMs: number): void => {
     down = true;
+    crashes++;
     // fsync takes 2 ms: at +0 the boundary's write is not durable, at +3 it is and its outputs left
-    cluster.sim.after(options.kill.when === 'before' ? 0 : 3, () => {
+    cluster.sim.after(delayMs, () => {
       cluster.crash(target);
       cluster.sim.after(downMs, () => {
         cluster.restart(target);
         down = false;
       });
     });
+  };
+  cluster.sim.subscribe((e) => {
+    if (kill.when === 'recovery' && e.ev === 'restart' && e.node === target && crashes === 1) armed = true;
+    if (!isBoundary(e)) return;
+    const k = seen++;
+    if (crashes === 0 && k === kill.boundary) crashThenRestart(kill.when === 'before' || kill.when === 'mid' ? 0 : 3);
+    else if (armed) {
+      armed = false;
+      crashThenRestart(0);
+    }
   });
-  const sagas = options.sagas ?? 1;
   for (let i = 0; i < sagas; i++) cluster.startSaga(`s${i}`, i % 3 === 2 ? ORDER_SAGA_NO_PIVOT.name : ORDER_SAGA.name);
-  const settled = cluster.runUntil(() => !down && cluster.quiescent(), options.settleMs ?? 60_000);
-  cluster.runFor(50); // let the last writes sync
-  return { seed: options.seed, kill: options.kill, crashed, boundaries: seen, check: cluster.check(), settled, virtualMs: cluster.nowMs };
+  return { down: () => down, crashes: () => crashes, boundaries: () => seen };
 }
 
-/** Every kill plan for one target up to `maxBoundary`, before and after each boundary. */
-export function killPlans(target: KillTarget, maxBoundary: number): KillPlan[] {
+/** One systematic run (see armOrderSagaKill): everything must end and pass the checker. */
+export function runOrderSagaKill(options: KillRunOptions): KillRunResult {
+  const cluster = new OrderSagaCluster({ ...options, trace: options.hashTrace === true ? {} : false });
+  const kill = options.kill;
+  const armedKill = armOrderSagaKill(cluster, kill, options.sagas ?? 1);
+  let settled = false;
+  let invariant: string | undefined;
+  try {
+    settled = cluster.runUntil(() => !armedKill.down() && cluster.quiescent(), options.settleMs ?? 60_000);
+    cluster.runFor(50); // let the last writes sync
+  } catch (err) {
+    if (!isInvariantError(err) && !isSagaError(err)) throw err;
+    invariant = `${err.code}: ${err.message}`;
+  }
+  const ops = { ok: 0, fail: 0, unknown: 0 };
+  for (const op of cluster.history().ops) ops[op.outcome]++;
+  let check: SagaCheckResult;
+  try {
+    check = cluster.check();
+  } catch (err) {
+    if (!isInvariantError(err) && !isSagaError(err)) throw err;
+    // the log itself does not replay: no verdict on the sagas, and the run fails
+    invariant ??= `${err.code}: ${err.message}`;
+    check = { ok: false, violations: [], committed: 0, compensated: 0, unfinished: 0, effects: 0 };
+  }
+  const crashes = armedKill.crashes();
+  return { seed: options.seed, kill, crashed: crashes > 0, crashes, boundaries: armedKill.boundaries(), check, settled, virtualMs: cluster.nowMs, traceSha256: cluster.traceSha256(), invariant, ops, messages: cluster.sim.stats.total.sent };
+}
+
+/** Every kill plan for one target up to `maxBoundary`, at each moment of each boundary. */
+export function killPlans(target: KillTarget, maxBoundary: number, moments: readonly KillMoment[] = KILL_MOMENTS): KillPlan[] {
   const plans: KillPlan[] = [];
-  for (let k = 0; k < maxBoundary; k++) for (const when of ['before', 'after'] as const) plans.push({ target, boundary: k, when });
+  for (let k = 0; k < maxBoundary; k++) for (const when of moments) plans.push({ target, boundary: k, when });
   return plans;
 }
 
