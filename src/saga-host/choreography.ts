@@ -4,9 +4,12 @@
 import type { JsonValue } from '../core/index.js';
 import { ChoreographyLog, resultEvent, startEvent, type ChoreoEvent, type ChoreographyPlan, type Reaction, type ReactionResult } from '../saga/choreography.js';
 import { backoffMs } from '../saga/orchestrator.js';
-import { DEFAULT_RETRY, SagaError, type RetryPolicy, type SagaOutcome } from '../saga/types.js';
+import { DEFAULT_RETRY, idempotencyKey, SagaError, type RetryPolicy, type SagaOutcome } from '../saga/types.js';
 import { OpLogStore } from '../storage/op-log.js';
 import { StepRejected, type StepFunction } from './runner.js';
+
+/** Problems kept for errors() (the rest are dropped). */
+const MAX_PROBLEMS = 100;
 
 export interface ChoreoService {
   readonly action: StepFunction;
@@ -18,17 +21,26 @@ export interface ChoreographyOptions {
   readonly dir: string;
   readonly plan: ChoreographyPlan;
   readonly services: { readonly [step: string]: ChoreoService };
-  /** Retries of a throwing action before it counts as failed (compensations retry without bound). */
+  /**
+   * Retries of a throwing action before it counts as failed: then the service undoes it under
+   * its own compensation key (its effect is unknown) and emits the failure. Compensations, and
+   * the last step's action (it has no compensation), retry without bound.
+   */
   readonly retry?: Partial<RetryPolicy>;
   readonly timeoutMs?: number;
 }
 
+const MAX_ID_CHARS = 1_000;
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_CHARS;
+
+/** Checks one event read back from the log (the log on disk is input from outside). */
 function decodeEvent(v: unknown): { readonly op: ChoreoEvent } | { readonly problem: string } {
   const e = v as Partial<ChoreoEvent> | null;
-  if (e === null || typeof e !== 'object' || typeof e.id !== 'string' || typeof e.correlationId !== 'string' || typeof e.type !== 'string' || typeof e.hop !== 'number' || typeof e.source !== 'string' || !(e.causedBy === null || typeof e.causedBy === 'string') || !('payload' in e)) {
-    return { problem: 'not a choreography event' };
-  }
-  return { op: e as ChoreoEvent };
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return { problem: 'a choreography event must be an object' };
+  if (!isText(e.id) || !isText(e.correlationId) || !isText(e.type) || !isText(e.source)) return { problem: 'a choreography event needs id, correlationId, type and source' };
+  if (typeof e.hop !== 'number' || !Number.isInteger(e.hop) || e.hop < 0) return { problem: 'a choreography event needs a whole hop count' };
+  if (!(e.causedBy === null || isText(e.causedBy)) || !('payload' in e)) return { problem: 'a choreography event needs causedBy and payload' };
+  return { op: { id: e.id, correlationId: e.correlationId, type: e.type, hop: e.hop, source: e.source, causedBy: e.causedBy, payload: e.payload ?? null } };
 }
 
 /** A choreography in this process: `start` a saga, read its `trace` and `outcome`, `close`. */
@@ -36,8 +48,12 @@ export class Choreography {
   private readonly log: ChoreographyLog;
   private readonly retry: RetryPolicy;
   private readonly running = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly controllers = new Set<AbortController>();
   private readonly listeners = new Map<string, (() => void)[]>();
+  private readonly problems: string[] = [];
+  /** Wakes the backoff sleeps at close. */
+  private readonly sleepers = new Set<() => void>();
   private closed = false;
 
   private constructor(
@@ -74,6 +90,16 @@ export class Choreography {
     return this.log.outcome(correlationId);
   }
 
+  /** Flows that stopped with an error (an event past the hop limit, a failed write), oldest first. */
+  errors(): readonly string[] {
+    return this.problems;
+  }
+
+  /** Correlation ids of every saga in the log, oldest first. */
+  correlationIds(): string[] {
+    return this.log.correlationIds();
+  }
+
   /** Resolves once the saga has committed or compensated (SAGA_TIMEOUT after `timeoutMs`). */
   wait(correlationId: string, timeoutMs = 60_000): Promise<SagaOutcome> {
     return new Promise((resolve, reject) => {
@@ -95,6 +121,9 @@ export class Choreography {
   async close(): Promise<void> {
     this.closed = true;
     for (const c of this.controllers) c.abort(new SagaError('SAGA_CLOSED', 'the choreography closed'));
+    for (const wake of this.sleepers) wake();
+    this.sleepers.clear();
+    await Promise.all([...this.inFlight]);
     await this.store.close();
   }
 
@@ -113,7 +142,11 @@ export class Choreography {
     for (const r of this.log.pending()) {
       if (this.running.has(r.key)) continue;
       this.running.add(r.key);
-      void this.react(r).finally(() => this.running.delete(r.key));
+      const run = this.react(r).finally(() => {
+        this.running.delete(r.key);
+        this.inFlight.delete(run);
+      });
+      this.inFlight.add(run);
     }
   }
 
@@ -121,28 +154,67 @@ export class Choreography {
     const svc = this.options.services[r.service];
     const fn = r.phase === 'action' ? svc?.action : svc?.compensation;
     for (let attempt = 1; !this.closed; attempt++) {
-      const controller = new AbortController();
-      this.controllers.add(controller);
-      const timer = setTimeout(() => controller.abort(new SagaError('SAGA_TIMEOUT', `${r.key} attempt ${attempt} timed out`)), this.options.timeoutMs ?? 1_000);
+      const outcome = await this.attempt(r, fn, r.key, attempt);
       let result: ReactionResult | undefined;
-      try {
-        if (fn === undefined) throw new StepRejected(`${r.service} has no ${r.phase}`);
-        const output = await fn(r.cause.payload, { sagaId: r.cause.correlationId, step: r.service, idempotencyKey: r.key, actionKey: r.key.replace(/\/compensation$/, '/action'), attempt, outputs: {}, signal: controller.signal });
-        result = { ok: true, output: output ?? null };
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        // a rejected action fails at once; a throwing one after its attempts (its effect unknown, so
-        // the failure event also compensates it: the earlier step's undo follows, not its own)
-        if (r.phase === 'action' && (err instanceof StepRejected || attempt >= this.retry.maxAttempts)) result = { ok: false, error: message };
-      } finally {
-        clearTimeout(timer);
-        this.controllers.delete(controller);
+      if (outcome.ok) result = { ok: true, output: outcome.output };
+      else if (r.phase === 'action' && outcome.rejected) result = { ok: false, error: outcome.error };
+      else if (r.phase === 'action' && attempt >= this.retry.maxAttempts && svc?.compensation !== undefined) {
+        // the action's effect is unknown (it threw or timed out): undo it here, under its own
+        // compensation key, before the failure event hands the undo on to the step before
+        if (!(await this.compensateOwn(r, svc?.compensation))) return;
+        result = { ok: false, error: `${outcome.error} (after ${attempt} attempts; compensated)` };
       }
       if (result !== undefined) {
-        if (!this.closed) await this.append(resultEvent(r, result));
+        if (this.closed) return;
+        try {
+          await this.append(resultEvent(r, result));
+        } catch (err) {
+          // past the hop limit, or the log failed: this flow stops here, visible in errors()
+          if (this.problems.length < MAX_PROBLEMS) this.problems.push(err instanceof Error ? err.message : String(err));
+        }
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, backoffMs(this.retry, attempt, Math.random())));
+      await this.sleep(backoffMs(this.retry, attempt, Math.random()));
     }
+  }
+
+  /** Runs the step's own compensation until it succeeds (false: closed first). The last step has none: nothing to undo is claimed. */
+  private async compensateOwn(r: Reaction, fn: StepFunction | undefined): Promise<boolean> {
+    if (fn === undefined) return true;
+    const key = idempotencyKey(r.cause.correlationId, r.step, r.service, 'compensation');
+    for (let attempt = 1; !this.closed; attempt++) {
+      if ((await this.attempt(r, fn, key, attempt)).ok) return true;
+      await this.sleep(backoffMs(this.retry, attempt, Math.random()));
+    }
+    return false;
+  }
+
+  private async attempt(r: Reaction, fn: StepFunction | undefined, key: string, attempt: number): Promise<{ ok: true; output: JsonValue } | { ok: false; error: string; rejected: boolean }> {
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const timer = setTimeout(() => controller.abort(new SagaError('SAGA_TIMEOUT', `${key} attempt ${attempt} timed out`)), this.options.timeoutMs ?? 1_000);
+    try {
+      if (fn === undefined) throw new StepRejected(`${r.service} has no ${r.phase}`);
+      const actionKey = idempotencyKey(r.cause.correlationId, r.step, r.service, 'action');
+      const work = Promise.resolve(fn(r.cause.payload, { sagaId: r.cause.correlationId, step: r.service, idempotencyKey: key, actionKey, attempt, outputs: {}, signal: controller.signal }));
+      const aborted = new Promise<never>((_resolve, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }));
+      const output = await Promise.race([work, aborted]);
+      return { ok: true, output: output ?? null };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err), rejected: err instanceof StepRejected };
+    } finally {
+      clearTimeout(timer);
+      this.controllers.delete(controller);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.sleepers.add(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }

@@ -2,19 +2,19 @@
 // on disk is input from outside), and compaction that drops the records of sagas finished long
 // ago while keeping every record of an unfinished saga, so recovery stays bounded.
 import { isJsonObject } from '../core/index.js';
-import type { SagaRecord } from './types.js';
+import { isSagaId, type SagaRecord } from './types.js';
 
 const PHASES = new Set(['action', 'compensation']);
 const OUTCOMES = new Set(['committed', 'compensated']);
 
 const isStep = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isId = (v: unknown): v is string => typeof v === 'string' && v !== '';
+const isId = (v: unknown): v is string => typeof v === 'string' && v !== '' && v.length <= 200;
 
 /** The record typed, or why `value` is not a saga-log record. */
 export function decodeSagaRecord(value: unknown): { readonly op: SagaRecord } | { readonly problem: string } {
   if (!isJsonObject(value)) return { problem: 'a saga record must be an object' };
   const v = value;
-  if (!isId(v.sagaId)) return { problem: 'a saga record needs a sagaId' };
+  if (!isSagaId(v.sagaId)) return { problem: 'a saga record needs a sagaId of 1 to 200 characters without "/"' };
   switch (v.kind) {
     case 'started':
       if (!isId(v.saga) || !('input' in v)) return { problem: 'a started record needs saga and input' };

@@ -7,6 +7,8 @@ import {
   DEFAULT_RETRY,
   DEFAULT_STEP_TIMEOUT_MS,
   idempotencyKey,
+  isSagaId,
+  MAX_SAGA_ID_CHARS,
   SagaError,
   type ResultMessage,
   type RetryPolicy,
@@ -136,7 +138,7 @@ export class SagaOrchestratorCore implements ProtocolCore<SagaMessage, SagaReque
         }
         const plan = this.plans.get(request.saga);
         if (plan === undefined) return this.refuse(requestId, fx, 'SAGA_UNKNOWN_DEFINITION', `no saga is named ${JSON.stringify(request.saga)}`);
-        if (typeof request.sagaId !== 'string' || request.sagaId === '' || request.sagaId.includes('/')) return this.refuse(requestId, fx, 'SAGA_BAD_PLAN', 'a saga id must be non-empty without "/"');
+        if (!isSagaId(request.sagaId)) return this.refuse(requestId, fx, 'SAGA_BAD_ID', `a saga id must be 1 to ${MAX_SAGA_ID_CHARS} characters without "/"`);
         if (this.active.size >= this.maxActive) return this.refuse(requestId, fx, 'SAGA_TOO_MANY', `${this.active.size} sagas are unfinished (limit ${this.maxActive})`);
         const saga = this.record(fx, { kind: 'started', sagaId: request.sagaId, saga: plan.name, input: request.input });
         // the reply waits for the 'started' record to be durable: an acknowledged saga survives a crash

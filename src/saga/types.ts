@@ -41,6 +41,13 @@ export interface SagaPlan {
 
 export type SagaPhase = 'action' | 'compensation';
 
+/** A saga id is 1 to this many characters, without "/" (it is part of every idempotency key). */
+export const MAX_SAGA_ID_CHARS = 200;
+
+export function isSagaId(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_SAGA_ID_CHARS && !v.includes('/');
+}
+
 /**
  * The idempotency key of a step's action or compensation: depends only on the saga and the step,
  * so every retry, and every attempt after a restart, carries the same key.
@@ -129,6 +136,7 @@ export type SagaResponse =
 
 export type SagaErrorCode =
   | 'SAGA_BAD_PLAN'
+  | 'SAGA_BAD_ID'
   | 'SAGA_UNKNOWN_DEFINITION'
   | 'SAGA_NOT_FOUND'
   | 'SAGA_TOO_MANY'
