@@ -86,7 +86,9 @@ describe('saga orchestrator core', () => {
     h.start('a');
     h.start('b', 'nope');
     h.start('x/y');
-    expect(h.replies.map((r) => (r.kind === 'error' ? r.code : `${r.kind}`))).toEqual(['started', 'started', 'SAGA_UNKNOWN_DEFINITION', 'SAGA_BAD_PLAN']);
+    h.start('z'.repeat(201));
+    h.start('');
+    expect(h.replies.map((r) => (r.kind === 'error' ? r.code : `${r.kind}`))).toEqual(['started', 'started', 'SAGA_UNKNOWN_DEFINITION', 'SAGA_BAD_ID', 'SAGA_BAD_ID', 'SAGA_BAD_ID']);
     expect(h.replies[1]).toMatchObject({ existing: true });
     expect(h.log.filter((r) => r.kind === 'started').length).toBe(1);
   });
