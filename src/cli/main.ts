@@ -19,6 +19,7 @@ import { registerWatchCommand } from './watch.js';
 import { registerLockCommand } from './lock.js';
 import { registerElectCommand } from './elect.js';
 import { registerGossipCommands } from './gossip.js';
+import { registerSagaCommands } from './saga.js';
 
 const program = new Command();
 program
@@ -27,7 +28,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerDkvCommands, registerLeaseCommands, registerTxnCommand, registerWatchCommand, registerLockCommand, registerElectCommand, registerGossipCommands, registerAdminCommands, registerAuthCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerDkvCommands, registerLeaseCommands, registerTxnCommand, registerWatchCommand, registerLockCommand, registerElectCommand, registerGossipCommands, registerSagaCommands, registerAdminCommands, registerAuthCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.

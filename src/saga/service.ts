@@ -2,15 +2,33 @@
 // orchestrator (or a choreography) asks for, at most once per idempotency key, with the outcome
 // of every key durable before it answers. A compensation that arrives before its action leaves a
 // tombstone, so the late action is refused and never takes effect after its undo.
-import type { CoreEnv, Effects, JsonValue, NodeId, ProtocolCore, ProtocolSpec } from '../core/index.js';
+import { isJsonObject, type CoreEnv, type Effects, type JsonValue, type NodeId, type ProtocolCore, type ProtocolSpec } from '../core/index.js';
 import type { InvokeMessage, SagaMessage } from './types.js';
 
 /** The service's durable ledger: the outcome of each key it decided. */
 export type ServiceRecord =
-  | { readonly kind: 'action'; readonly key: string; readonly sagaId: string; readonly step: number; readonly ok: true; readonly output: JsonValue }
-  | { readonly kind: 'action'; readonly key: string; readonly sagaId: string; readonly step: number; readonly ok: false; readonly error: string }
+  | { readonly kind: 'action'; readonly key: string; readonly sagaId: string; readonly step: number; readonly ok: true; readonly output: JsonValue; readonly atMs: number }
+  | { readonly kind: 'action'; readonly key: string; readonly sagaId: string; readonly step: number; readonly ok: false; readonly error: string; readonly atMs: number }
   /** `applied`: the action had taken effect and is now undone; false: a tombstone only. */
-  | { readonly kind: 'compensation'; readonly key: string; readonly actionKey: string; readonly sagaId: string; readonly step: number; readonly applied: boolean };
+  | { readonly kind: 'compensation'; readonly key: string; readonly actionKey: string; readonly sagaId: string; readonly step: number; readonly applied: boolean; readonly atMs: number };
+
+const MAX_KEY_CHARS = 1_000;
+const isKey = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_KEY_CHARS;
+const isStep = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Checks one ledger record read back from disk (input from outside). `atMs` is the host's clock when it was decided. */
+export function decodeServiceRecord(value: unknown): { readonly op: ServiceRecord } | { readonly problem: string } {
+  if (!isJsonObject(value)) return { problem: 'a service record must be an object' };
+  const v = value;
+  if (!isKey(v.key) || !isKey(v.sagaId) || !isStep(v.step) || typeof v.atMs !== 'number' || !Number.isFinite(v.atMs)) return { problem: 'a service record needs key, sagaId, step and atMs' };
+  if (v.kind === 'action') {
+    if (v.ok === true && 'output' in v) return { op: { kind: 'action', key: v.key, sagaId: v.sagaId, step: v.step, ok: true, output: v.output ?? null, atMs: v.atMs } };
+    if (v.ok === false && typeof v.error === 'string') return { op: { kind: 'action', key: v.key, sagaId: v.sagaId, step: v.step, ok: false, error: v.error, atMs: v.atMs } };
+    return { problem: 'an action record needs ok with output or error' };
+  }
+  if (v.kind === 'compensation' && isKey(v.actionKey) && typeof v.applied === 'boolean') return { op: { kind: 'compensation', key: v.key, actionKey: v.actionKey, sagaId: v.sagaId, step: v.step, applied: v.applied, atMs: v.atMs } };
+  return { problem: `unknown service record kind ${JSON.stringify(v.kind)}` };
+}
 
 /** What the business logic decides for one new key. */
 export type StepDecision = { readonly ok: true; readonly output: JsonValue } | { readonly ok: false; readonly error: string; readonly retriable: boolean };
@@ -82,8 +100,8 @@ export class SagaServiceCore implements ProtocolCore<SagaMessage, never, never, 
       const decision = this.logic.action(msg, random);
       if (!decision.ok && decision.retriable) return answer(decision); // nothing decided, nothing stored
       const record: ServiceRecord = decision.ok
-        ? { kind: 'action', key: msg.key, sagaId: msg.sagaId, step: msg.step, ok: true, output: decision.output }
-        : { kind: 'action', key: msg.key, sagaId: msg.sagaId, step: msg.step, ok: false, error: decision.error };
+        ? { kind: 'action', key: msg.key, sagaId: msg.sagaId, step: msg.step, ok: true, output: decision.output, atMs: this.env.now() }
+        : { kind: 'action', key: msg.key, sagaId: msg.sagaId, step: msg.step, ok: false, error: decision.error, atMs: this.env.now() };
       this.store(record, fx);
       return answer(decision.ok ? { ok: true, output: decision.output } : { ok: false, error: decision.error, retriable: false });
     }
@@ -93,7 +111,7 @@ export class SagaServiceCore implements ProtocolCore<SagaMessage, never, never, 
       const outcome = this.logic.compensation?.(msg, random) ?? { ok: true };
       if (!outcome.ok) return answer({ ok: false, error: outcome.error, retriable: true });
     }
-    this.store({ kind: 'compensation', key: msg.key, actionKey: msg.actionKey, sagaId: msg.sagaId, step: msg.step, applied }, fx);
+    this.store({ kind: 'compensation', key: msg.key, actionKey: msg.actionKey, sagaId: msg.sagaId, step: msg.step, applied, atMs: this.env.now() }, fx);
     answer({ ok: true, output: null });
   }
 
