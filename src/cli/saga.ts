@@ -26,7 +26,8 @@ interface SourceFlags {
 type Shown = SagaLogEntry | SagaView;
 
 function sagaId(text: string): string {
-  if (!isSagaId(text)) throw new CliError('SAGA_BAD_ID', `a saga id is 1 to ${MAX_SAGA_ID_CHARS} characters without "/" (got ${text.length} characters)`);
+  const chars = text.length;
+  if (!isSagaId(text)) throw new CliError('SAGA_BAD_ID', `a saga id is 1 to ${MAX_SAGA_ID_CHARS} characters without "/" (got ${chars} characters)`);
   return text;
 }
 
