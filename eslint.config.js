@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Folders that are hosts of real I/O; every other folder under src/ is a deterministic core. */
-export const HOST_FOLDERS = ['cli', 'server', 'net', 'storage', 'runtime', 'supervisor', 'client', 'lock', 'election', 'gossip-net', 'gossip-agent', 'txn-kv'];
+export const HOST_FOLDERS = ['cli', 'server', 'net', 'storage', 'runtime', 'supervisor', 'client', 'lock', 'election', 'gossip-net', 'gossip-agent', 'txn-kv', 'saga-host'];
 
 const forbiddenModules = ['fs', 'net', 'dgram', 'child_process', 'worker_threads', 'http', 'https', 'os', 'process', 'timers', 'cluster']
   .flatMap((name) => [name, `node:${name}`, `${name}/promises`, `node:${name}/promises`]);
@@ -54,7 +54,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { regex: '(^|/)src/(cli|server|net|storage|runtime|supervisor|service|client|lock|election|gossip-net|gossip-agent|txn-kv)(/|$)', message: 'The visualizer runs in the browser: import only src/core, sim, raft, kv, clock, check (no host code).' },
+          { regex: '(^|/)src/(cli|server|net|storage|runtime|supervisor|service|client|lock|election|gossip-net|gossip-agent|txn-kv|saga-host)(/|$)', message: 'The visualizer runs in the browser: import only src/core, sim, raft, kv, clock, check (no host code).' },
           { regex: '^node:', message: 'The visualizer runs in the browser: no Node modules.' },
         ],
       }],

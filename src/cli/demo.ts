@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { echoSpec, parseNemesisScript, runEchoWorkload, scheduleNemesis, Simulation } from '../sim/index.js';
 import { parseIntOption } from './options.js';
+import { registerSagaDemoCommand } from './saga.js';
 
 const SCRIPT = `
 at 1000 ms partition {1,2} | {3,4,5}
@@ -15,11 +16,12 @@ at 5500 ms loss 0
 `;
 
 export function registerDemoCommand(program: Command): void {
-  program
+  const demo = program
     .command('demo')
-    .description('run a small simulated cluster under faults and narrate what happened')
+    .description('run a small simulated cluster under faults and narrate what happened (synod demo saga: the order saga with real services)')
     .option('--seed <s>', 'seed of the run', '1')
     .action((flags: { seed: string }) => runDemo(parseIntOption('--seed', flags.seed, 0, Number.MAX_SAFE_INTEGER)));
+  registerSagaDemoCommand(demo);
 }
 
 function runDemo(seed: number): void {

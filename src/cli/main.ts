@@ -20,6 +20,7 @@ import { registerLockCommand } from './lock.js';
 import { registerElectCommand } from './elect.js';
 import { registerGossipCommands } from './gossip.js';
 import { registerTxn2pcCommands } from './txn2pc.js';
+import { registerSagaCommands } from './saga.js';
 
 const program = new Command();
 program
@@ -28,7 +29,7 @@ program
   .version('0.1.0')
   .exitOverride();
 
-const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerDkvCommands, registerLeaseCommands, registerTxnCommand, registerTxn2pcCommands, registerWatchCommand, registerLockCommand, registerElectCommand, registerGossipCommands, registerAdminCommands, registerAuthCommands, registerChaosCommand];
+const registrations: Array<(p: Command) => void> = [registerDemoCommand, registerSimCommand, registerCheckCommand, registerNodeCommand, registerClusterCommand, registerKvCommands, registerDkvCommands, registerLeaseCommands, registerTxnCommand, registerTxn2pcCommands, registerWatchCommand, registerLockCommand, registerElectCommand, registerGossipCommands, registerSagaCommands, registerAdminCommands, registerAuthCommands, registerChaosCommand];
 for (const register of registrations) register(program);
 
 // A reader that stops early (`synod ... | head`) is not an error.
