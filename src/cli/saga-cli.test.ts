@@ -37,7 +37,7 @@ describe('synod demo saga', () => {
     expect(out.sagas.map((s) => `${s.sagaId} ${s.status}`)).toEqual(['order-1 committed', 'order-2 committed', 'order-3 compensated', 'order-4 compensated', 'order-5 compensated', 'order-6 committed']);
     expect(out.sagas.find((s) => s.sagaId === 'order-3')?.error).toMatch(/payment declined/);
     expect(out.check).toMatchObject({ ok: true, committed: 3, compensated: 3, unfinished: 0 });
-  });
+  }, 180_000);
 
   it('keeps its logs with --dir, flaky services still pass the checker, and saga list/show read them back', async () => {
     const dir = join(await tempDir(), 'demo');
@@ -55,7 +55,7 @@ describe('synod demo saga', () => {
     expect(show.stdout).toMatch(/^saga order-1 \(order\): (committed|compensated)/);
     refused(await synod(['saga', 'show', 'order-99', '--dir', log]), 1, 'SAGA_NOT_FOUND');
     refused(await synod(['demo', 'saga', '--dir', dir]), 2, 'BAD_OPTION'); // not empty
-  });
+  }, 180_000);
 
   it('refuses bad flags with exit 2', async () => {
     const [flaky, delay, help] = await Promise.all([synod(['demo', 'saga', '--flaky-percent', '90']), synod(['demo', 'saga', '--delay-ms', 'soon']), synod(['demo', 'saga', '--help'])]);
@@ -63,7 +63,7 @@ describe('synod demo saga', () => {
     refused(delay, 2, 'BAD_OPTION');
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/--flaky-percent/);
-  });
+  }, 180_000);
 });
 
 describe('synod saga', () => {
@@ -85,7 +85,7 @@ describe('synod saga', () => {
     expect((await synod(['saga', 'bogus'])).status).toBe(2);
     const help = await synod(['saga', 'list', '--help']);
     expect({ status: help.status, dir: help.stdout.includes('--dir'), url: help.stdout.includes('--url') }).toEqual({ status: 0, dir: true, url: true });
-  });
+  }, 180_000);
 
   it('a log with a malformed record is refused in one line; a log out of turn is shown with its problems', async () => {
     const bad = await tempDir();
@@ -102,7 +102,7 @@ describe('synod saga', () => {
     expect((JSON.parse(show.stdout) as { saga: { status: string; problems: string[] } }).saga).toMatchObject({ status: 'committed', problems: ['invoked record after the saga finished'] });
     const ghost = await synod(['saga', 'show', 'ghost', '--dir', odd]);
     expect(ghost.stdout).toMatch(/problem in the log: succeeded record before any started record/);
-  });
+  }, 180_000);
 
   it('list, show and resume through a running orchestrator (--url); its locked log is refused with --dir', async () => {
     const dir = await tempDir();
@@ -140,5 +140,5 @@ describe('synod saga', () => {
       await admin.close();
       await orchestrator.close();
     }
-  });
+  }, 180_000);
 });
