@@ -10,5 +10,5 @@ export { TWO_PC_DEFAULTS, twoPcSpec, type TwoPcCore, type TwoPcOp, type TwoPcOpt
 export { checkCommitHistory, summarizeCommitCheck, type BlockingInterval, type CommitCheckResult, type CommitViolation } from './check.js';
 export { DurableEventCollector } from './sim/durable-events.js';
 export { CommitCluster, COORDINATOR, PaxosCommitCluster, TwoPcCluster, type CommitClusterOptions, type CommitSystem, type ParticipantView, type PaxosCommitClusterOptions, type TransferOutcomes, type TwoPcClusterOptions } from './sim/cluster.js';
-export { PAXOS_COMMIT_CHAOS, paxosCommitSimProtocol, runCommitChaos, runPaxosCommitChaos, runTwoPcChaos, TWO_PC_CHAOS, twoPcSimProtocol, type CommitChaosOptions, type CommitChaosResult } from './sim/chaos.js';
+export { COMMIT_CHAOS, commitSimProtocol, PAXOS_COMMIT_CHAOS, paxosCommitLayout, paxosCommitSimProtocol, runCommitChaos, runPaxosCommitChaos, runTwoPcChaos, TWO_PC_CHAOS, twoPcSimProtocol, type CommitChaosOptions, type CommitChaosResult } from './sim/chaos.js';
 export { emptyBlockingObservation, blockingScenario, type BlockingObservation, type BlockingScenarioOptions } from './scenarios/blocking.js';

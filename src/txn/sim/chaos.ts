@@ -6,12 +6,14 @@
 import { isInvariantError, type Message } from '../../core/index.js';
 import { runChaosPhases, type ChaosResult, type Violation } from '../../sim/chaos.js';
 import { DEFAULT_RANDOM_NEMESIS, type RandomNemesisOptions } from '../../sim/nemesis.js';
-import { eraseSimulation, type SimProtocol } from '../../sim/sim-protocol.js';
+import { eraseSimulation, type SimProtocol, type SimRunOptions } from '../../sim/sim-protocol.js';
 import { summarizeCommitCheck, type CommitCheckResult } from '../check.js';
-import { PaxosCommitCluster, TwoPcCluster, type CommitCluster } from './cluster.js';
+import { PaxosCommitCluster, TwoPcCluster, type CommitCluster, type CommitClusterOptions } from './cluster.js';
 
-export const TWO_PC_CHAOS = { participants: 4, durationMs: 4_000, settleMs: 15_000, clients: 4 } as const;
-export const PAXOS_COMMIT_CHAOS = { participants: 3, acceptors: 3, durationMs: 4_000, settleMs: 15_000, clients: 4 } as const;
+/** Shared by every commit protocol's chaos run. */
+export const COMMIT_CHAOS = { durationMs: 4_000, settleMs: 15_000, clients: 4 } as const;
+export const TWO_PC_CHAOS = { ...COMMIT_CHAOS, participants: 4 } as const;
+export const PAXOS_COMMIT_CHAOS = { ...COMMIT_CHAOS, participants: 3, acceptors: 3 } as const;
 
 export interface CommitChaosOptions {
   readonly seed: number;
@@ -23,6 +25,20 @@ export interface CommitChaosOptions {
 export interface CommitChaosResult extends ChaosResult {
   readonly commit: CommitCheckResult;
   readonly money: { readonly expected: number; readonly final: number | undefined };
+  /** Transfers the clients saw end each way. */
+  readonly transfers: { readonly committed: number; readonly aborted: number; readonly unknown: number; readonly refused: number };
+}
+
+/**
+ * How `nodes` split for Paxos Commit: the leader, the participants (at least 2), and 3 acceptors
+ * from 6 nodes on (F = 1), 1 below (F = 0: the acceptor is a single point of blocking, as a 2PC
+ * coordinator's log is), so that `synod sim run`'s default 5 nodes still run it.
+ */
+export function paxosCommitLayout(nodes: number): { readonly participants: number; readonly acceptors: number } {
+  const acceptors = nodes >= 6 ? 3 : 1;
+  const participants = nodes - 1 - acceptors;
+  if (participants < 2) throw new RangeError(`paxos-commit needs at least 4 nodes (the leader, 2 participants, an acceptor), got ${nodes}`);
+  return { participants, acceptors };
 }
 
 export function runTwoPcChaos(o: CommitChaosOptions): CommitChaosResult {
@@ -40,7 +56,7 @@ export function runCommitChaos<M extends Message, P>(cluster: CommitCluster<M, P
   const result = runChaosPhases(
     {
       cluster,
-      startLoad: (untilMs) => cluster.startLoad(untilMs, TWO_PC_CHAOS.clients),
+      startLoad: (untilMs) => cluster.startLoad(untilMs, COMMIT_CHAOS.clients),
       settle: (timeoutMs) => {
         cluster.healEverything();
         const settled = cluster.runUntil(() => cluster.quiescent(), timeoutMs);
@@ -75,61 +91,69 @@ export function runCommitChaos<M extends Message, P>(cluster: CommitCluster<M, P
       elections: () => 0,
       isInvariantError: (err): err is Error & { readonly code: string } => isInvariantError(err),
     },
-    { seed: o.seed, durationMs: o.durationMs ?? TWO_PC_CHAOS.durationMs, nemesis: o.nemesis ?? DEFAULT_RANDOM_NEMESIS, settleMs: TWO_PC_CHAOS.settleMs },
+    { seed: o.seed, durationMs: o.durationMs ?? COMMIT_CHAOS.durationMs, nemesis: o.nemesis ?? DEFAULT_RANDOM_NEMESIS, settleMs: COMMIT_CHAOS.settleMs },
   );
-  return { ...result, commit: commit ?? cluster.checkCommit(), money: { expected: cluster.expectedMoney(), final: cluster.totalMoney() } };
+  return { ...result, commit: commit ?? cluster.checkCommit(), money: { expected: cluster.expectedMoney(), final: cluster.totalMoney() }, transfers: { ...cluster.outcomes } };
 }
 
-export const twoPcSimProtocol: SimProtocol = {
+/** The cluster options `synod sim run` passes on. */
+export function simRunClusterOptions(o: SimRunOptions): CommitClusterOptions {
+  return { seed: o.seed, ...(o.link === undefined ? {} : { link: o.link }), trace: o.trace === false ? false : { ...(o.trace.sink === undefined ? {} : { sink: o.trace.sink }) } };
+}
+
+/** A commit protocol as a registered sim protocol: the run, its summary, and its chaos. */
+export function commitSimProtocol<M extends Message, P>(d: {
+  readonly name: string;
+  readonly description: string;
+  readonly minNodes: number;
+  readonly cluster: (o: SimRunOptions) => CommitCluster<M, P>;
+  readonly chaosExplanation: string;
+  readonly chaosDefaults: { readonly nodes: number; readonly durationMs: number };
+  readonly runChaos: (o: { readonly seed: number; readonly nodes: number; readonly durationMs: number }) => CommitChaosResult;
+}): SimProtocol {
+  return {
+    name: d.name,
+    description: d.description,
+    minNodes: d.minNodes,
+    build(o) {
+      const cluster = d.cluster(o);
+      cluster.startLoad(Math.floor(o.durationMs * 0.7), 3);
+      return {
+        sim: eraseSimulation(cluster.sim),
+        summarize: () => {
+          const c = cluster.outcomes;
+          return [
+            `transfers: ${c.committed} committed, ${c.aborted} aborted, ${c.unknown} unknown, ${c.refused} refused`,
+            summarizeCommitCheck(cluster.checkCommit()),
+            `money: ${String(cluster.totalMoney())} (started with ${cluster.expectedMoney()})`,
+          ];
+        },
+      };
+    },
+    chaos: { explanation: d.chaosExplanation, defaults: d.chaosDefaults, run: (o) => d.runChaos(o) },
+  };
+}
+
+const CHAOS_CHECKS = 'after healing every transaction must be decided and its locks released, the commit checker must find atomicity (every decider agrees) and validity (commit only after every yes), the balances must add up to their start, and a fresh transfer must commit';
+
+export const twoPcSimProtocol: SimProtocol = commitSimProtocol({
   name: '2pc',
   description: 'two-phase commit (src/txn): node 1 coordinates with presumed abort, the others are participants holding accounts with wait-die locks and cooperative termination; clients submit transfers; prints the outcomes, the commit checker\'s verdict and blocking times, and the money total',
   minNodes: 3,
-  build(o) {
-    const cluster = new TwoPcCluster({ seed: o.seed, participants: o.nodes - 1, ...(o.link === undefined ? {} : { link: o.link }), trace: o.trace === false ? false : { ...(o.trace.sink === undefined ? {} : { sink: o.trace.sink }) } });
-    cluster.startLoad(Math.floor(o.durationMs * 0.7), 3);
-    return {
-      sim: eraseSimulation(cluster.sim),
-      summarize: () => {
-        const c = cluster.outcomes;
-        return [
-          `transfers: ${c.committed} committed, ${c.aborted} aborted, ${c.unknown} unknown, ${c.refused} refused`,
-          summarizeCommitCheck(cluster.checkCommit()),
-          `money: ${String(cluster.totalMoney())} (started with ${cluster.expectedMoney()})`,
-        ];
-      },
-    };
-  },
-  chaos: {
-    explanation:
-      'clients submit transfers between accounts on two participants under the random nemesis (partitions, crashes with restart losing unsynced writes, pauses, clock faults, loss, duplication, reordering); after healing every transaction must be decided and its locks released, the commit checker must find atomicity (every decider agrees) and validity (commit only after every yes), the balances must add up to their start, and a fresh transfer must commit',
-    defaults: { nodes: TWO_PC_CHAOS.participants + 1, durationMs: TWO_PC_CHAOS.durationMs },
-    run: (o) => runTwoPcChaos({ seed: o.seed, participants: o.nodes - 1, durationMs: o.durationMs }),
-  },
-};
+  cluster: (o) => new TwoPcCluster({ ...simRunClusterOptions(o), participants: o.nodes - 1 }),
+  chaosExplanation: `clients submit transfers between accounts on two participants under the random nemesis (partitions, crashes with restart losing unsynced writes, pauses, clock faults, loss, duplication, reordering); ${CHAOS_CHECKS}`,
+  chaosDefaults: { nodes: TWO_PC_CHAOS.participants + 1, durationMs: TWO_PC_CHAOS.durationMs },
+  runChaos: (o) => runTwoPcChaos({ seed: o.seed, participants: o.nodes - 1, durationMs: o.durationMs }),
+});
 
-export const paxosCommitSimProtocol: SimProtocol = {
+export const paxosCommitSimProtocol: SimProtocol = commitSimProtocol({
   name: 'paxos-commit',
-  description: 'Paxos Commit (src/txn/paxos-commit): node 1 leads, then the participants (RMs, each proposing its own vote at ballot 0), then 3 acceptors; a leader or an RM in doubt finishes the instances at a higher ballot; clients submit transfers; prints the outcomes, the commit checker\'s verdict and blocking times, and the money total',
-  minNodes: 6,
-  build(o) {
-    const cluster = new PaxosCommitCluster({ seed: o.seed, participants: o.nodes - 4, acceptors: 3, ...(o.link === undefined ? {} : { link: o.link }), trace: o.trace === false ? false : { ...(o.trace.sink === undefined ? {} : { sink: o.trace.sink }) } });
-    cluster.startLoad(Math.floor(o.durationMs * 0.7), 3);
-    return {
-      sim: eraseSimulation(cluster.sim),
-      summarize: () => {
-        const c = cluster.outcomes;
-        return [
-          `transfers: ${c.committed} committed, ${c.aborted} aborted, ${c.unknown} unknown, ${c.refused} refused`,
-          summarizeCommitCheck(cluster.checkCommit()),
-          `money: ${String(cluster.totalMoney())} (started with ${cluster.expectedMoney()})`,
-        ];
-      },
-    };
-  },
-  chaos: {
-    explanation:
-      'Paxos Commit with 3 acceptors: clients submit transfers under the random nemesis (partitions, crashes with restart losing unsynced writes, pauses, clock faults, loss, duplication, reordering); after healing every transaction must be decided and its locks released, the commit checker must find atomicity and validity, the balances must add up to their start, and a fresh transfer must commit',
-    defaults: { nodes: 1 + PAXOS_COMMIT_CHAOS.participants + PAXOS_COMMIT_CHAOS.acceptors, durationMs: PAXOS_COMMIT_CHAOS.durationMs },
-    run: (o) => runPaxosCommitChaos({ seed: o.seed, participants: o.nodes - 1 - PAXOS_COMMIT_CHAOS.acceptors, durationMs: o.durationMs }),
-  },
-};
+  description: 'Paxos Commit (src/txn/paxos-commit): node 1 leads, then the participants (RMs, each proposing its own vote at ballot 0), then the acceptors (3 from 6 nodes on, else 1); an RM in doubt finishes the instances at a higher ballot; clients submit transfers; prints the outcomes, the commit checker\'s verdict and blocking times, and the money total',
+  minNodes: 4,
+  cluster: (o) => new PaxosCommitCluster({ ...simRunClusterOptions(o), ...paxosCommitLayout(o.nodes) }),
+  chaosExplanation: `Paxos Commit (the leader, the participants, then 3 acceptors from 6 nodes on, else 1): clients submit transfers under the random nemesis (partitions, crashes with restart losing unsynced writes, pauses, clock faults, loss, duplication, reordering); ${CHAOS_CHECKS}`,
+  chaosDefaults: { nodes: 1 + PAXOS_COMMIT_CHAOS.participants + PAXOS_COMMIT_CHAOS.acceptors, durationMs: PAXOS_COMMIT_CHAOS.durationMs },
+  runChaos: (o) => runPaxosCommitChaos({ seed: o.seed, ...paxosCommitLayout(o.nodes), durationMs: o.durationMs }),
+});
+
+
