@@ -11,11 +11,11 @@ import { gossipSimProtocol } from '../gossip/sim/chaos.js';
 import { gossipCrdtSimProtocol } from '../gossip/sim/crdt-chaos.js';
 import { kvTxnSimProtocol } from '../raft/sim-protocol-txn.js';
 import { echoSimProtocol } from '../sim/echo-protocol.js';
-import { paxosCommitSimProtocol, twoPcSimProtocol } from '../txn/sim/chaos.js';
+import { paxosCommitSimProtocol, threePcPartitionSimProtocol, threePcSimProtocol, twoPcSimProtocol } from '../txn/sim/chaos.js';
 import { leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol } from '../sim/lease-counter-protocol.js';
 import type { SimProtocol } from '../sim/sim-protocol.js';
 
-export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, ...LOCK_SIM_PROTOCOLS, quorumSimProtocol, crdtCounterSimProtocol, gossipSimProtocol, gossipCrdtSimProtocol, twoPcSimProtocol, paxosCommitSimProtocol];
+export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, ...LOCK_SIM_PROTOCOLS, quorumSimProtocol, crdtCounterSimProtocol, gossipSimProtocol, gossipCrdtSimProtocol, twoPcSimProtocol, threePcSimProtocol, threePcPartitionSimProtocol, paxosCommitSimProtocol];
 
 export function simProtocol(name: string): SimProtocol | undefined {
   return SIM_PROTOCOLS.find((p) => p.name === name);

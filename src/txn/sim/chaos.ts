@@ -1,19 +1,27 @@
 // Commit protocols under chaos, and their registration for `synod sim run --protocol NAME` and
-// `synod chaos --protocol NAME` (2pc, paxos-commit): clients submit transfers between accounts
-// on two participants under the random nemesis (partitions, crashes with restart, pauses, clock
-// faults, loss, duplication, reordering); after healing every transaction must be decided, the
-// commit checker must find atomicity and validity, and the balances must add up to their start.
+// `synod chaos --protocol NAME` (2pc, 3pc, 3pc-partition, paxos-commit): clients submit transfers
+// between accounts on two participants under a random nemesis (the full one for 2PC and Paxos
+// Commit; crashes only for 3PC, partitions only to break it); after healing every transaction
+// must be decided, the commit checker must find atomicity and validity, and the money add up.
 import { isInvariantError, type Message } from '../../core/index.js';
 import { runChaosPhases, type ChaosResult, type Violation } from '../../sim/chaos.js';
 import { DEFAULT_RANDOM_NEMESIS, type RandomNemesisOptions } from '../../sim/nemesis.js';
 import { eraseSimulation, type SimProtocol, type SimRunOptions } from '../../sim/sim-protocol.js';
 import { summarizeCommitCheck, type CommitCheckResult } from '../check.js';
-import { PaxosCommitCluster, TwoPcCluster, type CommitCluster, type CommitClusterOptions } from './cluster.js';
+import { PaxosCommitCluster, ThreePcCluster, TwoPcCluster, type CommitCluster, type CommitClusterOptions } from './cluster.js';
 
 /** Shared by every commit protocol's chaos run. */
 export const COMMIT_CHAOS = { durationMs: 4_000, settleMs: 15_000, clients: 4 } as const;
 export const TWO_PC_CHAOS = { ...COMMIT_CHAOS, participants: 4 } as const;
 export const PAXOS_COMMIT_CHAOS = { ...COMMIT_CHAOS, participants: 3, acceptors: 3 } as const;
+export const THREE_PC_CHAOS = { ...COMMIT_CHAOS, participants: 4 } as const;
+
+const NO_FAULTS: RandomNemesisOptions['mix'] = { partition: 0, crash: 0, pause: 0, clock: 0, loss: 0, duplicate: 0, reorder: 0, slow: 0 };
+
+/** 3PC's fault model: crashes (with restarts) and nothing else, so delays stay bounded. */
+export const CRASH_ONLY_NEMESIS: Omit<RandomNemesisOptions, 'untilMs'> = { ...DEFAULT_RANDOM_NEMESIS, mix: { ...NO_FAULTS, crash: 1 } };
+/** Network partitions and nothing else: what breaks 3PC. */
+export const PARTITION_ONLY_NEMESIS: Omit<RandomNemesisOptions, 'untilMs'> = { ...DEFAULT_RANDOM_NEMESIS, mix: { ...NO_FAULTS, partition: 1 } };
 
 export interface CommitChaosOptions {
   readonly seed: number;
@@ -47,6 +55,11 @@ export function runTwoPcChaos(o: CommitChaosOptions): CommitChaosResult {
 
 export function runPaxosCommitChaos(o: CommitChaosOptions & { readonly acceptors?: number }): CommitChaosResult {
   return runCommitChaos(new PaxosCommitCluster({ seed: o.seed, participants: o.participants ?? PAXOS_COMMIT_CHAOS.participants, acceptors: o.acceptors ?? PAXOS_COMMIT_CHAOS.acceptors }), o);
+}
+
+/** 3PC under its own fault model by default (crashes only); pass a nemesis to break it. */
+export function runThreePcChaos(o: CommitChaosOptions): CommitChaosResult {
+  return runCommitChaos(new ThreePcCluster({ seed: o.seed, participants: o.participants ?? THREE_PC_CHAOS.participants }), { ...o, nemesis: o.nemesis ?? CRASH_ONLY_NEMESIS });
 }
 
 /** The phases on any commit system: safety under faults, heal, settle, a fresh transfer, the checks. */
@@ -157,3 +170,26 @@ export const paxosCommitSimProtocol: SimProtocol = commitSimProtocol({
 });
 
 
+
+const threePcDescription = (faults: string): string =>
+  `three-phase commit (src/txn/three-pc): node 1 coordinates (PREPARE, PRE-COMMIT, COMMIT), the others are participants holding accounts with wait-die locks that, when the coordinator goes silent, run Skeen's termination protocol as backups by rank; clients submit transfers; ${faults}; prints the outcomes, the commit checker's verdict and blocking times, and the money total`;
+
+export const threePcSimProtocol: SimProtocol = commitSimProtocol({
+  name: '3pc',
+  description: threePcDescription('chaos uses crashes only, its fault model'),
+  minNodes: 3,
+  cluster: (o) => new ThreePcCluster({ ...simRunClusterOptions(o), participants: o.nodes - 1 }),
+  chaosExplanation: `3PC under its own fault model: crashes with restart (losing unsynced writes) and nothing else, so delays stay bounded (no partitions, loss, pauses or clock faults); ${CHAOS_CHECKS}`,
+  chaosDefaults: { nodes: THREE_PC_CHAOS.participants + 1, durationMs: THREE_PC_CHAOS.durationMs },
+  runChaos: (o) => runThreePcChaos({ seed: o.seed, participants: o.nodes - 1, durationMs: o.durationMs }),
+});
+
+export const threePcPartitionSimProtocol: SimProtocol = commitSimProtocol({
+  name: '3pc-partition',
+  description: threePcDescription('chaos uses network partitions only, which break it'),
+  minNodes: 3,
+  cluster: (o) => new ThreePcCluster({ ...simRunClusterOptions(o), participants: o.nodes - 1 }),
+  chaosExplanation: `3PC outside its fault model: network partitions only (no crashes); a backup on each side of a cut decides on the states it can see, so one side commits and the other aborts — expect atomicity violations (seed 5 shows one); ${CHAOS_CHECKS}`,
+  chaosDefaults: { nodes: THREE_PC_CHAOS.participants + 1, durationMs: THREE_PC_CHAOS.durationMs },
+  runChaos: (o) => runThreePcChaos({ seed: o.seed, participants: o.nodes - 1, durationMs: o.durationMs, nemesis: PARTITION_ONLY_NEMESIS }),
+});

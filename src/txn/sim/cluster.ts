@@ -1,4 +1,4 @@
-// The simulated commit systems (2PC, Paxos Commit): node 1 coordinates, participants hold
+// The simulated commit systems (2PC, 3PC, Paxos Commit): node 1 coordinates, participants hold
 // accounts; clients submit transfers between accounts on two participants. It records the commit
 // events that survived crashes for the commit checker, and reads balances for the "no money
 // created or destroyed" check.
@@ -16,6 +16,10 @@ import { LeaderCore } from '../paxos-commit/leader.js';
 import type { PaxosCommitMessage } from '../paxos-commit/messages.js';
 import { RmCore } from '../paxos-commit/rm.js';
 import { PAXOS_COMMIT_DEFAULTS, paxosCommitSpec, type PaxosCommitOp, type PaxosCommitOptions } from '../paxos-commit/spec.js';
+import { ThreePcCoordinatorCore } from '../three-pc/coordinator.js';
+import type { ThreePcMessage } from '../three-pc/messages.js';
+import { ThreePcParticipantCore } from '../three-pc/participant.js';
+import { THREE_PC_DEFAULTS, threePcSpec, type ThreePcOp, type ThreePcOptions } from '../three-pc/spec.js';
 import { TWO_PC_DEFAULTS, twoPcSpec, type TwoPcOp, type TwoPcOptions } from '../two-pc.js';
 import { DurableEventCollector } from './durable-events.js';
 
@@ -198,6 +202,41 @@ export class TwoPcCluster extends CommitCluster<TwoPcMessage, TwoPcOp> {
       },
       o,
     );
+  }
+}
+
+export interface ThreePcClusterOptions extends CommitClusterOptions {
+  /** Participants (at least 2); the coordinator is one more node. */
+  readonly participants: number;
+  readonly protocol?: Partial<Omit<ThreePcOptions, 'coordinator'>>;
+}
+
+/** 3PC: node 1 coordinates, nodes 2..N are participants (and backup coordinators, by rank). */
+export class ThreePcCluster extends CommitCluster<ThreePcMessage, ThreePcOp> {
+  constructor(o: ThreePcClusterOptions) {
+    const nodes = Array.from({ length: o.participants + 1 }, (_, i) => String(i + 1));
+    super(
+      {
+        spec: threePcSpec({ ...o.protocol, coordinator: COORDINATOR }),
+        nodes,
+        participants: nodes.slice(1),
+        accounts: o.protocol?.accounts ?? THREE_PC_DEFAULTS.accounts,
+        initialBalance: o.protocol?.initialBalance ?? THREE_PC_DEFAULTS.initialBalance,
+        participantView: (core) => (core instanceof ThreePcParticipantCore ? core : undefined),
+        coordinatorOpen: (core) => (core instanceof ThreePcCoordinatorCore ? core.openCount() : undefined),
+      },
+      o,
+    );
+  }
+
+  /** Termination rounds decided by backups so far (participants up now). */
+  terminations(): number {
+    let n = 0;
+    for (const id of this.participants) {
+      const core = this.sim.core(id);
+      if (core instanceof ThreePcParticipantCore) n += core.terminations;
+    }
+    return n;
   }
 }
 
