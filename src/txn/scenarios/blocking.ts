@@ -2,8 +2,9 @@
 // of this folder: a transfer is prepared at every participant (all voted yes), the coordinator
 // crashes before deciding, and stays down for a while. Under 2PC the participants stay in doubt
 // holding their locks until it recovers (cooperative termination cannot help: every participant
-// is prepared); under Paxos Commit a participant in doubt finishes the instances itself. The
-// commit checker's blocking time shows the difference. Run by tests with runScenarioProgram.
+// is prepared); under 3PC a backup runs the termination protocol, and under Paxos Commit a
+// participant in doubt finishes the instances itself. The commit checker's blocking time shows
+// the difference. Run by tests with runScenarioProgram.
 import type { Message, NodeId } from '../../core/index.js';
 import { ScenarioError, type ScenarioProgram } from '../../sim/scenario.js';
 import { COORDINATOR, type CommitCluster } from '../sim/cluster.js';
@@ -19,6 +20,11 @@ export interface BlockingScenarioOptions {
    * prepared and one that never voted.
    */
   readonly secondNeverHears?: boolean;
+  /**
+   * When to crash the coordinator, once the voters prepared (default: at once). For 3PC, e.g.
+   * "once a participant is pre-committed": the crash then falls after PRE-COMMIT.
+   */
+  readonly crashWhen?: () => boolean;
 }
 
 /** What the scenario saw, for the test to judge (with the commit checker's blocking times). */
@@ -35,7 +41,7 @@ function fail(where: string, what: string): never {
   throw new ScenarioError(`${where}: ${what}`);
 }
 
-/** The scenario on a 2PC cluster; `seen` is filled in as it runs. */
+/** The scenario on a commit cluster (2PC, 3PC, Paxos Commit); `seen` is filled in as it runs. */
 export function* blockingScenario<M extends Message, P>(cluster: CommitCluster<M, P>, o: BlockingScenarioOptions, seen: BlockingObservation): ScenarioProgram {
   const [p, q] = o.between ?? [cluster.participants[0] as NodeId, cluster.participants[1] as NodeId];
   if (o.secondNeverHears === true) {
@@ -49,6 +55,7 @@ export function* blockingScenario<M extends Message, P>(cluster: CommitCluster<M
   yield { kind: 'step', where: 'step 2', text: `wait until ${voters.join(' and ')} prepared (voted yes)` };
   const prepared = (): boolean => voters.every((id) => (cluster.participant(id)?.inDoubt().length ?? 0) > 0);
   if (!(yield { kind: 'until', until: prepared, withinMs: 2_000 })) fail('step 2', 'the participants did not prepare');
+  if (o.crashWhen !== undefined && !(yield { kind: 'until', until: o.crashWhen, withinMs: 2_000 })) fail('step 2', 'the condition to crash the coordinator never held');
   yield { kind: 'step', where: 'step 3', text: 'crash the coordinator before its decision' };
   cluster.crash(COORDINATOR);
   seen.crashedAtMs = cluster.nowMs;
