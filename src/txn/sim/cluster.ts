@@ -275,3 +275,14 @@ export class PaxosCommitCluster extends CommitCluster<PaxosCommitMessage, PaxosC
     return this.sim.core(id) instanceof AcceptorCore;
   }
 }
+
+// ------------------------------------------------------------------ by name
+
+export type CommitProtocolName = '2pc' | '3pc' | 'paxos-commit';
+export const COMMIT_PROTOCOLS: readonly CommitProtocolName[] = ['2pc', '3pc', 'paxos-commit'];
+
+/** A commit cluster of `participants` participants (Paxos Commit: and 3 acceptors) by protocol name. */
+export function newCommitCluster(name: CommitProtocolName, o: CommitClusterOptions & { readonly participants: number }): CommitCluster<Message, unknown> {
+  const cluster = name === '2pc' ? new TwoPcCluster(o) : name === '3pc' ? new ThreePcCluster(o) : new PaxosCommitCluster({ ...o, acceptors: 3 });
+  return cluster as unknown as CommitCluster<Message, unknown>;
+}
