@@ -58,7 +58,7 @@ export async function run(args: string[]): Promise<void> {
   const seeds = Array.from({ length: parsed.seeds }, (_, i) => i + 1);
   const started = performance.now();
   const d = TXN_BENCH_DEFAULTS;
-  process.stdout.write(`${d.participants} participants, ${d.clients} closed-loop clients (think ${d.thinkMs} ms), transfers between two random participants; ${parsed.durationMs} virtual ms per seed, seeds ${seeds.join(',')}; crashes every ${d.faultEveryMs} ms for ${d.downMs} ms\n\n`);
+  process.stdout.write(`${d.participants} participants, ${d.clients} closed-loop clients (think ${d.thinkMs} ms), transfers between two random participants; ${parsed.durationMs} virtual ms per seed, seeds ${seeds.join(',')}; crashes every ${d.faultEveryMs} ms (+ up to ${d.faultEveryMs / 5} ms) for ${d.downMs} ms; a client gives up after ${d.clientTimeoutMs} ms\n\n`);
   process.stdout.write(`| protocol | nemesis | committed/s | aborted | unknown | commit latency p50 / p99 (ms) | messages/txn | in doubt mean / p99 / max (ms) | blocked ≥ ${BLOCKED_MS} ms: count / mean (ms) | checker |\n`);
   process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
   let bad = false;

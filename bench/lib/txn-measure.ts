@@ -23,6 +23,8 @@ export interface TxnBenchPlan {
   readonly faultEveryMs: number;
   /** … and stays down this long. */
   readonly downMs: number;
+  /** A client gives up on an answer after this long and starts its next transfer. */
+  readonly clientTimeoutMs: number;
 }
 
 export const TXN_BENCH_DEFAULTS: Omit<TxnBenchPlan, 'protocol' | 'nemesis' | 'seed'> = {
@@ -32,6 +34,7 @@ export const TXN_BENCH_DEFAULTS: Omit<TxnBenchPlan, 'protocol' | 'nemesis' | 'se
   thinkMs: 10,
   faultEveryMs: 3_000,
   downMs: 1_500,
+  clientTimeoutMs: 500,
 };
 
 export interface TxnBenchRun {
@@ -87,7 +90,7 @@ function scheduleNemesis(cluster: CommitCluster<Message, unknown>, plan: TxnBenc
 
 /** One run of one protocol under one nemesis. */
 export function measureTxn(plan: TxnBenchPlan): TxnBenchRun {
-  const cluster = newCommitCluster(plan.protocol, { seed: plan.seed, participants: plan.participants, trace: false });
+  const cluster = newCommitCluster(plan.protocol, { seed: plan.seed, participants: plan.participants, trace: false, requestTimeoutMs: plan.clientTimeoutMs });
   const rng = cluster.sim.random.stream('bench-workload');
   const latencies: number[] = [];
   scheduleNemesis(cluster, plan);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { simProtocol } from '../../primitives/index.js';
 import type { CommitChaosResult } from './chaos.js';
-import { PARTITION_ONLY_NEMESIS, paxosCommitLayout, runPaxosCommitChaos, runThreePcChaos, runTwoPcChaos } from './chaos.js';
+import { CRASH_ONLY_NEMESIS, PARTITION_ONLY_NEMESIS, paxosCommitLayout, runPaxosCommitChaos, runThreePcChaos, runTwoPcChaos } from './chaos.js';
 
 /** Bounded here; `node --import tsx scripts/txn-chaos.ts` runs the long version. */
 const SEEDS = 10;
@@ -59,6 +59,12 @@ describe('3pc under a network partition (found by searching seeds with partition
 
   it('the same seed without the partition (crashes only) is clean: the fault, not the load, breaks it', () => {
     expect(runThreePcChaos({ seed: SEED }).ok).toBe(true);
+  });
+
+  it('a paused process (seed 62) or a slow one (seed 7) looks crashed too, and breaks atomicity the same way', () => {
+    const only = (kind: 'pause' | 'slow'): typeof CRASH_ONLY_NEMESIS => ({ ...CRASH_ONLY_NEMESIS, mix: { ...CRASH_ONLY_NEMESIS.mix, crash: 0, [kind]: 1 } });
+    expect(runThreePcChaos({ seed: 62, nemesis: only('pause') }).commit.violations.map((v) => v.kind)).toContain('atomicity');
+    expect(runThreePcChaos({ seed: 7, nemesis: only('slow') }).commit.violations.map((v) => v.kind)).toContain('atomicity');
   });
 });
 
