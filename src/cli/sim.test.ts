@@ -61,6 +61,19 @@ describe('synod sim run', () => {
     expect(unfenced.stdout).toContain('replay: synod chaos --protocol lease-counter-unfenced --seeds 1 --first-seed 23');
   });
 
+  it('runs the commit protocols: sim run summarizes with the commit checker; 3pc chaos holds under crashes, 3pc-partition seed 5 breaks atomicity and replays', () => {
+    const run = runSynod(['sim', 'run', '--protocol', 'paxos-commit', '--seed', '3', '--duration-ms', '2000']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/atomicity and validity hold/);
+    const held = runSynod(['chaos', '--protocol', '3pc', '--seeds', '3']);
+    expect(held.status).toBe(0);
+    expect(held.stdout).toMatch(/no violations/);
+    const broken = runSynod(['chaos', '--protocol', '3pc-partition', '--seeds', '1', '--first-seed', '5']);
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain('t1.41 decided both ways: 1:commit@592 4:abort@997 5:abort@1001');
+    expect(broken.stdout).toContain('replay: synod chaos --protocol 3pc-partition --seeds 1 --first-seed 5 --nodes 5 --duration-ms 4000');
+  });
+
   it.each([
     [['--protocol', 'nope'], /unknown protocol "nope"/],
     [['--protocol', 'echo', '--nemesis', 'at 100 ms explode 3'], /unknown action "explode"/],
