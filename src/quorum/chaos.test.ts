@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runQuorumChaos } from './sim/chaos.js';
-import { quorumSimProtocol } from './sim/chaos.js';
+import { quorumSimProtocol, QUORUM_SWIM_CONFIG } from './sim/chaos.js';
 
 /** Bounded here; `synod chaos --protocol quorum --seeds 2000` runs the long version. */
 const SEEDS = 30;
@@ -36,5 +36,25 @@ describe('quorum store chaos', () => {
       return [...built.summarize(), String(lines.length)];
     };
     expect(run()).toEqual(run());
+  });
+});
+
+describe('quorum store chaos with SWIM liveness', () => {
+  it('keeps every acknowledged write and converges after healing, seeds 1..10', () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      const result = runQuorumChaos({ seed, config: QUORUM_SWIM_CONFIG });
+      if (!result.ok) failures.push(`seed ${seed}: ${result.violations.map((v) => `${v.kind}: ${v.message}`).join('; ').slice(0, 400)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('moves partitions when a node joins and another leaves, the ring epoch spread by gossip metadata, seeds 1..4', () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 4; seed++) {
+      const result = runQuorumChaos({ seed, config: QUORUM_SWIM_CONFIG, ringChanges: true });
+      if (!result.ok) failures.push(`seed ${seed}: ${result.violations.map((v) => `${v.kind}: ${v.message}`).join('; ').slice(0, 400)}`);
+    }
+    expect(failures).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
 // placement (Q partitions), which safety nets are on (sloppy quorum, hinted handoff, read
 // repair, anti-entropy), their timings, and each bucket's type. Every node builds the same
 // ring from the same members and settings.
+import { LOCAL_GOSSIP_CONFIG, resolveGossipConfig, type GossipConfig } from '../gossip/config.js';
 import { failQuorum } from './errors.js';
 import type { StateKind } from './versions.js';
 
@@ -26,6 +27,16 @@ export interface QuorumConfig {
   readonly readRepair: boolean;
   /** How long a coordinator waits for R or W answers. */
   readonly requestTimeoutMs: number;
+  /**
+   * How a node tells which peers are up: 'heartbeat' (every node pings every other each
+   * pingIntervalMs; a peer not heard from for suspectAfterMs is down: N² messages a round) or
+   * 'swim' (SWIM with Lifeguard from src/gossip on the same transport: a peer is up while the
+   * gossip membership holds it alive; the ring epoch rides in each member's metadata; about 2
+   * messages per node per probe interval whatever N).
+   */
+  readonly liveness: 'heartbeat' | 'swim';
+  /** The gossip configuration under `liveness: 'swim'`, over the local preset (probe every 500 ms). */
+  readonly gossip: Partial<GossipConfig>;
   /** Heartbeats between nodes; a peer not heard from for `suspectAfterMs` is treated as down. */
   readonly pingIntervalMs: number;
   readonly suspectAfterMs: number;
@@ -56,6 +67,8 @@ export const DEFAULT_QUORUM_CONFIG: QuorumConfig = {
   hintedHandoff: true,
   readRepair: true,
   requestTimeoutMs: 1_000,
+  liveness: 'heartbeat',
+  gossip: {},
   pingIntervalMs: 200,
   suspectAfterMs: 1_000,
   hintWindowMs: 3 * 60 * 60 * 1000,
@@ -68,6 +81,11 @@ export const DEFAULT_QUORUM_CONFIG: QuorumConfig = {
   maxClockOffsetMs: 500,
   buckets: {},
 };
+
+/** The gossip settings a node runs under `liveness: 'swim'`: the local preset, probing every 500 ms, then `config.gossip`. */
+export function quorumGossipConfig(config: Pick<QuorumConfig, 'gossip'>): GossipConfig {
+  return resolveGossipConfig({ probeIntervalMs: 500, ...config.gossip }, LOCAL_GOSSIP_CONFIG);
+}
 
 export const BUCKET_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -91,6 +109,13 @@ export function resolveQuorumConfig(partial: Partial<QuorumConfig> = {}, memberC
   int('maxSiblings', 1, 1000);
   int('maxValueLength', 1, 16 * 1024 * 1024);
   int('maxClockOffsetMs', 0, 24 * 60 * 60 * 1000);
+  if (c.liveness !== 'heartbeat' && c.liveness !== 'swim') failQuorum('QUORUM_INVALID_OPTION', `liveness is "heartbeat" or "swim", got ${JSON.stringify(c.liveness)}`);
+  if (typeof c.gossip !== 'object' || c.gossip === null || Array.isArray(c.gossip)) failQuorum('QUORUM_INVALID_OPTION', 'gossip is an object of gossip settings (docs/gossip.md)');
+  try {
+    quorumGossipConfig(c);
+  } catch (err) {
+    failQuorum('QUORUM_INVALID_OPTION', `gossip: ${(err as Error).message}`);
+  }
   for (const flag of ['sloppyQuorum', 'hintedHandoff', 'readRepair'] as const) {
     if (typeof c[flag] !== 'boolean') failQuorum('QUORUM_INVALID_OPTION', `${flag} is true or false`);
   }

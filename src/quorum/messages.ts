@@ -45,7 +45,9 @@ export type QuorumMessage =
   | { readonly type: 'ring-done'; readonly epoch: number }
   /** Streaming transfer: merge and store these states, then acknowledge (after they are durable). */
   | { readonly type: 'handoff'; readonly xid: string; readonly states: readonly (readonly [key: string, state: KeyState])[] }
-  | { readonly type: 'handoff-ack'; readonly xid: string };
+  | { readonly type: 'handoff-ack'; readonly xid: string }
+  /** Under `liveness: 'swim'`: a message of the gossip membership (src/gossip), checked by its core. */
+  | { readonly type: 'swim'; readonly body: unknown };
 
 export type QuorumPersistOp =
   | { readonly op: 'state'; readonly key: string; readonly state: KeyState }

@@ -14,7 +14,9 @@ import type { PartitionRing } from '../ring/partition-ring.js';
 import { positionOf, RING_SIZE } from '../ring/hash.js';
 import { decodeContext, decodeKeyState, encodeContext } from './codec.js';
 import { abortMessageFor, AntiEntropySession, isMerkleError, MerkleTree } from './merkle/index.js';
-import { bucketType, stateKindOf, type QuorumConfig } from './config.js';
+import { bucketType, quorumGossipConfig, stateKindOf, type QuorumConfig } from './config.js';
+import { SwimNode } from '../gossip/swim.js';
+import type { GossipMessage, GossipPersistOp, GossipResponse } from '../gossip/messages.js';
 import { QuorumError } from './errors.js';
 import { bootstrapRecord, claimantFor, claimantOf, commitRecord, decodeRingRecord, proposeJoin, proposeLeave, ringMembersOf, ringOfAssignment, ringOptions, type RingRecord } from './membership.js';
 import type { Hint, QuorumMessage, QuorumPersistOp } from './messages.js';
@@ -40,6 +42,7 @@ import {
 } from './versions.js';
 
 type Fx = Effects<QuorumMessage, QuorumPersistOp, QuorumResponse>;
+type SwimFx = Effects<GossipMessage, GossipPersistOp, GossipResponse>;
 type WriteRequest = Exclude<QuorumRequest, { op: 'get' } | { op: 'anti-entropy' } | { op: 'ring-join' } | { op: 'ring-leave' } | { op: 'ring-status' }>;
 type RingChange = Extract<QuorumRequest, { op: 'ring-join' } | { op: 'ring-leave' }>;
 
@@ -180,6 +183,10 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   /** From noticing its own pause until its next tick: what arrives now was sent before or during the pause. */
   private pausedBurst = false;
   private lastHintRoundMs = -Infinity;
+  /** Under `liveness: 'swim'`: the gossip member that decides who is up, and the epochs each member was last answered about. */
+  private readonly swim: SwimNode | undefined;
+  private readonly epochAnswered = new Map<NodeId, string>();
+  private lastEpochCheckMs = -Infinity;
   private lastAntiEntropyMs: number;
   private antiEntropyTurn = 0;
 
@@ -194,6 +201,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     this.ridPrefix = Math.floor(env.random() * 2 ** 32).toString(36);
     this.lastAntiEntropyMs = env.now() + env.random() * config.antiEntropyIntervalMs;
     this.lastInputMs = env.now();
+    // incarnations are not persisted: a restarted member refutes the death its peers hold with a higher one
+    this.swim = config.liveness === 'swim' ? new SwimNode(env, quorumGossipConfig(config), []) : undefined;
     this.replay(durable);
     // a node its host starts outside the members (a joining node) waits for the record from its peers
     if (this.record === undefined && env.members.includes(this.id)) this.record = bootstrapRecord(env.members, config);
@@ -232,6 +241,11 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
 
   isUp(peer: NodeId): boolean {
     if (peer === this.id) return true;
+    if (this.swim !== undefined) {
+      // a member gossip has not heard of yet (this node just started) counts as up, as heartbeats assume at start
+      const state = this.swim.member(peer)?.state;
+      return state === undefined || state === 'alive';
+    }
     const heard = this.lastHeardMs.get(peer);
     return heard !== undefined && this.env.now() - heard < this.config.suspectAfterMs;
   }
@@ -249,6 +263,10 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   // --- inputs ----------------------------------------------------------------------------
 
   start(fx: Fx): void {
+    if (this.swim !== undefined) {
+      this.swim.start(this.swimFx(fx));
+      this.announceEpoch(fx);
+    }
     const now = this.env.now();
     // assume every peer up until it fails to answer: a restarted node serves at once
     for (const m of this.peers) this.lastHeardMs.set(m, now);
@@ -265,7 +283,13 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   handleTick(fx: Fx): void {
     this.noticeOwnPause();
     const now = this.env.now();
-    if (now - this.lastPingMs >= this.config.pingIntervalMs) {
+    if (this.swim !== undefined) {
+      this.swim.handleTick(this.swimFx(fx));
+      if (now - this.lastEpochCheckMs >= this.config.pingIntervalMs) {
+        this.lastEpochCheckMs = now;
+        this.compareEpochs(fx);
+      }
+    } else if (now - this.lastPingMs >= this.config.pingIntervalMs) {
       this.lastPingMs = now;
       const ping: QuorumMessage = this.record === undefined ? { type: 'ping' } : { type: 'ping', epoch: this.record.epoch };
       for (const m of this.peers) fx.send(m, ping, { awaitPersist: false });
@@ -320,6 +344,10 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
 
   private dispatch(from: NodeId, msg: QuorumMessage, fx: Fx): void {
     switch (msg.type) {
+      case 'swim':
+        // checked by the gossip core itself (it counts and drops what is malformed)
+        if (this.swim !== undefined) this.swim.handleMessage(from, msg.body as GossipMessage, this.swimFx(fx));
+        return;
       case 'ping':
         fx.send(from, this.record === undefined ? { type: 'pong' } : { type: 'pong', epoch: this.record.epoch }, { awaitPersist: false });
         return this.compareEpoch(from, msg.epoch, fx);
@@ -883,6 +911,38 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   // --- membership ------------------------------------------------------------------------
 
   /** Heartbeats compare epochs: the node behind asks for the record, or is sent it. */
+  /** The gossip core's effects: its messages wrapped in ours; nothing persisted; no client of its own. */
+  private swimFx(fx: Fx): SwimFx {
+    return {
+      send: (to, msg) => fx.send(to, { type: 'swim', body: msg }, { awaitPersist: false }),
+      persist: () => undefined,
+      reply: () => undefined,
+      annotate: (key, value) => (key === 'alive' || key === 'suspect' || key === 'dead' ? fx.annotate(`gossip.${key}`, value) : undefined),
+    };
+  }
+
+  /** Under SWIM the ring epoch rides in this member's gossip metadata (heartbeats carry it otherwise). */
+  private announceEpoch(fx: Fx): void {
+    if (this.swim === undefined) return;
+    this.swim.handleRequest('epoch', { op: 'set-meta', meta: this.record === undefined ? '' : String(this.record.epoch) }, this.swimFx(fx));
+  }
+
+  /** Under SWIM: answers each live member whose gossiped epoch differs from ours, once per epoch it shows. */
+  private compareEpochs(fx: Fx): void {
+    for (const m of (this.swim as SwimNode).members()) {
+      if (m.id === this.id || m.state !== 'alive') continue;
+      const epoch = m.meta === '' ? undefined : Number(m.meta);
+      if (epoch !== undefined && !Number.isSafeInteger(epoch)) continue;
+      const mine = this.record?.epoch;
+      if (epoch === mine) continue;
+      const seen = epoch ?? -1;
+      const pair = `${seen}:${mine ?? -1}`;
+      if (this.epochAnswered.get(m.id) === pair) continue;
+      this.epochAnswered.set(m.id, pair);
+      this.compareEpoch(m.id, epoch, fx);
+    }
+  }
+
   private compareEpoch(from: NodeId, epoch: number | undefined, fx: Fx): void {
     if (this.record === undefined) {
       if (epoch !== undefined) fx.send(from, { type: 'ring-ask' }, { awaitPersist: false });
@@ -898,6 +958,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     this.record = record;
     fx.persist({ op: 'ring', record });
     this.adoptedAtMs = this.env.now();
+    this.announceEpoch(fx);
     this.doneBy.clear();
     this.placeBy(previous);
     fx.annotate('ringEpoch', record.epoch);
@@ -1258,6 +1319,8 @@ export function messageProblem(msg: unknown): string | undefined {
       return m['epoch'] === undefined || (Number.isSafeInteger(m['epoch']) && (m['epoch'] as number) >= 0) ? undefined : 'epoch is a non-negative integer';
     case 'ring-ask':
       return undefined;
+    case 'swim':
+      return typeof m['body'] === 'object' && m['body'] !== null && !Array.isArray(m['body']) ? undefined : 'swim needs a body object';
     case 'ring':
       return typeof m['record'] === 'object' && m['record'] !== null ? undefined : 'ring needs a record';
     case 'ring-done':

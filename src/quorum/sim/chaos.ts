@@ -78,34 +78,51 @@ function finalWrites(cluster: QuorumCluster, report: (v: Violation) => void): vo
   }
 }
 
+function buildQuorumSim(o: Parameters<SimProtocol['build']>[0], config?: Partial<QuorumConfig>): ReturnType<SimProtocol['build']> {
+  const cluster = new QuorumCluster({ seed: o.seed, nodes: o.nodes, ...(config === undefined ? {} : { config }), ...(o.link === undefined ? {} : { link: o.link }), trace: o.trace === false ? false : { ...(o.trace.sink === undefined ? {} : { sink: o.trace.sink }) } });
+  // clients stop at 70% of the run, so that the rest shows hints and anti-entropy settling
+  cluster.startLoad(Math.floor(o.durationMs * 0.7), QUORUM_CHAOS_LOAD);
+  return {
+    sim: eraseSimulation(cluster.sim),
+    summarize: () => {
+      const settled = cluster.settled();
+      const result = checkReplicas({ ops: cluster.ops, replicas: cluster.replicaStates(), homesOf: (k) => cluster.homesOf(k) });
+      const count = (kind: string, outcome: string): number => cluster.ops.filter((op) => op.kind === kind && op.outcome === outcome).length;
+      const siblings = Math.max(0, ...cluster.replicaStates().map((r) => r.siblings.length));
+      return [
+        `writes: ${count('write', 'ok')} ok, ${count('write', 'fail')} failed, ${count('write', 'unknown')} unknown; reads: ${count('read', 'ok')} ok, ${count('read', 'fail')} failed, ${count('read', 'unknown')} unknown`,
+        `most siblings on one key: ${siblings}; replicas ${settled ? 'converged' : 'not converged yet'} at ${cluster.nowMs} ms`,
+        `checks: ${result.ackedWrites} acknowledged writes; durability violations ${result.counts.durability}, convergence ${result.counts.convergence}, unique dots ${result.counts.uniqueDots}`,
+        ...result.violations.slice(0, 5).map((v) => `  ${v.check} ${v.key}: ${v.message}`),
+      ];
+    },
+  };
+}
+
 export const quorumSimProtocol: SimProtocol = {
   name: 'quorum',
   description: 'the leaderless (Dynamo-style) store: N=3, R=W=2 on Q=16 partitions, clients reading and writing 8 keys through any node with causal contexts; prints the operations, siblings and the durability and convergence checks after healing',
   minNodes: 1,
-  build(o) {
-    const cluster = new QuorumCluster({ seed: o.seed, nodes: o.nodes, ...(o.link === undefined ? {} : { link: o.link }), trace: o.trace === false ? false : { ...(o.trace.sink === undefined ? {} : { sink: o.trace.sink }) } });
-    // clients stop at 70% of the run, so that the rest shows hints and anti-entropy settling
-    cluster.startLoad(Math.floor(o.durationMs * 0.7), QUORUM_CHAOS_LOAD);
-    return {
-      sim: eraseSimulation(cluster.sim),
-      summarize: () => {
-        const settled = cluster.settled();
-        const result = checkReplicas({ ops: cluster.ops, replicas: cluster.replicaStates(), homesOf: (k) => cluster.homesOf(k) });
-        const count = (kind: string, outcome: string): number => cluster.ops.filter((op) => op.kind === kind && op.outcome === outcome).length;
-        const siblings = Math.max(0, ...cluster.replicaStates().map((r) => r.siblings.length));
-        return [
-          `writes: ${count('write', 'ok')} ok, ${count('write', 'fail')} failed, ${count('write', 'unknown')} unknown; reads: ${count('read', 'ok')} ok, ${count('read', 'fail')} failed, ${count('read', 'unknown')} unknown`,
-          `most siblings on one key: ${siblings}; replicas ${settled ? 'converged' : 'not converged yet'} at ${cluster.nowMs} ms`,
-          `checks: ${result.ackedWrites} acknowledged writes; durability violations ${result.counts.durability}, convergence ${result.counts.convergence}, unique dots ${result.counts.uniqueDots}`,
-          ...result.violations.slice(0, 5).map((v) => `  ${v.check} ${v.key}: ${v.message}`),
-        ];
-      },
-    };
-  },
+  build: (o) => buildQuorumSim(o),
   chaos: {
     explanation:
       'clients read and write 8 keys (R=W=2 of N=3) through any node under the random nemesis (partitions, crashes with restart losing unsynced writes, pauses, clock faults, loss, duplication, reordering); after healing, hinted handoff and anti-entropy must make every key\'s home replicas identical, with every acknowledged write present or superseded by a write whose client had seen it, no dot naming two versions, and a write through every node succeeding',
     defaults: { nodes: QUORUM_CHAOS.nodes, durationMs: QUORUM_CHAOS.durationMs },
     run: (o) => runQuorumChaos({ seed: o.seed, nodes: o.nodes, durationMs: o.durationMs }),
+  },
+};
+
+/** The same store deciding who is up by SWIM gossip instead of all-to-all heartbeats (`liveness: 'swim'`). */
+export const QUORUM_SWIM_CONFIG: Partial<QuorumConfig> = { liveness: 'swim' };
+
+export const quorumSwimSimProtocol: SimProtocol = {
+  name: 'quorum-swim',
+  description: `${quorumSimProtocol.description}; liveness by SWIM gossip (liveness: 'swim') instead of heartbeats`,
+  minNodes: 1,
+  build: (o) => buildQuorumSim(o, QUORUM_SWIM_CONFIG),
+  chaos: {
+    explanation: `${quorumSimProtocol.chaos?.explanation ?? ''}; each node tells who is up by SWIM with Lifeguard on the same network (the ring epoch in its gossip metadata), not by heartbeats`,
+    defaults: { nodes: QUORUM_CHAOS.nodes, durationMs: QUORUM_CHAOS.durationMs },
+    run: (o) => runQuorumChaos({ seed: o.seed, nodes: o.nodes, durationMs: o.durationMs, config: QUORUM_SWIM_CONFIG }),
   },
 };
