@@ -4,10 +4,10 @@
 // SIGINT and SIGTERM.
 import { constants } from 'node:os';
 import type { Command } from 'commander';
-import { KvElection, createRedisElection, createRedlockElection, type Election } from '../election/index.js';
+import type { Election } from '../election/index.js';
 import type { Lock } from '../lock/api.js';
 import { isLockError } from '../lock/errors.js';
-import { EtcdLeaseKv, KvLock, KvStonithRecords, SynodLeaseKv, createRedisLock, createRedlock, type LeaseKv, type RedisEndpoint } from '../lock/index.js';
+import type { KvStonithRecords, LeaseKv, RedisEndpoint } from '../lock/index.js';
 import { callApi, encodeSegment } from '../supervisor/node-client.js';
 import { DEFAULT_CLUSTER_FILE, readClusterFileForClient } from './client.js';
 import { CliError } from './errors.js';
@@ -100,7 +100,13 @@ export function checkBackendFlags(flags: LockFlags): BackendName {
   return backend;
 }
 
+// The backends' modules load when a command opens one: the etcd and Redis clients cost every
+// other `synod` command (and each test that spawns one) about half a second of start-up.
+const lockModule = (): Promise<typeof import('../lock/index.js')> => import('../lock/index.js');
+const electionModule = (): Promise<typeof import('../election/index.js')> => import('../election/index.js');
+
 async function leaseKvOf(backend: 'synod' | 'etcd', flags: LockFlags): Promise<LeaseKv> {
+  const { EtcdLeaseKv, SynodLeaseKv } = await lockModule();
   if (backend === 'synod') return new SynodLeaseKv(clientOf(flags), { closeClient: true });
   return EtcdLeaseKv.connect({ hosts: etcdHosts(flags) });
 }
@@ -108,6 +114,7 @@ async function leaseKvOf(backend: 'synod' | 'etcd', flags: LockFlags): Promise<L
 /** The lock of the chosen backend; with STONITH records where the backend keeps them (Synod, etcd). */
 export async function openLock(flags: LockFlags): Promise<{ lock: Lock<number> | Lock<null>; stonithRecords?: KvStonithRecords }> {
   const backend = backendOf(flags);
+  const { KvLock, KvStonithRecords, createRedisLock, createRedlock } = await lockModule();
   if (backend === 'synod' || backend === 'etcd') {
     const kv = await leaseKvOf(backend, flags);
     return { lock: new KvLock(kv), stonithRecords: new KvStonithRecords(kv) };
@@ -118,6 +125,7 @@ export async function openLock(flags: LockFlags): Promise<{ lock: Lock<number> |
 
 export async function openElection(flags: LockFlags): Promise<Election<number> | Election<null>> {
   const backend = backendOf(flags);
+  const { KvElection, createRedisElection, createRedlockElection } = await electionModule();
   if (backend === 'synod' || backend === 'etcd') return new KvElection(await leaseKvOf(backend, flags));
   if (backend === 'redis') return createRedisElection({ server: redisEndpoint(flags.redis ?? DEFAULT_REDIS, '--redis') });
   return createRedlockElection({ servers: redlockServers(flags) });
