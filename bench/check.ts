@@ -2,7 +2,7 @@
 // Jepsen history and Porcupine's six KV histories against their known verdicts and reports wall
 // time, total and per history; with --porcupine (a Porcupine checkout or git dir, and Go
 // installed) it builds Porcupine and times it on the same histories in the same run. Then it runs
-// the transactional part (bench/txn.ts) on a generated list-append history of N transactions
+// the transactional part (bench/txn-check.ts) on a generated list-append history of N transactions
 // (default 100,000; 0 skips it). Exits non-zero on any disagreement, so the benchmark doubles as
 // a regression test of the checker on real data.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { checkHistory, kvModel, parseJepsenLog, parsePorcupineKv, registerModel, type FailedCas, type Verdict } from '../src/check/index.js';
 import { etcdHistoriesDir } from '../test/shared-histories.js';
 import { PORCUPINE_KV, porcupineKvExpected, porcupineKvText } from '../test/porcupine-kv.js';
-import { run as runTxnBench } from './txn.js';
+import { run as runTxnBench } from './txn-check.js';
 import { buildPorcupine, type PorcupineRunner, type PorcupineTime } from './lib/porcupine.js';
 
 /** `shared/histories/etcd-jepsen` beside the checkout (found upwards, so it works from a worktree too). */
@@ -213,7 +213,7 @@ export async function run(args: string[]): Promise<void> {
   if (wrongKv.length > 0) process.stderr.write(`${wrongKv.length} Porcupine KV verdicts are wrong\n`);
   if (wrong.length > 0 || wrongKv.length > 0 || droppedWrong > 0 || unlisted.length > 0 || names.length === 0) process.exitCode = 1;
   if (txns > 0) {
-    process.stdout.write(`\ntransactional checker (bench/txn.ts). Elle is not run beside it: its Clojars dependencies (bifurcan-clj, dom-top, io.jepsen/history, jepsen.txn, rhizome) are neither in Debian nor reachable here:\n`);
+    process.stdout.write(`\ntransactional checker (bench/txn-check.ts). Elle is not run beside it: its Clojars dependencies (bifurcan-clj, dom-top, io.jepsen/history, jepsen.txn, rhizome) are neither in Debian nor reachable here:\n`);
     await runTxnBench(['--txns', String(txns)]);
   }
 }

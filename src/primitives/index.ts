@@ -12,10 +12,11 @@ import { gossipCrdtSimProtocol } from '../gossip/sim/crdt-chaos.js';
 import { sagaKillSimProtocol, sagaSimProtocol } from '../saga/sim/chaos.js';
 import { kvTxnSimProtocol } from '../raft/sim-protocol-txn.js';
 import { echoSimProtocol } from '../sim/echo-protocol.js';
+import { paxosCommitSimProtocol, threePcPartitionSimProtocol, threePcSimProtocol, twoPcSimProtocol } from '../txn/sim/chaos.js';
 import { leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol } from '../sim/lease-counter-protocol.js';
 import type { SimProtocol } from '../sim/sim-protocol.js';
 
-export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, ...LOCK_SIM_PROTOCOLS, quorumSimProtocol, crdtCounterSimProtocol, gossipSimProtocol, gossipCrdtSimProtocol, sagaSimProtocol, sagaKillSimProtocol];
+export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, ...LOCK_SIM_PROTOCOLS, quorumSimProtocol, crdtCounterSimProtocol, gossipSimProtocol, gossipCrdtSimProtocol, twoPcSimProtocol, threePcSimProtocol, threePcPartitionSimProtocol, paxosCommitSimProtocol, sagaSimProtocol, sagaKillSimProtocol];
 
 export function simProtocol(name: string): SimProtocol | undefined {
   return SIM_PROTOCOLS.find((p) => p.name === name);

@@ -1,0 +1,243 @@
+// The 3PC coordinator: PREPARE and votes as in 2PC (a missing vote after a timeout, or a no, is
+// an abort, not forced), then a forced "precommit" record before PRE-COMMIT, then COMMIT once
+// every participant acknowledged or the acknowledgement timeout declared the silent ones crashed.
+// Restarted after PRE-COMMIT without a decision it is in doubt: it asks, it never decides alone.
+import { assertInvariant } from '../../core/index.js';
+import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../../core/index.js';
+import { groupWrites, TS_PER_LIFE, type TxnRequest, type TxnResponse } from '../coordinator.js';
+import { EVENT_KEY, formatCommitEvent } from '../events.js';
+import type { Outcome, TxnId } from '../messages.js';
+import { parseThreePcMessage, type ThreePcCoordinatorOp, type ThreePcMessage, type ThreePcState } from './messages.js';
+
+export interface ThreePcCoordinatorOptions {
+  /** Votes not all in after this long (local clock): abort. */
+  readonly voteTimeoutMs: number;
+  /** PRE-COMMIT acknowledgements missing after this long: those participants are taken as crashed, and it commits. */
+  readonly ackTimeoutMs: number;
+  /** How often a commit is resent to participants that have not acknowledged it, and an in-doubt coordinator asks. */
+  readonly retryMs: number;
+  readonly maxActive: number;
+  /** A state op after this many closed records keeps the log's replay bounded. */
+  readonly snapshotEvery: number;
+}
+
+type Fx = Effects<ThreePcMessage, ThreePcCoordinatorOp, TxnResponse>;
+
+interface Active {
+  readonly txn: TxnId;
+  readonly ts: number;
+  readonly participants: readonly NodeId[];
+  /** 'in-doubt': restarted after PRE-COMMIT with no decision recorded. */
+  phase: 'voting' | 'precommitting' | 'committing' | 'in-doubt';
+  readonly yes: Set<NodeId>;
+  /** PRE-COMMIT acknowledgements, then (committing) COMMIT acknowledgements. */
+  acked: Set<NodeId>;
+  deadlineMs: number;
+  nextRetryMs: number;
+  requestId: string | undefined;
+}
+
+export class ThreePcCoordinatorCore implements ProtocolCore<ThreePcMessage, TxnRequest, TxnResponse, ThreePcCoordinatorOp> {
+  private life = 0;
+  private seq = 0;
+  private round = 0;
+  private readonly active = new Map<TxnId, Active>();
+  private closedSinceSnapshot = 0;
+  private malformed = 0;
+
+  constructor(
+    private readonly env: CoreEnv,
+    durable: readonly ThreePcCoordinatorOp[],
+    private readonly o: ThreePcCoordinatorOptions,
+  ) {
+    for (const op of durable) this.replay(op);
+    this.life++;
+  }
+
+  start(fx: Fx): void {
+    fx.persist({ kind: 'life', life: this.life });
+    const now = this.env.now();
+    for (const a of this.active.values()) a.nextRetryMs = now;
+    this.annotateState(fx);
+  }
+
+  /** Transactions open now (tests, harness). */
+  openCount(): number {
+    return this.active.size;
+  }
+
+  /** Transactions it is in doubt about (restarted after PRE-COMMIT). */
+  inDoubtCount(): number {
+    return [...this.active.values()].filter((a) => a.phase === 'in-doubt').length;
+  }
+
+  get malformedCount(): number {
+    return this.malformed;
+  }
+
+  handleRequest(requestId: string, request: TxnRequest, fx: Fx): void {
+    const byParticipant = groupWrites(request);
+    if (byParticipant === undefined) return fx.reply(requestId, { error: 'bad-request' });
+    if (this.active.size >= this.o.maxActive || this.seq + 1 >= TS_PER_LIFE) return fx.reply(requestId, { error: 'busy' });
+    const seq = ++this.seq;
+    const txn = `t${this.life}.${seq}`;
+    const participants = [...byParticipant.keys()];
+    const now = this.env.now();
+    const a: Active = { txn, ts: this.life * TS_PER_LIFE + seq, participants, phase: 'voting', yes: new Set(), acked: new Set(), deadlineMs: now + this.o.voteTimeoutMs, nextRetryMs: now, requestId };
+    this.active.set(txn, a);
+    fx.annotate(EVENT_KEY, formatCommitEvent('begin', 'coordinator', txn, participants));
+    for (const [p, writes] of byParticipant) fx.send(p, { type: 'prepare', txn, ts: a.ts, participants, writes });
+    this.annotateState(fx);
+  }
+
+  handleMessage(from: NodeId, raw: ThreePcMessage, fx: Fx): void {
+    const msg = parseThreePcMessage(raw);
+    if (msg === undefined) {
+      this.malformed++;
+      fx.annotate('malformed', this.malformed);
+      return;
+    }
+    const a = this.active.get(msg.txn);
+    switch (msg.type) {
+      case 'vote':
+        if (a === undefined) {
+          if (msg.yes) fx.send(from, { type: 'decision', txn: msg.txn, outcome: 'abort' });
+          return;
+        }
+        if (a.phase !== 'voting' || !a.participants.includes(from)) return;
+        if (!msg.yes) return this.decide(a, 'abort', fx);
+        a.yes.add(from);
+        if (a.yes.size === a.participants.length) this.precommit(a, fx);
+        return;
+      case 'precommit-ack':
+        if (a === undefined || a.phase !== 'precommitting' || !a.participants.includes(from)) return;
+        a.acked.add(from);
+        if (a.acked.size === a.participants.length) this.decide(a, 'commit', fx);
+        return;
+      case 'ack':
+        if (a !== undefined) this.commitAcked(a, from, fx);
+        return;
+      case 'state-request':
+        fx.send(from, { type: 'state', txn: msg.txn, state: this.stateOf(a), recovered: false, round: msg.round });
+        return;
+      case 'state':
+        // an answer to the in-doubt coordinator's question: an outcome someone knows settles it
+        if (a !== undefined && a.phase === 'in-doubt' && a.participants.includes(from) && (msg.state === 'committed' || msg.state === 'aborted')) this.decide(a, msg.state === 'committed' ? 'commit' : 'abort', fx);
+        return;
+      case 'decision':
+        // a backup coordinator finished the transaction (after this one seemed crashed)
+        if (a !== undefined && a.participants.includes(from) && (a.phase === 'in-doubt' || a.phase === 'precommitting' || (a.phase === 'voting' && msg.outcome === 'abort'))) this.decide(a, msg.outcome, fx);
+        // a participant that announces the commit knows it: as good as its acknowledgement
+        if (a !== undefined && msg.outcome === 'commit') this.commitAcked(a, from, fx);
+        return;
+      default:
+        return; // participant-bound messages
+    }
+  }
+
+  handleTick(fx: Fx): void {
+    const now = this.env.now();
+    for (const a of [...this.active.values()]) {
+      switch (a.phase) {
+        case 'voting':
+          if (now >= a.deadlineMs) this.decide(a, 'abort', fx);
+          break;
+        case 'precommitting':
+          // the silent are taken as crashed: they learn the outcome when they recover
+          if (now >= a.deadlineMs) this.decide(a, 'commit', fx);
+          break;
+        case 'committing':
+          if (now < a.nextRetryMs) break;
+          a.nextRetryMs = now + this.o.retryMs;
+          for (const p of a.participants) if (!a.acked.has(p)) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'commit' });
+          break;
+        case 'in-doubt':
+          if (now < a.nextRetryMs) break;
+          a.nextRetryMs = now + this.o.retryMs;
+          this.round++;
+          for (const p of a.participants) fx.send(p, { type: 'state-request', txn: a.txn, ts: a.ts, rank: -1, round: this.round });
+          break;
+      }
+    }
+  }
+
+  private stateOf(a: Active | undefined): ThreePcState {
+    // no record: never pre-committed (that is forced) or closed; either way nobody can commit it
+    if (a === undefined) return 'aborted';
+    if (a.phase === 'committing') return 'committed';
+    return a.phase === 'in-doubt' ? 'in-doubt' : 'active';
+  }
+
+  private precommit(a: Active, fx: Fx): void {
+    a.phase = 'precommitting';
+    a.deadlineMs = this.env.now() + this.o.ackTimeoutMs;
+    // forced before PRE-COMMIT leaves (the host holds every later message until it is durable)
+    fx.persist({ kind: 'precommit', txn: a.txn, ts: a.ts, participants: a.participants });
+    for (const p of a.participants) fx.send(p, { type: 'precommit', txn: a.txn });
+  }
+
+  private decide(a: Active, outcome: Outcome, fx: Fx): void {
+    assertInvariant(a.phase !== 'committing', () => `3pc coordinator ${this.env.id}: ${outcome} of ${a.txn} after its commit`);
+    fx.annotate(EVENT_KEY, formatCommitEvent(outcome, 'coordinator', a.txn));
+    if (a.requestId !== undefined) fx.reply(a.requestId, { txn: a.txn, outcome });
+    a.requestId = undefined;
+    if (outcome === 'commit') {
+      a.phase = 'committing';
+      a.acked = new Set();
+      a.nextRetryMs = this.env.now() + this.o.retryMs;
+      fx.persist({ kind: 'commit', txn: a.txn, ts: a.ts, participants: a.participants });
+      for (const p of a.participants) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'commit' });
+      return;
+    }
+    const wasRecorded = a.phase !== 'voting';
+    this.active.delete(a.txn);
+    for (const p of a.participants) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'abort' });
+    if (wasRecorded) this.logClose(a.txn, fx);
+    this.annotateState(fx);
+  }
+
+  private commitAcked(a: Active, from: NodeId, fx: Fx): void {
+    if (a.phase !== 'committing' || !a.participants.includes(from)) return;
+    a.acked.add(from);
+    if (a.acked.size === a.participants.length) this.close(a, fx);
+  }
+
+  private close(a: Active, fx: Fx): void {
+    this.active.delete(a.txn);
+    this.logClose(a.txn, fx);
+    this.annotateState(fx);
+  }
+
+  private logClose(txn: TxnId, fx: Fx): void {
+    fx.persist({ kind: 'end', txn });
+    if (++this.closedSinceSnapshot < this.o.snapshotEvery) return;
+    this.closedSinceSnapshot = 0;
+    const open = [...this.active.values()].filter((x) => x.phase !== 'voting').map((x) => ({ txn: x.txn, ts: x.ts, participants: x.participants, committed: x.phase === 'committing' }));
+    fx.persist({ kind: 'state', life: this.life, open });
+  }
+
+  private replay(op: ThreePcCoordinatorOp): void {
+    switch (op.kind) {
+      case 'life':
+        this.life = Math.max(this.life, op.life);
+        return;
+      case 'precommit':
+      case 'commit':
+        this.active.set(op.txn, { txn: op.txn, ts: op.ts, participants: op.participants, phase: op.kind === 'commit' ? 'committing' : 'in-doubt', yes: new Set(op.participants), acked: new Set(), deadlineMs: 0, nextRetryMs: 0, requestId: undefined });
+        return;
+      case 'end':
+        this.active.delete(op.txn);
+        return;
+      case 'state':
+        this.life = Math.max(this.life, op.life);
+        this.active.clear();
+        for (const x of op.open) this.replay({ kind: x.committed ? 'commit' : 'precommit', txn: x.txn, ts: x.ts, participants: x.participants });
+        return;
+    }
+  }
+
+  private annotateState(fx: Fx): void {
+    fx.annotate('role', 'coordinator');
+    fx.annotate('open', this.active.size);
+  }
+}
