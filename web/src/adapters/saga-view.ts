@@ -274,7 +274,8 @@ export function logTable(v: SagaView): TableContent {
 
 export function sagasTable(v: SagaView): TableContent {
   const rows: TableRow[] = v.sagas().map((s) => {
-    const at = s.steps.find((x) => x.state === 'running' || x.state === 'compensating' || x.state === 'failed');
+    const finished = s.status === 'committed' || s.status === 'compensated';
+    const at = finished ? undefined : s.status === 'compensating' ? s.steps.find((x) => x.state === 'compensating') : s.steps.find((x) => x.state === 'running');
     return { key: s.sagaId, cells: [s.sagaId, s.plan.name, { text: s.status, tone: s.status === 'committed' ? 'good' : s.status === 'running' ? 'dim' : 'warn' }, at?.name ?? '—'] };
   });
   return { kind: 'table', columns: ['saga', 'plan', 'status', 'at step'], rows, empty: 'No saga yet.' };

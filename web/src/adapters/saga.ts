@@ -8,7 +8,7 @@ import { SAGA_TOUR_LINK, SAGA_TOUR_POLL_MS, SAGA_TOURS, sagaTourCluster, sagaTou
 import type { Message, NodeId } from '../../../src/sim/index.js';
 import { driveScenarioProgram } from '../../../src/sim/scenario.js';
 import { CheckMonitor } from './check-monitor.js';
-import { logTable, SagaView, sagasTable, serviceName, stepsTable, storyTable, verdictTable } from './saga-view.js';
+import { logTable, SagaView, sagasTable, serviceName, stepsTable, storyTable, verdictTable, type StepLine } from './saga-view.js';
 import type { MessageTypeDef, NodeView, PanelContents, PanelDef, ProtocolAdapter, ProtocolRun, RoleDef, SafetyMonitor, Scenario } from './types.js';
 
 const ROLES: readonly RoleDef[] = [
@@ -66,6 +66,26 @@ function monitorsFor(view: SagaView, now: () => number): SafetyMonitor[] {
   ];
 }
 
+/** A step's state in a few words, under its service. */
+function stepText(step: StepLine): string {
+  switch (step.state) {
+    case 'pending':
+      return 'not reached';
+    case 'running':
+      return `action, attempt ${step.attempts}`;
+    case 'done':
+      return 'action done';
+    case 'failed':
+      return step.action;
+    case 'compensating':
+      return 'compensating';
+    case 'compensated':
+      return 'action undone';
+    case 'skipped':
+      return 'never ran';
+  }
+}
+
 class SagaRun implements ProtocolRun {
   readonly sim: OrderSagaCluster['sim'];
   readonly monitors: readonly SafetyMonitor[];
@@ -99,7 +119,7 @@ class SagaRun implements ProtocolRun {
     const saga = this.view.current();
     const step = saga?.steps.find((s) => s.service === id);
     const state = step?.state ?? 'pending';
-    return { id, up, role: up ? state : 'down', details: [serviceName(id), step === undefined ? 'no saga' : state] };
+    return { id, up, role: up ? state : 'down', details: [serviceName(id), step === undefined ? 'no saga' : stepText(step)] };
   }
 
   describePanels(): PanelContents {

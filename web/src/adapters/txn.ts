@@ -46,6 +46,13 @@ const MESSAGE_TYPES: readonly MessageTypeDef[] = [
   { type: 'outcome', label: 'the outcome learned (Paxos Commit)', color: '#16a34a', response: false },
 ];
 
+/** Which of the message types each protocol sends (its legend shows only those). */
+const PROTOCOL_MESSAGES: Readonly<Record<CommitProtocolName, readonly string[]>> = {
+  '2pc': ['prepare', 'vote', 'decision', 'ack', 'decision-request', 'status-request', 'status'],
+  '3pc': ['prepare', 'vote', 'precommit', 'precommit-ack', 'decision', 'ack', 'state-request', 'state'],
+  'paxos-commit': ['begin', 'p2a', 'p2b', 'p1a', 'p1b', 'nack', 'outcome'],
+};
+
 const PANELS: readonly PanelDef[] = [
   { id: 'txn-participants', title: 'Participants', place: 'main', hint: 'Each participant’s phase in its newest transaction (working, prepared and uncertain, pre-committed, committed, aborted), the locks it holds, how long it has been in doubt, and its balances.' },
   { id: 'txn-phases', title: 'Phases', place: 'main', hint: 'The newest transactions, one row per participant: its phase, its vote, its decision and how long it stayed in doubt (the commit checker’s blocking time).' },
@@ -214,9 +221,9 @@ function commitAdapter(protocol: CommitProtocolName): ProtocolAdapter {
     initialSpeed: 400,
     initialSpanMs: FREE_PLAY_END_MS,
     hasLeader: false,
-    roles: ROLES,
+    roles: protocol === 'paxos-commit' ? ROLES : ROLES.filter((r) => r.id !== 'acceptor' && (protocol === '3pc' || r.id !== 'precommitted')),
     marks: MARKS,
-    messageTypes: MESSAGE_TYPES,
+    messageTypes: MESSAGE_TYPES.filter((m) => PROTOCOL_MESSAGES[protocol].includes(m.type)),
     panels: PANELS,
     clientOps: [{ id: 'transfer', label: 'Transfer', title: 'A client asks the coordinator to transfer a small amount from the chosen participant (or one picked for it) to another, atomically', target: 'node' }],
     nodeActions: [],
