@@ -60,8 +60,6 @@ export class TxnView {
   finished: string | undefined;
   private readingAt = '';
   private reading: Reading | undefined;
-  /** What each client asked: the transfer's text by process. */
-  private readonly asked = new Map<string, string>();
 
   constructor(
     readonly cluster: Cluster,
@@ -104,7 +102,6 @@ export class TxnView {
       case 'invoke': {
         const input = e.input as { from?: string; to?: string; amount?: number } | null;
         const text = input === null || typeof input !== 'object' ? e.f : `transfer ${String(input.amount)} from ${String(input.from)} to ${String(input.to)}`;
-        this.asked.set(e.process, text);
         return this.tell(e.process, `asks the coordinator: ${text}`);
       }
       case 'complete':
@@ -175,11 +172,6 @@ export class TxnView {
   /** Whether `node` is in doubt now (prepared or pre-committed, undecided). */
   inDoubtNow(node: NodeId): boolean {
     return this.check().blocking.some((b) => b.node === node && b.toMs === undefined);
-  }
-
-  /** The transfer a transaction carries, if a client asked for it (the first one not yet seen in a begin). */
-  askedText(): string | undefined {
-    return [...this.asked.values()].slice(-1)[0];
   }
 }
 
