@@ -3,7 +3,7 @@
 // durable ledger), composed in one simulation. Payments are declined, stock runs out and calls
 // fail transiently at seeded rates; the harness crashes nodes at chosen step boundaries (or lets
 // a random nemesis loose), heals, waits for every saga to end and hands the history to the checker.
-import { isInvariantError, type CoreEnv, type JsonValue } from '../../core/index.js';
+import { isInvariantError, type CoreEnv, type JsonValue, type ProtocolCore, type ProtocolSpec } from '../../core/index.js';
 import { SimCluster } from '../../sim/cluster.js';
 import { composeSpecs, type ComposedMessage, type ComposedOp, type ComposedRequest, type ComposedResponse } from '../../sim/compose.js';
 import type { LinkConfig } from '../../sim/network.js';
@@ -99,6 +99,16 @@ export interface OrderSagaClusterOptions extends OrderSagaOptions {
   readonly seed: number;
   readonly link?: Partial<LinkConfig>;
   readonly trace?: false | { readonly keepLines?: boolean; readonly sink?: (line: string) => void };
+  /** A host that wraps the cores (the visualizer's engine): how it wraps the spec and finds a core inside again. */
+  readonly host?: OrderSagaHost;
+}
+
+type OrderSagaCore = ProtocolCore<OrderSagaMessage, OrderSagaRequest, OrderSagaResponse, OrderSagaOp>;
+
+/** How a host that wraps cores of its own wraps the spec, and finds the composed core inside again. */
+export interface OrderSagaHost {
+  wrapSpec(spec: OrderSagaSpec): ProtocolSpec<OrderSagaMessage, OrderSagaRequest, OrderSagaResponse, OrderSagaOp>;
+  unwrapCore(core: OrderSagaCore | undefined): OrderSagaCore | undefined;
 }
 
 /** How a client's start ended. */
@@ -116,12 +126,14 @@ export class OrderSagaCluster extends SimCluster<OrderSagaMessage, OrderSagaRequ
   private readonly effectTimes = new Map<string, number>();
   private readonly starts = new Map<string, StartState>();
   readonly workload: RandomStream;
+  private readonly host: OrderSagaHost | undefined;
 
   constructor(options: OrderSagaClusterOptions) {
     const spec = orderSagaSpec(options);
-    const sim = new Simulation({ seed: options.seed, protocol: spec, nodes: 1 + SERVICE_NAMES.length, link: options.link, fsyncMs: 2, trace: options.trace ?? false });
+    const sim = new Simulation({ seed: options.seed, protocol: options.host === undefined ? spec : options.host.wrapSpec(spec), nodes: 1 + SERVICE_NAMES.length, link: options.link, fsyncMs: 2, trace: options.trace ?? false });
     super(sim);
     this.spec = spec;
+    this.host = options.host;
     this.workload = sim.random.stream('workload');
     sim.subscribe((e) => {
       if (e.ev === 'annotate' && e.key === 'service/effect' && typeof e.value === 'string') this.effectTimes.set(`${e.node} ${e.value}`, e.t);
@@ -130,7 +142,8 @@ export class OrderSagaCluster extends SimCluster<OrderSagaMessage, OrderSagaRequ
 
   /** The live orchestrator core (undefined while its node is down). */
   orchestrator(): SagaOrchestratorCore | undefined {
-    return this.spec.part(this.sim.core(ORCHESTRATOR_NODE), 'orchestrator');
+    const core = this.sim.core(ORCHESTRATOR_NODE);
+    return this.spec.part(this.host === undefined ? core : this.host.unwrapCore(core), 'orchestrator');
   }
 
   /**

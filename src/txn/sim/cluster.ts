@@ -8,6 +8,7 @@ import type { LinkConfig } from '../../sim/network.js';
 import type { RandomStream } from '../../sim/rng.js';
 import { Simulation } from '../../sim/simulation.js';
 import { checkCommitHistory, type CommitCheckResult } from '../check.js';
+import type { CommitEvent } from '../events.js';
 import { CoordinatorCore, type TxnRequest, type TxnResponse } from '../coordinator.js';
 import type { TwoPcMessage, TxnId } from '../messages.js';
 import { ParticipantCore } from '../participant.js';
@@ -50,6 +51,14 @@ export interface CommitClusterOptions {
   readonly trace?: false | { readonly keepLines?: boolean; readonly sink?: (line: string) => void };
   /** How long a client waits for an answer (virtual ms); unknown after. */
   readonly requestTimeoutMs?: number;
+  /** A host that wraps the cores (the visualizer's engine): how it wraps the spec and finds a core inside again. */
+  readonly host?: CommitClusterHost;
+}
+
+/** How a host that wraps cores of its own wraps the spec, and finds the protocol's core inside again. */
+export interface CommitClusterHost {
+  wrapSpec<M extends Message, P>(spec: ProtocolSpec<M, TxnRequest, TxnResponse, P>): ProtocolSpec<M, TxnRequest, TxnResponse, P>;
+  unwrapCore<M extends Message, P>(core: ProtocolCore<M, TxnRequest, TxnResponse, P> | undefined): ProtocolCore<M, TxnRequest, TxnResponse, P> | undefined;
 }
 
 export interface TransferOutcomes {
@@ -70,23 +79,41 @@ export class CommitCluster<M extends Message, P> extends SimCluster<M, TxnReques
   inFlight = 0;
   private readonly collector: DurableEventCollector;
   private readonly requestTimeoutMs: number;
+  private readonly host: CommitClusterHost | undefined;
 
   constructor(
     private readonly system: CommitSystem<M, P>,
     o: CommitClusterOptions,
   ) {
     if (!(system.participants.length >= 2)) throw new RangeError(`a commit system needs at least 2 participants, got ${system.participants.length}`);
-    const sim = new Simulation({ seed: o.seed, protocol: system.spec, nodes: system.nodes, fsyncMs: o.fsyncMs ?? 1, ...(o.link === undefined ? {} : { link: o.link }), trace: o.trace ?? {} });
+    const sim = new Simulation({ seed: o.seed, protocol: o.host === undefined ? system.spec : o.host.wrapSpec(system.spec), nodes: system.nodes, fsyncMs: o.fsyncMs ?? 1, ...(o.link === undefined ? {} : { link: o.link }), trace: o.trace ?? {} });
     super(sim);
     this.participants = system.participants;
     this.accounts = system.accounts;
     this.initialBalance = system.initialBalance;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 3_000;
+    this.host = o.host;
     this.collector = new DurableEventCollector(sim as unknown as Simulation<Message, unknown, unknown, unknown>);
   }
 
+  /** The protocol's own core of node `id` (inside the host's wrapper, if any); undefined while it is down. */
+  core(id: NodeId): ProtocolCore<M, TxnRequest, TxnResponse, P> | undefined {
+    const core = this.sim.core(id);
+    return this.host === undefined ? core : this.host.unwrapCore(core);
+  }
+
   participant(id: NodeId): ParticipantView | undefined {
-    return this.system.participantView(this.sim.core(id));
+    return this.system.participantView(this.core(id));
+  }
+
+  /** Transactions the coordinator has open; undefined while it is down. */
+  coordinatorOpen(): number | undefined {
+    return this.system.coordinatorOpen(this.core(COORDINATOR));
+  }
+
+  /** The commit events that survived so far (the history the checker judges), oldest first. */
+  commitEvents(): readonly CommitEvent[] {
+    return this.collector.events();
   }
 
   /** Submits a transfer of `amount` from `from` to `to` (each a participant and an account). */
@@ -137,7 +164,7 @@ export class CommitCluster<M extends Message, P> extends SimCluster<M, TxnReques
 
   /** Every participant and the coordinator up, nothing prepared or waiting for acknowledgements. */
   quiescent(): boolean {
-    const open = this.system.coordinatorOpen(this.sim.core(COORDINATOR));
+    const open = this.coordinatorOpen();
     if (open === undefined || open > 0 || this.inFlight > 0) return false;
     return this.participants.every((id) => {
       const p = this.participant(id);
@@ -233,7 +260,7 @@ export class ThreePcCluster extends CommitCluster<ThreePcMessage, ThreePcOp> {
   terminations(): number {
     let n = 0;
     for (const id of this.participants) {
-      const core = this.sim.core(id);
+      const core = this.core(id);
       if (core instanceof ThreePcParticipantCore) n += core.terminations;
     }
     return n;
@@ -272,7 +299,7 @@ export class PaxosCommitCluster extends CommitCluster<PaxosCommitMessage, PaxosC
   }
 
   acceptorUp(id: NodeId): boolean {
-    return this.sim.core(id) instanceof AcceptorCore;
+    return this.core(id) instanceof AcceptorCore;
   }
 }
 
