@@ -32,7 +32,7 @@ function refused(run: { status: number | null; stdout: string; stderr: string },
 describe('synod demo saga', () => {
   it('runs the order saga over real HTTP services: each saga ends as expected and the checker passes (--json)', async () => {
     const run = await synod(['demo', 'saga', '--json']);
-    expect(run.status).toBe(0);
+    expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { sagas: { sagaId: string; status: string; expected: string; error: string | null }[]; check: { ok: boolean; committed: number; compensated: number; unfinished: number } };
     expect(out.sagas.map((s) => `${s.sagaId} ${s.status}`)).toEqual(['order-1 committed', 'order-2 committed', 'order-3 compensated', 'order-4 compensated', 'order-5 compensated', 'order-6 committed']);
     expect(out.sagas.find((s) => s.sagaId === 'order-3')?.error).toMatch(/payment declined/);
@@ -42,7 +42,7 @@ describe('synod demo saga', () => {
   it('keeps its logs with --dir, flaky services still pass the checker, and saga list/show read them back', async () => {
     const dir = join(await tempDir(), 'demo');
     const run = await synod(['demo', 'saga', '--dir', dir, '--flaky-percent', '20']);
-    expect(run.status).toBe(0);
+    expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/saga checker: ok/);
     const log = join(dir, 'orchestrator');
     const list = await synod(['saga', 'list', '--dir', log, '--json']);

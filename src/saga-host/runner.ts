@@ -9,6 +9,9 @@ import { compactSagaLog, decodeSagaRecord } from '../saga/log.js';
 import { sagaOrchestratorSpec, type SagaOrchestratorCore } from '../saga/orchestrator.js';
 import { SagaError, type InvokeMessage, type RetryPolicy, type SagaMessage, type SagaPlan, type SagaRecord, type SagaRequest, type SagaResponse, type SagaView } from '../saga/types.js';
 
+/** Between two looks of a waiting `wait()` at its saga (the end also wakes it at once). */
+const WAIT_POLL_MS = 500;
+
 /** What an action or compensation is given besides the saga's input. */
 export interface StepContext {
   readonly sagaId: string;
@@ -172,21 +175,38 @@ export class SagaOrchestrator {
 
   /** Resolves when the saga has committed or compensated (rejects with SAGA_TIMEOUT after `timeoutMs`). */
   async wait(sagaId: string, timeoutMs = 60_000): Promise<SagaView> {
-    const now = await this.show(sagaId);
-    if (now.status === 'committed' || now.status === 'compensated') return now;
     return new Promise<SagaView>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const list = this.waiters.get(sagaId) ?? [];
-        list.splice(list.indexOf(done), 1);
-        reject(new SagaError('SAGA_TIMEOUT', `saga ${sagaId} did not finish within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = (view: SagaView): void => {
+      let settled = false;
+      const stop = (): void => {
+        settled = true;
         clearTimeout(timer);
+        clearInterval(poll);
+        const list = this.waiters.get(sagaId) ?? [];
+        if (list.includes(done)) list.splice(list.indexOf(done), 1);
+      };
+      const done = (view: SagaView): void => {
+        if (settled) return;
+        stop();
         resolve(view);
       };
+      // the waiter is in place before the first look: a saga that ends in between still wakes it
       let list = this.waiters.get(sagaId);
       if (list === undefined) this.waiters.set(sagaId, (list = []));
       list.push(done);
+      const look = (): void => {
+        this.show(sagaId).then(
+          (view) => (view.status === 'committed' || view.status === 'compensated' ? done(view) : undefined),
+          () => undefined,
+        );
+      };
+      look();
+      // and a look now and then: the end is never missed, whatever the order of answers and annotations
+      const poll = setInterval(look, WAIT_POLL_MS);
+      const timer = setTimeout(() => {
+        if (settled) return;
+        stop();
+        reject(new SagaError('SAGA_TIMEOUT', `saga ${sagaId} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
     });
   }
 
