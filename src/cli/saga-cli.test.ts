@@ -29,7 +29,7 @@ function refused(run: { status: number | null; stdout: string; stderr: string },
   expect(run.stderr).toContain(`[${code}]`);
 }
 
-describe('synod demo saga', () => {
+describe.concurrent('synod demo saga', () => {
   it('runs the order saga over real HTTP services: each saga ends as expected and the checker passes (--json)', async () => {
     const run = await synod(['demo', 'saga', '--json']);
     expect(run.status, run.stderr).toBe(0);
@@ -66,7 +66,7 @@ describe('synod demo saga', () => {
   }, 180_000);
 });
 
-describe('synod saga', () => {
+describe.concurrent('synod saga', () => {
   it('hostile input: huge and malformed ids, missing or conflicting sources, bad urls', async () => {
     const dir = await tempDir();
     // spawned together: each is a separate process, and they do not interfere
