@@ -917,7 +917,11 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       send: (to, msg) => fx.send(to, { type: 'swim', body: msg }, { awaitPersist: false }),
       persist: () => undefined,
       reply: () => undefined,
-      annotate: (key, value) => (key === 'alive' || key === 'suspect' || key === 'dead' ? fx.annotate(`gossip.${key}`, value) : undefined),
+      annotate: (key, value) => {
+        // what the gossip core refused shows as this node's own bad message; its counts under gossip.*
+        if (key === 'lastBadMessage') fx.annotate('lastBadMessage', `gossip: ${String(value)}`);
+        else if (key === 'alive' || key === 'suspect' || key === 'dead') fx.annotate(`gossip.${key}`, value);
+      },
     };
   }
 
