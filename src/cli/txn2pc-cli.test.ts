@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SynodClient } from '../client/index.js';
 import { useCliCluster } from './test/cli-cluster.js';
 
 const cli = useCliCluster();
@@ -36,6 +37,31 @@ describe('synod txn2pc', () => {
     const recovered = await cli.synod(['txn2pc', 'recover', '--shards', shards]);
     expect(recovered.status, recovered.stderr).toBe(0);
     expect(recovered.stdout).toContain('0 settled, 0 still waiting');
+  }, 60_000);
+
+  it('recovery passes over malformed intents and decisions a stranger wrote, and still settles the rest', async () => {
+    const urls = Object.values(cli.cluster().urls);
+    const shards = file('shards-hostile.json', JSON.stringify({ shards: { a: urls } }));
+    const client = new SynodClient({ endpoints: urls });
+    const deep: unknown = JSON.parse('['.repeat(60) + ']'.repeat(60)); // the KV itself refuses values past 100 levels
+    await client.put('_txn/intent/junk@a', 'not an intent');
+    await client.put('_txn/intent/deep@a', deep as never);
+    await client.put('_txn/intent/lies@a', { id: 'lies', preparedAtMs: 0, shards: ['a', 'nowhere'], decisions: 'nowhere', writes: [['k', 1]] });
+    await client.put('_txn/decision/junk', { outcome: 'maybe', shards: 'a' });
+    // a real transaction left in doubt: prepared on a, never decided
+    await client.put('_txn/lock/acct/x', 'orphan');
+    await client.put('_txn/intent/orphan@a', { id: 'orphan', preparedAtMs: 0, shards: ['a'], decisions: 'a', writes: [['acct/x', 5]] });
+    const recovered = await cli.synod(['txn2pc', 'recover', '--shards', shards, '--in-doubt-after-ms', '0', '--json']);
+    const report = JSON.parse(recovered.stdout) as { settled: { txnId: string; outcome: string }[]; errors: string[] };
+    expect(report.settled).toEqual([{ txnId: 'orphan', outcome: 'abort', how: 'decided-now' }]);
+    expect(report.errors.some((e) => e.includes('lies'))).toBe(true); // its decisions shard is not in the set
+    expect(recovered.status).toBe(1);
+    expect((await client.get('_txn/lock/acct/x')).value).toBe(null);
+    expect((await client.get('acct/x')).value).toBe(null);
+    const listed = JSON.parse((await cli.synod(['txn2pc', 'list', '--shards', shards, '--json'])).stdout) as { intents: unknown[] };
+    expect(listed.intents).toHaveLength(3); // the malformed ones stay, for an operator to look at
+    for (const key of ['_txn/intent/junk@a', '_txn/intent/deep@a', '_txn/intent/lies@a', '_txn/decision/junk', '_txn/decision/orphan']) await client.delete(key);
+    client.close();
   }, 60_000);
 
   it('answers bad input with one line and exit code 2', async () => {
