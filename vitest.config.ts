@@ -11,7 +11,8 @@ export default defineConfig({
     // child processes, sockets and browsers, so the wall time falls from about 15 to about 11
     // minutes (measured 2026-12-07: 877 s -> 642 s for vitest) — vitest's default there is one
     maxWorkers: 2,
-    // the visualizer is built once for the browser tests (test/e2e/build-once.ts)
-    globalSetup: ['test/e2e/build-once.ts'],
+    // the visualizer is built once for the browser tests (test/e2e/build-once.ts), and the CLI is
+    // bundled once for the hundreds of `synod` processes the tests start (test/global/cli-bundle.ts)
+    globalSetup: ['test/global/cli-bundle.ts', 'test/e2e/build-once.ts'],
   },
 });

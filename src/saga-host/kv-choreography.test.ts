@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SynodClient } from '../client/index.js';
 import { checkSagaHistory, type SagaEffect } from '../saga/check.js';
-import { repoRoot, startTestCluster, synodCommand, trackChild, waitUntil, type TestClusterHandle } from '../server/test/harness.js';
+import { repoRoot, startTestCluster, tsxCommand, trackChild, waitUntil, type TestClusterHandle } from '../server/test/harness.js';
 import { decodeChoreoEvent, kvSagaOutcome, readKvEvents, startKvSaga } from './kv-choreography.js';
 import { ORDER_CHOREOGRAPHY } from './test/order-choreography.js';
 
@@ -29,7 +29,7 @@ describe('choreographed sagas over Synod KV, services as processes', () => {
     const client = new SynodClient({ endpoints, tls: { ca: readFileSync(cacert) } });
 
     const start = (service: string, crashAfterEffects = 0): Promise<ChildProcess> => {
-      const child = trackChild(spawn(process.execPath, [synodCommand[0] as string, synodCommand[1] as string, SERVICE, '--service', service, '--endpoints', endpoints.join(','), '--cacert', cacert, '--delay-ms', '40', '--crash-after-effects', String(crashAfterEffects)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      const child = trackChild(spawn(process.execPath, [...tsxCommand, SERVICE, '--service', service, '--endpoints', endpoints.join(','), '--cacert', cacert, '--delay-ms', '40', '--crash-after-effects', String(crashAfterEffects)], { stdio: ['ignore', 'pipe', 'inherit'] }));
       children.push(child);
       return new Promise((resolve, reject) => {
         child.stdout?.on('data', (c: Buffer) => c.toString().includes('ready') && resolve(child));

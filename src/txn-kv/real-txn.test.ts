@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '../core/index.js';
-import { leaderAmong, repoRoot, startTestCluster, synodCommand, trackChild, waitUntil, type TestClusterHandle } from '../server/test/harness.js';
+import { leaderAmong, repoRoot, startTestCluster, tsxCommand, trackChild, waitUntil, type TestClusterHandle } from '../server/test/harness.js';
 import { recoverInDoubt, ShardSet, TXN_PREFIX, type ShardSetConfig } from './index.js';
 
 const ACCOUNTS_PER_SHARD = 4;
@@ -45,7 +45,7 @@ describe('multi-shard transactions on real processes', () => {
     const lines: WorkerLine[] = [];
     const startWorker = (seed: number, crashAt?: string): ChildProcess => {
       const args = ['--shards', JSON.stringify(config), '--cacerts', cacerts.join(','), '--accounts', accounts.map((x) => `${x.shard}:${x.key}`).join(','), '--seed', String(seed), ...(crashAt === undefined ? [] : ['--crash-at', crashAt])];
-      const child = trackChild(spawn(process.execPath, [synodCommand[0] as string, synodCommand[1] as string, WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      const child = trackChild(spawn(process.execPath, [...tsxCommand, WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
       let pending = '';
       child.stdout?.on('data', (chunk: Buffer) => {
         pending += chunk.toString();

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { reservePortBlock } from '../../src/server/test/port-block.js';
+import { synodCommand } from '../../src/server/test/synod-command.js';
 import { buildInto } from './vite-build.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -139,8 +140,8 @@ export async function freeBasePort(): Promise<number> {
   return (await reservePortBlock()).base;
 }
 
-/** `synod` run from source, as the live tests start their clusters. */
-const SYNOD_FROM_SOURCE = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+/** `synod` as the live tests start their clusters (the test run's bundle, or the source through tsx). */
+const SYNOD_FROM_SOURCE = synodCommand;
 
 export interface LiveCluster {
   readonly cluster: ClusterHandle;

@@ -9,10 +9,10 @@
 // takes over when it is released; then the line is empty.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synodCommand } from '../../src/server/test/synod-command.js';
 import { SynodClient } from '../../src/client/index.js';
 import { KvLock, SynodLeaseKv } from '../../src/lock/index.js';
 import { startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
@@ -23,8 +23,7 @@ import type { PanelContent, ProtocolAdapter, TableContent, TableRow } from '../.
 import { SimulationSource } from '../../web/src/source/simulation.js';
 import { buildApp, CHROMIUM, freeBasePort, goTo, hasChromium, launch, screenshot, useServedApp, type Browser } from './harness.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+const SYNOD = synodCommand;
 
 function table(content: PanelContent | undefined): TableContent {
   if (content === undefined || content.kind !== 'table') throw new Error('expected a table');

@@ -6,16 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synodCommand } from '../../src/server/test/synod-command.js';
 import { startLocalCluster, type ClusterHandle } from '../../src/supervisor/index.js';
 import { callApi } from '../../src/supervisor/index.js';
 import { buildApp, freeBasePort, CHROMIUM, hasChromium, launch, type Browser } from './harness.js';
 
-const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const SYNOD = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
+const SYNOD = synodCommand;
 const ROOT_PASSWORD = 'e2e-root-password';
 
 if (!hasChromium) console.warn(`e2e: skipping the security tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);

@@ -3,7 +3,7 @@
 // would stop the nodes answering while it runs). `startSynod` spawns it against any cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
-import { http, trackChild, waitUntil } from '../../server/test/harness.js';
+import { http, synodCommand, trackChild, waitUntil } from '../../server/test/harness.js';
 import { startInProcessCluster, type InProcessCluster } from '../../server/test/in-process.js';
 import { repoRoot, type CliRun } from './run-cli.js';
 
@@ -16,9 +16,9 @@ export interface CliCluster {
   synod(args: readonly string[], input?: string): Promise<CliRun>;
 }
 
-/** A `synod` command started from source with `env` added to this process's, `input` on its stdin; `signal`: what killed it, if anything did. */
+/** A `synod` command started (as the tests run it: harness's synodCommand) with `env` added to this process's, `input` on its stdin; `signal`: what killed it, if anything did. */
 export function startSynod(args: readonly string[], o: { env?: Readonly<Record<string, string>>; input?: string } = {}): { child: ChildProcess; done: Promise<CliRun & { signal: NodeJS.Signals | null }>; stdout: () => string; stderr: () => string } {
-  const child = trackChild(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...o.env } }));
+  const child = trackChild(spawn(process.execPath, [...synodCommand, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...o.env } }));
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -1,6 +1,7 @@
-// Runs the real `synod` command (from source, through tsx) for end-to-end tests.
+// Runs the real `synod` command (bundled for the test run, or from source through tsx) for end-to-end tests.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { synodCommand } from '../../server/test/synod-command.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -11,7 +12,7 @@ export interface CliRun {
 }
 
 export function runSynod(args: readonly string[], options: { timeoutMs?: number } = {}): CliRun {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const run = spawnSync(process.execPath, [...synodCommand, ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 60_000,
@@ -22,7 +23,7 @@ export function runSynod(args: readonly string[], options: { timeoutMs?: number 
 /** `runSynod` without blocking this process: tests of one file can run several at once. */
 export function runSynodAsync(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 });
+    const child = spawn(process.execPath, [...synodCommand, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 120_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -7,14 +7,14 @@ import { Agent, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { startLocalCluster, type ClusterHandle } from '../../supervisor/index.js';
 import { reservePortBlock } from './port-block.js';
 import { HistoryRecorder, type JsonValue, type Outcome } from '../../sim/index.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-// tsx by absolute path: a test may run the command from another working directory
-export const synodCommand = ['--import', pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href, join(repoRoot, 'src/cli/main.ts')];
+export { synodCommand, tsxCommand } from './synod-command.js';
+import { synodCommand } from './synod-command.js';
 
 
 /** Processes a test started itself; killed when the test process exits, however it exits. */
