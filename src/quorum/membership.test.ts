@@ -99,6 +99,30 @@ describe('quorum store: membership', () => {
     for (let i = 0; i < 40; i++) expect(valuesOf(get(cluster, '1', `k${i}`, { r: 'all' }))).toEqual([`v${i}`]);
   });
 
+  it('a node that gets hand-off batches for a ring it has not heard of yet keeps them (it forgot them before: seen on real processes)', () => {
+    // node 3 loses partitions when 4 joins, and must get them back when 1 leaves; the leave's
+    // record does not reach it (a connection reset on real processes) while the hand-off
+    // batches do. It used to take them, then forget them as strays of the ring it still had.
+    const cluster = quorumCluster(3, { partitionCount: 16, antiEntropyIntervalMs: 0 });
+    for (let i = 0; i < 40; i++) expect(put(cluster, '1', `k${i}`, `v${i}`)).toMatchObject({ ok: true });
+    cluster.sim.addNode('4', ['1', '2', '3']);
+    expect(ringOf(call(cluster, '1', { op: 'ring-join', node: '4' }))).toMatchObject({ next: ['1', '2', '3', '4'] });
+    cluster.runUntil(() => cluster.nodeIds.every((id) => cluster.node(id)?.ringRecord()?.epoch === 2 && cluster.node(id)?.ringRecord()?.next === undefined), 20_000);
+    expect(cluster.node('3')?.strayCount()).toBeGreaterThan(0);
+    // from now on nothing that carries the ring or its epoch reaches node 3
+    let blocking = true;
+    const unsubscribe = cluster.sim.subscribe((e) => {
+      if (blocking && e.ev === 'send' && e.to === '3' && ['ring', 'ping', 'pong', 'ring-ask', 'swim'].includes(e.type)) cluster.sim.dropInFlight(e.id);
+    });
+    expect(ringOf(call(cluster, '2', { op: 'ring-leave', node: '1' }))).toMatchObject({ next: ['2', '3', '4'] });
+    cluster.runFor(5_000);
+    blocking = false;
+    unsubscribe();
+    cluster.runUntil(() => cluster.nodeIds.every((id) => cluster.node(id)?.ringRecord()?.epoch === 4 && cluster.node(id)?.strayCount() === 0), 30_000);
+    const missing = Array.from({ length: 40 }, (_, i) => `b/k${i}`).filter((key) => cluster.homesOf(key).some((h) => cluster.node(h)?.stateOf(key) === undefined));
+    expect(missing).toEqual([]);
+  });
+
   it('drops hostile ring and hand-off messages from a peer and keeps serving', () => {
     const cluster = quorumCluster(3, { partitionCount: 16 });
     const bad: unknown[] = [
@@ -108,6 +132,8 @@ describe('quorum store: membership', () => {
       { type: 'handoff', xid: 'x', states: [['b/k', { kind: 'bogus' }]] },
       { type: 'handoff', xid: 7, states: [] },
       { type: 'ring-done', epoch: 'soon' },
+      { type: 'handoff', xid: 'x', states: [], epoch: -1 },
+      { type: 'store', rid: 'r', key: 'b/k', state: { kind: 'dvv', vv: [], siblings: [] }, epoch: 'newer' },
     ];
     // the simulator carries only well-typed messages: hand the frames to the core directly
     const notes: string[] = [];

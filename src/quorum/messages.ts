@@ -17,8 +17,11 @@ export interface Hint {
 }
 
 export type QuorumMessage =
-  /** Merge and store `state`; `hintFor`: keep it as a hint for that home replica instead (sloppy quorum). */
-  | { readonly type: 'store'; readonly rid: string; readonly key: string; readonly state: KeyState; readonly hintFor?: NodeId }
+  /**
+   * Merge and store `state`; `hintFor`: keep it as a hint for that home replica instead (sloppy quorum).
+   * `epoch`: the sender's ring epoch (as on 'handoff').
+   */
+  | { readonly type: 'store'; readonly rid: string; readonly key: string; readonly state: KeyState; readonly hintFor?: NodeId; readonly epoch?: number }
   | { readonly type: 'stored'; readonly rid: string }
   | { readonly type: 'fetch'; readonly rid: string; readonly key: string }
   | { readonly type: 'fetched'; readonly rid: string; readonly state: KeyState | null }
@@ -43,8 +46,12 @@ export type QuorumMessage =
   | { readonly type: 'ring'; readonly record: unknown }
   /** A member of the current ring finished handing off for the record at `epoch` (to the claimant). */
   | { readonly type: 'ring-done'; readonly epoch: number }
-  /** Streaming transfer: merge and store these states, then acknowledge (after they are durable). */
-  | { readonly type: 'handoff'; readonly xid: string; readonly states: readonly (readonly [key: string, state: KeyState])[] }
+  /**
+   * Streaming transfer: merge and store these states, then acknowledge (after they are durable).
+   * `epoch`: the sender's ring epoch; a receiver behind it keeps every key it holds (forgets no
+   * stray) until it has that record, since under the newer ring the keys may be its own.
+   */
+  | { readonly type: 'handoff'; readonly xid: string; readonly states: readonly (readonly [key: string, state: KeyState])[]; readonly epoch?: number }
   | { readonly type: 'handoff-ack'; readonly xid: string }
   /** Under `liveness: 'swim'`: a message of the gossip membership (src/gossip), checked by its core. */
   | { readonly type: 'swim'; readonly body: unknown };

@@ -59,6 +59,8 @@ const HANDOFF_BATCH_KEYS = 100;
 const HANDOFF_BATCH_CHARS = 1 << 20;
 const HANDOFF_IN_FLIGHT = 4;
 const RING_SETTLE_FACTOR = 3;
+/** How long (in request timeouts) strays wait for a newer ring a peer showed before this node stops waiting for its record. */
+const BEHIND_HOLD_FACTOR = 20;
 
 /** Where an answer goes: the host's client request, or the node that forwarded it. */
 type Origin = { readonly kind: 'client'; readonly requestId: string } | { readonly kind: 'peer'; readonly node: NodeId; readonly rid: string };
@@ -187,6 +189,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
   private readonly swim: SwimNode | undefined;
   private readonly epochAnswered = new Map<NodeId, string>();
   private lastEpochCheckMs = -Infinity;
+  /** A newer ring epoch a peer showed in a write or hand-off, until this node has that record (strays wait meanwhile). */
+  private behind: { readonly epoch: number; readonly untilMs: number } | undefined;
   private lastAntiEntropyMs: number;
   private antiEntropyTurn = 0;
 
@@ -364,11 +368,13 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       case 'ring-done':
         return this.onRingDone(from, msg.epoch, fx);
       case 'handoff':
+        this.noteSenderEpoch(from, msg.epoch, fx);
         for (const [key, state] of msg.states.slice(0, HANDOFF_BATCH_KEYS)) this.absorb(key, this.checkedState(key, state), fx);
         return fx.send(from, { type: 'handoff-ack', xid: msg.xid });
       case 'handoff-ack':
         return this.onHandoffAck(from, msg.xid, fx);
       case 'store':
+        this.noteSenderEpoch(from, msg.epoch, fx);
         return this.onStore(from, msg.rid, msg.key, this.checkedState(msg.key, msg.state), msg.hintFor, fx);
       case 'stored':
         return this.onStored(from, msg.rid, fx);
@@ -471,12 +477,12 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       // every home replica is asked, even one believed down: this node's view may be stale, and a
       // message to a dead node costs nothing. One believed down also gets a stand-in or a hint.
       asked.set(home, home);
-      fx.send(home, { type: 'store', rid, key, state });
+      fx.send(home, { type: 'store', rid, key, state, ...this.epochField() });
       if (this.isUp(home)) continue;
       if (this.config.sloppyQuorum && standIns.length > 0 && current.includes(home)) {
         const standIn = standIns.shift() as NodeId;
         asked.set(standIn, home);
-        fx.send(standIn, { type: 'store', rid, key, state, hintFor: home });
+        fx.send(standIn, { type: 'store', rid, key, state, hintFor: home, ...this.epochField() });
       } else if (this.config.hintedHandoff) {
         this.keepHint(home, key, state, fx);
       }
@@ -1177,7 +1183,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       const state = this.store.get(key);
       if (state !== undefined) states.push([key, state]);
     }
-    fx.send(stream.receiver, { type: 'handoff', xid, states });
+    fx.send(stream.receiver, { type: 'handoff', xid, states, ...this.epochField() });
   }
 
   private onHandoffAck(from: NodeId, xid: string, fx: Fx): void {
@@ -1193,6 +1199,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     const batch = this.strayBatches.get(xid);
     if (batch === undefined || !batch.waiting.delete(from) || batch.waiting.size > 0) return;
     this.strayBatches.delete(xid);
+    // the homes were this node's view of the ring: one it knows to be old decides nothing
+    if (this.isBehind(this.env.now())) return;
     // every home holds what was sent; a key changed since goes again
     for (const [key, text] of batch.texts) {
       const state = this.store.get(key);
@@ -1201,13 +1209,39 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     this.keysSent += batch.texts.size;
   }
 
+  /** The sender's ring epoch, for the receiver to tell whether it is behind (none before this node has a record). */
+  private epochField(): { epoch?: number } {
+    return this.record === undefined ? {} : { epoch: this.record.epoch };
+  }
+
+  /**
+   * A peer wrote to this node (a hand-off batch, a replica write) under a newer ring than the one
+   * this node has: the keys it sent may be this node's own under that ring, so no stray is
+   * forgotten until the record has arrived (asked for now), or — if it never comes, say the
+   * epoch was wrong — for a while.
+   */
+  private noteSenderEpoch(from: NodeId, epoch: number | undefined, fx: Fx): void {
+    if (epoch === undefined || epoch <= (this.record?.epoch ?? -1)) return;
+    const untilMs = this.env.now() + BEHIND_HOLD_FACTOR * this.config.requestTimeoutMs;
+    if (this.behind === undefined || this.behind.epoch < epoch || this.behind.untilMs < untilMs) this.behind = { epoch: Math.max(epoch, this.behind?.epoch ?? 0), untilMs };
+    fx.send(from, { type: 'ring-ask' }, { awaitPersist: false });
+    fx.annotate('ringBehind', epoch);
+  }
+
+  /** A peer showed a newer ring than this node's, and this node has not caught up (nor waited long enough). */
+  private isBehind(now: number): boolean {
+    if (this.behind === undefined) return false;
+    if ((this.record?.epoch ?? -1) >= this.behind.epoch || now >= this.behind.untilMs) this.behind = undefined;
+    return this.behind !== undefined;
+  }
+
   /**
    * Keys held for partitions this node owns in neither ring: once the record has settled (nodes
    * that have not heard of it may still read here), forgotten when a finished stream already
    * carried them, else sent to every home of their partition and forgotten when all acknowledge.
    */
   private sendStrays(now: number, fx: Fx): void {
-    if (this.strays.size === 0 || now - this.adoptedAtMs < RING_SETTLE_FACTOR * this.config.suspectAfterMs) return;
+    if (this.strays.size === 0 || now - this.adoptedAtMs < RING_SETTLE_FACTOR * this.config.suspectAfterMs || this.isBehind(now)) return;
     for (const [xid, batch] of this.strayBatches) if (now - batch.sentMs >= this.config.requestTimeoutMs) this.strayBatches.delete(xid);
     const sending = new Set<string>();
     for (const batch of this.strayBatches.values()) for (const key of batch.texts.keys()) sending.add(key);
@@ -1237,7 +1271,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
         states.push([key, state]);
       }
       this.strayBatches.set(xid, { texts, waiting: new Set(homes), sentMs: now });
-      for (const home of homes) fx.send(home, { type: 'handoff', xid, states });
+      for (const home of homes) fx.send(home, { type: 'handoff', xid, states, ...this.epochField() });
     }
   }
 
@@ -1309,6 +1343,11 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
 
 const MAX_ID_LENGTH = 200;
 
+/** An optional ring epoch in a peer's message. */
+function epochOk(epoch: unknown): boolean {
+  return epoch === undefined || (Number.isSafeInteger(epoch) && (epoch as number) >= 0);
+}
+
 /**
  * What is wrong with a peer's message before any field is used (states, requests and Merkle
  * bodies are checked further where they are read); undefined when its fields have their types.
@@ -1320,7 +1359,7 @@ export function messageProblem(msg: unknown): string | undefined {
   switch (m['type']) {
     case 'ping':
     case 'pong':
-      return m['epoch'] === undefined || (Number.isSafeInteger(m['epoch']) && (m['epoch'] as number) >= 0) ? undefined : 'epoch is a non-negative integer';
+      return epochOk(m['epoch']) ? undefined : 'epoch is a non-negative integer';
     case 'ring-ask':
       return undefined;
     case 'swim':
@@ -1330,10 +1369,12 @@ export function messageProblem(msg: unknown): string | undefined {
     case 'ring-done':
       return Number.isSafeInteger(m['epoch']) ? undefined : 'ring-done needs an epoch';
     case 'handoff':
+      if (!epochOk(m['epoch'])) return 'epoch is a non-negative integer';
       return text('xid', MAX_ID_LENGTH) && Array.isArray(m['states']) && (m['states'] as unknown[]).every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string') ? undefined : 'handoff needs xid and [key, state] pairs';
     case 'handoff-ack':
       return text('xid', MAX_ID_LENGTH) ? undefined : 'handoff-ack needs an xid';
     case 'store':
+      if (!epochOk(m['epoch'])) return 'epoch is a non-negative integer';
       return text('rid', MAX_ID_LENGTH) && text('key') && (m['hintFor'] === undefined || text('hintFor', MAX_ID_LENGTH)) ? undefined : 'store needs rid, key (and hintFor) strings';
     case 'stored':
       return text('rid', MAX_ID_LENGTH) ? undefined : 'stored needs a rid';
