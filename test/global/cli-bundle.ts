@@ -6,11 +6,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { CLI_BUNDLE_ENV } from '../../src/server/test/synod-command.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The environment variable that tells the test harness where the bundled CLI is. */
-export const CLI_BUNDLE_ENV = 'SYNOD_TEST_CLI';
 
 export default async function setup(): Promise<() => Promise<void>> {
   // inside the package, so that the bundle's imports of dependencies resolve from node_modules
