@@ -55,6 +55,6 @@ export {
 // ---------------------------------------------------------------- simulation
 export { DEFAULT_PAXOS_CLIENT_OPTIONS, PAXOS_KV_CLIENT, PaxosCluster, type PaxosClusterOptions, type PaxosKvClient, type PaxosNodeView, type PaxosSimulation } from './sim/cluster.js';
 export { SynodCluster, type ProposalHandle, type SynodClusterOptions } from './sim/synod-cluster.js';
-export { CHAOS_PAXOS, DEFAULT_PAXOS_CHAOS, flexibleQuorums, paxosFlexibleSimProtocol, paxosSimProtocol, runPaxosChaos, type PaxosChaosOptions } from './sim/chaos.js';
+export { CHAOS_PAXOS, DEFAULT_PAXOS_CHAOS, flexibleQuorums, PAXOS_SIM_PROTOCOLS, paxosFlexibleSimProtocol, paxosForgetfulSimProtocol, paxosNeverAdoptSimProtocol, paxosSimProtocol, runPaxosChaos, type PaxosChaosOptions } from './sim/chaos.js';
 export { forgetfulAcceptors, forgetfulSynodAcceptors, neverAdopt, unwrapBroken, type WrappedCore } from './sim/broken.js';
 export * from './scenarios/index.js';

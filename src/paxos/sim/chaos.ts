@@ -15,6 +15,7 @@ import { isPaxosError } from '../errors.js';
 import type { PaxosSpec } from '../multi/spec.js';
 import type { PaxosMessage, PaxosOptions, PaxosPersistOp, PaxosRequest, PaxosResponse } from '../multi/types.js';
 import type { QuorumSizes } from '../quorums.js';
+import { forgetfulAcceptors, neverAdopt, unwrapBroken } from './broken.js';
 import { PaxosCluster, type PaxosClusterOptions } from './cluster.js';
 
 export interface PaxosChaosOptions {
@@ -125,14 +126,22 @@ function describePaxos(cluster: PaxosCluster): string[] {
   return lines;
 }
 
-function paxosSimProtocolOf(name: string, description: string, quorumsFor: ((nodes: number) => QuorumSizes) | undefined, explanation: string): SimProtocol {
-  const paxosFor = (nodes: number): Partial<PaxosOptions> => (quorumsFor === undefined ? {} : { quorums: quorumsFor(nodes) });
+interface Variant {
+  readonly name: string;
+  readonly description: string;
+  readonly explanation: string;
+  readonly quorumsFor?: (nodes: number) => QuorumSizes;
+  readonly wrap?: Pick<PaxosChaosOptions, 'wrapSpec' | 'unwrapCore'>;
+}
+
+function paxosSimProtocolOf(v: Variant): SimProtocol {
+  const paxosFor = (nodes: number): Partial<PaxosOptions> => (v.quorumsFor === undefined ? {} : { quorums: v.quorumsFor(nodes) });
   return {
-    name,
-    description,
-    minNodes: quorumsFor === undefined ? 1 : 2,
+    name: v.name,
+    description: v.description,
+    minNodes: v.quorumsFor === undefined ? 1 : 2,
     build(o) {
-      const cluster = new PaxosCluster({ seed: o.seed, nodes: o.nodes, paxos: paxosFor(o.nodes), link: o.link, fsyncMs: 1, trace: o.trace === false ? false : { sink: o.trace.sink } });
+      const cluster = new PaxosCluster({ seed: o.seed, nodes: o.nodes, paxos: paxosFor(o.nodes), link: o.link, fsyncMs: 1, trace: o.trace === false ? false : { sink: o.trace.sink }, ...v.wrap });
       startWorkload(cluster, { clients: 3, keys: 3, thinkMs: 20, untilMs: o.durationMs, prefix: 'c' });
       return {
         sim: eraseSimulation(cluster.sim),
@@ -140,9 +149,9 @@ function paxosSimProtocolOf(name: string, description: string, quorumsFor: ((nod
       };
     },
     chaos: {
-      explanation,
+      explanation: v.explanation,
       defaults: { nodes: DEFAULT_PAXOS_CHAOS.nodes, durationMs: DEFAULT_PAXOS_CHAOS.durationMs },
-      run: (o) => runPaxosChaos({ ...o, paxos: paxosFor(o.nodes) }),
+      run: (o) => runPaxosChaos({ ...o, paxos: paxosFor(o.nodes), ...v.wrap }),
     },
   };
 }
@@ -154,16 +163,37 @@ learners learn only chosen values, that acceptors keep their promises (across re
 replicas apply identical prefixes, that no acknowledged write was lost, convergence, and the
 linearizability of the KV history. A seed replays exactly.`;
 
-export const paxosSimProtocol: SimProtocol = paxosSimProtocolOf(
-  'paxos',
-  'Multi-Paxos + KV: a cluster with three KV clients; reports each node\'s ballot and slots, monitor findings and the linearizability of the history',
-  undefined,
-  CHAOS_EXPLANATION,
-);
+export const paxosSimProtocol: SimProtocol = paxosSimProtocolOf({
+  name: 'paxos',
+  description: "Multi-Paxos + KV: a cluster with three KV clients; reports each node's ballot and slots, monitor findings and the linearizability of the history",
+  explanation: CHAOS_EXPLANATION,
+});
 
-export const paxosFlexibleSimProtocol: SimProtocol = paxosSimProtocolOf(
-  'paxos-flexible',
-  'Multi-Paxos + KV with Flexible Paxos quorums: |Q2| = 2 acceptances choose a value, |Q1| = N - 1 promises elect a leader',
-  flexibleQuorums,
-  `${CHAOS_EXPLANATION}\nQuorums are Flexible Paxos's: 2 acceptances choose a value, N - 1 promises elect a leader (4 of 5).`,
-);
+export const paxosFlexibleSimProtocol: SimProtocol = paxosSimProtocolOf({
+  name: 'paxos-flexible',
+  description: 'Multi-Paxos + KV with Flexible Paxos quorums: |Q2| = 2 acceptances choose a value, |Q1| = N - 1 promises elect a leader',
+  explanation: `${CHAOS_EXPLANATION}\nQuorums are Flexible Paxos's: 2 acceptances choose a value, N - 1 promises elect a leader (4 of 5).`,
+  quorumsFor: flexibleQuorums,
+});
+
+/** Deliberately broken: acceptors forget their promises across a restart. Violations are expected (negative control). */
+export const paxosForgetfulSimProtocol: SimProtocol = paxosSimProtocolOf({
+  name: 'paxos-forgetful',
+  description: 'Multi-Paxos + KV, deliberately broken: a restarted acceptor forgets its promises (expect promise-forgotten)',
+  explanation: `${CHAOS_EXPLANATION}\nDeliberately broken: a restarted acceptor drops its promises (it keeps its acceptances). The
+monitors must report promise-forgotten on the seeds where an acceptor restarts with a promise
+newer than any acceptance (e.g. seeds 10, 11, 13).`,
+  wrap: { wrapSpec: forgetfulAcceptors },
+});
+
+/** Deliberately broken: a new leader ignores the acceptances phase 1 reports. Violations are expected (negative control). */
+export const paxosNeverAdoptSimProtocol: SimProtocol = paxosSimProtocolOf({
+  name: 'paxos-never-adopt',
+  description: 'Multi-Paxos + KV, deliberately broken: a new leader never adopts accepted values (expect chosen-twice)',
+  explanation: `${CHAOS_EXPLANATION}\nDeliberately broken: phase 1 ignores what acceptors report having accepted, so a new leader
+proposes its own values (or no-ops) over values that may be chosen. The monitors must report
+chosen-twice, divergent replicas and lost writes, and the checker a non-linearizable history.`,
+  wrap: { wrapSpec: neverAdopt, unwrapCore: unwrapBroken },
+});
+
+export const PAXOS_SIM_PROTOCOLS: readonly SimProtocol[] = [paxosSimProtocol, paxosFlexibleSimProtocol, paxosForgetfulSimProtocol, paxosNeverAdoptSimProtocol];
