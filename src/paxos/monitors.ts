@@ -11,9 +11,12 @@
 // - replicas apply the same value at every slot, in slot order (the applied prefix is identical),
 //   and a command acknowledged to a client is the one applied at its slot.
 //
-// Acceptances are counted as the acceptor makes them, before its write is durable; a restart
-// takes back those the crash lost. That never hides a violation and never invents one: a lost
-// acceptance was never answered, so no proposer or learner relied on it.
+// Acceptances are counted as the acceptor makes them, before its write is durable. A crash may
+// lose the last ones: before judging a slot the monitor reconciles every node that is down with
+// what its disk kept (and a restart with what the node recovered), takes the lost acceptances
+// back and decides again what is chosen. That never hides a violation and never invents one: a
+// lost acceptance was never answered, so no proposer or learner relied on it; an unsynced one of
+// a live node will be durable before the node says anything after it.
 import type { JsonValue, NodeId } from '../core/index.js';
 import { ballotText, compareBallots, ZERO_BALLOT, type Ballot } from './ballot.js';
 import type { AcceptorRecovery, PaxosObserver } from './observer.js';
@@ -46,6 +49,10 @@ export interface PaxosMonitorOptions {
   now(): number;
   /** Acceptances that make a value chosen. */
   readonly phase2Quorum: number;
+  /** The nodes of the run. */
+  nodeIds(): readonly NodeId[];
+  /** What the disk of `node` keeps (promise, acceptances, snapshot slot) while it is down; undefined while it is up. */
+  durableState(node: NodeId): AcceptorRecovery | undefined;
 }
 
 /** Violations kept at most (the first ones matter; the rest are counted). */
@@ -60,10 +67,12 @@ interface BallotAcceptances {
 interface SlotRecord {
   /** Acceptances per ballot (key: ballotText). */
   readonly byBallot: Map<string, BallotAcceptances>;
-  /** The chosen value (canonical JSON) and the ballot it was first chosen in. */
+  /** The chosen value (canonical JSON) and the lowest ballot it is chosen in. */
   chosen: { readonly value: string; readonly ballot: Ballot } | undefined;
   /** The value applied there (by the first replica that applied it). */
   applied: string | undefined;
+  /** Ballots already reported as choosing a second value. */
+  readonly reported: Set<string>;
 }
 
 function text(value: JsonValue): string {
@@ -134,7 +143,7 @@ export class PaxosMonitor implements PaxosObserver {
   private slot(slot: number): SlotRecord {
     let r = this.slots.get(slot);
     if (r === undefined) {
-      r = { byBallot: new Map(), chosen: undefined, applied: undefined };
+      r = { byBallot: new Map(), chosen: undefined, applied: undefined, reported: new Set() };
       this.slots.set(slot, r);
     }
     return r;
@@ -172,15 +181,59 @@ export class PaxosMonitor implements PaxosObserver {
       return;
     }
     b.acceptors.add(node);
-    // judged once per ballot, when its acceptances first make a quorum
+    // judged when a ballot's acceptances first make a quorum
     if (b.acceptors.size !== this.options.phase2Quorum) return;
-    if (r.chosen === undefined) {
-      r.chosen = { value, ballot };
-      return;
+    if (r.chosen === undefined) r.chosen = { value, ballot };
+    else if (r.chosen.value !== value) this.judge(slot);
+  }
+
+  /**
+   * Decides again what is chosen at `slot`, after taking back the acceptances crashes lost, and
+   * reports a second value chosen (once per ballot).
+   */
+  private judge(slot: number): SlotRecord {
+    this.reconcileDownNodes();
+    const r = this.slot(slot);
+    this.recompute(slot, r);
+    return r;
+  }
+
+  private recompute(slot: number, r: SlotRecord): void {
+    const chosen = [...r.byBallot.values()].filter((b) => b.acceptors.size >= this.options.phase2Quorum).sort((a, b) => compareBallots(a.ballot, b.ballot));
+    const first = chosen[0];
+    r.chosen = first === undefined ? undefined : { value: first.value, ballot: first.ballot };
+    for (const b of chosen) {
+      if (first === undefined || b.value === first.value) continue;
+      const key = ballotText(b.ballot);
+      if (r.reported.has(key)) continue;
+      r.reported.add(key);
+      this.report('chosen-twice', `slot ${slot}: ${short(b.value)} chosen in ballot ${key} (acceptors ${[...b.acceptors].join(',')}), but ${short(first.value)} was chosen in ballot ${ballotText(first.ballot)} (acceptors ${[...first.acceptors].join(',')})`);
     }
-    if (r.chosen.value !== value) {
-      this.report('chosen-twice', `slot ${slot}: ${short(value)} chosen in ballot ${key} (acceptors ${[...b.acceptors].join(',')}), but ${short(r.chosen.value)} was chosen in ballot ${ballotText(r.chosen.ballot)}`);
+  }
+
+  /** Every node down now: the acceptances its crash lost are taken back (its disk says which it kept). */
+  private reconcileDownNodes(): void {
+    for (const node of this.options.nodeIds()) {
+      const durable = this.options.durableState(node);
+      if (durable !== undefined) this.takeBackLost(node, durable);
     }
+  }
+
+  /** Takes back the acceptances of `node`'s last life that `durable` does not hold, and decides those slots again. */
+  private takeBackLost(node: NodeId, durable: AcceptorRecovery): void {
+    const kept = new Map(durable.accepted.map((a) => [a.slot, a.ballot]));
+    for (const [slot, ballots] of this.acceptedThisLife.get(node) ?? []) {
+      if (slot <= durable.snapshotSlot) continue;
+      const k = kept.get(slot);
+      let changed = false;
+      for (const ballot of ballots) {
+        if (k !== undefined && compareBallots(ballot, k) <= 0) continue;
+        changed = this.slots.get(slot)?.byBallot.get(ballotText(ballot))?.acceptors.delete(node) === true || changed;
+      }
+      const r = this.slots.get(slot);
+      if (changed && r !== undefined) this.recompute(slot, r);
+    }
+    this.acceptedThisLife.set(node, new Map(durable.accepted.map((a) => [a.slot, [a.ballot]])));
   }
 
   heardPromise(_node: NodeId, from: NodeId, ballot: Ballot): void {
@@ -214,15 +267,7 @@ export class PaxosMonitor implements PaxosObserver {
         this.report('acceptance-forgotten', `acceptor ${node} restarted with ${kept === undefined ? 'nothing' : `ballot ${ballotText(kept)}`} at slot ${slot}, but it had told others it accepted there in ballot ${ballotText(ballot)}`);
       }
     }
-    for (const [slot, ballots] of this.acceptedThisLife.get(node) ?? []) {
-      if (slot <= state.snapshotSlot) continue;
-      const kept = durable.get(slot);
-      for (const ballot of ballots) {
-        if (kept !== undefined && compareBallots(ballot, kept) <= 0) continue;
-        this.slots.get(slot)?.byBallot.get(ballotText(ballot))?.acceptors.delete(node);
-      }
-    }
-    this.acceptedThisLife.set(node, new Map(state.accepted.map((a) => [a.slot, [a.ballot]])));
+    this.takeBackLost(node, state);
     this.promisedBy.set(node, state.promised);
     this.lastApplied.set(node, state.snapshotSlot);
     this.highestLearned.set(node, state.snapshotSlot);
@@ -237,7 +282,8 @@ export class PaxosMonitor implements PaxosObserver {
     const before = mine.get(slot);
     if (before !== undefined && before !== v) this.report('learner-conflict', `learner ${node} learned ${short(v)} at slot ${slot} after learning ${short(before)}`);
     mine.set(slot, v);
-    const chosen = this.slots.get(slot)?.chosen;
+    let chosen = this.slots.get(slot)?.chosen;
+    if (chosen?.value !== v) chosen = this.judge(slot).chosen;
     if (chosen === undefined) this.report('learned-unchosen', `learner ${node} learned ${short(v)} at slot ${slot}, where no value is chosen`);
     else if (chosen.value !== v) this.report('learned-unchosen', `learner ${node} learned ${short(v)} at slot ${slot}, where ${short(chosen.value)} is chosen`);
     const highest = this.highestLearned.get(node) ?? 0;
@@ -250,7 +296,8 @@ export class PaxosMonitor implements PaxosObserver {
     const last = this.lastApplied.get(node) ?? 0;
     if (slot !== last + 1) this.report('applied-order', `replica ${node} applied slot ${slot} after slot ${last}`);
     this.lastApplied.set(node, slot);
-    const r = this.slot(slot);
+    let r = this.slot(slot);
+    if (r.chosen !== undefined && r.chosen.value !== v) r = this.judge(slot);
     if (r.chosen !== undefined && r.chosen.value !== v) this.report('applied-divergence', `replica ${node} applied ${short(v)} at slot ${slot}, where ${short(r.chosen.value)} is chosen`);
     if (r.applied === undefined) r.applied = v;
     else if (r.applied !== v) this.report('applied-divergence', `replica ${node} applied ${short(v)} at slot ${slot}, where another applied ${short(r.applied)}`);

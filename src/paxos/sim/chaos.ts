@@ -39,6 +39,8 @@ export interface PaxosChaosOptions {
   /** A deliberately broken variant (negative controls): the monitors must catch it. */
   readonly wrapSpec?: (spec: PaxosSpec<KvRequest, KvQuery, KvResult>) => ProtocolSpec<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp>;
   readonly unwrapCore?: PaxosClusterOptions['unwrapCore'];
+  /** An extra observer of the cores, besides the monitors (to look into one seed). */
+  readonly observer?: PaxosClusterOptions['observer'];
 }
 
 export const DEFAULT_PAXOS_CHAOS = {
@@ -83,6 +85,7 @@ export function runPaxosChaos(options: PaxosChaosOptions): ChaosResult {
     client: { requestTimeoutMs: 250, opTimeoutMs: 2000 },
     ...(options.wrapSpec === undefined ? {} : { wrapSpec: options.wrapSpec }),
     ...(options.unwrapCore === undefined ? {} : { unwrapCore: options.unwrapCore }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
   const subject: ChaosSubject<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp> = {
     cluster,

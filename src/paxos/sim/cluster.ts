@@ -12,7 +12,8 @@ import { findLeader } from '../../sim/faults.js';
 import type { LinkConfig } from '../../sim/network.js';
 import { Simulation, type SimulationOptions } from '../../sim/simulation.js';
 import { PaxosMonitor, type PaxosViolation } from '../monitors.js';
-import { combineObservers, type PaxosObserver } from '../observer.js';
+import { combineObservers, type AcceptorRecovery, type PaxosObserver } from '../observer.js';
+import { MultiAcceptor } from '../multi/acceptor.js';
 import { resolveQuorums, type QuorumSizes } from '../quorums.js';
 import type { MultiPaxosCore } from '../multi/core.js';
 import { paxosSpec, type PaxosSpec } from '../multi/spec.js';
@@ -125,8 +126,16 @@ export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosRe
     this.quorums = quorums;
     this.unwrapCore = options.unwrapCore;
     this.clientOptions = { ...DEFAULT_PAXOS_CLIENT_OPTIONS, ...options.client };
-    this.monitor = new PaxosMonitor({ now: () => this.sim.nowMs, phase2Quorum: quorums.phase2 });
+    this.monitor = new PaxosMonitor({ now: () => this.sim.nowMs, phase2Quorum: quorums.phase2, nodeIds: () => this.sim.nodeIds, durableState: (id) => this.durableState(id) });
     watching.monitor = this.monitor;
+  }
+
+  /** What the disk of a node that is down keeps (what a restart will recover); undefined while it is up. */
+  durableState(id: NodeId): AcceptorRecovery | undefined {
+    if (this.sim.isUp(id)) return undefined;
+    const acceptor = new MultiAcceptor(id, undefined);
+    for (const record of this.sim.disk(id).read('core')) if (!record.torn) acceptor.replay(record.value);
+    return { promised: acceptor.promised, accepted: acceptor.ballots(), snapshotSlot: acceptor.snapshotSlot };
   }
 
   // ---------------------------------------------------------------- nodes

@@ -6,7 +6,8 @@ import { SimCluster } from '../../sim/cluster.js';
 import type { LinkConfig } from '../../sim/network.js';
 import { Simulation, type SimulationOptions } from '../../sim/simulation.js';
 import { PaxosMonitor, type PaxosViolation } from '../monitors.js';
-import { combineObservers, type PaxosObserver } from '../observer.js';
+import { compareBallots, maxBallot, ZERO_BALLOT, type Ballot } from '../ballot.js';
+import { combineObservers, type AcceptorRecovery, type PaxosObserver } from '../observer.js';
 import { resolveQuorums, type QuorumSizes } from '../quorums.js';
 import { synodPlacement, type SynodCore, type SynodPlacement } from '../single/core.js';
 import { SYNOD_SLOT } from '../single/roles.js';
@@ -77,8 +78,22 @@ export class SynodCluster extends SimCluster<SynodMessage, SynodRequest, SynodRe
     this.placement = placement;
     this.quorums = quorums;
     this.unwrapCore = options.unwrapCore;
-    this.monitor = new PaxosMonitor({ now: () => this.sim.nowMs, phase2Quorum: quorums.phase2 });
+    this.monitor = new PaxosMonitor({ now: () => this.sim.nowMs, phase2Quorum: quorums.phase2, nodeIds: () => this.sim.nodeIds, durableState: (id) => this.durableState(id) });
     watching.monitor = this.monitor;
+  }
+
+  /** What the disk of a node that is down keeps (its acceptor's promise and acceptance); undefined while it is up. */
+  durableState(id: NodeId): AcceptorRecovery | undefined {
+    if (this.sim.isUp(id)) return undefined;
+    let promised: Ballot = ZERO_BALLOT;
+    let accepted: Ballot | undefined;
+    for (const record of this.sim.disk(id).read('core')) {
+      const op = record.value;
+      if (record.torn || (op.kind !== 'promise' && op.kind !== 'accept')) continue;
+      promised = maxBallot(promised, op.ballot);
+      if (op.kind === 'accept' && (accepted === undefined || compareBallots(op.ballot, accepted) >= 0)) accepted = op.ballot;
+    }
+    return { promised, accepted: accepted === undefined ? [] : [{ slot: SYNOD_SLOT, ballot: accepted }], snapshotSlot: 0 };
   }
 
   core(id: NodeId): SynodCore | undefined {
