@@ -60,6 +60,14 @@ describe('Multi-Paxos chaos', () => {
   });
 });
 
+describe('regressions', () => {
+  it('long-chaos seed 1948: an acceptance that node 5\'s crash lost before it was synced does not make slot 163 chosen', () => {
+    const r = runPaxosChaos({ seed: 1948 });
+    expect(r.violations).toEqual([]);
+    expect(r.linearizability).toBe('linearizable');
+  });
+});
+
 describe('negative controls: the same chaos runs catch broken variants', () => {
   it('acceptors that forget their promises on restart are caught (promise-forgotten) on some of seeds 1..20', () => {
     const caught: number[] = [];
