@@ -23,7 +23,7 @@ const forbidden: [string, string][] = [
 ];
 
 describe('core purity lint rule', () => {
-  for (const folder of ['src/sim', 'src/clock', 'src/raft', 'src/kv', 'src/check', 'src/lockcore', 'src/redislike', 'src/ring', 'src/quorum', 'src/saga']) {
+  for (const folder of ['src/sim', 'src/clock', 'src/raft', 'src/kv', 'src/check', 'src/lockcore', 'src/redislike', 'src/ring', 'src/quorum', 'src/saga', 'src/paxos']) {
     it.each(forbidden)(`forbids %s in ${folder}`, async (_name, code) => {
       const found = await problems(code, `${folder}/example.ts`);
       expect(found.some((p) => /no-restricted-(globals|properties|imports)/.test(p))).toBe(true);
@@ -40,7 +40,7 @@ describe('core purity lint rule', () => {
   });
 
   it.each(['cli', 'server', 'net', 'storage', 'runtime', 'gossip-net'])('forbids a core to import the host folder %s', async (host) => {
-    for (const core of ['src/raft', 'src/kv', 'src/core', 'src/primitives']) {
+    for (const core of ['src/raft', 'src/kv', 'src/core', 'src/primitives', 'src/paxos']) {
       const found = await problems(`import * as h from '../${host}/index.js';\nexport const x = h;`, `${core}/example.ts`);
       expect(found.some((p) => p.includes('Cores know nothing of hosts'))).toBe(true);
     }

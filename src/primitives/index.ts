@@ -5,6 +5,7 @@ import { clockSyncSimProtocol, hlcGossipSimProtocol } from '../clock/sim-protoco
 import { LOCK_SIM_PROTOCOLS } from '../lockcore/sim/chaos.js';
 import { kvLeaseSimProtocol } from '../raft/chaos-lease.js';
 import { raftSimProtocol } from '../raft/sim-protocol.js';
+import { PAXOS_SIM_PROTOCOLS } from '../paxos/sim/chaos.js';
 import { quorumSimProtocol, quorumSwimSimProtocol } from '../quorum/sim/chaos.js';
 import { crdtCounterSimProtocol } from '../crdt/sim/chaos.js';
 import { gossipSimProtocol } from '../gossip/sim/chaos.js';
@@ -16,7 +17,7 @@ import { paxosCommitSimProtocol, threePcPartitionSimProtocol, threePcSimProtocol
 import { leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol } from '../sim/lease-counter-protocol.js';
 import type { SimProtocol } from '../sim/sim-protocol.js';
 
-export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, ...LOCK_SIM_PROTOCOLS, quorumSimProtocol, quorumSwimSimProtocol, crdtCounterSimProtocol, gossipSimProtocol, gossipCrdtSimProtocol, twoPcSimProtocol, threePcSimProtocol, threePcPartitionSimProtocol, paxosCommitSimProtocol, sagaSimProtocol, sagaKillSimProtocol];
+export const SIM_PROTOCOLS: readonly SimProtocol[] = [echoSimProtocol, clockSyncSimProtocol, hlcGossipSimProtocol, raftSimProtocol, kvLeaseSimProtocol, kvTxnSimProtocol, leaseCounterSimProtocol, leaseCounterUnfencedSimProtocol, ...LOCK_SIM_PROTOCOLS, quorumSimProtocol, quorumSwimSimProtocol, crdtCounterSimProtocol, gossipSimProtocol, gossipCrdtSimProtocol, twoPcSimProtocol, threePcSimProtocol, threePcPartitionSimProtocol, paxosCommitSimProtocol, sagaSimProtocol, sagaKillSimProtocol, ...PAXOS_SIM_PROTOCOLS];
 
 export function simProtocol(name: string): SimProtocol | undefined {
   return SIM_PROTOCOLS.find((p) => p.name === name);

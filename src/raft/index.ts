@@ -57,4 +57,4 @@ export {
   type ScenarioStep,
 } from './scenarios/index.js';
 export { DEFAULT_CHAOS, runChaos, type ChaosOptions, type ChaosResult } from './chaos.js';
-export { randomKvOp, startWorkload, type Workload, type WorkloadOptions } from './workload.js';
+export { randomKvOp, startWorkload, type KvSubmitter, type Workload, type WorkloadHost, type WorkloadOptions } from './workload.js';

@@ -3,8 +3,9 @@
 // linearizability check stays decisive, until told to stop.
 import type { JsonValue } from '../core/index.js';
 import type { RandomStream } from '../sim/rng.js';
-import type { KvRequest } from '../kv/store.js';
-import type { KvClient, RaftCluster } from './cluster.js';
+import type { SubmitOptions, OpHandle } from '../sim/client.js';
+import type { KvRequest, KvResult } from '../kv/store.js';
+import type { KvClient } from './cluster.js';
 
 export interface WorkloadOptions {
   readonly clients: number;
@@ -17,18 +18,31 @@ export interface WorkloadOptions {
   readonly untilMs?: number;
 }
 
-export interface Workload {
+export interface Workload<Client = KvClient> {
   stop(): void;
-  readonly clients: readonly KvClient[];
+  readonly clients: readonly Client[];
 }
 
-export function startWorkload(cluster: RaftCluster, options: WorkloadOptions): Workload {
+/** A KV client of any protocol (Raft's, Multi-Paxos's): the session client's submit. */
+export interface KvSubmitter {
+  readonly busy: boolean;
+  submit(op: KvRequest, options?: SubmitOptions<KvRequest, KvResult>): OpHandle<KvRequest, KvResult>;
+}
+
+/** What a workload needs of a simulated cluster (RaftCluster, PaxosCluster). */
+export interface WorkloadHost<Client extends KvSubmitter> {
+  readonly sim: { readonly random: { stream(name: string): RandomStream }; after(ms: number, fn: () => void): void };
+  readonly nowMs: number;
+  client(name: string): Client;
+}
+
+export function startWorkload<Client extends KvSubmitter = KvClient>(cluster: WorkloadHost<Client>, options: WorkloadOptions): Workload<Client> {
   const rng = cluster.sim.random.stream(`workload:${options.prefix ?? 'w'}`);
   const lastSeen = new Map<string, JsonValue>();
   let stopped = false;
   let nextValue = 1;
   const untilMs = options.untilMs ?? Infinity;
-  const loop = (client: KvClient): void => {
+  const loop = (client: Client): void => {
     if (stopped || cluster.nowMs >= untilMs) return;
     const op = randomKvOp(rng, options.keys, lastSeen, () => nextValue++);
     client.submit(op, {
@@ -38,7 +52,7 @@ export function startWorkload(cluster: RaftCluster, options: WorkloadOptions): W
       },
     });
   };
-  const clients: KvClient[] = [];
+  const clients: Client[] = [];
   for (let c = 1; c <= options.clients; c++) {
     const client = cluster.client(`${options.prefix ?? 'w'}${c}`);
     clients.push(client);

@@ -1,0 +1,283 @@
+// A simulated Multi-Paxos + KV cluster for tests, scenarios, chaos runs and users: N nodes in the
+// deterministic simulator, the faults of the generic SimCluster, the same retrying KV clients as
+// the Raft cluster (src/sim/client.ts, recording every operation in the history), the Paxos
+// safety monitors watching every step, inspection of each node, and the linearizability check.
+import type { CoreEnv, History, JsonValue, NodeId, Operation, ProtocolSpec } from '../../core/index.js';
+import { checkHistory, kvModel, type CheckResult } from '../../check/index.js';
+import { KvStore, kvRequestToJson, type KvQuery, type KvRequest, type KvResult } from '../../kv/store.js';
+import { historyCallOf, historyOutputOf } from '../../raft/cluster.js';
+import { SessionClient, type ClientAnswer, type ClientOptions, type ClientProtocol, type OpHandle } from '../../sim/client.js';
+import { SimCluster } from '../../sim/cluster.js';
+import { findLeader } from '../../sim/faults.js';
+import type { LinkConfig } from '../../sim/network.js';
+import { Simulation, type SimulationOptions } from '../../sim/simulation.js';
+import { PaxosMonitor, type PaxosViolation } from '../monitors.js';
+import { combineObservers, type AcceptorRecovery, type PaxosObserver } from '../observer.js';
+import { MultiAcceptor } from '../multi/acceptor.js';
+import { resolveQuorums, type QuorumSizes } from '../quorums.js';
+import type { MultiPaxosCore } from '../multi/core.js';
+import { paxosSpec, type PaxosSpec } from '../multi/spec.js';
+import type { PaxosErrorReason, PaxosMessage, PaxosOptions, PaxosPersistOp, PaxosRequest, PaxosResponse, PaxosStatus } from '../multi/types.js';
+
+export type PaxosSimulation = Simulation<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp>;
+
+export const DEFAULT_PAXOS_CLIENT_OPTIONS: ClientOptions = { requestTimeoutMs: 300, opTimeoutMs: 3000, retryBackoffMs: 30 };
+
+export interface PaxosClusterOptions {
+  readonly seed: number;
+  /** A node count (named "1".."N") or explicit names. Default 3. */
+  readonly nodes?: number | readonly NodeId[];
+  readonly paxos?: Partial<Omit<PaxosOptions, 'observer'>>;
+  readonly link?: Partial<LinkConfig>;
+  readonly fsyncMs?: number;
+  readonly tornWriteRate?: number;
+  readonly clientLatencyMs?: number;
+  /** Default off (fastest); pass { keepLines: true } to replay or export the trace. */
+  readonly trace?: SimulationOptions<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp>['trace'];
+  readonly client?: Partial<ClientOptions>;
+  /** An extra observer of the cores, besides the monitor. */
+  readonly observer?: PaxosObserver;
+  /** Wraps the spec before the simulation runs it (a deliberately broken variant, the visualizer's recorder). */
+  readonly wrapSpec?: (spec: PaxosSpec<KvRequest, KvQuery, KvResult>) => ProtocolSpec<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp>;
+  /** Finds the MultiPaxosCore inside a wrapped core; needed with `wrapSpec` when it wraps cores. */
+  readonly unwrapCore?: (core: unknown) => MultiPaxosCore<KvRequest, KvQuery, KvResult> | undefined;
+  /** Each node life's state machine; default a KvStore. */
+  readonly createStore?: (env: CoreEnv) => KvStore;
+}
+
+/** What one node looks like from outside. */
+export interface PaxosNodeView extends PaxosStatus {
+  readonly up: boolean;
+}
+
+/** A KV client process of a Multi-Paxos cluster: the generic retrying client with a session. */
+export type PaxosKvClient = SessionClient<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp, KvRequest, KvResult>;
+
+const MODEL_OPS = new Set(['get', 'put', 'delete', 'cas', 'incr']);
+const READ_OPS = new Set(['get', 'range']);
+/** Refusals that prove a command did not apply; other failures leave its fate open. */
+const DEFINITE_REFUSALS = new Set<PaxosErrorReason>(['not-leader', 'overloaded', 'bad-request']);
+
+/** What a Multi-Paxos node's answers mean to a KV client (the Raft KV client's rules, for the errors Paxos has). */
+export const PAXOS_KV_CLIENT: ClientProtocol<KvRequest, PaxosRequest, PaxosResponse, KvResult> = {
+  isRead: (op) => READ_OPS.has(op.op),
+  request: (op, session) => (session === null ? { type: 'read', op: kvRequestToJson(op) } : { type: 'command', clientId: session.clientId, seq: session.seq, op: kvRequestToJson(op) }),
+  interpret: (res): ClientAnswer<KvResult> => {
+    if (res.ok) return 'result' in res ? { kind: 'ok', result: res.result as KvResult, index: res.index } : { kind: 'unexpected', error: 'unexpected status reply' };
+    const definite = DEFINITE_REFUSALS.has(res.error);
+    switch (res.error) {
+      case 'not-leader':
+        return { kind: 'refused', error: res.error, definite, next: 'follow-hint', hint: res.leaderHint };
+      case 'overloaded':
+        return { kind: 'refused', error: res.error, definite, next: 'same', hint: res.leaderHint };
+      case 'leadership-lost':
+      case 'stale-session':
+      case 'timeout':
+        return { kind: 'refused', error: res.error, definite, next: 'next', hint: res.leaderHint };
+      default:
+        return { kind: 'refused', error: res.error, definite, next: 'fail', hint: res.leaderHint };
+    }
+  },
+  historyCall: historyCallOf,
+  historyOutput: historyOutputOf,
+};
+
+export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp> {
+  declare readonly sim: PaxosSimulation;
+  readonly monitor: PaxosMonitor;
+  readonly clientOptions: ClientOptions;
+  readonly quorums: QuorumSizes;
+  private readonly clients = new Map<string, PaxosKvClient>();
+  private readonly unwrapCore: ((core: unknown) => MultiPaxosCore<KvRequest, KvQuery, KvResult> | undefined) | undefined;
+
+  constructor(options: PaxosClusterOptions) {
+    const ids = typeof options.nodes === 'object' ? [...options.nodes] : Array.from({ length: options.nodes ?? 3 }, (_, i) => String(i + 1));
+    const quorums = resolveQuorums(ids.length, options.paxos?.quorums);
+    // the monitor watches the cores from their first step: the observer reaches it once it exists
+    const watching: { monitor?: PaxosMonitor } = {};
+    const forward: PaxosObserver = {
+      promised: (n, b) => watching.monitor?.promised(n, b),
+      accepted: (n, s, b, v) => watching.monitor?.accepted(n, s, b, v),
+      heardPromise: (n, f, b) => watching.monitor?.heardPromise(n, f, b),
+      heardAccepted: (n, f, s, b) => watching.monitor?.heardAccepted(n, f, s, b),
+      learned: (n, s, v) => watching.monitor?.learned(n, s, v),
+      applied: (n, s, v) => watching.monitor?.applied(n, s, v),
+      snapshotInstalled: (n, s) => watching.monitor?.snapshotInstalled(n, s),
+      recovered: (n, r) => watching.monitor?.recovered(n, r),
+      becameLeader: (n, b) => watching.monitor?.becameLeader(n, b),
+    };
+    const spec = paxosSpec<KvRequest, KvQuery, KvResult>({
+      ...options.paxos,
+      observer: combineObservers(forward, options.observer),
+      createStateMachine: options.createStore ?? (() => new KvStore()),
+    });
+    super(
+      new Simulation({
+        seed: options.seed,
+        protocol: options.wrapSpec === undefined ? spec : options.wrapSpec(spec),
+        nodes: ids,
+        link: options.link,
+        fsyncMs: options.fsyncMs ?? 0,
+        tornWriteRate: options.tornWriteRate,
+        clientLatencyMs: options.clientLatencyMs,
+        trace: options.trace ?? false,
+      }),
+    );
+    this.quorums = quorums;
+    this.unwrapCore = options.unwrapCore;
+    this.clientOptions = { ...DEFAULT_PAXOS_CLIENT_OPTIONS, ...options.client };
+    this.monitor = new PaxosMonitor({ now: () => this.sim.nowMs, phase2Quorum: quorums.phase2, nodeIds: () => this.sim.nodeIds, durableState: (id) => this.durableState(id) });
+    watching.monitor = this.monitor;
+  }
+
+  /** What the disk of a node that is down keeps (what a restart will recover); undefined while it is up. */
+  durableState(id: NodeId): AcceptorRecovery | undefined {
+    if (this.sim.isUp(id)) return undefined;
+    const acceptor = new MultiAcceptor(id, undefined);
+    for (const record of this.sim.disk(id).read('core')) if (!record.torn) acceptor.replay(record.value);
+    return { promised: acceptor.promised, accepted: acceptor.ballots(), snapshotSlot: acceptor.snapshotSlot };
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  core(id: NodeId): MultiPaxosCore<KvRequest, KvQuery, KvResult> | undefined {
+    const core = this.sim.core(id);
+    return this.unwrapCore === undefined ? (core as MultiPaxosCore<KvRequest, KvQuery, KvResult> | undefined) : this.unwrapCore(core);
+  }
+
+  node(id: NodeId): PaxosNodeView {
+    const core = this.core(id);
+    if (core === undefined) {
+      const zero = { round: 0, node: '' };
+      return { id, up: false, role: 'follower', ballot: null, promised: zero, leader: null, known: 0, applied: 0, nextSlot: 0, snapshotSlot: 0, ready: false, quorums: this.quorums };
+    }
+    return { ...core.status(), up: true };
+  }
+
+  nodes(): PaxosNodeView[] {
+    return this.nodeIds.map((id) => this.node(id));
+  }
+
+  /** The up node that calls itself leader with the highest ballot round. */
+  leader(): NodeId | undefined {
+    return findLeader(this.sim);
+  }
+
+  /** Up nodes that call themselves leader (more than one only across ballots, e.g. a stale one in a minority). */
+  leaders(): NodeId[] {
+    return this.nodeIds.filter((id) => this.core(id)?.status().role === 'leader');
+  }
+
+  /** A leader that has chosen every slot its phase 1 recovered, so it serves at once. */
+  readyLeader(): NodeId | undefined {
+    const id = this.leader();
+    return id !== undefined && this.core(id)?.status().ready === true ? id : undefined;
+  }
+
+  waitForLeader(timeoutMs = 5000): NodeId | undefined {
+    this.runUntil(() => this.readyLeader() !== undefined, timeoutMs);
+    return this.readyLeader();
+  }
+
+  /** Asks `node` to run phase 1 now (answered at once; the outcome shows in its status). */
+  campaign(node: NodeId): void {
+    this.note(`campaign ${node}`);
+    this.sim.request(node, { type: 'campaign' }, { timeoutMs: this.clientOptions.requestTimeoutMs, process: 'admin' }, () => {});
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  /** A client process (one operation at a time); the same name gives the same client. */
+  client(name?: string): PaxosKvClient {
+    const process = name ?? `c${this.clients.size + 1}`;
+    let c = this.clients.get(process);
+    if (c === undefined) {
+      c = new SessionClient(this, PAXOS_KV_CLIENT, process, (index, clientId, seq) => {
+        if (index !== undefined) this.monitor.acknowledged(index, clientId, seq);
+      });
+      this.clients.set(process, c);
+    }
+    return c;
+  }
+
+  /** Submits `op` through `client` (default "c1") and runs the simulation until it finishes. */
+  exec(op: KvRequest, client: PaxosKvClient = this.client('c1')): OpHandle<KvRequest, KvResult> {
+    const handle = client.submit(op);
+    this.runUntil(() => handle.done, this.clientOptions.opTimeoutMs + 10);
+    return handle;
+  }
+
+  // ---------------------------------------------------------------- results
+
+  /** The history restricted to the operations the checker's kv model knows (reads like range dropped). */
+  kvHistory(): History {
+    const history = this.history();
+    const unmodeled = history.ops.find((op) => !MODEL_OPS.has(op.f) && !READ_OPS.has(op.f) && op.outcome !== 'fail');
+    if (unmodeled !== undefined) {
+      throw new RangeError(`history op ${unmodeled.index} (${unmodeled.f}) changes state outside the kv model; it cannot be checked for linearizability`);
+    }
+    return { format: history.format, ops: history.ops.filter((op: Operation) => MODEL_OPS.has(op.f)) };
+  }
+
+  checkLinearizability(maxStates = 4_000_000): CheckResult {
+    return checkHistory(this.kvHistory(), kvModel, { maxStates });
+  }
+
+  violations(): readonly PaxosViolation[] {
+    return this.monitor.violations;
+  }
+
+  /**
+   * Heals every fault, restarts crashed nodes and lets the cluster settle: a ready leader, and
+   * every node has applied what it knows chosen. Then the replicas' state machines must be
+   * identical. Stop client load first. Returns the settled leader.
+   */
+  settle(timeoutMs = 5000): NodeId | undefined {
+    this.healEverything();
+    const settled = this.runUntil(() => this.caughtUp(), timeoutMs) ? this.readyLeader() : undefined;
+    if (settled === undefined) {
+      this.monitor.report('liveness', `no ready leader with caught-up replicas within ${timeoutMs} ms of healing [${this.describeNodes()}]`);
+      return undefined;
+    }
+    this.checkConvergence(settled);
+    return settled;
+  }
+
+  /** A ready leader, and every up node has applied all the leader has applied and knows chosen. */
+  caughtUp(): boolean {
+    const id = this.readyLeader();
+    if (id === undefined) return false;
+    const s = (this.core(id) as MultiPaxosCore<KvRequest, KvQuery, KvResult>).status();
+    if (s.applied < s.known || s.known < s.nextSlot - 1) return false;
+    return this.nodeIds.every((n) => {
+      const c = this.core(n);
+      return c === undefined || c.status().applied >= s.applied;
+    });
+  }
+
+  /** Every up replica that applied as far as the leader holds the same state. */
+  checkConvergence(leaderId: NodeId): void {
+    const leader = this.core(leaderId);
+    if (leader === undefined) return;
+    const applied = leader.status().applied;
+    const expected = JSON.stringify(leader.machineSnapshot());
+    for (const id of this.nodeIds) {
+      const core = this.core(id);
+      if (core === undefined || id === leaderId) continue;
+      const s = core.status();
+      if (s.applied !== applied) this.monitor.report('liveness', `node ${id} applied ${s.applied} but leader ${leaderId} applied ${applied} after settling`);
+      else if (JSON.stringify(core.machineSnapshot()) !== expected) this.monitor.report('convergence', `node ${id} and leader ${leaderId} applied up to ${applied} but their state machines differ`);
+    }
+  }
+
+  describeNodes(): string {
+    return this.nodes()
+      .map((n) => `${n.id}:${n.up ? `${n.role}/b${n.ballot === null ? '-' : `${n.ballot.round}.${n.ballot.node}`}/k${n.known}/a${n.applied}` : 'down'}`)
+      .join(' ');
+  }
+}
+
+/** The value a KV command takes in a slot, for tests that look at slots. */
+export function commandValue(clientId: string | null, seq: number, op: KvRequest): JsonValue {
+  return { kind: 'command', clientId, seq, op: kvRequestToJson(op) };
+}
