@@ -11,6 +11,7 @@ import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/inde
 import { ballotText } from '../paxos/ballot.js';
 import { PaxosError } from '../paxos/errors.js';
 import type { MultiPaxosCore } from '../paxos/multi/core.js';
+import { parsePaxosMessage } from '../paxos/multi/messages.js';
 import { paxosSpec, resolvePaxosOptions } from '../paxos/multi/spec.js';
 import type { PaxosMessage, PaxosOptions, PaxosPersistOp, PaxosRequest, PaxosResponse, PaxosStatus } from '../paxos/multi/types.js';
 import { resolveQuorums } from '../paxos/quorums.js';
@@ -215,16 +216,15 @@ function leaderWatch(host: PaxosKvHost): LeaderWatch {
 function trackReadiness(transport: Transport<PaxosMessage>, core: () => PaxosKvCore, electionTimeoutMaxMs: number): () => Record<string, true | string> {
   let leaderHeardAt = -Infinity;
   let leaderDecided = 0;
-  transport.onMessage((_from, msg) => {
-    // what only a leader sends: accepts and heartbeats (the core checks them; this only looks)
-    if (typeof msg !== 'object' || msg === null || (msg.type !== 'accept' && msg.type !== 'heartbeat')) return;
+  transport.onMessage((from, raw) => {
+    // what only a leader sends, from the node this one follows (the core has seen the message
+    // already), and well formed: a peer's malformed or wild ranges must not make this node unready
+    if (raw.type !== 'accept' && raw.type !== 'heartbeat') return;
+    if (from !== core().status().leader) return;
+    const parsed = parsePaxosMessage(from, raw);
+    if ('problem' in parsed || (parsed.msg.type !== 'accept' && parsed.msg.type !== 'heartbeat')) return;
     leaderHeardAt = performance.now();
-    const decided = (msg as { decided?: unknown }).decided;
-    if (!Array.isArray(decided)) return;
-    for (const r of decided as unknown[]) {
-      const to = (r as { to?: unknown } | null)?.to;
-      if (typeof to === 'number' && Number.isSafeInteger(to) && to > leaderDecided) leaderDecided = to;
-    }
+    for (const r of parsed.msg.decided) if (r.to > leaderDecided) leaderDecided = r.to;
   });
   const silenceMs = 2 * electionTimeoutMaxMs;
   return () => {
