@@ -108,7 +108,8 @@ function attachPaxosKv(ctx: ServiceContext<PaxosMessage>, host: PaxosKvHost): Se
     if (running === undefined) throw new Error(`node ${ctx.id}: its core is read before the host started`);
     return running;
   };
-  ctx.setWriteInline(() => core().status().role !== 'leader' || host.pendingRequestCount <= LEADER_INLINE_MAX_PENDING);
+  // (the role from the core's annotations: asked before every commit, it must cost nothing)
+  ctx.setWriteInline(() => host.annotations().get('role') !== 'leader' || host.pendingRequestCount <= LEADER_INLINE_MAX_PENDING);
   registerPaxosGauges(ctx, core);
   const watch = leaderWatch(host);
   const electionMaxMs = paxos.electionTimeoutMaxTicks * paxos.tickMs;
