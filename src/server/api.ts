@@ -160,7 +160,8 @@ function membersOf(backend: ApiBackend): MemberInfo[] {
   return [...s.voters.map((id) => info(id, 'voter')), ...s.learners.map((id) => info(id, 'learner'))];
 }
 
-function keyOf(req: ApiRequest): string {
+/** The key a route names, checked (size, encoding, not a cluster key); shared with the Paxos KV's routes. */
+export function keyOf(req: ApiRequest): string {
   const key = req.params['key'] ?? '';
   const problem = keyProblem(key);
   if (problem !== null) throw new HttpError(400, 'BAD_KEY', problem);
@@ -168,7 +169,7 @@ function keyOf(req: ApiRequest): string {
   return key;
 }
 
-function rangeOf(req: ApiRequest): { prefix?: string; start?: string; end?: string; limit?: number } {
+export function rangeOf(req: ApiRequest): { prefix?: string; start?: string; end?: string; limit?: number } {
   const q = req.query;
   const limitText = q.get('limit');
   const limit = limitText === null ? undefined : Number(limitText);
@@ -182,7 +183,7 @@ function rangeOf(req: ApiRequest): { prefix?: string; start?: string; end?: stri
   return out;
 }
 
-function casOf(key: string, body: Record<string, unknown>): KvCommand {
+export function casOf(key: string, body: Record<string, unknown>): KvCommand {
   if ('version' in body) {
     const version = body['version'];
     if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw new HttpError(400, 'BAD_REQUEST', '"version" must be a whole number >= 0');
@@ -205,9 +206,13 @@ export function command(op: KvCommand, body: unknown): RaftRequest {
   return { type: 'command', clientId, seq, op: kvRequestToJson(op) };
 }
 
-type LeaderCall = (r: RaftRequest, req: ApiRequest, redirectSafe: boolean) => Promise<ApiResponse>;
+export type LeaderCall = (r: RaftRequest, req: ApiRequest, redirectSafe: boolean) => Promise<ApiResponse>;
 
-async function read(backend: ApiBackend, leaderCall: LeaderCall, query: KvQuery, req: ApiRequest): Promise<ApiResponse> {
+/** What `callLeader` needs of a node: any service that answers KV commands and reads in the Raft KV's shapes (the Paxos KV too). */
+export type LeaderBackend = Pick<ApiBackend, 'id' | 'submit' | 'health' | 'clientUrl' | 'forwarder'>;
+
+/** A read: serializable from this node's state, else linearizable through the leader. */
+export async function read(backend: Pick<ApiBackend, 'id' | 'queryLocal'>, leaderCall: LeaderCall, query: KvQuery, req: ApiRequest): Promise<ApiResponse> {
   const consistency = req.query.get('consistency') ?? 'linearizable';
   if (consistency === 'serializable') return { status: 200, body: { result: backend.queryLocal(query), consistency, node: backend.id } };
   if (consistency !== 'linearizable') throw new HttpError(400, 'BAD_REQUEST', '"consistency" must be "linearizable" or "serializable"');
@@ -216,7 +221,7 @@ async function read(backend: ApiBackend, leaderCall: LeaderCall, query: KvQuery,
 }
 
 /** Runs a request on this node if it leads; otherwise forwards it to the leader (following leader changes). */
-export async function callLeader(backend: ApiBackend, request: RaftRequest, req: ApiRequest, redirectSafe: boolean): Promise<ApiResponse> {
+export async function callLeader(backend: LeaderBackend, request: RaftRequest, req: ApiRequest, redirectSafe: boolean): Promise<ApiResponse> {
   if (!backend.health().ok) throw new HttpError(503, 'NODE_FAILED', `this node stopped serving: ${backend.health().reason ?? 'failed'}`, { safeToRetry: true });
   const res = await backend.submit(request, DEFAULT_TIMEOUT_MS);
   const unknownOutcome = request.type !== 'read' && !redirectSafe;

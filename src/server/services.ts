@@ -4,6 +4,7 @@
 import type { Message, ProtocolCore } from '../core/index.js';
 import { clockSyncService } from './clock-sync-service.js';
 import { kvService } from './kv-service.js';
+import { paxosKvService } from './paxos-kv-service.js';
 import { quorumService } from './quorum-service.js';
 import { startServiceNode, type NodeConfig, type RunningNode } from './node.js';
 import type { ServiceDefaults, ServiceDefinition } from './service.js';
@@ -25,7 +26,7 @@ function register<M extends Message, Req, Res, P, Core extends ProtocolCore<M, R
   };
 }
 
-export const NODE_SERVICES: readonly RegisteredService[] = [register(kvService), register(clockSyncService), register(quorumService)];
+export const NODE_SERVICES: readonly RegisteredService[] = [register(kvService), register(clockSyncService), register(quorumService), register(paxosKvService)];
 
 export const DEFAULT_SERVICE = 'kv';
 

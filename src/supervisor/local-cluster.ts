@@ -141,7 +141,7 @@ function announce(say: (line: string) => void, a: Announcement): void {
   else say('  TLS: off (this cluster was made with --no-tls, or before TLS existed)');
   // the CLI finds the endpoints and the CA in ./synod-data/cluster.json by itself
   const flagsHint = resolve(DEFAULT_CLUSTER_FILE) === join(dataDir, 'cluster.json') ? '' : ` --endpoints ${Object.values(endpoints).join(',')}${clientTls.ca === undefined ? '' : ` --cacert ${join(dataDir, 'tls', 'ca.crt')}`}`;
-  if (a.service === 'kv') say(`Try: synod kv put greeting hello${flagsHint}`);
+  if (a.service === 'kv' || a.service === 'paxos-kv') say(`Try: synod kv put greeting hello${flagsHint}`);
   else say(`Try: curl ${clientTls.ca === undefined ? '' : `--cacert ${join(dataDir, 'tls', 'ca.crt')} `}${endpoints[ids[1] ?? ids[0] ?? '1'] ?? ''}/v1/status`);
 }
 
