@@ -91,7 +91,7 @@ export const MULTI_TOURS: readonly MultiTour[] = [
       { do: 'expectNoops', text: '{L2} cannot leave holes: slot 6 can be applied only after 4 and 5. Nobody in its quorum accepted anything there, so nothing can have been chosen there: it proposes no-ops for slots 4 and 5.' },
       { do: 'expectAdopted', text: 'For slot 6 it proposes again, in its own ballot, the value {B} reported: a value that may have been chosen is never replaced.' },
       { do: 'write', text: 'New writes take the next slots.' },
-      { do: 'restart', text: '{L1} and {A} restart from their disks. {L1} still holds its old acceptances in slots 4 and 5; the new leader’s higher ballot overrides them with the no-ops that were chosen.' },
+      { do: 'restart', text: '{L1} and {A} restart from their disks. {L1} still holds its old acceptances in slots 4 and 5 (never chosen: a majority never accepted them); it learns from the new leader that no-ops were chosen there.' },
       { do: 'expectAgreement', text: 'Every replica ends with the same store: no-ops in slots 4 and 5, the adopted write in slot 6.' },
     ],
   },
@@ -248,7 +248,7 @@ export const SYNOD_TOURS: readonly SynodTour[] = [
     narration: [
       ...DUEL_START,
       { do: 'expectChosen', text: 'The same duel, but a rejected proposer waits a random 1 to 10 ticks before its next ballot. Soon one proposer gets its accepts through while the other waits: its value is chosen.' },
-      { do: 'expectLearned', text: 'The other proposer’s next phase 1 finds that value accepted and adopts it; every learner learns it.' },
+      { do: 'expectLearned', text: 'Every learner learns it. The other proposer, still waiting, learns it too and tells its client the value chosen, not its own (had it started another ballot, the promises would have reported the value and it would have had to adopt it).' },
     ],
   },
   {
@@ -381,14 +381,15 @@ export function synodTourCluster(tour: SynodTour, seed = tour.seed, host: SynodT
   return new SynodCluster({ ...s.cluster, ...host, seed, nodes: s.nodes });
 }
 
-export function multiTourProgram(cluster: PaxosCluster, tour: MultiTour): { program: ScenarioProgram; steps: PaxosScenarioSteps } {
-  const { program, steps } = paxosScenarioProgram(cluster, multiTourScenario(tour));
-  return { program, steps };
+/** A tour's program on `cluster`, its steps (which hold the clients) and what the step under way is doing now. */
+export function multiTourProgram(cluster: PaxosCluster, tour: MultiTour): { program: ScenarioProgram; steps: PaxosScenarioSteps; status: () => string } {
+  const { program, steps, interpreter } = paxosScenarioProgram(cluster, multiTourScenario(tour));
+  return { program, steps, status: () => interpreter.statusText };
 }
 
-export function synodTourProgram(cluster: SynodCluster, tour: SynodTour): { program: ScenarioProgram; steps: SynodScenarioSteps } {
-  const { program, steps } = synodScenarioProgram(cluster, synodTourScenario(tour));
-  return { program, steps };
+export function synodTourProgram(cluster: SynodCluster, tour: SynodTour): { program: ScenarioProgram; steps: SynodScenarioSteps; status: () => string } {
+  const { program, steps, interpreter } = synodScenarioProgram(cluster, synodTourScenario(tour));
+  return { program, steps, status: () => interpreter.statusText };
 }
 
 // ---------------------------------------------------------------- outcomes
