@@ -8,13 +8,14 @@ import { genericLiveAdapter } from './live-generic.js';
 import { kvLiveAdapter } from './live-kv.js';
 import { quorumLiveAdapter } from './live-quorum.js';
 import { LOCK_ADAPTERS } from './lock.js';
+import { paxosAdapter, synodAdapter } from './paxos.js';
 import { quorumAdapter } from './quorum.js';
 import { raftAdapter } from './raft.js';
 import { sagaAdapter } from './saga.js';
 import { TXN_ADAPTERS } from './txn.js';
 import type { ProtocolAdapter } from './types.js';
 
-export const ADAPTERS: readonly ProtocolAdapter[] = [raftAdapter, echoAdapter, ...LOCK_ADAPTERS, quorumAdapter, gossipAdapter, ...TXN_ADAPTERS, sagaAdapter];
+export const ADAPTERS: readonly ProtocolAdapter[] = [raftAdapter, echoAdapter, ...LOCK_ADAPTERS, quorumAdapter, gossipAdapter, ...TXN_ADAPTERS, sagaAdapter, paxosAdapter, synodAdapter];
 
 export const DEFAULT_ADAPTER = ADAPTERS[0] as ProtocolAdapter;
 
