@@ -1,7 +1,11 @@
 // `synod auth enable|disable|status`, `synod user add|passwd|grant|delete|list` and
 // `synod role add|delete|list`: client authentication and authorization (docs/security.md).
+// `synod auth hash-password` and `synod auth check-file`: the leaderless store's auth file
+// (docs/quorum.md, "Authentication").
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { hashPassword, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS } from '../server/auth.js';
+import { AuthFileError, loadAuthFile } from '../server/auth-file.js';
 import { CliError } from './errors.js';
 import { common, keySegment, run, type CommonFlags } from './kv.js';
 
@@ -22,8 +26,96 @@ function rolesList(text: string | undefined): string[] | undefined {
   return text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** The most standard input hash-password reads: one password line and then some. */
+const MAX_STDIN_BYTES = 64 * 1024;
+
+/** Standard input to its end, refused past MAX_STDIN_BYTES. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > MAX_STDIN_BYTES) throw new CliError('BAD_INPUT', `standard input is longer than ${MAX_STDIN_BYTES} bytes: give the password alone on one line`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A line typed at the terminal without echoing it. */
+function promptHidden(prompt: string): Promise<string> {
+  const input = process.stdin;
+  process.stderr.write(prompt);
+  input.setRawMode(true);
+  input.setEncoding('utf8');
+  input.resume();
+  return new Promise((resolve, reject) => {
+    let typed: string[] = [];
+    const finish = (): void => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      process.stderr.write('\n');
+    };
+    const onData = (chunk: string): void => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          finish();
+          return resolve(typed.join(''));
+        }
+        if (ch === '\u0003') {
+          finish();
+          return reject(new CliError('INTERRUPTED', 'interrupted', 130));
+        }
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+        else typed.push(ch);
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
+/** The password for hash-password: typed twice at a terminal (not echoed), else the first line of standard input. */
+async function passwordToHash(): Promise<string> {
+  let password: string;
+  if (process.stdin.isTTY === true) {
+    password = await promptHidden('password: ');
+    if ((await promptHidden('again: ')) !== password) throw new CliError('BAD_INPUT', 'the two passwords differ');
+  } else {
+    const lines = (await readStdin()).split(/\r?\n/);
+    password = lines[0] ?? '';
+    if (lines.slice(1).some((l) => l !== '')) throw new CliError('BAD_INPUT', 'standard input has more than one line: give the password alone on the first line');
+  }
+  if (password === '') throw new CliError('BAD_INPUT', 'no password on standard input (e.g. printf \'%s\\n\' "$PASSWORD" | synod auth hash-password)');
+  if (password.length < MIN_PASSWORD_CHARS || password.length > MAX_PASSWORD_CHARS) throw new CliError('BAD_PASSWORD', `a password has ${MIN_PASSWORD_CHARS} to ${MAX_PASSWORD_CHARS} characters; this one has ${password.length}`);
+  return password;
+}
+
 export function registerAuthCommands(program: Command): void {
-  const auth = program.command('auth').description('switch client authentication on or off (docs/security.md)');
+  const auth = program.command('auth').description('switch client authentication on or off (docs/security.md); make and check the leaderless store\'s auth file');
+  auth
+    .command('hash-password')
+    .description('print the scrypt hash of a password read from standard input (never the command line), as the "password" of a user in the leaderless store\'s auth file')
+    .addHelpText('after', '\nExample:\n  printf \'%s\\n\' "$ALICE_PASSWORD" | synod auth hash-password\n  {"alg":"scrypt","N":32768,"r":8,"p":1,"salt":"...","hash":"..."}\n\nAt a terminal it asks twice without echoing. The file\'s format: docs/quorum.md, "Authentication".')
+    .action(async () => {
+      const hash = await hashPassword(await passwordToHash());
+      process.stdout.write(`${JSON.stringify(hash)}\n`);
+    });
+  auth
+    .command('check-file <file>')
+    .description('check a leaderless-store auth file as a node would load it, and print its fingerprint (compare it with each node\'s GET /v1/status "authFile")')
+    .option('--json', 'print the result as JSON')
+    .action((file: string, f: { json?: boolean }) => {
+      let contents: ReturnType<typeof loadAuthFile>;
+      try {
+        contents = loadAuthFile(file);
+      } catch (err) {
+        if (err instanceof AuthFileError) throw new CliError(err.code, err.message);
+        throw err;
+      }
+      const summary = { file, enabled: contents.enabled, users: [...contents.users.keys()], roles: [...contents.roles.keys()], fingerprint: contents.fingerprint, warnings: contents.warnings };
+      const human = [`${file}: authentication ${contents.enabled ? 'on' : 'off'}, ${contents.users.size} users, ${contents.roles.size} roles, fingerprint ${contents.fingerprint}`, ...contents.warnings.map((w) => `warning: ${w}`)].join('\n');
+      process.stdout.write(`${f.json === true ? JSON.stringify(summary) : human}\n`);
+    });
   common(auth.command('enable').description('require credentials from every client (the user "root" must exist first)')).action((f: CommonFlags) =>
     run(f, 'POST', '/v1/auth/enable', {}, () => 'authentication is on: clients need credentials from now on'),
   );

@@ -56,7 +56,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--allowed-hosts <names>', 'host names the API answers to besides IP addresses and localhost (comma-separated; DNS rebinding protection)')
     .option('--allowed-origins <origins>', 'origins of web pages allowed to call the API, e.g. https://ops.example.com (comma-separated; none by default)')
     .option('--exit-with-parent', 'stop when standard input closes (the supervisor that started this node is gone)')
-    .option('--cert-file <file>', 'HTTPS for the client API: this node\'s certificate (PEM); reloaded when it changes or on SIGHUP')
+    .option('--cert-file <file>', 'HTTPS for the client API: this node\'s certificate (PEM); reloaded when it changes or on SIGHUP (which also rereads the quorum service\'s authFile)')
     .option('--key-file <file>', 'the key of --cert-file')
     .option('--trusted-ca-file <file>', 'the CA that signed the members\' (and clients\') certificates')
     .option('--client-cert-auth <mode>', 'client certificates: none, request (verified when sent; the name is the user) or require', 'none')
@@ -103,7 +103,7 @@ export function registerNodeCommand(program: Command): void {
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
-        process.on('SIGHUP', () => running.reloadTls());
+        process.on('SIGHUP', () => running.reload());
         if (flags.exitWithParent === true) {
           // the supervisor holds our stdin open; when it dies (even by SIGKILL) the pipe closes
           process.stdin.on('end', stop);

@@ -5,16 +5,33 @@
 import type { JsonValue } from '../sim/index.js';
 import type { RaftRequest } from '../raft/index.js';
 import type { ApiBackend } from './api.js';
-import { AUTH_ENABLED_KEY, hashPassword, NAME_PATTERN, ROLE_PREFIX, ROOT, USER_PREFIX, type Permission, type RoleRecord, type UserRecord } from './auth.js';
+import { AUTH_ENABLED_KEY, hashPassword, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NAME_PATTERN, ROLE_PREFIX, ROOT, USER_PREFIX, type Authenticator, type Permission, type RoleRecord, type UserRecord } from './auth.js';
 import { FORWARDED_HEADER } from './forward.js';
 import { expectObject, expectString, HttpError, type ApiRequest, type ApiResponse, type Router } from './http.js';
 
-const MIN_PASSWORD_CHARS = 8;
-const MAX_PASSWORD_CHARS = 1024;
 const MAX_ROLES_PER_USER = 64;
 const MAX_PERMISSIONS_PER_ROLE = 256;
 
 type LeaderWrite = (request: RaftRequest, req: ApiRequest) => Promise<ApiResponse>;
+
+/**
+ * Log in for a token (POST /v1/auth/token {name, password}) and who am I (GET /v1/auth/whoami):
+ * public, over any service whose users an Authenticator knows (the Raft KV's replicated ones, the
+ * leaderless store's auth file).
+ */
+export function addLoginRoutes(router: Router, auth: Authenticator): void {
+  router
+    .add('POST', '/v1/auth/token', async (req) => {
+      const body = expectObject(req.body, 'token');
+      const name = expectString(body['name'], 'name');
+      const password = typeof body['password'] === 'string' ? body['password'] : '';
+      return { status: 200, body: await auth.login(name, password, req.remoteAddress) };
+    }, { access: 'public' })
+    .add('GET', '/v1/auth/whoami', (req) => {
+      const p = req.principal ?? null;
+      return { status: 200, body: { authEnabled: auth.enabled, user: p?.kind === 'user' ? p.name : null, roles: p?.kind === 'user' ? p.roles : [], via: p?.kind === 'user' ? p.via : null } };
+    }, { access: 'public' });
+}
 
 export function addAuthRoutes(router: Router, backend: ApiBackend, leaderWrite: LeaderWrite): void {
   const auth = backend.auth;
@@ -40,17 +57,8 @@ export function addAuthRoutes(router: Router, backend: ApiBackend, leaderWrite: 
     return answer;
   };
 
+  addLoginRoutes(router, auth);
   router
-    .add('POST', '/v1/auth/token', async (req) => {
-      const body = expectObject(req.body, 'token');
-      const name = expectString(body['name'], 'name');
-      const password = typeof body['password'] === 'string' ? body['password'] : '';
-      return { status: 200, body: await auth.login(name, password, req.remoteAddress) };
-    }, { access: 'public' })
-    .add('GET', '/v1/auth/whoami', (req) => {
-      const p = req.principal ?? null;
-      return { status: 200, body: { authEnabled: auth.enabled, user: p?.kind === 'user' ? p.name : null, roles: p?.kind === 'user' ? p.roles : [], via: p?.kind === 'user' ? p.via : null } };
-    }, { access: 'public' })
     .add('POST', '/v1/auth/enable', (req) => onLeader(req, async () => {
       const root = auth.user(ROOT);
       if (root?.password == null || !root.roles.includes(ROOT)) throw new HttpError(400, 'NO_ROOT_USER', 'create the user "root" with a password and the root role first (synod user add root), so that someone can still administer the cluster');

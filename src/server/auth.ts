@@ -44,8 +44,11 @@ export interface RoleRecord {
 /** Who a request is from. `anonymous` only while auth is off. */
 export type Principal = { readonly kind: 'anonymous' } | { readonly kind: 'user'; readonly name: string; readonly roles: readonly string[]; readonly via: 'password' | 'token' | 'certificate' };
 
-/** What a route needs of its caller. */
-export type RouteAccess = 'public' | 'user' | 'root' | { readonly key: 'read' | 'write' } | 'range';
+/**
+ * What a route needs of its caller. `{ key }` checks the permission on the route's `:key`
+ * parameter, or on the key `keyOf` names (the leaderless store's routes: "BUCKET/KEY").
+ */
+export type RouteAccess = 'public' | 'user' | 'root' | { readonly key: 'read' | 'write'; readonly keyOf?: (req: Pick<ApiRequest, 'params'>) => string } | 'range';
 
 /** Reads the auth state from this node's applied KV (never stale by more than replication lag). */
 export interface AuthStateReader {
@@ -53,6 +56,9 @@ export interface AuthStateReader {
 }
 
 export const NAME_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+/** How long a password may be, in characters. */
+export const MIN_PASSWORD_CHARS = 8;
+export const MAX_PASSWORD_CHARS = 1024;
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, keyBytes: 32, maxmem: 64 * 1024 * 1024 };
 const TOKEN_TTL_MS = 10 * 60_000;
 /**
@@ -207,7 +213,7 @@ export class Authenticator {
       if (!permissions.some((p) => coversRange(p.prefix, wanted))) throw forbidden(`${principal.name} may not read ${describeRange(wanted)}`);
       return;
     }
-    const key = req.params['key'] ?? '';
+    const key = access.keyOf?.(req) ?? req.params['key'] ?? '';
     const ok = permissions.some((p) => key.startsWith(p.prefix) && (access.key === 'read' || p.access === 'readwrite'));
     if (!ok) throw forbidden(`${principal.name} may not ${access.key} ${JSON.stringify(key.slice(0, 100))}`);
   }

@@ -80,8 +80,10 @@ export interface RunningNode {
   readonly logger: Logger;
   readonly transport: NodeTransportView;
   readonly identity: NodeIdentity;
-  /** Reads the TLS files again now (as on SIGHUP); they are also checked every few seconds. */
+  /** Reads the TLS files again now; they are also checked every few seconds. */
   reloadTls(): void;
+  /** What SIGHUP does: reads the TLS files and the service's own files (the quorum store's auth file) again now. */
+  reload(): void;
   /** Graceful shutdown: stop accepting, finish in-flight requests, then close transport and log. */
   close(): Promise<void>;
 }
@@ -115,6 +117,7 @@ export async function startServiceNode<M extends Message, Req, Res, P, Core exte
   const named = (host: string): string[] => (host === '0.0.0.0' || host === '::' ? [] : [host]);
   let clientTls: TlsMaterial | undefined = config.tls === undefined ? undefined : loadTls(config.tls, named(clientHost));
   let peerTls: TlsMaterial | undefined = config.peerTls === undefined ? undefined : loadTls(config.peerTls, named(peerHost));
+  service.checkOptions?.(config.options ?? {}, directory.size);
 
   let writeInline = (): boolean => false;
   const store = await service.openStore({ dataDir: config.dataDir, logger, writeInline: () => writeInline() });
@@ -175,18 +178,27 @@ export async function startServiceNode<M extends Message, Req, Res, P, Core exte
     countRefusal: (reason) => metrics.countRefusal(reason),
     setWriteInline: (policy) => void (writeInline = policy),
   };
-  const spec = service.createSpec(ctx);
   const members = Object.keys(config.members);
-  const host = new NodeHost(spec, {
-    id: config.id,
-    ...(service.clock === undefined ? {} : { now: service.clock(ctx) }),
-    members: (service.startMembers?.(members, config.id, config.join === true) ?? members).sort(),
-    store: { recovered: store.recovered, persist },
-    transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
-    onFatal: fail,
-  });
-  host.start();
-  const instance = service.attach(ctx, host);
+  let host: NodeHost<M, Req, Res, P, Core> | undefined;
+  let instance: ServiceInstance;
+  try {
+    host = new NodeHost(service.createSpec(ctx), {
+      id: config.id,
+      ...(service.clock === undefined ? {} : { now: service.clock(ctx) }),
+      members: (service.startMembers?.(members, config.id, config.join === true) ?? members).sort(),
+      store: { recovered: store.recovered, persist },
+      transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
+      onFatal: fail,
+    });
+    host.start();
+    instance = service.attach(ctx, host);
+  } catch (err) {
+    // a service that refuses its options here must not leave the peer port open (the process would never exit)
+    host?.stop();
+    await transport.close({ deadlineMs: 0 });
+    await store.close();
+    throw err;
+  }
   memberRevision = (peer) => instance.memberRevision?.(peer) ?? 0;
   const refusedByPeers = (): boolean => performance.now() - refusedByPeersAt < 30_000;
 
@@ -256,6 +268,10 @@ export async function startServiceNode<M extends Message, Req, Res, P, Core exte
     identity,
     reloadTls: () => {
       for (const w of watchers) w.check(true);
+    },
+    reload: () => {
+      for (const w of watchers) w.check(true);
+      instance.reload?.();
     },
     close: async () => {
       for (const w of watchers) w.close();

@@ -1,16 +1,20 @@
 // The leaderless store (src/quorum) as a service of the generic node process: `synod cluster up
 // --service quorum` runs it as real processes over the peer transport, each node persisting key
 // states and hints in a checkpointed op log (fsync before a replica acknowledges), with the dkv
-// HTTP API (/v1/dkv/BUCKET/KEY, /v1/dkv-repair, /v1/ring) that `synod dkv` and `synod ring` call.
+// HTTP API (/v1/dkv/BUCKET/KEY, /v1/dkv-repair, /v1/ring) that `synod dkv` and `synod ring` call,
+// authenticated and authorized from the node's auth file when it has one (auth-file.ts).
 import { Gauge } from 'prom-client';
 import type { JsonValue } from '../core/index.js';
 import { decodeKeyState, decodeRingRecord, quorumSpec, ringMembersOf, type RingStatus, QuorumError, resolveQuorumConfig, type QuorumConfig, type QuorumMessage, type QuorumNode, type QuorumPersistOp, type QuorumRequest, type QuorumResponse } from '../quorum/index.js';
 import { describeRing, positionOf } from '../ring/index.js';
 import { OpLogStore } from '../storage/index.js';
+import { Authenticator, type RouteAccess } from './auth.js';
+import { addLoginRoutes } from './auth-api.js';
+import { AuthFileState, loadAuthFile, NO_AUTH_FILE } from './auth-file.js';
 import { HttpError, type ApiRequest, type ApiResponse } from './http.js';
 import { ServiceOptionError, type ServiceContext, type ServiceDefinition, type ServiceInstance } from './service.js';
 import type { NodeHost } from '../runtime/index.js';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseHostPort } from './node.js';
 
 type QuorumHost = NodeHost<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp, QuorumNode>;
@@ -22,17 +26,44 @@ const ROUTE_SLACK_MS = 2_000;
 /** How often the service looks for members' addresses in a new ring record. */
 const ADDRESS_POLL_MS = 200;
 
-/** The service's options in the cluster file: any QuorumConfig field (docs/quorum.md, "Configuration"). */
-export type QuorumServiceOptions = Partial<QuorumConfig>;
+/**
+ * The service's options in the cluster file: any QuorumConfig field (docs/quorum.md,
+ * "Configuration"), and the node's own authentication settings (docs/quorum.md, "Authentication").
+ */
+export interface QuorumServiceOptions extends Partial<QuorumConfig> {
+  /** The auth file (an absolute path) with users and roles for the dkv routes; without one, every route is public. */
+  readonly authFile?: string;
+  /** How long a login token stays valid (default 10 minutes, as on the Raft KV). */
+  readonly authTokenTtlMs?: number;
+}
+
+/** Options the node process uses itself: they are not the store's configuration. */
+const NODE_AUTH_OPTIONS = ['authFile', 'authTokenTtlMs'] as const;
 
 function configOf(ctx: Pick<ServiceContext<QuorumMessage>, 'options'>, members: number): QuorumConfig {
+  const storeOptions: Record<string, JsonValue> = { ...ctx.options };
+  for (const name of NODE_AUTH_OPTIONS) delete storeOptions[name];
   try {
-    return resolveQuorumConfig(ctx.options as QuorumServiceOptions, members);
+    return resolveQuorumConfig(storeOptions as QuorumServiceOptions, members);
   } catch (err) {
     if (err instanceof QuorumError) throw new ServiceOptionError(`quorum service: ${err.message}`);
     throw err;
   }
 }
+
+/** The authentication options, checked. */
+function authOptionsOf(options: Readonly<Record<string, JsonValue>>): { file?: string; tokenTtlMs?: number } {
+  const file = options['authFile'];
+  const ttl = options['authTokenTtlMs'];
+  if (file !== undefined && (typeof file !== 'string' || !isAbsolute(file))) throw new ServiceOptionError(`quorum service: authFile is the absolute path of the auth file, got ${JSON.stringify(file)}`);
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1000 || ttl > 86_400_000)) throw new ServiceOptionError(`quorum service: authTokenTtlMs is a whole number of milliseconds from 1000 to 86400000, got ${JSON.stringify(ttl)}`);
+  return { ...(file === undefined ? {} : { file }), ...(ttl === undefined ? {} : { tokenTtlMs: ttl }) };
+}
+
+/** The key a dkv route reads or writes, as permissions see it: "BUCKET/KEY" (a role's prefix "orders/" covers the bucket orders). */
+const storeKeyOfRoute = (req: Pick<ApiRequest, 'params'>): string => `${req.params['bucket'] ?? ''}/${req.params['key'] ?? ''}`;
+const READ_KEY: { access: RouteAccess } = { access: { key: 'read', keyOf: storeKeyOfRoute } };
+const WRITE_KEY: { access: RouteAccess } = { access: { key: 'write', keyOf: storeKeyOfRoute } };
 
 /** Folds the log: the latest state per key (collected keys dropped), live hints, the dot counter's floor, the latest ring record; never more ops than it was given. */
 export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersistOp[] {
@@ -96,6 +127,12 @@ export const quorumService: ServiceDefinition<QuorumMessage, QuorumRequest, Quor
   },
   // a node started with --join is outside the ring: its core waits for the ring record from its peers
   startMembers: (members, self, joining) => members.filter((id) => !joining || id !== self),
+  // before anything opens: a bad option or auth file is one line, and the node does not start
+  checkOptions: (options, memberCount) => {
+    configOf({ options }, memberCount);
+    const auth = authOptionsOf(options);
+    if (auth.file !== undefined) loadAuthFile(auth.file);
+  },
   createSpec: (ctx) => quorumSpec(configOf(ctx, ctx.directory.size)),
   attach: (ctx, host) => attachQuorum(ctx, host),
 };
@@ -143,6 +180,7 @@ function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): Ser
     return req.body as Record<string, unknown>;
   };
   const level = (text: string | null): string | number | undefined => (text === null ? undefined : /^\d{1,3}$/.test(text) ? Number(text) : text);
+  const { auth, authStatus, reloadAuth } = fileAuth(ctx);
   return {
     status: () => {
       const node = host.running;
@@ -156,30 +194,36 @@ function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): Ser
         readQuorum: config.readQuorum,
         writeQuorum: config.writeQuorum,
         sloppyQuorum: config.sloppyQuorum,
+        authFile: authStatus(),
       };
       return status;
     },
+    auth,
+    reload: reloadAuth,
     readiness: () => ({ core: host.running === undefined ? 'the core has not started' : true }),
     close: () => clearInterval(learning),
     addRoutes: (router) => {
+      addLoginRoutes(router, auth);
+      // with an auth file that has "enabled": reads need read and writes read-write on "BUCKET/KEY";
+      // repair and ring changes are root's; the ring itself any user's
       router
-        .add('GET', '/v1/dkv/:bucket/:key', (req) => ask({ op: 'get', ...addressed(req), ...opt('r', level(req.query.get('r'))), ...opt('n', level(req.query.get('n'))) }), { query: ['r', 'n'], access: 'public' })
-        .add('PUT', '/v1/dkv/:bucket/:key', (req) => ask({ ...body(req), op: 'put', ...addressed(req) }), { access: 'public' })
-        .add('DELETE', '/v1/dkv/:bucket/:key', (req) => ask({ ...body(req), op: 'delete', ...addressed(req) }), { access: 'public' })
+        .add('GET', '/v1/dkv/:bucket/:key', (req) => ask({ op: 'get', ...addressed(req), ...opt('r', level(req.query.get('r'))), ...opt('n', level(req.query.get('n'))) }), { query: ['r', 'n'], ...READ_KEY })
+        .add('PUT', '/v1/dkv/:bucket/:key', (req) => ask({ ...body(req), op: 'put', ...addressed(req) }), WRITE_KEY)
+        .add('DELETE', '/v1/dkv/:bucket/:key', (req) => ask({ ...body(req), op: 'delete', ...addressed(req) }), WRITE_KEY)
         .add('POST', '/v1/dkv/:bucket/:key/:op', (req) => {
           const op = req.params['op'] as string;
           if (!['increment', 'add', 'remove'].includes(op)) throw new HttpError(404, 'NOT_FOUND', `no operation ${JSON.stringify(op)}: increment, add or remove`);
           return ask({ ...body(req), op, ...addressed(req) });
-        }, { access: 'public' })
-        .add('POST', '/v1/dkv-repair', () => ask({ op: 'anti-entropy' }), { access: 'public' })
+        }, WRITE_KEY)
+        .add('POST', '/v1/dkv-repair', () => ask({ op: 'anti-entropy' }), { access: 'root' })
         // this node's own copy of a key, unmerged (tests and operators comparing replicas)
         .add('GET', '/v1/dkv-local/:bucket/:key', (req) => {
           const { bucket, key } = addressed(req);
           return { status: 200, body: { node: ctx.id, state: core().stateOf(`${bucket}/${key}`) ?? null, hints: core().hints().filter((h) => h.key === `${bucket}/${key}`).length } };
-        }, { access: 'public' })
+        }, READ_KEY)
         // membership (docs/quorum.md): the claimant makes the change, any member passes it on
-        .add('POST', '/v1/ring/join', (req) => ask({ ...body(req), op: 'ring-join' }))
-        .add('POST', '/v1/ring/leave', (req) => ask({ ...body(req), op: 'ring-leave' }))
+        .add('POST', '/v1/ring/join', (req) => ask({ ...body(req), op: 'ring-join' }), { access: 'root' })
+        .add('POST', '/v1/ring/leave', (req) => ask({ ...body(req), op: 'ring-leave' }), { access: 'root' })
         .add('GET', '/v1/ring', async (req) => {
           const bucket = req.query.get('bucket') ?? 'default';
           const key = req.query.get('key');
@@ -204,7 +248,48 @@ function attachQuorum(ctx: ServiceContext<QuorumMessage>, host: QuorumHost): Ser
             answer['key'] = { bucket, key, position: positionOf(storeKey), partition: ring.partitionOf(positionOf(storeKey)), homeReplicas: list.slice(0, config.replicas), standIns: list.slice(config.replicas) };
           }
           return { status: 200, body: answer };
-        }, { query: ['bucket', 'key'], access: 'public' });
+        }, { query: ['bucket', 'key'], access: 'user' });
+    },
+  };
+}
+
+/**
+ * The node's users and roles from its auth file (none without one: authentication off), for the
+ * shared Authenticator; reloaded on SIGHUP, keeping the old file when the new one cannot be used.
+ */
+function fileAuth(ctx: ServiceContext<QuorumMessage>): { auth: Authenticator; authStatus: () => JsonValue; reloadAuth: () => void } {
+  const options = authOptionsOf(ctx.options);
+  const file = options.file;
+  const state = new AuthFileState(file === undefined ? NO_AUTH_FILE : loadAuthFile(file));
+  let loadedAt = new Date().toISOString();
+  let reloadFailedAt: string | undefined;
+  const loaded = (what: string): void => {
+    const c = state.current;
+    ctx.logger.info({ authFile: file, fingerprint: c.fingerprint, enabled: c.enabled, users: c.users.size, roles: c.roles.size }, what);
+    for (const warning of c.warnings) ctx.logger.warn({ authFile: file }, `auth file: ${warning}`);
+  };
+  if (file !== undefined) loaded('auth file loaded');
+  const auth = new Authenticator({
+    clusterSecret: ctx.secret,
+    state,
+    ...(options.tokenTtlMs === undefined ? {} : { tokenTtlMs: options.tokenTtlMs }),
+    onFailure: (reason) => ctx.countRefusal(`auth_${reason}`),
+  });
+  return {
+    auth,
+    // public (as /v1/status is): whether it is on and which file, never who is in it
+    authStatus: () => (file === undefined ? null : { enabled: state.current.enabled, fingerprint: state.current.fingerprint, loadedAt, ...(reloadFailedAt === undefined ? {} : { reloadFailedAt }) }),
+    reloadAuth: () => {
+      if (file === undefined) return;
+      try {
+        state.replace(loadAuthFile(file));
+        loadedAt = new Date().toISOString();
+        reloadFailedAt = undefined;
+        loaded('auth file reloaded');
+      } catch (err) {
+        reloadFailedAt = new Date().toISOString();
+        ctx.logger.error({ code: (err as { code?: unknown }).code }, `${(err as Error).message}; still using the file loaded at ${loadedAt}`);
+      }
     },
   };
 }

@@ -75,6 +75,8 @@ export interface ServiceInstance {
   memberRevision?(peer: string): number;
   /** The client API's certificate was reloaded (e.g. re-create clients that call other members). */
   reloadTls?(): void;
+  /** Reread the service's own files (SIGHUP; e.g. the quorum store's auth file); a file that cannot be used is logged and the old one kept. */
+  reload?(): void;
   /** Called on shutdown before the transport and store close. */
   close?(): void;
 }
@@ -103,6 +105,12 @@ export interface ServiceDefinition<M extends Message, Req, Res, P, Core extends 
   openStore(ctx: StoreContext): Promise<ServiceStore<P>>;
   /** The members the core starts with (default: every member). A joiner may leave itself out. */
   startMembers?(members: readonly string[], self: string, joining: boolean): string[];
+  /**
+   * Checks the service's options before the node opens anything (store, ports), so that a bad
+   * option or an unusable file it names is one error and nothing is left running.
+   * `memberCount`: the bootstrap members, this node included.
+   */
+  checkOptions?(options: Readonly<Record<string, JsonValue>>, memberCount: number): void;
   /** Builds the core's spec; `ctx` lets it observe the node (e.g. learn member addresses from applied entries). */
   createSpec(ctx: ServiceContext<M>): ProtocolSpec<M, Req, Res, P, Core>;
   /** Attaches to the started host: routes, status, readiness, metrics. */

@@ -26,9 +26,10 @@ export interface QuorumProxyOptions {
 
 /**
  * Adds, under /api/nodes/:id/, the node's /v1/ring, /v1/dkv-local/:bucket/:key, GET and PUT
- * /v1/dkv/:bucket/:key and POST /v1/dkv-repair. Public like the node routes themselves (the
- * store's routes are not covered by authentication); the control server's Origin and Host
- * guard runs before any of them, as for its other writes.
+ * /v1/dkv/:bucket/:key and POST /v1/dkv-repair. Public here: the caller's Authorization header is
+ * passed on, and the node authorizes it as it does its own routes (with an auth file that has
+ * "enabled": true); the control server's Origin and Host guard runs before any of them, as for
+ * its other writes.
  */
 export function addQuorumRoutes(router: Router, o: QuorumProxyOptions): void {
   const open = { access: 'public' } as const;
@@ -40,7 +41,9 @@ export function addQuorumRoutes(router: Router, o: QuorumProxyOptions): void {
     // a paused process would hold the request until the timeout; a stopped one refuses it
     if (state !== 'running') throw new HttpError(409, 'NOT_RUNNING', `node ${id} is ${state}: it cannot answer`);
     try {
-      const answer = await callApi([endpoint], method, path, body, timeoutMs, { tls: o.tls });
+      // the page's token (or Basic credentials) goes with the request: the node decides, as for its own routes
+      const authorization = r.headers.get('authorization');
+      const answer = await callApi([endpoint], method, path, body, timeoutMs, { tls: o.tls, ...(authorization === undefined ? {} : { headers: { authorization } }) });
       if (method !== 'GET') o.changed();
       return { status: answer.status, body: answer.body };
     } catch (err) {

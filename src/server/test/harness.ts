@@ -3,7 +3,7 @@
 // wait for leaders and conditions.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,43 @@ export function http(method: string, url: string, body?: unknown, timeoutMs = 30
         }
       });
     });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+/** An answer with its headers (httpCall). */
+export interface HttpCallAnswer extends HttpAnswer {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * A request with headers (credentials) and, for https://, an optional client certificate; the
+ * answer's body parsed as JSON when it is JSON, else `{ text }`.
+ */
+export function httpCall(method: string, url: string, o: { body?: unknown; headers?: Readonly<Record<string, string>>; timeoutMs?: number; clientCert?: { cert: Buffer | string; key: Buffer | string } } = {}): Promise<HttpCallAnswer> {
+  return new Promise((resolve, reject) => {
+    const data = o.body === undefined ? undefined : JSON.stringify(o.body);
+    const https = url.startsWith('https:');
+    const headers = { ...o.headers, ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) }) };
+    const tlsOptions = o.clientCert === undefined ? { agent: httpsAgent } : { ca: [...trusted], cert: o.clientCert.cert, key: o.clientCert.key, agent: false as const };
+    const onAnswer = (res: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: HttpAnswer['body'];
+        try {
+          body = JSON.parse(text) as HttpAnswer['body'];
+        } catch {
+          body = { text };
+        }
+        resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+      });
+    };
+    const req = https ? httpsRequest(url, { method, timeout: o.timeoutMs ?? 5000, headers, ...tlsOptions }, onAnswer) : request(url, { method, agent, timeout: o.timeoutMs ?? 5000, headers }, onAnswer);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     if (data !== undefined) req.write(data);
