@@ -237,6 +237,14 @@ describe('Paxos views, engine', () => {
     // the down node's row comes from its disk
     expect(texts(rowOf(table(view.panels['paxos-acceptors']), first as string))[2]).toMatch(/\(disk\)$/);
     expect(view.monitors.every((m) => m.violation === null)).toBe(true);
+    // the node action: a follower runs phase 1 with a higher ballot and takes over
+    const follower = view.nodes.find((n) => n.up && n.role === 'follower')?.id as string;
+    src.dispatch({ kind: 'protocol', name: 'campaign', node: follower });
+    src.seek(4_500);
+    const after = src.view(1);
+    expect(after.leader).toBe(follower);
+    expect(texts(table(after.panels['paxos-phase1']).rows[0]).slice(1, 2)).toEqual([`node ${follower}`]);
+    expect(after.monitors.every((m) => m.violation === null)).toBe(true);
   });
 
   it('free play, single decree: two proposers, one value chosen, both clients told the same', () => {
