@@ -13,9 +13,9 @@ import { MULTI_TOURS, paxosTourByName, runPaxosTour, SYNOD_TOURS, synodTourClust
 import { runScenarioProgram } from '../../src/sim/scenario.js';
 import { adapterById } from '../../web/src/adapters/index.js';
 import { multiOutcomeLine, synodOutcomeLine } from '../../web/src/adapters/paxos.js';
-import { paxosMonitors } from '../../web/src/adapters/paxos-view.js';
+import { describeMultiMessage, paxosMonitors, valueLabel } from '../../web/src/adapters/paxos-view.js';
 import { unwatch, watchSpec } from '../../web/src/adapters/paxos-watch.js';
-import { ballotsTable, SynodTracker } from '../../web/src/adapters/synod-view.js';
+import { ballotsTable, describeSynodMessage, SynodTracker } from '../../web/src/adapters/synod-view.js';
 import type { PanelContent, ProtocolAdapter, TableContent, TableRow } from '../../web/src/adapters/types.js';
 import { SimulationSource } from '../../web/src/source/simulation.js';
 import { CHROMIUM, goTo, hasChromium, screenshot, status, useServedApp } from './harness.js';
@@ -55,6 +55,20 @@ describe('Paxos views, engine', () => {
     expect(multi.scenarios.map((s) => s.id)).toEqual(MULTI_TOURS.map((t) => t.name));
     expect(single.scenarios.map((s) => s.id)).toEqual(SYNOD_TOURS.map((t) => t.name));
     expect(multi.scenarios.every((s) => s.driven === true && s.summary.length > 40)).toBe(true);
+  });
+
+  it('values and messages in a few words', () => {
+    expect(valueLabel({ kind: 'noop' })).toBe('no-op');
+    expect(valueLabel({ kind: 'command', clientId: 'c1', seq: 3, op: { op: 'put', key: 'w3', value: 3 } })).toBe('put w3=3');
+    expect(valueLabel({ kind: 'command', clientId: null, seq: 0, op: { op: 'get', key: 'x' } })).toBe('get x');
+    expect(valueLabel('A')).toBe('"A"');
+    const b = (round: number, node: string) => ({ round, node });
+    expect(describeMultiMessage({ type: 'promise', ballot: b(2, '1'), snapshotSlot: 0, known: 3, accepted: [{ slot: 6, ballot: b(1, '4'), value: { kind: 'command', clientId: 'a', seq: 1, op: { op: 'put', key: 'w6', value: 6 } } }] })).toBe(
+      'promise 2.1 (phase 1b); knows chosen ≤ 3; reports slot 6 = put w6=6 @1.4',
+    );
+    expect(describeMultiMessage({ type: 'accept', ballot: b(2, '1'), entries: [{ slot: 4, value: { kind: 'noop' } }], decided: [{ from: 1, to: 3, ballot: b(1, '4') }] })).toBe('accept in 2.1 (phase 2a): slot 4 = no-op · chosen: 1–3@1.4');
+    expect(describeMultiMessage({ type: 'reject', ballot: b(1, '2'), promised: b(1, '3') })).toBe('reject 1.2: promised 1.3');
+    expect(describeSynodMessage({ type: 'promise', ballot: b(1, '3'), accepted: { ballot: b(1, '1'), value: 'A' } })).toBe('promise 1.3 (phase 1b); accepted before: "A" in 1.1');
   });
 
   it.each([...SYNOD_TOURS, ...MULTI_TOURS].map((t) => [t.name, t] as const))('%s: the visualizer plays the run the tour tests play, to the same outcome', (name, t) => {
@@ -129,7 +143,7 @@ describe('Paxos views, engine', () => {
     expect(ballots.caption?.text).toBe('2 ballots tried; "A" chosen in 1.1');
     expect(texts(rowOf(ballots, '1.3'))).toEqual(['1.3', 'node 3', '17 ms', '2, 3', '"A" (adopted)', '2, 3', '—', 'chose "A"']);
     const proposers = table(view.panels['synod-proposers']);
-    expect(texts(rowOf(proposers, '3')).slice(4)).toEqual(['"B"', '"A" (adopted)']);
+    expect(texts(rowOf(proposers, '3')).slice(1)).toEqual(['done', '1.3', '1', '"B"', '"A" (adopted)']);
     const nodes = table(view.panels['synod-nodes']);
     expect(nodes.rows.map((r) => texts(r)[5])).toEqual(['"A"', '"A"', '"A"']);
     expect(view.nodes.map((n) => n.role)).toEqual(['chosen', 'chosen', 'chosen']);
@@ -223,6 +237,14 @@ describe('Paxos views, engine', () => {
     // the down node's row comes from its disk
     expect(texts(rowOf(table(view.panels['paxos-acceptors']), first as string))[2]).toMatch(/\(disk\)$/);
     expect(view.monitors.every((m) => m.violation === null)).toBe(true);
+    // the node action: a follower runs phase 1 with a higher ballot and takes over
+    const follower = view.nodes.find((n) => n.up && n.role === 'follower')?.id as string;
+    src.dispatch({ kind: 'protocol', name: 'campaign', node: follower });
+    src.seek(4_500);
+    const after = src.view(1);
+    expect(after.leader).toBe(follower);
+    expect(texts(table(after.panels['paxos-phase1']).rows[0]).slice(1, 2)).toEqual([`node ${follower}`]);
+    expect(after.monitors.every((m) => m.violation === null)).toBe(true);
   });
 
   it('free play, single decree: two proposers, one value chosen, both clients told the same', () => {

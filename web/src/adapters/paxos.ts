@@ -282,7 +282,7 @@ const SYNOD_MESSAGES: readonly MessageTypeDef[] = [
 const SYNOD_PANELS: readonly PanelDef[] = [
   { id: 'synod-ballots', title: 'Ballots', place: 'main', hint: 'The newest ballots: who promised each, the value its phase 2 carried (adopted: reported accepted by a promise), who accepted it, who rejected it (they had promised a higher one), and whether it chose its value or was pre-empted.' },
   { id: 'synod-nodes', title: 'Acceptors and learners', place: 'main', hint: 'Each node’s roles (P proposer, A acceptor, L learner), its acceptor’s promise and accepted (value @ballot; green: the chosen value), and what it learned. A down node shows its disk.' },
-  { id: 'synod-proposers', title: 'Proposers', place: 'side', hint: 'Each proposer’s phase, its ballot, how many ballots it tried, the value its client asked for and the value its phase 2 sends.' },
+  { id: 'synod-proposers', title: 'Proposers', place: 'main', hint: 'Each proposer’s phase, its ballot, how many ballots it tried, the value its client asked for and the value its phase 2 sends.' },
   { id: 'synod-messages', title: 'Messages', place: 'side', hint: 'By type: in flight now, sent and dropped so far.' },
   { id: 'synod-story', title: 'What happened', place: 'lower', hint: 'Ballots started, rejections, phase 2 with its value, the value chosen, answers, crashes and restarts.' },
 ];

@@ -176,7 +176,14 @@ export function synodRole(c: SynodCluster, id: NodeId): SynodNodeRole {
   return core.proposer !== undefined ? 'proposer' : 'learner';
 }
 
-const PHASE_TEXT: Readonly<Record<string, string>> = { idle: 'idle', preparing: 'phase 1: prepare, waiting for promises', accepting: 'phase 2: accept, waiting for acceptances', backoff: 'rejected: waiting before a higher ballot', done: 'done: knows the chosen value' };
+const PHASE_TEXT: Readonly<Record<string, string>> = { idle: 'idle', preparing: 'phase 1', accepting: 'phase 2', backoff: 'backing off', done: 'done' };
+const PHASE_TITLE: Readonly<Record<string, string>> = {
+  idle: 'no client has asked it to propose yet',
+  preparing: 'prepare sent: waiting for promises from a majority',
+  accepting: 'accept sent: waiting for acceptances from a majority',
+  backoff: 'rejected: waiting a random time before a higher ballot',
+  done: 'it knows the chosen value',
+};
 
 /** Every node: its roles, its acceptor's promise and acceptance, what it learned. */
 export function synodNodesTable(t: SynodTracker, c: SynodCluster): TableContent {
@@ -208,7 +215,7 @@ export function proposersTable(c: SynodCluster): TableContent {
     if (p === undefined) return { key: id, tone: 'dim', cells: [`node ${id}`, 'down', '—', '—', '—', '—'] };
     const tone: Tone | undefined = p.phase === 'done' ? 'good' : p.phase === 'backoff' ? 'warn' : undefined;
     const value = p.proposal === undefined ? dim('—') : toned(`${show(p.proposal)}${p.adopted ? ' (adopted)' : ''}`, p.adopted ? 'warn' : undefined, p.adopted ? 'a promise reported this value accepted in an earlier ballot: the proposer must send it instead of its own' : undefined);
-    return { key: id, cells: [`node ${id}`, toned(PHASE_TEXT[p.phase] ?? p.phase, tone), p.ballot === null ? dim('—') : ballotText(p.ballot), String(p.attempts), show(p.own), value] };
+    return { key: id, cells: [`node ${id}`, toned(PHASE_TEXT[p.phase] ?? p.phase, tone, PHASE_TITLE[p.phase]), p.ballot === null ? dim('—') : ballotText(p.ballot), String(p.attempts), show(p.own), value] };
   });
   return { kind: 'table', columns: ['proposer', 'phase', 'ballot', 'ballots tried', 'its client asked', 'phase 2 sends'], rows };
 }
