@@ -175,18 +175,30 @@ export async function startServiceNode<M extends Message, Req, Res, P, Core exte
     countRefusal: (reason) => metrics.countRefusal(reason),
     setWriteInline: (policy) => void (writeInline = policy),
   };
-  const spec = service.createSpec(ctx);
   const members = Object.keys(config.members);
-  const host = new NodeHost(spec, {
-    id: config.id,
-    ...(service.clock === undefined ? {} : { now: service.clock(ctx) }),
-    members: (service.startMembers?.(members, config.id, config.join === true) ?? members).sort(),
-    store: { recovered: store.recovered, persist },
-    transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
-    onFatal: fail,
-  });
-  host.start();
-  const instance = service.attach(ctx, host);
+  let host: NodeHost<M, Req, Res, P, Core>;
+  let instance: ServiceInstance;
+  let started: NodeHost<M, Req, Res, P, Core> | undefined;
+  try {
+    // a service may refuse its options, its members or its recovered state here: nothing it opened stays open
+    const spec = service.createSpec(ctx);
+    host = new NodeHost(spec, {
+      id: config.id,
+      ...(service.clock === undefined ? {} : { now: service.clock(ctx) }),
+      members: (service.startMembers?.(members, config.id, config.join === true) ?? members).sort(),
+      store: { recovered: store.recovered, persist },
+      transport: { send: (to, msg) => void transport.send(to, msg), onMessage: (h) => void transport.onMessage(h) },
+      onFatal: fail,
+    });
+    host.start();
+    started = host;
+    instance = service.attach(ctx, host);
+  } catch (err) {
+    started?.stop();
+    await transport.close({ deadlineMs: 0 });
+    await store.close();
+    throw err;
+  }
   memberRevision = (peer) => instance.memberRevision?.(peer) ?? 0;
   const refusedByPeers = (): boolean => performance.now() - refusedByPeersAt < 30_000;
 
