@@ -292,3 +292,33 @@ describe('paxos-kv: hostile frames from an authenticated peer', () => {
 function rawHttp(method: string, url: string, body: string | undefined): Promise<HttpAnswer> {
   return fetch(url, { method, ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as HttpAnswer['body'] }));
 }
+
+describe('paxos-kv: options and membership it refuses', () => {
+  it('refuses quorums that need not intersect, bad timing and --join with BAD_SERVICE_OPTION, leaving nothing open', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'synod-paxkv-opts-'));
+    try {
+      const members: Record<string, MemberAddress> = {};
+      for (let i = 1; i <= 3; i++) members[String(i)] = { peer: `127.0.0.1:${await freePort()}`, client: `http://127.0.0.1:${await freePort()}` };
+      const base: NodeConfig = { id: '1', dataDir: join(root, '1'), members, secret: SECRET, logLevel: 'silent' };
+      const refused = async (config: NodeConfig): Promise<string> => {
+        const err = await startServiceNode(paxosKvService, config).then(async (n) => {
+          await n.close();
+          return undefined;
+        }, (e: unknown) => e as Error & { code?: string });
+        expect(err?.code).toBe('BAD_SERVICE_OPTION');
+        return (err as Error).message;
+      };
+      expect(await refused({ ...base, options: { paxos: { quorums: { phase1: 1, phase2: 2 } } } })).toMatch(/paxos-kv: .*quorum/i);
+      expect(await refused({ ...base, options: { paxos: { electionTimeoutMinTicks: 50, electionTimeoutMaxTicks: 40 } } })).toMatch(/electionTimeoutMaxTicks/);
+      expect(await refused({ ...base, options: { paxos: 'fast' } })).toMatch(/"paxos" must be an object/);
+      expect(await refused({ ...base, options: { autoCompactRetainRevisions: -1 } })).toMatch(/autoCompactRetainRevisions/);
+      expect(await refused({ ...base, join: true })).toMatch(/fixed membership/);
+      // every refusal closed what it opened: the data directory and the ports are free for a node that starts
+      const node = await startServiceNode(paxosKvService, { ...base, options: { paxos: { quorums: { phase1: 3, phase2: 1 } } } });
+      expect((await http('GET', `${(members['1'] as MemberAddress).client}/v1/status`)).body).toMatchObject({ service: 'paxos-kv', quorums: { phase1: 3, phase2: 1 } });
+      await node.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
