@@ -69,7 +69,7 @@ export function addPaxosKvRoutes(router: Router, backend: PaxosKvBackend): void 
       const body = expectObject(req.body, 'put');
       if (!('value' in body)) throw new HttpError(400, 'BAD_REQUEST', 'put: the body needs a "value"');
       const lease = body['lease'];
-      if (lease !== undefined && lease !== 0) throw new HttpError(400, 'NOT_SUPPORTED', 'put: the paxos-kv service has no leases; send no "lease" (docs/paxos-real.md)', { safeToRetry: false });
+      if (lease !== undefined && lease !== 0) throw new HttpError(400, 'NOT_SUPPORTED', 'put: the paxos-kv service has no leases; send no "lease" (docs/paxos.md, "Real processes")', { safeToRetry: false });
       return write({ op: 'put', key: keyOf(req), value: body['value'] as JsonValue }, req, body);
     }, OPEN)
     .add('DELETE', '/v1/kv/:key', (req) => {
@@ -100,7 +100,7 @@ export function addPaxosKvRoutes(router: Router, backend: PaxosKvBackend): void 
     });
   for (const [method, path, what, query] of NOT_SUPPORTED) {
     router.add(method, path, () => {
-      throw new HttpError(404, 'NOT_SUPPORTED', `the paxos-kv service has no ${what}; the Raft KV (--service kv) has (docs/paxos-real.md)`, { safeToRetry: false });
+      throw new HttpError(404, 'NOT_SUPPORTED', `the paxos-kv service has no ${what}; the Raft KV (--service kv) has (docs/paxos.md, "Real processes")`, { safeToRetry: false });
     }, { ...(query === undefined ? {} : { query }), ...OPEN });
   }
 }

@@ -58,7 +58,7 @@ export const NODE_PAXOS_DEFAULTS: Partial<PaxosOptions> = {
 
 /** The service's options in the cluster file ("options"). */
 export interface PaxosKvServiceOptions {
-  /** Multi-Paxos timing, limits and quorums over NODE_PAXOS_DEFAULTS (docs/paxos-real.md). */
+  /** Multi-Paxos timing, limits and quorums over NODE_PAXOS_DEFAULTS (docs/paxos.md, "Real processes"). */
   readonly paxos?: Partial<Omit<PaxosOptions, 'observer'>>;
   /** Revisions of history the KV keeps, as the Raft KV's option (default 10,000; every member the same). */
   readonly autoCompactRetainRevisions?: number;
