@@ -18,7 +18,7 @@ export function registerClusterCommand(program: Command): void {
     .option('--base-port <p>', 'control API on P, clients on P+i, peers on P+100+i', '7000')
     .option('--no-tls', 'a new cluster without TLS (plain HTTP and TCP); by default a throwaway CA and certificates are made in DIR/tls')
     .option('--fault-injection', 'enable the transport fault hook on every node (tests only)')
-    .option('--service-options <json>', 'options of the service for a new cluster, as a JSON object over its defaults (e.g. \'{"sloppyQuorum":true}\' for --service quorum; docs/quorum.md)')
+    .option('--service-options <json>', 'options of the service for a new cluster, as a JSON object over its defaults (e.g. \'{"sloppyQuorum":true}\', or \'{"authFile":"/etc/synod/auth.json"}\' for users and roles, for --service quorum; docs/quorum.md)')
     .action(async (flags: { service: string; nodes?: string; dataDir: string; basePort: string; tls: boolean; faultInjection?: boolean; serviceOptions?: string }) => {
       const service = nodeService(flags.service);
       if (service === undefined) throw new CliError('UNKNOWN_SERVICE', `unknown service "${flags.service}" (known: ${nodeServiceNames().join(', ')})`);
