@@ -21,7 +21,7 @@ describe('synod chaos', () => {
   });
 
   it('refuses bad input with one line and exit 2', () => {
-    for (const args of [['--protocol', 'paxos'], ['--protocol', 'raft', '--nodes', 'five']]) {
+    for (const args of [['--protocol', 'pbft'], ['--protocol', 'raft', '--nodes', 'five']]) {
       const run = runSynod(['chaos', ...args]);
       expect(run.status).toBe(2);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);

@@ -85,7 +85,18 @@ const user = fc.oneof(junk, fc.record({ password: fc.oneof(fc.constant(HASH), fc
 const permission = fc.oneof(junk, fc.record({ prefix: fc.oneof(fc.string({ maxLength: 10 }), junk), access: fc.oneof(fc.constantFrom('read', 'readwrite', 'write'), junk), extra: junk }, { requiredKeys: [] }));
 const role = fc.oneof(junk, fc.record({ permissions: fc.oneof(fc.array(permission, { maxLength: 4 }), junk), extra: junk }, { requiredKeys: [] }));
 /** Files shaped like the format, with anything anywhere, so that random files get deep into the checks. */
-const fileLike = fc.record({ enabled: fc.oneof(fc.boolean(), junk), users: fc.oneof(fc.dictionary(name, user, { maxKeys: 5 }), junk), roles: fc.oneof(fc.dictionary(name, role, { maxKeys: 4 }), junk), extra: junk }, { requiredKeys: [] });
+const anyShape = fc.record({ enabled: fc.oneof(fc.boolean(), junk), users: fc.oneof(fc.dictionary(name, user, { maxKeys: 5 }), junk), roles: fc.oneof(fc.dictionary(name, role, { maxKeys: 4 }), junk), extra: junk }, { requiredKeys: [] });
+/** Files that follow the format (roles defined before users name them), so that some random files load whatever the seed. */
+const wellFormed = fc
+  .dictionary(fc.constantFrom('ops', 'reader', 'writer'), fc.record({ permissions: fc.array(fc.record({ prefix: fc.constantFrom('orders/', 'b/', 'b/k'), access: fc.constantFrom('read', 'readwrite') }), { maxLength: 3 }) }), { maxKeys: 3 })
+  .chain((roles) =>
+    fc.record({
+      enabled: fc.boolean(),
+      roles: fc.constant(roles),
+      users: fc.dictionary(fc.constantFrom('alice', 'bob', 'carol'), fc.record({ password: fc.constantFrom(HASH, null), roles: fc.uniqueArray(fc.constantFrom('root', ...Object.keys(roles)), { maxLength: 2 }) }), { minKeys: 1, maxKeys: 3 }),
+    }),
+  );
+const fileLike = fc.oneof(anyShape, wellFormed);
 
 describe('auth file loader fuzz', () => {
   it('mutated files load consistently or are refused with one line', () => {
