@@ -101,6 +101,7 @@ describe('real processes: the leaderless store', () => {
     const run: Run = { ops: [], failures: [], lost: [], stop: false };
     const clients = ['c0', 'c1', 'c2'].map((name) => client(c, name, run));
     await new Promise((r) => setTimeout(r, 1_000));
+    const killedAtMs = Date.now();
     c.kill(victim, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 2_000));
     c.restart(victim);
@@ -125,8 +126,13 @@ describe('real processes: the leaderless store', () => {
     // while other test files and background runs loaded this 2-core machine: a live home replica
     // starved of CPU past the timeout. The timeout is 2.5 s here; an outcome that is still unknown
     // is never a lost write: the checkers below hold every acknowledged write to account.
+    // A write a non-home node had passed to the victim as it was killed has no answer either (the
+    // forward is not sent again elsewhere: another home would give it a second dot): one per client
+    // at most, started around the kill, before the others heard the victim was gone.
+    const forwardedToVictim = (line: string): boolean => line.includes('the home replica the write was passed to did not answer in time') && Math.abs(Number(line.split(' ')[0]) - killedAtMs) <= OPTIONS.requestTimeoutMs;
     const beforePause = run.failures.filter((line) => Number(line.split(' ')[0]) < pausedAtMs);
-    expect(beforePause.length, beforePause.join('\n')).toBeLessThanOrEqual(Math.ceil(acked / 100));
+    expect(beforePause.filter(forwardedToVictim).length, beforePause.join('\n')).toBeLessThanOrEqual(3);
+    expect(beforePause.filter((line) => !forwardedToVictim(line)).length, beforePause.join('\n')).toBeLessThanOrEqual(Math.ceil(acked / 100));
     expect(run.failures.length, run.failures.join('\n')).toBeLessThan(10);
     // only writes sent to the victim itself as it died can go unanswered (recorded as unknown)
     for (const line of run.lost) expect(line).toMatch(new RegExp(`: (${victim}|${paused}): `));
