@@ -206,6 +206,24 @@ export class RecordingClient {
     return { outcome: r.outcome, value };
   }
 
+  /**
+   * Reads each key (recorded as process "final"), trying the endpoints in turn for up to 60 tries
+   * 100 ms apart (a node restarted a moment ago may not serve yet); returns the keys that never
+   * read back a value, with their last answer.
+   */
+  async unreadable(keys: readonly string[], endpoints: readonly string[]): Promise<{ key: string; outcome: Outcome; value: JsonValue }[]> {
+    const missing: { key: string; outcome: Outcome; value: JsonValue }[] = [];
+    for (const key of keys) {
+      let r = await this.get('final', key, endpoints[0]);
+      for (let attempt = 1; r.outcome !== 'ok' && attempt < 60; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        r = await this.get('final', key, endpoints[attempt % endpoints.length]);
+      }
+      if (r.outcome !== 'ok' || r.value === null) missing.push({ key, ...r });
+    }
+    return missing;
+  }
+
   private pick(): string {
     return this.endpoints[Math.floor(Math.random() * this.endpoints.length)] as string;
   }
