@@ -17,6 +17,8 @@ interface Waiter {
 const HEADER_END = Buffer.from('\r\n\r\n');
 /** Answers larger than this are refused: a load generator reads small JSON answers. */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+/** A pooled connection idle longer than this is closed rather than reused (servers close idle ones after 5 s). */
+const MAX_IDLE_REUSE_MS = 3000;
 
 /** One keep-alive connection; `request` must not be called again before the last one settled. */
 class Connection {
@@ -24,6 +26,8 @@ class Connection {
   private buffered: Buffer = Buffer.alloc(0);
   private waiter: Waiter | undefined;
   private failure: Error | undefined;
+  /** When it last went back to the pool. */
+  idleSinceMs = Date.now();
 
   constructor(host: string, port: number) {
     this.socket = connect({ host, port, noDelay: true });
@@ -119,8 +123,11 @@ export class LeanHttpClient {
       (body === undefined ? '' : `content-type: application/json\r\ncontent-length: ${body.length}\r\n`) +
       '\r\n';
     let conn = this.idle.pop();
-    while (conn?.broken === true) {
-      this.all.delete(conn); // the server closed it while idle
+    // one the server closed while idle, or may be closing now: its keep-alive timeout is 5 s, and a
+    // request sent as it closes the socket meets a reset (a benchmark's error, not the server's)
+    while (conn !== undefined && (conn.broken || Date.now() - conn.idleSinceMs > MAX_IDLE_REUSE_MS)) {
+      this.all.delete(conn);
+      conn.close();
       conn = this.idle.pop();
     }
     conn ??= this.open();
@@ -133,6 +140,7 @@ export class LeanHttpClient {
         this.all.delete(conn);
         conn.close();
       } else {
+        conn.idleSinceMs = Date.now();
         this.idle.push(conn);
       }
     }

@@ -7,7 +7,7 @@ import { Gauge } from 'prom-client';
 import type { JsonValue } from '../core/index.js';
 import { decodeKeyState, decodeRingRecord, quorumSpec, ringMembersOf, type RingStatus, QuorumError, resolveQuorumConfig, type QuorumConfig, type QuorumMessage, type QuorumNode, type QuorumPersistOp, type QuorumRequest, type QuorumResponse } from '../quorum/index.js';
 import { describeRing, positionOf } from '../ring/index.js';
-import { OpLogStore } from '../storage/index.js';
+import { OpLogStore, type OpFolder } from '../storage/index.js';
 import { Authenticator, type RouteAccess } from './auth.js';
 import { addLoginRoutes } from './auth-api.js';
 import { AuthFileState, loadAuthFile, NO_AUTH_FILE } from './auth-file.js';
@@ -19,7 +19,7 @@ import { parseHostPort } from './node.js';
 
 type QuorumHost = NodeHost<QuorumMessage, QuorumRequest, QuorumResponse, QuorumPersistOp, QuorumNode>;
 
-/** Ops between checkpoints of the op log (each checkpoint holds the latest state per key and the live hints). */
+/** Ops between checkpoints of the op log at least (each checkpoint holds the latest state per key and the live hints; OpLogStore waits for as many ops as the last one held). */
 const COMPACT_EVERY_OPS = 50_000;
 /** How long a route waits for the core beyond its own request timeout (forwarding adds a hop). */
 const ROUTE_SLACK_MS = 2_000;
@@ -65,23 +65,42 @@ const storeKeyOfRoute = (req: Pick<ApiRequest, 'params'>): string => `${req.para
 const READ_KEY: { access: RouteAccess } = { access: { key: 'read', keyOf: storeKeyOfRoute } };
 const WRITE_KEY: { access: RouteAccess } = { access: { key: 'write', keyOf: storeKeyOfRoute } };
 
-/** Folds the log: the latest state per key (collected keys dropped), live hints, the dot counter's floor, the latest ring record; never more ops than it was given. */
-export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersistOp[] {
-  const states = new Map<string, QuorumPersistOp>();
-  const hints = new Map<string, QuorumPersistOp>();
-  let floor = 0;
-  let ring: QuorumPersistOp | undefined;
-  for (const op of ops) {
-    if (op.op === 'state') states.set(op.key, op);
-    else if (op.op === 'forget') states.delete(op.key);
-    else if (op.op === 'hint') hints.set(op.hint.id, op);
-    else if (op.op === 'hint-done') hints.delete(op.id);
-    else if (op.op === 'ring') ring = ring?.op === 'ring' && ring.record.epoch > op.record.epoch ? ring : op;
-    else floor = Math.max(floor, op.floor);
+/**
+ * The folded log, kept op by op: the latest state per key (collected keys dropped), live hints,
+ * the dot counter's floor, the latest ring record; never more ops than it was given.
+ */
+export class QuorumOpFolder implements OpFolder<QuorumPersistOp> {
+  private readonly states = new Map<string, QuorumPersistOp>();
+  private readonly hints = new Map<string, QuorumPersistOp>();
+  private floor = 0;
+  private ring: Extract<QuorumPersistOp, { op: 'ring' }> | undefined;
+
+  add(op: QuorumPersistOp): void {
+    if (op.op === 'state') this.states.set(op.key, op);
+    else if (op.op === 'forget') this.states.delete(op.key);
+    else if (op.op === 'hint') this.hints.set(op.hint.id, op);
+    else if (op.op === 'hint-done') this.hints.delete(op.id);
+    else if (op.op === 'ring') this.ring = this.ring !== undefined && this.ring.record.epoch > op.record.epoch ? this.ring : op;
+    else this.floor = Math.max(this.floor, op.floor);
   }
-  // no dots op where the log had none: a log of distinct keys only (a replica that never coordinated
-  // a write, a bulk load) must not fold into more ops than it holds (OpLogStore checks that)
-  return [...(floor > 0 ? [{ op: 'dots', floor } as const] : []), ...(ring === undefined ? [] : [ring]), ...states.values(), ...hints.values()];
+
+  ops(): QuorumPersistOp[] {
+    // no dots op where the log had none: a log of distinct keys only (a replica that never coordinated
+    // a write, a bulk load) must not fold into more ops than it holds (OpLogStore checks that)
+    const folded: QuorumPersistOp[] = [];
+    if (this.floor > 0) folded.push({ op: 'dots', floor: this.floor });
+    if (this.ring !== undefined) folded.push(this.ring);
+    for (const op of this.states.values()) folded.push(op);
+    for (const op of this.hints.values()) folded.push(op);
+    return folded;
+  }
+}
+
+/** Folds a whole log at once (what a checkpoint holds). */
+export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersistOp[] {
+  const folder = new QuorumOpFolder();
+  for (const op of ops) folder.add(op);
+  return folder.ops();
 }
 
 /** Checks one op read back from disk (a damaged or foreign log is refused, not replayed). */
@@ -122,7 +141,7 @@ export const quorumService: ServiceDefinition<QuorumMessage, QuorumRequest, Quor
   description: 'a leaderless Dynamo-style key-value store: N replicas, per-request R and W, siblings, hinted handoff, read repair, anti-entropy',
   defaults: { nodes: 5, options: {} },
   openStore: async ({ dataDir, writeInline }) => {
-    const store = await OpLogStore.open<QuorumPersistOp>(join(dataDir, 'quorum'), { decodeOp: decodeQuorumOp, compact: compactQuorumOps, compactEveryOps: COMPACT_EVERY_OPS, writeInline });
+    const store = await OpLogStore.open<QuorumPersistOp>(join(dataDir, 'quorum'), { decodeOp: decodeQuorumOp, folder: () => new QuorumOpFolder(), compactEveryOps: COMPACT_EVERY_OPS, writeInline });
     return { recovered: store.recovered, persist: (ops) => store.persist(ops), close: () => store.close(), get stats() { return store.stats; } };
   },
   // a node started with --join is outside the ring: its core waits for the ring record from its peers

@@ -230,20 +230,34 @@ export function findIntactRecordAfter(
 export interface CheckpointMarker {
   readonly snapshotBytes: number;
   readonly snapshotCrc: number;
+  /**
+   * The snapshot holds every record up to this sequence number; later records, even ones before
+   * the marker, come after it. Absent: every record before the marker (a snapshot written in the
+   * commit that writes its marker).
+   */
+  readonly coversThroughSeq?: number;
 }
 
-/** u64 snapshot payload length | u32 crc32 of the snapshot payload. */
+const MARKER_BYTES = 12;
+const MARKER_WITH_COVER_BYTES = 20;
+
+/** u64 snapshot payload length | u32 crc32 of the snapshot payload [| u64 last sequence number it covers]. */
 export function encodeCheckpointMarker(marker: CheckpointMarker): Buffer {
-  const buf = Buffer.alloc(12);
+  const buf = Buffer.alloc(marker.coversThroughSeq === undefined ? MARKER_BYTES : MARKER_WITH_COVER_BYTES);
   buf.writeBigUInt64LE(BigInt(marker.snapshotBytes), 0);
   buf.writeUInt32LE(marker.snapshotCrc, 8);
+  if (marker.coversThroughSeq !== undefined) buf.writeBigUInt64LE(BigInt(marker.coversThroughSeq), 12);
   return buf;
 }
 
 export function decodeCheckpointMarker(payload: Uint8Array, where: string): CheckpointMarker {
-  if (payload.length !== 12) failStorage('WAL_UNSUPPORTED', `${where}: checkpoint marker has ${payload.length} bytes, expected 12`);
+  if (payload.length !== MARKER_BYTES && payload.length !== MARKER_WITH_COVER_BYTES) failStorage('WAL_UNSUPPORTED', `${where}: checkpoint marker has ${payload.length} bytes, expected ${MARKER_BYTES} or ${MARKER_WITH_COVER_BYTES}`);
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-  return { snapshotBytes: Number(buf.readBigUInt64LE(0)), snapshotCrc: buf.readUInt32LE(8) };
+  const marker = { snapshotBytes: Number(buf.readBigUInt64LE(0)), snapshotCrc: buf.readUInt32LE(8) };
+  if (payload.length === MARKER_BYTES) return marker;
+  const covers = buf.readBigUInt64LE(12);
+  if (covers > BigInt(Number.MAX_SAFE_INTEGER)) failStorage('WAL_CORRUPT', `${where}: checkpoint marker covers through sequence ${covers}, past any log`);
+  return { ...marker, coversThroughSeq: Number(covers) };
 }
 
 // ---- snapshot files -------------------------------------------------------------------------

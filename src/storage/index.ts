@@ -25,4 +25,4 @@ export type { RecoveredRecord } from './recovery.js';
 export { RaftStorage, type RaftStorageOptions } from './raft-storage.js';
 export { EMPTY_RAFT_STATE, applyRaftOp, foldRaftOps, raftStateToOps, type RaftDurableState } from '../raft/durable-state.js';
 export type { HardState, JsonValue, LogEntry, RaftPersistOp, SnapshotMeta } from './raft-types.js';
-export { OpLogStore, type OpLogOptions } from './op-log.js';
+export { OpLogStore, type OpFolder, type OpLogOptions } from './op-log.js';

@@ -46,9 +46,9 @@ export class RecoveredRecord {
 }
 
 export interface RecoveredLog {
-  /** Payload of the snapshot named by the latest checkpoint marker, and that marker's seq. */
-  readonly snapshot: { readonly seq: number; readonly payload: Buffer } | null;
-  /** Records after the latest checkpoint marker (all records if there is none), oldest first. */
+  /** Payload of the snapshot named by the latest checkpoint marker, that marker's seq, and the last record it covers. */
+  readonly snapshot: { readonly seq: number; readonly payload: Buffer; readonly coversThroughSeq: number } | null;
+  /** Records the latest checkpoint does not cover (all records if there is none), oldest first. */
   readonly records: RecoveredRecord[];
   /** Remaining segments, oldest first; the last one is where appends continue. */
   readonly segmentSeqs: number[];
@@ -78,7 +78,7 @@ export async function recoverDir(ctx: RecoveryContext): Promise<RecoveredLog> {
   const snapshots = numbered(files, 'snapshot');
   let removedAny = await removeTempFiles(ctx, files);
 
-  const state = { records: [] as RecoveredRecord[], checkpoint: null as { seq: number; marker: CheckpointMarker } | null, nextSeq: 1 };
+  const state: RecoveryState = { records: [], checkpoint: null, nextSeq: 1 };
   let tail: SegmentScan | null = null;
   for (const [i, segment] of segments.entries()) {
     const scan = await scanSegment(ctx, segment.seq, i === segments.length - 1);
@@ -86,11 +86,12 @@ export async function recoverDir(ctx: RecoveryContext): Promise<RecoveredLog> {
     collectRecords(scan, state);
     tail = scan;
   }
-  checkLogStart(ctx, segments[0], state.checkpoint !== null);
-  const snapshot = state.checkpoint === null ? null : await loadSnapshot(ctx, state.checkpoint.seq, state.checkpoint.marker);
+  checkLogStart(ctx, segments[0], state.checkpoint);
+  const snapshot = state.checkpoint === null ? null : { ...(await loadSnapshot(ctx, state.checkpoint.seq, state.checkpoint.marker)), coversThroughSeq: state.checkpoint.coversThroughSeq };
   if (tail !== null) await repairTail(ctx, tail);
-  const keepFromSeq = state.checkpoint?.seq ?? 0;
-  removedAny = (await removeSuperseded(ctx, segments, snapshots, keepFromSeq)) || removedAny;
+  // the first record still needed: the first the snapshot does not cover
+  const keepFromSeq = state.checkpoint === null ? 0 : state.checkpoint.coversThroughSeq + 1;
+  removedAny = (await removeSuperseded(ctx, segments, snapshots, keepFromSeq, state.checkpoint?.seq ?? 0)) || removedAny;
   if (removedAny) await io(`sync directory ${ctx.dir}`, () => ctx.sync.syncDir(ctx.dir));
   const segmentSeqs = segments.filter((s) => s.seq >= segmentFloor(segments, keepFromSeq)).map((s) => s.seq);
   return { snapshot, records: state.records, segmentSeqs, tailBytes: tail?.validBytes ?? 0, nextSeq: state.nextSeq };
@@ -177,8 +178,8 @@ function scanBadHeader(
 }
 
 /** A log that does not start at sequence 1 must have lost its head to a checkpoint, not to a deletion. */
-function checkLogStart(ctx: RecoveryContext, first: NumberedFile | undefined, hasCheckpoint: boolean): void {
-  if (first === undefined || first.seq === 1 || hasCheckpoint) return;
+function checkLogStart(ctx: RecoveryContext, first: NumberedFile | undefined, checkpoint: RecoveryState['checkpoint']): void {
+  if (first === undefined || first.seq === 1 || (checkpoint !== null && first.seq <= checkpoint.coversThroughSeq + 1)) return;
   failStorage(
     'WAL_CORRUPT',
     `${join(ctx.dir, first.name)} at byte offset 0: the log starts at sequence ${first.seq} but no checkpoint covers the records before it (segments are missing)`,
@@ -192,16 +193,27 @@ function checkContinuity(scan: SegmentScan, expectedSeq: number | null): void {
   failStorage('WAL_CORRUPT', `${scan.path} at byte offset 0: segment starts at sequence ${scan.seq}, but ${what}`);
 }
 
-function collectRecords(
-  scan: SegmentScan,
-  state: { records: RecoveredRecord[]; checkpoint: { seq: number; marker: CheckpointMarker } | null; nextSeq: number },
-): void {
+interface RecoveryState {
+  records: RecoveredRecord[];
+  checkpoint: { readonly seq: number; readonly marker: CheckpointMarker; readonly coversThroughSeq: number } | null;
+  nextSeq: number;
+}
+
+function collectRecords(scan: SegmentScan, state: RecoveryState): void {
   for (const record of scan.records) {
     // where the record lies is spelled out only for an error: a string (or a closure) per
     // record showed in the time to open a long log
     if (record.type === RECORD_TYPE_CHECKPOINT) {
-      state.checkpoint = { seq: record.seq, marker: decodeCheckpointMarker(record.payload, `${scan.path} at byte offset ${record.offsetBytes}`) };
-      state.records = [];
+      const where = `${scan.path} at byte offset ${record.offsetBytes}`;
+      const marker = decodeCheckpointMarker(record.payload, where);
+      const covers = marker.coversThroughSeq ?? record.seq - 1;
+      // a snapshot covers records before its marker only, and at least what the checkpoint before it covered
+      if (covers >= record.seq || (state.checkpoint !== null && covers < state.checkpoint.coversThroughSeq)) {
+        failStorage('WAL_CORRUPT', `${where}: checkpoint marker at sequence ${record.seq} covers through sequence ${covers}, outside ${state.checkpoint?.coversThroughSeq ?? 0}..${record.seq - 1}`);
+      }
+      state.checkpoint = { seq: record.seq, marker, coversThroughSeq: covers };
+      // records after what the snapshot covers stay, even those written before its marker
+      state.records = state.records.filter((r) => r.seq > covers);
     } else if (record.type >= MIN_USER_RECORD_TYPE) {
       state.records.push(record);
     } else {
@@ -238,10 +250,10 @@ async function repairTail(ctx: RecoveryContext, tail: SegmentScan): Promise<void
   }
 }
 
-/** The first segment still needed: the one holding the latest checkpoint marker. */
-function segmentFloor(segments: readonly NumberedFile[], checkpointSeq: number): number {
+/** The first segment still needed: the one holding record `firstNeededSeq` (the latest checkpoint's first uncovered record). */
+function segmentFloor(segments: readonly NumberedFile[], firstNeededSeq: number): number {
   let floor = segments[0]?.seq ?? 0;
-  for (const s of segments) if (s.seq <= checkpointSeq) floor = s.seq;
+  for (const s of segments) if (s.seq <= firstNeededSeq) floor = s.seq;
   return floor;
 }
 
@@ -254,9 +266,10 @@ async function removeSuperseded(
   ctx: RecoveryContext,
   segments: readonly NumberedFile[],
   snapshots: readonly NumberedFile[],
+  firstNeededSeq: number,
   checkpointSeq: number,
 ): Promise<boolean> {
-  const floor = segmentFloor(segments, checkpointSeq);
+  const floor = segmentFloor(segments, firstNeededSeq);
   let removed = false;
   for (const s of segments) {
     if (s.seq >= floor) continue;

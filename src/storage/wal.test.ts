@@ -6,7 +6,7 @@ import { copyFile, readFile, readdir, readlink, unlink, writeFile as writeFileRa
 import { join } from 'node:path';
 import { isStorageError, StorageError } from './errors.js';
 import { openWal, type WalItem, type WalOptions } from './wal.js';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './format.js';
+import { RECORD_HEADER_BYTES, RECORD_TYPE_CHECKPOINT, SEGMENT_HEADER_BYTES, encodeCheckpointMarker, encodeRecord } from './format.js';
 import { appendFile, bytes, collectWarnings, fileBytes, flipBit, listNames, text, truncate, useTempDirs } from './test/helpers.js';
 
 const newDir = useTempDirs();
@@ -313,6 +313,68 @@ describe('checkpoints', () => {
     expect(warnings.map((w) => w.code).sort()).toEqual(['ORPHAN_SNAPSHOT_REMOVED', 'TEMP_FILE_REMOVED']);
     expect(await listNames(dir, '.tmp')).toEqual([]);
     expect(await listNames(dir, '.snap')).toEqual(['00000000000000000001.snap']);
+  });
+
+  it('puts a prepared snapshot in force: records after what it covers stay, before its marker or after it', async () => {
+    const dir = await newDir();
+    const { wal } = await openWal(dir, { segmentBytes: 64 });
+    for (const p of ['a1', 'a2', 'a3']) await wal.append([rec(p)]);
+    const covers = await wal.appendTracked([rec('a4')]);
+    expect(covers).toBe(4);
+    // the snapshot is written beside the log while appends go on
+    const preparing = wal.prepareSnapshot([bytes('fold-'), bytes('a1..a4')]);
+    await wal.append([rec('b1')]);
+    const snapshot = await preparing;
+    expect(await listNames(dir, '.tmp')).toHaveLength(1);
+    await wal.append([rec('b2'), { kind: 'prepared-checkpoint', snapshot, coversThroughSeq: covers }, rec('c1')]);
+    await wal.append([rec('c2')]);
+    expect(wal.stats.checkpoints).toBe(1);
+    await wal.close();
+    expect(await listNames(dir, '.tmp')).toEqual([]);
+    expect(await reopen(dir)).toMatchObject({ snapshot: 'fold-a1..a4', records: ['b1', 'b2', 'c1', 'c2'], warnings: [] });
+    // the segments holding only a1..a4 are gone; the one holding b1 stays
+    const again = await openWal(dir);
+    expect(again.records.map((r) => r.seq)).toEqual([5, 6, 8, 9]);
+    await again.wal.close();
+  });
+
+  it('a prepared checkpoint refuses to cover unwritten records or less than the checkpoint in force, and one overtaken is dropped', async () => {
+    const dir = await newDir();
+    const { wal } = await openWal(dir);
+    await wal.append([rec('a1'), rec('a2')]);
+    const early = await wal.prepareSnapshot([bytes('early')]);
+    await expect(wal.append([{ kind: 'prepared-checkpoint', snapshot: early, coversThroughSeq: 3 }])).rejects.toMatchObject({ code: 'STORAGE_INVALID_OP' });
+    // a full checkpoint in the same commit covers a2 too: the prepared one (through a1) lacks it and is dropped
+    await wal.append([cp('full'), { kind: 'prepared-checkpoint', snapshot: early, coversThroughSeq: 1 }, rec('b1')]);
+    expect(await listNames(dir, '.tmp')).toEqual([]);
+    const later = await wal.prepareSnapshot([bytes('later')]);
+    await expect(wal.append([{ kind: 'prepared-checkpoint', snapshot: later, coversThroughSeq: 1 }])).rejects.toMatchObject({ code: 'STORAGE_INVALID_OP' });
+    await wal.close();
+    expect(await reopen(dir)).toMatchObject({ snapshot: 'full', records: ['b1'] });
+  });
+
+  it('a prepared snapshot whose marker never came is removed at open, and every record is still there', async () => {
+    const dir = await newDir();
+    const { wal } = await openWal(dir);
+    await wal.append([rec('a1'), rec('a2')]);
+    await wal.prepareSnapshot([bytes('never used')]);
+    await wal.append([rec('b1')]);
+    await wal.close();
+    const { snapshot, records, warnings } = await reopen(dir);
+    expect({ snapshot, records }).toEqual({ snapshot: null, records: ['a1', 'a2', 'b1'] });
+    expect(warnings.map((w) => w.code)).toEqual(['TEMP_FILE_REMOVED']);
+  });
+
+  it('refuses a checkpoint marker that covers records at or past itself, or less than the one before it', async () => {
+    const marker = (covers: number): Buffer => encodeRecord(RECORD_TYPE_CHECKPOINT, encodeCheckpointMarker({ snapshotBytes: 0, snapshotCrc: 0, coversThroughSeq: covers }));
+    const dir = await newDir();
+    await writeAll(dir, ['a1']);
+    await appendFile(firstSegment(dir), marker(2)); // the marker is record 2
+    await expectCorrupt(dir, /checkpoint marker at sequence 2 covers through sequence 2, outside 0\.\.1/);
+    const other = await newDir();
+    await writeAll(other, ['a1', 'a2']);
+    await appendFile(firstSegment(other), Buffer.concat([marker(2), marker(1)])); // records 3 and 4
+    await expectCorrupt(other, /checkpoint marker at sequence 4 covers through sequence 1, outside 2\.\.3/);
   });
 
   it('keeps the old state when a crash interrupts the snapshot write', async () => {

@@ -41,7 +41,20 @@ export type WalItem =
    * when it is a generator), so the whole never needs to sit in memory and the event loop runs
    * between parts. The values behind a lazy iterable must not change until the append resolves.
    */
-  | { readonly kind: 'checkpoint'; readonly snapshot: Uint8Array | Iterable<Uint8Array> };
+  | { readonly kind: 'checkpoint'; readonly snapshot: Uint8Array | Iterable<Uint8Array> }
+  /**
+   * A checkpoint whose snapshot was written ahead (prepareSnapshot) while appends went on: it
+   * covers the records up to `coversThroughSeq` (a sequence number an earlier append resolved
+   * with), and every record after that stays, before its marker or after it.
+   */
+  | { readonly kind: 'prepared-checkpoint'; readonly snapshot: PreparedSnapshot; readonly coversThroughSeq: number };
+
+/** A snapshot file written and synced under a temporary name, not yet in force (WriteAheadLog.prepareSnapshot). */
+export interface PreparedSnapshot {
+  readonly tempPath: string;
+  readonly sizeBytes: number;
+  readonly crc: number;
+}
 
 export interface WalOptions {
   /** A segment rolls over before it would grow past this (a single larger record gets its own). */
@@ -94,11 +107,13 @@ export interface OpenedWal {
 
 type Prepared =
   | { readonly kind: 'record'; readonly frame: Buffer }
-  | { readonly kind: 'checkpoint'; readonly parts: Iterable<Uint8Array> };
+  | { readonly kind: 'checkpoint'; readonly parts: Iterable<Uint8Array> }
+  | { readonly kind: 'prepared-checkpoint'; readonly snapshot: PreparedSnapshot; readonly coversThroughSeq: number };
 
 interface Pending {
   readonly items: readonly Prepared[];
-  resolve(): void;
+  /** With the sequence number of the last record the append wrote (or that a checkpoint in its commit covers). */
+  resolve(lastSeq: number): void;
   reject(error: unknown): void;
 }
 
@@ -146,6 +161,7 @@ export class WriteAheadLog {
   private draining: Promise<void> | null = null;
   private failure: StorageError | null = null;
   private closed = false;
+  private preparedCount = 0;
 
   private constructor(
     private readonly config: Config,
@@ -154,6 +170,8 @@ export class WriteAheadLog {
     private segmentSeqs: number[],
     private nextSeq: number,
     private snapshotSeq: number | null,
+    /** The last record the latest checkpoint covers (0: none). */
+    private coveredThroughSeq: number,
     private readonly counters: WalStats,
   ) {}
 
@@ -163,7 +181,7 @@ export class WriteAheadLog {
     const last = seqs[seqs.length - 1];
     const tail = last === undefined ? await createSegment(config, recovered.nextSeq, stats) : await openTail(config, last, recovered.tailBytes);
     if (last === undefined) seqs.push(tail.seq);
-    return new WriteAheadLog(config, lock, tail, seqs, recovered.nextSeq, recovered.snapshot?.seq ?? null, stats);
+    return new WriteAheadLog(config, lock, tail, seqs, recovered.nextSeq, recovered.snapshot?.seq ?? null, recovered.snapshot?.coversThroughSeq ?? 0, stats);
   }
 
   /**
@@ -172,6 +190,15 @@ export class WriteAheadLog {
    * (the page cache can no longer be trusted after a failed fsync) and must be reopened.
    */
   append(items: readonly WalItem[]): Promise<void> {
+    return this.appendTracked(items).then(() => undefined);
+  }
+
+  /**
+   * As append, resolving with the sequence number of the last record it wrote (or, for records a
+   * checkpoint later in the same commit superseded, the last record that checkpoint covers): what
+   * a prepared checkpoint built from state up to this append covers.
+   */
+  appendTracked(items: readonly WalItem[]): Promise<number> {
     if (this.closed) return Promise.reject(new StorageError('STORAGE_CLOSED', `log ${this.config.dir} is closed`));
     if (this.failure !== null) return Promise.reject(this.failedError());
     let prepared: Prepared[];
@@ -181,10 +208,23 @@ export class WriteAheadLog {
       return Promise.reject(error);
     }
     this.counters.appends++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.queue.push({ items: prepared, resolve, reject });
       this.draining ??= this.drain();
     });
+  }
+
+  /**
+   * Writes and syncs a snapshot under a temporary name, outside the commit queue: appends go on
+   * meanwhile. Append it as a 'prepared-checkpoint' to put it in force; one never appended is
+   * removed at the next open. The values behind a lazy `parts` must not change until this resolves.
+   */
+  async prepareSnapshot(parts: Iterable<Uint8Array>): Promise<PreparedSnapshot> {
+    if (this.closed) throw new StorageError('STORAGE_CLOSED', `log ${this.config.dir} is closed`);
+    if (this.failure !== null) throw this.failedError();
+    const tempPath = join(this.config.dir, `prepared-${++this.preparedCount}${TEMP_SUFFIX}`);
+    const { sizeBytes, crc } = await this.writeSnapshotFile(tempPath, parts);
+    return { tempPath, sizeBytes, crc };
   }
 
   get stats(): Readonly<WalStats> {
@@ -206,6 +246,14 @@ export class WriteAheadLog {
   // ---- group commit -------------------------------------------------------------------------
 
   private prepare(item: WalItem): Prepared {
+    if (item.kind === 'prepared-checkpoint') {
+      const covers = item.coversThroughSeq;
+      // it can cover only records already written, and no less than the checkpoint in force
+      if (!Number.isSafeInteger(covers) || covers < this.coveredThroughSeq || covers >= this.nextSeq) {
+        failStorage('STORAGE_INVALID_OP', `a prepared checkpoint covers through a written record: ${this.coveredThroughSeq}..${this.nextSeq - 1}, got ${covers}`);
+      }
+      return { kind: 'prepared-checkpoint', snapshot: item.snapshot, coversThroughSeq: covers };
+    }
     if (item.kind === 'checkpoint') {
       if (item.snapshot instanceof Uint8Array) checkSnapshotSize(item.snapshot.length);
       return { kind: 'checkpoint', parts: item.snapshot instanceof Uint8Array ? [item.snapshot] : item.snapshot };
@@ -227,9 +275,9 @@ export class WriteAheadLog {
       const batch = this.queue;
       this.queue = [];
       try {
-        await this.commit(batch.flatMap((p) => p.items));
+        const lastSeqs = await this.commit(batch);
         this.counters.batches++;
-        for (const p of batch) p.resolve();
+        batch.forEach((p, i) => p.resolve(lastSeqs[i] as number));
       } catch (error) {
         this.fail(error, batch);
       }
@@ -237,23 +285,41 @@ export class WriteAheadLog {
     this.draining = null;
   }
 
-  private async commit(items: readonly Prepared[]): Promise<void> {
-    // A checkpoint supersedes everything before it, so earlier items of the batch need no write.
-    const cut = items.findLastIndex((item) => item.kind === 'checkpoint');
-    const live = cut < 0 ? items : items.slice(cut);
-    const frames: Buffer[] = [];
-    let markerSeq: number | null = null;
-    for (const item of live) {
-      if (item.kind === 'record') frames.push(item.frame);
-      else {
-        const written = await this.beginCheckpoint(item);
-        markerSeq = written.markerSeq;
+  /** Writes one batch; returns, per append, the sequence number of its last record. */
+  private async commit(batch: readonly Pending[]): Promise<number[]> {
+    const items = batch.flatMap((p, owner) => p.items.map((item) => ({ item, owner })));
+    // A full checkpoint supersedes everything before it, so earlier items of the batch need no
+    // write: they count as covered by it (its marker will be the next sequence number).
+    const cut = items.findLastIndex(({ item }) => item.kind === 'checkpoint');
+    const lastSeqs = batch.map(() => this.nextSeq - 1);
+    let frames: Buffer[] = [];
+    let finished: { markerSeq: number; firstNeededSeq: number } | null = null;
+    for (const { item, owner } of cut < 0 ? items : items.slice(cut)) {
+      if (item.kind === 'checkpoint') {
+        const written = await this.beginCheckpoint(item.parts);
+        finished = { markerSeq: written.markerSeq, firstNeededSeq: written.markerSeq };
         frames.push(encodeRecord(RECORD_TYPE_CHECKPOINT, encodeCheckpointMarker({ snapshotBytes: written.sizeBytes, snapshotCrc: written.crc })));
+      } else if (item.kind === 'prepared-checkpoint') {
+        if (item.coversThroughSeq < (finished === null ? this.coveredThroughSeq : finished.firstNeededSeq - 1)) {
+          // a checkpoint committed after it was prepared covers more, and dropped records it lacks: it is useless
+          await io(`remove ${item.snapshot.tempPath}`, () => removeIfPresent(item.snapshot.tempPath, unlink));
+          continue;
+        }
+        // the records before it are written first: the marker starts a segment of its own
+        await this.writeFrames(frames);
+        frames = [];
+        const markerSeq = await this.installPrepared(item.snapshot);
+        finished = { markerSeq, firstNeededSeq: item.coversThroughSeq + 1 };
+        frames.push(encodeRecord(RECORD_TYPE_CHECKPOINT, encodeCheckpointMarker({ snapshotBytes: item.snapshot.sizeBytes, snapshotCrc: item.snapshot.crc, coversThroughSeq: item.coversThroughSeq })));
+      } else {
+        frames.push(item.frame);
       }
+      lastSeqs[owner] = this.nextSeq + frames.length - 1;
     }
     await this.writeFrames(frames);
     await this.syncTail();
-    if (markerSeq !== null) await this.finishCheckpoint(markerSeq);
+    if (finished !== null) await this.finishCheckpoint(finished.markerSeq, finished.firstNeededSeq);
+    return lastSeqs;
   }
 
   private fail(error: unknown, batch: readonly Pending[]): void {
@@ -328,17 +394,32 @@ export class WriteAheadLog {
    * marker is that segment's first record and every older segment can be deleted whole.
    * Returns the marker's sequence number.
    */
-  private async beginCheckpoint(item: Extract<Prepared, { kind: 'checkpoint' }>): Promise<{ markerSeq: number; sizeBytes: number; crc: number }> {
+  private async beginCheckpoint(parts: Iterable<Uint8Array>): Promise<{ markerSeq: number; sizeBytes: number; crc: number }> {
     if (this.tail.sizeBytes > SEGMENT_HEADER_BYTES) await this.rollover();
     const markerSeq = this.nextSeq;
     const path = join(this.config.dir, snapshotFileName(markerSeq));
     const tempPath = path + TEMP_SUFFIX;
+    const { sizeBytes, crc } = await this.writeSnapshotFile(tempPath, parts);
+    await this.putInPlace(tempPath, path);
+    return { markerSeq, sizeBytes, crc };
+  }
+
+  /** A prepared snapshot takes the name of the marker about to be written, at the start of a fresh segment. */
+  private async installPrepared(snapshot: PreparedSnapshot): Promise<number> {
+    await this.syncTail();
+    if (this.tail.sizeBytes > SEGMENT_HEADER_BYTES) await this.rollover();
+    const markerSeq = this.nextSeq;
+    await this.putInPlace(snapshot.tempPath, join(this.config.dir, snapshotFileName(markerSeq)));
+    return markerSeq;
+  }
+
+  /** Writes and syncs a snapshot file: the payload first, part by part as it is produced; the header (length, checksum) last. */
+  private async writeSnapshotFile(tempPath: string, parts: Iterable<Uint8Array>): Promise<{ sizeBytes: number; crc: number }> {
     const handle = await io(`create ${tempPath}`, () => open(tempPath, 'w'));
     let sizeBytes = 0;
     let crc = 0;
     try {
-      // the payload first, part by part as it is produced; the header (length, checksum) last
-      for (const part of item.parts) {
+      for (const part of parts) {
         checkSnapshotSize(sizeBytes + part.length);
         crc = snapshotChecksum(part, crc);
         await io(`write ${tempPath}`, () => writeFully(handle, part, SNAPSHOT_HEADER_BYTES + sizeBytes));
@@ -350,19 +431,26 @@ export class WriteAheadLog {
     } finally {
       await closeHandle(handle, tempPath);
     }
-    await io(`rename ${tempPath}`, () => rename(tempPath, path));
-    await io(`sync directory ${this.config.dir}`, () => this.config.sync.syncDir(this.config.dir));
     this.counters.bytesWritten += SNAPSHOT_HEADER_BYTES + sizeBytes;
-    this.counters.checkpoints++;
-    return { markerSeq, sizeBytes, crc };
+    return { sizeBytes, crc };
   }
 
-  /** Once the marker is durable, older segments and the previous snapshot are garbage. */
-  private async finishCheckpoint(markerSeq: number): Promise<void> {
-    const doomed = this.segmentSeqs.filter((seq) => seq < markerSeq).map(segmentFileName);
+  /** Renames a synced snapshot to its final name and makes the name durable. */
+  private async putInPlace(tempPath: string, path: string): Promise<void> {
+    await io(`rename ${tempPath}`, () => rename(tempPath, path));
+    await io(`sync directory ${this.config.dir}`, () => this.config.sync.syncDir(this.config.dir));
+    this.counters.checkpoints++;
+  }
+
+  /** Once the marker is durable, segments holding only covered records and the previous snapshot are garbage. */
+  private async finishCheckpoint(markerSeq: number, firstNeededSeq: number): Promise<void> {
+    let floor = this.segmentSeqs[0] ?? markerSeq;
+    for (const seq of this.segmentSeqs) if (seq <= firstNeededSeq) floor = seq;
+    const doomed = this.segmentSeqs.filter((seq) => seq < floor).map(segmentFileName);
     if (this.snapshotSeq !== null && this.snapshotSeq !== markerSeq) doomed.push(snapshotFileName(this.snapshotSeq));
-    this.segmentSeqs = this.segmentSeqs.filter((seq) => seq >= markerSeq);
+    this.segmentSeqs = this.segmentSeqs.filter((seq) => seq >= floor);
     this.snapshotSeq = markerSeq;
+    this.coveredThroughSeq = firstNeededSeq - 1;
     try {
       for (const name of doomed) await removeIfPresent(join(this.config.dir, name), unlink);
       await this.config.sync.syncDir(this.config.dir);
