@@ -1,6 +1,7 @@
 // The Node client (synod/client) against a running cluster (nodes in this process): typed calls,
 // failover past a dead endpoint, writes retried after a lost answer applied once, concurrent
 // writes on separate sessions, and watches that resume on another node without gap or duplicate.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, waitUntil } from '../server/test/harness.js';
@@ -233,5 +234,139 @@ describe('SynodClient.watch', () => {
     expect(watch.nextRevision).toBe(last + 1);
     expect(reconnects.length, reconnects.join('; ')).toBeGreaterThanOrEqual(1);
     expect(reconnects[0]).toMatch(/SHUTDOWN|ended|connection lost/);
+  });
+
+  /** A TCP proxy in front of a node that counts the connections made through it and can cut the next one after its first bytes from the node. */
+  async function countingProxy(to: string): Promise<{ url: string; connections: () => number; cutNext: () => void; close: () => void }> {
+    const target = new URL(to);
+    let connections = 0;
+    let cut = false;
+    const sockets = new Set<Socket>();
+    const proxy: Server = createServer((inbound: Socket) => {
+      connections++;
+      const outbound = connect(Number(target.port), target.hostname);
+      for (const s of [inbound, outbound]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+      }
+      inbound.pipe(outbound);
+      outbound.on('data', (chunk: Buffer) => {
+        inbound.write(chunk);
+        if (cut) {
+          // mid-stream: the client has the head and the first line, then the connection is gone
+          cut = false;
+          inbound.end();
+          outbound.destroy();
+        }
+      });
+      outbound.on('end', () => inbound.end());
+      outbound.on('error', () => inbound.destroy());
+      inbound.on('error', () => outbound.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    return {
+      url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
+      connections: () => connections,
+      cutNext: () => (cut = true),
+      close: () => {
+        for (const s of sockets) s.destroy();
+        proxy.close();
+      },
+    };
+  }
+
+  it('with once, finishes after the first events message (progress before it) on a connection the node ended, which the next once-watch reuses', async () => {
+    const follower = Object.keys(cluster.urls).find((id) => id !== leader) as string;
+    const proxy = await countingProxy(url(follower));
+    const watcher = new SynodClient({ endpoints: [proxy.url] });
+    const reconnects: string[] = [];
+    const onReconnect = (info: { reason: string }): number => reconnects.push(info.reason);
+    const collect = async (watch: AsyncIterable<WatchMessage>): Promise<WatchMessage[]> => {
+      const got: WatchMessage[] = [];
+      for await (const m of watch) got.push(m);
+      return got;
+    };
+    try {
+      const r1 = (await client.put('ow/k', 1)).revision;
+      await client.put('ow/k', 2);
+      // history of two revisions: only the first
+      const replay = watcher.watch({ key: 'ow/k' }, { startRevision: r1, once: true, onReconnect });
+      expect((await collect(replay)).map((m) => [m.type, m.revision])).toEqual([['events', r1]]);
+      expect(replay.nextRevision).toBe(r1 + 1);
+      // from now: progress messages while waiting, then the first change, and nothing after it
+      const live = watcher.watch({ prefix: 'ow-live/' }, { once: true, progressMs: 100, onReconnect });
+      const reading = collect(live);
+      await new Promise((r) => setTimeout(r, 350));
+      const r3 = (await client.put('ow-live/a', 3)).revision;
+      await client.put('ow-live/b', 4);
+      const got = await reading;
+      expect(got.slice(0, -1).every((m) => m.type === 'progress')).toBe(true);
+      expect(got.length).toBeGreaterThanOrEqual(2);
+      expect(got[got.length - 1]).toMatchObject({ type: 'events', revision: r3, events: [{ type: 'put', kv: { key: 'ow-live/a', value: 3 } }] });
+      for (let i = 0; i < 3; i++) expect((await collect(watcher.watch({ key: 'ow/k' }, { startRevision: r1, once: true, onReconnect }))).length).toBe(1);
+      // five once-watches, one connection: each stream ended by the node left it for the next
+      expect(proxy.connections()).toBe(1);
+      expect(reconnects).toEqual([]);
+    } finally {
+      watcher.close();
+      proxy.close();
+    }
+  });
+
+  it('with once, resumes from where it was when the connection drops before any event, then finishes after the first', async () => {
+    const follower = Object.keys(cluster.urls).find((id) => id !== leader) as string;
+    const proxy = await countingProxy(url(follower));
+    const watcher = new SynodClient({ endpoints: [proxy.url] });
+    const reconnects: number[] = [];
+    try {
+      const from = (await client.put('od/start', 0)).revision + 1;
+      proxy.cutNext();
+      const watch = watcher.watch({ prefix: 'od/' }, { startRevision: from, once: true, progressMs: 100, onReconnect: (info) => reconnects.push(info.nextRevision) });
+      const got: WatchMessage[] = [];
+      const reading = (async () => {
+        for await (const m of watch) got.push(m);
+      })();
+      await waitUntil('the cut and a new connection', async () => reconnects.length === 1 && proxy.connections() === 2, 5000);
+      const r = (await client.put('od/a', 1)).revision;
+      await client.put('od/b', 2);
+      await reading;
+      expect(reconnects).toEqual([from]);
+      expect(got.filter((m) => m.type === 'events').map((m) => m.revision)).toEqual([r]);
+      expect(got[got.length - 1]?.type).toBe('events');
+      expect(watch.nextRevision).toBe(r + 1);
+    } finally {
+      watcher.close();
+      proxy.close();
+    }
+  });
+
+  it('with once against a node that does not know the parameter (400 UNKNOWN_PARAMETER), falls back to a plain watch and still finishes after the first events message', async () => {
+    const asked: string[] = [];
+    const old = createHttpServer((req, res) => {
+      asked.push(req.url ?? '');
+      if ((req.url ?? '').includes('once=')) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ error: { code: 'UNKNOWN_PARAMETER', message: 'GET /v1/watch takes no query parameter "once" (it takes: key, end, prefix)' } }));
+      }
+      // an old node's watch: it goes on after the first events line
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"type":"created","node":"old","revision":9,"startRevision":10}\n');
+      res.write('{"type":"events","revision":10,"events":[{"type":"delete","kv":{"key":"k","value":null,"version":0,"createRevision":0,"modRevision":10},"revision":10}]}\n');
+      res.write('{"type":"events","revision":11,"events":[{"type":"delete","kv":{"key":"k","value":null,"version":0,"createRevision":0,"modRevision":11},"revision":11}]}\n');
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', () => r()));
+    const watcher = new SynodClient({ endpoints: [`http://127.0.0.1:${(old.address() as { port: number }).port}`] });
+    try {
+      const got: WatchMessage[] = [];
+      const watch = watcher.watch({ key: 'k' }, { once: true });
+      for await (const m of watch) got.push(m);
+      expect(got.map((m) => [m.type, m.revision])).toEqual([['events', 10]]);
+      expect(watch.nextRevision).toBe(11);
+      expect(asked.map((u) => u.includes('once=true'))).toEqual([true, false]);
+    } finally {
+      watcher.close();
+      old.closeAllConnections();
+      old.close();
+    }
   });
 });

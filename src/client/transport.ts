@@ -1,5 +1,6 @@
 // HTTP(S) to one node of the API for the client library: JSON requests over keep-alive agents
-// (one TCP or TLS connection serves many calls), and watch streams on connections of their own.
+// (one TCP or TLS connection serves many calls), and watch streams on connections of their own
+// (those the node ends by itself, once-watches, on a keep-alive pool of their own).
 // Paths are sent as built, never re-parsed as URLs (a key ".." stays a key); TLS failures are
 // described as the CLI describes them.
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
@@ -38,15 +39,30 @@ export class RequestFailure extends Error {
   }
 }
 
+/** How a request gets its connection: the requests' pool, the once-watches' pool, or a new one of its own. */
+type Pool = 'requests' | 'streams' | 'none';
+
+/** Times a stream is asked again when a pooled connection it was sent on turned out closed. */
+const STALE_SOCKET_RETRIES = 2;
+
 export class Transport {
   private readonly httpAgent: HttpAgent;
   private readonly httpsAgent: HttpsAgent;
+  /**
+   * Once-watches' connections, kept between them. Not the requests' pool: a watch holds its
+   * connection until an event, and many waiting watches must not take the sockets (maxSockets)
+   * that lease keep-alives and other calls need. Without a limit: one connection per watch open.
+   */
+  private readonly streamHttpAgent: HttpAgent;
+  private readonly streamHttpsAgent: HttpsAgent;
 
   constructor(private readonly options: TransportOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
     const tls = options.tls ?? {};
     this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
     this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets, ...tlsFields(tls) });
+    this.streamHttpAgent = new HttpAgent({ keepAlive: true });
+    this.streamHttpsAgent = new HttpsAgent({ keepAlive: true, ...tlsFields(tls) });
   }
 
   /** One JSON request to one node; resolves with any HTTP answer, rejects with RequestFailure when none came. */
@@ -58,7 +74,7 @@ export class Transport {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(data);
       }
-      const { req, https } = this.open(endpoint, method, path, headers, true);
+      const { req, https } = this.open(endpoint, method, path, headers, 'requests');
       let connected = false;
       let settled = false;
       const fail = (message: string): void => {
@@ -108,11 +124,26 @@ export class Transport {
 
   /**
    * Opens a streamed GET (a watch) on a connection of its own; resolves with the answer once its
-   * head arrived (the caller reads the body and destroys it when done).
+   * head arrived (the caller reads the body and destroys it when done). With `reuse` (a stream
+   * the node ends by itself) the connection comes from, and goes back to, the streams' pool once
+   * the caller has read the body to its end.
    */
-  openStream(endpoint: string, path: string, timeoutMs: number, signal: AbortSignal): Promise<IncomingMessage> {
+  async openStream(endpoint: string, path: string, timeoutMs: number, signal: AbortSignal, reuse = false): Promise<IncomingMessage> {
+    // bounded: a stale pooled connection fails at once, and each retry may take a fresh one
+    for (let retries = 0; ; retries++) {
+      try {
+        return await this.openStreamOnce(endpoint, path, timeoutMs, signal, reuse ? 'streams' : 'none');
+      } catch (err) {
+        // the node closed an idle pooled connection as it was reused: the request never reached it
+        if (!(err instanceof StaleSocket)) throw err;
+        if (retries >= STALE_SOCKET_RETRIES || signal.aborted) throw err.failure;
+      }
+    }
+  }
+
+  private openStreamOnce(endpoint: string, path: string, timeoutMs: number, signal: AbortSignal, pool: Pool): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const { req, https } = this.open(endpoint, 'GET', path, { ...this.options.headers, accept: 'application/x-ndjson' }, false);
+      const { req, https } = this.open(endpoint, 'GET', path, { ...this.options.headers, accept: 'application/x-ndjson' }, pool);
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -127,7 +158,8 @@ export class Transport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        reject(new RequestFailure(describeRequestError(err, https), true));
+        const failure = new RequestFailure(describeRequestError(err, https), true);
+        reject(req.reusedSocket && !signal.aborted ? new StaleSocket(failure) : failure);
       });
       req.on('response', (res) => {
         if (settled) return void res.destroy();
@@ -143,9 +175,11 @@ export class Transport {
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+    this.streamHttpAgent.destroy();
+    this.streamHttpsAgent.destroy();
   }
 
-  private open(endpoint: string, method: string, path: string, headers: Record<string, string | number>, pooled: boolean): { req: ClientRequest; https: boolean } {
+  private open(endpoint: string, method: string, path: string, headers: Record<string, string | number>, pool: Pool): { req: ClientRequest; https: boolean } {
     const url = new URL(endpoint);
     const https = url.protocol === 'https:';
     const base: RequestOptions = {
@@ -156,11 +190,18 @@ export class Transport {
       headers,
     };
     if (https) {
-      // a stream gets its own connection (agent: false) with the same trust
-      const options = pooled ? { ...base, agent: this.httpsAgent } : { ...base, agent: false as const, ...tlsFields(this.options.tls ?? {}) };
+      // a stream that is not reused gets its own connection (agent: false) with the same trust
+      const options = pool === 'none' ? { ...base, agent: false as const, ...tlsFields(this.options.tls ?? {}) } : { ...base, agent: pool === 'requests' ? this.httpsAgent : this.streamHttpsAgent };
       return { req: httpsRequest(options), https };
     }
-    return { req: httpRequest(pooled ? { ...base, agent: this.httpAgent } : { ...base, agent: false }), https };
+    return { req: httpRequest(pool === 'none' ? { ...base, agent: false } : { ...base, agent: pool === 'requests' ? this.httpAgent : this.streamHttpAgent }), https };
+  }
+}
+
+/** A stream's request failed on a pooled connection before any answer: worth sending again on another. */
+class StaleSocket extends Error {
+  constructor(readonly failure: RequestFailure) {
+    super(failure.message);
   }
 }
 

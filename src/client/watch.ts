@@ -1,7 +1,8 @@
 // A watch as an async iterator: reads the API's JSON-lines stream and, when the connection drops
 // (the node died, paused, shut down, or cancelled a slow watcher), resumes on the next endpoint
 // from the revision after the last one it yielded, so that the caller sees every revision once,
-// in order: no gap, no duplicate. Only compaction past that revision ends it (COMPACTED).
+// in order: no gap, no duplicate. Only compaction past that revision ends it (COMPACTED), or, with
+// `once`, its first events message (the node ends that stream, and its connection is reused).
 import type { IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { KvEvent } from '../kv/index.js';
@@ -20,6 +21,13 @@ export interface WatchOptions {
   readonly noDelete?: boolean;
   /** Ask for a progress message after this long without any message (default 5 s); a stream silent for 3 times as long plus 2 s is taken as dead. */
   readonly progressMs?: number;
+  /**
+   * Finish after the first events message (progress messages may come before it). The node ends
+   * the stream itself, so its connection goes back to a keep-alive pool instead of being cut: for
+   * a caller that waits for one change at a time (a lock's waiter). A node that does not know the
+   * parameter serves a plain watch, cut after that message.
+   */
+  readonly once?: boolean;
   /** Give up (the iterator throws UNREACHABLE) when no node served the watch for this long. Default 30 s. */
   readonly reconnectForMs?: number;
   /** Ends the watch (the iterator finishes). */
@@ -88,7 +96,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
     return this.run();
   }
 
-  private path(): string {
+  private path(once: boolean): string {
     const q = new URLSearchParams();
     if ('prefix' in this.selector) q.set('prefix', this.selector.prefix);
     else {
@@ -99,6 +107,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
     if (this.options.prevKv === true) q.set('prevKv', 'true');
     if (this.options.noPut === true) q.set('noPut', 'true');
     if (this.options.noDelete === true) q.set('noDelete', 'true');
+    if (once) q.set('once', 'true');
     // always named: the silence after which the stream is taken as dead follows from it
     q.set('progressMs', String(this.options.progressMs ?? DEFAULT_PROGRESS_MS));
     // spaces as %20: the API decodes "+" as a space too, but a key may hold a "+"
@@ -110,18 +119,27 @@ export class Watch implements AsyncIterable<WatchMessage> {
     const signal = this.controller.signal;
     const reconnectForMs = this.options.reconnectForMs ?? DEFAULT_RECONNECT_FOR_MS;
     const idleMs = 3 * (this.options.progressMs ?? DEFAULT_PROGRESS_MS) + 2000;
+    const once = this.options.once === true;
+    // false once a node refused the parameter (one from before it): then the watch is cut after its first events
+    let askOnce = once;
     let at = this.target.firstEndpoint;
     let failingSince: number | undefined;
     let attempts = 0;
-    // each turn is one connection; bounded by reconnectForMs of failures in a row
+    // each turn is one connection; bounded by reconnectForMs of failures in a row (plus one turn after a node refused `once`)
     while (!signal.aborted) {
       const endpoint = endpoints[at % endpoints.length] as string;
       let reason: string;
       let res: IncomingMessage | undefined;
+      // a once-watch's events message, held until its stream has ended so that the connection is free before the caller goes on
+      let last: WatchMessage | undefined;
       try {
-        res = await transport.openStream(endpoint, this.path(), this.target.connectTimeoutMs, signal);
+        res = await transport.openStream(endpoint, this.path(askOnce), this.target.connectTimeoutMs, signal, askOnce);
         if (res.statusCode !== 200) {
           const error = errorOfAnswer(res.statusCode ?? 0, await readJson(res), endpoint);
+          if (askOnce && error.code === 'UNKNOWN_PARAMETER' && error.message.includes('"once"')) {
+            askOnce = false;
+            continue;
+          }
           // bad input, compaction and permissions are the same on every node: no point moving on
           if (error.status < 500) throw error;
           reason = error.message;
@@ -130,6 +148,11 @@ export class Watch implements AsyncIterable<WatchMessage> {
           reason = 'the stream ended';
           // one line at a time: bounded by the stream, which the server ends or the idle timeout cuts
           for await (const line of lines) {
+            if (last !== undefined) {
+              // the node was to end the stream after the events line; the message is whole all the same
+              reason = `${endpoint} went on after the events line of a once-watch`;
+              break;
+            }
             const message = parseLine(line);
             if (message === undefined) {
               reason = `${endpoint} sent a line that is not a watch message`;
@@ -143,7 +166,13 @@ export class Watch implements AsyncIterable<WatchMessage> {
               // never yield a revision twice (a node cannot send one below the start it was asked for, but be sure)
               if (message.revision < this.next) continue;
               this.next = message.revision + 1;
-              yield { type: 'events', revision: message.revision, events: message.events };
+              const events: WatchMessage = { type: 'events', revision: message.revision, events: message.events };
+              // read on to the stream's end (it comes next) rather than cut it: that frees the connection for reuse
+              if (askOnce) last = events;
+              else {
+                yield events;
+                if (once) return;
+              }
             } else if (message.type === 'progress') {
               if (message.revision + 1 > this.next) this.next = message.revision + 1;
               yield { type: 'progress', revision: message.revision, events: [] };
@@ -160,7 +189,13 @@ export class Watch implements AsyncIterable<WatchMessage> {
         // Node says "aborted" for a chunked stream cut short (a node killed mid-stream)
         reason = `connection lost (${(err as Error).message})`;
       } finally {
-        res?.destroy();
+        // a body read to its end leaves its connection alone (pooled, for a once-watch); any other is cut
+        if (res !== undefined && !res.complete) res.destroy();
+      }
+      // whatever became of the connection since, the events line came whole: the watch is done
+      if (last !== undefined) {
+        yield last;
+        return;
       }
       if (signal.aborted) return;
       failingSince ??= performance.now();

@@ -76,6 +76,8 @@ function txnResultOf(txn: KvTxn, answer: TxnResult, skipped: number): KvTxnResul
 const LEASE_ID_FLOOR = 2 ** 40;
 const LEASE_ID_SPAN = 2 ** 47;
 const GRANT_ATTEMPTS = 3;
+/** Once-watches one waitDelete opens before it lets its caller re-read (only a node sending other events than asked for needs more than one). */
+const WAIT_DELETE_TURNS = 8;
 
 export interface SynodLeaseKvOptions {
   /** Close the client in `close()` (default: only when this adapter created it, with `connect`). */
@@ -170,21 +172,36 @@ export class SynodLeaseKv implements LeaseKv {
     }
   }
 
+  /**
+   * A once-watch per turn: the node ends it after its events message, so its connection is reused
+   * for the next wait instead of being opened and cut for each hand-over (docs/PERFORMANCE.md).
+   */
   async waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
-    if (signal.aborted) return { kind: 'aborted' };
-    const watch = this.client.watch({ key }, { startRevision: fromRevision, noPut: true, signal });
-    try {
-      // one message per revision that deleted the key; the first one ends the wait
-      for await (const message of watch) {
-        if (message.type === 'events' && message.events.some((e) => e.type === 'delete' && e.kv.key === key)) return { kind: 'deleted', revision: message.revision };
+    let from = fromRevision;
+    // noPut on one key: the first events message is that key's delete, so one turn is the rule; a
+    // message without it (a node that sent other events) costs another turn, from past it
+    for (let turn = 0; turn < WAIT_DELETE_TURNS; turn++) {
+      if (signal.aborted) return { kind: 'aborted' };
+      const watch = this.client.watch({ key }, { startRevision: from, noPut: true, once: true, signal });
+      let seen: number | undefined;
+      try {
+        for await (const message of watch) {
+          if (message.type !== 'events') continue;
+          if (message.events.some((e) => e.type === 'delete' && e.kv.key === key)) return { kind: 'deleted', revision: message.revision };
+          seen = message.revision;
+        }
+      } catch {
+        // compacted past `from`, or no node served the watch for its reconnect time: re-read
+        return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };
+      } finally {
+        watch.close();
       }
-      return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };
-    } catch {
-      // compacted past fromRevision, or no node served the watch for its reconnect time: re-read
-      return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };
-    } finally {
-      watch.close();
+      // a once-watch finishes without an events message only when aborted
+      if (signal.aborted || seen === undefined) return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };
+      from = seen + 1;
     }
+    // the caller re-reads the line: never 'deleted' without having seen the delete
+    return { kind: 'unknown' };
   }
 
   async *watchPrefix(prefix: string, fromRevision: number, signal: AbortSignal): AsyncGenerator<readonly KvChange[], void, undefined> {

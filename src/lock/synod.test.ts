@@ -3,7 +3,7 @@
 // particular to it (token = create revision, waiters watching only their predecessor, lease loss
 // seen by using(), the fenced-write guard as one txn).
 import { afterAll, describe, expect, it } from 'vitest';
-import { SynodClient } from '../client/index.js';
+import { SynodClient, SynodError, type WatchMessage, type WatchOptions, type WatchSelector } from '../client/index.js';
 import { leaderAmong } from '../server/test/harness.js';
 import { startInProcessCluster, type InProcessCluster } from '../server/test/in-process.js';
 import { fencedTxn, fencedWrite, isLockError, KvLock, KvReadWriteLock, KvSemaphore, SynodLeaseKv } from './index.js';
@@ -146,5 +146,55 @@ describe('the Synod backend', () => {
     expect((await client.get(`${name}-a`)).value).toBe('new');
     await other.release(next);
     await other.close();
+  });
+});
+
+describe('SynodLeaseKv.waitDelete', () => {
+  /** A client whose watches play the scripted messages, one script per watch opened (a thrown error for an Error), recording what each was asked. */
+  function scriptedClient(scripts: readonly (readonly WatchMessage[] | Error)[]): { client: SynodClient; asked: { selector: WatchSelector; options: WatchOptions }[] } {
+    const asked: { selector: WatchSelector; options: WatchOptions }[] = [];
+    const client = {
+      watch: (selector: WatchSelector, options: WatchOptions) => {
+        const script = scripts[Math.min(asked.length, scripts.length - 1)] as readonly WatchMessage[] | Error;
+        asked.push({ selector, options });
+        return {
+          async *[Symbol.asyncIterator](): AsyncGenerator<WatchMessage> {
+            if (script instanceof Error) throw script;
+            yield* script;
+          },
+          close: () => undefined,
+        };
+      },
+    };
+    return { client: client as unknown as SynodClient, asked };
+  }
+  const del = (key: string, revision: number): WatchMessage => ({ type: 'events', revision, events: [{ type: 'delete', kv: { key, value: null, version: 0, createRevision: 0, modRevision: revision }, revision }] });
+  const progress = (revision: number): WatchMessage => ({ type: 'progress', revision, events: [] });
+  const signal = new AbortController().signal;
+
+  it('waits with one once-watch of the key from the revision asked, without puts', async () => {
+    const { client, asked } = scriptedClient([[progress(11), del('q/a', 12)]]);
+    expect(await new SynodLeaseKv(client).waitDelete('q/a', 10, signal)).toEqual({ kind: 'deleted', revision: 12 });
+    expect(asked).toEqual([{ selector: { key: 'q/a' }, options: { startRevision: 10, noPut: true, once: true, signal } }]);
+  });
+
+  it('opens another once-watch past a first message that is not the delete, and never answers deleted without it', async () => {
+    const { client, asked } = scriptedClient([[progress(11), del('q/other', 12)], [del('q/a', 15)]]);
+    expect(await new SynodLeaseKv(client).waitDelete('q/a', 10, signal)).toEqual({ kind: 'deleted', revision: 15 });
+    expect(asked.map((a) => a.options.startRevision)).toEqual([10, 13]);
+    // never the awaited delete: a bounded number of watches, then the caller re-reads
+    const never = scriptedClient([[del('q/other', 20)]]);
+    expect(await new SynodLeaseKv(never.client).waitDelete('q/a', 10, signal)).toEqual({ kind: 'unknown' });
+    expect(never.asked.length).toBe(8);
+  });
+
+  it('answers unknown when the watch fails (compacted, no node) and aborted when the signal is', async () => {
+    const failing = scriptedClient([new SynodError('COMPACTED', 'compacted', 410, false)]);
+    expect(await new SynodLeaseKv(failing.client).waitDelete('q/a', 10, signal)).toEqual({ kind: 'unknown' });
+    const controller = new AbortController();
+    controller.abort();
+    const aborted = scriptedClient([[del('q/a', 12)]]);
+    expect(await new SynodLeaseKv(aborted.client).waitDelete('q/a', 10, controller.signal)).toEqual({ kind: 'aborted' });
+    expect(aborted.asked).toEqual([]);
   });
 });

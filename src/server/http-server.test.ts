@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpServer, parseHead, type HttpRequestIn, type StreamSink } from './http-server.js';
+import { HttpServer, parseHead, type HttpAnswer, type HttpRequestIn, type StreamSink } from './http-server.js';
 
 let server: HttpServer;
 let base = '';
@@ -293,6 +293,145 @@ describe('streamed answers', () => {
       };
       await waitUntil();
       expect(events).toEqual(['abandon', 'start', 'close:gone']);
+    } finally {
+      await own.close(1000);
+    }
+  });
+
+  /** A server whose /once answer is a keep-alive stream that writes `a`, then `b` a little later, and ends; any other target gets a plain answer naming it. */
+  async function onceServer(): Promise<{ server: HttpServer; events: string[] }> {
+    const events: string[] = [];
+    const server = await HttpServer.listen({
+      host: '127.0.0.1',
+      port: 0,
+      handle: async (req): Promise<HttpAnswer> => {
+        if (req.target !== '/once') return { status: 200, headers: {}, body: `plain ${req.target}\n` };
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/x-ndjson' },
+          body: '',
+          stream: {
+            keepAlive: true,
+            start: (sink: StreamSink) => {
+              events.push('start');
+              sink.write('a\n');
+              const timer = setTimeout(() => {
+                sink.write('b\n');
+                sink.end();
+              }, 30);
+              sink.onClose((reason) => {
+                events.push(`close:${reason}`);
+                clearTimeout(timer);
+                if (reason === 'closing') sink.end();
+              });
+            },
+            abandon: () => events.push('abandon'),
+          },
+        };
+      },
+    });
+    return { server, events };
+  }
+
+  it('keeps the connection of a keep-alive stream that ended: requests pipelined behind it are answered after it, in order', async () => {
+    const { server: own, events } = await onceServer();
+    try {
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(own.port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => {
+          got += d.toString('latin1');
+          if (got.includes('plain /second')) {
+            socket.destroy();
+            resolve(got);
+          }
+        });
+        socket.on('error', reject);
+        // three requests in one write: the stream's, then two more that wait for it to end
+        socket.write('GET /once HTTP/1.1\r\nhost: x\r\n\r\nGET /first HTTP/1.1\r\nhost: x\r\n\r\nGET /second HTTP/1.1\r\nhost: x\r\n\r\n');
+      });
+      const [streamed, first, second] = raw.split(/(?=HTTP\/1\.1 )/);
+      expect(streamed).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(streamed).toMatch(/\r\nconnection: keep-alive\r\nkeep-alive: timeout=\d+\r\n/);
+      expect(streamed).toMatch(/transfer-encoding: chunked\r\n/);
+      expect(streamed).toMatch(/\r\n\r\n2\r\na\n\r\n2\r\nb\n\r\n0\r\n\r\n$/);
+      expect(first).toMatch(/connection: keep-alive/);
+      expect(first).toMatch(/plain \/first\n$/);
+      expect(second).toMatch(/plain \/second\n$/);
+      expect(events).toEqual(['start']);
+    } finally {
+      await own.close(1000);
+    }
+  });
+
+  it('gives the connection of an ended keep-alive stream back to a Node keep-alive agent, which reuses it', async () => {
+    const { server: own } = await onceServer();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = (path: string): Promise<{ text: string; reused: boolean; complete: boolean }> =>
+        new Promise((resolve, reject) => {
+          const req = httpRequest(`http://127.0.0.1:${own.port}${path}`, { agent }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (text += d));
+            res.on('end', () => resolve({ text, reused: req.reusedSocket, complete: res.complete }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await get('/once')).toEqual({ text: 'a\nb\n', reused: false, complete: true });
+      expect(await get('/once')).toEqual({ text: 'a\nb\n', reused: true, complete: true });
+      expect(await get('/after')).toEqual({ text: 'plain /after\n', reused: true, complete: true });
+      let sockets = 0;
+      for (const list of Object.values(agent.freeSockets)) sockets += list?.length ?? 0;
+      expect(sockets).toBe(1);
+    } finally {
+      agent.destroy();
+      await own.close(1000);
+    }
+  });
+
+  it('closes after a keep-alive stream when the client asked to close, left mid-stream, or the server is closing', async () => {
+    const { server: own, events } = await onceServer();
+    try {
+      // Connection: close wins: the head says close, and the connection ends after the stream
+      const closed = await new Promise<string>((resolve, reject) => {
+        const socket = connect(own.port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => (got += d.toString('latin1')));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        socket.write('GET /once HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\nGET /never HTTP/1.1\r\nhost: x\r\n\r\n');
+      });
+      expect(closed).toMatch(/\r\nconnection: close\r\n/);
+      expect(closed).toMatch(/0\r\n\r\n$/);
+      expect(closed).not.toMatch(/never/);
+      // a client that shuts its side mid-stream has left: the stream is told, the connection closes
+      const left = await new Promise<string>((resolve, reject) => {
+        const socket = connect(own.port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => {
+          got += d.toString('latin1');
+          if (got.includes('a\n')) socket.end();
+        });
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        socket.write('GET /once HTTP/1.1\r\nhost: x\r\n\r\n');
+      });
+      expect(left).not.toMatch(/b\n/);
+      expect(events).toEqual(['start', 'start', 'close:gone']);
+      // the server closing mid-stream: the stream ends, then the connection
+      const socket = connect(own.port, '127.0.0.1');
+      let got = '';
+      const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.on('data', (d) => (got += d.toString('latin1')));
+      await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+      socket.write('GET /once HTTP/1.1\r\nhost: x\r\n\r\n');
+      for (let i = 0; i < 100 && !got.includes('a\n'); i++) await new Promise((r) => setTimeout(r, 5));
+      await own.close(1000);
+      await ended;
+      expect(got).toMatch(/2\r\na\n\r\n0\r\n\r\n$/);
+      expect(events.slice(3)).toEqual(['start', 'close:closing']);
     } finally {
       await own.close(1000);
     }

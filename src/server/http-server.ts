@@ -34,18 +34,25 @@ export interface HttpAnswer {
   /** Extra headers; content-length, connection and date are set by the server. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
-  /** A streamed body instead of `body` (a watch): sent chunked, the last answer on its connection. */
+  /** A streamed body instead of `body` (a watch): sent chunked, the last answer on its connection unless the stream has `keepAlive`. */
   readonly stream?: HttpStream;
 }
 
 /**
  * A body written as it is produced. The server sends the head (chunked framing, `connection:
- * close`) and calls `start` with the sink, or `abandon` if it never starts it (a HEAD request, a
- * client gone before the answer). The connection is the stream's until it calls `sink.end()`.
+ * close` unless `keepAlive`) and calls `start` with the sink, or `abandon` if it never starts it
+ * (a HEAD request, a client gone before the answer). The connection is the stream's until it
+ * calls `sink.end()`.
  */
 export interface HttpStream {
   start(sink: StreamSink): void;
   abandon(): void;
+  /**
+   * The stream ends by itself soon (a watch asked to end after its first events): its head says
+   * keep-alive and, once it ended, the connection serves the client's next request, so that a
+   * client making many short streams does not pay for a new connection each time.
+   */
+  readonly keepAlive?: boolean;
 }
 
 /** Why a stream must stop: its client went away (`gone`: nothing more can be sent), or the server is shutting down (`closing`: write a last line, then end). */
@@ -60,7 +67,7 @@ export interface StreamSink {
   onDrain(listener: () => void): void;
   /** Calls `listener` once when the stream must stop (see StreamCloseReason). */
   onClose(listener: (reason: StreamCloseReason) => void): void;
-  /** Sends the last chunk; the connection closes once the client has it. */
+  /** Sends the last chunk; then the connection closes once the client has it, or (`keepAlive`) serves the next request. */
   end(): void;
 }
 
@@ -332,8 +339,9 @@ class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    // still read during a stream, so that a client's FIN or reset is seen, but keep nothing
-    if (this.dead || this.stream !== undefined) return;
+    // still read during a stream, so that a client's FIN or reset is seen, but keep nothing, unless
+    // the connection outlives the stream: then what comes is the next request, kept as while busy
+    if (this.dead || (this.stream !== undefined && !this.stream.keepAlive)) return;
     if (!this.busy && this.buffered.length === 0 && this.head === undefined) this.waitingSince = this.server.sweepCount;
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     if (this.busy) {
@@ -476,6 +484,11 @@ class Connection {
     }
     const close = this.closeAfterAnswer || this.server.isClosing;
     this.socket.write(formatAnswer(answer, method === 'HEAD', close, this.server.keepAliveSeconds));
+    this.afterAnswer(close);
+  }
+
+  /** After an answer was written: closes, or goes on with the requests that came meanwhile. */
+  private afterAnswer(close: boolean): void {
     this.busy = false;
     this.waitingSince = this.server.sweepCount;
     if (close) return this.finish();
@@ -484,20 +497,27 @@ class Connection {
     if (this.peerEnded && !this.busy) this.finish();
   }
 
-  /** Sends a streamed answer's head and hands the socket to the stream until it ends; then the connection closes. */
+  /**
+   * Sends a streamed answer's head and hands the socket to the stream until it ends; then the
+   * connection closes, unless the stream and the client both keep it alive.
+   */
   private startStream(answer: HttpAnswer, body: HttpStream): void {
-    this.closeAfterAnswer = true;
+    const keepAlive = body.keepAlive === true && !this.closeAfterAnswer;
+    if (!keepAlive) this.closeAfterAnswer = true;
     let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? 'Unknown'}\r\n`;
     for (const name in answer.headers) head += `${name}: ${answer.headers[name] as string}\r\n`;
-    head += `transfer-encoding: chunked\r\ndate: ${httpDate()}\r\nconnection: close\r\n\r\n`;
+    const connection = keepAlive ? `keep-alive\r\nkeep-alive: timeout=${this.server.keepAliveSeconds}` : 'close';
+    head += `transfer-encoding: chunked\r\ndate: ${httpDate()}\r\nconnection: ${connection}\r\n\r\n`;
     this.socket.write(head);
-    // requests pipelined behind a stream are never answered: what the client sends now is dropped (onData)
-    this.buffered = Buffer.alloc(0);
-    if (this.socket.isPaused()) this.socket.resume();
-    const stream = new ConnectionStream(this.socket, () => {
+    if (!keepAlive) {
+      // requests pipelined behind a closing stream are never answered: what the client sends now is dropped (onData)
+      this.buffered = Buffer.alloc(0);
+      if (this.socket.isPaused()) this.socket.resume();
+    }
+    const stream = new ConnectionStream(this.socket, keepAlive, (clean) => {
       this.stream = undefined;
-      this.busy = false;
-      this.finish();
+      // a client gone mid-stream, or a server closing: nothing more on this connection
+      this.afterAnswer(!clean || this.closeAfterAnswer || this.server.isClosing);
     });
     this.stream = stream;
     body.start(stream);
@@ -520,7 +540,10 @@ class ConnectionStream implements StreamSink {
 
   constructor(
     private readonly socket: Socket,
-    private readonly onEnd: () => void,
+    /** The connection serves more requests after the stream (see HttpStream.keepAlive). */
+    readonly keepAlive: boolean,
+    /** Called once when the stream is over: `clean` when it sent its last chunk (not when its client left). */
+    private readonly onEnd: (clean: boolean) => void,
   ) {}
 
   get unsentBytes(): number {
@@ -563,7 +586,7 @@ class ConnectionStream implements StreamSink {
       this.closeListeners = [];
       if (!this.ended) {
         this.ended = true;
-        this.onEnd();
+        this.onEnd(false);
       }
     }
   }
@@ -572,7 +595,7 @@ class ConnectionStream implements StreamSink {
     if (this.ended) return;
     this.ended = true;
     if (!this.socket.destroyed) this.socket.write('0\r\n\r\n');
-    this.onEnd();
+    this.onEnd(!this.socket.destroyed);
   }
 }
 

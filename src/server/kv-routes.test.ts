@@ -1,6 +1,7 @@
 // The KV routes after etcd v3 on a running cluster (nodes in this process, real TCP and WAL): txn,
 // reads at a revision, compaction, range delete and watch streams, each with the hostile input it
 // must refuse with a clear error while the node keeps serving.
+import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, waitUntil, type HttpAnswer } from './test/harness.js';
@@ -287,6 +288,15 @@ describe('GET /v1/watch', () => {
       ['key=a&progressMs=5', 'BAD_REQUEST'],
       ['key=a&progressMs=99999999', 'BAD_REQUEST'],
       ['key=a&revision=3', 'UNKNOWN_PARAMETER'],
+      ['key=a&once=', 'BAD_REQUEST'],
+      ['key=a&once=1', 'BAD_REQUEST'],
+      ['key=a&once=TRUE', 'BAD_REQUEST'],
+      ['key=a&once=yes', 'BAD_REQUEST'],
+      ['key=a&once=true%00', 'BAD_REQUEST'],
+      ['key=a&once=%20true', 'BAD_REQUEST'],
+      [`key=a&once=${'t'.repeat(5000)}`, 'BAD_REQUEST'],
+      ['key=a&once=true&once=true', 'BAD_QUERY'],
+      ['key=a&Once=true', 'UNKNOWN_PARAMETER'],
       ['key=%ff', 'BAD_QUERY'],
       ['key=a&key=b', 'BAD_QUERY'],
     ];
@@ -369,6 +379,60 @@ describe('GET /v1/watch', () => {
       await put('slow/after', 1);
       await healthy.until((l) => eventsOf(l).some((e) => e[2] === 'slow/after'));
     });
+  });
+
+  it('ends a once-watch cleanly after its first events line (progress lines before it), and its connection serves the next request', async () => {
+    // one socket for everything: a free one would be a new connection, which is what once avoids
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string): Promise<{ status: number; text: string; reused: boolean; complete: boolean; connection: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(`${url(follower)}${path}`, { agent }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text, reused: req.reusedSocket, complete: res.complete, connection: res.headers['connection'] }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    type Line = { type: string; revision?: number; startRevision?: number; events?: unknown[] };
+    const linesOf = (text: string): Line[] => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+    try {
+      const r1 = await put('once/k', 1);
+      const r2 = await put('once/k', 2);
+      // history (the follower sends r1 once it has applied it): two revisions to send, only the first comes
+      const replay = await get(`/v1/watch?key=once/k&startRevision=${r1}&once=true`);
+      expect([replay.status, replay.complete, replay.connection, replay.reused]).toEqual([200, true, 'keep-alive', false]);
+      expect(linesOf(replay.text).map((l) => [l.type, l.type === 'created' ? l.startRevision : l.revision])).toEqual([['created', r1], ['events', r1]]);
+      // from now: progress lines while nothing happens, then the first change ends it
+      const live = get(`/v1/watch?prefix=once-live/&startRevision=${r2 + 1}&once=true&progressMs=100`);
+      await new Promise((r) => setTimeout(r, 350));
+      const [r3, r4] = await Promise.all([put('once-live/a', 3), put('once-live/b', 4)]);
+      const done = await live;
+      expect([done.status, done.complete, done.reused]).toEqual([200, true, true]);
+      const lines = linesOf(done.text);
+      expect(lines[0]?.type).toBe('created');
+      expect(lines.slice(1, -1).every((l) => l.type === 'progress')).toBe(true);
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      const last = lines[lines.length - 1];
+      expect([last?.type, last?.revision, last?.events?.length]).toEqual(['events', Math.min(r3, r4), 1]);
+      // more once-watches than the node's limit of 4 watchers, one after another: each one ended is forgotten
+      for (let i = 0; i < 6; i++) {
+        const again = await get(`/v1/watch?key=once/k&startRevision=${r2}&once=true`);
+        expect([again.status, again.reused, linesOf(again.text).map((l) => l.type)]).toEqual([200, true, ['created', 'events']]);
+      }
+      const status = await get('/v1/status');
+      expect([status.status, status.reused]).toEqual([200, true]);
+      // once=false is a plain watch: it goes on after its first events line
+      await withWatches(async (open) => {
+        const plain = await open(follower, `key=once/k&startRevision=${r1}&once=false`);
+        await plain.until((l) => eventsOf(l).length === 2);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(plain.lines.some((l) => l.type === 'canceled')).toBe(false);
+      });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('ends each watch with SHUTDOWN and the revision to resume from when its node stops', async () => {

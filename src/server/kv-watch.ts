@@ -1,7 +1,7 @@
 // Watch streams of the KV API. Any node serves them from its applied state (never forwarded to
 // the leader) by pulling the store's change log (`changes`) and writing JSON lines on a chunked
 // HTTP answer: one line per revision, progress lines when idle, and a last line saying why a
-// watch was cancelled. A watcher's memory is its selector, its next revision and a bounded send
+// watch was cancelled (a watch asked with `once` ends cleanly after its first events line instead). A watcher's memory is its selector, its next revision and a bounded send
 // window: a client that stops reading leaves the events in the store's history, not here.
 import { MAX_CHANGES_EVENTS, emitByRevision, keyProblem, type ChangesRequest, type KvEvent, type KvResult } from '../kv/index.js';
 import { RESERVED_PREFIX } from './api.js';
@@ -55,10 +55,15 @@ export interface WatchSpec {
   readonly noPut: boolean;
   readonly noDelete: boolean;
   readonly progressMs: number;
+  /**
+   * End the stream after the first events line, keeping the connection: a lock's waiter wants one
+   * event, and a stream it had to cut would cost a connection per wait on both sides.
+   */
+  readonly once: boolean;
 }
 
 /** Query parameters of GET /v1/watch. */
-export const WATCH_QUERY = ['key', 'end', 'prefix', 'startRevision', 'prevKv', 'noPut', 'noDelete', 'progressMs'] as const;
+export const WATCH_QUERY = ['key', 'end', 'prefix', 'startRevision', 'prevKv', 'noPut', 'noDelete', 'progressMs', 'once'] as const;
 
 /** A watch request from its query string; every parameter checked (400 with the reason otherwise). */
 export function parseWatchQuery(query: URLSearchParams, defaultProgressMs: number): WatchSpec {
@@ -92,6 +97,7 @@ export function parseWatchQuery(query: URLSearchParams, defaultProgressMs: numbe
     noPut: flagParam(query, 'noPut'),
     noDelete: flagParam(query, 'noDelete'),
     progressMs,
+    once: flagParam(query, 'once'),
   };
 }
 
@@ -196,7 +202,7 @@ export class WatchHub {
       this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
       this.sweeper.unref();
     }
-    return { start: (sink) => watcher.start(sink), abandon: () => watcher.drop() };
+    return { start: (sink) => watcher.start(sink), abandon: () => watcher.drop(), keepAlive: spec.once };
   }
 
   remove(watcher: Watcher): void {
@@ -245,6 +251,8 @@ class Watcher {
   private sink: StreamSink | undefined;
   private closed = false;
   private waitingForDrain = false;
+  /** An events line was written (a `once` watch ends after the first). */
+  private sentEvents = false;
   /** When its socket stopped taking bytes (undefined while it drains). */
   private blockedSinceMs: number | undefined;
   private lastLineMs = performance.now();
@@ -290,13 +298,29 @@ class Watcher {
       }
       if (!('events' in page)) return this.cancel('INTERNAL', 'the change log answered without events');
       this.next = this.send(page.events, page.nextRevision, window);
+      if (this.spec.once && this.sentEvents) return this.finish();
     }
   }
 
-  /** Writes a page one revision per line; stops (and resumes there on the next pull) once the window is full. Returns the next revision owed. */
+  /**
+   * Writes a page one revision per line; stops (and resumes there on the next pull) once the
+   * window is full, or after one line for a `once` watch. Returns the next revision owed.
+   */
   private send(events: readonly KvEvent[], nextRevision: number, window: number): number {
     const sink = this.sink as StreamSink;
-    return emitByRevision(events, nextRevision, () => sink.unsentBytes < window, (batch) => this.line({ type: 'events', revision: batch.revision, events: batch.events }));
+    const hasRoom = (): boolean => !(this.spec.once && this.sentEvents) && sink.unsentBytes < window;
+    return emitByRevision(events, nextRevision, hasRoom, (batch) => {
+      this.sentEvents = true;
+      this.line({ type: 'events', revision: batch.revision, events: batch.events });
+    });
+  }
+
+  /** Ends a `once` watch after its events line: no last line (the client asked for this end), and the connection stays open for its next request. */
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.remove(this);
+    this.sink?.end();
   }
 
   private waitForDrain(sink: StreamSink): void {
