@@ -103,6 +103,11 @@ export function compactQuorumOps(ops: readonly QuorumPersistOp[]): QuorumPersist
   return folder.ops();
 }
 
+/** A node's op log, as the service opens it (and `npm run bench -- quorum-storage` measures it). */
+export function openQuorumOpLog(dir: string, writeInline?: () => boolean): Promise<OpLogStore<QuorumPersistOp>> {
+  return OpLogStore.open<QuorumPersistOp>(dir, { decodeOp: decodeQuorumOp, folder: () => new QuorumOpFolder(), compactEveryOps: COMPACT_EVERY_OPS, ...(writeInline === undefined ? {} : { writeInline }) });
+}
+
 /** Checks one op read back from disk (a damaged or foreign log is refused, not replayed). */
 export function decodeQuorumOp(value: unknown): { readonly op: QuorumPersistOp } | { readonly problem: string } {
   const v = value as Record<string, unknown> | null;
@@ -141,7 +146,7 @@ export const quorumService: ServiceDefinition<QuorumMessage, QuorumRequest, Quor
   description: 'a leaderless Dynamo-style key-value store: N replicas, per-request R and W, siblings, hinted handoff, read repair, anti-entropy',
   defaults: { nodes: 5, options: {} },
   openStore: async ({ dataDir, writeInline }) => {
-    const store = await OpLogStore.open<QuorumPersistOp>(join(dataDir, 'quorum'), { decodeOp: decodeQuorumOp, folder: () => new QuorumOpFolder(), compactEveryOps: COMPACT_EVERY_OPS, writeInline });
+    const store = await openQuorumOpLog(join(dataDir, 'quorum'), writeInline);
     return { recovered: store.recovered, persist: (ops) => store.persist(ops), close: () => store.close(), get stats() { return store.stats; } };
   },
   // a node started with --join is outside the ring: its core waits for the ring record from its peers
