@@ -1,6 +1,7 @@
 // The segmented write-ahead log with group commit: appends queue while an fsync is in flight and
 // go out together in the next write+fsync, so throughput grows with concurrency while each append
-// still resolves only once durable. Checkpoints share the queue, so call order is commit order.
+// still resolves only once durable. Checkpoints share the queue, so call order is commit order; a
+// prepared checkpoint's snapshot is written beside the queue first, so appends go on meanwhile.
 import { constants } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
