@@ -93,7 +93,8 @@ export async function recoverDir(ctx: RecoveryContext): Promise<RecoveredLog> {
   const keepFromSeq = state.checkpoint === null ? 0 : state.checkpoint.coversThroughSeq + 1;
   removedAny = (await removeSuperseded(ctx, segments, snapshots, keepFromSeq, state.checkpoint?.seq ?? 0)) || removedAny;
   if (removedAny) await io(`sync directory ${ctx.dir}`, () => ctx.sync.syncDir(ctx.dir));
-  const segmentSeqs = segments.filter((s) => s.seq >= segmentFloor(segments, keepFromSeq)).map((s) => s.seq);
+  const floor = segmentFloor(segments.map((s) => s.seq), keepFromSeq);
+  const segmentSeqs = segments.filter((s) => s.seq >= floor).map((s) => s.seq);
   return { snapshot, records: state.records, segmentSeqs, tailBytes: tail?.validBytes ?? 0, nextSeq: state.nextSeq };
 }
 
@@ -250,10 +251,14 @@ async function repairTail(ctx: RecoveryContext, tail: SegmentScan): Promise<void
   }
 }
 
-/** The first segment still needed: the one holding record `firstNeededSeq` (the latest checkpoint's first uncovered record). */
-function segmentFloor(segments: readonly NumberedFile[], firstNeededSeq: number): number {
-  let floor = segments[0]?.seq ?? 0;
-  for (const s of segments) if (s.seq <= firstNeededSeq) floor = s.seq;
+/**
+ * The first segment still needed, by the sequence numbers segments start at (in order): the one
+ * holding record `firstNeededSeq`, the latest checkpoint's first uncovered record. The log uses
+ * it too, to delete what a checkpoint made redundant.
+ */
+export function segmentFloor(segmentStarts: readonly number[], firstNeededSeq: number): number {
+  let floor = segmentStarts[0] ?? 0;
+  for (const start of segmentStarts) if (start <= firstNeededSeq) floor = start;
   return floor;
 }
 
@@ -269,7 +274,7 @@ async function removeSuperseded(
   firstNeededSeq: number,
   checkpointSeq: number,
 ): Promise<boolean> {
-  const floor = segmentFloor(segments, firstNeededSeq);
+  const floor = segmentFloor(segments.map((s) => s.seq), firstNeededSeq);
   let removed = false;
   for (const s of segments) {
     if (s.seq >= floor) continue;

@@ -24,7 +24,7 @@ import {
   snapshotFileName,
 } from './format.js';
 import { DirLock } from './lock.js';
-import { recoverDir, type RecoveredLog, type RecoveredRecord } from './recovery.js';
+import { recoverDir, segmentFloor, type RecoveredLog, type RecoveredRecord } from './recovery.js';
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -407,7 +407,7 @@ export class WriteAheadLog {
 
   /** A prepared snapshot takes the name of the marker about to be written, at the start of a fresh segment. */
   private async installPrepared(snapshot: PreparedSnapshot): Promise<number> {
-    await this.syncTail();
+    // rollover syncs the records before it first; an empty tail has none
     if (this.tail.sizeBytes > SEGMENT_HEADER_BYTES) await this.rollover();
     const markerSeq = this.nextSeq;
     await this.putInPlace(snapshot.tempPath, join(this.config.dir, snapshotFileName(markerSeq)));
@@ -445,8 +445,7 @@ export class WriteAheadLog {
 
   /** Once the marker is durable, segments holding only covered records and the previous snapshot are garbage. */
   private async finishCheckpoint(markerSeq: number, firstNeededSeq: number): Promise<void> {
-    let floor = this.segmentSeqs[0] ?? markerSeq;
-    for (const seq of this.segmentSeqs) if (seq <= firstNeededSeq) floor = seq;
+    const floor = segmentFloor(this.segmentSeqs, firstNeededSeq);
     const doomed = this.segmentSeqs.filter((seq) => seq < floor).map(segmentFileName);
     if (this.snapshotSeq !== null && this.snapshotSeq !== markerSeq) doomed.push(snapshotFileName(this.snapshotSeq));
     this.segmentSeqs = this.segmentSeqs.filter((seq) => seq >= floor);
