@@ -48,9 +48,7 @@ export class OpLogStore<P> {
   private opsSinceCheckpoint: number;
   /** Ops the last checkpoint held: the next one waits for at least as many new ones. */
   private checkpointOps = 0;
-  /** With `compact`: every op since the last checkpoint was folded (recovered included). */
-  private history: P[];
-  /** With `folder`: the folded log, up to date. */
+  /** The fold of the log (from `folder`, or `compact` over the ops since the last fold); none: the log only grows. */
   private readonly folded: OpFolder<P> | undefined;
   /** The checkpoint being written beside the log, if any (one at a time). */
   private checkpointing: Promise<void> | undefined;
@@ -66,8 +64,7 @@ export class OpLogStore<P> {
     this.opsSinceCheckpoint = recoveredRecords;
     this.checkpointOps = recovered.length - recoveredRecords;
     assertInvariant(options.compact === undefined || options.folder === undefined, () => 'an op log folds with compact or with folder, not both');
-    this.history = options.compact === undefined ? [] : [...recovered];
-    this.folded = options.folder?.();
+    this.folded = options.folder?.() ?? (options.compact === undefined ? undefined : new WholeLogFolder(options.compact));
     if (this.folded !== undefined) for (const op of recovered) this.folded.add(op);
   }
 
@@ -114,17 +111,13 @@ export class OpLogStore<P> {
 
   /** Adds the ops to the fold; the folded log when a checkpoint is due, else undefined. */
   private foldIn(ops: readonly P[]): P[] | undefined {
-    const compact = this.options.compact;
-    if (compact === undefined && this.folded === undefined) return undefined;
-    // one by one, not push(...ops): a spread of some 120,000 arguments overflows the stack
-    if (this.folded !== undefined) for (const op of ops) this.folded.add(op);
-    else for (const op of ops) this.history.push(op);
+    if (this.folded === undefined) return undefined;
+    for (const op of ops) this.folded.add(op);
     const every = this.options.compactEveryOps ?? DEFAULT_COMPACT_EVERY_OPS;
     if (this.checkpointing !== undefined || this.opsSinceCheckpoint < Math.max(every, this.checkpointOps)) return undefined;
     const inputOps = this.checkpointOps + this.opsSinceCheckpoint;
-    const folded = this.folded !== undefined ? this.folded.ops() : (compact as (ops: readonly P[]) => P[])(this.history);
+    const folded = this.folded.ops();
     assertInvariant(folded.length <= inputOps, () => `compaction grew the log from ${inputOps} to ${folded.length} ops`);
-    if (this.folded === undefined) this.history = folded.slice();
     this.checkpointOps = folded.length;
     this.opsSinceCheckpoint = 0;
     return folded;
@@ -159,6 +152,21 @@ export class OpLogStore<P> {
   async close(): Promise<void> {
     await this.checkpointed();
     await this.wal.close();
+  }
+}
+
+/** `compact` as a folder: the ops since the last fold kept as they came, folded all at once when asked. */
+class WholeLogFolder<P> implements OpFolder<P> {
+  private log: P[] = [];
+  constructor(private readonly compact: (ops: readonly P[]) => P[]) {}
+  add(op: P): void {
+    // one by one, never push(...ops): a spread of some 120,000 arguments overflows the stack
+    this.log.push(op);
+  }
+  ops(): P[] {
+    const folded = this.compact(this.log);
+    this.log = folded.slice();
+    return folded;
   }
 }
 
