@@ -1,8 +1,9 @@
 // Watch streams of the KV API. Any node serves them from its applied state (never forwarded to
 // the leader) by pulling the store's change log (`changes`) and writing JSON lines on a chunked
 // HTTP answer: one line per revision, progress lines when idle, and a last line saying why a
-// watch was cancelled (a watch asked with `once` ends cleanly after its first events line instead). A watcher's memory is its selector, its next revision and a bounded send
-// window: a client that stops reading leaves the events in the store's history, not here.
+// watch was cancelled (a watch asked with `once` ends cleanly after its first events line
+// instead). A watcher's memory is its selector, its next revision and a bounded send window: a
+// client that stops reading leaves the events in the store's history, not here.
 import { MAX_CHANGES_EVENTS, emitByRevision, keyProblem, type ChangesRequest, type KvEvent, type KvResult } from '../kv/index.js';
 import { RESERVED_PREFIX } from './api.js';
 import type { HealthReport } from './api.js';
