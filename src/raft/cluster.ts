@@ -73,7 +73,20 @@ export interface AdminResult {
 }
 
 const MODEL_OPS = new Set(['get', 'put', 'delete', 'cas', 'incr']);
-const READ_OPS = new Set(['get', 'range']);
+/** The KV operations that only read. */
+export const KV_READ_OPS: ReadonlySet<string> = new Set(['get', 'range']);
+
+/**
+ * A KV cluster's history restricted to the operations the checker's kv model knows (reads such as
+ * range dropped); throws for an op that may have changed state outside the model.
+ */
+export function kvModelHistory(history: History): History {
+  const unmodeled = history.ops.find((op) => !MODEL_OPS.has(op.f) && !KV_READ_OPS.has(op.f) && op.outcome !== 'fail');
+  if (unmodeled !== undefined) {
+    throw new RangeError(`history op ${unmodeled.index} (${unmodeled.f}) changes state outside the kv model; it cannot be checked for linearizability`);
+  }
+  return { format: history.format, ops: history.ops.filter((op: Operation) => MODEL_OPS.has(op.f)) };
+}
 /** Refusals that prove a command did not apply; other failures leave its fate open. */
 const DEFINITE_REFUSALS = new Set<RaftErrorReason>(['not-leader', 'overloaded', 'transfer-in-progress', 'config-change-in-progress', 'bad-request']);
 
@@ -278,12 +291,7 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
 
   /** The history restricted to the operations the checker's kv model knows (reads like range dropped). */
   kvHistory(): History {
-    const history = this.history();
-    const unmodeled = history.ops.find((op) => !MODEL_OPS.has(op.f) && !READ_OPS.has(op.f) && op.outcome !== 'fail');
-    if (unmodeled !== undefined) {
-      throw new RangeError(`history op ${unmodeled.index} (${unmodeled.f}) changes state outside the kv model; it cannot be checked for linearizability`);
-    }
-    return { format: history.format, ops: history.ops.filter((op: Operation) => MODEL_OPS.has(op.f)) };
+    return kvModelHistory(this.history());
   }
 
   /** Checks the KV history for linearizability with the kv model. */
@@ -386,7 +394,7 @@ export type SubmitOptions = GenericSubmitOptions<KvRequest, KvResult>;
 
 /** What a Raft node's answers mean to a KV client. */
 export const RAFT_KV_CLIENT: ClientProtocol<KvRequest, RaftRequest, RaftResponse, KvResult> = {
-  isRead: (op) => READ_OPS.has(op.op),
+  isRead: (op) => KV_READ_OPS.has(op.op),
   request: (op, session) => (session === null ? { type: 'read', op: kvRequestToJson(op) } : { type: 'command', clientId: session.clientId, seq: session.seq, op: kvRequestToJson(op) }),
   interpret: (res): ClientAnswer<KvResult> => {
     if (res.ok) return 'result' in res ? { kind: 'ok', result: res.result as KvResult, index: res.index } : { kind: 'unexpected', error: 'unexpected status reply' };

@@ -2,10 +2,10 @@
 // deterministic simulator, the faults of the generic SimCluster, the same retrying KV clients as
 // the Raft cluster (src/sim/client.ts, recording every operation in the history), the Paxos
 // safety monitors watching every step, inspection of each node, and the linearizability check.
-import type { CoreEnv, History, JsonValue, NodeId, Operation, ProtocolSpec } from '../../core/index.js';
+import type { CoreEnv, History, JsonValue, NodeId, ProtocolSpec } from '../../core/index.js';
 import { checkHistory, kvModel, type CheckResult } from '../../check/index.js';
 import { KvStore, kvRequestToJson, type KvQuery, type KvRequest, type KvResult } from '../../kv/store.js';
-import { historyCallOf, historyOutputOf } from '../../raft/cluster.js';
+import { KV_READ_OPS, historyCallOf, historyOutputOf, kvModelHistory } from '../../raft/cluster.js';
 import { SessionClient, type ClientAnswer, type ClientOptions, type ClientProtocol, type OpHandle } from '../../sim/client.js';
 import { SimCluster } from '../../sim/cluster.js';
 import { findLeader } from '../../sim/faults.js';
@@ -53,14 +53,12 @@ export interface PaxosNodeView extends PaxosStatus {
 /** A KV client process of a Multi-Paxos cluster: the generic retrying client with a session. */
 export type PaxosKvClient = SessionClient<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp, KvRequest, KvResult>;
 
-const MODEL_OPS = new Set(['get', 'put', 'delete', 'cas', 'incr']);
-const READ_OPS = new Set(['get', 'range']);
 /** Refusals that prove a command did not apply; other failures leave its fate open. */
 const DEFINITE_REFUSALS = new Set<PaxosErrorReason>(['not-leader', 'overloaded', 'bad-request']);
 
 /** What a Multi-Paxos node's answers mean to a KV client (the Raft KV client's rules, for the errors Paxos has). */
 export const PAXOS_KV_CLIENT: ClientProtocol<KvRequest, PaxosRequest, PaxosResponse, KvResult> = {
-  isRead: (op) => READ_OPS.has(op.op),
+  isRead: (op) => KV_READ_OPS.has(op.op),
   request: (op, session) => (session === null ? { type: 'read', op: kvRequestToJson(op) } : { type: 'command', clientId: session.clientId, seq: session.seq, op: kvRequestToJson(op) }),
   interpret: (res): ClientAnswer<KvResult> => {
     if (res.ok) return 'result' in res ? { kind: 'ok', result: res.result as KvResult, index: res.index } : { kind: 'unexpected', error: 'unexpected status reply' };
@@ -211,12 +209,7 @@ export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosRe
 
   /** The history restricted to the operations the checker's kv model knows (reads like range dropped). */
   kvHistory(): History {
-    const history = this.history();
-    const unmodeled = history.ops.find((op) => !MODEL_OPS.has(op.f) && !READ_OPS.has(op.f) && op.outcome !== 'fail');
-    if (unmodeled !== undefined) {
-      throw new RangeError(`history op ${unmodeled.index} (${unmodeled.f}) changes state outside the kv model; it cannot be checked for linearizability`);
-    }
-    return { format: history.format, ops: history.ops.filter((op: Operation) => MODEL_OPS.has(op.f)) };
+    return kvModelHistory(this.history());
   }
 
   checkLinearizability(maxStates = 4_000_000): CheckResult {
