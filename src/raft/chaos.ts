@@ -5,13 +5,15 @@
 import type { LinkConfig } from '../sim/network.js';
 import { runChaosPhases, type ChaosResult, type ChaosSubject, type Violation } from '../sim/chaos.js';
 import { DEFAULT_RANDOM_NEMESIS, type RandomNemesisOptions } from '../sim/nemesis.js';
-import { RaftCluster, type ClusterOptions } from './cluster.js';
+import { RaftCluster, type ClusterOptions, type KvClient } from './cluster.js';
 import { isInvariantError } from '../core/index.js';
 import { RaftError } from './errors.js';
 import type { RaftMessage, RaftOptions, RaftPersistOp, RaftRequest, RaftResponse } from './types.js';
 import { startWorkload } from './workload.js';
+import type { KvRequest } from '../kv/store.js';
 
-export interface ChaosOptions {
+/** What a chaos run of a replicated KV (Raft's, Multi-Paxos's) takes besides its protocol's own options. */
+export interface KvChaosLoadOptions {
   readonly seed: number;
   readonly nodes?: number;
   /** How long faults are injected and clients run (virtual ms). */
@@ -22,13 +24,16 @@ export interface ChaosOptions {
   readonly thinkMs?: number;
   /** How long the healed cluster gets to elect a leader and catch up. */
   readonly settleMs?: number;
-  readonly raft?: Partial<Omit<RaftOptions, 'observer'>>;
   readonly nemesis?: Partial<Omit<RandomNemesisOptions, 'untilMs'>>;
   readonly link?: Partial<LinkConfig>;
   readonly fsyncMs?: number;
-  readonly trace?: ClusterOptions['trace'];
   /** Budget of the linearizability check; an exhausted budget gives verdict unknown (not a violation). */
   readonly checkerMaxStates?: number;
+}
+
+export interface ChaosOptions extends KvChaosLoadOptions {
+  readonly raft?: Partial<Omit<RaftOptions, 'observer'>>;
+  readonly trace?: ClusterOptions['trace'];
   /** Also change the membership (remove a voter, add it back as learner, promote it) and transfer leadership. Default true. */
   readonly membership?: boolean;
 }
@@ -51,8 +56,9 @@ export const CHAOS_NEMESIS: Omit<RandomNemesisOptions, 'untilMs'> = { ...DEFAULT
 /** Chaos clusters snapshot often, so snapshots and their installation are exercised too. */
 export const CHAOS_RAFT: Partial<RaftOptions> = { snapshotThresholdEntries: 40, snapshotChunkChars: 256, maxEntriesPerAppend: 16 };
 
-export function runChaos(options: ChaosOptions): ChaosResult {
-  const o = {
+/** The load options with the defaults filled in. */
+export function resolveKvChaosLoad(options: KvChaosLoadOptions): Required<Pick<KvChaosLoadOptions, 'seed' | keyof typeof DEFAULT_CHAOS>> {
+  return {
     seed: options.seed,
     nodes: options.nodes ?? DEFAULT_CHAOS.nodes,
     durationMs: options.durationMs ?? DEFAULT_CHAOS.durationMs,
@@ -62,6 +68,17 @@ export function runChaos(options: ChaosOptions): ChaosResult {
     settleMs: options.settleMs ?? DEFAULT_CHAOS.settleMs,
     checkerMaxStates: options.checkerMaxStates ?? DEFAULT_CHAOS.checkerMaxStates,
   };
+}
+
+/** A KV cluster's linearizability verdict for a chaos run, with the first stuck operation explained. */
+export function kvLinearizabilityCheck(cluster: Pick<RaftCluster, 'checkLinearizability'>, maxStates: number): { verdict: ReturnType<RaftCluster['checkLinearizability']>['verdict']; explanation: string } {
+  const check = cluster.checkLinearizability(maxStates);
+  const v = check.violation;
+  return { verdict: check.verdict, explanation: `history not linearizable on key ${JSON.stringify(v?.key ?? '')}: operation ${v?.stuck ?? '?'} cannot be placed` };
+}
+
+export function runChaos(options: ChaosOptions): ChaosResult {
+  const o = resolveKvChaosLoad(options);
   const cluster = new RaftCluster({
     seed: o.seed,
     nodes: o.nodes,
@@ -78,13 +95,9 @@ export function runChaos(options: ChaosOptions): ChaosResult {
       if (options.membership !== false) startMembershipChurn(cluster, untilMs);
     },
     settle: (timeoutMs) => cluster.settle(timeoutMs) !== undefined,
-    afterSettle: (report) => finalWrites(cluster, o.clients, report),
+    afterSettle: (report) => finalWrites<KvClient>(cluster, o.clients, report),
     finalChecks: () => cluster.monitor.checkLogs(),
-    check: () => {
-      const check = cluster.checkLinearizability(o.checkerMaxStates);
-      const v = check.violation;
-      return { verdict: check.verdict, explanation: `history not linearizable on key ${JSON.stringify(v?.key ?? '')}: operation ${v?.stuck ?? '?'} cannot be placed` };
-    },
+    check: () => kvLinearizabilityCheck(cluster, o.checkerMaxStates),
     violations: () => cluster.violations(),
     violationCount: () => cluster.monitor.violationCount,
     elections: () => cluster.monitor.elections,
@@ -119,7 +132,15 @@ export function startMembershipChurn(cluster: RaftCluster, untilMs: number): voi
 }
 
 /** After settling, every client must get one write through: the healed cluster is live. */
-function finalWrites(cluster: RaftCluster, clients: number, report: (v: Violation) => void): void {
+/** What finalWrites needs of a KV cluster (Raft's, Multi-Paxos's). */
+export interface FinalWritesCluster<C extends { readonly busy: boolean }> {
+  readonly nowMs: number;
+  client(name: string): C;
+  runUntil(predicate: () => boolean, timeoutMs: number): boolean;
+  exec(op: KvRequest, client: C): { readonly outcome?: string | undefined; readonly error?: string | undefined };
+}
+
+export function finalWrites<C extends { readonly busy: boolean }>(cluster: FinalWritesCluster<C>, clients: number, report: (v: Violation) => void): void {
   for (let c = 1; c <= clients; c++) {
     const client = cluster.client(`c${c}`);
     cluster.runUntil(() => !client.busy, 5000);

@@ -5,37 +5,20 @@
 // and the recorded history must be linearizable. One seed replays one run exactly.
 import { isInvariantError, type ProtocolSpec } from '../../core/index.js';
 import type { KvQuery, KvRequest, KvResult } from '../../kv/store.js';
-import { CHAOS_NEMESIS } from '../../raft/chaos.js';
+import { CHAOS_NEMESIS, DEFAULT_CHAOS, finalWrites, kvLinearizabilityCheck, resolveKvChaosLoad, type KvChaosLoadOptions } from '../../raft/chaos.js';
 import { startWorkload } from '../../raft/workload.js';
-import { runChaosPhases, type ChaosResult, type ChaosSubject, type Violation } from '../../sim/chaos.js';
-import type { RandomNemesisOptions } from '../../sim/nemesis.js';
-import type { LinkConfig } from '../../sim/network.js';
+import { runChaosPhases, type ChaosResult, type ChaosSubject } from '../../sim/chaos.js';
 import { eraseSimulation, type SimProtocol } from '../../sim/sim-protocol.js';
 import { isPaxosError } from '../errors.js';
 import type { PaxosSpec } from '../multi/spec.js';
 import type { PaxosMessage, PaxosOptions, PaxosPersistOp, PaxosRequest, PaxosResponse } from '../multi/types.js';
 import type { QuorumSizes } from '../quorums.js';
 import { forgetfulAcceptors, neverAdopt, unwrapBroken } from './broken.js';
-import { PaxosCluster, type PaxosClusterOptions } from './cluster.js';
+import { PaxosCluster, type PaxosClusterOptions, type PaxosKvClient } from './cluster.js';
 
-export interface PaxosChaosOptions {
-  readonly seed: number;
-  readonly nodes?: number;
-  /** How long faults are injected and clients run (virtual ms). */
-  readonly durationMs?: number;
-  readonly clients?: number;
-  readonly keys?: number;
-  /** Pause between a client's operations. */
-  readonly thinkMs?: number;
-  /** How long the healed cluster gets to elect a leader and catch up. */
-  readonly settleMs?: number;
+export interface PaxosChaosOptions extends KvChaosLoadOptions {
   readonly paxos?: Partial<Omit<PaxosOptions, 'observer'>>;
-  readonly nemesis?: Partial<Omit<RandomNemesisOptions, 'untilMs'>>;
-  readonly link?: Partial<LinkConfig>;
-  readonly fsyncMs?: number;
   readonly trace?: PaxosClusterOptions['trace'];
-  /** Budget of the linearizability check; an exhausted budget gives verdict unknown (not a violation). */
-  readonly checkerMaxStates?: number;
   /** A deliberately broken variant (negative controls): the monitors must catch it. */
   readonly wrapSpec?: (spec: PaxosSpec<KvRequest, KvQuery, KvResult>) => ProtocolSpec<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp>;
   readonly unwrapCore?: PaxosClusterOptions['unwrapCore'];
@@ -43,15 +26,8 @@ export interface PaxosChaosOptions {
   readonly observer?: PaxosClusterOptions['observer'];
 }
 
-export const DEFAULT_PAXOS_CHAOS = {
-  nodes: 5,
-  durationMs: 5000,
-  clients: 4,
-  keys: 3,
-  thinkMs: 15,
-  settleMs: 5000,
-  checkerMaxStates: 2_000_000,
-} as const;
+/** The same load as Raft's chaos runs, so the two are compared under the same nemesis and clients. */
+export const DEFAULT_PAXOS_CHAOS = DEFAULT_CHAOS;
 
 /** Chaos clusters snapshot often and send small batches, so compaction, snapshot transfer and catch-up are exercised too. */
 export const CHAOS_PAXOS: Partial<PaxosOptions> = { snapshotThresholdSlots: 40, snapshotCatchUpSlots: 8, maxEntriesPerAccept: 16, maxValuesPerMessage: 16 };
@@ -65,16 +41,7 @@ export function flexibleQuorums(nodes: number): QuorumSizes {
 }
 
 export function runPaxosChaos(options: PaxosChaosOptions): ChaosResult {
-  const o = {
-    seed: options.seed,
-    nodes: options.nodes ?? DEFAULT_PAXOS_CHAOS.nodes,
-    durationMs: options.durationMs ?? DEFAULT_PAXOS_CHAOS.durationMs,
-    clients: options.clients ?? DEFAULT_PAXOS_CHAOS.clients,
-    keys: options.keys ?? DEFAULT_PAXOS_CHAOS.keys,
-    thinkMs: options.thinkMs ?? DEFAULT_PAXOS_CHAOS.thinkMs,
-    settleMs: options.settleMs ?? DEFAULT_PAXOS_CHAOS.settleMs,
-    checkerMaxStates: options.checkerMaxStates ?? DEFAULT_PAXOS_CHAOS.checkerMaxStates,
-  };
+  const o = resolveKvChaosLoad(options);
   const cluster = new PaxosCluster({
     seed: o.seed,
     nodes: o.nodes,
@@ -93,31 +60,15 @@ export function runPaxosChaos(options: PaxosChaosOptions): ChaosResult {
       startWorkload(cluster, { clients: o.clients, keys: o.keys, thinkMs: o.thinkMs, untilMs, prefix: 'c' });
     },
     settle: (timeoutMs) => cluster.settle(timeoutMs) !== undefined,
-    afterSettle: (report) => finalWrites(cluster, o.clients, report),
+    afterSettle: (report) => finalWrites<PaxosKvClient>(cluster, o.clients, report),
     finalChecks: () => {},
-    check: () => {
-      const check = cluster.checkLinearizability(o.checkerMaxStates);
-      const v = check.violation;
-      return { verdict: check.verdict, explanation: `history not linearizable on key ${JSON.stringify(v?.key ?? '')}: operation ${v?.stuck ?? '?'} cannot be placed` };
-    },
+    check: () => kvLinearizabilityCheck(cluster, o.checkerMaxStates),
     violations: () => cluster.violations(),
     violationCount: () => cluster.monitor.violationCount,
     elections: () => cluster.monitor.elections,
     isInvariantError: (err): err is Error & { readonly code: string } => isPaxosError(err) || isInvariantError(err),
   };
   return runChaosPhases(subject, { seed: o.seed, durationMs: o.durationMs, nemesis: { ...CHAOS_NEMESIS, ...options.nemesis }, settleMs: o.settleMs });
-}
-
-/** After settling, every client must get one write through: the healed cluster is live. */
-function finalWrites(cluster: PaxosCluster, clients: number, report: (v: Violation) => void): void {
-  for (let c = 1; c <= clients; c++) {
-    const client = cluster.client(`c${c}`);
-    cluster.runUntil(() => !client.busy, 5000);
-    const handle = cluster.exec({ op: 'put', key: `final-${c}`, value: c }, client);
-    if (handle.outcome !== 'ok') {
-      report({ kind: 'liveness', atMs: cluster.nowMs, message: `client c${c}: a write after settling ended ${handle.outcome ?? 'unfinished'} (${handle.error ?? ''})` });
-    }
-  }
 }
 
 /** The first lines of a Multi-Paxos summary: each node's role, ballot and slots, the leader and the leaderships so far. */
