@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { KvEvent } from '../kv/index.js';
+import type { RangeResult } from './client.js';
 import { SynodError, errorOfAnswer } from './errors.js';
 import type { Transport } from './transport.js';
 
@@ -28,6 +29,13 @@ export interface WatchOptions {
    * parameter serves a plain watch, cut after that message.
    */
   readonly once?: boolean;
+  /**
+   * With `once`: the events message also carries `range`, the live keys under this prefix (at
+   * most 10,000; `more` past that) at the serving node's state when it sent the message, which is
+   * at the message's revision or later. A lock's waiter learns its place in line from it without
+   * a read of its own. A node that does not know the parameter sends the message without it.
+   */
+  readonly rangePrefix?: string;
   /** Give up (the iterator throws UNREACHABLE) when no node served the watch for this long. Default 30 s. */
   readonly reconnectForMs?: number;
   /** Ends the watch (the iterator finishes). */
@@ -48,7 +56,7 @@ export interface ReconnectInfo {
  * What the iterator yields: the events of one revision (all of them, in key order), or a
  * progress message saying that every change up to `revision` has been seen.
  */
-export type WatchMessage = { readonly type: 'events'; readonly revision: number; readonly events: readonly KvEvent[] } | { readonly type: 'progress'; readonly revision: number; readonly events: readonly [] };
+export type WatchMessage = { readonly type: 'events'; readonly revision: number; readonly events: readonly KvEvent[]; readonly range?: RangeResult } | { readonly type: 'progress'; readonly revision: number; readonly events: readonly [] };
 
 export interface WatchTarget {
   readonly transport: Transport;
@@ -96,7 +104,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
     return this.run();
   }
 
-  private path(once: boolean): string {
+  private path(once: boolean, withRange: boolean): string {
     const q = new URLSearchParams();
     if ('prefix' in this.selector) q.set('prefix', this.selector.prefix);
     else {
@@ -108,6 +116,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
     if (this.options.noPut === true) q.set('noPut', 'true');
     if (this.options.noDelete === true) q.set('noDelete', 'true');
     if (once) q.set('once', 'true');
+    if (once && withRange && this.options.rangePrefix !== undefined) q.set('rangePrefix', this.options.rangePrefix);
     // always named: the silence after which the stream is taken as dead follows from it
     q.set('progressMs', String(this.options.progressMs ?? DEFAULT_PROGRESS_MS));
     // spaces as %20: the API decodes "+" as a space too, but a key may hold a "+"
@@ -122,10 +131,12 @@ export class Watch implements AsyncIterable<WatchMessage> {
     const once = this.options.once === true;
     // false once a node refused the parameter (one from before it): then the watch is cut after its first events
     let askOnce = once;
+    // false once a node refused `rangePrefix`: the events message then comes without the range
+    let askRange = this.options.rangePrefix !== undefined;
     let at = this.target.firstEndpoint;
     let failingSince: number | undefined;
     let attempts = 0;
-    // each turn is one connection; bounded by reconnectForMs of failures in a row (plus one turn after a node refused `once`)
+    // each turn is one connection; bounded by reconnectForMs of failures in a row (plus a turn after a node refused `once` or `rangePrefix`)
     while (!signal.aborted) {
       const endpoint = endpoints[at % endpoints.length] as string;
       let reason: string;
@@ -133,11 +144,15 @@ export class Watch implements AsyncIterable<WatchMessage> {
       // a once-watch's events message, held until its stream has ended so that the connection is free before the caller goes on
       let last: WatchMessage | undefined;
       try {
-        res = await transport.openStream(endpoint, this.path(askOnce), this.target.connectTimeoutMs, signal, askOnce);
+        res = await transport.openStream(endpoint, this.path(askOnce, askRange), this.target.connectTimeoutMs, signal, askOnce);
         if (res.statusCode !== 200) {
           const error = errorOfAnswer(res.statusCode ?? 0, await readJson(res), endpoint);
           if (askOnce && error.code === 'UNKNOWN_PARAMETER' && error.message.includes('"once"')) {
             askOnce = false;
+            continue;
+          }
+          if (askRange && error.code === 'UNKNOWN_PARAMETER' && error.message.includes('"rangePrefix"')) {
+            askRange = false;
             continue;
           }
           // bad input, compaction and permissions are the same on every node: no point moving on
@@ -166,7 +181,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
               // never yield a revision twice (a node cannot send one below the start it was asked for, but be sure)
               if (message.revision < this.next) continue;
               this.next = message.revision + 1;
-              const events: WatchMessage = { type: 'events', revision: message.revision, events: message.events };
+              const events: WatchMessage = message.range === undefined ? { type: 'events', revision: message.revision, events: message.events } : { type: 'events', revision: message.revision, events: message.events, range: message.range };
               // read on to the stream's end (it comes next) rather than cut it: that frees the connection for reuse
               if (askOnce) last = events;
               else {
@@ -213,7 +228,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
 
 type Line =
   | { readonly type: 'created'; readonly startRevision: number }
-  | { readonly type: 'events'; readonly revision: number; readonly events: readonly KvEvent[] }
+  | { readonly type: 'events'; readonly revision: number; readonly events: readonly KvEvent[]; readonly range?: RangeResult }
   | { readonly type: 'progress'; readonly revision: number }
   | { readonly type: 'canceled'; readonly code: string; readonly message: string; readonly nextRevision?: number; readonly compactRevision?: number };
 
@@ -231,8 +246,15 @@ function parseLine(text: string): Line | undefined {
   switch (v['type']) {
     case 'created':
       return isRevision(v['startRevision']) ? { type: 'created', startRevision: v['startRevision'] } : undefined;
-    case 'events':
-      return isRevision(v['revision']) && Array.isArray(v['events']) ? { type: 'events', revision: v['revision'], events: v['events'] as KvEvent[] } : undefined;
+    case 'events': {
+      if (!isRevision(v['revision']) || !Array.isArray(v['events'])) return undefined;
+      const events = { type: 'events', revision: v['revision'], events: v['events'] as KvEvent[] } as const;
+      if (v['range'] === undefined) return events;
+      // a range is at the line's revision or later, else it is not what the node was asked for
+      const r = v['range'] as Record<string, unknown> | null;
+      if (typeof r !== 'object' || r === null || !isRevision(r['revision']) || r['revision'] < v['revision'] || !Array.isArray(r['items']) || typeof r['more'] !== 'boolean') return undefined;
+      return { ...events, range: { revision: r['revision'], items: r['items'] as RangeResult['items'], more: r['more'] } };
+    }
     case 'progress':
       return isRevision(v['revision']) ? { type: 'progress', revision: v['revision'] } : undefined;
     case 'canceled':

@@ -4,7 +4,7 @@
 // implementation over LeaseKv, for Synod and etcd alike.
 import type { AcquireOptions, LockGrant } from './api.js';
 import { isLockError, LockError } from './errors.js';
-import type { KvEntry, KvTxn, KvTxnResult, LeaseId, LeaseKv } from './lease-kv.js';
+import type { KvEntry, KvRange, KvTxn, KvTxnResult, LeaseId, LeaseKv } from './lease-kv.js';
 import { keepGrantAlive } from './using.js';
 
 /**
@@ -172,12 +172,15 @@ export class KvQueue {
     // and by the signal (the wait's time, the caller's abort, the lease)
     while (!signal.aborted) {
       let changed: boolean;
+      /** The line as of the delete or later, where the backend sent it with the delete. */
+      let lineWithDelete: KvRange | undefined;
       if (rule.kind === 'watchOne') {
         const blocker = rule.blocker(ahead);
         if (blocker === undefined) return;
-        const seen = await this.kv.waitDelete(blocker.key, revision + 1, signal);
+        const seen = await this.kv.waitDelete(blocker.key, revision + 1, signal, prefix);
         if (seen.kind === 'aborted') return;
         changed = seen.kind === 'deleted';
+        if (seen.kind === 'deleted') lineWithDelete = seen.line;
         // nobody ahead at some committed state stays true (nobody joins ahead of a key), so any
         // state from the delete on tells: the node the watch came from has it, without a quorum round
         atLeast = seen.kind === 'deleted' ? seen.revision : undefined;
@@ -192,7 +195,7 @@ export class KvQueue {
         backoffMs = Math.min(2 * backoffMs, REREAD_BACKOFF_MAX_MS);
       } else backoffMs = REREAD_BACKOFF_MS;
       if (signal.aborted) return;
-      const line = await this.kv.range(prefix, atLeast);
+      const line = lineWithDelete ?? (await this.kv.range(prefix, atLeast));
       if (!line.entries.some((e) => e.key === key)) throw new LockError('LEASE_LOST', `${JSON.stringify(grant.name)}: the waiting key ${key} is gone (its lease ended)`, this.backend);
       revision = line.revision;
       ahead = line.entries.filter((e) => e.createRevision < grant.token);

@@ -61,8 +61,12 @@ export interface KvChange {
   readonly revision: number;
 }
 
-/** What a wait for a delete found: the key was deleted (at `revision`), the watch could not tell (re-read), or the signal aborted. */
-export type DeleteWait = { readonly kind: 'deleted'; readonly revision: number } | { readonly kind: 'unknown' } | { readonly kind: 'aborted' };
+/**
+ * What a wait for a delete found: the key was deleted (at `revision`; with `line`, the keys under
+ * the prefix the caller named, read at that revision or later by the node that saw the delete),
+ * the watch could not tell (re-read), or the signal aborted.
+ */
+export type DeleteWait = { readonly kind: 'deleted'; readonly revision: number; readonly line?: KvRange } | { readonly kind: 'unknown' } | { readonly kind: 'aborted' };
 
 export interface LeaseKv {
   /** 'synod', 'etcd'. */
@@ -89,8 +93,12 @@ export interface LeaseKv {
    * that revision or later (a serializable read where it is new enough, else a linearizable one).
    */
   range(prefix: string, atLeastRevision?: number): Promise<KvRange>;
-  /** Waits for a delete of `key` at `fromRevision` or later. */
-  waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait>;
+  /**
+   * Waits for a delete of `key` at `fromRevision` or later. With `linePrefix`, a backend that can
+   * (Synod) hands back the keys under it as of the delete or later, in the same answer: the
+   * waiter's re-read of its line comes free. One that cannot (etcd) leaves `line` out.
+   */
+  waitDelete(key: string, fromRevision: number, signal: AbortSignal, linePrefix?: string): Promise<DeleteWait>;
   /**
    * The changes under `prefix` from `fromRevision` on, one revision's changes per item, until
    * `signal` aborts (the iteration ends) or the watch fails (it throws; re-read and watch again).

@@ -2,7 +2,7 @@
 // txns with create-revision compares, ranges of a prefix and watches, with SynodError codes
 // turned into LockError codes.
 import { randomInt } from 'node:crypto';
-import { SynodClient, SynodError, type Compare, type JsonValue, type KvItem, type SynodClientOptions, type TxnOp, type TxnOpResult, type TxnResult } from '../client/index.js';
+import { SynodClient, SynodError, type Compare, type JsonValue, type KvItem, type SynodClientOptions, type TxnOp, type TxnOpResult, type TxnResult, type WatchMessage } from '../client/index.js';
 import { LockError } from './errors.js';
 import { byCreateRevision, MAX_CONTENDERS, readAtLeast, type DeleteWait, type KvChange, type KvEntry, type KvOp, type KvRange, type KvTxn, type KvTxnResult, type LeaseId, type LeaseKv } from './lease-kv.js';
 
@@ -176,18 +176,23 @@ export class SynodLeaseKv implements LeaseKv {
    * A once-watch per turn: the node ends it after its events message, so its connection is reused
    * for the next wait instead of being opened and cut for each hand-over (docs/PERFORMANCE.md).
    */
-  async waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
+  async waitDelete(key: string, fromRevision: number, signal: AbortSignal, linePrefix?: string): Promise<DeleteWait> {
     let from = fromRevision;
     // noPut on one key: the first events message is that key's delete, so one turn is the rule; a
     // message without it (a node that sent other events) costs another turn, from past it
     for (let turn = 0; turn < WAIT_DELETE_TURNS; turn++) {
       if (signal.aborted) return { kind: 'aborted' };
-      const watch = this.client.watch({ key }, { startRevision: from, noPut: true, once: true, signal });
+      // the node attaches the line as of its state when it sends the delete: the waiter's re-read, without a request
+      const watch = this.client.watch({ key }, { startRevision: from, noPut: true, once: true, signal, ...(linePrefix === undefined ? {} : { rangePrefix: linePrefix }) });
       let seen: number | undefined;
+      let deleted: WatchMessage | undefined;
       try {
         for await (const message of watch) {
           if (message.type !== 'events') continue;
-          if (message.events.some((e) => e.type === 'delete' && e.kv.key === key)) return { kind: 'deleted', revision: message.revision };
+          if (message.events.some((e) => e.type === 'delete' && e.kv.key === key)) {
+            deleted = message;
+            break;
+          }
           seen = message.revision;
         }
       } catch {
@@ -195,6 +200,12 @@ export class SynodLeaseKv implements LeaseKv {
         return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };
       } finally {
         watch.close();
+      }
+      if (deleted !== undefined) {
+        // QUEUE_FULL past the limit, as a read of the line would be
+        const range = deleted.type === 'events' ? deleted.range : undefined;
+        if (linePrefix === undefined || range === undefined) return { kind: 'deleted', revision: deleted.revision };
+        return { kind: 'deleted', revision: deleted.revision, line: { revision: range.revision, entries: entriesOf(range.items, range.more, linePrefix) } };
       }
       // a once-watch finishes without an events message only when aborted
       if (signal.aborted || seen === undefined) return signal.aborted ? { kind: 'aborted' } : { kind: 'unknown' };

@@ -3,8 +3,8 @@
 // particular to it (token = create revision, waiters watching only their predecessor, lease loss
 // seen by using(), the fenced-write guard as one txn).
 import { afterAll, describe, expect, it } from 'vitest';
-import { SynodClient, SynodError, type WatchMessage, type WatchOptions, type WatchSelector } from '../client/index.js';
-import { leaderAmong } from '../server/test/harness.js';
+import { SynodClient, SynodError, type KvItem, type WatchMessage, type WatchOptions, type WatchSelector } from '../client/index.js';
+import { leaderAmong, waitUntil } from '../server/test/harness.js';
 import { startInProcessCluster, type InProcessCluster } from '../server/test/in-process.js';
 import { fencedTxn, fencedWrite, isLockError, KvLock, KvReadWriteLock, KvSemaphore, SynodLeaseKv } from './index.js';
 import { KvElection } from '../election/index.js';
@@ -77,6 +77,32 @@ describe('the Synod backend', () => {
     expect(kv.writes).toEqual({ leaseGrant: 0, txn: 0, grantWithTxn: 2, leaseRevoke: 2 });
     // the grant's lease is the one the key is under: revoking it freed the name
     expect((await client.range({ prefix: `synod-lock/${name}/` })).items).toEqual([]);
+  });
+
+  it('a hand-over costs the waiter no read: its line comes with its predecessor\'s delete, and is what admits it', async () => {
+    await setUp();
+    const name = freshName('line-with-delete');
+    const holder = await lock.acquire(name, { ttlMs: 5000 });
+    // second waits on the holder; third waits on second, which gives up (its lease revoked) while the holder still holds
+    const secondKv = new ObservedKv(new SynodLeaseKv(client));
+    const thirdKv = new ObservedKv(new SynodLeaseKv(client));
+    const second = new AbortController();
+    const secondWait = new KvLock(secondKv).acquire(name, { ttlMs: 5000, signal: second.signal });
+    await waitUntil('secondKv to wait on a key (1)', async () => secondKv.watched.length === 1);
+    let thirdGranted = false;
+    const thirdWait = new KvLock(thirdKv).acquire(name, { ttlMs: 5000 }).then((g) => ((thirdGranted = true), g));
+    await waitUntil('thirdKv to wait on a key (1)', async () => thirdKv.watched.length === 1);
+    second.abort();
+    await expect(secondWait).rejects.toSatisfy((e) => isLockError(e, 'LOCK_ABORTED'));
+    // the line that came with second's delete still has the holder ahead: third watches it now, and waits
+    await waitUntil('thirdKv to wait on a key (2)', async () => thirdKv.watched.length === 2);
+    expect(thirdKv.watched[1]).toBe(`synod-lock/${name}/${holder.holder}`);
+    expect(thirdGranted).toBe(false);
+    await lock.release(holder);
+    const third = await thirdWait;
+    expect(third.token).toBeGreaterThan(holder.token);
+    expect([thirdKv.ranges, thirdKv.linesWithDelete]).toEqual([0, 2]);
+    await lock.release(third);
   });
 
   it('draws another lease id when the one drawn is taken; gives up after three and leaves nothing behind', async () => {
@@ -186,6 +212,23 @@ describe('SynodLeaseKv.waitDelete', () => {
     const never = scriptedClient([[del('q/other', 20)]]);
     expect(await new SynodLeaseKv(never.client).waitDelete('q/a', 10, signal)).toEqual({ kind: 'unknown' });
     expect(never.asked.length).toBe(8);
+  });
+
+  it('with a line prefix, asks the node for the keys under it and hands them back with the delete; QUEUE_FULL past the limit', async () => {
+    const item = (key: string, createRevision: number): KvItem => ({ key, value: 'v', version: 1, createRevision, modRevision: createRevision, lease: 7 });
+    const withLine = (more: boolean): WatchMessage => ({ ...(del('q/a', 12) as WatchMessage & { type: 'events' }), range: { revision: 13, items: [item('q/c', 11), item('q/b', 9)], more } });
+    const { client, asked } = scriptedClient([[withLine(false)]]);
+    expect(await new SynodLeaseKv(client).waitDelete('q/a', 10, signal, 'q/')).toEqual({
+      kind: 'deleted',
+      revision: 12,
+      line: { revision: 13, entries: [{ key: 'q/b', value: 'v', createRevision: 9, lease: '7' }, { key: 'q/c', value: 'v', createRevision: 11, lease: '7' }] },
+    });
+    expect(asked.map((a) => a.options)).toEqual([{ startRevision: 10, noPut: true, once: true, signal, rangePrefix: 'q/' }]);
+    const full = scriptedClient([[withLine(true)]]);
+    await expect(new SynodLeaseKv(full.client).waitDelete('q/a', 10, signal, 'q/')).rejects.toSatisfy((e) => isLockError(e, 'QUEUE_FULL'));
+    // a node that sent no range (one from before rangePrefix): the delete without a line, and the caller reads
+    const old = scriptedClient([[del('q/a', 12)]]);
+    expect(await new SynodLeaseKv(old.client).waitDelete('q/a', 10, signal, 'q/')).toEqual({ kind: 'deleted', revision: 12 });
   });
 
   it('answers unknown when the watch fails (compacted, no node) and aborted when the signal is', async () => {

@@ -69,6 +69,10 @@ describe('permissions of txn, range delete, watch and compact', () => {
     expect(await watch('key=other/x', ALICE)).toBe(403);
     expect(await watch('prefix=', ALICE)).toBe(403);
     expect(await watch('prefix=app/', {})).toBe(401);
+    // the keys a once-watch's events line carries need read too
+    expect(await watch('key=app/a&once=true&rangePrefix=shared/', ALICE)).toBe(200);
+    expect(await watch('key=app/a&once=true&rangePrefix=other/', ALICE)).toBe(403);
+    expect(await watch('key=app/a&once=true&rangePrefix=', ALICE)).toBe(403);
     const w = await openWatch(url, 'prefix=app/');
     expect([w.status, w.body?.error?.code]).toEqual([401, 'UNAUTHENTICATED']);
   });

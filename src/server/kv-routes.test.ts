@@ -297,6 +297,11 @@ describe('GET /v1/watch', () => {
       [`key=a&once=${'t'.repeat(5000)}`, 'BAD_REQUEST'],
       ['key=a&once=true&once=true', 'BAD_QUERY'],
       ['key=a&Once=true', 'UNKNOWN_PARAMETER'],
+      ['key=a&rangePrefix=q/', 'BAD_REQUEST'],
+      ['key=a&once=false&rangePrefix=q/', 'BAD_REQUEST'],
+      ['key=a&once=true&rangePrefix=_synod/', 'RESERVED_KEY'],
+      [`key=a&once=true&rangePrefix=${'p'.repeat(5000)}`, 'BAD_KEY'],
+      ['key=a&once=true&rangePrefix=q/&rangePrefix=r/', 'BAD_QUERY'],
       ['key=%ff', 'BAD_QUERY'],
       ['key=a&key=b', 'BAD_QUERY'],
     ];
@@ -433,6 +438,27 @@ describe('GET /v1/watch', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('a once-watch with rangePrefix carries the keys under it, read at the events line\'s revision or later', async () => {
+    const base = await put('line/a', 'first');
+    await put('line/b', 'second');
+    const gone = result(await http('DELETE', `${url(leader)}/v1/kv/line%2Fa`, {}))['revision'] as number;
+    await put('line/c', 'third');
+    // from history: the delete is the first event; the range is the follower's state when it sent it
+    await waitUntil('the follower to apply line/c', async () => (await http('GET', `${url(follower)}/v1/kv/line%2Fc?consistency=serializable`)).body.result?.['value'] === 'third');
+    const w = await openWatch(url(follower), `key=line/a&startRevision=${base + 1}&noPut=true&once=true&rangePrefix=line/`);
+    await w.ended;
+    const events = w.lines.filter((l) => l.type === 'events') as unknown as { revision: number; range: { revision: number; items: { key: string; value: unknown }[]; more: boolean } }[];
+    expect(events).toHaveLength(1);
+    const line = events[0]!;
+    expect(line.revision).toBe(gone);
+    expect(line.range.revision).toBeGreaterThanOrEqual(gone);
+    expect([line.range.items.map((i) => [i.key, i.value]), line.range.more]).toEqual([[['line/b', 'second'], ['line/c', 'third']], false]);
+    // without rangePrefix the line is as before
+    const plain = await openWatch(url(follower), `key=line/a&startRevision=${base + 1}&noPut=true&once=true`);
+    await plain.ended;
+    expect(plain.lines.filter((l) => l.type === 'events').map((l) => 'range' in l)).toEqual([false]);
   });
 
   it('ends each watch with SHUTDOWN and the revision to resume from when its node stops', async () => {

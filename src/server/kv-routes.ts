@@ -191,7 +191,7 @@ async function deleteRangeRoute(backend: ApiBackend, req: ApiRequest): Promise<A
 
 function watchRoute(backend: ApiBackend, watches: WatchHub, req: ApiRequest): ApiResponse {
   const spec = parseWatchQuery(req.query, watches.limits.progressMs);
-  authorizeAll(backend.auth, req.principal, [watchAccess(spec.selector)]);
+  authorizeAll(backend.auth, req.principal, watchAccess(spec));
   // served here, from this node's applied state: a watch is never forwarded to the leader
   return { status: 200, headers: NDJSON_HEADERS, body: null, stream: watches.open(spec) };
 }

@@ -8,7 +8,7 @@ import { assertInvariant, type JsonValue } from '../core/index.js';
 import type { NodeHost } from '../runtime/index.js';
 import { RaftStorage } from '../storage/index.js';
 import type { Transport } from '../net/index.js';
-import { buildApi, type ApiBackend } from './api.js';
+import { buildApi, RESERVED_PREFIX, type ApiBackend } from './api.js';
 import { Authenticator } from './auth.js';
 import { Forwarder, type LeaderWatch } from './forward.js';
 import { addKvRoutes } from './kv-routes.js';
@@ -207,6 +207,7 @@ function attachKv(ctx: ServiceContext<RaftMessage>, host: KvHost): ServiceInstan
   const watches = new WatchHub({
     nodeId: ctx.id,
     changes: (query) => core().queryLocal(query),
+    range: (prefix, limit) => core().queryLocal({ op: 'range', prefix, limit, exclude: RESERVED_PREFIX }),
     revision: () => (core().queryLocal({ op: 'get', key: '' }) as { revision: number }).revision,
     health: () => backend.health(),
   }, watchOptionsOf(options.watch));

@@ -2,7 +2,8 @@
 // the leader) by pulling the store's change log (`changes`) and writing JSON lines on a chunked
 // HTTP answer: one line per revision, progress lines when idle, and a last line saying why a
 // watch was cancelled (a watch asked with `once` ends cleanly after its first events line
-// instead). A watcher's memory is its selector, its next revision and a bounded send window: a
+// instead; with `rangePrefix` that line also carries the keys under a prefix, so that a lock's
+// waiter learns its place in line without a read of its own). A watcher's memory is its selector, its next revision and a bounded send window: a
 // client that stops reading leaves the events in the store's history, not here.
 import { MAX_CHANGES_EVENTS, emitByRevision, keyProblem, type ChangesRequest, type KvEvent, type KvResult } from '../kv/index.js';
 import { RESERVED_PREFIX } from './api.js';
@@ -40,6 +41,8 @@ export interface WatchSource {
   readonly nodeId: string;
   /** The store's change log at this node's applied index. */
   changes(query: ChangesRequest): KvResult;
+  /** The live keys under `prefix` at this node's applied index (at most `limit`; the cluster's own keys left out). */
+  range(prefix: string, limit: number): KvResult;
   /** The store's revision at this node's applied index. */
   revision(): number;
   health(): HealthReport;
@@ -61,10 +64,19 @@ export interface WatchSpec {
    * event, and a stream it had to cut would cost a connection per wait on both sides.
    */
   readonly once: boolean;
+  /**
+   * With `once`: the events line also carries `range`, the live keys under this prefix at this
+   * node's state when the line is written (a serializable range at that revision or later), so a
+   * lock's waiter that saw its predecessor go learns its place in line without another request.
+   */
+  readonly rangePrefix: string | null;
 }
 
+/** Most keys a once-watch's `range` carries; past it the range says `more: true` (a lock's line past this many is refused by the lock client anyway). */
+export const WATCH_RANGE_LIMIT = 10_000;
+
 /** Query parameters of GET /v1/watch. */
-export const WATCH_QUERY = ['key', 'end', 'prefix', 'startRevision', 'prevKv', 'noPut', 'noDelete', 'progressMs', 'once'] as const;
+export const WATCH_QUERY = ['key', 'end', 'prefix', 'startRevision', 'prevKv', 'noPut', 'noDelete', 'progressMs', 'once', 'rangePrefix'] as const;
 
 /** A watch request from its query string; every parameter checked (400 with the reason otherwise). */
 export function parseWatchQuery(query: URLSearchParams, defaultProgressMs: number): WatchSpec {
@@ -91,6 +103,14 @@ export function parseWatchQuery(query: URLSearchParams, defaultProgressMs: numbe
   const progressText = query.get('progressMs');
   const progressMs = progressText === null ? defaultProgressMs : /^\d{1,7}$/.test(progressText) ? Number(progressText) : NaN;
   if (!(progressMs >= MIN_PROGRESS_MS && progressMs <= MAX_PROGRESS_MS)) throw new HttpError(400, 'BAD_REQUEST', `"progressMs" must be a whole number from ${MIN_PROGRESS_MS} to ${MAX_PROGRESS_MS}`);
+  const once = flagParam(query, 'once');
+  const rangePrefix = query.get('rangePrefix');
+  if (rangePrefix !== null) {
+    // a stream of many events lines would need a range per line: only the one line of a once-watch carries it
+    if (!once) throw new HttpError(400, 'BAD_REQUEST', '"rangePrefix" goes with once=true (only the one events line of a once-watch carries the range)');
+    if (rangePrefix.startsWith(RESERVED_PREFIX)) throw new HttpError(400, 'RESERVED_KEY', `keys under "${RESERVED_PREFIX}" are reserved for the cluster`);
+    boundParam(rangePrefix, 'rangePrefix');
+  }
   return {
     selector,
     startRevision: revisionParam(query, 'startRevision') ?? 0,
@@ -98,14 +118,16 @@ export function parseWatchQuery(query: URLSearchParams, defaultProgressMs: numbe
     noPut: flagParam(query, 'noPut'),
     noDelete: flagParam(query, 'noDelete'),
     progressMs,
-    once: flagParam(query, 'once'),
+    once,
+    rangePrefix,
   };
 }
 
-/** The read permission a watch needs. */
-export function watchAccess(selector: WatchSelector): AccessCheck {
-  if ('prefix' in selector) return { range: { prefix: selector.prefix }, write: false };
-  return selector.end === undefined ? { key: selector.key, write: false } : { range: { start: selector.key, end: selector.end }, write: false };
+/** The read permissions a watch needs: its selector's keys, and the prefix whose keys its events line carries. */
+export function watchAccess(spec: Pick<WatchSpec, 'selector' | 'rangePrefix'>): AccessCheck[] {
+  const selector = spec.selector;
+  const keys: AccessCheck = 'prefix' in selector ? { range: { prefix: selector.prefix }, write: false } : selector.end === undefined ? { key: selector.key, write: false } : { range: { start: selector.key, end: selector.end }, write: false };
+  return spec.rangePrefix === null ? [keys] : [keys, { range: { prefix: spec.rangePrefix }, write: false }];
 }
 
 /** The limits from the cluster file's `watch` option; a bad one stops the node from starting, saying which. */
@@ -312,7 +334,9 @@ class Watcher {
     const hasRoom = (): boolean => !(this.spec.once && this.sentEvents) && sink.unsentBytes < window;
     return emitByRevision(events, nextRevision, hasRoom, (batch) => {
       this.sentEvents = true;
-      this.line({ type: 'events', revision: batch.revision, events: batch.events });
+      const prefix = this.spec.rangePrefix;
+      // read now, in the same turn as the events: this node's state is at the batch's revision or later
+      this.line(prefix === null ? { type: 'events', revision: batch.revision, events: batch.events } : { type: 'events', revision: batch.revision, events: batch.events, range: this.hub.source.range(prefix, WATCH_RANGE_LIMIT) });
     });
   }
 

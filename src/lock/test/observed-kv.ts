@@ -6,6 +6,8 @@ import type { DeleteWait, KvChange, KvRange, KvTxn, KvTxnResult, LeaseId, LeaseK
 export class ObservedKv implements LeaseKv {
   readonly watched: string[] = [];
   ranges = 0;
+  /** Deletes seen with the line attached (a re-read the backend saved the client). */
+  linesWithDelete = 0;
   /** Requests that write, by kind: a lock pair costs what these add up to. */
   readonly writes = { leaseGrant: 0, txn: 0, grantWithTxn: 0, leaseRevoke: 0 };
   /** The revision of the last txn or range answered (a joining txn's, or a waiter's re-read). */
@@ -50,9 +52,14 @@ export class ObservedKv implements LeaseKv {
     this.lastLineRevision = r.revision;
     return r;
   }
-  waitDelete(key: string, fromRevision: number, signal: AbortSignal): Promise<DeleteWait> {
+  async waitDelete(key: string, fromRevision: number, signal: AbortSignal, linePrefix?: string): Promise<DeleteWait> {
     this.watched.push(key);
-    return this.inner.waitDelete(key, fromRevision, signal);
+    const seen = await this.inner.waitDelete(key, fromRevision, signal, linePrefix);
+    if (seen.kind === 'deleted' && seen.line !== undefined) {
+      this.linesWithDelete++;
+      this.lastLineRevision = seen.line.revision;
+    }
+    return seen;
   }
   watchPrefix(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<readonly KvChange[]> {
     return this.inner.watchPrefix(prefix, fromRevision, signal);
