@@ -6,7 +6,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, waitUntil } from '../server/test/harness.js';
 import { freePort, startInProcessCluster, type InProcessCluster } from '../server/test/in-process.js';
-import { SynodClient, SynodError, type KvEvent, type WatchMessage } from './index.js';
+import { SynodClient, SynodError, type KvEvent, type WatchMessage, type WatchOptions } from './index.js';
 
 let cluster: InProcessCluster;
 let leader = '';
@@ -367,6 +367,45 @@ describe('SynodClient.watch', () => {
       watcher.close();
       old.closeAllConnections();
       old.close();
+    }
+  });
+
+  it('with once and rangePrefix, hands over the range that came with the events line; asks again without it where a node does not know it; refuses it without once', async () => {
+    const asked: string[] = [];
+    const line = (range: unknown): string => `${JSON.stringify({ type: 'events', revision: 10, events: [{ type: 'delete', kv: { key: 'q/a', value: null, version: 0, createRevision: 0, modRevision: 10 }, revision: 10 }], ...(range === undefined ? {} : { range }) })}\n`;
+    let knowsRange = true;
+    const node = createHttpServer((req, res) => {
+      const target = req.url ?? '';
+      asked.push(target);
+      if (!knowsRange && target.includes('rangePrefix=')) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ error: { code: 'UNKNOWN_PARAMETER', message: 'GET /v1/watch takes no query parameter "rangePrefix" (it takes: key, end, prefix, once)' } }));
+      }
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"type":"created","node":"n","revision":9,"startRevision":10}\n');
+      res.end(line(target.includes('rangePrefix=') ? { revision: 12, items: [{ key: 'q/b', value: '', version: 1, createRevision: 11, modRevision: 11, lease: 5 }], more: false } : undefined));
+    });
+    await new Promise<void>((r) => node.listen(0, '127.0.0.1', () => r()));
+    const watcher = new SynodClient({ endpoints: [`http://127.0.0.1:${(node.address() as { port: number }).port}`] });
+    const first = async (options: WatchOptions): Promise<WatchMessage[]> => {
+      const got: WatchMessage[] = [];
+      for await (const m of watcher.watch({ key: 'q/a' }, options)) got.push(m);
+      return got;
+    };
+    try {
+      const withRange = await first({ once: true, rangePrefix: 'q/' });
+      expect(withRange).toEqual([{ type: 'events', revision: 10, events: [expect.objectContaining({ type: 'delete' })], range: { revision: 12, items: [expect.objectContaining({ key: 'q/b', createRevision: 11 })], more: false } }]);
+      expect(asked.at(-1)).toContain('rangePrefix=q%2F');
+      knowsRange = false;
+      asked.length = 0;
+      const without = await first({ once: true, rangePrefix: 'q/' });
+      expect(without.map((m) => [m.type, m.revision, 'range' in m])).toEqual([['events', 10, false]]);
+      expect(asked.map((u) => [u.includes('once=true'), u.includes('rangePrefix=')])).toEqual([[true, true], [true, false]]);
+      expect(() => watcher.watch({ key: 'q/a' }, { rangePrefix: 'q/' })).toThrow(/rangePrefix goes with once/);
+    } finally {
+      watcher.close();
+      node.closeAllConnections();
+      node.close();
     }
   });
 });

@@ -84,6 +84,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
     const start = options.startRevision ?? 0;
     if (!Number.isSafeInteger(start) || start < 0) throw new SynodError('BAD_REVISION', `startRevision must be a whole number >= 0, not ${start}`);
     this.next = start;
+    if (options.rangePrefix !== undefined && options.once !== true) throw new SynodError('BAD_REQUEST', 'rangePrefix goes with once: true (only the one events message of a once-watch carries the range)');
     options.signal?.addEventListener('abort', () => this.close(), { once: true });
     if (options.signal?.aborted === true) this.close();
   }
