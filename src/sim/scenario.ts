@@ -43,6 +43,27 @@ export type CommonStep<P> =
 /** A step of a scenario of a protocol whose own steps are P. */
 export type Step<P> = CommonStep<P> | P;
 
+/** A scenario played on a fresh simulated cluster of `nodes` built with options O and a seed (Raft's, Multi-Paxos's, Synod's). */
+export interface ClusterScenario<P, O> {
+  readonly name: string;
+  readonly caption: string;
+  readonly nodes: number;
+  readonly cluster?: Omit<O, 'seed' | 'nodes'>;
+  readonly steps: readonly Step<P>[];
+}
+
+/** What playing a ClusterScenario with a seed gave: the monitor's violations V and the cluster C it ran on. */
+export interface ClusterScenarioResult<V, C> {
+  readonly scenario: string;
+  readonly seed: number;
+  /** No failed expectation, no monitor violation, and whatever else the runner checks (on a KV cluster: a linearizable history). */
+  readonly ok: boolean;
+  /** The failed expectation that stopped the scenario, if any. */
+  readonly failure: string | undefined;
+  readonly violations: readonly V[];
+  readonly cluster: C;
+}
+
 /** What the interpreter waits for. The driver resumes it with true when `until` held in time. */
 export type ScenarioWait =
   /** Let `ms` of virtual time pass. */
@@ -90,8 +111,11 @@ export interface ScenarioProtocol<P extends { readonly do: string }> {
 /** Bounds the work a scenario can ask for (nested repeats multiply). */
 const MAX_STEPS_EXECUTED = 1_000_000;
 
+/** What describing a step needs of a protocol (no cluster: a scenario can be described before it runs). */
+export type StepDescriber<P extends { readonly do: string }> = Pick<ScenarioProtocol<P>, 'owns' | 'describe'>;
+
 /** One line describing a step, as the trace notes and a visualizer show it. */
-export function describeStep<P extends { readonly do: string }>(step: Step<P>, protocol: ScenarioProtocol<P>): string {
+export function describeStep<P extends { readonly do: string }>(step: Step<P>, protocol: StepDescriber<P>): string {
   if (protocol.owns(step)) return protocol.describe(step);
   const s = step as CommonStep<P>;
   const refs = (r: readonly NodeRef[]): string => `{${r.join(',')}}`;

@@ -1,37 +1,21 @@
-// Multi-Paxos's part of the scenario language (leaders by ballot, writes, agreement, holes filled
-// with no-ops, adopted values, recoveries, snapshots) on top of the steps every protocol shares
-// (src/sim/scenario.ts), and the runner tests use. The visualizer plays the same programs with
-// its own driver; neither interprets a step itself.
+// Multi-Paxos's part of the scenario language (campaigns, no-ops, adopted values, recoveries,
+// snapshots) on top of the common steps (src/sim/scenario.ts) and those Raft shares
+// (src/raft/scenarios/kv-steps.ts), and the runner tests use. The visualizer plays the same programs.
 import type { NodeId } from '../../core/index.js';
 import type { Verdict } from '../../check/index.js';
-import type { KvRequest, KvResult } from '../../kv/store.js';
-import { startWorkload, type Workload } from '../../raft/workload.js';
-import type { OpHandle } from '../../sim/client.js';
-import { describeStep as describeAnyStep, runScenarioProgram, ScenarioInterpreter, type NodeRef, type ScenarioContext, type ScenarioProgram, type ScenarioProtocol, type Step } from '../../sim/scenario.js';
+import { describeKvClusterStep, isKvClusterStep, KvClusterSteps, until, type KvClusterStep, type KvStepsWording, type LeaderTenure } from '../../raft/scenarios/kv-steps.js';
+import { describeStep as describeAnyStep, runScenarioProgram, ScenarioInterpreter, type ClusterScenario, type ClusterScenarioResult, type NodeRef, type ScenarioContext, type ScenarioProgram, type StepDescriber, type Step } from '../../sim/scenario.js';
 import type { PaxosViolation } from '../monitors.js';
 import type { PaxosMessage, PaxosPersistOp, PaxosRequest, PaxosResponse } from '../multi/types.js';
-import { PaxosCluster, type PaxosClusterOptions, type PaxosKvClient } from '../sim/cluster.js';
+import { PaxosCluster, type PaxosClusterOptions } from '../sim/cluster.js';
 
-export type PaxosStep =
-  /** A ready leader (not in `notIn`) within `withinMs`, bound to `as`. */
-  | { readonly do: 'expectLeader'; readonly withinMs: number; readonly as?: string; readonly notIn?: readonly NodeRef[] }
-  /** Exactly one up node believes it leads. */
-  | { readonly do: 'expectOneLeader'; readonly withinMs: number }
-  /** After `graceMs`, none of `among` leads for `forMs`. */
-  | { readonly do: 'expectNoLeader'; readonly among: readonly NodeRef[]; readonly forMs: number; readonly graceMs?: number }
-  /** The leader and its ballot stay the same for `forMs`. */
-  | { readonly do: 'expectStableLeader'; readonly forMs: number }
-  | { readonly do: 'expectLeaderIs'; readonly node: NodeRef; readonly withinMs: number }
+/** Multi-Paxos's steps: those shared with Raft, and its own. */
+export type PaxosStep = KvClusterStep | PaxosOwnStep;
+
+/** The steps only Multi-Paxos has. */
+type PaxosOwnStep =
   /** `node` runs phase 1 now (an operator's request). */
   | { readonly do: 'campaign'; readonly node: NodeRef }
-  /** `count` writes one after another through a retrying client; each must end `expect` (default ok). */
-  | { readonly do: 'write'; readonly count: number; readonly expect?: 'ok' | 'any' }
-  /** Proposes `count` writes straight to one node, once each, without waiting (e.g. to a cut-off leader). */
-  | { readonly do: 'writeAsync'; readonly via: NodeRef; readonly count: number }
-  | { readonly do: 'clients'; readonly count: number; readonly thinkMs?: number; readonly keys?: number }
-  | { readonly do: 'stopClients'; readonly drainMs?: number }
-  /** A ready leader, every up replica applied what it applied, and their state machines are identical. */
-  | { readonly do: 'expectAgreement'; readonly withinMs: number }
   /** The leader `node` filled at least `atLeast` holes with no-ops after its phase 1. */
   | { readonly do: 'expectNoops'; readonly node: NodeRef; readonly atLeast: number }
   /** The leader `node` proposed again at least `atLeast` values its phase 1 found accepted. */
@@ -45,102 +29,34 @@ export type PaxosStep =
 
 export type PaxosScenarioStep = Step<PaxosStep>;
 
-export interface PaxosScenario {
-  readonly name: string;
+export interface PaxosScenario extends ClusterScenario<PaxosStep, PaxosClusterOptions> {
   readonly title: string;
-  readonly caption: string;
-  readonly nodes: number;
-  readonly cluster?: Omit<PaxosClusterOptions, 'seed' | 'nodes'>;
-  readonly steps: readonly PaxosScenarioStep[];
 }
 
-export interface PaxosScenarioResult {
-  readonly scenario: string;
-  readonly seed: number;
-  /** No failed expectation, no monitor violation, and a linearizable history. */
-  readonly ok: boolean;
-  readonly failure: string | undefined;
-  readonly violations: readonly PaxosViolation[];
+export interface PaxosScenarioResult extends ClusterScenarioResult<PaxosViolation, PaxosCluster> {
   readonly linearizability: Verdict;
-  readonly cluster: PaxosCluster;
 }
 
-const PAXOS_STEPS: ReadonlySet<string> = new Set([
-  'expectLeader', 'expectOneLeader', 'expectNoLeader', 'expectStableLeader', 'expectLeaderIs', 'campaign', 'write', 'writeAsync', 'clients', 'stopClients',
-  'expectAgreement', 'expectNoops', 'expectAdopted', 'expectRecovered', 'expectSnapshot', 'expectOutOfOrder',
-]);
+const PAXOS_OWN_STEPS: ReadonlySet<string> = new Set(['campaign', 'expectNoops', 'expectAdopted', 'expectRecovered', 'expectSnapshot', 'expectOutOfOrder']);
 
-const until = (cond: () => boolean, withinMs: number) => ({ kind: 'until', until: cond, withinMs }) as const;
+const PAXOS_WORDING: KvStepsWording = { leader: 'a ready leader', epoch: 'ballot', replica: 'replica' };
 
 /** Multi-Paxos's steps on a PaxosCluster. One instance per run: it holds the clients. */
-export class PaxosScenarioSteps implements ScenarioProtocol<PaxosStep> {
-  private readonly writer: PaxosKvClient;
-  private workload: Workload<PaxosKvClient> | undefined;
-  private workloads = 0;
-  private writes = 0;
-  private asyncClients = 0;
-
-  constructor(private readonly c: PaxosCluster) {
-    this.writer = c.client('writer');
-  }
-
-  owns(step: PaxosScenarioStep): step is PaxosStep {
-    return PAXOS_STEPS.has(step.do);
+export class PaxosScenarioSteps extends KvClusterSteps<PaxosOwnStep, PaxosCluster> {
+  constructor(c: PaxosCluster) {
+    super(c, PAXOS_WORDING, PAXOS_OWN_STEPS);
   }
 
   describe(step: PaxosStep): string {
     return describePaxosStep(step);
   }
 
-  leader(): NodeId | undefined {
-    return this.c.readyLeader() ?? this.c.leader();
-  }
-
-  leaders(): NodeId[] {
-    return this.c.leaders();
-  }
-
-  stopClients(): void {
-    this.workload?.stop();
-    this.workload = undefined;
-  }
-
-  run(step: PaxosStep, where: string, ctx: ScenarioContext): ScenarioProgram | void {
+  protected runOwn(step: PaxosOwnStep, where: string, ctx: ScenarioContext): ScenarioProgram | void {
     const c = this.c;
     switch (step.do) {
-      case 'expectLeader':
-        return this.expectLeader(step, where, ctx);
-      case 'expectOneLeader':
-        return this.expect(until(() => c.leaders().length === 1, step.withinMs), () => ctx.fail(where, `leaders: ${c.leaders().join(', ') || 'none'}`));
-      case 'expectNoLeader':
-        return this.expectNoLeader(step, where, ctx);
-      case 'expectStableLeader': {
-        const leader = c.readyLeader();
-        if (leader === undefined) return ctx.fail(where, 'no leader to begin with');
-        const ballot = c.node(leader).ballot;
-        const changed = (): boolean => c.readyLeader() !== leader || JSON.stringify(c.node(leader).ballot) !== JSON.stringify(ballot);
-        return this.expectNot(until(changed, step.forMs), () => ctx.fail(where, `leader ${leader} did not stay (now ${c.leader() ?? 'none'})`));
-      }
-      case 'expectLeaderIs': {
-        const target = ctx.resolveOne(step.node, where);
-        return this.expect(until(() => c.readyLeader() === target, step.withinMs), () => ctx.fail(where, `leader is ${c.leader() ?? 'nobody'}, not ${target}`));
-      }
       case 'campaign':
         for (const id of ctx.resolve(step.node, where)) c.campaign(id);
         return;
-      case 'write':
-        return this.write(step.count, step.expect ?? 'ok', where, ctx);
-      case 'writeAsync':
-        this.writeAsync(ctx.resolve(step.via, where), step.count);
-        return;
-      case 'clients':
-        this.stopClients();
-        this.workload = startWorkload(c, { clients: step.count, keys: step.keys ?? 3, thinkMs: step.thinkMs ?? 20, prefix: `bg${++this.workloads}-` });
-        return;
-      case 'stopClients':
-        return this.drainClients(step.drainMs);
-      case 'expectAgreement':
-        return this.expectAgreement(step.withinMs, where, ctx);
       case 'expectNoops': {
         const id = ctx.resolveOne(step.node, where);
         const n = c.core(id)?.noopsFilled ?? 0;
@@ -166,69 +82,24 @@ export class PaxosScenarioSteps implements ScenarioProtocol<PaxosStep> {
     }
   }
 
-  private *expect(wait: ReturnType<typeof until>, failed: () => never): ScenarioProgram {
-    if (!(yield wait)) failed();
-  }
-
-  private *expectNot(wait: ReturnType<typeof until>, failed: () => never): ScenarioProgram {
-    if (yield wait) failed();
-  }
-
-  private *expectLeader(step: Extract<PaxosStep, { do: 'expectLeader' }>, where: string, ctx: ScenarioContext): ScenarioProgram {
+  /** Paxos's tenure: `leader` stays the ready leader with the same ballot. */
+  protected tenure(leader: NodeId): LeaderTenure {
     const c = this.c;
-    const excluded = new Set(ctx.resolveAll(step.notIn ?? [], where));
-    const ok = yield until(() => {
-      const l = c.readyLeader();
-      return l !== undefined && !excluded.has(l);
-    }, step.withinMs);
-    const leader = c.readyLeader();
-    if (!ok || leader === undefined) return ctx.fail(where, `no leader${excluded.size > 0 ? ` outside {${[...excluded].join(',')}}` : ''} within ${step.withinMs} ms [${c.describeNodes()}]`);
-    if (step.as !== undefined) ctx.bind(step.as, [leader]);
+    const ballot = c.node(leader).ballot;
+    return { ended: () => c.readyLeader() !== leader || JSON.stringify(c.node(leader).ballot) !== JSON.stringify(ballot), text: `leader ${leader}` };
   }
 
-  private *expectNoLeader(step: Extract<PaxosStep, { do: 'expectNoLeader' }>, where: string, ctx: ScenarioContext): ScenarioProgram {
-    yield { kind: 'for', ms: step.graceMs ?? 400 };
-    const among = ctx.resolveAll(step.among, where);
-    const found = (): NodeId | undefined => among.find((id) => this.c.core(id)?.status().role === 'leader');
-    if (yield until(() => found() !== undefined, step.forMs)) ctx.fail(where, `node ${found() ?? '?'} became leader`);
+  protected checkAgreement(leader: NodeId): void {
+    this.c.checkConvergence(leader);
   }
 
-  private *write(count: number, expect: 'ok' | 'any', where: string, ctx: ScenarioContext): ScenarioProgram {
-    const opTimeoutMs = this.c.clientOptions.opTimeoutMs;
-    for (let i = 0; i < count; i++) {
-      const n = ++this.writes;
-      ctx.status(`write ${i + 1} of ${count}`);
-      if (this.writer.busy) yield until(() => !this.writer.busy, opTimeoutMs + 10);
-      const handle = this.writer.submit({ op: 'put', key: `w${n}`, value: n });
-      yield until(() => handle.done, opTimeoutMs + 10);
-      if (expect === 'ok' && handle.outcome !== 'ok') ctx.fail(where, `write ${n} ended ${handle.outcome ?? 'unfinished'} (${handle.error ?? ''})`);
-    }
+  protected describeNodes(): string {
+    return this.c.describeNodes();
   }
 
-  private writeAsync(targets: readonly NodeId[], count: number): OpHandle<KvRequest, KvResult>[] {
-    const handles: OpHandle<KvRequest, KvResult>[] = [];
-    for (const target of targets) {
-      for (let i = 0; i < count; i++) {
-        const n = ++this.writes;
-        const client = this.c.client(`async${++this.asyncClients}`);
-        handles.push(client.submit({ op: 'put', key: `w${n}`, value: n }, { retry: false, target }));
-      }
-    }
-    return handles;
-  }
-
-  private *drainClients(drainMs: number | undefined): ScenarioProgram {
-    const clients = this.workload?.clients ?? [];
-    this.stopClients();
-    yield until(() => clients.every((k) => !k.busy), drainMs ?? this.c.clientOptions.opTimeoutMs + 100);
-  }
-
-  private *expectAgreement(withinMs: number, where: string, ctx: ScenarioContext): ScenarioProgram {
-    const c = this.c;
-    if (!(yield until(() => c.caughtUp(), withinMs))) ctx.fail(where, `replicas did not catch up: ${c.describeNodes()}`);
-    const before = c.monitor.violationCount;
-    c.checkConvergence(c.readyLeader() as NodeId);
-    if (c.monitor.violationCount > before) ctx.fail(where, c.monitor.violations[c.monitor.violations.length - 1]?.message ?? 'replicas disagree');
+  /** Without a ready leader the nodes' roles and ballots tell why (dueling candidates, a lost quorum). */
+  protected override noLeaderDetail(): string {
+    return ` [${this.c.describeNodes()}]`;
   }
 
   private *expectRecovered(id: NodeId, withinMs: number, where: string, ctx: ScenarioContext): ScenarioProgram {
@@ -244,30 +115,11 @@ export class PaxosScenarioSteps implements ScenarioProtocol<PaxosStep> {
 }
 
 export function describePaxosStep(step: PaxosStep): string {
+  if (isKvClusterStep(step)) return describeKvClusterStep(step, PAXOS_WORDING);
   const refs = (r: readonly NodeRef[]): string => `{${r.join(',')}}`;
   switch (step.do) {
-    case 'expectLeader':
-      return `expect a ready leader${step.notIn ? ` not in ${refs(step.notIn)}` : ''} within ${step.withinMs} ms${step.as ? ` as ${step.as}` : ''}`;
-    case 'expectOneLeader':
-      return `expect exactly one leader within ${step.withinMs} ms`;
-    case 'expectNoLeader':
-      return `expect no leader among ${refs(step.among)} for ${step.forMs} ms`;
-    case 'expectStableLeader':
-      return `expect the same leader and ballot for ${step.forMs} ms`;
-    case 'expectLeaderIs':
-      return `expect ${step.node} to lead within ${step.withinMs} ms`;
     case 'campaign':
       return `${step.node} runs phase 1 now`;
-    case 'write':
-      return `${step.count} write(s), each ${step.expect ?? 'ok'}`;
-    case 'writeAsync':
-      return `propose ${step.count} write(s) to ${step.via} without waiting`;
-    case 'clients':
-      return `start ${step.count} background clients`;
-    case 'stopClients':
-      return 'stop the background clients';
-    case 'expectAgreement':
-      return `expect every replica to agree within ${step.withinMs} ms`;
     case 'expectNoops':
       return `expect leader ${step.node} to have filled at least ${step.atLeast} hole(s) with no-ops`;
     case 'expectAdopted':
@@ -281,12 +133,9 @@ export function describePaxosStep(step: PaxosStep): string {
   }
 }
 
-const DESCRIBER: ScenarioProtocol<PaxosStep> = {
-  owns: (step): step is PaxosStep => PAXOS_STEPS.has(step.do),
+const DESCRIBER: StepDescriber<PaxosStep> = {
+  owns: (step): step is PaxosStep => isKvClusterStep(step) || PAXOS_OWN_STEPS.has(step.do),
   describe: describePaxosStep,
-  run: () => undefined,
-  leader: () => undefined,
-  leaders: () => [],
 };
 
 export function describePaxosScenarioStep(step: PaxosScenarioStep): string {

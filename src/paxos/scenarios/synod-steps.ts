@@ -2,7 +2,7 @@
 // adopted, ballots tried) on top of the steps every protocol shares (src/sim/scenario.ts), and the
 // runner tests use. The visualizer plays the same programs with its own driver.
 import type { JsonValue, NodeId } from '../../core/index.js';
-import { describeStep as describeAnyStep, runScenarioProgram, ScenarioInterpreter, type NodeRef, type ScenarioContext, type ScenarioProgram, type ScenarioProtocol, type Step } from '../../sim/scenario.js';
+import { describeStep as describeAnyStep, runScenarioProgram, ScenarioInterpreter, type ClusterScenario, type ClusterScenarioResult, type NodeRef, type ScenarioContext, type ScenarioProgram, type ScenarioProtocol, type StepDescriber, type Step } from '../../sim/scenario.js';
 import type { PaxosViolation } from '../monitors.js';
 import { SynodCluster, type ProposalHandle, type SynodClusterOptions } from '../sim/synod-cluster.js';
 import type { SynodMessage, SynodPersistOp, SynodRequest, SynodResponse } from '../single/types.js';
@@ -27,24 +27,12 @@ export type SynodStep =
 
 export type SynodScenarioStep = Step<SynodStep>;
 
-export interface SynodScenario {
-  readonly name: string;
+export interface SynodScenario extends ClusterScenario<SynodStep, SynodClusterOptions> {
   readonly title: string;
-  readonly caption: string;
-  readonly nodes: number;
-  readonly cluster?: Omit<SynodClusterOptions, 'seed' | 'nodes'>;
-  readonly steps: readonly SynodScenarioStep[];
 }
 
-export interface SynodScenarioResult {
-  readonly scenario: string;
-  readonly seed: number;
-  /** No failed expectation and no monitor violation. */
-  readonly ok: boolean;
-  readonly failure: string | undefined;
-  readonly violations: readonly PaxosViolation[];
-  readonly cluster: SynodCluster;
-}
+/** `ok`: no failed expectation and no monitor violation (there is no KV history to check). */
+export type SynodScenarioResult = ClusterScenarioResult<PaxosViolation, SynodCluster>;
 
 const SYNOD_STEPS: ReadonlySet<string> = new Set(['propose', 'expectChosen', 'expectNothingChosen', 'expectLearned', 'expectAnswer', 'expectAdopted', 'expectAttempts', 'expectAccepted']);
 
@@ -156,12 +144,9 @@ export function describeSynodStep(step: SynodStep): string {
   }
 }
 
-const DESCRIBER: ScenarioProtocol<SynodStep> = {
+const DESCRIBER: StepDescriber<SynodStep> = {
   owns: (step): step is SynodStep => SYNOD_STEPS.has(step.do),
   describe: describeSynodStep,
-  run: () => undefined,
-  leader: () => undefined,
-  leaders: () => [],
 };
 
 export function describeSynodScenarioStep(step: SynodScenarioStep): string {
