@@ -4,8 +4,11 @@
 // commit records and resends them until every participant acknowledges.
 import { assertInvariant } from '../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../core/index.js';
+import { CoordinatorCommon } from './coordinator-common.js';
 import { EVENT_KEY, formatCommitEvent } from './events.js';
-import { MAX_ID_LENGTH, MAX_PARTICIPANTS, MAX_WRITES, parseTwoPcMessage, type CoordinatorOp, type Outcome, type TwoPcMessage, type TxnId, type Write } from './messages.js';
+import { parseTwoPcMessage, type CoordinatorOp, type Outcome, type TwoPcMessage, type TxnId } from './messages.js';
+
+export { groupWrites, TS_PER_LIFE } from './coordinator-common.js';
 
 /** A client's transaction: balance changes, each on a named participant. */
 export interface TxnRequest {
@@ -27,9 +30,6 @@ export interface CoordinatorOptions {
 
 type CoordinatorFx = Effects<TwoPcMessage, CoordinatorOp, TxnResponse>;
 
-/** Timestamps are life × this + sequence, so they grow across restarts (wait-die compares them). */
-export const TS_PER_LIFE = 1_000_000;
-
 interface Active {
   readonly txn: TxnId;
   readonly ts: number;
@@ -42,20 +42,17 @@ interface Active {
   requestId: string | undefined;
 }
 
-export class CoordinatorCore implements ProtocolCore<TwoPcMessage, TxnRequest, TxnResponse, CoordinatorOp> {
-  private life = 0;
-  private seq = 0;
-  private readonly active = new Map<TxnId, Active>();
+export class CoordinatorCore extends CoordinatorCommon<TwoPcMessage, Active> implements ProtocolCore<TwoPcMessage, TxnRequest, TxnResponse, CoordinatorOp> {
   private endsSinceSnapshot = 0;
-  private malformed = 0;
 
   constructor(
-    private readonly env: CoreEnv,
+    env: CoreEnv,
     durable: readonly CoordinatorOp[],
     private readonly o: CoordinatorOptions,
   ) {
+    super(env, o.maxActive);
     for (const op of durable) this.replay(op);
-    this.life++;
+    this.newLife();
   }
 
   start(fx: CoordinatorFx): void {
@@ -65,43 +62,18 @@ export class CoordinatorCore implements ProtocolCore<TwoPcMessage, TxnRequest, T
     this.annotateState(fx);
   }
 
-  /** Transactions open now (tests). */
-  openCount(): number {
-    return this.active.size;
-  }
-
-  get malformedCount(): number {
-    return this.malformed;
-  }
-
   handleRequest(requestId: string, request: TxnRequest, fx: CoordinatorFx): void {
-    const byParticipant = groupWrites(request);
-    if (byParticipant === undefined) {
-      fx.reply(requestId, { error: 'bad-request' });
-      return;
-    }
-    if (this.active.size >= this.o.maxActive || this.seq + 1 >= TS_PER_LIFE) {
-      fx.reply(requestId, { error: 'busy' });
-      return;
-    }
-    const seq = ++this.seq;
-    const txn = `t${this.life}.${seq}`;
-    const participants = [...byParticipant.keys()];
-    const now = this.env.now();
-    const a: Active = { txn, ts: this.life * TS_PER_LIFE + seq, participants, phase: 'voting', yes: new Set(), acked: new Set(), deadlineMs: now + this.o.voteTimeoutMs, nextRetryMs: now, requestId };
-    this.active.set(txn, a);
-    fx.annotate(EVENT_KEY, formatCommitEvent('begin', 'coordinator', txn, participants));
-    for (const [p, writes] of byParticipant) fx.send(p, { type: 'prepare', txn, ts: a.ts, participants, writes });
-    this.annotateState(fx);
+    const entry = (txn: TxnId, ts: number, participants: readonly NodeId[]): Active => {
+      const now = this.env.now();
+      return { txn, ts, participants, phase: 'voting', yes: new Set(), acked: new Set(), deadlineMs: now + this.o.voteTimeoutMs, nextRetryMs: now, requestId };
+    };
+    const a = this.begin(requestId, request, fx, entry, (x, writes) => ({ type: 'prepare', txn: x.txn, ts: x.ts, participants: x.participants, writes }));
+    if (a !== undefined) this.annotateState(fx);
   }
 
   handleMessage(from: NodeId, raw: TwoPcMessage, fx: CoordinatorFx): void {
-    const msg = parseTwoPcMessage(raw);
-    if (msg === undefined) {
-      this.malformed++;
-      fx.annotate('malformed', this.malformed);
-      return;
-    }
+    const msg = this.parsed(parseTwoPcMessage(raw), fx);
+    if (msg === undefined) return;
     const a = this.active.get(msg.txn);
     switch (msg.type) {
       case 'vote':
@@ -176,8 +148,7 @@ export class CoordinatorCore implements ProtocolCore<TwoPcMessage, TxnRequest, T
   private replay(op: CoordinatorOp): void {
     switch (op.kind) {
       case 'life':
-        this.life = Math.max(this.life, op.life);
-        return;
+        return this.replayLife(op.life);
       case 'commit':
         this.active.set(op.txn, { txn: op.txn, ts: 0, participants: op.participants, phase: 'committing', yes: new Set(op.participants), acked: new Set(), deadlineMs: 0, nextRetryMs: 0, requestId: undefined });
         return;
@@ -185,7 +156,7 @@ export class CoordinatorCore implements ProtocolCore<TwoPcMessage, TxnRequest, T
         this.active.delete(op.txn);
         return;
       case 'state':
-        this.life = Math.max(this.life, op.life);
+        this.replayLife(op.life);
         this.active.clear();
         for (const [txn, participants] of op.open) this.replay({ kind: 'commit', txn, participants });
         return;
@@ -196,21 +167,4 @@ export class CoordinatorCore implements ProtocolCore<TwoPcMessage, TxnRequest, T
     fx.annotate('role', 'coordinator');
     fx.annotate('open', this.active.size);
   }
-}
-
-/** The request's writes per participant, or undefined when the request is malformed. */
-export function groupWrites(request: TxnRequest): Map<NodeId, Write[]> | undefined {
-  const writes: unknown = (request as { writes?: unknown } | null)?.writes;
-  if (!Array.isArray(writes) || writes.length === 0 || writes.length > MAX_WRITES) return undefined;
-  const out = new Map<NodeId, Write[]>();
-  for (const w of writes as unknown[]) {
-    if (typeof w !== 'object' || w === null) return undefined;
-    const { participant, key, delta } = w as Record<string, unknown>;
-    if (typeof participant !== 'string' || participant === '' || participant.length > MAX_ID_LENGTH) return undefined;
-    if (typeof key !== 'string' || key === '' || key.length > MAX_ID_LENGTH || typeof delta !== 'number' || !Number.isSafeInteger(delta)) return undefined;
-    let list = out.get(participant);
-    if (list === undefined) out.set(participant, (list = []));
-    list.push({ key, delta });
-  }
-  return out.size > MAX_PARTICIPANTS ? undefined : out;
 }

@@ -2,10 +2,8 @@
 // It locks a transaction's keys (wait-die against deadlock), checks no balance goes negative,
 // forces "prepared" before voting yes, and once in doubt asks the coordinator and its fellow
 // participants (cooperative termination) until someone knows the outcome.
-import { assertInvariant } from '../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../core/index.js';
-import { LockedAccounts } from './accounts.js';
-import { EVENT_KEY, formatCommitEvent } from './events.js';
+import { ParticipantCommon } from './participant-common.js';
 import { parseTwoPcMessage, type Outcome, type ParticipantOp, type PreparedRecord, type TwoPcMessage, type TxnId, type Write } from './messages.js';
 
 export interface ParticipantOptions {
@@ -39,22 +37,15 @@ interface OpenTxn {
   nextAskMs: number;
 }
 
-export class ParticipantCore implements ProtocolCore<TwoPcMessage, never, never, ParticipantOp> {
-  private readonly accounts: LockedAccounts;
-  private readonly open = new Map<TxnId, OpenTxn>();
-  /** Outcomes known, oldest first (insertion order), with the transaction's timestamp. */
-  private readonly decided = new Map<TxnId, { readonly outcome: Outcome; readonly ts: number }>();
-  /** A prepare at or below this timestamp whose outcome was forgotten is refused (it is old). */
-  private forgottenBelowTs = -1;
+export class ParticipantCore extends ParticipantCommon<TwoPcMessage, PreparedRecord, OpenTxn> implements ProtocolCore<TwoPcMessage, never, never, ParticipantOp> {
   private decisionsSinceSnapshot = 0;
-  private malformed = 0;
 
   constructor(
-    private readonly env: CoreEnv,
+    env: CoreEnv,
     durable: readonly ParticipantOp[],
     private readonly o: ParticipantOptions,
   ) {
-    this.accounts = new LockedAccounts(`participant ${env.id}`, o.accounts, o.initialBalance);
+    super(env, `participant ${env.id}`, o, true);
     for (const op of durable) this.replay(op);
     // a restarted participant asks at once about what it had prepared
     const now = env.now();
@@ -68,40 +59,11 @@ export class ParticipantCore implements ProtocolCore<TwoPcMessage, never, never,
     this.annotateState(fx);
   }
 
-  // ---------------------------------------------------------------- readings (tests, harness)
-
-  balance(key: string): number | undefined {
-    return this.accounts.balance(key);
-  }
-
-  totalBalance(): number {
-    return this.accounts.total();
-  }
-
-  /** Transactions prepared and not yet decided. */
-  inDoubt(): TxnId[] {
-    return [...this.open.values()].filter((t) => t.phase === 'prepared').map((t) => t.record.txn);
-  }
-
-  lockCount(): number {
-    return this.accounts.lockCount;
-  }
-
-  get malformedCount(): number {
-    return this.malformed;
-  }
-
   // ---------------------------------------------------------------- inputs
 
-  handleRequest(): void {}
-
   handleMessage(from: NodeId, raw: TwoPcMessage, fx: ParticipantFx): void {
-    const msg = parseTwoPcMessage(raw);
-    if (msg === undefined) {
-      this.malformed++;
-      fx.annotate('malformed', this.malformed);
-      return;
-    }
+    const msg = this.parsed(parseTwoPcMessage(raw), fx);
+    if (msg === undefined) return;
     switch (msg.type) {
       case 'prepare':
         return this.onPrepare(from, msg, fx);
@@ -139,61 +101,34 @@ export class ParticipantCore implements ProtocolCore<TwoPcMessage, never, never,
   // ---------------------------------------------------------------- the protocol
 
   private onPrepare(from: NodeId, msg: Extract<TwoPcMessage, { type: 'prepare' }>, fx: ParticipantFx): void {
-    const known = this.decided.get(msg.txn);
-    if (known !== undefined) {
-      fx.send(from, { type: 'vote', txn: msg.txn, yes: known.outcome === 'commit' });
-      return;
-    }
-    const open = this.open.get(msg.txn);
-    if (open !== undefined) {
-      if (open.phase === 'prepared') fx.send(from, { type: 'vote', txn: msg.txn, yes: true });
-      return;
-    }
+    // a repeated prepare gets the same vote again (none yet while it waits for locks)
+    const prior = this.priorVote(msg.txn);
+    if (prior === 'waiting') return;
+    if (prior !== undefined) return fx.send(from, { type: 'vote', txn: msg.txn, yes: prior !== 'abort' });
     const record: PreparedRecord = { kind: 'prepared', txn: msg.txn, ts: msg.ts, coordinator: from, participants: msg.participants, writes: msg.writes };
-    const waiting = [...this.open.values()].filter((t) => t.phase === 'waiting').length;
-    const ownsKeys = this.accounts.owns(msg.writes);
-    if (msg.ts <= this.forgottenBelowTs || !msg.participants.includes(this.env.id) || !ownsKeys || waiting >= this.o.maxWaiting) {
-      this.voteNo(record, fx);
-      return;
-    }
-    const now = this.env.now();
-    this.open.set(msg.txn, { record, phase: 'waiting', sinceMs: now, nextAskMs: now });
-    this.tryLock(msg.txn, fx);
+    this.admit(record, false, (now) => ({ record, phase: 'waiting', sinceMs: now, nextAskMs: now }), fx);
   }
 
-  /** Wait-die (accounts.ts): dies on an older holder's lock, waits for a younger one's. */
-  private tryLock(txn: TxnId, fx: ParticipantFx): void {
-    const t = this.open.get(txn);
-    if (t === undefined || t.phase !== 'waiting') return;
-    const result = this.accounts.acquire(txn, t.record.ts, t.record.writes);
-    if (result === 'wait') return;
-    if (result !== 'locked') {
-      this.voteNo(t.record, fx);
-      return;
-    }
+  protected enterPrepared(t: OpenTxn): void {
     t.phase = 'prepared';
     t.sinceMs = this.env.now();
     t.nextAskMs = t.sinceMs;
-    fx.persist(t.record);
-    fx.annotate(EVENT_KEY, formatCommitEvent('yes', 'participant', txn));
-    fx.send(t.record.coordinator, { type: 'vote', txn, yes: true });
-    this.annotateState(fx);
   }
 
-  private voteNo(record: PreparedRecord, fx: ParticipantFx): void {
-    this.open.delete(record.txn);
-    this.remember(record.txn, 'abort', record.ts, fx);
-    fx.annotate(EVENT_KEY, formatCommitEvent('no', 'participant', record.txn));
+  protected sayYes(record: PreparedRecord, fx: ParticipantFx): void {
+    fx.send(record.coordinator, { type: 'vote', txn: record.txn, yes: true });
+  }
+
+  protected sayNo(record: PreparedRecord, fx: ParticipantFx): void {
     fx.send(record.coordinator, { type: 'vote', txn: record.txn, yes: false });
-    this.annotateState(fx);
   }
 
   private onDecision(from: NodeId, txn: TxnId, outcome: Outcome, fx: ParticipantFx): void {
     const t = this.open.get(txn);
     if (t === undefined) {
-      const known = this.decided.get(txn);
+      const known = this.outcomes.get(txn);
       // an abort for a transaction never seen: remember it, so a late prepare is refused
-      if (known === undefined && outcome === 'abort') this.remember(txn, 'abort', 0, fx);
+      if (known === undefined && outcome === 'abort') this.record(txn, 'abort', 0, fx);
       if (known === undefined || known.outcome === outcome) fx.send(from, { type: 'ack', txn });
       return;
     }
@@ -202,30 +137,16 @@ export class ParticipantCore implements ProtocolCore<TwoPcMessage, never, never,
     if (from === t.record.coordinator) fx.send(from, { type: 'ack', txn });
   }
 
-  /** Ends an open transaction with `outcome`: applies a commit, releases the locks, records it. */
+  /** Ends an open transaction with `outcome`. */
   private decide(txn: TxnId, outcome: Outcome, fx: ParticipantFx): void {
     const t = this.open.get(txn);
     if (t === undefined) return;
-    if (t.phase === 'waiting') {
-      assertInvariant(outcome === 'abort', () => `participant ${this.env.id}: commit of ${txn}, for which it never voted yes`);
-      this.open.delete(txn);
-      this.remember(txn, 'abort', t.record.ts, fx);
-      fx.annotate(EVENT_KEY, formatCommitEvent('abort', 'participant', txn));
-      this.annotateState(fx);
-      return;
-    }
-    this.apply(t.record, outcome);
-    fx.persist({ kind: 'decided', txn, ts: t.record.ts, outcome });
-    this.rememberInMemory(txn, outcome, t.record.ts);
-    fx.annotate(EVENT_KEY, formatCommitEvent(outcome, 'participant', txn));
-    this.afterDecision(fx);
-    // freed locks: the waiting may go on
-    for (const w of [...this.open.values()]) if (w.phase === 'waiting') this.tryLock(w.record.txn, fx);
-    this.annotateState(fx);
+    if (t.phase === 'waiting') this.abortWaiting(t, outcome, fx);
+    else this.settle(t, outcome, fx);
   }
 
   private onStatusRequest(from: NodeId, txn: TxnId, ts: number, fx: ParticipantFx): void {
-    const known = this.decided.get(txn);
+    const known = this.outcomes.get(txn);
     if (known !== undefined) {
       fx.send(from, { type: 'status', txn, state: known.outcome });
       return;
@@ -242,44 +163,22 @@ export class ParticipantCore implements ProtocolCore<TwoPcMessage, never, never,
       return;
     }
     // never seen: forgotten (old) or not arrived; only the latter may be answered with an abort
-    if (ts <= this.forgottenBelowTs) return;
-    this.remember(txn, 'abort', ts, fx);
+    if (ts <= this.outcomes.forgottenBelowTs) return;
+    this.record(txn, 'abort', ts, fx);
     fx.send(from, { type: 'status', txn, state: 'abort' });
   }
 
   // ---------------------------------------------------------------- state and log
 
-  private apply(record: PreparedRecord, outcome: Outcome): void {
-    this.accounts.finish(record.txn, record.writes, outcome);
-    this.open.delete(record.txn);
-  }
-
-  /** Records an abort decided without a prepared record (a no vote, an unknown transaction). */
-  private remember(txn: TxnId, outcome: Outcome, ts: number, fx: ParticipantFx): void {
-    fx.persist({ kind: 'decided', txn, ts, outcome });
-    this.rememberInMemory(txn, outcome, ts);
-    this.afterDecision(fx);
-  }
-
-  private rememberInMemory(txn: TxnId, outcome: Outcome, ts: number): void {
-    this.decided.delete(txn);
-    this.decided.set(txn, { outcome, ts });
-    while (this.decided.size > this.o.maxRemembered) {
-      const [oldest, entry] = this.decided.entries().next().value as [TxnId, { ts: number }];
-      this.decided.delete(oldest);
-      this.forgottenBelowTs = Math.max(this.forgottenBelowTs, entry.ts);
-    }
-  }
-
-  private afterDecision(fx: ParticipantFx): void {
+  protected afterDecision(fx: ParticipantFx): void {
     if (++this.decisionsSinceSnapshot < this.o.snapshotEvery) return;
     this.decisionsSinceSnapshot = 0;
     fx.persist({
       kind: 'snapshot',
       balances: this.accounts.entries(),
-      prepared: [...this.open.values()].filter((t) => t.phase === 'prepared').map((t) => t.record),
-      decided: [...this.decided.entries()].map(([txn, d]) => [txn, d.outcome, d.ts] as const),
-      forgottenBelowTs: this.forgottenBelowTs,
+      prepared: this.votedYes().map((t) => t.record),
+      decided: this.outcomes.entries(),
+      forgottenBelowTs: this.outcomes.forgottenBelowTs,
     });
   }
 
@@ -288,29 +187,14 @@ export class ParticipantCore implements ProtocolCore<TwoPcMessage, never, never,
       case 'snapshot':
         this.accounts.reset(op.balances);
         this.open.clear();
-        this.decided.clear();
-        for (const [txn, outcome, ts] of op.decided) this.decided.set(txn, { outcome, ts });
-        this.forgottenBelowTs = op.forgottenBelowTs;
+        this.outcomes.restore(op.decided, op.forgottenBelowTs);
         for (const r of op.prepared) this.replay(r);
         return;
       case 'prepared':
-        this.open.set(op.txn, { record: op, phase: 'prepared', sinceMs: 0, nextAskMs: 0 });
-        this.accounts.hold(op.txn, op.ts, op.writes);
-        return;
-      case 'decided': {
-        const t = this.open.get(op.txn);
-        if (t !== undefined) this.apply(t.record, op.outcome);
-        this.rememberInMemory(op.txn, op.outcome, op.ts);
-        return;
-      }
+        return this.replayPrepared(op, { record: op, phase: 'prepared', sinceMs: 0, nextAskMs: 0 });
+      case 'decided':
+        return this.replayDecided(op);
     }
-  }
-
-  private annotateState(fx: ParticipantFx): void {
-    fx.annotate('role', 'participant');
-    fx.annotate('inDoubt', this.inDoubt().length);
-    fx.annotate('locks', this.accounts.lockCount);
-    fx.annotate('total', this.totalBalance());
   }
 }
 

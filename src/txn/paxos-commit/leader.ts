@@ -4,7 +4,8 @@
 // the instances without a vote "aborted". It keeps no decision log: the acceptors hold the votes.
 import { assertInvariant } from '../../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../../core/index.js';
-import { groupWrites, type TxnRequest, type TxnResponse } from '../coordinator.js';
+import type { TxnRequest, TxnResponse } from '../coordinator.js';
+import { CoordinatorCommon } from '../coordinator-common.js';
 import { EVENT_KEY, formatCommitEvent } from '../events.js';
 import type { Outcome, TxnId } from '../messages.js';
 import { OutcomeLearner, Recovery, ballotOf, BALLOT_SPAN } from './learner.js';
@@ -30,26 +31,21 @@ interface Active {
   recovery: Recovery | undefined;
 }
 
-const TS_PER_LIFE = 1_000_000;
-
-export class LeaderCore implements ProtocolCore<PaxosCommitMessage, TxnRequest, TxnResponse, RmOp> {
-  private life = 0;
-  private seq = 0;
+export class LeaderCore extends CoordinatorCommon<PaxosCommitMessage, Active> implements ProtocolCore<PaxosCommitMessage, TxnRequest, TxnResponse, RmOp> {
   private round = 0;
-  private readonly active = new Map<TxnId, Active>();
   private readonly learner: OutcomeLearner;
-  private malformed = 0;
 
   constructor(
-    private readonly env: CoreEnv,
+    env: CoreEnv,
     durable: readonly RmOp[],
     private readonly o: LeaderOptions,
   ) {
+    super(env, o.maxActive);
     for (const op of durable) {
-      if (op.kind === 'life') this.life = Math.max(this.life, op.life);
+      if (op.kind === 'life') this.replayLife(op.life);
       else if (op.kind === 'round') this.round = Math.max(this.round, op.round);
     }
-    this.life++;
+    this.newLife();
     this.learner = new OutcomeLearner(o.acceptors, o.maxRemembered);
   }
 
@@ -58,35 +54,15 @@ export class LeaderCore implements ProtocolCore<PaxosCommitMessage, TxnRequest, 
     fx.annotate('role', 'coordinator');
   }
 
-  openCount(): number {
-    return this.active.size;
-  }
-
-  get malformedCount(): number {
-    return this.malformed;
-  }
-
   handleRequest(requestId: string, request: TxnRequest, fx: LeaderFx): void {
-    const byParticipant = groupWrites(request);
-    if (byParticipant === undefined) return fx.reply(requestId, { error: 'bad-request' });
-    if (this.active.size >= this.o.maxActive || this.seq + 1 >= TS_PER_LIFE) return fx.reply(requestId, { error: 'busy' });
-    const seq = ++this.seq;
-    const txn = `t${this.life}.${seq}`;
-    const participants = [...byParticipant.keys()];
-    const a: Active = { txn, ts: this.life * TS_PER_LIFE + seq, participants, requestId, nextTryMs: this.env.now() + this.o.voteTimeoutMs, recovery: undefined };
-    this.active.set(txn, a);
-    fx.annotate(EVENT_KEY, formatCommitEvent('begin', 'coordinator', txn, participants));
-    for (const [p, writes] of byParticipant) fx.send(p, { type: 'begin', txn, ts: a.ts, participants, writes });
-    fx.annotate('open', this.active.size);
+    const entry = (txn: TxnId, ts: number, participants: readonly NodeId[]): Active => ({ txn, ts, participants, requestId, nextTryMs: this.env.now() + this.o.voteTimeoutMs, recovery: undefined });
+    const a = this.begin(requestId, request, fx, entry, (x, writes) => ({ type: 'begin', txn: x.txn, ts: x.ts, participants: x.participants, writes }));
+    if (a !== undefined) fx.annotate('open', this.active.size);
   }
 
   handleMessage(from: NodeId, raw: PaxosCommitMessage, fx: LeaderFx): void {
-    const msg = parsePaxosCommitMessage(raw);
-    if (msg === undefined) {
-      this.malformed++;
-      fx.annotate('malformed', this.malformed);
-      return;
-    }
+    const msg = this.parsed(parsePaxosCommitMessage(raw), fx);
+    if (msg === undefined) return;
     switch (msg.type) {
       case 'p2b': {
         const outcome = this.learner.onAccepted(from, msg.txn, msg.participants, msg.rm, msg.ballot, msg.value);

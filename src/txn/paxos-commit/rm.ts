@@ -5,9 +5,8 @@
 // vote accepted end "aborted"), so a crashed leader blocks nobody.
 import { assertInvariant } from '../../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../../core/index.js';
-import { LockedAccounts } from '../accounts.js';
-import { EVENT_KEY, formatCommitEvent } from '../events.js';
 import type { Outcome, TxnId } from '../messages.js';
+import { ParticipantCommon } from '../participant-common.js';
 import { OutcomeLearner, Recovery, ballotOf, BALLOT_SPAN } from './learner.js';
 import { parsePaxosCommitMessage, type PaxosCommitMessage, type RmOp, type Vote } from './messages.js';
 
@@ -36,32 +35,21 @@ interface OpenTxn {
   recovery: Recovery | undefined;
 }
 
-export class RmCore implements ProtocolCore<PaxosCommitMessage, never, never, RmOp> {
-  private readonly accounts: LockedAccounts;
-  private readonly open = new Map<TxnId, OpenTxn>();
-  private readonly decided = new Map<TxnId, { readonly outcome: Outcome; readonly ts: number }>();
+export class RmCore extends ParticipantCommon<PaxosCommitMessage, Prepared, OpenTxn> implements ProtocolCore<PaxosCommitMessage, never, never, RmOp> {
   private readonly learner: OutcomeLearner;
-  private forgottenBelowTs = -1;
   private round = 0;
-  private malformed = 0;
 
   constructor(
-    private readonly env: CoreEnv,
+    env: CoreEnv,
     durable: readonly RmOp[],
     private readonly o: RmOptions,
   ) {
-    this.accounts = new LockedAccounts(`rm ${env.id}`, o.accounts, o.initialBalance);
+    super(env, `rm ${env.id}`, o, false);
     this.learner = new OutcomeLearner(o.acceptors, o.maxRemembered);
     for (const op of durable) {
       if (op.kind === 'round') this.round = Math.max(this.round, op.round);
-      else if (op.kind === 'prepared') {
-        this.open.set(op.txn, { record: op, phase: 'prepared', sinceMs: 0, nextTryMs: 0, recovery: undefined });
-        this.accounts.hold(op.txn, op.ts, op.writes);
-      } else if (op.kind === 'decided') {
-        const t = this.open.get(op.txn);
-        if (t !== undefined) this.finish(t, op.outcome);
-        this.remember(op.txn, op.outcome, op.ts);
-      }
+      else if (op.kind === 'prepared') this.replayPrepared(op, { record: op, phase: 'prepared', sinceMs: 0, nextTryMs: 0, recovery: undefined });
+      else if (op.kind === 'decided') this.replayDecided(op);
     }
     const now = env.now();
     for (const t of this.open.values()) t.sinceMs = t.nextTryMs = now;
@@ -71,35 +59,9 @@ export class RmCore implements ProtocolCore<PaxosCommitMessage, never, never, Rm
     this.annotateState(fx);
   }
 
-  balance(key: string): number | undefined {
-    return this.accounts.balance(key);
-  }
-
-  totalBalance(): number {
-    return this.accounts.total();
-  }
-
-  inDoubt(): TxnId[] {
-    return [...this.open.values()].filter((t) => t.phase === 'prepared').map((t) => t.record.txn);
-  }
-
-  lockCount(): number {
-    return this.accounts.lockCount;
-  }
-
-  get malformedCount(): number {
-    return this.malformed;
-  }
-
-  handleRequest(): void {}
-
   handleMessage(from: NodeId, raw: PaxosCommitMessage, fx: RmFx): void {
-    const msg = parsePaxosCommitMessage(raw);
-    if (msg === undefined) {
-      this.malformed++;
-      fx.annotate('malformed', this.malformed);
-      return;
-    }
+    const msg = this.parsed(parsePaxosCommitMessage(raw), fx);
+    if (msg === undefined) return;
     switch (msg.type) {
       case 'begin':
         return this.onBegin(msg, fx);
@@ -128,7 +90,7 @@ export class RmCore implements ProtocolCore<PaxosCommitMessage, never, never, Rm
     const now = this.env.now();
     for (const t of [...this.open.values()]) {
       if (t.phase === 'waiting') {
-        if (now - t.sinceMs >= this.o.lockWaitMs) this.voteAborted(t.record, fx);
+        if (now - t.sinceMs >= this.o.lockWaitMs) this.voteNo(t.record, fx);
         continue;
       }
       if (now - t.sinceMs < this.o.decisionTimeoutMs || now < t.nextTryMs) continue;
@@ -146,49 +108,32 @@ export class RmCore implements ProtocolCore<PaxosCommitMessage, never, never, Rm
 
   private onBegin(msg: Extract<PaxosCommitMessage, { type: 'begin' }>, fx: RmFx): void {
     const record: Prepared = { kind: 'prepared', txn: msg.txn, ts: msg.ts, participants: msg.participants, writes: msg.writes };
-    const known = this.decided.get(msg.txn);
-    if (known !== undefined) return;
-    const open = this.open.get(msg.txn);
-    if (open !== undefined) {
-      if (open.phase === 'prepared') this.propose(record, 'prepared', fx);
-      return;
-    }
-    const waiting = [...this.open.values()].filter((t) => t.phase === 'waiting').length;
-    if (msg.ts <= this.forgottenBelowTs || !msg.participants.includes(this.env.id) || !this.accounts.owns(msg.writes) || waiting >= this.o.maxWaiting) {
-      this.voteAborted(record, fx);
-      return;
-    }
-    const now = this.env.now();
-    this.open.set(msg.txn, { record, phase: 'waiting', sinceMs: now, nextTryMs: now, recovery: undefined });
-    this.tryLock(msg.txn, fx);
+    // a repeated begin: the vote is proposed again while undecided, else it is already chosen
+    const prior = this.priorVote(msg.txn);
+    if (prior === 'yes') this.propose(record, 'prepared', fx);
+    if (prior !== undefined) return;
+    this.admit(record, false, (now) => ({ record, phase: 'waiting', sinceMs: now, nextTryMs: now, recovery: undefined }), fx);
   }
 
-  private tryLock(txn: TxnId, fx: RmFx): void {
-    const t = this.open.get(txn);
-    if (t === undefined || t.phase !== 'waiting') return;
-    const result = this.accounts.acquire(txn, t.record.ts, t.record.writes);
-    if (result === 'wait') return;
-    if (result !== 'locked') return this.voteAborted(t.record, fx);
+  protected enterPrepared(t: OpenTxn): void {
     t.phase = 'prepared';
     t.sinceMs = t.nextTryMs = this.env.now();
-    fx.persist(t.record);
-    fx.annotate(EVENT_KEY, formatCommitEvent('yes', 'participant', txn));
-    this.propose(t.record, 'prepared', fx);
-    this.annotateState(fx);
   }
+
+  protected sayYes(record: Prepared, fx: RmFx): void {
+    this.propose(record, 'prepared', fx);
+  }
+
+  protected sayNo(record: Prepared, fx: RmFx): void {
+    this.propose(record, 'aborted', fx);
+  }
+
+  /** An RM's log has no snapshot op: nothing follows a recorded outcome. */
+  protected afterDecision(): void {}
 
   /** Ballot 0 of this RM's own instance. */
   private propose(record: Prepared, value: Vote, fx: RmFx): void {
     for (const a of this.o.acceptors) fx.send(a, { type: 'p2a', txn: record.txn, ts: record.ts, participants: record.participants, rm: this.env.id, ballot: 0, value });
-  }
-
-  private voteAborted(record: Prepared, fx: RmFx): void {
-    this.open.delete(record.txn);
-    fx.persist({ kind: 'decided', txn: record.txn, ts: record.ts, outcome: 'abort' });
-    this.remember(record.txn, 'abort', record.ts);
-    fx.annotate(EVENT_KEY, formatCommitEvent('no', 'participant', record.txn));
-    this.propose(record, 'aborted', fx);
-    this.annotateState(fx);
   }
 
   private decide(txn: TxnId, outcome: Outcome, fx: RmFx): void {
@@ -196,39 +141,11 @@ export class RmCore implements ProtocolCore<PaxosCommitMessage, never, never, Rm
     const t = this.open.get(txn);
     if (t === undefined) {
       // learned before its begin arrived (or after it voted aborted): remember, so a late begin is refused
-      if (!this.decided.has(txn)) {
-        fx.persist({ kind: 'decided', txn, ts: 0, outcome });
-        this.remember(txn, outcome, 0);
-      }
+      if (!this.outcomes.has(txn)) this.record(txn, outcome, 0, fx);
       return;
     }
     if (t.phase === 'waiting' && outcome === 'commit') return; // cannot be: its instance never chose "prepared"
-    this.finish(t, outcome);
-    fx.persist({ kind: 'decided', txn, ts: t.record.ts, outcome });
-    this.remember(txn, outcome, t.record.ts);
-    fx.annotate(EVENT_KEY, formatCommitEvent(outcome, 'participant', txn));
-    for (const w of [...this.open.values()]) if (w.phase === 'waiting') this.tryLock(w.record.txn, fx);
-    this.annotateState(fx);
-  }
-
-  private finish(t: OpenTxn, outcome: Outcome): void {
-    if (t.phase === 'prepared') this.accounts.finish(t.record.txn, t.record.writes, outcome);
-    this.open.delete(t.record.txn);
-  }
-
-  private remember(txn: TxnId, outcome: Outcome, ts: number): void {
-    this.decided.delete(txn);
-    this.decided.set(txn, { outcome, ts });
-    while (this.decided.size > this.o.maxRemembered) {
-      const [oldest, entry] = this.decided.entries().next().value as [TxnId, { ts: number }];
-      this.decided.delete(oldest);
-      this.forgottenBelowTs = Math.max(this.forgottenBelowTs, entry.ts);
-    }
-  }
-
-  private annotateState(fx: RmFx): void {
-    fx.annotate('role', 'participant');
-    fx.annotate('inDoubt', this.inDoubt().length);
-    fx.annotate('locks', this.accounts.lockCount);
+    // an abort while waiting releases nothing (a waiting transaction holds no lock)
+    this.settle(t, outcome, fx);
   }
 }

@@ -4,7 +4,8 @@
 // Restarted after PRE-COMMIT without a decision it is in doubt: it asks, it never decides alone.
 import { assertInvariant } from '../../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../../core/index.js';
-import { groupWrites, TS_PER_LIFE, type TxnRequest, type TxnResponse } from '../coordinator.js';
+import type { TxnRequest, TxnResponse } from '../coordinator.js';
+import { CoordinatorCommon } from '../coordinator-common.js';
 import { EVENT_KEY, formatCommitEvent } from '../events.js';
 import type { Outcome, TxnId } from '../messages.js';
 import { parseThreePcMessage, type ThreePcCoordinatorOp, type ThreePcMessage, type ThreePcState } from './messages.js';
@@ -37,21 +38,18 @@ interface Active {
   requestId: string | undefined;
 }
 
-export class ThreePcCoordinatorCore implements ProtocolCore<ThreePcMessage, TxnRequest, TxnResponse, ThreePcCoordinatorOp> {
-  private life = 0;
-  private seq = 0;
+export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Active> implements ProtocolCore<ThreePcMessage, TxnRequest, TxnResponse, ThreePcCoordinatorOp> {
   private round = 0;
-  private readonly active = new Map<TxnId, Active>();
   private closedSinceSnapshot = 0;
-  private malformed = 0;
 
   constructor(
-    private readonly env: CoreEnv,
+    env: CoreEnv,
     durable: readonly ThreePcCoordinatorOp[],
     private readonly o: ThreePcCoordinatorOptions,
   ) {
+    super(env, o.maxActive);
     for (const op of durable) this.replay(op);
-    this.life++;
+    this.newLife();
   }
 
   start(fx: Fx): void {
@@ -61,42 +59,23 @@ export class ThreePcCoordinatorCore implements ProtocolCore<ThreePcMessage, TxnR
     this.annotateState(fx);
   }
 
-  /** Transactions open now (tests, harness). */
-  openCount(): number {
-    return this.active.size;
-  }
-
   /** Transactions it is in doubt about (restarted after PRE-COMMIT). */
   inDoubtCount(): number {
     return [...this.active.values()].filter((a) => a.phase === 'in-doubt').length;
   }
 
-  get malformedCount(): number {
-    return this.malformed;
-  }
-
   handleRequest(requestId: string, request: TxnRequest, fx: Fx): void {
-    const byParticipant = groupWrites(request);
-    if (byParticipant === undefined) return fx.reply(requestId, { error: 'bad-request' });
-    if (this.active.size >= this.o.maxActive || this.seq + 1 >= TS_PER_LIFE) return fx.reply(requestId, { error: 'busy' });
-    const seq = ++this.seq;
-    const txn = `t${this.life}.${seq}`;
-    const participants = [...byParticipant.keys()];
-    const now = this.env.now();
-    const a: Active = { txn, ts: this.life * TS_PER_LIFE + seq, participants, phase: 'voting', yes: new Set(), acked: new Set(), deadlineMs: now + this.o.voteTimeoutMs, nextRetryMs: now, requestId };
-    this.active.set(txn, a);
-    fx.annotate(EVENT_KEY, formatCommitEvent('begin', 'coordinator', txn, participants));
-    for (const [p, writes] of byParticipant) fx.send(p, { type: 'prepare', txn, ts: a.ts, participants, writes });
-    this.annotateState(fx);
+    const entry = (txn: TxnId, ts: number, participants: readonly NodeId[]): Active => {
+      const now = this.env.now();
+      return { txn, ts, participants, phase: 'voting', yes: new Set(), acked: new Set(), deadlineMs: now + this.o.voteTimeoutMs, nextRetryMs: now, requestId };
+    };
+    const a = this.begin(requestId, request, fx, entry, (x, writes) => ({ type: 'prepare', txn: x.txn, ts: x.ts, participants: x.participants, writes }));
+    if (a !== undefined) this.annotateState(fx);
   }
 
   handleMessage(from: NodeId, raw: ThreePcMessage, fx: Fx): void {
-    const msg = parseThreePcMessage(raw);
-    if (msg === undefined) {
-      this.malformed++;
-      fx.annotate('malformed', this.malformed);
-      return;
-    }
+    const msg = this.parsed(parseThreePcMessage(raw), fx);
+    if (msg === undefined) return;
     const a = this.active.get(msg.txn);
     switch (msg.type) {
       case 'vote':
@@ -219,8 +198,7 @@ export class ThreePcCoordinatorCore implements ProtocolCore<ThreePcMessage, TxnR
   private replay(op: ThreePcCoordinatorOp): void {
     switch (op.kind) {
       case 'life':
-        this.life = Math.max(this.life, op.life);
-        return;
+        return this.replayLife(op.life);
       case 'precommit':
       case 'commit':
         this.active.set(op.txn, { txn: op.txn, ts: op.ts, participants: op.participants, phase: op.kind === 'commit' ? 'committing' : 'in-doubt', yes: new Set(op.participants), acked: new Set(), deadlineMs: 0, nextRetryMs: 0, requestId: undefined });
@@ -229,7 +207,7 @@ export class ThreePcCoordinatorCore implements ProtocolCore<ThreePcMessage, TxnR
         this.active.delete(op.txn);
         return;
       case 'state':
-        this.life = Math.max(this.life, op.life);
+        this.replayLife(op.life);
         this.active.clear();
         for (const x of op.open) this.replay({ kind: x.committed ? 'commit' : 'precommit', txn: x.txn, ts: x.ts, participants: x.participants });
         return;

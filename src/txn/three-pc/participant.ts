@@ -5,11 +5,9 @@
 // pre-committed, abort if everyone is uncertain. Backups take turns by rank (index among the
 // participants), so under crashes with bounded delays one decides at a time; a network partition
 // breaks that assumption, and then two backups can decide differently (docs/transactions.md).
-import { assertInvariant } from '../../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../../core/index.js';
-import { LockedAccounts } from '../accounts.js';
-import { EVENT_KEY, formatCommitEvent } from '../events.js';
 import type { Outcome, TxnId } from '../messages.js';
+import { ParticipantCommon } from '../participant-common.js';
 import { parseThreePcMessage, type ThreePcMessage, type ThreePcParticipantOp, type ThreePcPrepared, type ThreePcState } from './messages.js';
 
 export interface ThreePcParticipantOptions {
@@ -52,23 +50,18 @@ interface OpenTxn {
   round: Round | undefined;
 }
 
-export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, never, never, ThreePcParticipantOp> {
-  private readonly accounts: LockedAccounts;
-  private readonly open = new Map<TxnId, OpenTxn>();
-  private readonly decided = new Map<TxnId, { readonly outcome: Outcome; readonly ts: number }>();
-  private forgottenBelowTs = -1;
+export class ThreePcParticipantCore extends ParticipantCommon<ThreePcMessage, ThreePcPrepared, OpenTxn> implements ProtocolCore<ThreePcMessage, never, never, ThreePcParticipantOp> {
   private decisionsSinceSnapshot = 0;
   private rounds = 0;
-  private malformed = 0;
   /** Termination rounds this participant decided as a backup (tests, bench). */
   terminations = 0;
 
   constructor(
-    private readonly env: CoreEnv,
+    env: CoreEnv,
     durable: readonly ThreePcParticipantOp[],
     private readonly o: ThreePcParticipantOptions,
   ) {
-    this.accounts = new LockedAccounts(`3pc participant ${env.id}`, o.accounts, o.initialBalance);
+    super(env, `3pc participant ${env.id}`, o, true);
     for (const op of durable) this.replay(op);
     const now = env.now();
     for (const t of this.open.values()) {
@@ -84,45 +77,18 @@ export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, neve
 
   // ---------------------------------------------------------------- readings
 
-  balance(key: string): number | undefined {
-    return this.accounts.balance(key);
-  }
-
-  totalBalance(): number {
-    return this.accounts.total();
-  }
-
-  /** Transactions voted yes on and not yet decided (uncertain or pre-committed). */
-  inDoubt(): TxnId[] {
-    return [...this.open.values()].filter((t) => t.phase !== 'waiting').map((t) => t.record.txn);
-  }
-
   /** Its state of `txn`, as it would answer a backup (tests). */
   stateOf(txn: TxnId): ThreePcState | 'waiting' | 'unknown' {
-    const d = this.decided.get(txn);
+    const d = this.outcomes.get(txn);
     if (d !== undefined) return d.outcome === 'commit' ? 'committed' : 'aborted';
     return this.open.get(txn)?.phase ?? 'unknown';
   }
 
-  lockCount(): number {
-    return this.accounts.lockCount;
-  }
-
-  get malformedCount(): number {
-    return this.malformed;
-  }
-
   // ---------------------------------------------------------------- inputs
 
-  handleRequest(): void {}
-
   handleMessage(from: NodeId, raw: ThreePcMessage, fx: Fx): void {
-    const msg = parseThreePcMessage(raw);
-    if (msg === undefined) {
-      this.malformed++;
-      fx.annotate('malformed', this.malformed);
-      return;
-    }
+    const msg = this.parsed(parseThreePcMessage(raw), fx);
+    if (msg === undefined) return;
     const t = this.open.get(msg.txn);
     switch (msg.type) {
       case 'prepare':
@@ -131,8 +97,8 @@ export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, neve
         return this.onPrecommit(from, msg.txn, fx);
       case 'decision':
         if (t !== undefined && !(t.phase === 'waiting' && msg.outcome === 'commit')) this.decide(t, msg.outcome, fx);
-        else if (t === undefined && !this.decided.has(msg.txn) && msg.outcome === 'abort') this.remember(msg.txn, 'abort', 0, fx);
-        if (this.decided.has(msg.txn)) fx.send(from, { type: 'ack', txn: msg.txn });
+        else if (t === undefined && !this.outcomes.has(msg.txn) && msg.outcome === 'abort') this.record(msg.txn, 'abort', 0, fx);
+        if (this.outcomes.has(msg.txn)) fx.send(from, { type: 'ack', txn: msg.txn });
         return;
       case 'state-request':
         return this.onStateRequest(from, msg, fx);
@@ -176,53 +142,32 @@ export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, neve
   // ---------------------------------------------------------------- commit protocol
 
   private onPrepare(from: NodeId, msg: Extract<ThreePcMessage, { type: 'prepare' }>, fx: Fx): void {
-    const known = this.decided.get(msg.txn);
-    if (known !== undefined) {
-      fx.send(from, { type: 'vote', txn: msg.txn, yes: known.outcome === 'commit' });
-      return;
-    }
-    const open = this.open.get(msg.txn);
-    if (open !== undefined) {
-      if (open.phase !== 'waiting') fx.send(from, { type: 'vote', txn: msg.txn, yes: true });
-      return;
-    }
+    // a repeated prepare gets the same vote again (none yet while it waits for locks)
+    const prior = this.priorVote(msg.txn);
+    if (prior === 'waiting') return;
+    if (prior !== undefined) return fx.send(from, { type: 'vote', txn: msg.txn, yes: prior !== 'abort' });
     const record: ThreePcPrepared = { kind: 'prepared', txn: msg.txn, ts: msg.ts, coordinator: from, participants: msg.participants, writes: msg.writes };
-    const waiting = [...this.open.values()].filter((t) => t.phase === 'waiting').length;
-    if (msg.ts <= this.forgottenBelowTs || !msg.participants.includes(this.env.id) || msg.participants.includes(from) || !this.accounts.owns(msg.writes) || waiting >= this.o.maxWaiting) {
-      this.voteNo(record, fx);
-      return;
-    }
-    const now = this.env.now();
-    this.open.set(msg.txn, { record, phase: 'waiting', recovered: false, sinceMs: now, nextTermMs: now, round: undefined });
-    this.tryLock(msg.txn, fx);
+    // a coordinator that names itself a participant would answer its own termination round
+    this.admit(record, msg.participants.includes(from), (now) => ({ record, phase: 'waiting', recovered: false, sinceMs: now, nextTermMs: now, round: undefined }), fx);
   }
 
-  private tryLock(txn: TxnId, fx: Fx): void {
-    const t = this.open.get(txn);
-    if (t === undefined || t.phase !== 'waiting') return;
-    const result = this.accounts.acquire(txn, t.record.ts, t.record.writes);
-    if (result === 'wait') return;
-    if (result !== 'locked') return this.voteNo(t.record, fx);
+  protected enterPrepared(t: OpenTxn): void {
     t.phase = 'uncertain';
     this.rearm(t);
-    fx.persist(t.record);
-    fx.annotate(EVENT_KEY, formatCommitEvent('yes', 'participant', txn));
-    fx.send(t.record.coordinator, { type: 'vote', txn, yes: true });
-    this.annotateState(fx);
   }
 
-  private voteNo(record: ThreePcPrepared, fx: Fx): void {
-    this.open.delete(record.txn);
-    this.remember(record.txn, 'abort', record.ts, fx);
-    fx.annotate(EVENT_KEY, formatCommitEvent('no', 'participant', record.txn));
+  protected sayYes(record: ThreePcPrepared, fx: Fx): void {
+    fx.send(record.coordinator, { type: 'vote', txn: record.txn, yes: true });
+  }
+
+  protected sayNo(record: ThreePcPrepared, fx: Fx): void {
     fx.send(record.coordinator, { type: 'vote', txn: record.txn, yes: false });
-    this.annotateState(fx);
   }
 
   private onPrecommit(from: NodeId, txn: TxnId, fx: Fx): void {
     const t = this.open.get(txn);
     if (t === undefined) {
-      if (this.decided.get(txn)?.outcome === 'commit') fx.send(from, { type: 'precommit-ack', txn });
+      if (this.outcomes.get(txn)?.outcome === 'commit') fx.send(from, { type: 'precommit-ack', txn });
       return;
     }
     // only after every yes: one that has not voted cannot be asked to pre-commit (a forged message)
@@ -242,21 +187,8 @@ export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, neve
   }
 
   private decide(t: OpenTxn, outcome: Outcome, fx: Fx): void {
-    const txn = t.record.txn;
-    if (t.phase === 'waiting') {
-      assertInvariant(outcome === 'abort', () => `3pc participant ${this.env.id}: commit of ${txn}, for which it never voted yes`);
-      this.open.delete(txn);
-      this.remember(txn, 'abort', t.record.ts, fx);
-      fx.annotate(EVENT_KEY, formatCommitEvent('abort', 'participant', txn));
-      this.annotateState(fx);
-      return;
-    }
-    this.accounts.finish(txn, t.record.writes, outcome);
-    this.open.delete(txn);
-    this.remember(txn, outcome, t.record.ts, fx);
-    fx.annotate(EVENT_KEY, formatCommitEvent(outcome, 'participant', txn));
-    for (const w of [...this.open.values()]) if (w.phase === 'waiting') this.tryLock(w.record.txn, fx);
-    this.annotateState(fx);
+    if (t.phase === 'waiting') this.abortWaiting(t, outcome, fx);
+    else this.settle(t, outcome, fx);
   }
 
   // ---------------------------------------------------------------- termination protocol
@@ -328,13 +260,13 @@ export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, neve
 
   private onStateRequest(from: NodeId, msg: Extract<ThreePcMessage, { type: 'state-request' }>, fx: Fx): void {
     const reply = (state: ThreePcState, recovered: boolean): void => fx.send(from, { type: 'state', txn: msg.txn, state, recovered, round: msg.round });
-    const known = this.decided.get(msg.txn);
+    const known = this.outcomes.get(msg.txn);
     if (known !== undefined) return reply(known.outcome === 'commit' ? 'committed' : 'aborted', false);
     const t = this.open.get(msg.txn);
     if (t === undefined) {
       // never heard of it: it cannot have voted, so it may abort (and refuse the prepare if it comes)
-      if (msg.ts <= this.forgottenBelowTs) return;
-      this.remember(msg.txn, 'abort', msg.ts, fx);
+      if (msg.ts <= this.outcomes.forgottenBelowTs) return;
+      this.record(msg.txn, 'abort', msg.ts, fx);
       return reply('aborted', false);
     }
     if (t.phase === 'waiting') {
@@ -351,28 +283,16 @@ export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, neve
 
   // ---------------------------------------------------------------- state and log
 
-  private remember(txn: TxnId, outcome: Outcome, ts: number, fx: Fx): void {
-    fx.persist({ kind: 'decided', txn, ts, outcome });
-    this.rememberInMemory(txn, outcome, ts);
+  protected afterDecision(fx: Fx): void {
     if (++this.decisionsSinceSnapshot < this.o.snapshotEvery) return;
     this.decisionsSinceSnapshot = 0;
     fx.persist({
       kind: 'snapshot',
       balances: this.accounts.entries(),
-      open: [...this.open.values()].filter((x) => x.phase !== 'waiting').map((x) => ({ record: x.record, precommitted: x.phase === 'precommitted' })),
-      decided: [...this.decided.entries()].map(([id, d]) => [id, d.outcome, d.ts] as const),
-      forgottenBelowTs: this.forgottenBelowTs,
+      open: this.votedYes().map((x) => ({ record: x.record, precommitted: x.phase === 'precommitted' })),
+      decided: this.outcomes.entries(),
+      forgottenBelowTs: this.outcomes.forgottenBelowTs,
     });
-  }
-
-  private rememberInMemory(txn: TxnId, outcome: Outcome, ts: number): void {
-    this.decided.delete(txn);
-    this.decided.set(txn, { outcome, ts });
-    while (this.decided.size > this.o.maxRemembered) {
-      const [oldest, entry] = this.decided.entries().next().value as [TxnId, { ts: number }];
-      this.decided.delete(oldest);
-      this.forgottenBelowTs = Math.max(this.forgottenBelowTs, entry.ts);
-    }
   }
 
   private replay(op: ThreePcParticipantOp): void {
@@ -380,39 +300,21 @@ export class ThreePcParticipantCore implements ProtocolCore<ThreePcMessage, neve
       case 'snapshot':
         this.accounts.reset(op.balances);
         this.open.clear();
-        this.decided.clear();
-        for (const [txn, outcome, ts] of op.decided) this.decided.set(txn, { outcome, ts });
-        this.forgottenBelowTs = op.forgottenBelowTs;
+        this.outcomes.restore(op.decided, op.forgottenBelowTs);
         for (const x of op.open) {
           this.replay(x.record);
           if (x.precommitted) this.replay({ kind: 'precommitted', txn: x.record.txn });
         }
         return;
       case 'prepared':
-        this.open.set(op.txn, { record: op, phase: 'uncertain', recovered: true, sinceMs: 0, nextTermMs: 0, round: undefined });
-        this.accounts.hold(op.txn, op.ts, op.writes);
-        return;
+        return this.replayPrepared(op, { record: op, phase: 'uncertain', recovered: true, sinceMs: 0, nextTermMs: 0, round: undefined });
       case 'precommitted': {
         const t = this.open.get(op.txn);
         if (t !== undefined) t.phase = 'precommitted';
         return;
       }
-      case 'decided': {
-        const t = this.open.get(op.txn);
-        if (t !== undefined) {
-          this.accounts.finish(op.txn, t.record.writes, op.outcome);
-          this.open.delete(op.txn);
-        }
-        this.rememberInMemory(op.txn, op.outcome, op.ts);
-        return;
-      }
+      case 'decided':
+        return this.replayDecided(op);
     }
-  }
-
-  private annotateState(fx: Fx): void {
-    fx.annotate('role', 'participant');
-    fx.annotate('inDoubt', this.inDoubt().length);
-    fx.annotate('locks', this.accounts.lockCount);
-    fx.annotate('total', this.totalBalance());
   }
 }
