@@ -1,19 +1,16 @@
 // A simulated Raft + KV cluster for tests, scenarios, chaos runs and users: N nodes in the
 // deterministic simulator, faults, clients that retry and record every operation in the
 // history, monitors watching every step, inspection of each node, and the linearizability check.
-import type { CoreEnv, History, JsonValue, NodeId, Operation, Outcome, ProtocolSpec } from '../core/index.js';
-import { SessionClient, type ClientAnswer, type ClientOptions, type ClientProtocol, type OpHandle as GenericOpHandle, type SubmitOptions as GenericSubmitOptions } from '../sim/client.js';
-import { SimCluster } from '../sim/cluster.js';
-import { findLeader } from '../sim/faults.js';
-import type { LinkConfig } from '../sim/network.js';
-import { Simulation, type SimulationOptions } from '../sim/simulation.js';
+import type { CoreEnv, JsonValue, NodeId, Outcome, ProtocolSpec } from '../core/index.js';
+import type { SessionClient, ClientAnswer, ClientOptions, ClientProtocol, OpHandle as GenericOpHandle, SubmitOptions as GenericSubmitOptions } from '../sim/client.js';
+import type { Simulation } from '../sim/simulation.js';
 import { kvRequestToJson } from '../kv/store.js';
-import { checkHistory, kvModel, type CheckResult } from '../check/index.js';
 import { KvStore, type KvQuery, type KvRequest, type KvResult } from '../kv/store.js';
 import { LeasedKvStore } from '../kv/leased-store.js';
 import type { RaftCore } from './core.js';
 import { RaftMonitor, type MonitorViolation } from './monitors.js';
 import { raftSpec, type RaftSpec } from './spec.js';
+import { clusterNodeIds, KV_READ_OPS, KvSimCluster, kvModelHistory, kvSimulation, type KvSimOptions } from './kv-sim-cluster.js';
 import type {
   AdminRequestType,
   LogEntry,
@@ -33,17 +30,8 @@ export type { ClientOptions };
 
 export const DEFAULT_CLIENT_OPTIONS: ClientOptions = { requestTimeoutMs: 300, opTimeoutMs: 3000, retryBackoffMs: 30 };
 
-export interface ClusterOptions {
-  readonly seed: number;
-  /** A node count (named "1".."N") or explicit names. Default 3. */
-  readonly nodes?: number | readonly NodeId[];
+export interface ClusterOptions extends KvSimOptions<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
   readonly raft?: Partial<Omit<RaftOptions, 'observer'>>;
-  readonly link?: Partial<LinkConfig>;
-  readonly fsyncMs?: number;
-  readonly tornWriteRate?: number;
-  readonly clientLatencyMs?: number;
-  /** Default off (fastest); pass { keepLines: true } to replay or export the trace. */
-  readonly trace?: SimulationOptions<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp>['trace'];
   readonly client?: Partial<ClientOptions>;
   /** Run the pairwise log-matching check this often (virtual ms); 0 turns it off. Default 100. */
   readonly logCheckEveryMs?: number;
@@ -72,36 +60,19 @@ export interface AdminResult {
   readonly response: RaftResponse | undefined;
 }
 
-const MODEL_OPS = new Set(['get', 'put', 'delete', 'cas', 'incr']);
-/** The KV operations that only read. */
-export const KV_READ_OPS: ReadonlySet<string> = new Set(['get', 'range']);
-
-/**
- * A KV cluster's history restricted to the operations the checker's kv model knows (reads such as
- * range dropped); throws for an op that may have changed state outside the model.
- */
-export function kvModelHistory(history: History): History {
-  const unmodeled = history.ops.find((op) => !MODEL_OPS.has(op.f) && !KV_READ_OPS.has(op.f) && op.outcome !== 'fail');
-  if (unmodeled !== undefined) {
-    throw new RangeError(`history op ${unmodeled.index} (${unmodeled.f}) changes state outside the kv model; it cannot be checked for linearizability`);
-  }
-  return { format: history.format, ops: history.ops.filter((op: Operation) => MODEL_OPS.has(op.f)) };
-}
+export { KV_READ_OPS, kvModelHistory };
 /** Refusals that prove a command did not apply; other failures leave its fate open. */
 const DEFINITE_REFUSALS = new Set<RaftErrorReason>(['not-leader', 'overloaded', 'transfer-in-progress', 'config-change-in-progress', 'bad-request']);
 
-export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp> {
+export class RaftCluster extends KvSimCluster<RaftMessage, RaftRequest, RaftResponse, RaftPersistOp, RaftCore> {
   declare readonly sim: RaftSimulation;
   readonly monitor: RaftMonitor;
-  readonly clientOptions: ClientOptions;
   /** The members every node was bootstrapped with (joiners get them too). */
   readonly bootstrap: readonly NodeId[];
-  private readonly clients = new Map<string, KvClient>();
   private readonly logCheckEveryMs: number;
-  private readonly unwrapCore: ((core: unknown) => RaftCore | undefined) | undefined;
 
   constructor(options: ClusterOptions) {
-    const ids = typeof options.nodes === 'object' ? [...options.nodes] : Array.from({ length: options.nodes ?? 3 }, (_, i) => String(i + 1));
+    const ids = clusterNodeIds(options.nodes);
     // the monitor watches the cores from their first step: the observer reaches it once it exists
     const watching: { monitor?: RaftMonitor } = {};
     const extra = options.observer;
@@ -115,21 +86,13 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
         extra?.becameLeader?.(node, term);
       },
     };
-    super(
-      new Simulation({
-        seed: options.seed,
-        protocol: (options.wrapSpec ?? ((spec: RaftSpec<KvRequest, KvQuery, KvResult>) => spec))(raftSpec({ ...options.raft, observer, createStateMachine: options.createStore ?? ((env) => new LeasedKvStore({ clock: () => env.now() })) })),
-        nodes: ids,
-        link: options.link,
-        fsyncMs: options.fsyncMs ?? 0,
-        tornWriteRate: options.tornWriteRate,
-        clientLatencyMs: options.clientLatencyMs,
-        trace: options.trace ?? false,
-      }),
-    );
+    const spec = raftSpec({ ...options.raft, observer, createStateMachine: options.createStore ?? ((env) => new LeasedKvStore({ clock: () => env.now() })) });
+    super(kvSimulation(options, ids, options.wrapSpec === undefined ? spec : options.wrapSpec(spec)), {
+      clientOptions: { ...DEFAULT_CLIENT_OPTIONS, ...options.client },
+      kvClient: RAFT_KV_CLIENT,
+      unwrapCore: options.unwrapCore,
+    });
     this.bootstrap = ids;
-    this.unwrapCore = options.unwrapCore;
-    this.clientOptions = { ...DEFAULT_CLIENT_OPTIONS, ...options.client };
     this.monitor = new RaftMonitor({ now: () => this.sim.nowMs, nodeIds: () => this.sim.nodeIds, core: (id) => this.core(id) });
     watching.monitor = this.monitor;
     this.logCheckEveryMs = options.logCheckEveryMs ?? 100;
@@ -145,11 +108,6 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
 
   // ---------------------------------------------------------------- nodes
 
-  core(id: NodeId): RaftCore | undefined {
-    const core = this.sim.core(id);
-    return this.unwrapCore === undefined ? (core as RaftCore | undefined) : this.unwrapCore(core);
-  }
-
   node(id: NodeId): NodeView {
     const core = this.core(id);
     if (core === undefined) {
@@ -162,16 +120,6 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
     return this.nodeIds.map((id) => this.node(id));
   }
 
-  /** The up node that calls itself leader with the highest term. */
-  leader(): NodeId | undefined {
-    return findLeader(this.sim);
-  }
-
-  /** Up nodes that call themselves leader (more than one only across terms, e.g. a stale one in a minority). */
-  leaders(): NodeId[] {
-    return this.nodeIds.filter((id) => this.core(id)?.status().role === 'leader');
-  }
-
   /** A leader that has committed an entry of its own term, so it can serve reads and changes. */
   readyLeader(): NodeId | undefined {
     const id = this.leader();
@@ -181,12 +129,6 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
     return core.termAt(s.commit) === s.term ? id : undefined;
   }
 
-  /** Runs until there is a ready leader; returns it, or undefined after `timeoutMs`. */
-  waitForLeader(timeoutMs = 5000): NodeId | undefined {
-    this.runUntil(() => this.readyLeader() !== undefined, timeoutMs);
-    return this.readyLeader();
-  }
-
   /** Adds a node to the simulation; it joins nothing until an admin change makes it a learner. */
   addNode(id: NodeId): void {
     this.sim.addNode(id, this.bootstrap);
@@ -194,22 +136,9 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
 
   // ---------------------------------------------------------------- clients
 
-  /** A client process (one operation at a time); the same name gives the same client. */
-  client(name?: string): KvClient {
-    const process = name ?? `c${this.clients.size + 1}`;
-    let c = this.clients.get(process);
-    if (c === undefined) {
-      c = new SessionClient(this, RAFT_KV_CLIENT, process, (index, clientId, seq) => this.monitor.acknowledged(index as number, clientId, seq));
-      this.clients.set(process, c);
-    }
-    return c;
-  }
-
-  /** Submits `op` through `client` (default "c1") and runs the simulation until it finishes. */
-  exec(op: KvRequest, client: KvClient = this.client('c1')): OpHandle {
-    const handle = client.submit(op);
-    this.runUntil(() => handle.done, this.clientOptions.opTimeoutMs + 10);
-    return handle;
+  protected acknowledged(index: number | undefined, clientId: string, seq: number): void {
+    // a Raft command is acknowledged only once committed, so it always comes with its log index
+    this.monitor.acknowledged(index as number, clientId, seq);
   }
 
   /**
@@ -288,16 +217,6 @@ export class RaftCluster extends SimCluster<RaftMessage, RaftRequest, RaftRespon
   }
 
   // ---------------------------------------------------------------- results
-
-  /** The history restricted to the operations the checker's kv model knows (reads like range dropped). */
-  kvHistory(): History {
-    return kvModelHistory(this.history());
-  }
-
-  /** Checks the KV history for linearizability with the kv model. */
-  checkLinearizability(maxStates = 4_000_000): CheckResult {
-    return checkHistory(this.kvHistory(), kvModel, { maxStates });
-  }
 
   violations(): readonly MonitorViolation[] {
     return this.monitor.violations;

@@ -2,15 +2,12 @@
 // deterministic simulator, the faults of the generic SimCluster, the same retrying KV clients as
 // the Raft cluster (src/sim/client.ts, recording every operation in the history), the Paxos
 // safety monitors watching every step, inspection of each node, and the linearizability check.
-import type { CoreEnv, History, JsonValue, NodeId, ProtocolSpec } from '../../core/index.js';
-import { checkHistory, kvModel, type CheckResult } from '../../check/index.js';
+import type { CoreEnv, JsonValue, NodeId, ProtocolSpec } from '../../core/index.js';
 import { KvStore, kvRequestToJson, type KvQuery, type KvRequest, type KvResult } from '../../kv/store.js';
-import { KV_READ_OPS, historyCallOf, historyOutputOf, kvModelHistory } from '../../raft/cluster.js';
-import { SessionClient, type ClientAnswer, type ClientOptions, type ClientProtocol, type OpHandle } from '../../sim/client.js';
-import { SimCluster } from '../../sim/cluster.js';
-import { findLeader } from '../../sim/faults.js';
-import type { LinkConfig } from '../../sim/network.js';
-import { Simulation, type SimulationOptions } from '../../sim/simulation.js';
+import { KV_READ_OPS, historyCallOf, historyOutputOf } from '../../raft/cluster.js';
+import { clusterNodeIds, KvSimCluster, kvSimulation, type KvSimOptions } from '../../raft/kv-sim-cluster.js';
+import type { ClientAnswer, ClientOptions, ClientProtocol, SessionClient } from '../../sim/client.js';
+import type { Simulation } from '../../sim/simulation.js';
 import { PaxosMonitor, type PaxosViolation } from '../monitors.js';
 import { combineObservers, type AcceptorRecovery, type PaxosObserver } from '../observer.js';
 import { MultiAcceptor } from '../multi/acceptor.js';
@@ -23,17 +20,8 @@ export type PaxosSimulation = Simulation<PaxosMessage, PaxosRequest, PaxosRespon
 
 export const DEFAULT_PAXOS_CLIENT_OPTIONS: ClientOptions = { requestTimeoutMs: 300, opTimeoutMs: 3000, retryBackoffMs: 30 };
 
-export interface PaxosClusterOptions {
-  readonly seed: number;
-  /** A node count (named "1".."N") or explicit names. Default 3. */
-  readonly nodes?: number | readonly NodeId[];
+export interface PaxosClusterOptions extends KvSimOptions<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp> {
   readonly paxos?: Partial<Omit<PaxosOptions, 'observer'>>;
-  readonly link?: Partial<LinkConfig>;
-  readonly fsyncMs?: number;
-  readonly tornWriteRate?: number;
-  readonly clientLatencyMs?: number;
-  /** Default off (fastest); pass { keepLines: true } to replay or export the trace. */
-  readonly trace?: SimulationOptions<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp>['trace'];
   readonly client?: Partial<ClientOptions>;
   /** An extra observer of the cores, besides the monitor. */
   readonly observer?: PaxosObserver;
@@ -80,16 +68,13 @@ export const PAXOS_KV_CLIENT: ClientProtocol<KvRequest, PaxosRequest, PaxosRespo
   historyOutput: historyOutputOf,
 };
 
-export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp> {
+export class PaxosCluster extends KvSimCluster<PaxosMessage, PaxosRequest, PaxosResponse, PaxosPersistOp, MultiPaxosCore<KvRequest, KvQuery, KvResult>> {
   declare readonly sim: PaxosSimulation;
   readonly monitor: PaxosMonitor;
-  readonly clientOptions: ClientOptions;
   readonly quorums: QuorumSizes;
-  private readonly clients = new Map<string, PaxosKvClient>();
-  private readonly unwrapCore: ((core: unknown) => MultiPaxosCore<KvRequest, KvQuery, KvResult> | undefined) | undefined;
 
   constructor(options: PaxosClusterOptions) {
-    const ids = typeof options.nodes === 'object' ? [...options.nodes] : Array.from({ length: options.nodes ?? 3 }, (_, i) => String(i + 1));
+    const ids = clusterNodeIds(options.nodes);
     const quorums = resolveQuorums(ids.length, options.paxos?.quorums);
     // the monitor watches the cores from their first step: the observer reaches it once it exists
     const watching: { monitor?: PaxosMonitor } = {};
@@ -109,21 +94,12 @@ export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosRe
       observer: combineObservers(forward, options.observer),
       createStateMachine: options.createStore ?? (() => new KvStore()),
     });
-    super(
-      new Simulation({
-        seed: options.seed,
-        protocol: options.wrapSpec === undefined ? spec : options.wrapSpec(spec),
-        nodes: ids,
-        link: options.link,
-        fsyncMs: options.fsyncMs ?? 0,
-        tornWriteRate: options.tornWriteRate,
-        clientLatencyMs: options.clientLatencyMs,
-        trace: options.trace ?? false,
-      }),
-    );
+    super(kvSimulation(options, ids, options.wrapSpec === undefined ? spec : options.wrapSpec(spec)), {
+      clientOptions: { ...DEFAULT_PAXOS_CLIENT_OPTIONS, ...options.client },
+      kvClient: PAXOS_KV_CLIENT,
+      unwrapCore: options.unwrapCore,
+    });
     this.quorums = quorums;
-    this.unwrapCore = options.unwrapCore;
-    this.clientOptions = { ...DEFAULT_PAXOS_CLIENT_OPTIONS, ...options.client };
     this.monitor = new PaxosMonitor({ now: () => this.sim.nowMs, phase2Quorum: quorums.phase2, nodeIds: () => this.sim.nodeIds, durableState: (id) => this.durableState(id) });
     watching.monitor = this.monitor;
   }
@@ -138,11 +114,6 @@ export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosRe
 
   // ---------------------------------------------------------------- nodes
 
-  core(id: NodeId): MultiPaxosCore<KvRequest, KvQuery, KvResult> | undefined {
-    const core = this.sim.core(id);
-    return this.unwrapCore === undefined ? (core as MultiPaxosCore<KvRequest, KvQuery, KvResult> | undefined) : this.unwrapCore(core);
-  }
-
   node(id: NodeId): PaxosNodeView {
     const core = this.core(id);
     if (core === undefined) {
@@ -156,25 +127,10 @@ export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosRe
     return this.nodeIds.map((id) => this.node(id));
   }
 
-  /** The up node that calls itself leader with the highest ballot round. */
-  leader(): NodeId | undefined {
-    return findLeader(this.sim);
-  }
-
-  /** Up nodes that call themselves leader (more than one only across ballots, e.g. a stale one in a minority). */
-  leaders(): NodeId[] {
-    return this.nodeIds.filter((id) => this.core(id)?.status().role === 'leader');
-  }
-
   /** A leader that has chosen every slot its phase 1 recovered, so it serves at once. */
   readyLeader(): NodeId | undefined {
     const id = this.leader();
     return id !== undefined && this.core(id)?.status().ready === true ? id : undefined;
-  }
-
-  waitForLeader(timeoutMs = 5000): NodeId | undefined {
-    this.runUntil(() => this.readyLeader() !== undefined, timeoutMs);
-    return this.readyLeader();
   }
 
   /** Asks `node` to run phase 1 now (answered at once; the outcome shows in its status). */
@@ -185,36 +141,12 @@ export class PaxosCluster extends SimCluster<PaxosMessage, PaxosRequest, PaxosRe
 
   // ---------------------------------------------------------------- clients
 
-  /** A client process (one operation at a time); the same name gives the same client. */
-  client(name?: string): PaxosKvClient {
-    const process = name ?? `c${this.clients.size + 1}`;
-    let c = this.clients.get(process);
-    if (c === undefined) {
-      c = new SessionClient(this, PAXOS_KV_CLIENT, process, (index, clientId, seq) => {
-        if (index !== undefined) this.monitor.acknowledged(index, clientId, seq);
-      });
-      this.clients.set(process, c);
-    }
-    return c;
-  }
-
-  /** Submits `op` through `client` (default "c1") and runs the simulation until it finishes. */
-  exec(op: KvRequest, client: PaxosKvClient = this.client('c1')): OpHandle<KvRequest, KvResult> {
-    const handle = client.submit(op);
-    this.runUntil(() => handle.done, this.clientOptions.opTimeoutMs + 10);
-    return handle;
+  protected acknowledged(index: number | undefined, clientId: string, seq: number): void {
+    // only a command answered with its slot tells the monitor where it must stay chosen
+    if (index !== undefined) this.monitor.acknowledged(index, clientId, seq);
   }
 
   // ---------------------------------------------------------------- results
-
-  /** The history restricted to the operations the checker's kv model knows (reads like range dropped). */
-  kvHistory(): History {
-    return kvModelHistory(this.history());
-  }
-
-  checkLinearizability(maxStates = 4_000_000): CheckResult {
-    return checkHistory(this.kvHistory(), kvModel, { maxStates });
-  }
 
   violations(): readonly PaxosViolation[] {
     return this.monitor.violations;
