@@ -4,7 +4,7 @@
 // commit records and resends them until every participant acknowledges.
 import { assertInvariant } from '../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../core/index.js';
-import { CoordinatorCommon } from './coordinator-common.js';
+import { VotingCoordinator, type VotingActive } from './coordinator-common.js';
 import { EVENT_KEY, formatCommitEvent } from './events.js';
 import { parseTwoPcMessage, type CoordinatorOp, type Outcome, type TwoPcMessage, type TxnId } from './messages.js';
 
@@ -30,45 +30,13 @@ export interface CoordinatorOptions {
 
 type CoordinatorFx = Effects<TwoPcMessage, CoordinatorOp, TxnResponse>;
 
-interface Active {
-  readonly txn: TxnId;
-  readonly ts: number;
-  readonly participants: readonly NodeId[];
-  phase: 'voting' | 'committing';
-  readonly yes: Set<NodeId>;
-  readonly acked: Set<NodeId>;
-  deadlineMs: number;
-  nextRetryMs: number;
-  requestId: string | undefined;
-}
+type Active = VotingActive<never>;
 
-export class CoordinatorCore extends CoordinatorCommon<TwoPcMessage, Active> implements ProtocolCore<TwoPcMessage, TxnRequest, TxnResponse, CoordinatorOp> {
-  private endsSinceSnapshot = 0;
-
-  constructor(
-    env: CoreEnv,
-    durable: readonly CoordinatorOp[],
-    private readonly o: CoordinatorOptions,
-  ) {
-    super(env, o.maxActive);
+export class CoordinatorCore extends VotingCoordinator<TwoPcMessage, never> implements ProtocolCore<TwoPcMessage, TxnRequest, TxnResponse, CoordinatorOp> {
+  constructor(env: CoreEnv, durable: readonly CoordinatorOp[], o: CoordinatorOptions) {
+    super(env, o);
     for (const op of durable) this.replay(op);
     this.newLife();
-  }
-
-  start(fx: CoordinatorFx): void {
-    fx.persist({ kind: 'life', life: this.life });
-    const now = this.env.now();
-    for (const a of this.active.values()) a.nextRetryMs = now;
-    this.annotateState(fx);
-  }
-
-  handleRequest(requestId: string, request: TxnRequest, fx: CoordinatorFx): void {
-    const entry = (txn: TxnId, ts: number, participants: readonly NodeId[]): Active => {
-      const now = this.env.now();
-      return { txn, ts, participants, phase: 'voting', yes: new Set(), acked: new Set(), deadlineMs: now + this.o.voteTimeoutMs, nextRetryMs: now, requestId };
-    };
-    const a = this.begin(requestId, request, fx, entry, (x, writes) => ({ type: 'prepare', txn: x.txn, ts: x.ts, participants: x.participants, writes }));
-    if (a !== undefined) this.annotateState(fx);
   }
 
   handleMessage(from: NodeId, raw: TwoPcMessage, fx: CoordinatorFx): void {
@@ -77,20 +45,9 @@ export class CoordinatorCore extends CoordinatorCommon<TwoPcMessage, Active> imp
     const a = this.active.get(msg.txn);
     switch (msg.type) {
       case 'vote':
-        if (a === undefined) {
-          // presumed abort: no record, no commit
-          if (msg.yes) fx.send(from, { type: 'decision', txn: msg.txn, outcome: 'abort' });
-          return;
-        }
-        if (a.phase !== 'voting' || !a.participants.includes(from)) return;
-        if (!msg.yes) return this.abort(a, fx);
-        a.yes.add(from);
-        if (a.yes.size === a.participants.length) this.commit(a, fx);
-        return;
+        return this.onVote(from, msg, a, fx, (x) => this.abort(x, fx), (x) => this.commit(x, fx));
       case 'ack':
-        if (a === undefined || a.phase !== 'committing' || !a.participants.includes(from)) return;
-        a.acked.add(from);
-        if (a.acked.size === a.participants.length) this.end(a, fx);
+        if (a !== undefined) this.commitAcked(a, from, () => this.end(a, fx));
         return;
       case 'decision-request':
         // still voting: the vote timeout settles it soon
@@ -107,20 +64,17 @@ export class CoordinatorCore extends CoordinatorCommon<TwoPcMessage, Active> imp
     for (const a of [...this.active.values()]) {
       if (a.phase === 'voting') {
         if (now >= a.deadlineMs) this.abort(a, fx);
-      } else if (now >= a.nextRetryMs) {
-        a.nextRetryMs = now + this.o.retryMs;
-        for (const p of a.participants) if (!a.acked.has(p)) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'commit' });
-      }
+      } else this.resendCommit(a, now, fx);
     }
   }
 
   private commit(a: Active, fx: CoordinatorFx): void {
     a.phase = 'committing';
-    a.nextRetryMs = this.env.now() + this.o.retryMs;
+    a.nextRetryMs = this.env.now() + this.timing.retryMs;
     // forced before COMMIT leaves (the host holds every message until it is durable)
     fx.persist({ kind: 'commit', txn: a.txn, participants: a.participants });
     fx.annotate(EVENT_KEY, formatCommitEvent('commit', 'coordinator', a.txn));
-    for (const p of a.participants) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'commit' });
+    this.tell(a, 'commit', fx);
     if (a.requestId !== undefined) fx.reply(a.requestId, { txn: a.txn, outcome: 'commit' });
     a.requestId = undefined;
   }
@@ -130,18 +84,14 @@ export class CoordinatorCore extends CoordinatorCommon<TwoPcMessage, Active> imp
     assertInvariant(a.phase === 'voting', () => `coordinator ${this.env.id}: abort of ${a.txn} after its commit`);
     this.active.delete(a.txn);
     fx.annotate(EVENT_KEY, formatCommitEvent('abort', 'coordinator', a.txn));
-    for (const p of a.participants) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'abort' });
+    this.tell(a, 'abort', fx);
     if (a.requestId !== undefined) fx.reply(a.requestId, { txn: a.txn, outcome: 'abort' });
     this.annotateState(fx);
   }
 
   private end(a: Active, fx: CoordinatorFx): void {
     this.active.delete(a.txn);
-    fx.persist({ kind: 'end', txn: a.txn });
-    if (++this.endsSinceSnapshot >= this.o.snapshotEvery) {
-      this.endsSinceSnapshot = 0;
-      fx.persist({ kind: 'state', life: this.life, open: [...this.active.values()].filter((x) => x.phase === 'committing').map((x) => [x.txn, x.participants] as const) });
-    }
+    this.logEnd(a.txn, fx, () => fx.persist({ kind: 'state', life: this.life, open: [...this.active.values()].filter((x) => x.phase === 'committing').map((x) => [x.txn, x.participants] as const) }));
     this.annotateState(fx);
   }
 
@@ -150,21 +100,14 @@ export class CoordinatorCore extends CoordinatorCommon<TwoPcMessage, Active> imp
       case 'life':
         return this.replayLife(op.life);
       case 'commit':
-        this.active.set(op.txn, { txn: op.txn, ts: 0, participants: op.participants, phase: 'committing', yes: new Set(op.participants), acked: new Set(), deadlineMs: 0, nextRetryMs: 0, requestId: undefined });
-        return;
+        return this.replayRecord(op.txn, 0, op.participants, 'committing');
       case 'end':
         this.active.delete(op.txn);
         return;
       case 'state':
-        this.replayLife(op.life);
-        this.active.clear();
+        this.replayState(op.life);
         for (const [txn, participants] of op.open) this.replay({ kind: 'commit', txn, participants });
         return;
     }
-  }
-
-  private annotateState(fx: CoordinatorFx): void {
-    fx.annotate('role', 'coordinator');
-    fx.annotate('open', this.active.size);
   }
 }

@@ -1,7 +1,8 @@
 // The 2PC protocol as one spec: the node named as coordinator runs the coordinator core, every
 // other node a participant holding the same accounts. Hosts run it like any core; the simulated
 // harness is src/txn/sim/cluster.ts.
-import type { CoreEnv, NodeId, ProtocolCore, ProtocolSpec } from '../core/index.js';
+import type { NodeId, ProtocolCore, ProtocolSpec } from '../core/index.js';
+import { coordinatedSpec, type CoordinatedOptions } from './coordinated-spec.js';
 import { CoordinatorCore, type CoordinatorOptions, type TxnRequest, type TxnResponse } from './coordinator.js';
 import type { CoordinatorOp, ParticipantOp, TwoPcMessage } from './messages.js';
 import { ParticipantCore, type ParticipantOptions } from './participant.js';
@@ -9,10 +10,7 @@ import { ParticipantCore, type ParticipantOptions } from './participant.js';
 export type TwoPcOp = CoordinatorOp | ParticipantOp;
 export type TwoPcCore = ProtocolCore<TwoPcMessage, TxnRequest, TxnResponse, TwoPcOp>;
 
-export interface TwoPcOptions extends CoordinatorOptions, ParticipantOptions {
-  readonly coordinator: NodeId;
-  readonly tickIntervalMs: number;
-}
+export interface TwoPcOptions extends CoordinatorOptions, ParticipantOptions, CoordinatedOptions {}
 
 export const TWO_PC_DEFAULTS: Omit<TwoPcOptions, 'coordinator'> = {
   tickIntervalMs: 20,
@@ -33,13 +31,9 @@ const COORDINATOR_KINDS: ReadonlySet<string> = new Set(['life', 'commit', 'end',
 
 export function twoPcSpec(options: Partial<TwoPcOptions> & { readonly coordinator: NodeId }): ProtocolSpec<TwoPcMessage, TxnRequest, TxnResponse, TwoPcOp, TwoPcCore> {
   const o: TwoPcOptions = { ...TWO_PC_DEFAULTS, ...options };
-  return {
-    name: '2pc',
-    tickIntervalMs: o.tickIntervalMs,
-    create(env: CoreEnv, durable: readonly TwoPcOp[]): TwoPcCore {
-      if (env.id === o.coordinator) return new CoordinatorCore(env, durable.filter((op): op is CoordinatorOp => COORDINATOR_KINDS.has(op.kind)), o) as TwoPcCore;
-      return new ParticipantCore(env, durable.filter((op): op is ParticipantOp => !COORDINATOR_KINDS.has(op.kind)), o) as unknown as TwoPcCore;
-    },
-    supersedesEarlier: (op) => op.kind === 'snapshot' || op.kind === 'state',
-  };
+  return coordinatedSpec<TwoPcMessage, CoordinatorOp, ParticipantOp>('2pc', o, {
+    coordinatorKinds: COORDINATOR_KINDS,
+    coordinator: (env, durable) => new CoordinatorCore(env, durable, o),
+    participant: (env, durable) => new ParticipantCore(env, durable, o) as unknown as TwoPcCore,
+  });
 }

@@ -56,7 +56,7 @@ export class LeaderCore extends CoordinatorCommon<PaxosCommitMessage, Active> im
 
   handleRequest(requestId: string, request: TxnRequest, fx: LeaderFx): void {
     const entry = (txn: TxnId, ts: number, participants: readonly NodeId[]): Active => ({ txn, ts, participants, requestId, nextTryMs: this.env.now() + this.o.voteTimeoutMs, recovery: undefined });
-    const a = this.begin(requestId, request, fx, entry, (x, writes) => ({ type: 'begin', txn: x.txn, ts: x.ts, participants: x.participants, writes }));
+    const a = this.begin<PaxosCommitMessage>(requestId, request, fx, entry, (x, writes) => ({ type: 'begin', txn: x.txn, ts: x.ts, participants: x.participants, writes }));
     if (a !== undefined) fx.annotate('open', this.active.size);
   }
 

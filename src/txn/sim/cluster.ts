@@ -207,53 +207,50 @@ export class CommitCluster<M extends Message, P> extends SimCluster<M, TxnReques
 
 // ------------------------------------------------------------------ the two systems
 
-export interface TwoPcClusterOptions extends CommitClusterOptions {
+type Accounts = Pick<CommitSystem<Message, unknown>, 'accounts' | 'initialBalance'>;
+type CoreViews<M extends Message, P> = Pick<CommitSystem<M, P>, 'participantView' | 'coordinatorOpen'>;
+
+/** The accounts a protocol's options set, else its defaults. */
+function accountsOf(protocol: Partial<Accounts> | undefined, defaults: Accounts): Accounts {
+  return { accounts: protocol?.accounts ?? defaults.accounts, initialBalance: protocol?.initialBalance ?? defaults.initialBalance };
+}
+
+/** 2PC and 3PC alike: node 1 coordinates, nodes 2..N+1 are the N participants. */
+function coordinatedSystem<M extends Message, P>(n: number, spec: ProtocolSpec<M, TxnRequest, TxnResponse, P>, accounts: Accounts, views: CoreViews<M, P>): CommitSystem<M, P> {
+  const nodes = Array.from({ length: n + 1 }, (_, i) => String(i + 1));
+  return { spec, nodes, participants: nodes.slice(1), ...accounts, ...views };
+}
+
+/** A cluster of one coordinator and participants, running a protocol whose options are `O`. */
+export interface CoordinatedClusterOptions<O> extends CommitClusterOptions {
   /** Participants (at least 2); the coordinator is one more node. */
   readonly participants: number;
-  readonly protocol?: Partial<Omit<TwoPcOptions, 'coordinator'>>;
+  readonly protocol?: Partial<Omit<O, 'coordinator'>>;
 }
+
+export type TwoPcClusterOptions = CoordinatedClusterOptions<TwoPcOptions>;
 
 /** 2PC: node 1 coordinates, nodes 2..N are participants. */
 export class TwoPcCluster extends CommitCluster<TwoPcMessage, TwoPcOp> {
   constructor(o: TwoPcClusterOptions) {
-    const nodes = Array.from({ length: o.participants + 1 }, (_, i) => String(i + 1));
-    super(
-      {
-        spec: twoPcSpec({ ...o.protocol, coordinator: COORDINATOR }),
-        nodes,
-        participants: nodes.slice(1),
-        accounts: o.protocol?.accounts ?? TWO_PC_DEFAULTS.accounts,
-        initialBalance: o.protocol?.initialBalance ?? TWO_PC_DEFAULTS.initialBalance,
-        participantView: (core) => (core instanceof ParticipantCore ? core : undefined),
-        coordinatorOpen: (core) => (core instanceof CoordinatorCore ? core.openCount() : undefined),
-      },
-      o,
-    );
+    const views: CoreViews<TwoPcMessage, TwoPcOp> = {
+      participantView: (core) => (core instanceof ParticipantCore ? core : undefined),
+      coordinatorOpen: (core) => (core instanceof CoordinatorCore ? core.openCount() : undefined),
+    };
+    super(coordinatedSystem(o.participants, twoPcSpec({ ...o.protocol, coordinator: COORDINATOR }), accountsOf(o.protocol, TWO_PC_DEFAULTS), views), o);
   }
 }
 
-export interface ThreePcClusterOptions extends CommitClusterOptions {
-  /** Participants (at least 2); the coordinator is one more node. */
-  readonly participants: number;
-  readonly protocol?: Partial<Omit<ThreePcOptions, 'coordinator'>>;
-}
+export type ThreePcClusterOptions = CoordinatedClusterOptions<ThreePcOptions>;
 
 /** 3PC: node 1 coordinates, nodes 2..N are participants (and backup coordinators, by rank). */
 export class ThreePcCluster extends CommitCluster<ThreePcMessage, ThreePcOp> {
   constructor(o: ThreePcClusterOptions) {
-    const nodes = Array.from({ length: o.participants + 1 }, (_, i) => String(i + 1));
-    super(
-      {
-        spec: threePcSpec({ ...o.protocol, coordinator: COORDINATOR }),
-        nodes,
-        participants: nodes.slice(1),
-        accounts: o.protocol?.accounts ?? THREE_PC_DEFAULTS.accounts,
-        initialBalance: o.protocol?.initialBalance ?? THREE_PC_DEFAULTS.initialBalance,
-        participantView: (core) => (core instanceof ThreePcParticipantCore ? core : undefined),
-        coordinatorOpen: (core) => (core instanceof ThreePcCoordinatorCore ? core.openCount() : undefined),
-      },
-      o,
-    );
+    const views: CoreViews<ThreePcMessage, ThreePcOp> = {
+      participantView: (core) => (core instanceof ThreePcParticipantCore ? core : undefined),
+      coordinatorOpen: (core) => (core instanceof ThreePcCoordinatorCore ? core.openCount() : undefined),
+    };
+    super(coordinatedSystem(o.participants, threePcSpec({ ...o.protocol, coordinator: COORDINATOR }), accountsOf(o.protocol, THREE_PC_DEFAULTS), views), o);
   }
 
   /** Termination rounds decided by backups so far (participants up now). */
@@ -288,8 +285,7 @@ export class PaxosCommitCluster extends CommitCluster<PaxosCommitMessage, PaxosC
         spec: paxosCommitSpec({ ...o.protocol, leader: COORDINATOR, participants, acceptors }),
         nodes,
         participants,
-        accounts: o.protocol?.accounts ?? PAXOS_COMMIT_DEFAULTS.accounts,
-        initialBalance: o.protocol?.initialBalance ?? PAXOS_COMMIT_DEFAULTS.initialBalance,
+        ...accountsOf(o.protocol, PAXOS_COMMIT_DEFAULTS),
         participantView: (core) => (core instanceof RmCore ? core : undefined),
         coordinatorOpen: (core) => (core instanceof LeaderCore ? core.openCount() : undefined),
       },

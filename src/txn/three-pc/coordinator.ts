@@ -5,7 +5,7 @@
 import { assertInvariant } from '../../core/index.js';
 import type { CoreEnv, Effects, NodeId, ProtocolCore } from '../../core/index.js';
 import type { TxnRequest, TxnResponse } from '../coordinator.js';
-import { CoordinatorCommon } from '../coordinator-common.js';
+import { VotingCoordinator, type VotingActive } from '../coordinator-common.js';
 import { EVENT_KEY, formatCommitEvent } from '../events.js';
 import type { Outcome, TxnId } from '../messages.js';
 import { parseThreePcMessage, type ThreePcCoordinatorOp, type ThreePcMessage, type ThreePcState } from './messages.js';
@@ -24,53 +24,24 @@ export interface ThreePcCoordinatorOptions {
 
 type Fx = Effects<ThreePcMessage, ThreePcCoordinatorOp, TxnResponse>;
 
-interface Active {
-  readonly txn: TxnId;
-  readonly ts: number;
-  readonly participants: readonly NodeId[];
-  /** 'in-doubt': restarted after PRE-COMMIT with no decision recorded. */
-  phase: 'voting' | 'precommitting' | 'committing' | 'in-doubt';
-  readonly yes: Set<NodeId>;
-  /** PRE-COMMIT acknowledgements, then (committing) COMMIT acknowledgements. */
-  acked: Set<NodeId>;
-  deadlineMs: number;
-  nextRetryMs: number;
-  requestId: string | undefined;
-}
+type Active = VotingActive<'precommitting' | 'in-doubt'>;
 
-export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Active> implements ProtocolCore<ThreePcMessage, TxnRequest, TxnResponse, ThreePcCoordinatorOp> {
+export class ThreePcCoordinatorCore extends VotingCoordinator<ThreePcMessage, 'precommitting' | 'in-doubt'> implements ProtocolCore<ThreePcMessage, TxnRequest, TxnResponse, ThreePcCoordinatorOp> {
   private round = 0;
-  private closedSinceSnapshot = 0;
 
   constructor(
     env: CoreEnv,
     durable: readonly ThreePcCoordinatorOp[],
     private readonly o: ThreePcCoordinatorOptions,
   ) {
-    super(env, o.maxActive);
+    super(env, o);
     for (const op of durable) this.replay(op);
     this.newLife();
-  }
-
-  start(fx: Fx): void {
-    fx.persist({ kind: 'life', life: this.life });
-    const now = this.env.now();
-    for (const a of this.active.values()) a.nextRetryMs = now;
-    this.annotateState(fx);
   }
 
   /** Transactions it is in doubt about (restarted after PRE-COMMIT). */
   inDoubtCount(): number {
     return [...this.active.values()].filter((a) => a.phase === 'in-doubt').length;
-  }
-
-  handleRequest(requestId: string, request: TxnRequest, fx: Fx): void {
-    const entry = (txn: TxnId, ts: number, participants: readonly NodeId[]): Active => {
-      const now = this.env.now();
-      return { txn, ts, participants, phase: 'voting', yes: new Set(), acked: new Set(), deadlineMs: now + this.o.voteTimeoutMs, nextRetryMs: now, requestId };
-    };
-    const a = this.begin(requestId, request, fx, entry, (x, writes) => ({ type: 'prepare', txn: x.txn, ts: x.ts, participants: x.participants, writes }));
-    if (a !== undefined) this.annotateState(fx);
   }
 
   handleMessage(from: NodeId, raw: ThreePcMessage, fx: Fx): void {
@@ -79,22 +50,14 @@ export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Ac
     const a = this.active.get(msg.txn);
     switch (msg.type) {
       case 'vote':
-        if (a === undefined) {
-          if (msg.yes) fx.send(from, { type: 'decision', txn: msg.txn, outcome: 'abort' });
-          return;
-        }
-        if (a.phase !== 'voting' || !a.participants.includes(from)) return;
-        if (!msg.yes) return this.decide(a, 'abort', fx);
-        a.yes.add(from);
-        if (a.yes.size === a.participants.length) this.precommit(a, fx);
-        return;
+        return this.onVote(from, msg, a, fx, (x) => this.decide(x, 'abort', fx), (x) => this.precommit(x, fx));
       case 'precommit-ack':
         if (a === undefined || a.phase !== 'precommitting' || !a.participants.includes(from)) return;
         a.acked.add(from);
         if (a.acked.size === a.participants.length) this.decide(a, 'commit', fx);
         return;
       case 'ack':
-        if (a !== undefined) this.commitAcked(a, from, fx);
+        if (a !== undefined) this.commitAcked(a, from, () => this.close(a, fx));
         return;
       case 'state-request':
         fx.send(from, { type: 'state', txn: msg.txn, state: this.stateOf(a), recovered: false, round: msg.round });
@@ -107,7 +70,7 @@ export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Ac
         // a backup coordinator finished the transaction (after this one seemed crashed)
         if (a !== undefined && a.participants.includes(from) && (a.phase === 'in-doubt' || a.phase === 'precommitting' || (a.phase === 'voting' && msg.outcome === 'abort'))) this.decide(a, msg.outcome, fx);
         // a participant that announces the commit knows it: as good as its acknowledgement
-        if (a !== undefined && msg.outcome === 'commit') this.commitAcked(a, from, fx);
+        if (a !== undefined && msg.outcome === 'commit') this.commitAcked(a, from, () => this.close(a, fx));
         return;
       default:
         return; // participant-bound messages
@@ -126,9 +89,7 @@ export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Ac
           if (now >= a.deadlineMs) this.decide(a, 'commit', fx);
           break;
         case 'committing':
-          if (now < a.nextRetryMs) break;
-          a.nextRetryMs = now + this.o.retryMs;
-          for (const p of a.participants) if (!a.acked.has(p)) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'commit' });
+          this.resendCommit(a, now, fx);
           break;
         case 'in-doubt':
           if (now < a.nextRetryMs) break;
@@ -165,20 +126,13 @@ export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Ac
       a.acked = new Set();
       a.nextRetryMs = this.env.now() + this.o.retryMs;
       fx.persist({ kind: 'commit', txn: a.txn, ts: a.ts, participants: a.participants });
-      for (const p of a.participants) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'commit' });
-      return;
+      return this.tell(a, 'commit', fx);
     }
     const wasRecorded = a.phase !== 'voting';
     this.active.delete(a.txn);
-    for (const p of a.participants) fx.send(p, { type: 'decision', txn: a.txn, outcome: 'abort' });
+    this.tell(a, 'abort', fx);
     if (wasRecorded) this.logClose(a.txn, fx);
     this.annotateState(fx);
-  }
-
-  private commitAcked(a: Active, from: NodeId, fx: Fx): void {
-    if (a.phase !== 'committing' || !a.participants.includes(from)) return;
-    a.acked.add(from);
-    if (a.acked.size === a.participants.length) this.close(a, fx);
   }
 
   private close(a: Active, fx: Fx): void {
@@ -188,11 +142,10 @@ export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Ac
   }
 
   private logClose(txn: TxnId, fx: Fx): void {
-    fx.persist({ kind: 'end', txn });
-    if (++this.closedSinceSnapshot < this.o.snapshotEvery) return;
-    this.closedSinceSnapshot = 0;
-    const open = [...this.active.values()].filter((x) => x.phase !== 'voting').map((x) => ({ txn: x.txn, ts: x.ts, participants: x.participants, committed: x.phase === 'committing' }));
-    fx.persist({ kind: 'state', life: this.life, open });
+    this.logEnd(txn, fx, () => {
+      const open = [...this.active.values()].filter((x) => x.phase !== 'voting').map((x) => ({ txn: x.txn, ts: x.ts, participants: x.participants, committed: x.phase === 'committing' }));
+      fx.persist({ kind: 'state', life: this.life, open });
+    });
   }
 
   private replay(op: ThreePcCoordinatorOp): void {
@@ -201,21 +154,14 @@ export class ThreePcCoordinatorCore extends CoordinatorCommon<ThreePcMessage, Ac
         return this.replayLife(op.life);
       case 'precommit':
       case 'commit':
-        this.active.set(op.txn, { txn: op.txn, ts: op.ts, participants: op.participants, phase: op.kind === 'commit' ? 'committing' : 'in-doubt', yes: new Set(op.participants), acked: new Set(), deadlineMs: 0, nextRetryMs: 0, requestId: undefined });
-        return;
+        return this.replayRecord(op.txn, op.ts, op.participants, op.kind === 'commit' ? 'committing' : 'in-doubt');
       case 'end':
         this.active.delete(op.txn);
         return;
       case 'state':
-        this.replayLife(op.life);
-        this.active.clear();
+        this.replayState(op.life);
         for (const x of op.open) this.replay({ kind: x.committed ? 'commit' : 'precommit', txn: x.txn, ts: x.ts, participants: x.participants });
         return;
     }
-  }
-
-  private annotateState(fx: Fx): void {
-    fx.annotate('role', 'coordinator');
-    fx.annotate('open', this.active.size);
   }
 }

@@ -1,7 +1,8 @@
 // Three-phase commit as one spec: the node named as coordinator runs the coordinator core, every
 // other node a participant holding the same accounts. The simulated harness is
 // src/txn/sim/cluster.ts; docs/transactions.md says what 3PC guarantees and where it breaks.
-import type { CoreEnv, NodeId, ProtocolCore, ProtocolSpec } from '../../core/index.js';
+import type { NodeId, ProtocolCore, ProtocolSpec } from '../../core/index.js';
+import { coordinatedSpec, type CoordinatedOptions } from '../coordinated-spec.js';
 import type { TxnRequest, TxnResponse } from '../coordinator.js';
 import { ThreePcCoordinatorCore, type ThreePcCoordinatorOptions } from './coordinator.js';
 import type { ThreePcCoordinatorOp, ThreePcMessage, ThreePcParticipantOp } from './messages.js';
@@ -10,10 +11,7 @@ import { ThreePcParticipantCore, type ThreePcParticipantOptions } from './partic
 export type ThreePcOp = ThreePcCoordinatorOp | ThreePcParticipantOp;
 export type ThreePcCore = ProtocolCore<ThreePcMessage, TxnRequest, TxnResponse, ThreePcOp>;
 
-export interface ThreePcOptions extends ThreePcCoordinatorOptions, ThreePcParticipantOptions {
-  readonly coordinator: NodeId;
-  readonly tickIntervalMs: number;
-}
+export interface ThreePcOptions extends ThreePcCoordinatorOptions, ThreePcParticipantOptions, CoordinatedOptions {}
 
 /**
  * The timeouts assume bounded delays: a message and its answer take well under `termWaitMs` and
@@ -41,13 +39,9 @@ const COORDINATOR_KINDS: ReadonlySet<string> = new Set(['life', 'precommit', 'co
 
 export function threePcSpec(options: Partial<ThreePcOptions> & { readonly coordinator: NodeId }): ProtocolSpec<ThreePcMessage, TxnRequest, TxnResponse, ThreePcOp, ThreePcCore> {
   const o: ThreePcOptions = { ...THREE_PC_DEFAULTS, ...options };
-  return {
-    name: '3pc',
-    tickIntervalMs: o.tickIntervalMs,
-    create(env: CoreEnv, durable: readonly ThreePcOp[]): ThreePcCore {
-      if (env.id === o.coordinator) return new ThreePcCoordinatorCore(env, durable.filter((op): op is ThreePcCoordinatorOp => COORDINATOR_KINDS.has(op.kind)), o) as ThreePcCore;
-      return new ThreePcParticipantCore(env, durable.filter((op): op is ThreePcParticipantOp => !COORDINATOR_KINDS.has(op.kind)), o) as unknown as ThreePcCore;
-    },
-    supersedesEarlier: (op) => op.kind === 'snapshot' || op.kind === 'state',
-  };
+  return coordinatedSpec<ThreePcMessage, ThreePcCoordinatorOp, ThreePcParticipantOp>('3pc', o, {
+    coordinatorKinds: COORDINATOR_KINDS,
+    coordinator: (env, durable) => new ThreePcCoordinatorCore(env, durable, o),
+    participant: (env, durable) => new ThreePcParticipantCore(env, durable, o) as unknown as ThreePcCore,
+  });
 }
