@@ -7,23 +7,10 @@ import fc from 'fast-check';
 import { cp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OpLogStore, type OpFolder } from './op-log.js';
+import { OpLogStore } from './op-log.js';
+import { decodeKeyValueOp as decodeOp, LatestValueFolder as LatestFolder, type KeyValueOp as Op } from './test/kv-ops.js';
 import { useTempDirs } from './test/helpers.js';
 
-type Op = { readonly key: string; readonly value: number };
-const decodeOp = (v: unknown): { op: Op } | { problem: string } => {
-  const o = v as Partial<Op> | null;
-  return typeof o === 'object' && o !== null && typeof o.key === 'string' && typeof o.value === 'number' ? { op: { key: o.key, value: o.value } } : { problem: 'not a {key, value} op' };
-};
-class LatestFolder implements OpFolder<Op> {
-  private readonly byKey = new Map<string, Op>();
-  add(op: Op): void {
-    this.byKey.set(op.key, op);
-  }
-  ops(): Op[] {
-    return [...this.byKey.values()];
-  }
-}
 const latest = (ops: readonly Op[]): Record<string, number> => Object.fromEntries(ops.map((op) => [op.key, op.value]));
 
 const newDir = useTempDirs();

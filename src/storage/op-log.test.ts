@@ -4,26 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpLogStore, type OpFolder } from './op-log.js';
+import { OpLogStore } from './op-log.js';
+import { decodeKeyValueOp as decodeOp, LatestValueFolder as LatestFolder, type KeyValueOp as Op } from './test/kv-ops.js';
 
-type Op = { readonly key: string; readonly value: number };
-const decodeOp = (v: unknown): { op: Op } | { problem: string } => {
-  const o = v as Partial<Op> | null;
-  return typeof o === 'object' && o !== null && typeof o.key === 'string' && typeof o.value === 'number' ? { op: { key: o.key, value: o.value } } : { problem: 'not a {key, value} op' };
-};
 /** Latest value per key, in first-write order. */
 const latest = (ops: readonly Op[]): Op[] => [...new Map(ops.map((op) => [op.key, op])).values()];
-
-/** The same fold, kept op by op. */
-class LatestFolder implements OpFolder<Op> {
-  private readonly byKey = new Map<string, Op>();
-  add(op: Op): void {
-    this.byKey.set(op.key, op);
-  }
-  ops(): Op[] {
-    return [...this.byKey.values()];
-  }
-}
 
 const dirs: string[] = [];
 afterEach(() => {
