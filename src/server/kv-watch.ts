@@ -3,8 +3,9 @@
 // HTTP answer: one line per revision, progress lines when idle, and a last line saying why a
 // watch was cancelled (a watch asked with `once` ends cleanly after its first events line
 // instead; with `rangePrefix` that line also carries the keys under a prefix, so that a lock's
-// waiter learns its place in line without a read of its own). A watcher's memory is its selector, its next revision and a bounded send window: a
-// client that stops reading leaves the events in the store's history, not here.
+// waiter learns its place in line without a read of its own). A watcher's memory is its
+// selector, its next revision and a bounded send window: a client that stops reading leaves the
+// events in the store's history, not here.
 import { MAX_CHANGES_EVENTS, emitByRevision, keyProblem, type ChangesRequest, type KvEvent, type KvResult } from '../kv/index.js';
 import { RESERVED_PREFIX } from './api.js';
 import type { HealthReport } from './api.js';
