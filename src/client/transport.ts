@@ -1,11 +1,12 @@
-// HTTP(S) to one node of the API for the client library: JSON requests over keep-alive agents
-// (one TCP or TLS connection serves many calls), and watch streams on connections of their own
-// (those the node ends by itself, once-watches, on a keep-alive pool of their own).
+// HTTP(S) to one node of the API for the client library: JSON requests and once-watches over
+// keep-alive connections of our lean HTTP/1.1 client (http1.ts, a pool for each), and other watch
+// streams through Node's http client, each on a connection of its own.
 // Paths are sent as built, never re-parsed as URLs (a key ".." stays a key); TLS failures are
 // described as the CLI describes them.
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { describeRequestError } from '../supervisor/node-client.js';
+import { Http1Client, type Http1Failure, type Http1Reply } from './http1.js';
 
 /** TLS to the nodes: the CA to trust, and a client certificate for nodes that ask for one. */
 export interface ClientTls {
@@ -20,6 +21,17 @@ export interface TransportOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Connections kept per node. Default 64. */
   readonly maxSockets?: number;
+}
+
+/** A streamed answer (a watch): its status, then its body as it arrives. */
+export interface StreamedAnswer extends AsyncIterable<Buffer> {
+  readonly status: number;
+  /** True once the whole body arrived. */
+  readonly complete: boolean;
+  /** Fails the body's iteration (and cuts the connection) after `ms` without data. */
+  setIdleTimeout(ms: number): void;
+  /** Cuts the connection unless the body is complete; safe to call more than once. */
+  destroy(): void;
 }
 
 export interface Answer {
@@ -39,111 +51,75 @@ export class RequestFailure extends Error {
   }
 }
 
-/** How a request gets its connection: the requests' pool, the once-watches' pool, or a new one of its own. */
-type Pool = 'requests' | 'streams' | 'none';
-
 /** Times a stream is asked again when a pooled connection it was sent on turned out closed. */
 const STALE_SOCKET_RETRIES = 2;
 
 export class Transport {
-  private readonly httpAgent: HttpAgent;
-  private readonly httpsAgent: HttpsAgent;
+  /** The JSON calls' connections (a lean HTTP/1.1 client of our own: see http1.ts). */
+  private readonly calls: Http1Client;
   /**
    * Once-watches' connections, kept between them. Not the requests' pool: a watch holds its
    * connection until an event, and many waiting watches must not take the sockets (maxSockets)
    * that lease keep-alives and other calls need. Without a limit: one connection per watch open.
    */
-  private readonly streamHttpAgent: HttpAgent;
-  private readonly streamHttpsAgent: HttpsAgent;
+  private readonly onceStreams: Http1Client;
 
   constructor(private readonly options: TransportOptions = {}) {
     const maxSockets = options.maxSockets ?? 64;
     const tls = options.tls ?? {};
-    this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
-    this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets, ...tlsFields(tls) });
-    this.streamHttpAgent = new HttpAgent({ keepAlive: true });
-    this.streamHttpsAgent = new HttpsAgent({ keepAlive: true, ...tlsFields(tls) });
+    this.calls = new Http1Client({ maxSockets, tls: tlsFields(tls) });
+    this.onceStreams = new Http1Client({ maxSockets: Number.POSITIVE_INFINITY, tls: tlsFields(tls) });
   }
 
   /** One JSON request to one node; resolves with any HTTP answer, rejects with RequestFailure when none came. */
-  request(endpoint: string, method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string | number> = { ...this.options.headers, accept: 'application/json' };
-      if (data !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(data);
-      }
-      const { req, https } = this.open(endpoint, method, path, headers, 'requests');
-      let connected = false;
-      let settled = false;
-      const fail = (message: string): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        reject(new RequestFailure(message, connected));
-      };
-      const timer = setTimeout(() => {
-        fail(`no answer within ${timeoutMs} ms`);
-        req.destroy();
-      }, timeoutMs);
-      const onAbort = (): void => {
-        fail('aborted');
-        req.destroy();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('socket', (socket) => {
-        if (req.reusedSocket) connected = true;
-        else socket.once(https ? 'secureConnect' : 'connect', () => (connected = true));
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => fail(describeRequestError(err, https)));
-      req.on('response', (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err: Error) => fail(err.message));
-        res.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON: kept as text, and the caller says so
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, endpoint });
-        });
-      });
-      if (data !== undefined) req.write(data);
-      req.end();
-    });
+  async request(endpoint: string, method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { ...this.options.headers, accept: 'application/json' };
+    if (data !== undefined) headers['content-type'] = 'application/json';
+    let reply: Http1Reply;
+    try {
+      reply = await this.calls.request(endpoint, { method, path: `${basePath(endpoint)}${path}`, headers, timeoutMs, ...(data === undefined ? {} : { body: data }), ...(signal === undefined ? {} : { signal }) });
+    } catch (err) {
+      const failure = err as Http1Failure;
+      const message = failure.socketError === undefined ? failure.message : describeRequestError(failure.socketError, endpoint.startsWith('https:'));
+      throw new RequestFailure(message, failure.sent);
+    }
+    const text = reply.body.toString('utf8');
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: kept as text, and the caller says so
+    }
+    return { status: reply.status, body: parsed, endpoint };
   }
 
   /**
-   * Opens a streamed GET (a watch) on a connection of its own; resolves with the answer once its
-   * head arrived (the caller reads the body and destroys it when done). With `reuse` (a stream
-   * the node ends by itself) the connection comes from, and goes back to, the streams' pool once
-   * the caller has read the body to its end.
+   * Opens a streamed GET (a watch); resolves with the answer once its head arrived (the caller
+   * reads the body and destroys it when done). With `reuse` (a stream the node ends by itself) the
+   * connection comes from, and goes back to, the once-watches' pool once the body came to its end;
+   * otherwise it is a connection of its own.
    */
-  async openStream(endpoint: string, path: string, timeoutMs: number, signal: AbortSignal, reuse = false): Promise<IncomingMessage> {
+  async openStream(endpoint: string, path: string, timeoutMs: number, signal: AbortSignal, reuse = false): Promise<StreamedAnswer> {
+    if (!reuse) return nodeStream(await this.openOwnStream(endpoint, path, timeoutMs, signal));
+    const call = { method: 'GET', path: `${basePath(endpoint)}${path}`, headers: { ...this.options.headers, accept: 'application/x-ndjson' }, timeoutMs, signal };
     // bounded: a stale pooled connection fails at once, and each retry may take a fresh one
     for (let retries = 0; ; retries++) {
       try {
-        return await this.openStreamOnce(endpoint, path, timeoutMs, signal, reuse ? 'streams' : 'none');
+        return await this.onceStreams.stream(endpoint, call);
       } catch (err) {
+        const failure = err as Http1Failure;
         // the node closed an idle pooled connection as it was reused: the request never reached it
-        if (!(err instanceof StaleSocket)) throw err;
-        if (retries >= STALE_SOCKET_RETRIES || signal.aborted) throw err.failure;
+        if (failure.staleConnection && retries < STALE_SOCKET_RETRIES && !signal.aborted) continue;
+        throw new RequestFailure(failure.socketError === undefined ? failure.message : describeRequestError(failure.socketError, endpoint.startsWith('https:')), true);
       }
     }
   }
 
-  private openStreamOnce(endpoint: string, path: string, timeoutMs: number, signal: AbortSignal, pool: Pool): Promise<IncomingMessage> {
+  /** A stream on a connection of its own (Node's http client), cut when the caller is done. */
+  private openOwnStream(endpoint: string, path: string, timeoutMs: number, signal: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const { req, https } = this.open(endpoint, 'GET', path, { ...this.options.headers, accept: 'application/x-ndjson' }, pool);
+      const { req, https } = this.open(endpoint, 'GET', path, { ...this.options.headers, accept: 'application/x-ndjson' });
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -158,8 +134,7 @@ export class Transport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        const failure = new RequestFailure(describeRequestError(err, https), true);
-        reject(req.reusedSocket && !signal.aborted ? new StaleSocket(failure) : failure);
+        reject(new RequestFailure(describeRequestError(err, https), true));
       });
       req.on('response', (res) => {
         if (settled) return void res.destroy();
@@ -173,13 +148,11 @@ export class Transport {
 
   /** Closes idle connections; calls under way finish. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
-    this.streamHttpAgent.destroy();
-    this.streamHttpsAgent.destroy();
+    this.calls.close();
+    this.onceStreams.close();
   }
 
-  private open(endpoint: string, method: string, path: string, headers: Record<string, string | number>, pool: Pool): { req: ClientRequest; https: boolean } {
+  private open(endpoint: string, method: string, path: string, headers: Record<string, string | number>): { req: ClientRequest; https: boolean } {
     const url = new URL(endpoint);
     const https = url.protocol === 'https:';
     const base: RequestOptions = {
@@ -188,20 +161,9 @@ export class Transport {
       method,
       path: `${url.pathname.replace(/\/$/, '')}${path}`,
       headers,
+      agent: false,
     };
-    if (https) {
-      // a stream that is not reused gets its own connection (agent: false) with the same trust
-      const options = pool === 'none' ? { ...base, agent: false as const, ...tlsFields(this.options.tls ?? {}) } : { ...base, agent: pool === 'requests' ? this.httpsAgent : this.streamHttpsAgent };
-      return { req: httpsRequest(options), https };
-    }
-    return { req: httpRequest(pool === 'none' ? { ...base, agent: false } : { ...base, agent: pool === 'requests' ? this.httpAgent : this.streamHttpAgent }), https };
-  }
-}
-
-/** A stream's request failed on a pooled connection before any answer: worth sending again on another. */
-class StaleSocket extends Error {
-  constructor(readonly failure: RequestFailure) {
-    super(failure.message);
+    return https ? { req: httpsRequest({ ...base, ...tlsFields(this.options.tls ?? {}) }), https } : { req: httpRequest(base), https };
   }
 }
 
@@ -210,4 +172,23 @@ function tlsFields(tls: ClientTls): { ca?: string | Buffer | (string | Buffer)[]
     ...(tls.ca === undefined ? {} : { ca: Array.isArray(tls.ca) ? [...(tls.ca as readonly (string | Buffer)[])] : (tls.ca as string | Buffer) }),
     ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
   };
+}
+
+/** Node's answer as a StreamedAnswer. */
+function nodeStream(res: IncomingMessage): StreamedAnswer {
+  return {
+    status: res.statusCode ?? 0,
+    get complete(): boolean {
+      return res.complete;
+    },
+    setIdleTimeout: (ms) => void res.setTimeout(ms, () => res.destroy(new Error(`nothing received for ${ms} ms`))),
+    destroy: () => void res.destroy(),
+    [Symbol.asyncIterator]: () => (res as AsyncIterable<Buffer>)[Symbol.asyncIterator](),
+  };
+}
+
+/** The endpoint's own path, if any, that every request path goes under. */
+function basePath(endpoint: string): string {
+  const at = endpoint.indexOf('/', endpoint.indexOf('//') + 2);
+  return at < 0 ? '' : new URL(endpoint).pathname.replace(/\/$/, '');
 }

@@ -3,12 +3,11 @@
 // from the revision after the last one it yielded, so that the caller sees every revision once,
 // in order: no gap, no duplicate. Only compaction past that revision ends it (COMPACTED), or, with
 // `once`, its first events message (the node ends that stream, and its connection is reused).
-import type { IncomingMessage } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { KvEvent } from '../kv/index.js';
 import type { RangeResult } from './client.js';
 import { SynodError, errorOfAnswer } from './errors.js';
-import type { Transport } from './transport.js';
+import type { StreamedAnswer, Transport } from './transport.js';
 
 /** Which keys to watch: one key, the keys in [key, end), or every key under a prefix ("" for all). */
 export type WatchSelector = { readonly key: string; readonly end?: string } | { readonly prefix: string };
@@ -66,6 +65,8 @@ export interface WatchTarget {
   readonly connectTimeoutMs: number;
 }
 
+/** The reason a closed watch's signal carries. */
+const WATCH_CLOSED = new Error('the watch was closed');
 /** A longer line than this (one revision's events) is refused rather than buffered without end. */
 const MAX_LINE_CHARS = 256 * 1024 * 1024;
 const DEFAULT_RECONNECT_FOR_MS = 30_000;
@@ -96,7 +97,8 @@ export class Watch implements AsyncIterable<WatchMessage> {
 
   /** Ends the watch: the iterator finishes. */
   close(): void {
-    this.controller.abort();
+    // a reason of our own: abort() without one builds a DOMException (with its stack) each time
+    this.controller.abort(WATCH_CLOSED);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WatchMessage> {
@@ -141,13 +143,13 @@ export class Watch implements AsyncIterable<WatchMessage> {
     while (!signal.aborted) {
       const endpoint = endpoints[at % endpoints.length] as string;
       let reason: string;
-      let res: IncomingMessage | undefined;
+      let res: StreamedAnswer | undefined;
       // a once-watch's events message, held until its stream has ended so that the connection is free before the caller goes on
       let last: WatchMessage | undefined;
       try {
         res = await transport.openStream(endpoint, this.path(askOnce, askRange), this.target.connectTimeoutMs, signal, askOnce);
-        if (res.statusCode !== 200) {
-          const error = errorOfAnswer(res.statusCode ?? 0, await readJson(res), endpoint);
+        if (res.status !== 200) {
+          const error = errorOfAnswer(res.status, await readJson(res), endpoint);
           if (askOnce && error.code === 'UNKNOWN_PARAMETER' && error.message.includes('"once"')) {
             askOnce = false;
             continue;
@@ -202,7 +204,7 @@ export class Watch implements AsyncIterable<WatchMessage> {
       } catch (err) {
         if (signal.aborted) return;
         if (err instanceof SynodError) throw err;
-        // Node says "aborted" for a chunked stream cut short (a node killed mid-stream)
+        // a stream cut short (a node killed mid-stream) or silent past the idle limit
         reason = `connection lost (${(err as Error).message})`;
       } finally {
         // a body read to its end leaves its connection alone (pooled, for a once-watch); any other is cut
@@ -272,11 +274,11 @@ function parseLine(text: string): Line | undefined {
 }
 
 /** The lines of a streamed body; the stream is destroyed (and the iteration fails) after `idleMs` without data. */
-async function* readLines(res: IncomingMessage, idleMs: number): AsyncGenerator<string, void, undefined> {
-  res.setTimeout(idleMs, () => res.destroy(new Error(`nothing received for ${idleMs} ms`)));
+async function* readLines(res: StreamedAnswer, idleMs: number): AsyncGenerator<string, void, undefined> {
+  res.setIdleTimeout(idleMs);
   const decoder = new StringDecoder('utf8');
   let pending = '';
-  for await (const chunk of res as AsyncIterable<Buffer>) {
+  for await (const chunk of res) {
     pending += decoder.write(chunk);
     let from = 0;
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n', from)) {
@@ -289,10 +291,10 @@ async function* readLines(res: IncomingMessage, idleMs: number): AsyncGenerator<
   }
 }
 
-async function readJson(res: IncomingMessage): Promise<unknown> {
+async function readJson(res: StreamedAnswer): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
+  for await (const chunk of res) {
     size += chunk.length;
     // an error answer is small; anything larger is not one
     if (size > 1 << 20) break;
