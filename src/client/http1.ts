@@ -1,7 +1,7 @@
-// A lean HTTP/1.1 client for the client library's JSON calls: keep-alive connections per node
-// (TCP or TLS), one call at a time on each, the request written in one piece and the answer parsed
-// here. Node's http client cost about 230 us of CPU per call on this machine, this about 60 us
-// (docs/client.md#transport): the lock recipes make three calls per hand-over on 2 shared cores.
+// A lean HTTP/1.1 client for the client library's calls and once-watches: keep-alive connections
+// per node (TCP or TLS), one call at a time on each, the request written in one piece and the
+// answer parsed here. Node's http client cost 160-230 us of CPU per call on this machine, this
+// 55-80 us (docs/kv.md, "Transport"): lock recipes make three calls per hand-over on 2 shared cores.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { assertInvariant } from '../core/assert.js';
@@ -35,6 +35,8 @@ export interface Http1Options {
   readonly tls?: Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
   /** Connections kept per node; calls beyond them wait their turn. */
   readonly maxSockets: number;
+  /** How long an idle connection is reused when the node does not say (`keep-alive: timeout=N`). Default 4 s. */
+  readonly idleReuseMs?: number;
 }
 
 export interface Http1Call {
@@ -91,7 +93,7 @@ class Connection {
   dead = false;
   idleSinceMs = 0;
   /** How long the node keeps an idle connection, learned from its answers. */
-  idleReuseMs = DEFAULT_IDLE_REUSE_MS;
+  idleReuseMs: number;
   private active: Active | undefined;
   private readonly answer = new AnswerParser();
   /** Calls started on this connection, and whether the current one has seen a byte of its answer. */
@@ -103,7 +105,9 @@ class Connection {
     tls: Http1Options['tls'],
     private readonly onIdle: (conn: Connection) => void,
     private readonly onDead: (conn: Connection) => void,
+    idleReuseMs: number,
   ) {
+    this.idleReuseMs = idleReuseMs;
     if (origin.https) {
       const options: ConnectionOptions = { host: origin.host, port: origin.port, ...(isIP(origin.host) === 0 ? { servername: origin.host } : {}), ...tlsFields(tls) };
       this.socket = tlsConnect(options, () => (this.connected = true));
@@ -167,7 +171,7 @@ class Connection {
     this.active = undefined;
     this.answer.onHead = undefined;
     this.answer.sink = undefined;
-    if (outcome.idleTimeoutSeconds !== undefined) this.idleReuseMs = Math.max(0, outcome.idleTimeoutSeconds * 1000 - IDLE_REUSE_MARGIN_MS);
+    if (outcome.idleTimeoutSeconds !== undefined) this.idleReuseMs = Math.min(this.idleReuseMs, Math.max(0, outcome.idleTimeoutSeconds * 1000 - IDLE_REUSE_MARGIN_MS));
     active.resolve({ status: outcome.status, body: outcome.body });
     if (!outcome.reusable || this.answer.hasLeftover()) return this.destroy('not reusable');
     this.idleSinceMs = Date.now();
@@ -245,6 +249,7 @@ class NodePool {
       this.options.tls,
       (c) => this.release(c),
       (c) => this.dropped(c),
+      this.options.idleReuseMs ?? DEFAULT_IDLE_REUSE_MS,
     );
     this.all.add(conn);
     return conn;
