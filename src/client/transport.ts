@@ -80,9 +80,7 @@ export class Transport {
     try {
       reply = await this.calls.request(endpoint, { method, path: `${basePath(endpoint)}${path}`, headers, timeoutMs, ...(data === undefined ? {} : { body: data }), ...(signal === undefined ? {} : { signal }) });
     } catch (err) {
-      const failure = err as Http1Failure;
-      const message = failure.socketError === undefined ? failure.message : describeRequestError(failure.socketError, endpoint.startsWith('https:'));
-      throw new RequestFailure(message, failure.sent);
+      throw requestFailure(err as Http1Failure, endpoint, (err as Http1Failure).sent);
     }
     const text = reply.body.toString('utf8');
     let parsed: unknown = text;
@@ -111,7 +109,7 @@ export class Transport {
         const failure = err as Http1Failure;
         // the node closed an idle pooled connection as it was reused: the request never reached it
         if (failure.staleConnection && retries < STALE_SOCKET_RETRIES && !signal.aborted) continue;
-        throw new RequestFailure(failure.socketError === undefined ? failure.message : describeRequestError(failure.socketError, endpoint.startsWith('https:')), true);
+        throw requestFailure(failure, endpoint, true);
       }
     }
   }
@@ -172,6 +170,12 @@ function tlsFields(tls: ClientTls): { ca?: string | Buffer | (string | Buffer)[]
     ...(tls.ca === undefined ? {} : { ca: Array.isArray(tls.ca) ? [...(tls.ca as readonly (string | Buffer)[])] : (tls.ca as string | Buffer) }),
     ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
   };
+}
+
+/** The client's failure as the transport reports it: a socket's error described as the CLI describes it. */
+function requestFailure(failure: Http1Failure, endpoint: string, sent: boolean): RequestFailure {
+  const message = failure.socketError === undefined ? failure.message : describeRequestError(failure.socketError, endpoint.startsWith('https:'));
+  return new RequestFailure(message, sent);
 }
 
 /** Node's answer as a StreamedAnswer. */
