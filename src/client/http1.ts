@@ -101,7 +101,7 @@ class Connection {
   private answerSeen = false;
 
   constructor(
-    readonly origin: Origin,
+    origin: Origin,
     tls: Http1Options['tls'],
     private readonly onIdle: (conn: Connection) => void,
     private readonly onDead: (conn: Connection) => void,
@@ -191,7 +191,6 @@ class Connection {
 }
 
 interface Origin {
-  readonly key: string;
   readonly host: string;
   readonly port: number;
   readonly https: boolean;
@@ -400,7 +399,7 @@ export class Http1Client {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${endpoint}: not an http:// or https:// endpoint`);
     const https = url.protocol === 'https:';
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const origin: Origin = { key: endpoint, host, port: Number(url.port || (https ? 443 : 80)), https, hostHeader: url.host };
+    const origin: Origin = { host, port: Number(url.port || (https ? 443 : 80)), https, hostHeader: url.host };
     const pool = new NodePool(origin, this.options, () => this.closed);
     this.pools.set(endpoint, pool);
     return pool;
