@@ -31,11 +31,11 @@ export class Http1Failure extends Error {
 }
 
 export interface Http1Options {
-  /** TLS to the nodes (https endpoints): trust and a client certificate. */
+  /** TLS to the nodes (https endpoints): trust and a client certificate, passed to tls.connect as given. */
   readonly tls?: Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
   /** Connections kept per node; calls beyond them wait their turn. */
   readonly maxSockets: number;
-  /** How long an idle connection is reused when the node does not say (`keep-alive: timeout=N`). Default 4 s. */
+  /** The longest an idle connection is reused (less when the node's `keep-alive: timeout=N` says so). Default 4 s. */
   readonly idleReuseMs?: number;
 }
 
@@ -56,7 +56,7 @@ export const MAX_ANSWER_HEAD_BYTES = 64 * 1024;
 export const MAX_ANSWER_BODY_BYTES = 512 * 1024 * 1024;
 /** Calls waiting for a connection, per node, beyond which new calls fail at once. */
 const MAX_WAITING_CALLS = 100_000;
-/** How long an idle connection is reused when the node does not say (`keep-alive: timeout=N`). */
+/** The longest an idle connection is reused unless the client says otherwise (Http1Options.idleReuseMs). */
 const DEFAULT_IDLE_REUSE_MS = 4000;
 /** Reuse stops this long before the node's own idle timeout, so a call does not meet its close. */
 const IDLE_REUSE_MARGIN_MS = 1000;
@@ -109,7 +109,7 @@ class Connection {
   ) {
     this.idleReuseMs = idleReuseMs;
     if (origin.https) {
-      const options: ConnectionOptions = { host: origin.host, port: origin.port, ...(isIP(origin.host) === 0 ? { servername: origin.host } : {}), ...tlsFields(tls) };
+      const options: ConnectionOptions = { host: origin.host, port: origin.port, ...(isIP(origin.host) === 0 ? { servername: origin.host } : {}), ...tls };
       this.socket = tlsConnect(options, () => (this.connected = true));
     } else {
       this.socket = netConnect({ host: origin.host, port: origin.port }, () => (this.connected = true));
@@ -505,14 +505,6 @@ function requestHead(origin: Origin, call: Http1Call): string {
   }
   if (call.body !== undefined) head += `content-length: ${Buffer.byteLength(call.body)}\r\n`;
   return `${head}\r\n`;
-}
-
-function tlsFields(tls: Http1Options['tls']): Pick<ConnectionOptions, 'ca' | 'cert' | 'key'> {
-  if (tls === undefined) return {};
-  return {
-    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-    ...(tls.cert === undefined || tls.key === undefined ? {} : { cert: tls.cert, key: tls.key }),
-  };
 }
 
 // ---------------------------------------------------------------- the answer's parser
