@@ -113,6 +113,7 @@ function isNoScript(err: unknown): boolean {
 
 /** Runs a script: EVALSHA, and EVAL when the server does not have it yet (a new or restarted server). */
 export async function runScript(redis: Redis, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  coalesceWritesThisTurn(redis);
   try {
     return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
   } catch (err) {
@@ -145,19 +146,24 @@ export function redisCallError(err: unknown, backend: string, what: string): Err
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Rejects with `onTimeout()` if `promise` has not settled after `ms` (the promise itself runs on). */
-export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
+/** Connections whose socket is corked until the end of this turn of the event loop. */
+const corkedThisTurn = new WeakSet<object>();
+
+/**
+ * Holds a connection's writes until this turn's callbacks and promise reactions have run, so the
+ * commands several callers send it in one turn leave in one write (one syscall, one read on the
+ * server) instead of one each. ioredis writes each command as it is called; this is what its own
+ * auto-pipelining buys without a Pipeline object per batch.
+ */
+export function coalesceWritesThisTurn(redis: Redis): void {
+  const socket = redis.stream as { cork?: () => void; uncork?: () => void } | undefined;
+  if (socket === undefined || typeof socket.cork !== 'function' || corkedThisTurn.has(socket)) return;
+  corkedThisTurn.add(socket);
+  socket.cork();
+  // process.nextTick runs after the microtasks queued in this turn (so after every promise
+  // reaction that may send more) and before the event loop moves on
+  process.nextTick(() => {
+    corkedThisTurn.delete(socket);
+    socket.uncork?.();
   });
 }

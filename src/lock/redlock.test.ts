@@ -44,6 +44,23 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     }
     return n;
   };
+  /**
+   * `holders`, once the instances' answers still under way have landed: an acquire returns once a
+   * majority granted and a release once a majority deleted, the rest still in flight.
+   */
+  const holdersSettled = async (name: string, want: number): Promise<number> => {
+    let n = await holders(name);
+    for (let i = 0; i < 100 && n !== want; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      n = await holders(name);
+    }
+    return n;
+  };
+  /** A counter of one instance's INFO (stats or commandstats), 0 when absent. */
+  const infoCount = async (i: number, section: string, pattern: RegExp): Promise<number> => {
+    const text = await direct[i]!.info(section);
+    return Number(pattern.exec(text)?.[1] ?? 0);
+  };
   beforeAll(async () => {
     fleet = await startRedisFleet(5);
     direct = fleet.endpoints.map((e) => new Redis({ host: e.host, port: e.port, maxRetriesPerRequest: 1, commandTimeout: 2000 }));
@@ -61,9 +78,9 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     const token: null = grant.token; // Lock<null>: the type says there is none
     expect(token).toBeNull();
     expect(lock.fencing).toBe(false);
-    expect(await holders(grant.name)).toBe(5);
+    expect(await holdersSettled(grant.name, 5)).toBe(5);
     await lock.release(grant);
-    expect(await holders(grant.name)).toBe(0);
+    expect(await holdersSettled(grant.name, 0)).toBe(0);
   });
 
   it('grants with one instance of five down; with three down fails with QUORUM_NOT_REACHED and leaves nothing held', async () => {
@@ -72,10 +89,10 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     try {
       const name = fresh('one-down');
       const grant = await lock.acquire(name, { ttlMs: 5000 });
-      expect(await holders(name)).toBe(4);
+      expect(await holdersSettled(name, 4)).toBe(4);
       const extended = await lock.extend(grant);
       await lock.release(extended);
-      expect(await holders(name)).toBe(0);
+      expect(await holdersSettled(name, 0)).toBe(0);
 
       await fleet.servers[1]!.kill();
       await fleet.servers[2]!.kill();
@@ -83,7 +100,7 @@ describe('redlock backend', { timeout: 60_000 }, () => {
       await expect(lock.tryAcquire(other, { ttlMs: 5000 })).rejects.toSatisfy((e) => isLockError(e, 'QUORUM_NOT_REACHED'));
       await expect(lock.acquire(other, { ttlMs: 5000, waitMs: 2000 })).rejects.toSatisfy((e) => isLockError(e, 'QUORUM_NOT_REACHED'));
       // the two live instances granted, and were unlocked again
-      expect(await holders(other)).toBe(0);
+      expect(await holdersSettled(other, 0)).toBe(0);
       await fleet.servers[3]!.kill();
       await fleet.servers[4]!.kill();
       await expect(lock.tryAcquire(other, { ttlMs: 5000 })).rejects.toSatisfy((e) => isLockError(e, 'BACKEND_UNREACHABLE'));
@@ -95,7 +112,7 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     let grant = null;
     for (let i = 0; i < 100 && grant === null; i++) {
       grant = await lock.tryAcquire(name, { ttlMs: 5000 }).catch(() => null);
-      if (grant === null || (await holders(name)) < 5) {
+      if (grant === null || (await holdersSettled(name, 5)) < 5) {
         if (grant !== null) await lock.release(grant);
         grant = null;
         await new Promise((r) => setTimeout(r, 50));
@@ -116,6 +133,71 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     } finally {
       fleet.servers[4]!.resume();
     }
+  });
+
+  it('decides once a majority answered: acquire and release return while two instances are still paused, and their writes land later', async () => {
+    // with a 10 s instance timeout, waiting for the paused two would take 10 s
+    const lock = await client({ instanceTimeoutMs: 10_000 });
+    const name = fresh('majority-first');
+    fleet.servers[3]!.pause();
+    fleet.servers[4]!.pause();
+    const sentinel = new Promise<'waited'>((r) => setTimeout(() => r('waited'), 5000));
+    let grant: Awaited<ReturnType<typeof lock.acquire>> | undefined;
+    try {
+      const got = await Promise.race([lock.acquire(name, { ttlMs: 30_000 }), sentinel]);
+      expect(got).not.toBe('waited');
+      grant = got as Awaited<ReturnType<typeof lock.acquire>>;
+      expect(await holders(name)).toBe(3);
+      // the lease is counted from the attempt's start, not from when the paused two answer
+      expect(grant.leaseExpiresAt).toBeLessThanOrEqual(Date.now() + 30_000);
+    } finally {
+      fleet.servers[3]!.resume();
+      fleet.servers[4]!.resume();
+    }
+    // the two SETs were sent and land once the servers run again
+    expect(await holdersSettled(name, 5)).toBe(5);
+    fleet.servers[0]!.pause();
+    fleet.servers[1]!.pause();
+    try {
+      const released = await Promise.race([lock.release(grant), new Promise<'waited'>((r) => setTimeout(() => r('waited'), 5000))]);
+      expect(released).not.toBe('waited');
+      expect(await holders(name)).toBe(0); // the three running instances deleted it
+    } finally {
+      fleet.servers[0]!.resume();
+      fleet.servers[1]!.resume();
+    }
+    expect(await holdersSettled(name, 0)).toBe(0);
+  });
+
+  it('after a refused attempt, unlocks only the instances that may hold the key (none when every one refused)', async () => {
+    const holder = await client();
+    const other = await client();
+    const name = fresh('refused-no-unlock');
+    const grant = await holder.acquire(name, { ttlMs: 10_000 });
+    expect(await holdersSettled(name, 5)).toBe(5);
+    const evalshaCalls = (i: number): Promise<number> => infoCount(i, 'commandstats', /cmdstat_evalsha:calls=(\d+)/);
+    const before = await Promise.all([0, 1, 2, 3, 4].map(evalshaCalls));
+    expect(await other.tryAcquire(name, { ttlMs: 10_000 })).toBeNull();
+    // answers that came after the attempt was decided (a majority refused) are acted on then
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await Promise.all([0, 1, 2, 3, 4].map(evalshaCalls));
+    // every SET NX was refused, so no instance can hold the other's holder id: no compare-and-delete sent
+    expect(after).toEqual(before);
+    await holder.release(grant);
+    expect(await holdersSettled(name, 0)).toBe(0);
+  });
+
+  it('requests one client sends an instance in the same turn leave in one write', async () => {
+    const lock = await client();
+    const names = Array.from({ length: 40 }, (_, i) => fresh(`batch-${i}`));
+    const reads = (): Promise<number> => infoCount(0, 'stats', /total_reads_processed:(\d+)/);
+    const before = await reads();
+    const grants = await Promise.all(names.map((n) => lock.acquire(n, { ttlMs: 10_000 })));
+    const after = await reads();
+    // 40 SETs (and the INFO calls of this test) reached instance 0; without coalescing, about one read each
+    expect(after - before).toBeLessThan(20);
+    await Promise.all(grants.map((g) => lock.release(g)));
+    for (const n of names) expect(await holdersSettled(n, 0)).toBe(0);
   });
 
   it('validity = TTL - elapsed - drift, by a clock that is only numbers; no validity left means not held, and unlocked', async () => {
@@ -146,7 +228,7 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     stepMs = ttl - drift; // the attempt ends with exactly no validity left
     const late = fresh('too-late');
     await expect(lock.tryAcquire(late, { ttlMs: ttl })).rejects.toSatisfy((e) => isLockError(e, 'QUORUM_NOT_REACHED'));
-    expect(await holders(late)).toBe(0); // every instance granted, and every one was unlocked
+    expect(await holdersSettled(late, 0)).toBe(0); // every instance granted, and every one was unlocked
     stepMs = ttl - drift - 1; // one ms left: held
     const justInTime = await lock.tryAcquire(late, { ttlMs: ttl });
     expect(justInTime).not.toBeNull();
@@ -166,7 +248,7 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     await expect(lock.extend(extended)).rejects.toSatisfy((e) => isLockError(e, 'LEASE_LOST'));
     // still within its validity, the grant releases what is left of it
     await lock.release(extended);
-    expect(await holders(name)).toBe(0);
+    expect(await holdersSettled(name, 0)).toBe(0);
   });
 
   it('contending clients: a split with no majority is retried, and only one holds at a time', async () => {
@@ -175,7 +257,7 @@ describe('redlock backend', { timeout: 60_000 }, () => {
     const grants = await Promise.all(lockers.map((l) => l.tryAcquire(name, { ttlMs: 5000 })));
     expect(grants.filter((g) => g !== null).length).toBeLessThanOrEqual(1);
     await Promise.all(grants.map((g, i) => (g === null ? undefined : lockers[i]!.release(g))));
-    expect(await holders(name)).toBe(0); // a split leaves nothing behind either
+    expect(await holdersSettled(name, 0)).toBe(0); // a split leaves nothing behind either
   });
 
   it('offers no semaphore or read-write lock (UNSUPPORTED, with the reason)', () => {

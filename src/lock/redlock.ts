@@ -10,6 +10,7 @@ import {
   DEFAULT_DRIFT_CONSTANT_MS,
   DEFAULT_DRIFT_FACTOR,
   instanceTimeoutMs,
+  attemptDecided,
   judgeAttempt,
   MAX_REDLOCK_INSTANCES,
   quorumSize,
@@ -20,7 +21,7 @@ import {
   type OutcomeTally,
 } from '../lockcore/redlock.js';
 import { checkAcquire, checkGrant, checkName, extendTtl, randomId, rememberTtl } from './redis-arguments.js';
-import { closeRedis, openRedis, runScript, withTimeout, type RedisEndpoint, type LuaScript } from './redis-connection.js';
+import { closeRedis, coalesceWritesThisTurn, openRedis, runScript, type RedisEndpoint, type LuaScript } from './redis-connection.js';
 import { COMPARE_AND_DELETE, COMPARE_AND_EXTEND, PROCLAIM, SET_OWNER_AND_VALUE } from './redis-scripts.js';
 
 export interface RedlockOptions {
@@ -53,7 +54,12 @@ const DEFAULT_CALL_TIMEOUT_MS = 500;
 interface InstanceAnswer {
   readonly outcome: InstanceOutcome;
   readonly reply: unknown;
+  /** Set when the call was decided before this instance answered: what it comes to. */
+  readonly later?: Promise<InstanceAnswer>;
 }
+
+/** An instance that did not answer (yet, or at all). */
+const NO_ANSWER: InstanceAnswer = { outcome: 'failed', reply: undefined };
 
 const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
   new Promise((resolve) => {
@@ -134,27 +140,95 @@ export class RedlockInstances {
   }
 
   /**
-   * Sends one request to every instance at once, each with its own timeout. `granted` says which
-   * replies count as a yes; any other reply is a no, an error or a timeout is 'failed'.
+   * Sends one request to every instance at once (to `only` of them when given) and collects the
+   * answers: `granted` says which replies count as a yes, any other reply is a no, an error or no
+   * answer within `timeoutMs` is 'failed'. Settles when every instance answered or the time is up,
+   * or earlier once `enough` says the answers so far decide the call; an instance still
+   * unanswered then counts as 'failed' and its answer carries `later`, its real outcome once it
+   * answers or the time is up (the request runs on).
    */
-  async fanOut(request: (redis: Redis) => Promise<unknown>, granted: (reply: unknown) => boolean, timeoutMs: number): Promise<InstanceAnswer[]> {
-    if (this.closedFlag) throw new LockError('BACKEND_UNREACHABLE', 'the Redlock client is closed', this.backend);
-    return Promise.all(
-      this.connections.map(async (redis): Promise<InstanceAnswer> => {
-        if (redis.status !== 'ready') return { outcome: 'failed', reply: undefined };
-        try {
-          const reply = await withTimeout(request(redis), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
-          return { outcome: granted(reply) ? 'granted' : 'refused', reply };
-        } catch {
-          return { outcome: 'failed', reply: undefined };
+  fanOut(
+    request: (redis: Redis) => Promise<unknown>,
+    granted: (reply: unknown) => boolean,
+    timeoutMs: number,
+    enough: ((tally: OutcomeTally) => boolean) | undefined = undefined,
+    only: readonly boolean[] | undefined = undefined,
+  ): Promise<InstanceAnswer[]> {
+    if (this.closedFlag) return Promise.reject(new LockError('BACKEND_UNREACHABLE', 'the Redlock client is closed', this.backend));
+    const total = this.connections.length;
+    const answers: InstanceAnswer[] = new Array<InstanceAnswer>(total).fill(NO_ANSWER);
+    const answered: boolean[] = new Array<boolean>(total).fill(true);
+    // after an early decision: how to report the instances that had not answered yet
+    const tellLater: (((a: InstanceAnswer) => void) | undefined)[] = new Array(total).fill(undefined);
+    return new Promise<InstanceAnswer[]>((resolve) => {
+      let waiting = 0;
+      let grantedCount = 0;
+      let refusedCount = 0;
+      let decided = false;
+      const decide = (): void => {
+        decided = true;
+        const snapshot = answers.map((a, i) => {
+          if (answered[i]) return a;
+          return { outcome: 'failed' as const, reply: undefined, later: new Promise<InstanceAnswer>((r) => (tellLater[i] = r)) };
+        });
+        resolve(snapshot);
+      };
+      const timeUp = (): void => {
+        for (let i = 0; i < total; i++) if (!answered[i]) tellLater[i]?.(NO_ANSWER);
+        answered.fill(true);
+        if (!decided) decide();
+      };
+      const settle = (i: number, answer: InstanceAnswer): void => {
+        if (answered[i]) return; // after the time was up
+        answered[i] = true;
+        waiting--;
+        if (waiting === 0) clearTimeout(timer);
+        if (decided) {
+          tellLater[i]?.(answer);
+          return;
         }
-      }),
-    );
+        answers[i] = answer;
+        if (answer.outcome === 'granted') grantedCount++;
+        else if (answer.outcome === 'refused') refusedCount++;
+        const failed = total - grantedCount - refusedCount;
+        if (waiting === 0 || enough?.({ granted: grantedCount, refused: refusedCount, failed, reachable: grantedCount + refusedCount, total }) === true) decide();
+      };
+      // one timer for the whole fan-out: whoever has not answered by then counts as failed
+      const timer = setTimeout(timeUp, timeoutMs);
+      for (let i = 0; i < total; i++) {
+        const redis = this.connections[i] as Redis;
+        if (only?.[i] === false || redis.status !== 'ready') continue;
+        coalesceWritesThisTurn(redis);
+        let sent: Promise<unknown>;
+        try {
+          sent = request(redis);
+        } catch {
+          continue; // counts as failed
+        }
+        answered[i] = false;
+        waiting++;
+        sent.then(
+          (reply) => settle(i, { outcome: granted(reply) ? 'granted' : 'refused', reply }),
+          () => settle(i, NO_ANSWER),
+        );
+      }
+      if (waiting === 0) {
+        clearTimeout(timer);
+        decide();
+      }
+    });
   }
 
-  /** Runs a script on every instance (see fanOut); the script answers 1 for yes. */
-  runEverywhere(script: LuaScript, keys: readonly string[], args: readonly (string | number)[], timeoutMs: number): Promise<InstanceAnswer[]> {
-    return this.fanOut((redis) => runScript(redis, script, keys, args), (reply) => reply === 1, timeoutMs);
+  /** Runs a script on every instance (on `only` of them when given; see fanOut); the script answers 1 for yes. */
+  runEverywhere(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    timeoutMs: number,
+    enough: ((tally: OutcomeTally) => boolean) | undefined = undefined,
+    only: readonly boolean[] | undefined = undefined,
+  ): Promise<InstanceAnswer[]> {
+    return this.fanOut((redis) => runScript(redis, script, keys, args), (reply) => reply === 1, timeoutMs, enough, only);
   }
 
   /** The error for a verdict that did not reach a majority of answers. */
@@ -202,9 +276,10 @@ export class RedlockLock implements Lock<null> {
     const keys = this.keys(name);
     const timeout = r.timeoutMs(ttlMs);
     const startedAt = r.now();
+    // decided as soon as a majority granted (or refused): the rest need not be waited for
     const answers = this.election
-      ? await r.runEverywhere(SET_OWNER_AND_VALUE, keys, [holder, ttlMs, value ?? ''], timeout)
-      : await r.fanOut((redis) => redis.set(keys[0] as string, holder, 'PX', ttlMs, 'NX'), (reply) => reply === 'OK', timeout);
+      ? await r.runEverywhere(SET_OWNER_AND_VALUE, keys, [holder, ttlMs, value ?? ''], timeout, attemptDecided)
+      : await r.fanOut((redis) => redis.set(keys[0] as string, holder, 'PX', ttlMs, 'NX'), (reply) => reply === 'OK', timeout, attemptDecided);
     const finishedAt = r.now();
     const verdict = judgeAttempt(
       answers.map((a) => a.outcome),
@@ -213,9 +288,16 @@ export class RedlockLock implements Lock<null> {
     if (verdict.kind === 'granted') {
       return { verdict, grant: rememberTtl({ name, holder, token: null, leaseExpiresAt: verdict.leaseExpiresAtMs }, ttlMs) };
     }
-    // not held: take back whatever part we got, on every instance (a timed-out SET may still land
-    // before this DEL on the same connection, which then removes it)
-    await r.runEverywhere(COMPARE_AND_DELETE, keys, [holder], timeout);
+    // not held: take back whatever part we got, on every instance that may have it (a SET that
+    // timed out may yet land, before this DEL on the same connection, which then removes it); one
+    // that refused never stored our fresh holder id, and one not answered yet is unlocked when
+    // its answer is not a refusal
+    const unlock = (only: readonly boolean[]): Promise<InstanceAnswer[]> => r.runEverywhere(COMPARE_AND_DELETE, keys, [holder], timeout, undefined, only);
+    answers.forEach((a, i) => {
+      void a.later?.then((late) => (late.outcome === 'refused' ? undefined : unlock(answers.map((_, j) => j === i)))).catch(() => undefined);
+    });
+    const mayHold = answers.map((a) => a.outcome !== 'refused' && a.later === undefined);
+    if (mayHold.includes(true)) await unlock(mayHold);
     return { verdict, grant: undefined };
   }
 
@@ -280,7 +362,9 @@ export class RedlockLock implements Lock<null> {
   async release(grant: LockGrant<null>): Promise<void> {
     const g = checkGrant(grant, this.backend);
     const name = checkName(g.name, this.backend);
-    const answers = await this.instances.runEverywhere(COMPARE_AND_DELETE, this.keys(name), [g.holder], this.instances.callTimeoutMs());
+    const quorum = this.instances.quorum;
+    // done once a majority deleted it (the other deletes run on)
+    const answers = await this.instances.runEverywhere(COMPARE_AND_DELETE, this.keys(name), [g.holder], this.instances.callTimeoutMs(), (t) => t.granted >= quorum);
     const tally = tallyOutcomes(answers.map((a) => a.outcome));
     if (tally.granted >= this.instances.quorum) return;
     if (tally.granted >= 1 && this.instances.now() < g.leaseExpiresAt) return;
@@ -295,7 +379,7 @@ export class RedlockLock implements Lock<null> {
     const ttl = extendTtl(g, ttlMs, this.backend);
     const r = this.instances;
     const startedAt = r.now();
-    const answers = await r.runEverywhere(COMPARE_AND_EXTEND, this.keys(name), [g.holder, ttl], r.timeoutMs(ttl));
+    const answers = await r.runEverywhere(COMPARE_AND_EXTEND, this.keys(name), [g.holder, ttl], r.timeoutMs(ttl), attemptDecided);
     const verdict = judgeAttempt(
       answers.map((a) => a.outcome),
       { ttlMs: ttl, startedAtMs: startedAt, finishedAtMs: r.now(), driftMs: r.driftMs(ttl) },

@@ -106,6 +106,16 @@ export function judgeAttempt(outcomes: readonly InstanceOutcome[], timing: Attem
 }
 
 /**
+ * Whether the answers so far already decide an attempt, so the client need not wait for the rest:
+ * a majority granted (held, if in time) or a majority refused (another holder has it). Instances
+ * not yet answered then count as failed, which changes neither verdict.
+ */
+export function attemptDecided(tally: OutcomeTally): boolean {
+  const quorum = quorumSize(tally.total);
+  return tally.granted >= quorum || tally.refused >= quorum;
+}
+
+/**
  * The random delay before the next attempt, so clients that collided do not collide again:
  * `baseMs` plus up to `jitterMs` chosen by `random01` (a number in [0, 1) from the host's stream).
  */
