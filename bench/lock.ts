@@ -34,9 +34,14 @@ export const SCENARIOS = {
   one: { label: '1 client, 1 lock', clients: 1, nameOf: (): string => 'bench-lock' },
   contended: { label: `${CLIENTS} clients, 1 lock`, clients: CLIENTS, nameOf: (): string => 'bench-lock' },
   spread: { label: `${CLIENTS} clients, ${CLIENTS} locks`, clients: CLIENTS, nameOf: (i: number): string => `bench-lock-${i}` },
+  // not in the default set: 16 tasks of one process sharing one client (its connections), as a
+  // service's request handlers share one lock client
+  shared: { label: `1 client x ${CLIENTS} tasks, ${CLIENTS} locks`, clients: CLIENTS, nameOf: (i: number): string => `bench-lock-${i}`, sharedClient: true },
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 const SCENARIO_NAMES = Object.keys(SCENARIOS) as ScenarioName[];
+/** The scenarios of the issue's goals, run when --scenarios is not given. */
+const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['one', 'contended', 'spread'];
 
 /** The comparisons the issue asks for: numerator row / denominator row. */
 export const RATIOS: readonly (readonly [RowName, RowName])[] = [
@@ -47,7 +52,8 @@ export const RATIOS: readonly (readonly [RowName, RowName])[] = [
 
 export const USAGE = `usage: npm run bench -- lock [--quick] [--rounds N] [--only ROWS] [--scenarios LIST] [--json] [--help]
   rows (--only, comma-separated; "etcd" = both etcd rows, "redlocks" = redlock,node-redlock): ${ROW_NAMES.join(', ')}
-  scenarios (--scenarios, comma-separated): one (1 client), contended (${CLIENTS} clients, 1 lock), spread (${CLIENTS} clients, ${CLIENTS} locks)
+  scenarios (--scenarios, comma-separated): one (1 client), contended (${CLIENTS} clients, 1 lock), spread (${CLIENTS} clients, ${CLIENTS} locks);
+               default one,contended,spread; also shared (${CLIENTS} tasks sharing one client, ${CLIENTS} locks)
   --rounds N   rounds, each on servers started afresh, the order alternating; medians reported (default 3, 1 with --quick)
   --quick      a smoke run: 0.5 s warm-up and 1.5 s measured per scenario instead of 2 s and 5 s
   --json       print the results as one JSON document on stdout (progress goes to stderr)
@@ -101,7 +107,7 @@ export function parseLockBenchArgs(args: readonly string[]): LockBenchOptions {
   const onlyText = read('--only');
   const rows = onlyText === undefined ? [...ROW_NAMES] : listOf(onlyText, ROW_NAMES, '--only', { etcd: ['etcd-v3lock', 'etcd-txn'], redlocks: ['redlock', 'node-redlock'] });
   const scenariosText = read('--scenarios');
-  const scenarios = scenariosText === undefined ? [...SCENARIO_NAMES] : listOf(scenariosText, SCENARIO_NAMES, '--scenarios');
+  const scenarios = scenariosText === undefined ? [...DEFAULT_SCENARIOS] : listOf(scenariosText, SCENARIO_NAMES, '--scenarios');
   return {
     quick,
     rounds,
@@ -324,7 +330,8 @@ async function measureScenario(target: LockTarget, scenario: ScenarioName, optio
   const s = SCENARIOS[scenario];
   const clients: LockClient[] = [];
   try {
-    for (let i = 0; i < s.clients; i++) clients.push(await target.openClient());
+    const shared = 'sharedClient' in s ? await target.openClient() : undefined;
+    for (let i = 0; i < s.clients; i++) clients.push(shared ?? (await target.openClient()));
     const load = { nameOf: s.nameOf, stopOnViolation: target.fencing };
     const warm = await runLockLoad(clients, { ...load, durationMs: options.warmUpMs });
     if (target.fencing && warm.overlaps + warm.tokenRegressions > 0) throw new Error(`${target.name}, ${s.label}: the lock broke during warm-up (${warm.overlaps} overlapping holders, ${warm.tokenRegressions} tokens not increasing)`);
@@ -338,7 +345,7 @@ async function measureScenario(target: LockTarget, scenario: ScenarioName, optio
     if (target.fencing && r.overlaps + r.tokenRegressions > 0) throw new Error(`${target.name}, ${s.label}: the lock broke (${r.overlaps} overlapping holders, ${r.tokenRegressions} tokens not increasing); its figures mean nothing`);
     return measured;
   } finally {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all([...new Set(clients)].map((c) => c.close().catch(() => undefined)));
   }
 }
 

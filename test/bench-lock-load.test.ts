@@ -65,7 +65,8 @@ describe('bench lock: the load and its ledger', () => {
 
 describe('bench lock: arguments', () => {
   it('defaults, aliases and --quick', () => {
-    expect(parseLockBenchArgs([])).toMatchObject({ rounds: 3, rows: [...ROW_NAMES], quick: false, rowWarmUpPairs: 250 });
+    expect(parseLockBenchArgs([])).toMatchObject({ rounds: 3, rows: [...ROW_NAMES], quick: false, rowWarmUpPairs: 250, scenarios: ['one', 'contended', 'spread'] });
+    expect(parseLockBenchArgs(['--scenarios', 'shared,one'])).toMatchObject({ scenarios: ['one', 'shared'] });
     expect(parseLockBenchArgs(['--quick', '--only', 'etcd,synod'])).toMatchObject({ rounds: 1, rows: ['synod', 'etcd-v3lock', 'etcd-txn'], rowWarmUpPairs: 30 });
     expect(parseLockBenchArgs(['--only', 'redlocks', '--scenarios', 'one'])).toMatchObject({ rows: ['redlock', 'node-redlock'], scenarios: ['one'] });
   });
