@@ -6,11 +6,11 @@ import type { AcquireOptions, Lock, LockedFunction, LockGrant } from './api.js';
 import { LockError } from './errors.js';
 import { usingLock } from './using.js';
 import {
+  attemptDecided,
   clockDriftMs,
   DEFAULT_DRIFT_CONSTANT_MS,
   DEFAULT_DRIFT_FACTOR,
   instanceTimeoutMs,
-  attemptDecided,
   judgeAttempt,
   MAX_REDLOCK_INSTANCES,
   quorumSize,

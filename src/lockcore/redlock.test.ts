@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  attemptDecided,
   clockDriftMs,
   instanceTimeoutMs,
   judgeAttempt,
@@ -32,6 +33,36 @@ describe('quorumSize', () => {
 
   it('refuses an empty or fractional fleet', () => {
     for (const bad of [0, -1, 2.5, Number.NaN]) expect(() => quorumSize(bad)).toThrow(RangeError);
+  });
+});
+
+describe('attemptDecided', () => {
+  it('deciding at the first moment it holds, with the rest counted as failed, gives the verdict all the answers give', () => {
+    const timing = { ttlMs: 10_000, startedAtMs: 0, finishedAtMs: 5, driftMs: 102 };
+    fc.assert(
+      fc.property(outcomes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (all, seed) => {
+        // the answers arrive in some order; before each, the rest are still unanswered
+        const order = all.map((_, i) => i).sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101) || a - b);
+        const seen: InstanceOutcome[] = all.map(() => 'failed');
+        for (const i of order) {
+          seen[i] = all[i] as InstanceOutcome;
+          if (attemptDecided(tallyOutcomes(seen))) {
+            expect(judgeAttempt(seen, timing).kind).toBe(judgeAttempt(all, timing).kind);
+            return;
+          }
+        }
+        // never decided early: every answer was waited for
+        expect(seen).toEqual(all);
+      }),
+    );
+  });
+
+  it('holds at a majority of grants or of refusals, not before', () => {
+    const t = (granted: number, refused: number, total: number) => tallyOutcomes([...Array<InstanceOutcome>(granted).fill('granted'), ...Array<InstanceOutcome>(refused).fill('refused'), ...Array<InstanceOutcome>(total - granted - refused).fill('failed')]);
+    expect(attemptDecided(t(3, 0, 5))).toBe(true);
+    expect(attemptDecided(t(0, 3, 5))).toBe(true);
+    expect(attemptDecided(t(2, 2, 5))).toBe(false);
+    expect(attemptDecided(t(1, 2, 4))).toBe(false); // no majority is left, but it waits: a refusal of 2 of 4 is not a majority
   });
 });
 
