@@ -4,7 +4,7 @@
 import type { AcquireOptions, LockGrant, ReadWriteLock, Semaphore } from './api.js';
 import { LockError } from './errors.js';
 import { checkAcquire, checkGrant, checkName, checkPermits, extendTtl } from './redis-arguments.js';
-import { makeGrant, parseAttemptReply, RedisSession, type RedisBackendOptions } from './redis.js';
+import { makeGrant, queuedAcquire, RedisSession, type RedisBackendOptions } from './redis.js';
 import {
   RW_ACQUIRE,
   RW_EXTEND,
@@ -15,45 +15,9 @@ import {
   SEMAPHORE_LEAVE,
   SEMAPHORE_RELEASE,
 } from './redis-scripts.js';
-import type { LuaScript } from './redis-connection.js';
-import { acquireQueued, type AttemptReply } from './redis-waiting.js';
 
 const lost = (name: string, backend: string): LockError =>
   new LockError('LEASE_LOST', `${name} is no longer held by this grant (its lease expired or it was never granted)`, backend);
-
-/** One attempt script + leave script over a session: the queued acquire common to both recipes. */
-function queuedAcquire(
-  session: RedisSession,
-  o: { readonly name: string; readonly ttlMs: number; readonly waitMs: number | undefined; readonly signal: AbortSignal | undefined },
-  waiterId: string,
-  scripts: { readonly acquire: LuaScript; readonly leave: LuaScript },
-  keys: { readonly attempt: readonly string[]; readonly leave: readonly string[] },
-  extraArgs: readonly (string | number)[],
-  release: (grant: LockGrant<number>) => Promise<void>,
-): Promise<LockGrant<number>> {
-  const attempt = async (mode: 'try' | 'wait'): Promise<AttemptReply<LockGrant<number>>> => {
-    const sentAt = Date.now();
-    const args = [waiterId, o.ttlMs, mode, session.waiterLeaseMs, session.maxWaiters, session.wakePrefix, ...extraArgs];
-    const reply = parseAttemptReply(await session.run(scripts.acquire, keys.attempt, args, `acquire ${o.name}`), 'acquire');
-    if (reply.kind === 'granted') return { kind: 'granted', grant: makeGrant(o.name, reply.holder, reply.token, sentAt, o.ttlMs) };
-    return reply;
-  };
-  return acquireQueued({
-    backend: session.backend,
-    name: o.name,
-    waiterId,
-    waitMs: o.waitMs,
-    signal: o.signal,
-    pollMs: session.pollMs,
-    wake: session.wake,
-    isClosed: () => session.closed,
-    attempt,
-    leave: async () => {
-      await session.run(scripts.leave, keys.leave, [waiterId, session.wakePrefix], `leave the queue of ${o.name}`);
-    },
-    release,
-  });
-}
 
 /**
  * A counting semaphore on Redis: at most `permits` grants of a name at once, FIFO among waiters,
@@ -84,6 +48,7 @@ export class RedisSemaphore implements Semaphore<number> {
       { acquire: SEMAPHORE_ACQUIRE, leave: SEMAPHORE_LEAVE },
       { attempt: [k.holders, k.fence, k.queue, k.alive], leave: [k.queue, k.alive] },
       [n],
+      [],
       (g) => this.release(g),
     );
   }
@@ -132,7 +97,7 @@ export class RedisReadWriteLock implements ReadWriteLock<number> {
   private acquireAs(kind: 'r' | 'w', name: string, options: AcquireOptions): Promise<LockGrant<number>> {
     const o = checkAcquire(name, options, this.backend);
     const keys = this.keys(o.name);
-    return queuedAcquire(this.session, o, this.session.nextWaiterId(`.${kind}`), { acquire: RW_ACQUIRE, leave: RW_LEAVE }, { attempt: keys, leave: keys }, [], (g) => this.release(g));
+    return queuedAcquire(this.session, o, this.session.nextWaiterId(`.${kind}`), { acquire: RW_ACQUIRE, leave: RW_LEAVE }, { attempt: keys, leave: keys }, [], [], (g) => this.release(g));
   }
 
   acquireRead(name: string, options: AcquireOptions): Promise<LockGrant<number>> {

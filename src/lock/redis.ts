@@ -178,34 +178,17 @@ export class RedisLock implements Lock<number> {
     const o = checkAcquire(name, options, this.backend);
     const k = this.keys(o.name);
     const s = this.session;
-    const waiterId = s.nextWaiterId();
     const withValue = this.election ? [k.value] : [];
-    const attempt = async (mode: 'try' | 'wait'): Promise<AttemptReply<LockGrant<number>>> => {
-      const sentAt = Date.now();
-      const args = [waiterId, o.ttlMs, mode, s.waiterLeaseMs, s.maxWaiters, s.wakePrefix, this.notify(o.name), ...(this.election ? [value ?? ''] : [])];
-      const reply = parseAttemptReply(await s.run(LOCK_ACQUIRE, [k.owner, k.fence, k.queue, k.alive, ...withValue], args, `acquire ${o.name}`), 'acquire');
-      if (reply.kind === 'granted') return { kind: 'granted', grant: makeGrant(o.name, reply.holder, reply.token, sentAt, o.ttlMs) };
-      return reply;
-    };
-    return acquireQueued({
-      backend: this.backend,
-      name: o.name,
-      waiterId,
-      waitMs: o.waitMs,
-      signal: o.signal,
-      pollMs: s.pollMs,
-      wake: s.wake,
-      isClosed: () => s.closed,
-      attempt,
-      leave: () => this.leave(o.name, waiterId),
-      release: (grant) => this.release(grant),
-    });
-  }
-
-  private async leave(name: string, waiterId: string): Promise<void> {
-    const k = this.keys(name);
-    const s = this.session;
-    await s.run(LOCK_LEAVE, [k.owner, k.queue, k.alive, ...(this.election ? [k.value] : [])], [waiterId, s.wakePrefix, this.notify(name)], `leave the queue of ${name}`);
+    return queuedAcquire(
+      s,
+      o,
+      s.nextWaiterId(),
+      { acquire: LOCK_ACQUIRE, leave: LOCK_LEAVE },
+      { attempt: [k.owner, k.fence, k.queue, k.alive, ...withValue], leave: [k.owner, k.queue, k.alive, ...withValue] },
+      [this.notify(o.name), ...(this.election ? [value ?? ''] : [])],
+      [this.notify(o.name)],
+      (grant) => this.release(grant),
+    );
   }
 
   async tryAcquire(name: string, options: Omit<AcquireOptions, 'waitMs'>): Promise<LockGrant<number> | null> {
@@ -249,4 +232,43 @@ export class RedisLock implements Lock<number> {
 /** A Redis lock client: fencing tokens, FIFO waiting, fail-fast connection (see RedisBackendOptions). */
 export async function createRedisLock(options: RedisBackendOptions): Promise<Lock<number>> {
   return new RedisLock(await RedisSession.open(options, 'redis', 'synod:lock:'));
+}
+
+/**
+ * One attempt script + leave script over a session: the queued acquire of the lock and the
+ * recipes. The attempt's arguments are the waiter, TTL, mode and the session's queue settings,
+ * then `extraArgs`; the leave script's are the waiter and wake prefix, then `leaveExtraArgs`.
+ */
+export function queuedAcquire(
+  session: RedisSession,
+  o: { readonly name: string; readonly ttlMs: number; readonly waitMs: number | undefined; readonly signal: AbortSignal | undefined },
+  waiterId: string,
+  scripts: { readonly acquire: LuaScript; readonly leave: LuaScript },
+  keys: { readonly attempt: readonly string[]; readonly leave: readonly string[] },
+  extraArgs: readonly (string | number)[],
+  leaveExtraArgs: readonly (string | number)[],
+  release: (grant: LockGrant<number>) => Promise<void>,
+): Promise<LockGrant<number>> {
+  const attempt = async (mode: 'try' | 'wait'): Promise<AttemptReply<LockGrant<number>>> => {
+    const sentAt = Date.now();
+    const args = [waiterId, o.ttlMs, mode, session.waiterLeaseMs, session.maxWaiters, session.wakePrefix, ...extraArgs];
+    const reply = parseAttemptReply(await session.run(scripts.acquire, keys.attempt, args, `acquire ${o.name}`), 'acquire');
+    if (reply.kind === 'granted') return { kind: 'granted', grant: makeGrant(o.name, reply.holder, reply.token, sentAt, o.ttlMs) };
+    return reply;
+  };
+  return acquireQueued({
+    backend: session.backend,
+    name: o.name,
+    waiterId,
+    waitMs: o.waitMs,
+    signal: o.signal,
+    pollMs: session.pollMs,
+    wake: session.wake,
+    isClosed: () => session.closed,
+    attempt,
+    leave: async () => {
+      await session.run(scripts.leave, keys.leave, [waiterId, session.wakePrefix, ...leaveExtraArgs], `leave the queue of ${o.name}`);
+    },
+    release,
+  });
 }
