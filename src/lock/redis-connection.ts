@@ -160,8 +160,8 @@ export function coalesceWritesThisTurn(redis: Redis): void {
   if (socket === undefined || typeof socket.cork !== 'function' || corkedThisTurn.has(socket)) return;
   corkedThisTurn.add(socket);
   socket.cork();
-  // process.nextTick runs before the event loop moves on: called from a promise reaction (as the
-  // lock clients' calls are, after an await), after every reaction of this burst, which may send
+  // process.nextTick runs before the event loop moves on: called from a promise reaction (code
+  // after an await), after every reaction of this burst, which may send
   // more; called from a plain callback, before that callback's reactions (they cork anew)
   process.nextTick(() => {
     corkedThisTurn.delete(socket);
