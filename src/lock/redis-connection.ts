@@ -161,8 +161,8 @@ export function coalesceWritesThisTurn(redis: Redis): void {
   corkedThisTurn.add(socket);
   socket.cork();
   // process.nextTick runs before the event loop moves on: called from a promise reaction (code
-  // after an await), after every reaction of this burst, which may send
-  // more; called from a plain callback, before that callback's reactions (they cork anew)
+  // after an await), after every reaction of this burst, which may send more; called from a
+  // plain callback, before that callback's reactions (they cork anew)
   process.nextTick(() => {
     corkedThisTurn.delete(socket);
     socket.uncork?.();
