@@ -150,9 +150,10 @@ export type WatchCancelCode = 'COMPACTED' | 'SLOW_WATCHER' | 'SHUTDOWN' | 'NODE_
 /** Every watcher of one node, and the pulls that feed them. */
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
-  /** Watchers to pump on the next turn (after entries were applied, or a watcher yielded). */
+  /** Watchers to pump soon (after entries were applied, or a watcher yielded). */
   private readonly due = new Set<Watcher>();
   private pumpScheduled = false;
+  private pumpedThisTurn = false;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   /** The store's revision, read once per change of the applied index (every watcher asks on every wake-up). */
   private revisionCache: number | undefined;
@@ -170,11 +171,11 @@ export class WatchHub {
     return this.watchers.size;
   }
 
-  /** Entries were applied on this node: every watcher pulls what is new, on the next turn (coalesced). */
+  /** Entries were applied on this node: every watcher pulls what is new, soon (coalesced; see schedule). */
   applied(): void {
     this.revisionCache = undefined;
     for (const watcher of this.watchers) this.due.add(watcher);
-    this.schedule();
+    this.schedule(true);
   }
 
   /**
@@ -186,21 +187,34 @@ export class WatchHub {
     return this.revisionCache;
   }
 
-  /** Pumps `watcher` on the next turn. */
+  /** Pumps `watcher` on the next turn (a watcher that yields to other work). */
   later(watcher: Watcher): void {
     this.due.add(watcher);
-    this.schedule();
+    this.schedule(false);
   }
 
-  private schedule(): void {
+  /** `soon`: entries were applied (see below); otherwise at the end of the turn. */
+  private schedule(soon: boolean): void {
     if (this.pumpScheduled || this.due.size === 0) return;
     this.pumpScheduled = true;
-    setImmediate(() => {
+    const run = (): void => {
       this.pumpScheduled = false;
       const batch = [...this.due];
       this.due.clear();
       for (const watcher of batch) watcher.pump();
-    });
+    };
+    // The first pump of a turn after entries were applied runs once the code that applied them is
+    // done (a microtask): before the write's own answer, which leaves in a promise reaction queued
+    // after it, so a lock's next waiter hears of the release before the releaser does. Later pumps
+    // of the turn wait for its end (setImmediate) and coalesce: a busy stream gets a line a turn,
+    // not one per apply.
+    if (!soon || this.pumpedThisTurn) {
+      setImmediate(run);
+      return;
+    }
+    this.pumpedThisTurn = true;
+    setImmediate(() => (this.pumpedThisTurn = false));
+    queueMicrotask(run);
   }
 
   /**
