@@ -67,8 +67,11 @@ export interface StreamSink {
   onDrain(listener: () => void): void;
   /** Calls `listener` once when the stream must stop (see StreamCloseReason). */
   onClose(listener: (reason: StreamCloseReason) => void): void;
-  /** Sends the last chunk; then the connection closes once the client has it, or (`keepAlive`) serves the next request. */
-  end(): void;
+  /**
+   * Sends the last chunk, after `lastText` as a chunk of its own when given (both in one write);
+   * then the connection closes once the client has it, or (`keepAlive`) serves the next request.
+   */
+  end(lastText?: string): void;
 }
 
 export interface HttpServerOptions {
@@ -591,10 +594,11 @@ class ConnectionStream implements StreamSink {
     }
   }
 
-  end(): void {
+  end(lastText?: string): void {
     if (this.ended) return;
     this.ended = true;
-    if (!this.socket.destroyed) this.socket.write('0\r\n\r\n');
+    const bytes = lastText === undefined ? 0 : Buffer.byteLength(lastText);
+    if (!this.socket.destroyed) this.socket.write(bytes === 0 ? '0\r\n\r\n' : `${bytes.toString(16)}\r\n${lastText as string}\r\n0\r\n\r\n`);
     this.onEnd(!this.socket.destroyed);
   }
 }

@@ -22,7 +22,10 @@ function setUp(query: string): { store: KvStore; hub: WatchHub; order: string[];
     unsentBytes: 0,
     onDrain: (listener) => listener(),
     onClose: () => undefined,
-    end: () => void order.push('end'),
+    end: (lastText) => {
+      if (lastText !== undefined) order.push(`${(JSON.parse(lastText) as { type: string }).type} with the end`);
+      order.push('end');
+    },
   };
   const stream = hub.open(parseWatchQuery(new URLSearchParams(query), 60_000));
   return { store, hub, order, start: () => stream.start(sink) };
@@ -38,7 +41,7 @@ describe('WatchHub', () => {
     hub.applied();
     const answered = Promise.resolve().then(() => void order.push('answer'));
     await answered;
-    expect(order).toEqual(['created', 'events', 'end', 'answer']);
+    expect(order).toEqual(['created', 'events with the end', 'end', 'answer']);
   });
 
   it('coalesces the later applies of one turn: a stream gets one more line at the end of the turn, not one per apply', async () => {

@@ -291,6 +291,8 @@ class Watcher {
   private waitingForDrain = false;
   /** An events line was written (a `once` watch ends after the first). */
   private sentEvents = false;
+  /** A once-watch's events line, written with the end of the stream. */
+  private onceLine: Record<string, unknown> | undefined;
   /** When its socket stopped taking bytes (undefined while it drains). */
   private blockedSinceMs: number | undefined;
   private lastLineMs = performance.now();
@@ -351,7 +353,10 @@ class Watcher {
       this.sentEvents = true;
       const prefix = this.spec.rangePrefix;
       // read now, in the same turn as the events: this node's state is at the batch's revision or later
-      this.line(prefix === null ? { type: 'events', revision: batch.revision, events: batch.events } : { type: 'events', revision: batch.revision, events: batch.events, range: this.hub.source.range(prefix, WATCH_RANGE_LIMIT) });
+      const line = prefix === null ? { type: 'events', revision: batch.revision, events: batch.events } : { type: 'events', revision: batch.revision, events: batch.events, range: this.hub.source.range(prefix, WATCH_RANGE_LIMIT) };
+      // a once-watch's one events line leaves with the stream's end, in one write (finish)
+      if (this.spec.once) this.onceLine = line;
+      else this.line(line);
     });
   }
 
@@ -360,7 +365,10 @@ class Watcher {
     if (this.closed) return;
     this.closed = true;
     this.hub.remove(this);
-    this.sink?.end();
+    const line = this.onceLine;
+    this.onceLine = undefined;
+    if (line !== undefined) this.lastLineMs = performance.now();
+    this.sink?.end(line === undefined ? undefined : `${JSON.stringify(line)}\n`);
   }
 
   private waitForDrain(sink: StreamSink): void {
