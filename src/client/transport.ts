@@ -80,7 +80,8 @@ export class Transport {
     try {
       reply = await this.calls.request(endpoint, { method, path: `${basePath(endpoint)}${path}`, headers, timeoutMs, ...(data === undefined ? {} : { body: data }), ...(signal === undefined ? {} : { signal }) });
     } catch (err) {
-      throw requestFailure(err as Http1Failure, endpoint, (err as Http1Failure).sent);
+      const failure = err as Http1Failure;
+      throw requestFailure(failure, endpoint, failure.sent);
     }
     const text = reply.body.toString('utf8');
     let parsed: unknown = text;
