@@ -67,6 +67,7 @@ export function createNodeMetrics(src: NodeMetricsSources): NodeMetrics {
   counter('synod_net_reconnects_total', 'outbound peer connections re-established', () => src.transport().reconnects);
   counter('synod_wal_appends_total', 'persist calls accepted by the write-ahead log', () => src.wal()?.appends ?? 0);
   counter('synod_wal_batches_total', 'group commits (one durable write each)', () => src.wal()?.batches ?? 0);
+  counter('synod_wal_inline_writes_total', 'log writes made on the node\'s own thread, not in the I/O thread pool', () => src.wal()?.inlineWrites ?? 0);
   counter('synod_wal_file_syncs_total', 'fdatasync calls (snapshots, new segments; commits write through O_DSYNC)', () => src.wal()?.fileSyncs ?? 0);
   counter('synod_wal_bytes_written_total', 'bytes written to the log and snapshots', () => src.wal()?.bytesWritten ?? 0);
   counter('synod_wal_checkpoints_total', 'snapshots written', () => src.wal()?.checkpoints ?? 0);

@@ -89,11 +89,13 @@ describe('WriteAheadLog basics', () => {
     const dir = await newDir();
     let inline = true;
     let asked = 0;
+    let saidYes = 0;
     const payloads = Array.from({ length: 30 }, (_, i) => `inline-${i}-${'y'.repeat(i)}`);
     const { wal } = await openWal(dir, {
       segmentBytes: 200,
       writeInline: () => {
         asked++;
+        if (inline) saidYes++;
         return inline;
       },
     });
@@ -101,8 +103,12 @@ describe('WriteAheadLog basics', () => {
       inline = i % 3 !== 0;
       await wal.append([rec(p)]);
     }
+    const inlineWrites = wal.stats.inlineWrites;
     await wal.close();
     expect(asked).toBeGreaterThanOrEqual(payloads.length);
+    // every write it was told to make inline, and only those, counted as such
+    expect(saidYes).toBeGreaterThan(0);
+    expect(inlineWrites).toBe(saidYes);
     expect((await reopen(dir)).records).toEqual(payloads);
   });
 

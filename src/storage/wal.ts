@@ -94,6 +94,8 @@ export interface WalStats {
   dirSyncs: number;
   bytesWritten: number;
   segmentsCreated: number;
+  /** Writes of records made on the calling thread (WalOptions.writeInline), not in the I/O thread pool. */
+  inlineWrites: number;
 }
 
 export interface OpenedWal {
@@ -362,8 +364,10 @@ export class WriteAheadLog {
     if (runBytes === 0) return;
     const tail = this.tail;
     const bytes = Buffer.concat(run, runBytes);
-    if (this.config.writeInline()) await io(`write ${tail.path}`, async () => writeFullySync(tail.handle, bytes, tail.sizeBytes));
-    else await io(`write ${tail.path}`, () => writeFully(tail.handle, bytes, tail.sizeBytes));
+    if (this.config.writeInline()) {
+      await io(`write ${tail.path}`, async () => writeFullySync(tail.handle, bytes, tail.sizeBytes));
+      this.counters.inlineWrites++;
+    } else await io(`write ${tail.path}`, () => writeFully(tail.handle, bytes, tail.sizeBytes));
     tail.sizeBytes += runBytes;
     tail.dirty = !this.config.writeThrough; // with O_DSYNC the write itself was durable
     this.counters.bytesWritten += runBytes;
@@ -470,7 +474,7 @@ function checkSnapshotSize(sizeBytes: number): void {
 }
 
 function emptyStats(): WalStats {
-  return { appends: 0, batches: 0, records: 0, checkpoints: 0, fileSyncs: 0, dirSyncs: 0, bytesWritten: 0, segmentsCreated: 0 };
+  return { appends: 0, batches: 0, records: 0, checkpoints: 0, fileSyncs: 0, dirSyncs: 0, bytesWritten: 0, segmentsCreated: 0, inlineWrites: 0 };
 }
 
 function resolveConfig(dir: string, options: WalOptions, stats: WalStats, warn: WarningSink): Config {
