@@ -1,9 +1,10 @@
-// `npm run bench -- quorum [--nodes 3,5] [--quick] [--json] [--help]`: the leaderless store side by
-// side with Synod's Raft KV on the same machine in the same run: put and get throughput and
-// p50/p99 with 64 in flight, on 3 and 5 real nodes, the store at (R,W) = (1,1), (2,2), (3,3)
-// with N = 3 (docs/quorum.md, docs/PERFORMANCE.md). Plain HTTP and TCP for both; each row on
-// servers started afresh; the store's clients spread requests over every node, Raft's go to
-// its leader (followers would forward them there).
+// `npm run bench -- quorum [--nodes 3,5] [--routing home|any] [--quick] [--json] [--help]`: the
+// leaderless store side by side with Synod's Raft KV on the same machine in the same run: put and
+// get throughput and p50/p99 with 64 in flight, on 3 and 5 real nodes, the store at (R,W) =
+// (1,1), (2,2), (3,3) with N = 3 (docs/quorum.md, docs/PERFORMANCE.md). Plain HTTP and TCP for
+// both. Raft's client sends to its leader (followers would forward there); the store's sends each
+// key to its first home replica, from the ring GET /v1/ring describes (a node that is not a home
+// would forward there), or with --routing any round-robin over every node.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { httpJson, waitFor } from './lib/etcd.js';
 import { LeanHttpClient } from './lib/http-client.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { cpuMs } from './lib/measure.js';
+import { PartitionRing, positionOf } from '../src/ring/index.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const CONCURRENCY = 64;
@@ -24,31 +26,39 @@ const LEVELS = [
   [3, 3],
 ] as const;
 
-export const USAGE = `usage: npm run bench -- quorum [--nodes LIST] [--quick] [--json] [--help]
+export const USAGE = `usage: npm run bench -- quorum [--nodes LIST] [--routing home|any] [--quick] [--json] [--help]
   --nodes LIST  node counts, comma-separated (default 3,5)
+  --routing     where the store's client sends a request: home (default), the key's first home
+                replica, as Raft's goes to the leader; any, round-robin over every node (a node
+                that is not a home of the key passes the request on)
   --quick       a smoke run: 2,000 operations per line instead of 20,000 (and 10 s at most)
   --json        print the results as one JSON document on stdout (progress goes to stderr)
 `;
 
 interface Options {
   readonly nodes: readonly number[];
+  readonly routing: 'home' | 'any';
   readonly opsPerLine: number;
   readonly maxWallMs: number;
   readonly json: boolean;
   readonly help: boolean;
 }
 
-function parseArgs(args: readonly string[]): Options {
+/** The benchmark's options from its arguments; throws with a one-line reason for a bad one. */
+export function parseQuorumBenchArgs(args: readonly string[]): Options {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a === '--nodes') i++;
+    if (a === '--nodes' || a === '--routing') i++;
     else if (!['--quick', '--json', '--help', '-h'].includes(a)) throw new Error(`unknown argument ${JSON.stringify(a)}`);
   }
   const i = args.indexOf('--nodes');
   const nodes = i < 0 ? [3, 5] : (args[i + 1] ?? '').split(',').map(Number);
   if (nodes.length === 0 || nodes.some((n) => !Number.isInteger(n) || n < 3 || n > 7)) throw new Error('--nodes takes node counts from 3 to 7, comma-separated');
+  const r = args.indexOf('--routing');
+  const routing = r < 0 ? 'home' : args[r + 1];
+  if (routing !== 'home' && routing !== 'any') throw new Error('--routing takes home or any');
   const quick = args.includes('--quick');
-  return { nodes, opsPerLine: quick ? 2_000 : 20_000, maxWallMs: quick ? 10_000 : 30_000, json: args.includes('--json'), help: args.includes('--help') || args.includes('-h') };
+  return { nodes, routing, opsPerLine: quick ? 2_000 : 20_000, maxWallMs: quick ? 10_000 : 30_000, json: args.includes('--json'), help: args.includes('--help') || args.includes('-h') };
 }
 
 interface Line {
@@ -125,29 +135,47 @@ async function raftLines(nodes: number, dir: string, o: Options, say: (t: string
 /** The leaderless store: blind puts of new keys and gets, spread over every node, at each (R, W). */
 async function quorumLines(nodes: number, dir: string, o: Options, say: (t: string) => void): Promise<Line[]> {
   const { handle, pids } = await cluster('quorum', nodes, dir, 27300);
-  const clients = Object.values(handle.endpoints).map((url) => new LeanHttpClient(url));
-  const via = (i: number): LeanHttpClient => clients[i % clients.length] as LeanHttpClient;
+  const clients = new Map(Object.entries(handle.endpoints).map(([id, url]) => [id, new LeanHttpClient(url)]));
+  const all = [...clients.values()];
   try {
-    await runLoad({ concurrency: CONCURRENCY, totalOps: 2_000, maxWallMs: 10_000 }, async (i) => void (await via(i).send('PUT', `/v1/dkv/warm/k${i}`, { value: VALUE })));
+    const homeOf = o.routing === 'home' ? await firstHomes(handle) : undefined;
+    const via = (i: number, bucket: string, key: string): LeanHttpClient => (homeOf === undefined ? all[i % all.length] : clients.get(homeOf(`${bucket}/${key}`))) as LeanHttpClient;
+    await runLoad({ concurrency: CONCURRENCY, totalOps: 2_000, maxWallMs: 10_000 }, async (i) => void (await via(i, 'warm', `k${i}`).send('PUT', `/v1/dkv/warm/k${i}`, { value: VALUE })));
     const lines: Line[] = [];
     for (const [r, w] of LEVELS) {
       const system = `quorum R=${r} W=${w}`;
       say(`  ${system}, ${nodes} nodes: put`);
-      lines.push(await measure(system, nodes, pids, 'put', o, async (i) => void (await via(i).send('PUT', `/v1/dkv/w${w}/k${i}`, { value: VALUE, w }))));
+      lines.push(await measure(system, nodes, pids, 'put', o, async (i) => void (await via(i, `w${w}`, `k${i}`).send('PUT', `/v1/dkv/w${w}/k${i}`, { value: VALUE, w }))));
       say(`  ${system}, ${nodes} nodes: get`);
-      lines.push(await measure(system, nodes, pids, 'get', o, async (i) => void (await via(i).send('GET', `/v1/dkv/w${w}/k${i % o.opsPerLine}?r=${r}`))));
+      const k = (i: number): string => `k${i % o.opsPerLine}`;
+      lines.push(await measure(system, nodes, pids, 'get', o, async (i) => void (await via(i, `w${w}`, k(i)).send('GET', `/v1/dkv/w${w}/${k(i)}?r=${r}`))));
     }
     return lines;
   } finally {
-    for (const c of clients) c.close();
+    for (const c of all) c.close();
     await handle.stop();
+  }
+}
+
+/**
+ * Each store key's first home replica, from the ring a node describes at GET /v1/ring (the
+ * partitions' owners in order): what a partition-aware client computes, as Dynamo's clients may.
+ */
+async function firstHomes(handle: ClusterHandle): Promise<(storeKey: string) => string> {
+  const agent = new Agent({ keepAlive: false });
+  try {
+    const described = (await httpJson('GET', `${Object.values(handle.endpoints)[0] as string}/v1/ring`, undefined, agent)) as { members: string[]; partitionCount: number; replicas: number; partitions: { node: string }[] };
+    const ring = PartitionRing.fromOwners(described.members, described.partitions.map((p) => described.members.indexOf(p.node)), { partitionCount: described.partitionCount, targetN: described.replicas });
+    return (storeKey) => ring.preferenceListAt(positionOf(storeKey), 1)[0] as string;
+  } finally {
+    agent.destroy();
   }
 }
 
 export async function run(args: string[]): Promise<void> {
   let o: Options;
   try {
-    o = parseArgs(args);
+    o = parseQuorumBenchArgs(args);
   } catch (err) {
     process.stderr.write(`bench quorum: ${(err as Error).message}\n${USAGE}`);
     process.exitCode = 2;
