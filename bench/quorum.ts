@@ -132,7 +132,7 @@ async function raftLines(nodes: number, dir: string, o: Options, say: (t: string
   }
 }
 
-/** The leaderless store: blind puts of new keys and gets, spread over every node, at each (R, W). */
+/** The leaderless store: blind puts of new keys and gets, each sent to the key's first home (or round-robin: --routing any), at each (R, W). */
 async function quorumLines(nodes: number, dir: string, o: Options, say: (t: string) => void): Promise<Line[]> {
   const { handle, pids } = await cluster('quorum', nodes, dir, 27300);
   const clients = new Map(Object.entries(handle.endpoints).map(([id, url]) => [id, new LeanHttpClient(url)]));
