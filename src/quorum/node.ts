@@ -471,7 +471,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
     const rid = this.nextRid();
     const asked = new Map<NodeId, NodeId>([[this.id, this.id]]);
     const current = (groups[0] as AckGroup).homes;
-    const standIns = this.preferenceList(key, current.length).slice(current.length).filter((s) => this.isUp(s));
+    // stand-ins are looked up only once a home is believed down (most writes find every home up)
+    let standIns: NodeId[] | undefined;
     for (const home of new Set(groups.flatMap((g) => g.homes))) {
       if (home === this.id) continue;
       // every home replica is asked, even one believed down: this node's view may be stale, and a
@@ -479,6 +480,7 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       asked.set(home, home);
       fx.send(home, { type: 'store', rid, key, state, ...this.epochField() });
       if (this.isUp(home)) continue;
+      standIns ??= this.preferenceList(key, current.length).slice(current.length).filter((s) => this.isUp(s));
       if (this.config.sloppyQuorum && standIns.length > 0 && current.includes(home)) {
         const standIn = standIns.shift() as NodeId;
         asked.set(standIn, home);
@@ -895,7 +897,8 @@ export class QuorumNode implements ProtocolCore<QuorumMessage, QuorumRequest, Qu
       dirty.add(key);
     }
     // a stream that has begun sends a changed key again (it may have passed it already)
-    for (const stream of this.streamsOf.get(partition) ?? []) if (stream.at > 0 || stream.batch !== undefined) stream.dirty.add(key);
+    const streams = this.streamsOf.get(partition);
+    if (streams !== undefined) for (const stream of streams) if (stream.at > 0 || stream.batch !== undefined) stream.dirty.add(key);
     if (this.owned.has(partition) || !this.store.has(key)) this.strays.delete(key);
     else this.strays.set(key, 'push');
   }

@@ -25,6 +25,23 @@ describe('murmur3', () => {
     // UTF-8 bytes, not UTF-16 code units: "é" is two bytes
     expect(positionOf('é')).toBe(murmur3(new Uint8Array([0xc3, 0xa9])));
   });
+
+  it('places every string where the hash of its UTF-8 bytes says (ASCII through scratch bytes, the rest encoded)', () => {
+    const enc = new TextEncoder();
+    const lone = fc.constantFrom('\ud800', '\udfff', '\u007f', '\u0080', '\uffff');
+    const text = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.array(fc.oneof(fc.string({ maxLength: 3 }), lone), { maxLength: 12 }).map((parts) => parts.join('')),
+      // around the scratch length: ASCII up to 1,024 characters is copied, longer is encoded
+      fc.integer({ min: 1020, max: 1030 }).chain((n) => fc.tuple(fc.constant(n), fc.constantFrom('a', 'é', '\ud83d\ude00'))).map(([n, last]) => 'k'.repeat(n) + last),
+      fc.integer({ min: 1020, max: 1030 }).map((n) => 'k'.repeat(n)),
+    );
+    fc.assert(fc.property(text, (s) => positionOf(s) === murmur3(enc.encode(s))), { numRuns: 2000 });
+    // a string hashed after a longer one: no bytes of the earlier one count
+    positionOf('x'.repeat(500));
+    expect(positionOf('abc')).toBe(murmur3(enc.encode('abc')));
+  });
 });
 
 /** The three strategies over the same members, small enough for property runs. */
