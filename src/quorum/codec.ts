@@ -12,9 +12,11 @@ export const MAX_ACTOR_LENGTH = 200;
 export const MAX_STATE_ITEMS = 100_000;
 export const MAX_CONTEXT_LENGTH = 64 * 1024;
 const CONTEXT_PREFIX = 'c1.';
+const utf8Encoder = new TextEncoder();
+const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeContext(vv: VersionVector): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(vv));
+  const bytes = utf8Encoder.encode(JSON.stringify(vv));
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
   return CONTEXT_PREFIX + btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
@@ -29,7 +31,7 @@ export function decodeContext(text: unknown): VersionVector {
   let parsed: unknown;
   try {
     const binary = atob(text.slice(CONTEXT_PREFIX.length).replaceAll('-', '+').replaceAll('_', '/'));
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    parsed = JSON.parse(strictUtf8Decoder.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
   } catch {
     return failQuorum('QUORUM_BAD_CONTEXT', 'the context is not valid base64url JSON');
   }
